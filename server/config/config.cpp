@@ -1,0 +1,367 @@
+#include "config/config.hpp"
+
+#include <boost/asio/ip/address.hpp>
+#include <boost/program_options.hpp>
+
+#include <charconv>
+#include <fstream>
+#include <functional>
+#include <limits>
+#include <map>
+#include <sstream>
+
+namespace po = boost::program_options;
+
+namespace sessiond {
+
+std::chrono::milliseconds parse_duration(std::string_view text) {
+    std::uint64_t n = 0;
+    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), n);
+    if (ec != std::errc{} || end == text.data())
+        throw std::invalid_argument("expected a duration such as 250ms, 10s, 5m, 1h or 2d");
+    std::string_view unit(end, static_cast<std::size_t>(text.data() + text.size() - end));
+    std::uint64_t scale = 0;
+    if (unit == "ms")
+        scale = 1;
+    else if (unit == "s")
+        scale = 1000;
+    else if (unit == "m")
+        scale = 60'000;
+    else if (unit == "h")
+        scale = 3'600'000;
+    else if (unit == "d")
+        scale = 86'400'000;
+    else
+        throw std::invalid_argument("expected a duration with a unit: ms, s, m, h or d (as in 10s)");
+    if (n > std::numeric_limits<std::int64_t>::max() / scale / 1000) throw std::invalid_argument("duration too large");
+    return std::chrono::milliseconds(static_cast<std::int64_t>(n * scale));
+}
+
+namespace {
+
+std::string format_duration(std::chrono::milliseconds d) {
+    auto ms = d.count();
+    if (ms != 0 && ms % 86'400'000 == 0) return std::to_string(ms / 86'400'000) + "d";
+    if (ms != 0 && ms % 3'600'000 == 0) return std::to_string(ms / 3'600'000) + "h";
+    if (ms != 0 && ms % 60'000 == 0) return std::to_string(ms / 60'000) + "m";
+    if (ms % 1000 == 0) return std::to_string(ms / 1000) + "s";
+    return std::to_string(ms) + "ms";
+}
+
+// How a value of type T is read from and written to text.
+template <class T>
+struct value_codec;
+
+template <>
+struct value_codec<std::string> {
+    static std::string parse(const std::string& s) { return s; }
+    static std::string format(const std::string& v) { return v; }
+};
+
+template <>
+struct value_codec<bool> {
+    static bool parse(const std::string& s) {
+        if (s == "true" || s == "1" || s == "yes" || s == "on") return true;
+        if (s == "false" || s == "0" || s == "no" || s == "off") return false;
+        throw std::invalid_argument("expected true or false");
+    }
+    static std::string format(bool v) { return v ? "true" : "false"; }
+};
+
+template <class Int>
+requires std::is_integral_v<Int>
+struct value_codec<Int> {
+    static Int parse(const std::string& s) {
+        Int v{};
+        auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+        if (ec == std::errc::result_out_of_range) throw std::invalid_argument("out of range");
+        if (ec != std::errc{} || end != s.data() + s.size() || s.empty())
+            throw std::invalid_argument("expected a non-negative integer");
+        return v;
+    }
+    static std::string format(Int v) { return std::to_string(v); }
+};
+
+template <>
+struct value_codec<std::chrono::milliseconds> {
+    static std::chrono::milliseconds parse(const std::string& s) { return parse_duration(s); }
+    static std::string format(std::chrono::milliseconds v) { return format_duration(v); }
+};
+
+template <>
+struct value_codec<log_format> {
+    static log_format parse(const std::string& s) {
+        if (s == "json") return log_format::json;
+        if (s == "text") return log_format::text;
+        throw std::invalid_argument("expected json or text");
+    }
+    static std::string format(log_format v) { return v == log_format::json ? "json" : "text"; }
+};
+
+// One configuration option: its name everywhere (flag --name, environment
+// SESSIOND_NAME with '-' as '_', file "name = value"), and how it maps to the struct.
+struct option_def {
+    std::string name;
+    std::string help;
+    std::function<void(config&, const std::string&)> set;
+    std::function<std::string(const config&)> get;
+    bool secret = false;
+    bool flag = false;  // may be given on the command line without a value
+};
+
+template <class T>
+option_def opt(std::string name, std::string help, T& (*field)(config&), bool secret = false) {
+    option_def d;
+    d.name = std::move(name);
+    d.help = std::move(help);
+    d.set = [field](config& c, const std::string& s) { field(c) = value_codec<T>::parse(s); };
+    d.get = [field](const config& c) { return value_codec<T>::format(field(const_cast<config&>(c))); };
+    d.secret = secret;
+    d.flag = std::is_same_v<T, bool>;
+    return d;
+}
+
+#define SESSIOND_FIELD(type, expr) +[](config& c) -> type& { return c.expr; }
+
+const std::vector<option_def>& options() {
+    using ms = std::chrono::milliseconds;
+    static const std::vector<option_def> defs = {
+        opt("address", "listen address (IPv4 or IPv6 literal)", SESSIOND_FIELD(std::string, http.address)),
+        opt("port", "listen port (0 = any free port)", SESSIOND_FIELD(std::uint16_t, http.port)),
+        opt("io-threads", "I/O threads (0 = number of cores)", SESSIOND_FIELD(std::size_t, http.io_threads)),
+        opt("max-connections", "open connections at most; beyond, new ones get 503",
+            SESSIOND_FIELD(std::size_t, http.max_connections)),
+        opt("max-header-bytes", "request header size limit (beyond: 431)",
+            SESSIOND_FIELD(std::size_t, http.max_header_bytes)),
+        opt("max-body-bytes", "request body size limit (beyond: 413)",
+            SESSIOND_FIELD(std::size_t, http.max_body_bytes)),
+        opt("read-timeout", "time to receive a whole request once it began", SESSIOND_FIELD(ms, http.read_timeout)),
+        opt("idle-timeout", "keep-alive connection closed after this long without a request",
+            SESSIOND_FIELD(ms, http.idle_timeout)),
+        opt("write-timeout", "time to send a response", SESSIOND_FIELD(ms, http.write_timeout)),
+        opt("drain-timeout", "on SIGTERM/SIGINT, how long in-flight requests may take to finish",
+            SESSIOND_FIELD(ms, http.drain_timeout)),
+        opt("request-id-header", "header carrying the request id (taken from the request or generated)",
+            SESSIOND_FIELD(std::string, http.request_id_header)),
+        opt("log-format", "json or text", SESSIOND_FIELD(log_format, log.format)),
+        opt("log-level", "trace, debug, info, warn, error or off", SESSIOND_FIELD(std::string, log.level)),
+        opt("access-log", "one log line per request", SESSIOND_FIELD(bool, log.access_log)),
+        opt("log-queue-size", "async log queue length; when full the oldest line is dropped",
+            SESSIOND_FIELD(std::size_t, log.queue_size)),
+        opt("redis-url", "redis://[user:password@]host:port[/db] or rediss://... (empty = embedded in-memory store)",
+            SESSIOND_FIELD(std::string, store.redis_url), true),
+        opt("redis-password-file", "file holding the Redis password (overrides the URL's)",
+            SESSIOND_FIELD(std::string, store.redis_password_file)),
+        opt("redis-tls-ca-file", "CA bundle to verify the Redis server (rediss://)",
+            SESSIOND_FIELD(std::string, store.redis_tls_ca_file)),
+        opt("redis-tls-cert-file", "client certificate for Redis (optional)",
+            SESSIOND_FIELD(std::string, store.redis_tls_cert_file)),
+        opt("redis-tls-key-file", "client private key for Redis (optional)",
+            SESSIOND_FIELD(std::string, store.redis_tls_key_file)),
+        opt("redis-tls-server-name", "name to verify in the Redis server certificate (empty = URL host)",
+            SESSIOND_FIELD(std::string, store.redis_tls_server_name)),
+        opt("redis-tls-verify", "verify the Redis server certificate and name",
+            SESSIOND_FIELD(bool, store.redis_tls_verify)),
+        opt("redis-connections", "Redis connections (0 = one per I/O thread)",
+            SESSIOND_FIELD(std::size_t, store.redis_connections)),
+        opt("redis-connect-timeout", "Redis connect timeout", SESSIOND_FIELD(ms, store.redis_connect_timeout)),
+        opt("redis-command-timeout", "Redis command timeout (beyond: 503 store_unavailable)",
+            SESSIOND_FIELD(ms, store.redis_command_timeout)),
+        opt("redis-max-in-flight", "Redis commands in flight per connection (beyond: 503 store_busy)",
+            SESSIOND_FIELD(std::size_t, store.redis_max_in_flight)),
+        opt("redis-key-prefix", "prefix of every Redis key, so deployments can share a Redis",
+            SESSIOND_FIELD(std::string, store.redis_key_prefix)),
+        opt("memory-max-sessions", "embedded store: sessions at most",
+            SESSIOND_FIELD(std::size_t, store.memory_max_sessions)),
+        opt("development", "development mode: allows insecure settings, on loopback only",
+            SESSIOND_FIELD(bool, development)),
+    };
+    return defs;
+}
+
+std::string env_name(const std::string& option) {
+    std::string n = "SESSIOND_";
+    for (char ch : option)
+        n += ch == '-' ? '_' : static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
+    return n;
+}
+
+// `sources` says where each option that is not a default came from, so the
+// message can point at the flag, variable or file to fix.
+void validate(const config& c, const std::map<std::string, std::string>& sources) {
+    auto fail = [&](const std::string& option, const std::string& why) {
+        auto it = sources.find(option);
+        std::string from = it == sources.end() ? "" : " (" + it->second + ")";
+        throw config_error("invalid value for '" + option + "'" + from + ": " + why);
+    };
+    boost::system::error_code ec;
+    boost::asio::ip::make_address(c.http.address, ec);
+    if (ec) fail("address", "'" + c.http.address + "' is not an IP address");
+    if (c.http.io_threads > 256) fail("io-threads", "at most 256");
+    if (c.http.max_connections == 0) fail("max-connections", "must be at least 1");
+    if (c.http.max_header_bytes < 512) fail("max-header-bytes", "must be at least 512");
+    if (c.http.max_body_bytes < 1024) fail("max-body-bytes", "must be at least 1024");
+    if (c.http.max_body_bytes > 64 * 1024 * 1024) fail("max-body-bytes", "at most 64 MiB");
+    auto positive = [&](const char* name, std::chrono::milliseconds d) {
+        if (d.count() <= 0) fail(name, "must be greater than zero");
+    };
+    positive("read-timeout", c.http.read_timeout);
+    positive("idle-timeout", c.http.idle_timeout);
+    positive("write-timeout", c.http.write_timeout);
+    positive("redis-connect-timeout", c.store.redis_connect_timeout);
+    positive("redis-command-timeout", c.store.redis_command_timeout);
+    if (c.http.request_id_header.empty()) fail("request-id-header", "must not be empty");
+    static const char* levels[] = {"trace", "debug", "info", "warn", "error", "critical", "off"};
+    if (std::find(std::begin(levels), std::end(levels), c.log.level) == std::end(levels))
+        fail("log-level", "expected trace, debug, info, warn, error or off");
+    if (c.log.queue_size < 16) fail("log-queue-size", "must be at least 16");
+    if (c.store.redis_max_in_flight == 0) fail("redis-max-in-flight", "must be at least 1");
+    if (c.store.memory_max_sessions == 0) fail("memory-max-sessions", "must be at least 1");
+    if (!c.store.redis_url.empty() && c.store.redis_url.rfind("redis://", 0) != 0 &&
+        c.store.redis_url.rfind("rediss://", 0) != 0)
+        fail("redis-url", "must start with redis:// or rediss://");
+}
+
+// Keeps what an operator needs to read (a URL's scheme and host) and hides
+// the secret part (a URL's password, or the whole value).
+std::string redact(const std::string& value) {
+    auto scheme = value.find("://");
+    auto at = value.rfind('@');
+    if (scheme == std::string::npos) return "<redacted>";
+    if (at == std::string::npos || at < scheme) return value;
+    auto colon = value.find(':', scheme + 3);
+    if (colon == std::string::npos || colon > at) return value;  // a user name, no password
+    return value.substr(0, colon) + ":<redacted>" + value.substr(at);
+}
+
+std::string help_text() {
+    std::ostringstream out;
+    out << "usage: sessiond [options]\n"
+           "\n"
+           "Session-service daemon: issues, validates, rotates and revokes opaque session tokens.\n"
+           "Each option may also come from the environment (SESSIOND_<NAME>, '-' as '_') or from\n"
+           "the config file (name = value); a flag wins over the environment, which wins over the file.\n"
+           "\n"
+           "  --config FILE        config file (also SESSIOND_CONFIG)\n"
+           "  --check-config       validate, print the effective configuration (secrets redacted), exit\n"
+           "  --help               this text\n"
+           "  --version            print the version\n"
+           "\n";
+    config defaults;
+    for (const auto& o : options()) {
+        std::string lhs = "  --" + o.name + (o.flag ? "[=BOOL]" : " VALUE");
+        out << lhs;
+        for (std::size_t i = lhs.size(); i < 34; ++i)
+            out << ' ';
+        out << ' ' << o.help;
+        std::string def = o.secret ? "" : o.get(defaults);
+        out << " [default: " << (def.empty() ? "\"\"" : def) << "]\n";
+    }
+    return out.str();
+}
+
+}  // namespace
+
+load_result load_config(int argc, const char* const* argv, const std::vector<std::string>& env) {
+    load_result result;
+
+    po::options_description desc;
+    desc.add_options()("config", po::value<std::string>());
+    for (const auto& o : options()) {
+        auto* v = po::value<std::string>();
+        if (o.flag) v->implicit_value("true");
+        desc.add_options()(o.name.c_str(), v);
+    }
+    po::options_description cli_only;
+    cli_only.add(desc);
+    cli_only.add_options()("help,h", "")("version", "")("check-config", "");
+
+    po::variables_map cli, envm, file;
+    try {
+        po::store(po::command_line_parser(argc, argv).options(cli_only).run(), cli);
+    } catch (const po::error& e) {
+        throw config_error(std::string("command line: ") + e.what());
+    }
+    if (cli.count("help")) {
+        result.mode = run_mode::help;
+        result.help_text = help_text();
+        return result;
+    }
+    if (cli.count("version")) {
+        result.mode = run_mode::version;
+        return result;
+    }
+    if (cli.count("check-config")) result.mode = run_mode::check_config;
+
+    // Environment: only names that belong to an option are read; an unknown
+    // SESSIOND_ variable is most likely a typo and is refused.
+    std::map<std::string, std::string> env_names;
+    env_names[env_name("config")] = "config";
+    for (const auto& o : options())
+        env_names[env_name(o.name)] = o.name;
+    std::map<std::string, std::string> env_values;
+    for (const auto& kv : env) {
+        auto eq = kv.find('=');
+        if (eq == std::string::npos || kv.rfind("SESSIOND_", 0) != 0) continue;
+        auto name = kv.substr(0, eq);
+        auto it = env_names.find(name);
+        if (it == env_names.end()) throw config_error("unknown environment variable " + name);
+        env_values[it->second] = kv.substr(eq + 1);
+    }
+
+    std::string config_path;
+    if (cli.count("config"))
+        config_path = cli["config"].as<std::string>();
+    else if (env_values.count("config"))
+        config_path = env_values["config"];
+    if (!config_path.empty()) {
+        std::ifstream in(config_path);
+        if (!in) throw config_error("cannot read config file '" + config_path + "'");
+        try {
+            po::store(po::parse_config_file(in, desc, false), file);
+        } catch (const po::error& e) {
+            throw config_error("config file '" + config_path + "': " + e.what());
+        }
+        result.cfg.config_file = config_path;
+    }
+
+    std::map<std::string, std::string> sources;
+    for (const auto& o : options()) {
+        std::string value, source;
+        if (cli.count(o.name)) {
+            value = cli[o.name].as<std::string>();
+            source = "flag --" + o.name;
+        } else if (env_values.count(o.name)) {
+            value = env_values[o.name];
+            source = "environment " + env_name(o.name);
+        } else if (file.count(o.name)) {
+            value = file[o.name].as<std::string>();
+            source = "config file";
+        } else {
+            continue;
+        }
+        try {
+            o.set(result.cfg, value);
+        } catch (const std::invalid_argument& e) {
+            throw config_error("invalid value for '" + o.name + "' (" + source + "): " + e.what());
+        }
+        sources[o.name] = source;
+    }
+    validate(result.cfg, sources);
+    return result;
+}
+
+std::string describe(const config& cfg) {
+    std::ostringstream out;
+    out << "# effective configuration";
+    if (!cfg.config_file.empty()) out << " (file: " << cfg.config_file << ")";
+    out << "\n";
+    for (const auto& o : options()) {
+        std::string v = o.get(cfg);
+        if (o.secret && !v.empty()) v = redact(v);
+        out << o.name << " = " << v << "\n";
+    }
+    return out.str();
+}
+
+}  // namespace sessiond

@@ -1,0 +1,18 @@
+#pragma once
+// Request ids: taken from the caller when well-formed, otherwise generated.
+
+#include <string>
+#include <string_view>
+
+namespace sessiond::http {
+
+constexpr std::size_t max_request_id_length = 128;
+
+// 1..128 characters from [A-Za-z0-9._:-], so it is safe in logs and headers.
+bool valid_request_id(std::string_view id) noexcept;
+
+// A new id, unique within the process and unlikely to repeat across
+// processes: a random per-process prefix and a counter. Not a secret.
+std::string make_request_id();
+
+}  // namespace sessiond::http

@@ -1,0 +1,145 @@
+#include "http/router.hpp"
+
+#include <stdexcept>
+
+namespace sessiond::http {
+
+namespace {
+
+// Splits "/a/b/c" into {"a","b","c"}; the leading '/' is required.
+bool split_path(std::string_view path, std::vector<std::string_view>& out) {
+    out.clear();
+    if (path.empty() || path.front() != '/') return false;
+    path.remove_prefix(1);
+    while (true) {
+        auto slash = path.find('/');
+        out.push_back(path.substr(0, slash));
+        if (slash == std::string_view::npos) break;
+        path.remove_prefix(slash + 1);
+    }
+    return true;
+}
+
+int hex_value(char c) {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+}
+
+}  // namespace
+
+std::optional<std::string> percent_decode(std::string_view s) {
+    std::string out;
+    out.reserve(s.size());
+    for (std::size_t i = 0; i < s.size(); ++i) {
+        if (s[i] != '%') {
+            out += s[i];
+            continue;
+        }
+        if (i + 2 >= s.size()) return std::nullopt;
+        int hi = hex_value(s[i + 1]), lo = hex_value(s[i + 2]);
+        if (hi < 0 || lo < 0) return std::nullopt;
+        out += static_cast<char>(hi * 16 + lo);
+        i += 2;
+    }
+    return out;
+}
+
+std::optional<std::string> query_param(std::string_view query, std::string_view name) {
+    while (!query.empty()) {
+        auto amp = query.find('&');
+        auto pair = query.substr(0, amp);
+        auto eq = pair.find('=');
+        if (pair.substr(0, eq) == name) {
+            if (eq == std::string_view::npos) return std::string();
+            return percent_decode(pair.substr(eq + 1));
+        }
+        if (amp == std::string_view::npos) break;
+        query.remove_prefix(amp + 1);
+    }
+    return std::nullopt;
+}
+
+void router::add(verb method, std::string path_template, handler h) {
+    std::vector<std::string_view> parts;
+    if (!split_path(path_template, parts)) throw std::invalid_argument("route must start with '/': " + path_template);
+    std::vector<segment> segments;
+    for (auto p : parts) {
+        if (p.size() >= 2 && p.front() == '{' && p.back() == '}')
+            segments.push_back({std::string(p.substr(1, p.size() - 2)), true});
+        else if (p.find_first_of("{}") != std::string_view::npos)
+            throw std::invalid_argument("a parameter must be a whole segment: " + path_template);
+        else
+            segments.push_back({std::string(p), false});
+    }
+    for (auto& r : routes_) {
+        if (r.path_template != path_template) continue;
+        for (auto& m : r.methods)
+            if (m.first == method) throw std::invalid_argument("duplicate route: " + path_template);
+        r.methods.emplace_back(method, std::move(h));
+        return;
+    }
+    routes_.push_back({std::move(path_template), std::move(segments), {}});
+    routes_.back().methods.emplace_back(method, std::move(h));
+}
+
+router::match_result router::match(verb method, std::string_view path) const {
+    match_result result;
+    result.failure = sessiond::error::not_found;
+    thread_local std::vector<std::string_view> parts;
+    if (!split_path(path, parts)) return result;
+
+    // A literal route and a parameter route may both match a path (e.g.
+    // /v1/sessions/validate and /v1/sessions/{id}): the first one with the
+    // method wins; 405 only if none has it, listing what all of them allow.
+    for (const auto& r : routes_) {
+        if (r.segments.size() != parts.size()) continue;
+        bool ok = true;
+        for (std::size_t i = 0; i < parts.size() && ok; ++i) {
+            const auto& seg = r.segments[i];
+            ok = seg.param ? !parts[i].empty() : seg.text == parts[i];
+        }
+        if (!ok) continue;
+
+        const handler* target = nullptr;
+        for (const auto& m : r.methods)
+            if (m.first == method) target = &m.second;
+        if (!target) {
+            if (result.failure == sessiond::error::not_found) result.route = r.path_template;
+            result.failure = sessiond::error::method_not_allowed;
+            for (const auto& m : r.methods) {
+                auto name = beast_http::to_string(m.first);
+                if (result.allow.find(name) != std::string::npos) continue;
+                if (!result.allow.empty()) result.allow += ", ";
+                result.allow += name;
+            }
+            continue;
+        }
+        result.route = r.path_template;
+        result.allow.clear();
+        for (std::size_t i = 0; i < parts.size(); ++i) {
+            if (!r.segments[i].param) continue;
+            auto decoded = percent_decode(parts[i]);
+            if (!decoded) {
+                result.failure = sessiond::error::malformed_request;
+                return result;
+            }
+            result.params.add(r.segments[i].text, std::move(*decoded));
+        }
+        result.target = target;
+        result.failure = {};
+        return result;
+    }
+    return result;
+}
+
+std::vector<std::pair<verb, std::string>> router::routes() const {
+    std::vector<std::pair<verb, std::string>> out;
+    for (const auto& r : routes_)
+        for (const auto& m : r.methods)
+            out.emplace_back(m.first, r.path_template);
+    return out;
+}
+
+}  // namespace sessiond::http

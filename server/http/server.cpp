@@ -1,0 +1,301 @@
+#include "http/server.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http/error.hpp>
+#include <boost/beast/http/read.hpp>
+#include <boost/beast/http/write.hpp>
+
+#include <chrono>
+
+#include "http/problem.hpp"
+#include "http/request_id.hpp"
+#include "log/log.hpp"
+
+namespace sessiond::http {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+using tcp = asio::ip::tcp;
+constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
+
+struct server::connection {
+    explicit connection(tcp::socket s) : stream(std::move(s)) {}
+    beast::tcp_stream stream;
+    bool idle = false;  // waiting for a request; touched on the connection's strand only
+};
+
+server::server(asio::io_context& ioc, const http_config& cfg, const router& routes, bool access_log)
+    : ioc_(ioc), cfg_(cfg), routes_(routes), access_log_(access_log), acceptor_(asio::make_strand(ioc)) {}
+
+server::~server() = default;
+
+void server::start() {
+    auto address = asio::ip::make_address(cfg_.address);
+    tcp::endpoint endpoint(address, cfg_.port);
+    acceptor_.open(endpoint.protocol());
+    acceptor_.set_option(tcp::acceptor::reuse_address(true));
+    acceptor_.bind(endpoint);
+    acceptor_.listen(asio::socket_base::max_listen_connections);
+    port_ = acceptor_.local_endpoint().port();
+    asio::co_spawn(acceptor_.get_executor(), accept_loop(), asio::detached);
+}
+
+asio::awaitable<void> server::accept_loop() {
+    asio::steady_timer backoff(acceptor_.get_executor());
+    for (;;) {
+        auto [ec, socket] = co_await acceptor_.async_accept(asio::make_strand(ioc_), use_tuple);
+        if (stopping_.load()) co_return;
+        if (ec) {
+            if (ec == asio::error::operation_aborted) co_return;
+            log::warn("accept failed", {{"error", ec.message()}});
+            // Out of descriptors or memory: new connections cannot be served
+            // now, but they can in a moment; keep the loop alive.
+            backoff.expires_after(std::chrono::milliseconds(50));
+            co_await backoff.async_wait(use_tuple);
+            continue;
+        }
+        if (active_.load(std::memory_order_relaxed) >= cfg_.max_connections) {
+            auto exec = socket.get_executor();
+            asio::co_spawn(exec, refuse(std::move(socket)), asio::detached);
+            continue;
+        }
+        beast::error_code ignored;
+        socket.set_option(tcp::no_delay(true), ignored);
+        auto c = std::make_shared<connection>(std::move(socket));
+        {
+            std::lock_guard lock(mutex_);
+            connections_.emplace(c.get(), c);
+        }
+        active_.fetch_add(1, std::memory_order_relaxed);
+        auto exec = c->stream.get_executor();
+        asio::co_spawn(exec, serve(std::move(c)), asio::detached);
+    }
+}
+
+namespace {
+
+// Ends a connection after a response so that the peer reads the response
+// rather than a reset: stop sending, then discard what it still sends for a
+// short while.
+asio::awaitable<void> close_gracefully(beast::tcp_stream& stream) {
+    beast::error_code ec;
+    stream.socket().shutdown(tcp::socket::shutdown_send, ec);
+    if (!ec) {
+        stream.expires_after(std::chrono::milliseconds(500));
+        std::array<char, 4096> sink;
+        for (std::size_t total = 0; total < 256 * 1024;) {
+            auto [rec, n] = co_await stream.async_read_some(asio::buffer(sink), use_tuple);
+            if (rec) break;
+            total += n;
+        }
+    }
+    stream.close();
+}
+
+bool is_disconnect(const beast::error_code& ec) {
+    return ec == beast_http::error::end_of_stream || ec == asio::error::eof || ec == asio::error::connection_reset ||
+           ec == asio::error::operation_aborted || ec == beast::error::timeout || ec == asio::error::broken_pipe ||
+           ec == beast_http::error::partial_message;
+}
+
+void access_log(const request* req, const response& res, std::string_view route, std::string_view rid,
+                std::chrono::steady_clock::time_point started) {
+    auto us = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - started);
+    log::info("request", {{"method", req ? std::string_view(req->method_string()) : std::string_view("-")},
+                          {"route", route},
+                          {"status", res.result_int()},
+                          {"duration_us", static_cast<std::int64_t>(us.count())},
+                          {"bytes", res.body().size()},
+                          {"request_id", rid}});
+}
+
+}  // namespace
+
+asio::awaitable<void> server::refuse(tcp::socket socket) {
+    beast::tcp_stream stream(std::move(socket));
+    response res{status::service_unavailable, 11};
+    set_problem(res, sessiond::error::too_many_connections, "connection limit reached, retry later", {});
+    res.keep_alive(false);
+    res.set(field::retry_after, "1");
+    res.prepare_payload();
+    stream.expires_after(cfg_.write_timeout);
+    co_await beast_http::async_write(stream, res, use_tuple);
+    co_await close_gracefully(stream);
+}
+
+asio::awaitable<void> server::serve(std::shared_ptr<connection> c) {
+    beast::flat_buffer buffer;
+    bool close_politely = false;
+    try {
+        for (;;) {
+            if (buffer.size() == 0) {
+                // Between requests: the idle deadline, and the connection may
+                // be closed by a shutdown.
+                if (stopping_.load()) break;
+                c->idle = true;
+                c->stream.expires_after(cfg_.idle_timeout);
+                auto [ec, n] = co_await c->stream.async_read_some(buffer.prepare(4096), use_tuple);
+                c->idle = false;
+                if (ec) break;
+                buffer.commit(n);
+            }
+            auto started = std::chrono::steady_clock::now();
+            c->stream.expires_after(cfg_.read_timeout);
+            beast_http::request_parser<beast_http::string_body> parser;
+            parser.header_limit(static_cast<std::uint32_t>(cfg_.max_header_bytes));
+            parser.body_limit(cfg_.max_body_bytes);
+            auto [ec, n] = co_await beast_http::async_read(c->stream, buffer, parser, use_tuple);
+
+            response res;
+            std::string_view route = "-";
+            std::string rid;
+            if (ec) {
+                if (is_disconnect(ec)) break;  // nobody to answer: a closed, reset or too slow peer
+                sessiond::error e = sessiond::error::malformed_request;
+                std::string detail = "the request is not valid HTTP/1.1";
+                if (ec == beast_http::error::body_limit) {
+                    e = sessiond::error::body_too_large;
+                    detail = "request body exceeds " + std::to_string(cfg_.max_body_bytes) + " bytes";
+                } else if (ec == beast_http::error::header_limit) {
+                    e = sessiond::error::headers_too_large;
+                    detail = "request header exceeds " + std::to_string(cfg_.max_header_bytes) + " bytes";
+                }
+                rid = make_request_id();
+                res.version(11);
+                set_problem(res, e, detail, rid);
+                res.set(cfg_.request_id_header, rid);
+                res.keep_alive(false);
+                res.prepare_payload();
+                c->stream.expires_after(cfg_.write_timeout);
+                co_await beast_http::async_write(c->stream, res, use_tuple);
+                if (access_log_) access_log(nullptr, res, route, rid, started);
+                close_politely = true;
+                break;
+            }
+
+            request& req = parser.get();
+            auto given = req[cfg_.request_id_header];
+            rid = valid_request_id(given) ? std::string(given) : make_request_id();
+            res.version(req.version());
+            co_await handle(req, res, rid, route);
+            res.set(cfg_.request_id_header, rid);
+            res.keep_alive(req.keep_alive() && !stopping_.load());
+            res.prepare_payload();
+
+            c->stream.expires_after(cfg_.write_timeout);
+            auto [wec, written] = co_await beast_http::async_write(c->stream, res, use_tuple);
+            if (access_log_) access_log(&req, res, route, rid, started);
+            if (wec) break;
+            if (!res.keep_alive()) {
+                close_politely = true;
+                break;
+            }
+        }
+    } catch (const std::exception& e) {
+        log::error("connection failed", {{"error", e.what()}});
+    }
+    if (close_politely)
+        co_await close_gracefully(c->stream);
+    else
+        c->stream.close();
+    on_connection_closed(c.get());
+}
+
+asio::awaitable<void> server::handle(request& req, response& res, std::string_view rid, std::string_view& route) {
+    std::string_view target = req.target();
+    auto q = target.find('?');
+    std::string_view path = target.substr(0, q);
+    std::string_view query = q == std::string_view::npos ? std::string_view() : target.substr(q + 1);
+
+    auto m = routes_.match(req.method(), path);
+    if (!m.target) {
+        if (!m.route.empty()) route = m.route;
+        std::string detail;
+        switch (m.failure) {
+            case sessiond::error::method_not_allowed:
+                res.set(field::allow, m.allow);
+                detail = "allowed: " + m.allow;
+                break;
+            case sessiond::error::malformed_request:
+                detail = "malformed percent-encoding in the path";
+                break;
+            default:
+                detail = "no such resource";
+                break;
+        }
+        set_problem(res, m.failure, detail, rid);
+        co_return;
+    }
+    route = m.route;
+    request_context ctx{req, res, rid, m.route, query, std::move(m.params)};
+    try {
+        co_await (*m.target)(ctx);
+    } catch (const std::exception& e) {
+        log::error("handler failed", {{"route", route}, {"error", e.what()}, {"request_id", rid}});
+        res = response{};
+        res.version(req.version());
+        set_problem(res, sessiond::error::internal_error, "internal error", rid);
+    }
+}
+
+void server::on_connection_closed(connection* c) {
+    {
+        std::lock_guard lock(mutex_);
+        connections_.erase(c);
+    }
+    if (active_.fetch_sub(1) == 1 && stopping_.load()) finish_drain();
+}
+
+void server::shutdown(std::function<void()> on_drained) {
+    if (stopping_.exchange(true)) return;
+    asio::post(acceptor_.get_executor(), [this] {
+        beast::error_code ignored;
+        acceptor_.close(ignored);
+    });
+    std::vector<std::shared_ptr<connection>> open;
+    {
+        std::lock_guard lock(mutex_);
+        on_drained_ = std::move(on_drained);
+        for (auto& [ptr, weak] : connections_)
+            if (auto c = weak.lock()) open.push_back(std::move(c));
+        drain_timer_ = std::make_unique<asio::steady_timer>(ioc_, cfg_.drain_timeout);
+        drain_timer_->async_wait([this](const beast::error_code& ec) {
+            if (ec) return;
+            std::vector<std::shared_ptr<connection>> left;
+            {
+                std::lock_guard lock(mutex_);
+                for (auto& [ptr, weak] : connections_)
+                    if (auto c = weak.lock()) left.push_back(std::move(c));
+            }
+            if (!left.empty()) log::warn("drain deadline reached, closing connections", {{"connections", left.size()}});
+            for (auto& c : left)
+                asio::post(c->stream.get_executor(), [c] { c->stream.close(); });
+            finish_drain();
+        });
+    }
+    // Idle keep-alive connections close now; busy ones after their response.
+    for (auto& c : open)
+        asio::post(c->stream.get_executor(), [c] {
+            if (c->idle) c->stream.cancel();
+        });
+    if (active_.load() == 0) finish_drain();
+}
+
+void server::finish_drain() {
+    std::function<void()> done;
+    {
+        std::lock_guard lock(mutex_);
+        done = std::move(on_drained_);
+        on_drained_ = nullptr;
+    }
+    if (done) done();
+}
+
+}  // namespace sessiond::http

@@ -1,0 +1,67 @@
+#pragma once
+// The HTTP/1.1 server: an accept loop that never dies, one coroutine per
+// connection on its own strand (keep-alive, pipelining, size limits, read,
+// idle and write deadlines), and a graceful shutdown that drains in-flight
+// requests within a deadline.
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include <atomic>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <unordered_map>
+
+#include "config/config.hpp"
+#include "http/router.hpp"
+
+namespace sessiond::http {
+
+class server {
+public:
+    server(boost::asio::io_context& ioc, const http_config& cfg, const router& routes, bool access_log);
+    ~server();
+    server(const server&) = delete;
+    server& operator=(const server&) = delete;
+
+    // Binds and listens (throws std::system_error on failure), then accepts.
+    void start();
+    // The port actually bound (useful with port 0).
+    unsigned short port() const { return port_; }
+
+    // Stops accepting, closes idle connections, lets requests in flight finish
+    // (their connections then close) and calls `on_drained` once when the last
+    // connection is gone or the drain deadline forced the rest closed.
+    void shutdown(std::function<void()> on_drained);
+
+    std::size_t active_connections() const { return active_.load(std::memory_order_relaxed); }
+
+private:
+    struct connection;
+
+    boost::asio::awaitable<void> accept_loop();
+    boost::asio::awaitable<void> serve(std::shared_ptr<connection> c);
+    boost::asio::awaitable<void> refuse(boost::asio::ip::tcp::socket socket);
+    boost::asio::awaitable<void> handle(request& req, response& res, std::string_view request_id,
+                                        std::string_view& route);
+    void on_connection_closed(connection* c);
+    void finish_drain();
+
+    boost::asio::io_context& ioc_;
+    const http_config& cfg_;
+    const router& routes_;
+    const bool access_log_;
+    boost::asio::ip::tcp::acceptor acceptor_;
+    unsigned short port_ = 0;
+
+    std::atomic<bool> stopping_{false};
+    std::atomic<std::size_t> active_{0};
+    std::mutex mutex_;  // guards connections_ and on_drained_
+    std::unordered_map<connection*, std::weak_ptr<connection>> connections_;
+    std::function<void()> on_drained_;
+    std::unique_ptr<boost::asio::steady_timer> drain_timer_;
+};
+
+}  // namespace sessiond::http

@@ -1,0 +1,56 @@
+#pragma once
+// The HTTP vocabulary shared by the transport, the router and the handlers.
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/beast/http/message.hpp>
+#include <boost/beast/http/string_body.hpp>
+
+#include <array>
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <string_view>
+
+namespace sessiond::http {
+
+namespace beast_http = boost::beast::http;
+using verb = beast_http::verb;
+using status = beast_http::status;
+using field = beast_http::field;
+using request = beast_http::request<beast_http::string_body>;
+using response = beast_http::response<beast_http::string_body>;
+
+// Path parameters of a matched route, percent-decoded. Routes have few.
+class path_params {
+public:
+    static constexpr std::size_t capacity = 4;
+    void add(std::string_view name, std::string value) {
+        if (size_ < capacity) items_[size_++] = {name, std::move(value)};
+    }
+    // The value of the parameter, or an empty view.
+    std::string_view get(std::string_view name) const {
+        for (std::size_t i = 0; i < size_; ++i)
+            if (items_[i].first == name) return items_[i].second;
+        return {};
+    }
+    std::size_t size() const { return size_; }
+    void clear() { size_ = 0; }
+
+private:
+    std::array<std::pair<std::string_view, std::string>, capacity> items_;
+    std::size_t size_ = 0;
+};
+
+// Everything a handler gets for one request; it fills `res`.
+struct request_context {
+    request& req;
+    response& res;
+    std::string_view request_id;
+    std::string_view route;  // the route template, e.g. /v1/sessions/{id}
+    std::string_view query;  // raw query string without '?', may be empty
+    path_params params;
+};
+
+using handler = std::function<boost::asio::awaitable<void>(request_context&)>;
+
+}  // namespace sessiond::http

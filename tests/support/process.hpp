@@ -1,0 +1,69 @@
+#pragma once
+// A child process started by a test and stopped by its PID: the real sessiond,
+// redis-server or nginx. Output goes to a log file the test can read.
+
+#include <chrono>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <sys/types.h>
+
+namespace sessiond::test {
+
+struct process_options {
+    std::vector<std::string> argv;           // argv[0] is the program path
+    std::map<std::string, std::string> env;  // added to (or overriding) the environment
+    std::vector<std::string> unset_env;      // removed from the environment
+    std::string log_path;                    // stdout+stderr; empty = a temp file
+};
+
+class process {
+public:
+    explicit process(process_options opts);
+    ~process();  // SIGKILL if still running
+    process(const process&) = delete;
+    process& operator=(const process&) = delete;
+
+    pid_t pid() const { return pid_; }
+    const std::string& log_path() const { return log_path_; }
+    std::string log() const;  // whole output so far
+
+    void signal(int sig) const;
+    // Waits for exit; returns the exit status (or 128+signal), nullopt on timeout.
+    std::optional<int> wait(std::chrono::milliseconds timeout);
+    // Waits until the log contains `needle`.
+    bool wait_for_log(const std::string& needle, std::chrono::milliseconds timeout) const;
+    bool running();
+
+private:
+    pid_t pid_ = -1;
+    std::optional<int> status_;
+    std::string log_path_;
+};
+
+// A TCP port on 127.0.0.1 that nothing listens on right now.
+unsigned short free_port();
+
+// Polls until something accepts TCP connections on 127.0.0.1:port.
+bool wait_for_port(unsigned short port, std::chrono::milliseconds timeout);
+
+// A fresh directory under $TMPDIR, removed by the destructor.
+class temp_dir {
+public:
+    temp_dir();
+    ~temp_dir();
+    temp_dir(const temp_dir&) = delete;
+    temp_dir& operator=(const temp_dir&) = delete;
+    const std::string& path() const { return path_; }
+    std::string file(const std::string& name) const { return path_ + "/" + name; }
+
+private:
+    std::string path_;
+};
+
+void write_file(const std::string& path, const std::string& content);
+std::string read_file(const std::string& path);
+
+}  // namespace sessiond::test

@@ -1,0 +1,40 @@
+#pragma once
+// The real sessiond binary on a free loopback port, for integration tests.
+
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "support/http_client.hpp"
+#include "support/process.hpp"
+
+namespace sessiond::test {
+
+class sessiond_process {
+public:
+    // Starts `sessiond --address 127.0.0.1 --port <free> <args...>` and waits
+    // until it accepts connections. Default args run in development mode.
+    explicit sessiond_process(std::vector<std::string> args = {"--development"},
+                              std::map<std::string, std::string> env = {});
+
+    unsigned short port() const { return port_; }
+    process& proc() { return *proc_; }
+
+    // One request on a fresh connection.
+    http_response request(const std::string& method, const std::string& target, const std::string& body = "",
+                          const std::map<std::string, std::string>& headers = {});
+
+private:
+    unsigned short port_;
+    std::unique_ptr<process> proc_;
+};
+
+// Runs sessiond to completion with the given args; returns exit status and output.
+struct run_result {
+    int status;
+    std::string output;
+};
+run_result run_sessiond(std::vector<std::string> args, std::map<std::string, std::string> env = {});
+
+}  // namespace sessiond::test

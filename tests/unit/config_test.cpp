@@ -1,0 +1,131 @@
+#include <catch2/catch.hpp>
+
+#include "config/config.hpp"
+#include "support/process.hpp"
+
+using namespace sessiond;
+using namespace std::chrono_literals;
+
+namespace {
+load_result load(std::vector<std::string> args, std::vector<std::string> env = {}) {
+    std::vector<const char*> argv{"sessiond"};
+    for (auto& a : args)
+        argv.push_back(a.c_str());
+    return load_config(static_cast<int>(argv.size()), argv.data(), env);
+}
+}  // namespace
+
+TEST_CASE("defaults are documented values") {
+    auto r = load({});
+    CHECK(r.mode == run_mode::serve);
+    CHECK(r.cfg.http.address == "127.0.0.1");
+    CHECK(r.cfg.http.port == 8080);
+    CHECK(r.cfg.http.max_header_bytes == 8192);
+    CHECK(r.cfg.http.max_body_bytes == 65536);
+    CHECK(r.cfg.log.format == log_format::json);
+    CHECK(r.cfg.store.redis_url.empty());
+    CHECK_FALSE(r.cfg.development);
+}
+
+TEST_CASE("precedence is flag over environment over file over default") {
+    test::temp_dir dir;
+    auto file = dir.file("sessiond.conf");
+    test::write_file(file,
+                     "# comment\n"
+                     "port = 1111\n"
+                     "io-threads = 3\n"
+                     "read-timeout = 2s\n"
+                     "log-format = text\n");
+
+    auto only_file = load({"--config", file});
+    CHECK(only_file.cfg.http.port == 1111);
+    CHECK(only_file.cfg.http.io_threads == 3);
+    CHECK(only_file.cfg.http.read_timeout == 2s);
+    CHECK(only_file.cfg.log.format == log_format::text);
+    CHECK(only_file.cfg.http.idle_timeout == 60s);  // default stays
+
+    auto env_over_file = load({"--config", file}, {"SESSIOND_PORT=2222", "SESSIOND_READ_TIMEOUT=250ms"});
+    CHECK(env_over_file.cfg.http.port == 2222);
+    CHECK(env_over_file.cfg.http.read_timeout == 250ms);
+    CHECK(env_over_file.cfg.http.io_threads == 3);
+
+    auto flag_over_env = load({"--config", file, "--port", "3333"}, {"SESSIOND_PORT=2222"});
+    CHECK(flag_over_env.cfg.http.port == 3333);
+    CHECK(flag_over_env.cfg.http.read_timeout == 2s);
+
+    // The config file itself may be named by the environment.
+    auto file_from_env = load({}, {"SESSIOND_CONFIG=" + file, "PATH=/bin"});
+    CHECK(file_from_env.cfg.http.port == 1111);
+}
+
+TEST_CASE("boolean flags work without a value") {
+    CHECK(load({"--development"}).cfg.development);
+    CHECK_FALSE(load({"--development=false"}).cfg.development);
+    CHECK(load({}, {"SESSIOND_DEVELOPMENT=1"}).cfg.development);
+}
+
+TEST_CASE("invalid values name the option and the reason") {
+    auto message = [](std::vector<std::string> args, std::vector<std::string> env = {}) {
+        try {
+            load(std::move(args), std::move(env));
+        } catch (const config_error& e) {
+            return std::string(e.what());
+        }
+        return std::string("no error");
+    };
+    CHECK_THAT(message({"--port", "70000"}), Catch::Contains("'port'") && Catch::Contains("out of range"));
+    CHECK_THAT(message({"--port", "abc"}), Catch::Contains("'port'"));
+    CHECK_THAT(message({"--read-timeout", "10"}), Catch::Contains("'read-timeout'") && Catch::Contains("unit"));
+    CHECK_THAT(message({"--read-timeout", "0s"}), Catch::Contains("'read-timeout'"));
+    CHECK_THAT(message({"--address", "not-an-ip"}), Catch::Contains("'address'"));
+    CHECK_THAT(message({"--log-format", "xml"}), Catch::Contains("'log-format'"));
+    CHECK_THAT(message({"--log-level", "loud"}), Catch::Contains("'log-level'"));
+    CHECK_THAT(message({"--redis-url", "http://x"}), Catch::Contains("'redis-url'"));
+    CHECK_THAT(message({}, {"SESSIOND_PORTT=1"}), Catch::Contains("SESSIOND_PORTT"));
+    CHECK_THAT(message({"--no-such-option"}), Catch::Contains("no-such-option"));
+    CHECK_THAT(message({}, {"SESSIOND_MAX_BODY_BYTES=12"}),
+               Catch::Contains("'max-body-bytes'") && Catch::Contains("environment SESSIOND_MAX_BODY_BYTES"));
+}
+
+TEST_CASE("durations parse with units") {
+    CHECK(parse_duration("250ms") == 250ms);
+    CHECK(parse_duration("10s") == 10s);
+    CHECK(parse_duration("5m") == 5min);
+    CHECK(parse_duration("1h") == 1h);
+    CHECK(parse_duration("2d") == 48h);
+    CHECK_THROWS_AS(parse_duration("10"), std::invalid_argument);
+    CHECK_THROWS_AS(parse_duration("s"), std::invalid_argument);
+    CHECK_THROWS_AS(parse_duration("-1s"), std::invalid_argument);
+    CHECK_THROWS_AS(parse_duration("99999999999999999999d"), std::invalid_argument);
+}
+
+TEST_CASE("describe redacts secrets and round-trips through a file") {
+    auto r = load({"--redis-url", "redis://app:hunter2@10.0.0.1:6379/2", "--port", "9000"});
+    auto text = describe(r.cfg);
+    CHECK_THAT(text, !Catch::Contains("hunter2"));
+    CHECK_THAT(text, Catch::Contains("redis://app:<redacted>@10.0.0.1:6379/2"));
+
+    // The printed configuration is itself a valid config file.
+    test::temp_dir dir;
+    auto plain = load({"--port", "9000", "--read-timeout", "1500ms"});
+    test::write_file(dir.file("c.conf"), describe(plain.cfg));
+    auto again = load({"--config", dir.file("c.conf")});
+    CHECK(again.cfg.http.port == 9000);
+    CHECK(again.cfg.http.read_timeout == 1500ms);
+}
+
+TEST_CASE("the sample config file holds every option") {
+    auto sample = test::read_file(std::string(SESSIOND_SOURCE_DIR) + "/config/sessiond.conf");
+    REQUIRE_FALSE(sample.empty());
+    auto described = describe(load({}).cfg);
+    std::size_t pos = 0;
+    while ((pos = described.find('\n', pos)) != std::string::npos) {
+        auto start = pos + 1;
+        auto eq = described.find(" = ", start);
+        if (eq == std::string::npos) break;
+        auto name = described.substr(start, eq - start);
+        INFO(name);
+        CHECK_THAT(sample, Catch::Contains("\n# " + name + " = ") || Catch::Contains("\n" + name + " = "));
+        pos = start;
+    }
+}
