@@ -4,12 +4,56 @@
 #include <string>
 #include <vector>
 
+#include "api/api_keys.hpp"
 #include "app/application.hpp"
 #include "config/config.hpp"
 
 extern char** environ;
 
+namespace {
+
+// `sessiond keygen --scopes a,b [--name NAME]`: a new API key and the
+// config entry holding its hash (the key itself is shown once, here).
+int keygen(int argc, char** argv) {
+    std::string scopes, name = "caller";
+    for (int i = 2; i < argc; ++i) {
+        std::string a = argv[i];
+        if (a == "--scopes" && i + 1 < argc)
+            scopes = argv[++i];
+        else if (a.rfind("--scopes=", 0) == 0)
+            scopes = a.substr(9);
+        else if (a == "--name" && i + 1 < argc)
+            name = argv[++i];
+        else if (a.rfind("--name=", 0) == 0)
+            name = a.substr(7);
+        else {
+            std::fprintf(
+                stderr,
+                "usage: sessiond keygen --scopes sessions:read,sessions:write,sessions:admin,auth [--name NAME]\n");
+            return 2;
+        }
+    }
+    if (scopes.empty() || name.empty() || name.find_first_of("=;: \n") != std::string::npos) {
+        std::fprintf(stderr,
+                     "sessiond keygen: --scopes is required and --name must not hold '=', ';', ':' or spaces\n");
+        return 2;
+    }
+    try {
+        auto k = sessiond::api::generate_key(name, scopes);
+        std::printf("API key (give it to the caller; it is not stored anywhere):\n  %s\n\n", k.key.c_str());
+        std::printf("Config entry (add to api-keys, ';'-separated, or one per line in api-keys-file):\n  %s\n",
+                    k.entry.c_str());
+        return 0;
+    } catch (const std::invalid_argument& e) {
+        std::fprintf(stderr, "sessiond keygen: %s\n", e.what());
+        return 2;
+    }
+}
+
+}  // namespace
+
 int main(int argc, char** argv) {
+    if (argc >= 2 && std::string(argv[1]) == "keygen") return keygen(argc, argv);
     std::vector<std::string> env;
     for (char** e = environ; *e; ++e)
         env.emplace_back(*e);

@@ -1,13 +1,20 @@
 #pragma once
-// Liveness and readiness: /healthz answers while the process serves HTTP,
-// /readyz while the session store can be reached.
+// Operations endpoints: /healthz answers while the process serves HTTP,
+// /readyz while the session store can be reached, /metrics in the
+// Prometheus text format.
 
+#include <cstdint>
 #include <functional>
 
 #include "http/router.hpp"
 
 namespace sessiond::api {
 
-void add_health_routes(http::router& routes, std::function<bool()> store_ready);
+struct ops_probes {
+    std::function<bool()> store_ready;
+    std::function<std::uint64_t()> open_connections;
+};
+
+void add_ops_routes(http::router& routes, ops_probes probes);
 
 }  // namespace sessiond::api

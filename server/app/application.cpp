@@ -3,27 +3,146 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
 
+#include <cstdio>
+#include <fstream>
+#include <sstream>
 #include <thread>
 #include <vector>
 
+#include "api/api_keys.hpp"
 #include "api/health.hpp"
+#include "api/sessions.hpp"
 #include "http/router.hpp"
 #include "http/server.hpp"
 #include "log/log.hpp"
+#include "session/keyring.hpp"
+#include "store/memory_store.hpp"
 
 namespace sessiond {
 
+namespace {
+
+std::string read_secret_file(const std::string& path, const char* option) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) throw config_error(std::string("cannot read the file of '") + option + "': " + path);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    auto s = ss.str();
+    while (!s.empty() && (s.back() == '\n' || s.back() == '\r' || s.back() == ' '))
+        s.pop_back();
+    return s;
+}
+
+// What the security settings resolve to; refuses to run insecurely unless
+// in development mode (which config validation limits to loopback).
+struct security {
+    std::shared_ptr<const session::keyring> keys;
+    api::api_keys callers;
+    std::vector<std::string> warnings;
+};
+
+security load_security(const config& cfg) {
+    security out;
+    std::string token_keys = cfg.token.keys, index_key = cfg.token.user_index_key;
+    if (!cfg.token.keys_file.empty()) token_keys = read_secret_file(cfg.token.keys_file, "token-keys-file");
+    if (!cfg.token.user_index_key_file.empty())
+        index_key = read_secret_file(cfg.token.user_index_key_file, "user-index-key-file");
+    if (token_keys.empty() && index_key.empty()) {
+        if (!cfg.development)
+            throw config_error(
+                "invalid value for 'token-keys': required (with user-index-key) outside development mode");
+        out.keys = std::make_shared<const session::keyring>(session::keyring::make_ephemeral());
+        out.warnings.push_back("no token keys configured: using an ephemeral key, every token dies with this process");
+    } else if (token_keys.empty() || index_key.empty()) {
+        throw config_error(std::string("invalid value for '") + (token_keys.empty() ? "token-keys" : "user-index-key") +
+                           "': token-keys and user-index-key are set together");
+    } else {
+        try {
+            std::optional<std::uint8_t> kid;
+            if (cfg.token.signing_kid) kid = static_cast<std::uint8_t>(cfg.token.signing_kid);
+            out.keys = std::make_shared<const session::keyring>(session::keyring::parse(token_keys, index_key, kid));
+        } catch (const session::keyring_error& e) {
+            throw config_error(std::string("invalid value for 'token-keys': ") + e.what());
+        }
+    }
+
+    std::string callers = cfg.auth.api_keys;
+    if (!cfg.auth.api_keys_file.empty()) callers += "\n" + read_secret_file(cfg.auth.api_keys_file, "api-keys-file");
+    try {
+        out.callers = api::api_keys::parse(callers);
+    } catch (const std::invalid_argument& e) {
+        throw config_error(std::string("invalid value for 'api-keys': ") + e.what());
+    }
+    if (out.callers.empty()) {
+        if (!cfg.development)
+            throw config_error(
+                "invalid value for 'api-keys': at least one caller key is required outside "
+                "development mode (see: sessiond keygen)");
+        out.callers = api::api_keys::allow_all();
+        out.warnings.push_back("no API keys configured: every request is allowed every scope");
+    }
+    return out;
+}
+
+session::policy make_policy(const session_config& s) {
+    session::policy p;
+    p.idle_timeout = s.idle_timeout;
+    p.absolute_timeout = s.absolute_timeout;
+    p.max_idle_timeout = s.max_idle_timeout;
+    p.max_absolute_timeout = s.max_absolute_timeout;
+    p.touch_fraction = s.touch_fraction;
+    p.rotation_grace = s.rotation_grace;
+    p.max_sessions_per_user = s.max_per_user;
+    p.on_limit = s.limit_policy == "reject" ? session::limit_policy::reject : session::limit_policy::evict_lru;
+    return p;
+}
+
+}  // namespace
+
 int run(const config& cfg) {
+    security sec;
+    session::policy policy;
+    try {
+        sec = load_security(cfg);
+        policy = make_policy(cfg.session);
+        session::validate(policy);
+    } catch (const config_error& e) {
+        std::fprintf(stderr, "sessiond: %s\n", e.what());
+        return 2;
+    } catch (const std::invalid_argument& e) {
+        std::fprintf(stderr, "sessiond: invalid session settings: %s\n", e.what());
+        return 2;
+    }
+
     log::init(cfg.log);
     std::size_t threads = cfg.http.io_threads ? cfg.http.io_threads : std::max(1u, std::thread::hardware_concurrency());
     if (cfg.development) log::warn("development mode: insecure settings are allowed; never use it in production");
+    for (const auto& w : sec.warnings)
+        log::warn(w);
 
     boost::asio::io_context ioc(static_cast<int>(threads));
+    session::wall_clock clock;
+
+    store::memory_store memory(ioc, clock, cfg.store.memory_max_sessions);
+    store::session_store* sessions = &memory;
+    memory.start();
+
+    api::api_settings settings;
+    settings.policy = policy;
+    settings.metadata_max_bytes = cfg.session.metadata_max_bytes;
+    settings.cookie = cfg.cookie;
+    settings.api_key_header = cfg.auth.api_key_header;
+    settings.user_header = cfg.auth.user_header;
+    settings.id_header = cfg.auth.id_header;
+    api::session_api session_api(*sessions, sec.keys, session::token_codec(cfg.token.prefix), clock,
+                                 std::move(sec.callers), settings);
 
     http::router routes;
-    api::add_health_routes(routes, [] { return true; });
-
     http::server server(ioc, cfg.http, routes, cfg.log.access_log);
+    api::add_ops_routes(routes, {[sessions] { return sessions->ready(); },
+                                 [&server] { return static_cast<std::uint64_t>(server.active_connections()); }});
+    session_api.add_routes(routes);
+
     try {
         server.start();
     } catch (const std::exception& e) {
@@ -51,7 +170,10 @@ int run(const config& cfg) {
         log::info("shutting down", {{"signal", sig},
                                     {"connections", server.active_connections()},
                                     {"drain_timeout_ms", static_cast<std::int64_t>(cfg.http.drain_timeout.count())}});
-        server.shutdown([&ioc] { ioc.stop(); });
+        server.shutdown([&ioc, &memory] {
+            memory.stop();
+            ioc.stop();
+        });
         signals.async_wait(on_signal);
     };
     signals.async_wait(on_signal);

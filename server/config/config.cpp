@@ -89,6 +89,22 @@ struct value_codec<std::chrono::milliseconds> {
 };
 
 template <>
+struct value_codec<double> {
+    static double parse(const std::string& s) {
+        double v = 0;
+        auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+        if (ec != std::errc{} || end != s.data() + s.size() || s.empty())
+            throw std::invalid_argument("expected a number");
+        return v;
+    }
+    static std::string format(double v) {
+        char buf[32];
+        auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v);
+        return std::string(buf, end);
+    }
+};
+
+template <>
 struct value_codec<log_format> {
     static log_format parse(const std::string& s) {
         if (s == "json") return log_format::json;
@@ -173,6 +189,50 @@ const std::vector<option_def>& options() {
             SESSIOND_FIELD(std::string, store.redis_key_prefix)),
         opt("memory-max-sessions", "embedded store: sessions at most",
             SESSIOND_FIELD(std::size_t, store.memory_max_sessions)),
+        opt("token-keys", "token keys kid:base64key[,kid:base64key...] (>= 32 bytes each); all accepted",
+            SESSIOND_FIELD(std::string, token.keys), true),
+        opt("token-keys-file", "file holding token-keys", SESSIOND_FIELD(std::string, token.keys_file)),
+        opt("token-signing-kid", "key id that signs new tokens (0 = the highest)",
+            SESSIOND_FIELD(unsigned, token.signing_kid)),
+        opt("user-index-key", "base64 key (>= 32 bytes) hashing user ids; never change it",
+            SESSIOND_FIELD(std::string, token.user_index_key), true),
+        opt("user-index-key-file", "file holding user-index-key",
+            SESSIOND_FIELD(std::string, token.user_index_key_file)),
+        opt("token-prefix", "prefix of every token, for secret scanners", SESSIOND_FIELD(std::string, token.prefix)),
+        opt("session-idle-timeout", "default sliding idle timeout of a session",
+            SESSIOND_FIELD(ms, session.idle_timeout)),
+        opt("session-absolute-timeout", "default absolute lifetime of a session",
+            SESSIOND_FIELD(ms, session.absolute_timeout)),
+        opt("session-max-idle-timeout", "largest idle timeout a creator may ask for",
+            SESSIOND_FIELD(ms, session.max_idle_timeout)),
+        opt("session-max-absolute-timeout", "largest absolute timeout a creator may ask for",
+            SESSIOND_FIELD(ms, session.max_absolute_timeout)),
+        opt("touch-fraction", "extend idle expiry only after this fraction of the idle window passed (0 = always)",
+            SESSIOND_FIELD(double, session.touch_fraction)),
+        opt("rotation-grace", "how long the previous token stays valid after a rotation",
+            SESSIOND_FIELD(ms, session.rotation_grace)),
+        opt("max-sessions-per-user", "sessions per user at most (0 = no limit)",
+            SESSIOND_FIELD(std::size_t, session.max_per_user)),
+        opt("session-limit-policy", "at the per-user limit: evict_lru or reject (409)",
+            SESSIOND_FIELD(std::string, session.limit_policy)),
+        opt("metadata-max-bytes", "largest session metadata, serialized (beyond: 400)",
+            SESSIOND_FIELD(std::size_t, session.metadata_max_bytes)),
+        opt("api-keys", "callers: name=sha256hex:scope[,scope...] entries separated by ';' (see sessiond keygen)",
+            SESSIOND_FIELD(std::string, auth.api_keys)),
+        opt("api-keys-file", "file holding api-keys entries, one per line",
+            SESSIOND_FIELD(std::string, auth.api_keys_file)),
+        opt("api-key-header", "header carrying the caller's API key", SESSIOND_FIELD(std::string, auth.api_key_header)),
+        opt("auth-user-header", "/v1/auth: header naming the session's user",
+            SESSIOND_FIELD(std::string, auth.user_header)),
+        opt("auth-id-header", "/v1/auth: header naming the session's public id",
+            SESSIOND_FIELD(std::string, auth.id_header)),
+        opt("cookie-name", "session cookie name (read by /v1/auth, built in create/rotate replies)",
+            SESSIOND_FIELD(std::string, cookie.name)),
+        opt("cookie-path", "cookie Path", SESSIOND_FIELD(std::string, cookie.path)),
+        opt("cookie-domain", "cookie Domain (empty = host-only)", SESSIOND_FIELD(std::string, cookie.domain)),
+        opt("cookie-secure", "cookie Secure attribute", SESSIOND_FIELD(bool, cookie.secure)),
+        opt("cookie-http-only", "cookie HttpOnly attribute", SESSIOND_FIELD(bool, cookie.http_only)),
+        opt("cookie-same-site", "cookie SameSite: Strict, Lax or None", SESSIOND_FIELD(std::string, cookie.same_site)),
         opt("development", "development mode: allows insecure settings, on loopback only",
             SESSIOND_FIELD(bool, development)),
     };
@@ -217,6 +277,48 @@ void validate(const config& c, const std::map<std::string, std::string>& sources
     if (c.log.queue_size < 16) fail("log-queue-size", "must be at least 16");
     if (c.store.redis_max_in_flight == 0) fail("redis-max-in-flight", "must be at least 1");
     if (c.store.memory_max_sessions == 0) fail("memory-max-sessions", "must be at least 1");
+    if (c.token.signing_kid > 255) fail("token-signing-kid", "at most 255");
+    if (c.token.prefix.size() > 32 ||
+        c.token.prefix.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-.") !=
+            std::string::npos)
+        fail("token-prefix", "at most 32 of A-Z a-z 0-9 _ - .");
+    positive("session-idle-timeout", c.session.idle_timeout);
+    positive("session-absolute-timeout", c.session.absolute_timeout);
+    if (c.session.idle_timeout > c.session.max_idle_timeout)
+        fail("session-idle-timeout", "greater than session-max-idle-timeout");
+    if (c.session.absolute_timeout > c.session.max_absolute_timeout)
+        fail("session-absolute-timeout", "greater than session-max-absolute-timeout");
+    if (!(c.session.touch_fraction >= 0 && c.session.touch_fraction < 1)) fail("touch-fraction", "must be in [0, 1)");
+    if (c.session.limit_policy != "evict_lru" && c.session.limit_policy != "reject")
+        fail("session-limit-policy", "expected evict_lru or reject");
+    if (c.session.metadata_max_bytes < 2 || c.session.metadata_max_bytes > 1024 * 1024)
+        fail("metadata-max-bytes", "must be in 2..1048576");
+    auto header_name = [&](const char* option, const std::string& v) {
+        if (v.empty() || v.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_") !=
+                             std::string::npos)
+            fail(option, "not a valid header name");
+    };
+    header_name("request-id-header", c.http.request_id_header);
+    header_name("api-key-header", c.auth.api_key_header);
+    header_name("auth-user-header", c.auth.user_header);
+    header_name("auth-id-header", c.auth.id_header);
+    if (c.cookie.name.empty() || c.cookie.name.find_first_of("()<>@,;:\\\"/[]?={} \t") != std::string::npos)
+        fail("cookie-name", "not a valid cookie name");
+    if (c.cookie.same_site != "Strict" && c.cookie.same_site != "Lax" && c.cookie.same_site != "None")
+        fail("cookie-same-site", "expected Strict, Lax or None");
+    if (c.cookie.same_site == "None" && !c.cookie.secure) fail("cookie-same-site", "None requires cookie-secure");
+    if (c.cookie.name.rfind("__Host-", 0) == 0 &&
+        (!c.cookie.secure || c.cookie.path != "/" || !c.cookie.domain.empty()))
+        fail("cookie-name", "a __Host- cookie needs cookie-secure, cookie-path / and no cookie-domain");
+    if (c.cookie.name.rfind("__Secure-", 0) == 0 && !c.cookie.secure)
+        fail("cookie-name", "a __Secure- cookie needs cookie-secure");
+    for (const auto* v : {&c.cookie.path, &c.cookie.domain})
+        if (v->find_first_of(";\r\n") != std::string::npos) fail("cookie-path", "must not contain ';' or line breaks");
+    if (c.development) {
+        boost::system::error_code ec2;
+        auto a = boost::asio::ip::make_address(c.http.address, ec2);
+        if (!ec2 && !a.is_loopback()) fail("development", "development mode listens on loopback addresses only");
+    }
     if (!c.store.redis_url.empty() && c.store.redis_url.rfind("redis://", 0) != 0 &&
         c.store.redis_url.rfind("rediss://", 0) != 0)
         fail("redis-url", "must start with redis:// or rediss://");

@@ -52,10 +52,58 @@ struct store_config {
     std::size_t memory_max_sessions = 1'000'000;  // embedded store bound
 };
 
+struct token_config {
+    // Token keys: "kid:base64key[,kid:base64key...]" (each >= 32 bytes); all
+    // accepted, `signing_kid` signs (0 = the highest kid). Secret: prefer the file.
+    std::string keys;
+    std::string keys_file;
+    unsigned signing_kid = 0;
+    // Keyed hash of user ids (buckets, index names); base64, >= 32 bytes,
+    // must never change for a deployment. Secret: prefer the file.
+    std::string user_index_key;
+    std::string user_index_key_file;
+    std::string prefix = "sid_";
+};
+
+struct session_config {
+    std::chrono::milliseconds idle_timeout{std::chrono::minutes(30)};
+    std::chrono::milliseconds absolute_timeout{std::chrono::hours(12)};
+    std::chrono::milliseconds max_idle_timeout{std::chrono::hours(24)};
+    std::chrono::milliseconds max_absolute_timeout{std::chrono::days(30)};
+    double touch_fraction = 0.5;  // 0 = write the idle extension on every validation
+    std::chrono::milliseconds rotation_grace{std::chrono::seconds(10)};
+    std::size_t max_per_user = 0;            // 0 = no limit
+    std::string limit_policy = "evict_lru";  // evict_lru or reject (409)
+    std::size_t metadata_max_bytes = 4096;
+};
+
+struct auth_config {
+    // Callers: "name=sha256hex:scope[,scope...]" entries separated by ';'.
+    // Scopes: sessions:read, sessions:write, sessions:admin, auth.
+    std::string api_keys;
+    std::string api_keys_file;
+    std::string api_key_header = "X-API-Key";
+    std::string user_header = "X-Session-User";  // /v1/auth reply
+    std::string id_header = "X-Session-Id";      // /v1/auth reply
+};
+
+struct cookie_config {
+    std::string name = "__Host-sid";
+    std::string path = "/";
+    std::string domain;  // empty = host-only (required by __Host-)
+    bool secure = true;
+    bool http_only = true;
+    std::string same_site = "Lax";  // Strict, Lax or None
+};
+
 struct config {
     http_config http;
     log_config log;
     store_config store;
+    token_config token;
+    session_config session;
+    auth_config auth;
+    cookie_config cookie;
     bool development = false;  // allows insecure settings on loopback only
     std::string config_file;   // where the file source came from, if any
 };

@@ -14,6 +14,7 @@
 
 #include <chrono>
 
+#include "common/metrics.hpp"
 #include "http/problem.hpp"
 #include "http/request_id.hpp"
 #include "log/log.hpp"
@@ -62,6 +63,7 @@ asio::awaitable<void> server::accept_loop() {
             continue;
         }
         if (active_.load(std::memory_order_relaxed) >= cfg_.max_connections) {
+            metrics::get().connections_refused.inc();
             auto exec = socket.get_executor();
             asio::co_spawn(exec, refuse(std::move(socket)), asio::detached);
             continue;
@@ -74,6 +76,7 @@ asio::awaitable<void> server::accept_loop() {
             connections_.emplace(c.get(), c);
         }
         active_.fetch_add(1, std::memory_order_relaxed);
+        metrics::get().connections_accepted.inc();
         auto exec = c->stream.get_executor();
         asio::co_spawn(exec, serve(std::move(c)), asio::detached);
     }
@@ -105,9 +108,12 @@ bool is_disconnect(const beast::error_code& ec) {
            ec == beast_http::error::partial_message;
 }
 
-void access_log(const request* req, const response& res, std::string_view route, std::string_view rid,
-                std::chrono::steady_clock::time_point started) {
+// Counts the request and, when `enabled`, writes its access-log line.
+void account(bool enabled, const request* req, const response& res, std::string_view route, std::string_view rid,
+             std::chrono::steady_clock::time_point started) {
     auto us = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - started);
+    metrics::observe_request(res.result_int(), static_cast<std::uint64_t>(us.count()));
+    if (!enabled) return;
     log::info("request", {{"method", req ? std::string_view(req->method_string()) : std::string_view("-")},
                           {"route", route},
                           {"status", res.result_int()},
@@ -175,7 +181,7 @@ asio::awaitable<void> server::serve(std::shared_ptr<connection> c) {
                 res.prepare_payload();
                 c->stream.expires_after(cfg_.write_timeout);
                 co_await beast_http::async_write(c->stream, res, use_tuple);
-                if (access_log_) access_log(nullptr, res, route, rid, started);
+                account(access_log_, nullptr, res, route, rid, started);
                 close_politely = true;
                 break;
             }
@@ -191,7 +197,7 @@ asio::awaitable<void> server::serve(std::shared_ptr<connection> c) {
 
             c->stream.expires_after(cfg_.write_timeout);
             auto [wec, written] = co_await beast_http::async_write(c->stream, res, use_tuple);
-            if (access_log_) access_log(&req, res, route, rid, started);
+            account(access_log_, &req, res, route, rid, started);
             if (wec) break;
             if (!res.keep_alive()) {
                 close_politely = true;

@@ -26,8 +26,11 @@ sessiond_process::sessiond_process(std::vector<std::string> args, std::map<std::
     opts.env = std::move(env);
     opts.unset_env = sessiond_env_names();
     proc_ = std::make_unique<process>(opts);
-    if (!wait_for_port(port_, std::chrono::seconds(20)))
-        throw std::runtime_error("sessiond did not start: " + proc_->log());
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+    while (!wait_for_port(port_, std::chrono::milliseconds(50))) {
+        if (!proc_->running() || std::chrono::steady_clock::now() > deadline)
+            throw std::runtime_error("sessiond did not start: " + proc_->log());
+    }
 }
 
 http_response sessiond_process::request(const std::string& method, const std::string& target, const std::string& body,

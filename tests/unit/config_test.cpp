@@ -125,7 +125,7 @@ TEST_CASE("the sample config file holds every option") {
         if (eq == std::string::npos) break;
         auto name = described.substr(start, eq - start);
         INFO(name);
-        CHECK_THAT(sample, Catch::Contains("\n# " + name + " = ") || Catch::Contains("\n" + name + " = "));
+        CHECK_THAT(sample, Catch::Contains("\n# " + name + " =") || Catch::Contains("\n" + name + " ="));
         pos = start;
     }
 }

@@ -1,0 +1,135 @@
+#include "api/api_keys.hpp"
+
+#include <stdexcept>
+
+#include "session/crypto.hpp"
+
+namespace sessiond::api {
+
+namespace {
+
+constexpr std::pair<std::string_view, scope> scope_names[] = {
+    {"sessions:read", scope_read},
+    {"sessions:write", scope_write},
+    {"sessions:admin", scope_admin},
+    {"auth", scope_auth},
+};
+
+std::string_view trim(std::string_view s) {
+    while (!s.empty() && (s.front() == ' ' || s.front() == '\t' || s.front() == '\r'))
+        s.remove_prefix(1);
+    while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r'))
+        s.remove_suffix(1);
+    return s;
+}
+
+int hex(char c) {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+}
+
+std::uint8_t parse_scopes(std::string_view list, const std::string& where) {
+    std::uint8_t scopes = 0;
+    while (!list.empty()) {
+        auto comma = list.find(',');
+        auto name = trim(list.substr(0, comma));
+        auto s = parse_scope(name);
+        if (!s) throw std::invalid_argument(where + ": unknown scope '" + std::string(name) + "'");
+        scopes |= *s;
+        if (comma == std::string_view::npos) break;
+        list.remove_prefix(comma + 1);
+    }
+    if (!scopes) throw std::invalid_argument(where + ": no scope");
+    return scopes;
+}
+
+}  // namespace
+
+std::optional<scope> parse_scope(std::string_view name) {
+    for (auto [n, s] : scope_names)
+        if (n == name) return s;
+    return std::nullopt;
+}
+
+std::string_view scope_name(scope s) {
+    for (auto [n, v] : scope_names)
+        if (v == s) return n;
+    return "?";
+}
+
+api_keys api_keys::parse(std::string_view spec) {
+    api_keys out;
+    std::size_t index = 0;
+    while (!spec.empty()) {
+        auto end = spec.find_first_of(";\n");
+        auto item = trim(spec.substr(0, end));
+        spec.remove_prefix(end == std::string_view::npos ? spec.size() : end + 1);
+        if (item.empty() || item.front() == '#') continue;
+        ++index;
+        std::string where = "api key entry " + std::to_string(index);
+        auto eq = item.find('=');
+        if (eq == std::string_view::npos || eq == 0)
+            throw std::invalid_argument(where + ": expected name=sha256hex:scope[,scope...]");
+        std::string name(trim(item.substr(0, eq)));
+        where = "api key '" + name + "'";
+        auto rest = trim(item.substr(eq + 1));
+        if (rest.size() < 66 || rest[64] != ':')
+            throw std::invalid_argument(where + ": expected 64 hex digits of SHA-256, then ':' and scopes");
+        entry e;
+        for (std::size_t i = 0; i < 32; ++i) {
+            int hi = hex(rest[2 * i]), lo = hex(rest[2 * i + 1]);
+            if (hi < 0 || lo < 0) throw std::invalid_argument(where + ": the hash is not hexadecimal");
+            e.hash[i] = static_cast<std::uint8_t>(hi * 16 + lo);
+        }
+        e.who = caller{name, parse_scopes(rest.substr(65), where)};
+        for (const auto& other : out.entries_) {
+            if (other.who.name == name) throw std::invalid_argument(where + ": the name is used twice");
+            if (other.hash == e.hash) throw std::invalid_argument(where + ": the same key hash is listed twice");
+        }
+        out.entries_.push_back(std::move(e));
+    }
+    return out;
+}
+
+api_keys api_keys::allow_all() {
+    api_keys out;
+    out.allow_all_ = true;
+    return out;
+}
+
+const caller* api_keys::authenticate(std::string_view key) const {
+    if (allow_all_) return &development_;
+    if (key.empty() || key.size() > 512) return nullptr;
+    auto digest = session::sha256(session::as_bytes(key));
+    const caller* found = nullptr;
+    // Every entry is compared, match or not.
+    for (const auto& e : entries_) {
+        bool same = session::equal_ct(session::bytes_view(e.hash.data(), e.hash.size()),
+                                      session::bytes_view(digest.data(), digest.size()));
+        if (same) found = &e.who;
+    }
+    return found;
+}
+
+generated_key generate_key(std::string_view name, std::string_view scopes) {
+    auto parsed = parse_scopes(scopes, "keygen");
+    (void)parsed;
+    std::array<std::uint8_t, 32> raw{};
+    session::random_bytes(raw);
+    generated_key out;
+    out.key = "sk_" + session::base64url_encode(session::bytes_view(raw.data(), raw.size()));
+    session::secure_wipe(raw);
+    auto digest = session::sha256(session::as_bytes(out.key));
+    static const char* digits = "0123456789abcdef";
+    std::string hexhash;
+    for (auto b : digest) {
+        hexhash += digits[b >> 4];
+        hexhash += digits[b & 15];
+    }
+    out.entry = std::string(name) + "=" + hexhash + ":" + std::string(scopes);
+    return out;
+}
+
+}  // namespace sessiond::api

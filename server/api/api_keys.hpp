@@ -1,0 +1,64 @@
+#pragma once
+// Callers and what they may do. Config holds only SHA-256 hashes of API keys;
+// a presented key is hashed and compared with every configured hash in
+// constant time, so neither the key nor which entry matched leaks by timing.
+
+#include <array>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace sessiond::api {
+
+enum scope : std::uint8_t {
+    scope_read = 1 << 0,   // sessions:read
+    scope_write = 1 << 1,  // sessions:write
+    scope_admin = 1 << 2,  // sessions:admin
+    scope_auth = 1 << 3,   // auth
+    scope_all = scope_read | scope_write | scope_admin | scope_auth,
+};
+
+// "sessions:read" -> scope_read; nullopt for an unknown name.
+std::optional<scope> parse_scope(std::string_view name);
+std::string_view scope_name(scope s);
+
+struct caller {
+    std::string name;  // for audit logs; never the key
+    std::uint8_t scopes = 0;
+};
+
+class api_keys {
+public:
+    // Entries "name=sha256hex:scope[,scope...]" separated by ';' or newlines;
+    // '#' starts a comment. Throws std::invalid_argument naming the entry.
+    static api_keys parse(std::string_view spec);
+
+    // Development mode without keys: every request is a caller with all scopes.
+    static api_keys allow_all();
+
+    bool empty() const { return entries_.empty() && !allow_all_; }
+    std::size_t size() const { return entries_.size(); }
+
+    // The caller presenting `key`, or nullopt.
+    const caller* authenticate(std::string_view key) const;
+
+private:
+    struct entry {
+        std::array<std::uint8_t, 32> hash;
+        caller who;
+    };
+    std::vector<entry> entries_;
+    bool allow_all_ = false;
+    caller development_{"development", scope_all};
+};
+
+// A new random API key ("sk_" + 43 base64url chars) and its config entry.
+struct generated_key {
+    std::string key;
+    std::string entry;  // name=sha256hex:scopes
+};
+generated_key generate_key(std::string_view name, std::string_view scopes);
+
+}  // namespace sessiond::api

@@ -1,0 +1,70 @@
+#include "common/metrics.hpp"
+
+#include <fmt/format.h>
+
+namespace sessiond::metrics {
+
+registry& get() {
+    static registry r;
+    return r;
+}
+
+void observe_request(unsigned status, std::uint64_t duration_us) noexcept {
+    auto& r = get();
+    r.responses_by_class[std::min<unsigned>(status / 100, 5)].inc();
+    std::size_t i = 0;
+    while (i < latency_bounds_us.size() && duration_us > latency_bounds_us[i])
+        ++i;
+    r.latency_buckets[i].inc();
+    r.latency_sum_us.inc(duration_us);
+}
+
+std::string render(std::uint64_t open_connections, bool store_ready) {
+    auto& r = get();
+    std::string out;
+    auto it = std::back_inserter(out);
+    auto simple = [&](const char* name, const char* type, const char* help, std::uint64_t v) {
+        fmt::format_to(it, "# HELP {} {}\n# TYPE {} {}\n{} {}\n", name, help, name, type, name, v);
+    };
+    out +=
+        "# HELP sessiond_http_responses_total HTTP responses by status class.\n"
+        "# TYPE sessiond_http_responses_total counter\n";
+    for (unsigned c = 1; c <= 5; ++c)
+        fmt::format_to(it, "sessiond_http_responses_total{{code=\"{}xx\"}} {}\n", c, r.responses_by_class[c].get());
+    out +=
+        "# HELP sessiond_http_request_duration_seconds Time from request start to response written.\n"
+        "# TYPE sessiond_http_request_duration_seconds histogram\n";
+    std::uint64_t cumulative = 0;
+    for (std::size_t i = 0; i < latency_bounds_us.size(); ++i) {
+        cumulative += r.latency_buckets[i].get();
+        fmt::format_to(it, "sessiond_http_request_duration_seconds_bucket{{le=\"{}\"}} {}\n",
+                       static_cast<double>(latency_bounds_us[i]) / 1e6, cumulative);
+    }
+    cumulative += r.latency_buckets.back().get();
+    fmt::format_to(it, "sessiond_http_request_duration_seconds_bucket{{le=\"+Inf\"}} {}\n", cumulative);
+    fmt::format_to(it, "sessiond_http_request_duration_seconds_sum {}\n",
+                   static_cast<double>(r.latency_sum_us.get()) / 1e6);
+    fmt::format_to(it, "sessiond_http_request_duration_seconds_count {}\n", cumulative);
+    simple("sessiond_http_connections_open", "gauge", "Open client connections.", open_connections);
+    simple("sessiond_http_connections_accepted_total", "counter", "Accepted client connections.",
+           r.connections_accepted.get());
+    simple("sessiond_http_connections_refused_total", "counter", "Connections refused at the limit.",
+           r.connections_refused.get());
+    simple("sessiond_sessions_created_total", "counter", "Sessions created.", r.sessions_created.get());
+    simple("sessiond_sessions_rotated_total", "counter", "Session tokens rotated.", r.sessions_rotated.get());
+    simple("sessiond_sessions_revoked_total", "counter", "Sessions revoked (by token, id, or user).",
+           r.sessions_revoked.get());
+    simple("sessiond_sessions_evicted_total", "counter", "Sessions evicted by the per-user limit.",
+           r.sessions_evicted.get());
+    simple("sessiond_validations_ok_total", "counter", "Successful validations (validate and auth).",
+           r.validations_ok.get());
+    simple("sessiond_validations_rejected_total", "counter", "Rejected validations (401).",
+           r.validations_rejected.get());
+    simple("sessiond_token_reuse_detected_total", "counter", "Rotated tokens presented after the grace period.",
+           r.reuse_detected.get());
+    simple("sessiond_store_errors_total", "counter", "Store operations that failed (503).", r.store_errors.get());
+    simple("sessiond_store_ready", "gauge", "1 when the session store is reachable.", store_ready ? 1 : 0);
+    return out;
+}
+
+}  // namespace sessiond::metrics

@@ -1,0 +1,45 @@
+#pragma once
+// Process-wide counters in the Prometheus text format. Plain relaxed atomics:
+// an increment on the request path costs one uncontended instruction.
+
+#include <array>
+#include <atomic>
+#include <cstdint>
+#include <string>
+
+namespace sessiond::metrics {
+
+struct counter {
+    std::atomic<std::uint64_t> value{0};
+    void inc(std::uint64_t n = 1) noexcept { value.fetch_add(n, std::memory_order_relaxed); }
+    std::uint64_t get() const noexcept { return value.load(std::memory_order_relaxed); }
+};
+
+// Request latency buckets in microseconds (upper bounds), cumulative on output.
+inline constexpr std::array<std::uint64_t, 12> latency_bounds_us = {
+    100, 250, 500, 1000, 2500, 5000, 10'000, 25'000, 100'000, 250'000, 1'000'000, 5'000'000};
+
+struct registry {
+    std::array<counter, 6> responses_by_class;  // 1xx..5xx, index = status / 100
+    std::array<counter, latency_bounds_us.size() + 1> latency_buckets;
+    counter latency_sum_us;
+    counter connections_accepted;
+    counter connections_refused;
+    counter sessions_created;
+    counter sessions_rotated;
+    counter sessions_revoked;
+    counter sessions_evicted;
+    counter validations_ok;
+    counter validations_rejected;
+    counter reuse_detected;
+    counter store_errors;
+};
+
+registry& get();
+
+void observe_request(unsigned status, std::uint64_t duration_us) noexcept;
+
+// The exposition text, with gauges supplied by the caller.
+std::string render(std::uint64_t open_connections, bool store_ready);
+
+}  // namespace sessiond::metrics

@@ -1,0 +1,104 @@
+#pragma once
+// The few cryptographic primitives the session domain needs, on OpenSSL 3,
+// shaped for the hot path: fixed-size outputs, no heap allocation per call.
+// OpenSSL failures (which mean a broken library or no memory) throw
+// std::runtime_error: a token must never be issued from a failed RNG.
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace sessiond::session {
+
+using bytes_view = std::span<const std::uint8_t>;
+using sha256_digest = std::array<std::uint8_t, 32>;
+
+inline bytes_view as_bytes(std::string_view s) noexcept {
+    return {reinterpret_cast<const std::uint8_t*>(s.data()), s.size()};
+}
+
+// Fills `out` from OpenSSL's CSPRNG (RAND_bytes). Throws on failure.
+void random_bytes(std::span<std::uint8_t> out);
+
+sha256_digest sha256(bytes_view data);
+
+// HMAC-SHA-256. `key` must not be empty (OpenSSL would silently reuse the
+// previous key of its context); throws std::invalid_argument if it is.
+sha256_digest hmac_sha256(bytes_view key, bytes_view data);
+
+// Constant-time equality (CRYPTO_memcmp). Sizes are public, so a size
+// mismatch returns false at once.
+bool equal_ct(bytes_view a, bytes_view b) noexcept;
+
+// Overwrites memory in a way the compiler cannot elide (OPENSSL_cleanse).
+void secure_wipe(void* p, std::size_t n) noexcept;
+inline void secure_wipe(std::span<std::uint8_t> s) noexcept { secure_wipe(s.data(), s.size()); }
+inline void secure_wipe(std::string& s) noexcept { secure_wipe(s.data(), s.size()); }
+
+// --- base64url (RFC 4648 §5), no padding --------------------------------
+// Encoding and decoding use branch-free arithmetic instead of lookup tables
+// indexed by the data, because token secrets pass through them (no
+// cache-timing signal). Decoding is strict: no padding, no characters outside
+// the alphabet, and the unused low bits of the last character must be zero,
+// so every byte string has exactly one accepted encoding.
+
+constexpr std::size_t base64url_encoded_size(std::size_t n) noexcept {
+    return n / 3 * 4 + (n % 3 == 0 ? 0 : n % 3 + 1);
+}
+
+// Size of the bytes a valid encoding of `n` characters decodes to; nullopt
+// for lengths no encoding has (n % 4 == 1).
+constexpr std::optional<std::size_t> base64url_decoded_size(std::size_t n) noexcept {
+    if (n % 4 == 1) return std::nullopt;
+    return n / 4 * 3 + (n % 4 == 0 ? 0 : n % 4 - 1);
+}
+
+// Writes exactly base64url_encoded_size(in.size()) characters to `out`,
+// which must be at least that large. Returns the number written.
+std::size_t base64url_encode(bytes_view in, std::span<char> out) noexcept;
+std::string base64url_encode(bytes_view in);
+
+// Decodes into `out`; returns the number of bytes written, or nullopt when
+// `in` is not a canonical unpadded base64url string or `out` is too small.
+// On failure `out` holds no partial data.
+std::optional<std::size_t> base64url_decode(std::string_view in, std::span<std::uint8_t> out) noexcept;
+std::optional<std::vector<std::uint8_t>> base64url_decode(std::string_view in);
+
+// Standard base64 (RFC 4648 §4) as produced by `openssl rand -base64 32`,
+// for keys in configuration: padding optional but, if present, correct;
+// otherwise as strict as base64url_decode.
+std::optional<std::vector<std::uint8_t>> base64_decode(std::string_view in);
+
+// Key material that wipes itself when destroyed or overwritten. Move-only so
+// that no stray copy outlives the wipe.
+class secret_bytes {
+public:
+    secret_bytes() = default;
+    explicit secret_bytes(std::vector<std::uint8_t> bytes) noexcept : bytes_(std::move(bytes)) {}
+    secret_bytes(const secret_bytes&) = delete;
+    secret_bytes& operator=(const secret_bytes&) = delete;
+    secret_bytes(secret_bytes&& other) noexcept : bytes_(std::move(other.bytes_)) { other.bytes_.clear(); }
+    secret_bytes& operator=(secret_bytes&& other) noexcept {
+        if (this != &other) {
+            secure_wipe(bytes_);
+            bytes_ = std::move(other.bytes_);
+            other.bytes_.clear();
+        }
+        return *this;
+    }
+    ~secret_bytes() { secure_wipe(bytes_); }
+
+    bytes_view view() const noexcept { return bytes_; }
+    std::size_t size() const noexcept { return bytes_.size(); }
+    bool empty() const noexcept { return bytes_.empty(); }
+
+private:
+    std::vector<std::uint8_t> bytes_;
+};
+
+}  // namespace sessiond::session

@@ -1,0 +1,71 @@
+#pragma once
+// The server's secrets for tokens: several token keys are accepted (so keys
+// can rotate without logging everyone out), one of them signs new tokens; and
+// the separate user index key that maps user ids to buckets. Immutable once
+// built; share it as std::shared_ptr<const keyring>. Key material is wiped
+// when the keyring is destroyed and never appears in an error message.
+
+#include "session/crypto.hpp"
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <stdexcept>
+#include <string_view>
+#include <vector>
+
+namespace sessiond::session {
+
+// Thrown at start-up for an unusable key configuration; the message says
+// which entry and what is wrong, never the key itself.
+struct keyring_error : std::runtime_error {
+    using std::runtime_error::runtime_error;
+};
+
+class keyring {
+public:
+    static constexpr std::size_t min_key_size = 32;   // 256 bits, the HMAC-SHA-256 strength
+    static constexpr std::size_t max_key_size = 256;  // anything longer is a config mistake
+
+    // `token_keys`: "kid:base64key[,kid:base64key…]", kid a decimal 1..255,
+    // each key standard base64 (padding optional) of >= 32 bytes, e.g. from
+    // `openssl rand -base64 32`; spaces around entries are ignored.
+    // `user_index_key`: standard base64 of >= 32 bytes, distinct from every
+    // token key. `signing_kid` defaults to the highest kid. Throws keyring_error.
+    static keyring parse(std::string_view token_keys, std::string_view user_index_key,
+                         std::optional<std::uint8_t> signing_kid = std::nullopt);
+
+    // Development mode: one random token key (kid 1) and a random user index
+    // key, both lost at exit (so are all sessions in a persistent store).
+    static keyring make_ephemeral();
+
+    keyring(keyring&&) noexcept = default;
+    keyring& operator=(keyring&&) noexcept = default;
+
+    std::uint8_t signing_kid() const noexcept { return signing_kid_; }
+    bytes_view signing_key() const noexcept { return key(signing_kid_); }
+    // The key for `kid`, or an empty view when that kid is not accepted.
+    bytes_view key(std::uint8_t kid) const noexcept;
+    // Accepted kids, ascending (for the start-up log line).
+    std::vector<std::uint8_t> kids() const;
+
+    // HMAC-SHA-256(user_index_key, user_id), first two bytes big-endian, mod
+    // bucket_count. Keyed so that a token or a Redis key name says nothing
+    // about the user to someone without the key.
+    std::uint16_t user_bucket(std::string_view user_id) const;
+
+    // base64url of the first 16 bytes of HMAC-SHA-256(user_index_key, "index:"
+    // ‖ user_id): names the user's index in a store without revealing the user.
+    std::string user_index_name(std::string_view user_id) const;
+
+private:
+    keyring() = default;
+
+    std::vector<secret_bytes> keys_;
+    std::array<std::uint8_t, 256> slot_{};  // kid -> index in keys_ + 1; 0 = not accepted
+    std::uint8_t signing_kid_ = 0;
+    secret_bytes user_index_key_;
+};
+
+}  // namespace sessiond::session

@@ -1,0 +1,175 @@
+#include "session/rules.hpp"
+
+#include "session/errc.hpp"
+
+#include <algorithm>
+#include <stdexcept>
+
+namespace sessiond::session {
+namespace {
+
+using std::chrono::milliseconds;
+
+// Which secret the presented hash is. Both comparisons always run, in
+// constant time, so timing does not tell current from previous.
+struct match {
+    bool current;
+    bool previous;
+};
+
+match compare(const session_record& r, const sha256_digest& presented) noexcept {
+    const bool current = equal_ct(presented, r.secret_hash);
+    const bool previous = r.previous && equal_ct(presented, r.previous->secret_hash);
+    return {current, previous};
+}
+
+bool expired(const session_record& r, timestamp now) noexcept {
+    return now >= r.expires_at || now >= r.idle_expires_at;
+}
+
+timestamp extended_idle_expiry(const session_record& r, timestamp now) noexcept {
+    return std::min(now + r.idle_timeout, r.expires_at);
+}
+
+void extend(session_record& r, timestamp now) noexcept {
+    r.last_seen_at = now;
+    r.idle_expires_at = extended_idle_expiry(r, now);
+}
+
+// The last extension happened at idle_expires_at - idle_timeout (exactly,
+// unless capped at expires_at, in which case no extension moves anything).
+bool touch_due(const session_record& r, timestamp now, const policy& p) noexcept {
+    if (extended_idle_expiry(r, now) <= r.idle_expires_at) return false;
+    const auto fraction = milliseconds(static_cast<std::int64_t>(static_cast<double>(r.idle_timeout.count()) *
+                                                                 p.touch_fraction));
+    return now >= r.idle_expires_at - r.idle_timeout + fraction;
+}
+
+}  // namespace
+
+void validate(const policy& p) {
+    auto require = [](bool ok, const char* what) {
+        if (!ok) throw std::invalid_argument(what);
+    };
+    // Ten years keeps every deadline far inside the storable timestamp range.
+    constexpr milliseconds ceiling = std::chrono::days(3650);
+    require(p.idle_timeout > milliseconds::zero(), "idle_timeout must be positive");
+    require(p.absolute_timeout > milliseconds::zero(), "absolute_timeout must be positive");
+    require(p.max_idle_timeout >= p.idle_timeout, "max_idle_timeout must be at least idle_timeout");
+    require(p.max_absolute_timeout >= p.absolute_timeout, "max_absolute_timeout must be at least absolute_timeout");
+    require(p.max_idle_timeout <= ceiling && p.max_absolute_timeout <= ceiling,
+            "timeouts must not exceed 3650 days");
+    require(p.touch_fraction >= 0.0 && p.touch_fraction < 1.0, "touch_fraction must be in [0, 1)");
+    require(p.rotation_grace >= milliseconds::zero() && p.rotation_grace <= ceiling,
+            "rotation_grace must be between 0 and 3650 days");
+}
+
+boost::system::result<session_record> new_record(const session_id& id, const sha256_digest& secret_hash,
+                                                 creation request, timestamp now, const policy& p) {
+    if (request.user_id.empty() || request.user_id.size() > max_user_id_size) return errc::invalid_user_id;
+    const milliseconds idle = request.idle_timeout.value_or(p.idle_timeout);
+    const milliseconds absolute = request.absolute_timeout.value_or(p.absolute_timeout);
+    if (idle <= milliseconds::zero() || idle > p.max_idle_timeout) return errc::invalid_idle_timeout;
+    if (absolute <= milliseconds::zero() || absolute > p.max_absolute_timeout) return errc::invalid_absolute_timeout;
+
+    session_record r;
+    r.id = id;
+    r.user_id = std::move(request.user_id);
+    r.metadata = std::move(request.metadata);
+    r.created_at = r.last_seen_at = r.authenticated_at = now;
+    r.expires_at = now + absolute;
+    r.idle_timeout = idle;
+    r.idle_expires_at = extended_idle_expiry(r, now);
+    r.secret_hash = secret_hash;
+    r.version = 1;
+    return r;
+}
+
+timestamp store_deadline(const session_record& r) noexcept { return std::min(r.idle_expires_at, r.expires_at); }
+
+check_result check(const session_record& r, const sha256_digest& presented_hash, timestamp now, const policy& p,
+                   const check_options& options) {
+    check_result out;
+    if (expired(r, now)) {
+        out.outcome = check_outcome::expired;
+        return out;
+    }
+    const match m = compare(r, presented_hash);
+    if (m.current)
+        out.outcome = check_outcome::valid;
+    else if (m.previous)
+        out.outcome = now < r.previous->valid_until ? check_outcome::valid_previous : check_outcome::reuse_detected;
+    else
+        out.outcome = check_outcome::invalid;
+    if (out.outcome != check_outcome::valid && out.outcome != check_outcome::valid_previous) return out;
+
+    if (options.max_auth_age && now - r.authenticated_at > *options.max_auth_age) {
+        out.outcome = check_outcome::reauthentication_required;
+        return out;
+    }
+    if (options.touch && touch_due(r, now, p)) {
+        out.updated = r;
+        extend(*out.updated, now);
+        ++out.updated->version;
+    }
+    return out;
+}
+
+rotate_result rotate(const session_record& r, const sha256_digest& presented_hash,
+                     const sha256_digest& new_secret_hash, timestamp now, const policy& p, bool reauthenticated,
+                     std::optional<std::string> metadata) {
+    rotate_result out;
+    if (expired(r, now)) {
+        out.outcome = check_outcome::expired;
+        return out;
+    }
+    const match m = compare(r, presented_hash);
+    if (!m.current) {
+        // The previous token within its grace belongs to a request that raced
+        // the rotation; it may still validate but not fork the session.
+        out.outcome = m.previous && now >= r.previous->valid_until ? check_outcome::reuse_detected
+                                                                   : check_outcome::invalid;
+        return out;
+    }
+    session_record& u = out.updated.emplace(r);
+    u.previous = previous_secret{r.secret_hash, now + p.rotation_grace};
+    u.secret_hash = new_secret_hash;
+    u.rotated_at = now;
+    if (reauthenticated) u.authenticated_at = now;
+    if (metadata) u.metadata = std::move(*metadata);
+    extend(u, now);
+    ++u.version;
+    out.outcome = check_outcome::valid;
+    return out;
+}
+
+std::vector<session_id> choose_evictions(std::span<const eviction_candidate> sessions, std::size_t limit,
+                                         timestamp now) {
+    std::vector<eviction_candidate> live;
+    live.reserve(sessions.size());
+    for (const auto& s : sessions)
+        if (s.idle_expires_at > now) live.push_back(s);
+    if (limit == 0 || live.size() < limit) return {};
+
+    const std::size_t excess = live.size() + 1 - limit;
+    auto earlier = [](const eviction_candidate& a, const eviction_candidate& b) {
+        return a.idle_expires_at != b.idle_expires_at ? a.idle_expires_at < b.idle_expires_at : a.id < b.id;
+    };
+    std::partial_sort(live.begin(), live.begin() + static_cast<std::ptrdiff_t>(excess), live.end(), earlier);
+    std::vector<session_id> out;
+    out.reserve(excess);
+    for (std::size_t i = 0; i < excess; ++i) out.push_back(live[i].id);
+    return out;
+}
+
+admission admit(std::span<const eviction_candidate> sessions, timestamp now, const policy& p) {
+    admission out;
+    out.evict = choose_evictions(sessions, p.max_sessions_per_user, now);
+    if (p.on_limit == limit_policy::reject && !out.evict.empty()) {
+        out.rejected = true;
+        out.evict.clear();
+    }
+    return out;
+}
+
+}  // namespace sessiond::session

@@ -1,0 +1,165 @@
+#pragma once
+// The session lifecycle as pure functions of (record, presented secret hash,
+// now, policy): creation, validation with sliding expiry, rotation with a
+// grace period and reuse detection, and the per-user limit. Stores and
+// handlers perform what these decide; time comes in as `now` (see clock).
+
+#include "session/crypto.hpp"
+#include "session/session_id.hpp"
+#include "session/session_record.hpp"
+
+#include <boost/system/result.hpp>
+
+#include <atomic>
+#include <chrono>
+#include <cstddef>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+namespace sessiond::session {
+
+// Source of `now` for the callers of these rules; tests use fake_clock.
+class clock {
+public:
+    virtual ~clock() = default;
+    virtual timestamp now() const noexcept = 0;
+};
+
+class wall_clock final : public clock {
+public:
+    timestamp now() const noexcept override {
+        return std::chrono::floor<std::chrono::milliseconds>(std::chrono::system_clock::now());
+    }
+};
+
+// Stands still until told to move. Thread-safe, so a test may drive a server.
+class fake_clock final : public clock {
+public:
+    explicit fake_clock(timestamp start = timestamp(std::chrono::milliseconds(1'790'000'000'000)))
+        : ms_(start.time_since_epoch().count()) {}
+    timestamp now() const noexcept override { return timestamp(std::chrono::milliseconds(ms_.load())); }
+    void set(timestamp t) noexcept { ms_.store(t.time_since_epoch().count()); }
+    void advance(std::chrono::milliseconds d) noexcept { ms_.fetch_add(d.count()); }
+
+private:
+    std::atomic<std::int64_t> ms_;
+};
+
+enum class limit_policy { evict_lru, reject };
+
+// Lifecycle settings, from config. Durations are milliseconds; the API takes
+// seconds and converts.
+struct policy {
+    std::chrono::milliseconds idle_timeout = std::chrono::seconds(1800);        // default per session
+    std::chrono::milliseconds absolute_timeout = std::chrono::seconds(43200);   // default per session
+    std::chrono::milliseconds max_idle_timeout = std::chrono::seconds(86400);   // largest a creator may ask for
+    std::chrono::milliseconds max_absolute_timeout = std::chrono::days(30);     // largest a creator may ask for
+    // A validation writes the extended idle expiry back only once this
+    // fraction of the idle window has passed since the last extension, so a
+    // busy session costs one store write per half window, not one per
+    // request. In [0, 1); 0 = write on every validation.
+    double touch_fraction = 0.5;
+    std::chrono::milliseconds rotation_grace = std::chrono::seconds(10);  // previous token still valid
+    std::size_t max_sessions_per_user = 0;  // 0 = no limit
+    limit_policy on_limit = limit_policy::evict_lru;
+};
+
+// Throws std::invalid_argument naming the offending setting (for start-up).
+void validate(const policy& p);
+
+// --- creation -----------------------------------------------------------
+
+struct creation {
+    std::string user_id;
+    std::string metadata = "{}";  // JSON object text, validated by the caller
+    std::optional<std::chrono::milliseconds> idle_timeout;      // default: policy
+    std::optional<std::chrono::milliseconds> absolute_timeout;  // default: policy
+};
+
+// A fresh record (version 1): expires_at = now + absolute, idle_expires_at =
+// min(now + idle, expires_at), authenticated_at = last_seen_at = now.
+// Errors: errc::invalid_user_id, invalid_idle_timeout, invalid_absolute_timeout
+// (requested value <= 0 or above the policy's maximum).
+boost::system::result<session_record> new_record(const session_id& id, const sha256_digest& secret_hash,
+                                                 creation request, timestamp now, const policy& p);
+
+// When the store must forget the session by itself (its TTL): the earlier of
+// the two expiries. The rotation grace needs no extra time, as it only ever
+// concerns a live session.
+timestamp store_deadline(const session_record& r) noexcept;
+
+// --- validation ---------------------------------------------------------
+
+enum class check_outcome {
+    valid,                      // current token
+    valid_previous,             // previous token, within the rotation grace
+    invalid,                    // hash matches neither secret (or the rotation is not allowed)
+    expired,                    // idle or absolute expiry reached
+    reuse_detected,             // previous token after the grace: revoke the whole session
+    reauthentication_required,  // valid, but authenticated_at is older than max_auth_age
+};
+
+struct check_options {
+    bool touch = true;                                   // extend idle expiry (sliding)
+    std::optional<std::chrono::milliseconds> max_auth_age;  // API: seconds
+};
+
+struct check_result {
+    check_outcome outcome = check_outcome::invalid;
+    // Set when the record changed and must be written back (compare-and-set
+    // against the version it was read with); version is already bumped.
+    std::optional<session_record> updated;
+};
+
+// Order: expiry, then the current hash, then the previous one; both hashes
+// are compared in constant time. A touch extends idle_expires_at to
+// min(now + idle_timeout, expires_at) and sets last_seen_at = now, but only
+// when it moves idle_expires_at and once now >= idle_expires_at -
+// idle_timeout + touch_fraction × idle_timeout; otherwise the record is
+// returned unchanged and its idle_expires_at is the true stored value.
+check_result check(const session_record& r, const sha256_digest& presented_hash, timestamp now, const policy& p,
+                   const check_options& options = {});
+
+// --- rotation -----------------------------------------------------------
+
+struct rotate_result {
+    // valid: rotated; invalid: hash unknown, or the previous token within its
+    // grace (only the current token may rotate); expired; reuse_detected.
+    check_outcome outcome = check_outcome::invalid;
+    std::optional<session_record> updated;  // set iff outcome == valid
+};
+
+// Same id and expires_at; secret_hash = new_secret_hash; previous = {old
+// hash, now + rotation_grace}; rotated_at = now; authenticated_at = now if
+// `reauthenticated`; metadata replaced if given; idle extended as by a touch
+// (unconditionally); version + 1.
+rotate_result rotate(const session_record& r, const sha256_digest& presented_hash,
+                     const sha256_digest& new_secret_hash, timestamp now, const policy& p, bool reauthenticated = false,
+                     std::optional<std::string> metadata = std::nullopt);
+
+// --- per-user limit -----------------------------------------------------
+
+struct eviction_candidate {
+    session_id id;
+    timestamp idle_expires_at;
+};
+
+// Which of a user's sessions to evict so that, with one more, at most `limit`
+// remain (limit 0 = none). Sessions whose idle_expires_at <= now are already
+// gone and neither count nor get chosen. Victims are taken in order of
+// earliest idle_expires_at (ties by id): with a shared idle timeout and the
+// touch threshold that is least recently used. The Redis store keeps the same
+// order in a sorted set scored by idle expiry.
+std::vector<session_id> choose_evictions(std::span<const eviction_candidate> sessions, std::size_t limit,
+                                         timestamp now);
+
+struct admission {
+    bool rejected = false;          // limit_policy::reject and the user is at the limit: 409
+    std::vector<session_id> evict;  // limit_policy::evict_lru: revoke these first
+};
+
+admission admit(std::span<const eviction_candidate> sessions, timestamp now, const policy& p);
+
+}  // namespace sessiond::session

@@ -1,0 +1,307 @@
+#include "session/session_record.hpp"
+
+#include "session/errc.hpp"
+
+#include <boost/json/parse.hpp>
+
+#include <algorithm>
+#include <stdexcept>
+
+namespace sessiond::session {
+namespace {
+
+constexpr std::uint8_t record_format = 1;
+constexpr std::uint8_t flag_rotated = 1, flag_previous = 2, known_flags = flag_rotated | flag_previous;
+constexpr std::int64_t max_ms = max_timestamp.time_since_epoch().count();
+
+constexpr std::uint64_t zigzag(std::int64_t v) noexcept {
+    return (static_cast<std::uint64_t>(v) << 1) ^ static_cast<std::uint64_t>(v >> 63);
+}
+constexpr std::int64_t unzigzag(std::uint64_t u) noexcept {
+    return static_cast<std::int64_t>(u >> 1) ^ -static_cast<std::int64_t>(u & 1);
+}
+static_assert(unzigzag(zigzag(-5)) == -5 && zigzag(-1) == 1 && zigzag(1) == 2);
+
+bool in_range(timestamp t) noexcept { return t >= min_timestamp && t <= max_timestamp; }
+
+void put_varint(std::string& out, std::uint64_t v) {
+    while (v >= 0x80) {
+        out.push_back(static_cast<char>(v | 0x80));
+        v >>= 7;
+    }
+    out.push_back(static_cast<char>(v));
+}
+
+void put_bytes(std::string& out, bytes_view b) { out.append(reinterpret_cast<const char*>(b.data()), b.size()); }
+
+void put_delta(std::string& out, timestamp t, timestamp base) {
+    put_varint(out, zigzag((t - base).count()));  // both in range: cannot overflow
+}
+
+// Reads untrusted bytes. Every read is bounds-checked; after the first
+// failure reads return zeros and `bad` stays set, so the caller checks once.
+class reader {
+public:
+    explicit reader(std::string_view data) noexcept
+        : p_(reinterpret_cast<const std::uint8_t*>(data.data())), end_(p_ + data.size()) {}
+
+    bool bad() const noexcept { return bad_; }
+    bool at_end() const noexcept { return p_ == end_; }
+    void fail() noexcept { bad_ = true; }
+
+    std::uint8_t byte() noexcept {
+        if (p_ != end_) return *p_++;
+        fail();
+        return 0;
+    }
+
+    // Minimal LEB128, at most 64 bits.
+    std::uint64_t varint() noexcept {
+        std::uint64_t v = 0;
+        for (unsigned shift = 0; shift < 64; shift += 7) {
+            const std::uint8_t b = byte();
+            if (bad_ || (shift == 63 && b > 1)) break;       // truncated, or beyond 64 bits
+            v |= static_cast<std::uint64_t>(b & 0x7F) << shift;
+            if ((b & 0x80) == 0) {
+                if (b == 0 && shift != 0) break;              // a redundant zero group
+                return v;
+            }
+        }
+        fail();
+        return 0;
+    }
+
+    // A view of the next `n` bytes; empty (and bad) if there are fewer.
+    bytes_view bytes(std::uint64_t n) noexcept {
+        if (bad_ || n > static_cast<std::uint64_t>(end_ - p_)) {
+            fail();
+            return {};
+        }
+        const bytes_view out(p_, static_cast<std::size_t>(n));
+        p_ += n;
+        return out;
+    }
+
+    template <std::size_t N>
+    void copy_to(std::array<std::uint8_t, N>& out) noexcept {
+        const bytes_view b = bytes(N);
+        if (!bad_) std::copy(b.begin(), b.end(), out.begin());
+    }
+
+    std::string string(std::size_t min, std::size_t max) {
+        const std::uint64_t n = varint();
+        if (n < min || n > max) {
+            fail();
+            return {};
+        }
+        const bytes_view b = bytes(n);
+        return {reinterpret_cast<const char*>(b.data()), b.size()};
+    }
+
+    timestamp delta_from(timestamp base) noexcept {
+        const std::int64_t d = unzigzag(varint());
+        if (d < -max_ms || d > max_ms) {  // so that the sum below cannot overflow
+            fail();
+            return base;
+        }
+        const timestamp t = base + std::chrono::milliseconds(d);
+        if (!in_range(t)) fail();
+        return t;
+    }
+
+private:
+    const std::uint8_t* p_;
+    const std::uint8_t* end_;
+    bool bad_ = false;
+};
+
+// JSON string literal; user ids are valid UTF-8 (checked by the API's JSON
+// parser), so only quotes, backslashes and control characters need escaping.
+void append_json_string(std::string& out, std::string_view s) {
+    static constexpr char hex[] = "0123456789abcdef";
+    out.push_back('"');
+    for (const char c : s) {
+        const auto u = static_cast<unsigned char>(c);
+        switch (c) {
+            case '"': out += "\\\""; break;
+            case '\\': out += "\\\\"; break;
+            case '\n': out += "\\n"; break;
+            case '\r': out += "\\r"; break;
+            case '\t': out += "\\t"; break;
+            case '\b': out += "\\b"; break;
+            case '\f': out += "\\f"; break;
+            default:
+                if (u < 0x20) {
+                    out += "\\u00";
+                    out.push_back(hex[u >> 4]);
+                    out.push_back(hex[u & 0xF]);
+                } else {
+                    out.push_back(c);
+                }
+        }
+    }
+    out.push_back('"');
+}
+
+void put_digits(char* p, unsigned v, int n) noexcept {
+    for (int i = n - 1; i >= 0; --i, v /= 10) p[i] = static_cast<char>('0' + v % 10);
+}
+
+}  // namespace
+
+std::string encode_record(const session_record& r) {
+    if (r.user_id.empty() || r.user_id.size() > max_user_id_size)
+        throw std::invalid_argument("encode_record: user_id size out of bounds");
+    if (r.metadata.size() > max_metadata_size) throw std::invalid_argument("encode_record: metadata too large");
+    if (r.id.bucket >= bucket_count) throw std::invalid_argument("encode_record: bucket out of range");
+    if (r.idle_timeout.count() < 0) throw std::invalid_argument("encode_record: negative idle_timeout");
+    for (const timestamp t : {r.created_at, r.last_seen_at, r.idle_expires_at, r.expires_at, r.authenticated_at,
+                              r.rotated_at.value_or(r.created_at),
+                              r.previous ? r.previous->valid_until : r.created_at})
+        if (!in_range(t)) throw std::invalid_argument("encode_record: timestamp out of range");
+
+    std::string out;
+    out.reserve(200 + r.user_id.size() + r.metadata.size());
+    out.push_back(static_cast<char>(record_format));
+    out.push_back(static_cast<char>((r.rotated_at ? flag_rotated : 0) | (r.previous ? flag_previous : 0)));
+    put_varint(out, r.version);
+    std::array<std::uint8_t, session_id::binary_size> id;
+    r.id.to_binary(id);
+    put_bytes(out, id);
+    put_varint(out, r.user_id.size());
+    out += r.user_id;
+    put_varint(out, r.metadata.size());
+    out += r.metadata;
+    put_varint(out, static_cast<std::uint64_t>(r.created_at.time_since_epoch().count()));
+    put_delta(out, r.last_seen_at, r.created_at);
+    put_delta(out, r.idle_expires_at, r.created_at);
+    put_delta(out, r.expires_at, r.created_at);
+    put_delta(out, r.authenticated_at, r.created_at);
+    if (r.rotated_at) put_delta(out, *r.rotated_at, r.created_at);
+    put_varint(out, static_cast<std::uint64_t>(r.idle_timeout.count()));
+    put_bytes(out, r.secret_hash);
+    if (r.previous) {
+        put_bytes(out, r.previous->secret_hash);
+        put_delta(out, r.previous->valid_until, r.created_at);
+    }
+    return out;
+}
+
+boost::system::result<session_record> decode_record(std::string_view data) {
+    reader in(data);
+    const std::uint8_t format = in.byte();
+    if (in.bad()) return errc::malformed_record;
+    if (format != record_format) return errc::unsupported_record_format;
+
+    session_record r;
+    const std::uint8_t flags = in.byte();
+    if ((flags & ~known_flags) != 0) in.fail();
+    r.version = in.varint();
+    std::array<std::uint8_t, session_id::binary_size> id{};
+    in.copy_to(id);
+    r.id = session_id::from_binary(id);
+    if (r.id.bucket >= bucket_count) in.fail();
+    r.user_id = in.string(1, max_user_id_size);
+    r.metadata = in.string(0, max_metadata_size);
+    const std::uint64_t created = in.varint();
+    if (created > static_cast<std::uint64_t>(max_ms)) in.fail();
+    if (in.bad()) return errc::malformed_record;  // the deltas need a valid base
+    r.created_at = timestamp(std::chrono::milliseconds(static_cast<std::int64_t>(created)));
+    r.last_seen_at = in.delta_from(r.created_at);
+    r.idle_expires_at = in.delta_from(r.created_at);
+    r.expires_at = in.delta_from(r.created_at);
+    r.authenticated_at = in.delta_from(r.created_at);
+    if (flags & flag_rotated) r.rotated_at = in.delta_from(r.created_at);
+    const std::uint64_t idle = in.varint();
+    if (idle > static_cast<std::uint64_t>(max_ms)) in.fail();
+    r.idle_timeout = std::chrono::milliseconds(static_cast<std::int64_t>(idle));
+    in.copy_to(r.secret_hash);
+    if (flags & flag_previous) {
+        previous_secret prev;
+        in.copy_to(prev.secret_hash);
+        prev.valid_until = in.delta_from(r.created_at);
+        r.previous = prev;
+    }
+    if (in.bad() || !in.at_end()) return errc::malformed_record;
+    return r;
+}
+
+void format_rfc3339(timestamp t, std::span<char, rfc3339_size> out) noexcept {
+    using namespace std::chrono;
+    t = std::clamp(t, min_timestamp, max_timestamp);
+    const sys_days day = floor<days>(t);
+    const year_month_day ymd{day};
+    const hh_mm_ss hms{t - day};
+    char* p = out.data();
+    put_digits(p, static_cast<unsigned>(static_cast<int>(ymd.year())), 4);
+    p[4] = '-';
+    put_digits(p + 5, static_cast<unsigned>(ymd.month()), 2);
+    p[7] = '-';
+    put_digits(p + 8, static_cast<unsigned>(ymd.day()), 2);
+    p[10] = 'T';
+    put_digits(p + 11, static_cast<unsigned>(hms.hours().count()), 2);
+    p[13] = ':';
+    put_digits(p + 14, static_cast<unsigned>(hms.minutes().count()), 2);
+    p[16] = ':';
+    put_digits(p + 17, static_cast<unsigned>(hms.seconds().count()), 2);
+    p[19] = '.';
+    put_digits(p + 20, static_cast<unsigned>(hms.subseconds().count()), 3);
+    p[23] = 'Z';
+}
+
+std::string format_rfc3339(timestamp t) {
+    std::string out(rfc3339_size, '\0');
+    format_rfc3339(t, std::span<char, rfc3339_size>(out.data(), rfc3339_size));
+    return out;
+}
+
+boost::json::object to_json(const session_record& r) {
+    boost::system::error_code ec;
+    boost::json::value metadata = boost::json::parse(r.metadata, ec);
+    if (ec || !metadata.is_object()) throw std::invalid_argument("session record metadata is not a JSON object");
+    auto ts = [](timestamp t) { return boost::json::value(format_rfc3339(t)); };
+
+    boost::json::object o;
+    o.reserve(9);
+    o.emplace("id", r.id.to_string());
+    o.emplace("user_id", r.user_id);
+    o.emplace("metadata", std::move(metadata));
+    o.emplace("created_at", ts(r.created_at));
+    o.emplace("last_seen_at", ts(r.last_seen_at));
+    o.emplace("idle_expires_at", ts(r.idle_expires_at));
+    o.emplace("expires_at", ts(r.expires_at));
+    o.emplace("rotated_at", r.rotated_at ? ts(*r.rotated_at) : boost::json::value(nullptr));
+    o.emplace("authenticated_at", ts(r.authenticated_at));
+    return o;
+}
+
+void append_json(const session_record& r, std::string& out) {
+    auto put_ts = [&out](std::string_view key, timestamp t) {
+        out += key;
+        const std::size_t at = out.size();
+        out.resize(at + rfc3339_size);
+        format_rfc3339(t, std::span<char, rfc3339_size>(out.data() + at, rfc3339_size));
+        out.push_back('"');
+    };
+    out.reserve(out.size() + 300 + r.user_id.size() + r.metadata.size());
+    out += R"({"id":")";
+    const std::size_t at = out.size();
+    out.resize(at + session_id::encoded_size);
+    r.id.to_chars(std::span<char, session_id::encoded_size>(out.data() + at, session_id::encoded_size));
+    out += R"(","user_id":)";
+    append_json_string(out, r.user_id);
+    out += R"(,"metadata":)";
+    out += r.metadata;
+    put_ts(R"(,"created_at":")", r.created_at);
+    put_ts(R"(,"last_seen_at":")", r.last_seen_at);
+    put_ts(R"(,"idle_expires_at":")", r.idle_expires_at);
+    put_ts(R"(,"expires_at":")", r.expires_at);
+    if (r.rotated_at)
+        put_ts(R"(,"rotated_at":")", *r.rotated_at);
+    else
+        out += R"(,"rotated_at":null)";
+    put_ts(R"(,"authenticated_at":")", r.authenticated_at);
+    out.push_back('}');
+}
+
+}  // namespace sessiond::session

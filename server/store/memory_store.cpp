@@ -1,0 +1,199 @@
+#include "store/memory_store.hpp"
+
+#include <boost/asio/post.hpp>
+#include <boost/asio/strand.hpp>
+
+#include "common/error.hpp"
+
+namespace sessiond::store {
+
+namespace asio = boost::asio;
+using session::session_id;
+using session::session_record;
+
+namespace {
+// One shard per tick: a full pass over every shard takes shard_count ticks.
+constexpr auto sweep_interval = std::chrono::milliseconds(50);
+}  // namespace
+
+memory_store::memory_store(asio::io_context& ioc, const session::clock& clock, std::size_t max_sessions)
+    : ioc_(ioc), clock_(clock), max_sessions_(max_sessions), sweep_timer_(asio::make_strand(ioc)) {}
+
+memory_store::~memory_store() = default;
+
+void memory_store::start() {
+    schedule_sweep();
+}
+
+void memory_store::stop() {
+    stopped_ = true;
+    asio::post(sweep_timer_.get_executor(), [this] { sweep_timer_.cancel(); });
+}
+
+void memory_store::schedule_sweep() {
+    if (stopped_) return;
+    sweep_timer_.expires_after(sweep_interval);
+    sweep_timer_.async_wait([this](const boost::system::error_code& ec) {
+        if (ec || stopped_) return;
+        sweep_shard(shards_[next_sweep_], clock_.now());
+        next_sweep_ = (next_sweep_ + 1) % shard_count;
+        schedule_sweep();
+    });
+}
+
+void memory_store::sweep() {
+    auto now = clock_.now();
+    for (auto& s : shards_)
+        sweep_shard(s, now);
+}
+
+void memory_store::sweep_shard(shard& s, session::timestamp now) {
+    std::lock_guard lock(s.mutex);
+    while (!s.deadlines.empty() && s.deadlines.begin()->first <= now) {
+        auto it = s.sessions.find(s.deadlines.begin()->second);
+        if (it == s.sessions.end()) {
+            s.deadlines.erase(s.deadlines.begin());  // cannot happen; keeps the loop finite
+            continue;
+        }
+        erase_locked(s, it);
+    }
+}
+
+void memory_store::insert_locked(shard& s, const session_record& r) {
+    auto deadline = session::store_deadline(r);
+    s.sessions.insert_or_assign(r.id, r);
+    s.deadlines.emplace(deadline, r.id);
+    s.users[r.user_id].emplace(deadline, r.id);
+}
+
+void memory_store::erase_locked(shard& s, std::unordered_map<session_id, session_record>::iterator it) {
+    const auto& r = it->second;
+    deadline_key key{session::store_deadline(r), r.id};
+    s.deadlines.erase(key);
+    if (auto u = s.users.find(r.user_id); u != s.users.end()) {
+        u->second.erase(key);
+        if (u->second.empty()) s.users.erase(u);
+    }
+    s.sessions.erase(it);
+    count_.fetch_sub(1, std::memory_order_relaxed);
+}
+
+asio::awaitable<result<created>> memory_store::create(const session_record& r, const user_ref& user,
+                                                      const session::policy& p) {
+    auto& s = shard_for(r.id.bucket);
+    auto now = clock_.now();
+    created out;
+    {
+        std::lock_guard lock(s.mutex);
+        if (auto u = s.users.find(user.user_id); u != s.users.end()) {
+            // Expired sessions neither count nor get chosen.
+            while (!u->second.empty() && u->second.begin()->first <= now) {
+                auto it = s.sessions.find(u->second.begin()->second);
+                if (it == s.sessions.end()) {
+                    u->second.erase(u->second.begin());
+                    continue;
+                }
+                erase_locked(s, it);
+                u = s.users.find(user.user_id);
+                if (u == s.users.end()) break;
+            }
+            if (u != s.users.end() && p.max_sessions_per_user != 0 && u->second.size() >= p.max_sessions_per_user) {
+                if (p.on_limit == session::limit_policy::reject) co_return sessiond::error::session_limit;
+                // Earliest store deadline first: least recently used.
+                while (u != s.users.end() && u->second.size() >= p.max_sessions_per_user) {
+                    auto it = s.sessions.find(u->second.begin()->second);
+                    out.evicted.push_back(it->second);
+                    erase_locked(s, it);
+                    u = s.users.find(user.user_id);
+                }
+            }
+        }
+        if (count_.load(std::memory_order_relaxed) >= max_sessions_) {
+            // Full: make room from this shard's expired sessions first.
+            while (!s.deadlines.empty() && s.deadlines.begin()->first <= now)
+                erase_locked(s, s.sessions.find(s.deadlines.begin()->second));
+        }
+        if (count_.fetch_add(1, std::memory_order_relaxed) >= max_sessions_) {
+            count_.fetch_sub(1, std::memory_order_relaxed);
+            co_return sessiond::error::store_busy;
+        }
+        insert_locked(s, r);
+    }
+    co_return out;
+}
+
+asio::awaitable<result<std::optional<session_record>>> memory_store::get(const session_id& id) {
+    auto& s = shard_for(id.bucket);
+    auto now = clock_.now();
+    std::lock_guard lock(s.mutex);
+    auto it = s.sessions.find(id);
+    if (it == s.sessions.end()) co_return std::nullopt;
+    if (session::store_deadline(it->second) <= now) {
+        erase_locked(s, it);
+        co_return std::nullopt;
+    }
+    co_return it->second;
+}
+
+asio::awaitable<result<bool>> memory_store::replace(const session_record& expected, const session_record& next) {
+    auto& s = shard_for(expected.id.bucket);
+    std::lock_guard lock(s.mutex);
+    auto it = s.sessions.find(expected.id);
+    if (it == s.sessions.end() || it->second.version != expected.version) co_return false;
+    auto old_key = deadline_key{session::store_deadline(it->second), it->first};
+    auto new_key = deadline_key{session::store_deadline(next), next.id};
+    if (old_key != new_key) {
+        s.deadlines.erase(old_key);
+        s.deadlines.insert(new_key);
+        auto& index = s.users[it->second.user_id];
+        index.erase(old_key);
+        index.insert(new_key);
+    }
+    it->second = next;
+    co_return true;
+}
+
+asio::awaitable<result<std::optional<session_record>>> memory_store::remove(const session_id& id) {
+    auto& s = shard_for(id.bucket);
+    std::lock_guard lock(s.mutex);
+    auto it = s.sessions.find(id);
+    if (it == s.sessions.end()) co_return std::nullopt;
+    std::optional<session_record> out = it->second;
+    erase_locked(s, it);
+    if (session::store_deadline(*out) <= clock_.now()) co_return std::nullopt;  // had already expired
+    co_return out;
+}
+
+asio::awaitable<result<std::vector<session_record>>> memory_store::list_user(const user_ref& user) {
+    auto& s = shard_for(user.bucket);
+    auto now = clock_.now();
+    std::vector<session_record> out;
+    std::lock_guard lock(s.mutex);
+    auto u = s.users.find(user.user_id);
+    if (u == s.users.end()) co_return out;
+    for (const auto& [deadline, id] : u->second) {
+        if (deadline <= now) continue;
+        if (auto it = s.sessions.find(id); it != s.sessions.end()) out.push_back(it->second);
+    }
+    co_return out;
+}
+
+asio::awaitable<result<std::size_t>> memory_store::remove_user(const user_ref& user, std::optional<session_id> except) {
+    auto& s = shard_for(user.bucket);
+    auto now = clock_.now();
+    std::size_t removed = 0;
+    std::lock_guard lock(s.mutex);
+    auto u = s.users.find(user.user_id);
+    if (u == s.users.end()) co_return removed;
+    std::vector<deadline_key> keys(u->second.begin(), u->second.end());
+    for (const auto& [deadline, id] : keys) {
+        if (except && id == *except) continue;
+        auto it = s.sessions.find(id);
+        if (it == s.sessions.end()) continue;
+        if (deadline > now) ++removed;
+        erase_locked(s, it);
+    }
+    co_return removed;
+}
+
+}  // namespace sessiond::store

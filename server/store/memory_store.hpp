@@ -1,0 +1,75 @@
+#pragma once
+// The embedded store: sessions in this process's memory, for development and
+// single-instance use. Neither shared between instances nor durable: a
+// restart forgets every session. Bounded by a maximum number of sessions;
+// expired sessions are dropped when touched and by a sweep that runs as a
+// short timer task on the I/O threads (never a thread of its own).
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include <array>
+#include <atomic>
+#include <map>
+#include <mutex>
+#include <set>
+#include <unordered_map>
+
+#include "store/session_store.hpp"
+
+namespace sessiond::store {
+
+class memory_store final : public session_store {
+public:
+    memory_store(boost::asio::io_context& ioc, const session::clock& clock, std::size_t max_sessions);
+    ~memory_store() override;
+
+    // Starts the periodic sweep of expired sessions; stop() ends it.
+    void start();
+    void stop();
+
+    boost::asio::awaitable<result<created>> create(const session::session_record& r, const user_ref& user,
+                                                   const session::policy& p) override;
+    boost::asio::awaitable<result<std::optional<session::session_record>>> get(const session::session_id& id) override;
+    boost::asio::awaitable<result<bool>> replace(const session::session_record& expected,
+                                                 const session::session_record& next) override;
+    boost::asio::awaitable<result<std::optional<session::session_record>>> remove(
+        const session::session_id& id) override;
+    boost::asio::awaitable<result<std::vector<session::session_record>>> list_user(const user_ref& user) override;
+    boost::asio::awaitable<result<std::size_t>> remove_user(const user_ref& user,
+                                                            std::optional<session::session_id> except) override;
+    bool ready() const override { return true; }
+
+    std::size_t size() const { return count_.load(std::memory_order_relaxed); }
+    // Drops every expired session now (the sweep's work; also for tests).
+    void sweep();
+
+private:
+    using deadline_key = std::pair<session::timestamp, session::session_id>;
+    // A user's sessions live in the shard of their bucket, so that one lock
+    // covers a session, its user's index and the per-user limit.
+    struct shard {
+        std::mutex mutex;
+        std::unordered_map<session::session_id, session::session_record> sessions;
+        std::unordered_map<std::string, std::set<deadline_key>> users;  // user_id -> by store deadline
+        std::set<deadline_key> deadlines;
+    };
+    static constexpr std::size_t shard_count = 64;
+
+    shard& shard_for(std::uint16_t bucket) { return shards_[bucket % shard_count]; }
+    void insert_locked(shard& s, const session::session_record& r);
+    void erase_locked(shard& s, std::unordered_map<session::session_id, session::session_record>::iterator it);
+    void sweep_shard(shard& s, session::timestamp now);
+    void schedule_sweep();
+
+    boost::asio::io_context& ioc_;
+    const session::clock& clock_;
+    const std::size_t max_sessions_;
+    std::atomic<std::size_t> count_{0};
+    std::array<shard, shard_count> shards_;
+    boost::asio::steady_timer sweep_timer_;
+    std::size_t next_sweep_ = 0;
+    std::atomic<bool> stopped_{false};
+};
+
+}  // namespace sessiond::store

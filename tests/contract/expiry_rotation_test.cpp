@@ -1,0 +1,233 @@
+// Time-dependent rules with short real timeouts, rotation and reuse
+// detection, the per-user limit, and atomicity under concurrency.
+
+#include <catch2/catch.hpp>
+
+#include <atomic>
+#include <set>
+#include <thread>
+
+#include "support/contract_target.hpp"
+
+using namespace sessiond::test;
+using namespace std::chrono_literals;
+namespace json = boost::json;
+
+namespace {
+std::string str(const json::value& v, std::string_view key) {
+    return std::string(v.as_object().at(key).as_string());
+}
+const json::object& session_of(const api_reply& r) {
+    return r.json.as_object().at("session").as_object();
+}
+}  // namespace
+
+TEST_CASE("idle expiry slides with use and the absolute expiry caps it") {
+    auto store = GENERATE(from_range(contract_stores()));
+    INFO("store: " << store);
+    contract_target t(store,
+                      {"--session-idle-timeout", "1s", "--session-absolute-timeout", "3s", "--touch-fraction", "0"});
+    auto idle = str(t.create("gina").json, "token");
+    auto active = t.create("gina");
+    auto busy = str(active.json, "token");
+    auto expires_at = std::string(session_of(active).at("expires_at").as_string());
+
+    // Kept alive by use past several idle windows ...
+    for (int i = 0; i < 5; ++i) {
+        std::this_thread::sleep_for(400ms);
+        auto v = t.validate(busy);
+        REQUIRE(v.status == 200);
+        CHECK(session_of(v).at("expires_at").as_string() == expires_at);  // never moves
+        CHECK(session_of(v).at("idle_expires_at").as_string() <= expires_at);
+    }
+    // ... while the unused one expired after its idle timeout.
+    auto gone = t.validate(idle);
+    CHECK(gone.status == 401);
+    CHECK(gone.code() == "invalid_session");
+
+    // The absolute timeout ends the busy one too.
+    for (int i = 0; i < 4; ++i) {
+        std::this_thread::sleep_for(400ms);
+        t.validate(busy);
+    }
+    CHECK(t.validate(busy).status == 401);
+}
+
+TEST_CASE("per-session timeouts at creation, and touch=false does not extend") {
+    auto store = GENERATE(from_range(contract_stores()));
+    INFO("store: " << store);
+    contract_target t(store, {"--touch-fraction", "0"});
+    auto c = t.create("hank", R"("idle_timeout":1,"absolute_timeout":60)");
+    REQUIRE(c.status == 201);
+    auto token = str(c.json, "token");
+    const auto& s = session_of(c);
+    CHECK(s.at("idle_expires_at").as_string() > s.at("created_at").as_string());
+    std::this_thread::sleep_for(600ms);
+    auto peek = t.validate(token, R"("touch":false)");
+    REQUIRE(peek.status == 200);
+    CHECK(session_of(peek).at("idle_expires_at") == s.at("idle_expires_at"));
+    std::this_thread::sleep_for(600ms);
+    CHECK(t.validate(token).status == 401);
+}
+
+TEST_CASE("the touch is skipped until the threshold, and the reply shows the stored expiry") {
+    auto store = GENERATE(from_range(contract_stores()));
+    INFO("store: " << store);
+    contract_target t(store, {"--session-idle-timeout", "2s", "--touch-fraction", "0.5"});
+    auto c = t.create("ivy");
+    auto token = str(c.json, "token");
+    auto first = std::string(session_of(c).at("idle_expires_at").as_string());
+    std::this_thread::sleep_for(300ms);
+    auto early = t.validate(token);
+    CHECK(session_of(early).at("idle_expires_at").as_string() == first);  // below the threshold
+    std::this_thread::sleep_for(900ms);
+    auto later = t.validate(token);
+    CHECK(session_of(later).at("idle_expires_at").as_string() > first);  // past it: extended
+    auto again = t.validate(token);
+    CHECK(session_of(again).at("idle_expires_at") == session_of(later).at("idle_expires_at"));
+}
+
+TEST_CASE("rotation keeps the session, the old token has a grace period, reuse after it revokes all") {
+    auto store = GENERATE(from_range(contract_stores()));
+    INFO("store: " << store);
+    contract_target t(store, {"--rotation-grace", "1s"});
+    auto c = t.create("jack", R"("metadata":{"v":1})");
+    auto old_token = str(c.json, "token");
+    const auto& s = session_of(c);
+
+    auto r = t.rotate(old_token, R"("metadata":{"v":2})");
+    REQUIRE(r.status == 200);
+    CHECK(r.header("cache-control") == "no-store");
+    auto new_token = str(r.json, "token");
+    CHECK(new_token != old_token);
+    const auto& rs = session_of(r);
+    CHECK(rs.at("id") == s.at("id"));
+    CHECK(rs.at("expires_at") == s.at("expires_at"));
+    CHECK(rs.at("created_at") == s.at("created_at"));
+    CHECK(rs.at("authenticated_at") == s.at("authenticated_at"));  // not reauthenticated
+    CHECK(rs.at("rotated_at").is_string());
+    CHECK(rs.at("metadata").as_object().at("v").as_int64() == 2);
+    CHECK_THAT(str(r.json, "cookie"), Catch::StartsWith("__Host-sid=" + new_token + ";"));
+
+    CHECK(t.validate(new_token).status == 200);
+    CHECK(t.validate(old_token).status == 200);  // in flight: still fine
+    auto from_old = t.rotate(old_token);
+    CHECK(from_old.status == 401);  // only the current token rotates
+
+    std::this_thread::sleep_for(1200ms);
+    auto theft = t.validate(old_token);
+    CHECK(theft.status == 401);
+    CHECK(theft.code() == "invalid_session");
+    CHECK(t.validate(new_token).status == 401);  // the whole session is gone
+    CHECK(t.daemon().proc().wait_for_log("session.reuse_detected", 5s));
+}
+
+TEST_CASE("reauthentication and max_auth_age") {
+    auto store = GENERATE(from_range(contract_stores()));
+    INFO("store: " << store);
+    contract_target t(store);
+    auto token = str(t.create("kate").json, "token");
+    std::this_thread::sleep_for(1100ms);
+    auto stale = t.validate(token, R"("max_auth_age":1)");
+    CHECK(stale.status == 401);
+    CHECK(stale.code() == "reauthentication_required");
+    CHECK(t.validate(token, R"("max_auth_age":60)").status == 200);
+
+    auto r = t.rotate(token, R"("reauthenticated":true)");
+    REQUIRE(r.status == 200);
+    CHECK(session_of(r).at("authenticated_at") == session_of(r).at("rotated_at"));
+    CHECK(t.validate(str(r.json, "token"), R"("max_auth_age":1)").status == 200);
+}
+
+TEST_CASE("per-user limit: evict least recently used") {
+    auto store = GENERATE(from_range(contract_stores()));
+    INFO("store: " << store);
+    contract_target t(store, {"--max-sessions-per-user", "2", "--touch-fraction", "0"});
+    auto a = str(t.create("liam").json, "token");
+    std::this_thread::sleep_for(20ms);
+    auto b = str(t.create("liam").json, "token");
+    std::this_thread::sleep_for(20ms);
+    REQUIRE(t.validate(a).status == 200);  // a is now more recently used than b
+    std::this_thread::sleep_for(20ms);
+    auto c = t.create("liam");
+    REQUIRE(c.status == 201);
+    CHECK(t.validate(b).status == 401);  // evicted
+    CHECK(t.validate(a).status == 200);
+    CHECK(t.validate(str(c.json, "token")).status == 200);
+    CHECK(
+        t.call("GET", "/v1/users/liam/sessions", test_keys::admin).json.as_object().at("sessions").as_array().size() ==
+        2);
+    CHECK(t.create("other-user").status == 201);  // per user, not global
+    CHECK(t.daemon().proc().wait_for_log("session.evicted", 5s));
+}
+
+TEST_CASE("per-user limit: reject with 409") {
+    auto store = GENERATE(from_range(contract_stores()));
+    INFO("store: " << store);
+    contract_target t(store, {"--max-sessions-per-user", "2", "--session-limit-policy", "reject"});
+    auto a = str(t.create("mia").json, "token");
+    REQUIRE(t.create("mia").status == 201);
+    auto third = t.create("mia");
+    CHECK(third.status == 409);
+    CHECK(third.code() == "session_limit");
+    CHECK(t.revoke(a).status == 204);
+    CHECK(t.create("mia").status == 201);  // room again
+}
+
+TEST_CASE("concurrent rotations of one token yield exactly one new valid token") {
+    auto store = GENERATE(from_range(contract_stores()));
+    INFO("store: " << store);
+    contract_target t(store, {"--rotation-grace", "30s"});
+    for (int round = 0; round < 3; ++round) {
+        auto token = str(t.create("nina").json, "token");
+        std::vector<std::thread> threads;
+        std::mutex m;
+        std::vector<std::string> winners;
+        std::atomic<int> others{0};
+        for (int i = 0; i < 12; ++i) {
+            threads.emplace_back([&] {
+                auto r = t.rotate(token);
+                if (r.status == 200) {
+                    std::lock_guard lock(m);
+                    winners.push_back(str(r.json, "token"));
+                } else if (r.status == 401) {
+                    ++others;
+                }
+            });
+        }
+        for (auto& th : threads)
+            th.join();
+        REQUIRE(winners.size() == 1);
+        CHECK(others == 11);
+        CHECK(t.validate(winners[0]).status == 200);
+    }
+}
+
+TEST_CASE("concurrent creates never leave more sessions than the per-user limit") {
+    auto store = GENERATE(from_range(contract_stores()));
+    auto policy = GENERATE(as<std::string>{}, "reject", "evict_lru");
+    INFO("store: " << store << ", policy: " << policy);
+    contract_target t(store, {"--max-sessions-per-user", "3", "--session-limit-policy", policy});
+    std::atomic<int> created{0}, limited{0};
+    std::vector<std::thread> threads;
+    for (int i = 0; i < 16; ++i) {
+        threads.emplace_back([&] {
+            for (int k = 0; k < 3; ++k) {
+                auto r = t.create("olga");
+                if (r.status == 201) ++created;
+                if (r.status == 409) ++limited;
+            }
+        });
+    }
+    for (auto& th : threads)
+        th.join();
+    auto listed = t.call("GET", "/v1/users/olga/sessions", test_keys::admin);
+    auto n = listed.json.as_object().at("sessions").as_array().size();
+    CHECK(n == 3);
+    if (policy == "reject") {
+        CHECK(created == 3);
+        CHECK(limited == 45);
+    } else {
+        CHECK(created == 48);
+    }
+}

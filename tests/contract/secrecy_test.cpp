@@ -1,0 +1,114 @@
+// Tokens never leave sessiond except in the replies that issue them: not in
+// its logs, not in the store (only SHA-256 of secrets is kept).
+
+#include <catch2/catch.hpp>
+
+#include <signal.h>
+
+#include <thread>
+
+#include "session/crypto.hpp"
+#include "support/contract_target.hpp"
+#include "support/resp_client.hpp"
+
+using namespace sessiond::test;
+using namespace std::chrono_literals;
+namespace json = boost::json;
+
+namespace {
+
+std::string str(const json::value& v, std::string_view key) {
+    return std::string(v.as_object().at(key).as_string());
+}
+
+std::string hex(const std::vector<std::uint8_t>& b) {
+    static const char* d = "0123456789abcdef";
+    std::string out;
+    for (auto c : b) {
+        out += d[c >> 4];
+        out += d[c & 15];
+    }
+    return out;
+}
+
+// Every spelling of a token and its secret that must never be found.
+std::vector<std::string> forbidden_forms(const std::string& token) {
+    std::vector<std::string> forms = {token, token.substr(4)};
+    auto payload = sessiond::session::base64url_decode(token.substr(4));
+    REQUIRE(payload);
+    REQUIRE(payload->size() == 68);
+    std::vector<std::uint8_t> secret(payload->begin() + 19, payload->begin() + 51);
+    forms.push_back(std::string(secret.begin(), secret.end()));
+    forms.push_back(sessiond::session::base64url_encode(sessiond::session::bytes_view(secret.data(), secret.size())));
+    forms.push_back(hex(secret));
+    // Any 16-character window of the encoded secret part of the token.
+    forms.push_back(token.substr(4 + 26, 16));
+    return forms;
+}
+
+// Exercises every endpoint, including failures, and returns the tokens issued.
+void workload(contract_target& t) {
+    for (int i = 0; i < 20; ++i) {
+        auto c = t.create("user-" + std::to_string(i % 4), R"("metadata":{"n":)" + std::to_string(i) + "}");
+        REQUIRE(c.status == 201);
+        auto token = str(c.json, "token");
+        REQUIRE(t.validate(token).status == 200);
+        REQUIRE(t.call("GET", "/v1/auth", test_keys::auth, "", {{"Authorization", "Bearer " + token}}).status == 200);
+        if (i % 3 == 0) {
+            auto r = t.rotate(token);
+            REQUIRE(r.status == 200);
+            t.validate(token);  // previous token, within grace
+        }
+        if (i % 5 == 0) REQUIRE(t.revoke(token).status == 204);
+        auto forged = token;
+        forged[40] = forged[40] == 'x' ? 'y' : 'x';
+        REQUIRE(t.validate(forged).status == 401);
+    }
+    t.call("DELETE", "/v1/users/user-1/sessions", test_keys::admin);
+}
+
+}  // namespace
+
+TEST_CASE("no issued token or secret appears in anything sessiond logged") {
+    auto store = GENERATE(from_range(contract_stores()));
+    INFO("store: " << store);
+    contract_target t(store, {"--log-level", "debug"});
+    workload(t);
+    t.daemon().proc().signal(SIGTERM);
+    REQUIRE(t.daemon().proc().wait(10s) == std::optional<int>(0));
+    auto log = t.daemon().proc().log();
+    REQUIRE(log.find("session.created") != std::string::npos);  // the log is really there
+    REQUIRE(t.issued_tokens().size() >= 20);
+    for (const auto& token : t.issued_tokens())
+        for (const auto& form : forbidden_forms(token)) {
+            INFO("token " << token.substr(0, 12) << "...");
+            CHECK(log.find(form) == std::string::npos);
+        }
+}
+
+TEST_CASE("at rest, Redis holds no token or secret in any form") {
+    contract_target t("redis");
+    workload(t);
+    resp_client redis(t.redis()->port());
+    auto keys = redis.keys();
+    REQUIRE(keys.size() >= 10);
+    std::string everything;
+    for (const auto& k : keys) {
+        everything += k + "\n";
+        auto type = redis.command({"TYPE", k}).str;
+        if (type == "string") {
+            everything += redis.command({"GET", k}).str + "\n";
+        } else if (type == "zset") {
+            for (const auto& e : redis.command({"ZRANGE", k, "0", "-1", "WITHSCORES"}).elements)
+                everything += e.str + "\n";
+        } else {
+            FAIL("unexpected key type " << type);
+        }
+    }
+    for (const auto& token : t.issued_tokens())
+        for (const auto& form : forbidden_forms(token))
+            CHECK(everything.find(form) == std::string::npos);
+    // Every key carries the configured prefix.
+    for (const auto& k : keys)
+        CHECK(k.rfind("contract:", 0) == 0);
+}

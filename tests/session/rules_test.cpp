@@ -1,0 +1,281 @@
+#include <catch2/catch.hpp>
+
+#include "result_string.hpp"
+
+#include "session/errc.hpp"
+#include "session/rules.hpp"
+
+#include <string>
+#include <vector>
+
+using namespace sessiond::session;
+using namespace std::chrono_literals;
+
+namespace {
+
+sha256_digest hash_of(std::string_view s) { return sha256(as_bytes(s)); }
+
+const sha256_digest h1 = hash_of("secret-1"), h2 = hash_of("secret-2"), h3 = hash_of("secret-3");
+
+session_id id_n(std::uint8_t n) {
+    session_id id;
+    id.bucket = 77;
+    id.id.fill(n);
+    return id;
+}
+
+// A fresh session from the default policy (idle 30 min, absolute 12 h).
+struct fixture {
+    fake_clock clock;
+    policy p;
+    session_record rec;
+
+    explicit fixture(creation c = {"alice", "{}", {}, {}}) {
+        auto r = new_record(id_n(1), h1, std::move(c), clock.now(), p);
+        REQUIRE(r);
+        rec = *r;
+    }
+
+    // Validates with `hash` now and, like a store, writes back any touch.
+    check_result validate(const sha256_digest& hash, check_options o = {}) {
+        check_result out = check(rec, hash, clock.now(), p, o);
+        if (out.updated) rec = *out.updated;
+        return out;
+    }
+};
+
+}  // namespace
+
+TEST_CASE("policy defaults are the documented ones and validate() guards them") {
+    const policy p;
+    CHECK(p.idle_timeout == 1800s);
+    CHECK(p.absolute_timeout == 43200s);
+    CHECK(p.max_idle_timeout == 86400s);
+    CHECK(p.max_absolute_timeout == std::chrono::days(30));
+    CHECK(p.touch_fraction == 0.5);
+    CHECK(p.rotation_grace == 10s);
+    CHECK(p.max_sessions_per_user == 0);
+    CHECK(p.on_limit == limit_policy::evict_lru);
+    CHECK_NOTHROW(validate(p));
+
+    auto bad = [](auto change) {
+        policy q;
+        change(q);
+        return q;
+    };
+    CHECK_THROWS_AS(validate(bad([](policy& q) { q.touch_fraction = 1.0; })), std::invalid_argument);
+    CHECK_THROWS_AS(validate(bad([](policy& q) { q.touch_fraction = -0.1; })), std::invalid_argument);
+    CHECK_THROWS_AS(validate(bad([](policy& q) { q.idle_timeout = 0s; })), std::invalid_argument);
+    CHECK_THROWS_AS(validate(bad([](policy& q) { q.max_idle_timeout = 10s; })), std::invalid_argument);
+    CHECK_THROWS_AS(validate(bad([](policy& q) { q.max_absolute_timeout = 1h; })), std::invalid_argument);
+    CHECK_THROWS_AS(validate(bad([](policy& q) { q.rotation_grace = -1s; })), std::invalid_argument);
+}
+
+TEST_CASE("new_record applies defaults, requests and caps") {
+    fake_clock clock;
+    const policy p;
+    const auto now = clock.now();
+
+    const auto r = new_record(id_n(1), h1, {"alice", R"({"ip":"x"})", {}, {}}, now, p);
+    REQUIRE(r);
+    CHECK(r->id == id_n(1));
+    CHECK(r->user_id == "alice");
+    CHECK(r->metadata == R"({"ip":"x"})");
+    CHECK(r->created_at == now);
+    CHECK(r->last_seen_at == now);
+    CHECK(r->authenticated_at == now);
+    CHECK(r->expires_at == now + 12h);
+    CHECK(r->idle_expires_at == now + 30min);
+    CHECK(r->idle_timeout == 30min);
+    CHECK_FALSE(r->rotated_at);
+    CHECK_FALSE(r->previous);
+    CHECK(r->secret_hash == h1);
+    CHECK(r->version == 1);
+    CHECK(store_deadline(*r) == now + 30min);
+
+    // Requested timeouts; an idle window longer than the absolute one is capped.
+    const auto custom = new_record(id_n(2), h1, {"bob", "{}", 2h, 1h}, now, p);
+    REQUIRE(custom);
+    CHECK(custom->idle_timeout == 2h);
+    CHECK(custom->expires_at == now + 1h);
+    CHECK(custom->idle_expires_at == now + 1h);
+    CHECK(store_deadline(*custom) == now + 1h);
+    CHECK(new_record(id_n(2), h1, {"bob", "{}", 86400s, std::chrono::days(30)}, now, p));
+
+    auto error = [&](creation c) { return new_record(id_n(3), h1, std::move(c), now, p).error(); };
+    CHECK(error({"", "{}", {}, {}}) == errc::invalid_user_id);
+    CHECK(error({std::string(257, 'u'), "{}", {}, {}}) == errc::invalid_user_id);
+    CHECK(error({"u", "{}", 0s, {}}) == errc::invalid_idle_timeout);
+    CHECK(error({"u", "{}", -5s, {}}) == errc::invalid_idle_timeout);
+    CHECK(error({"u", "{}", 86401s, {}}) == errc::invalid_idle_timeout);
+    CHECK(error({"u", "{}", {}, 0s}) == errc::invalid_absolute_timeout);
+    CHECK(error({"u", "{}", {}, std::chrono::days(30) + 1ms}) == errc::invalid_absolute_timeout);
+}
+
+TEST_CASE("validation: current hash valid, others invalid, expiry at the deadline") {
+    fixture f;
+    CHECK(f.validate(h1).outcome == check_outcome::valid);
+    CHECK(f.validate(h2).outcome == check_outcome::invalid);
+    f.clock.advance(30min - 1ms);
+    CHECK(f.validate(h1, {.touch = false, .max_auth_age = {}}).outcome == check_outcome::valid);
+    f.clock.advance(1ms);  // exactly idle_expires_at
+    CHECK(f.validate(h1).outcome == check_outcome::expired);
+    CHECK(f.validate(h2).outcome == check_outcome::expired);
+}
+
+TEST_CASE("touch threshold: no write before the fraction of the window, a write after it") {
+    fixture f;
+    const auto t0 = f.clock.now();
+
+    f.clock.advance(15min - 1ms);  // just under half of 30 min
+    auto r = f.validate(h1);
+    CHECK(r.outcome == check_outcome::valid);
+    CHECK_FALSE(r.updated);
+    CHECK(f.rec.idle_expires_at == t0 + 30min);  // the returned value is the stored one
+
+    f.clock.advance(1ms);
+    r = f.validate(h1);
+    REQUIRE(r.updated);
+    CHECK(r.updated->last_seen_at == t0 + 15min);
+    CHECK(r.updated->idle_expires_at == t0 + 45min);
+    CHECK(r.updated->version == 2);
+    CHECK(r.updated->expires_at == t0 + 12h);
+
+    // The next threshold is measured from the new extension.
+    f.clock.advance(15min - 1ms);
+    CHECK_FALSE(f.validate(h1).updated);
+    f.clock.advance(1ms);
+    CHECK(f.validate(h1).updated);
+
+    // touch=false never writes.
+    f.clock.advance(29min);
+    CHECK(f.validate(h1, {.touch = false, .max_auth_age = {}}).outcome == check_outcome::valid);
+    CHECK(f.rec.last_seen_at == t0 + 30min);
+
+    // touch_fraction 0: every validation that moves the expiry writes.
+    f.p.touch_fraction = 0.0;
+    f.clock.advance(1ms);
+    CHECK(f.validate(h1).updated);
+    CHECK_FALSE(f.validate(h1).updated);  // same millisecond: nothing would move
+}
+
+TEST_CASE("sliding expiry keeps a used session alive, capped at expires_at") {
+    fixture f({"alice", "{}", 30min, 2h});
+    const auto t0 = f.clock.now();
+    for (int i = 0; i < 5; ++i) {  // 20-minute gaps: each use extends
+        f.clock.advance(20min);
+        REQUIRE(f.validate(h1).outcome == check_outcome::valid);
+    }
+    CHECK(f.clock.now() == t0 + 100min);
+    CHECK(f.rec.idle_expires_at == t0 + 2h);  // min(now + 30 min, expires_at)
+    CHECK(store_deadline(f.rec) == t0 + 2h);
+    f.clock.advance(10min);
+    CHECK(f.validate(h1).outcome == check_outcome::valid);
+    CHECK(f.rec.idle_expires_at == t0 + 2h);
+    f.clock.advance(10min);  // absolute limit reached despite recent use
+    CHECK(f.validate(h1).outcome == check_outcome::expired);
+}
+
+TEST_CASE("rotation keeps the id and expires_at and replaces the secret") {
+    fixture f({"alice", R"({"a":1})", {}, {}});
+    const auto t0 = f.clock.now();
+    f.clock.advance(5min);
+    const auto r = rotate(f.rec, h1, h2, f.clock.now(), f.p);
+    REQUIRE(r.outcome == check_outcome::valid);
+    REQUIRE(r.updated);
+    const session_record& u = *r.updated;
+    CHECK(u.id == f.rec.id);
+    CHECK(u.expires_at == t0 + 12h);
+    CHECK(u.created_at == t0);
+    CHECK(u.secret_hash == h2);
+    REQUIRE(u.previous);
+    CHECK(u.previous->secret_hash == h1);
+    CHECK(u.previous->valid_until == t0 + 5min + 10s);
+    CHECK(u.rotated_at == t0 + 5min);
+    CHECK(u.authenticated_at == t0);  // not reauthenticated
+    CHECK(u.last_seen_at == t0 + 5min);
+    CHECK(u.idle_expires_at == t0 + 35min);
+    CHECK(u.metadata == R"({"a":1})");
+    CHECK(u.version == f.rec.version + 1);
+
+    const auto re = rotate(f.rec, h1, h2, f.clock.now(), f.p, true, std::string(R"({"b":2})"));
+    REQUIRE(re.updated);
+    CHECK(re.updated->authenticated_at == t0 + 5min);
+    CHECK(re.updated->metadata == R"({"b":2})");
+}
+
+TEST_CASE("rotation grace: previous token valid within it, reuse detected after it") {
+    fixture f;
+    f.clock.advance(1min);
+    f.rec = *rotate(f.rec, h1, h2, f.clock.now(), f.p).updated;
+
+    f.clock.advance(10s - 1ms);
+    CHECK(f.validate(h1).outcome == check_outcome::valid_previous);
+    CHECK(f.validate(h2).outcome == check_outcome::valid);
+    // Only the current token may rotate; the racing previous one may not.
+    CHECK(rotate(f.rec, h1, h3, f.clock.now(), f.p).outcome == check_outcome::invalid);
+    CHECK_FALSE(rotate(f.rec, h1, h3, f.clock.now(), f.p).updated);
+
+    f.clock.advance(1ms);  // grace over
+    CHECK(f.validate(h1).outcome == check_outcome::reuse_detected);
+    CHECK(rotate(f.rec, h1, h3, f.clock.now(), f.p).outcome == check_outcome::reuse_detected);
+    CHECK(f.validate(h2).outcome == check_outcome::valid);
+    CHECK(f.validate(h3).outcome == check_outcome::invalid);
+
+    // After a second rotation only the latest previous is remembered.
+    f.rec = *rotate(f.rec, h2, h3, f.clock.now(), f.p).updated;
+    CHECK(f.validate(h3).outcome == check_outcome::valid);
+    CHECK(f.validate(h2).outcome == check_outcome::valid_previous);
+    CHECK(f.validate(h1).outcome == check_outcome::invalid);
+
+    // Expiry is checked first: a stale previous token on a dead session is just expired.
+    f.clock.advance(31min);
+    CHECK(f.validate(h2).outcome == check_outcome::expired);
+    CHECK(rotate(f.rec, h3, h1, f.clock.now(), f.p).outcome == check_outcome::expired);
+}
+
+TEST_CASE("max_auth_age demands reauthentication; a reauthenticated rotation satisfies it") {
+    fixture f({"alice", "{}", 2h, {}});
+    f.clock.advance(1h);
+    const check_options strict{.touch = true, .max_auth_age = 30min};
+    auto r = f.validate(h1, strict);
+    CHECK(r.outcome == check_outcome::reauthentication_required);
+    CHECK_FALSE(r.updated);  // a refused request does not extend the session
+    CHECK(f.validate(h2, strict).outcome == check_outcome::invalid);
+    CHECK(f.validate(h1, {.touch = true, .max_auth_age = 1h}).outcome == check_outcome::valid);  // exactly 1 h old
+
+    f.rec = *rotate(f.rec, h1, h2, f.clock.now(), f.p).updated;
+    CHECK(f.validate(h2, strict).outcome == check_outcome::reauthentication_required);
+    f.rec = *rotate(f.rec, h2, h3, f.clock.now(), f.p, true).updated;
+    CHECK(f.rec.authenticated_at == f.clock.now());
+    CHECK(f.validate(h3, strict).outcome == check_outcome::valid);
+    CHECK(f.validate(h2, strict).outcome == check_outcome::valid_previous);
+}
+
+TEST_CASE("eviction takes the earliest idle expiry first, ignoring dead sessions") {
+    const timestamp now = fake_clock().now();
+    const std::vector<eviction_candidate> sessions = {
+        {id_n(1), now + 20min}, {id_n(2), now + 5min}, {id_n(3), now - 1min},  // 3 already expired
+        {id_n(4), now + 25min}, {id_n(5), now + 5min}, {id_n(6), now},          // 6 expires now
+    };
+    // Four live; room for the new one within a limit of 3 means evicting two.
+    CHECK(choose_evictions(sessions, 3, now) == std::vector{id_n(2), id_n(5)});
+    CHECK(choose_evictions(sessions, 2, now) == std::vector{id_n(2), id_n(5), id_n(1)});
+    CHECK(choose_evictions(sessions, 1, now) == std::vector{id_n(2), id_n(5), id_n(1), id_n(4)});
+    CHECK(choose_evictions(sessions, 4, now) == std::vector{id_n(2)});
+    CHECK(choose_evictions(sessions, 5, now).empty());
+    CHECK(choose_evictions(sessions, 0, now).empty());  // no limit
+    CHECK(choose_evictions({}, 1, now).empty());
+
+    policy p;
+    p.max_sessions_per_user = 4;
+    auto a = admit(sessions, now, p);
+    CHECK_FALSE(a.rejected);
+    CHECK(a.evict == std::vector{id_n(2)});
+    p.on_limit = limit_policy::reject;
+    a = admit(sessions, now, p);
+    CHECK(a.rejected);
+    CHECK(a.evict.empty());
+    p.max_sessions_per_user = 5;
+    CHECK_FALSE(admit(sessions, now, p).rejected);
+}

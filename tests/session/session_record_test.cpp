@@ -1,0 +1,212 @@
+#include <catch2/catch.hpp>
+
+#include "result_string.hpp"
+
+#include "session/errc.hpp"
+#include "session/session_record.hpp"
+
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+
+#include <random>
+#include <string>
+
+using namespace sessiond::session;
+using namespace std::chrono;
+using namespace std::chrono_literals;
+
+namespace {
+
+constexpr timestamp at(year_month_day d, milliseconds time_of_day = 0ms) { return sys_days(d) + time_of_day; }
+
+const timestamp created = at(2026y / 11 / 26, 6h + 16min + 3s + 123ms);
+
+session_record typical_record() {
+    session_record r;
+    r.id.bucket = 1234;
+    for (std::size_t i = 0; i < r.id.id.size(); ++i) r.id.id[i] = static_cast<std::uint8_t>(0xA0 + i);
+    r.user_id = "user-1234567";
+    r.metadata = "{}";
+    r.created_at = created;
+    r.last_seen_at = created + 20min;
+    r.idle_expires_at = created + 50min;
+    r.expires_at = created + 12h;
+    r.authenticated_at = created;
+    r.idle_timeout = 30min;
+    for (std::size_t i = 0; i < r.secret_hash.size(); ++i) r.secret_hash[i] = static_cast<std::uint8_t>(i * 3);
+    r.version = 3;
+    return r;
+}
+
+session_record rotated_record() {
+    session_record r = typical_record();
+    r.rotated_at = created + 40min;
+    r.previous = previous_secret{sha256(as_bytes("old")), created + 40min + 10s};
+    r.authenticated_at = created + 40min;
+    r.version = 4;
+    return r;
+}
+
+boost::system::error_code error_of(std::string_view bytes) {
+    const auto r = decode_record(bytes);
+    return r ? boost::system::error_code{} : r.error();
+}
+
+}  // namespace
+
+// The number that matters for Redis memory: 91 bytes for a typical session
+// (12-byte user_id, "{}" metadata, touched once, not rotated) and 134 after a
+// rotation, against 303 bytes for its API JSON (without the hash).
+TEST_CASE("a typical record encodes to 91 bytes, 134 once rotated") {
+    const std::string typical = encode_record(typical_record());
+    CHECK(typical.size() == 91);
+    CHECK(encode_record(rotated_record()).size() == 134);
+    std::string json;
+    append_json(typical_record(), json);
+    CHECK(json.size() > 2 * typical.size());
+}
+
+TEST_CASE("records round-trip through the binary encoding") {
+    session_record unicode = typical_record();
+    unicode.user_id = "ユーザー/Ødegård \"😀\"\n";
+    session_record big = rotated_record();
+    big.metadata = "{\"blob\":\"" + std::string(4096 - 11, 'x') + "\"}";
+    REQUIRE(big.metadata.size() == 4096);
+    big.user_id = std::string(max_user_id_size, 'u');
+    session_record extremes = typical_record();
+    extremes.created_at = min_timestamp;
+    extremes.last_seen_at = max_timestamp;
+    extremes.idle_expires_at = min_timestamp;  // decoding does not judge consistency, only bounds
+    extremes.expires_at = max_timestamp;
+    extremes.idle_timeout = 0ms;
+    extremes.version = ~std::uint64_t{0};
+    extremes.id.bucket = bucket_count - 1;
+    session_record rotated_only = typical_record();
+    rotated_only.rotated_at = created + 1ms;
+
+    for (const session_record& r : {typical_record(), rotated_record(), unicode, big, extremes, rotated_only}) {
+        const std::string bytes = encode_record(r);
+        const auto back = decode_record(bytes);
+        REQUIRE(back);
+        CHECK(*back == r);
+    }
+}
+
+TEST_CASE("every truncation and any trailing byte is rejected") {
+    for (const session_record& r : {typical_record(), rotated_record()}) {
+        const std::string bytes = encode_record(r);
+        for (std::size_t n = 0; n < bytes.size(); ++n) {
+            INFO(n);
+            REQUIRE(error_of(std::string_view(bytes).substr(0, n)) == errc::malformed_record);
+        }
+        CHECK(error_of(bytes + '\0') == errc::malformed_record);
+        CHECK(error_of(bytes + "garbage") == errc::malformed_record);
+    }
+}
+
+TEST_CASE("structural damage is rejected") {
+    const std::string good = encode_record(typical_record());
+    auto with = [&](std::size_t pos, std::string_view replacement, std::size_t len = 1) {
+        std::string s = good;
+        s.replace(pos, len, replacement);
+        return s;
+    };
+    CHECK(error_of(with(0, "\x02")) == errc::unsupported_record_format);
+    CHECK(error_of(with(0, std::string_view("\0", 1))) == errc::unsupported_record_format);
+    CHECK(error_of(with(1, "\x04")) == errc::malformed_record);  // unknown flag
+    CHECK(error_of(with(2, std::string_view("\x83\x00", 2))) == errc::malformed_record);  // non-minimal varint
+    CHECK(error_of(with(3, "\x40")) == errc::malformed_record);  // bucket 0x40.. >= 16384
+    CHECK(error_of(with(21, std::string_view("\0", 1), 13)) == errc::malformed_record);  // empty user_id
+    CHECK(error_of(with(21, "\x81\x02" + std::string(257, 'u'), 13)) == errc::malformed_record);  // 257 bytes
+    CHECK(error_of(with(21, "\xff\xff\xff\xff\x0f", 1)) == errc::malformed_record);  // length beyond the data
+    // A 10-byte varint whose last group overflows 64 bits, as the version.
+    CHECK(error_of(with(2, "\xff\xff\xff\xff\xff\xff\xff\xff\xff\x7f")) == errc::malformed_record);
+    CHECK(error_of("") == errc::malformed_record);
+}
+
+TEST_CASE("whatever decodes re-encodes to the same bytes (random and mutated input)") {
+    // Strictness means one spelling per record; bounds mean no crash (ASan).
+    std::mt19937_64 rng(12345);
+    std::uniform_int_distribution<int> byte(0, 255);
+    const std::string good = encode_record(rotated_record());
+    std::size_t decoded = 0;
+    for (int round = 0; round < 20000; ++round) {
+        std::string s;
+        if (round % 2 == 0) {
+            s = good;
+            const int flips = 1 + round % 3;
+            for (int f = 0; f < flips; ++f) s[rng() % s.size()] = static_cast<char>(byte(rng));
+        } else {
+            s.resize(rng() % 200);
+            for (char& c : s) c = static_cast<char>(byte(rng));
+            if (!s.empty()) s[0] = '\x01';
+        }
+        if (const auto r = decode_record(s)) {
+            ++decoded;
+            REQUIRE(encode_record(*r) == s);
+        }
+    }
+    CHECK(decoded > 1000);  // many mutations only touch hashes or ids
+}
+
+TEST_CASE("encode_record refuses records outside the storable bounds") {
+    auto throws = [](auto change) {
+        session_record r = typical_record();
+        change(r);
+        return [r] { (void)encode_record(r); };
+    };
+    CHECK_THROWS_AS(throws([](session_record& r) { r.user_id.clear(); })(), std::invalid_argument);
+    CHECK_THROWS_AS(throws([](session_record& r) { r.user_id.assign(257, 'u'); })(), std::invalid_argument);
+    CHECK_THROWS_AS(throws([](session_record& r) { r.created_at = min_timestamp - 1ms; })(), std::invalid_argument);
+    CHECK_THROWS_AS(throws([](session_record& r) { r.expires_at = max_timestamp + 1ms; })(), std::invalid_argument);
+    CHECK_THROWS_AS(throws([](session_record& r) { r.idle_timeout = -1ms; })(), std::invalid_argument);
+    CHECK_THROWS_AS(throws([](session_record& r) { r.id.bucket = bucket_count; })(), std::invalid_argument);
+}
+
+TEST_CASE("RFC 3339 timestamps are UTC with milliseconds") {
+    CHECK(format_rfc3339(created) == "2026-11-26T06:16:03.123Z");
+    CHECK(format_rfc3339(min_timestamp) == "1970-01-01T00:00:00.000Z");
+    CHECK(format_rfc3339(at(2024y / 2 / 29, 23h + 59min + 59s + 999ms)) == "2024-02-29T23:59:59.999Z");
+    CHECK(format_rfc3339(at(2000y / 3 / 1, 7ms)) == "2000-03-01T00:00:00.007Z");
+    CHECK(format_rfc3339(at(2100y / 12 / 31, 12h + 5s + 50ms)) == "2100-12-31T12:00:05.050Z");
+    CHECK(format_rfc3339(max_timestamp) == "9999-12-31T23:59:59.999Z");
+    CHECK(format_rfc3339(min_timestamp - 1ms) == "1970-01-01T00:00:00.000Z");   // clamped
+    CHECK(format_rfc3339(max_timestamp + 24h) == "9999-12-31T23:59:59.999Z");   // clamped
+}
+
+TEST_CASE("to_json gives the API's session object, without secrets") {
+    const auto o = to_json(rotated_record());
+    CHECK(o.size() == 9);
+    CHECK(o.at("id").as_string() == typical_record().id.to_string());
+    CHECK(o.at("user_id").as_string() == "user-1234567");
+    CHECK(o.at("metadata").as_object().empty());
+    CHECK(o.at("created_at").as_string() == "2026-11-26T06:16:03.123Z");
+    CHECK(o.at("last_seen_at").as_string() == "2026-11-26T06:36:03.123Z");
+    CHECK(o.at("idle_expires_at").as_string() == "2026-11-26T07:06:03.123Z");
+    CHECK(o.at("expires_at").as_string() == "2026-11-26T18:16:03.123Z");
+    CHECK(o.at("rotated_at").as_string() == "2026-11-26T06:56:03.123Z");
+    CHECK(o.at("authenticated_at").as_string() == "2026-11-26T06:56:03.123Z");
+    CHECK(to_json(typical_record()).at("rotated_at").is_null());
+
+    session_record r = typical_record();
+    r.metadata = R"({"ip":"203.0.113.7","roles":["admin"],"n":1.5})";
+    CHECK(to_json(r).at("metadata") == boost::json::parse(r.metadata));
+    r.metadata = "[1]";
+    CHECK_THROWS_AS(to_json(r), std::invalid_argument);
+    r.metadata = "{";
+    CHECK_THROWS_AS(to_json(r), std::invalid_argument);
+}
+
+TEST_CASE("append_json writes the same object as to_json, metadata verbatim") {
+    session_record tricky = rotated_record();
+    tricky.user_id = "a\"b\\c\n\t\x01\x1f/ユ😀";
+    tricky.metadata = R"({"k": [1, 2, {"x": null}], "s": "\u00e9"})";
+    for (const session_record& r : {typical_record(), rotated_record(), tricky}) {
+        std::string out = "prefix:";
+        append_json(r, out);
+        REQUIRE(out.starts_with("prefix:"));
+        const auto parsed = boost::json::parse(std::string_view(out).substr(7));
+        CHECK(parsed == boost::json::value(to_json(r)));
+        CHECK(out.find(r.metadata) != std::string::npos);
+    }
+}

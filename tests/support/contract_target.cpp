@@ -1,0 +1,112 @@
+#include "support/contract_target.hpp"
+
+#include <openssl/sha.h>
+
+#include <mutex>
+#include <thread>
+#include <stdexcept>
+
+namespace sessiond::test {
+
+std::string sha256_hex(const std::string& s) {
+    unsigned char d[32];
+    SHA256(reinterpret_cast<const unsigned char*>(s.data()), s.size(), d);
+    static const char* digits = "0123456789abcdef";
+    std::string out;
+    for (auto b : d) {
+        out += digits[b >> 4];
+        out += digits[b & 15];
+    }
+    return out;
+}
+
+std::vector<std::string> contract_stores() {
+    return {"memory"};
+}
+
+std::string api_reply::code() const {
+    if (json.is_object()) {
+        if (auto* c = json.as_object().if_contains("code"); c && c->is_string()) return std::string(c->as_string());
+    }
+    return {};
+}
+
+contract_target::contract_target(const std::string& store, std::vector<std::string> extra) : store_(store) {
+    std::string keys = "reader=" + sha256_hex(test_keys::read) + ":sessions:read;" +
+                       "writer=" + sha256_hex(test_keys::write) + ":sessions:write;" +
+                       "admin=" + sha256_hex(test_keys::admin) + ":sessions:admin;" +
+                       "proxy=" + sha256_hex(test_keys::auth) + ":auth;" + "all=" + sha256_hex(test_keys::all) +
+                       ":sessions:read,sessions:write,sessions:admin,auth";
+    std::vector<std::string> args = {"--io-threads", "2", "--log-format", "json"};
+    std::map<std::string, std::string> env = {
+        {"SESSIOND_API_KEYS", keys},
+        {"SESSIOND_TOKEN_KEYS",
+         "1:b2xkLWtleS1vbGQta2V5LW9sZC1rZXktb2xkLWtleS0xMjM=,"
+         "2:Y3VycmVudC1rZXktY3VycmVudC1rZXktY3VycmVudC0xMjM0NQ=="},
+        {"SESSIOND_USER_INDEX_KEY", "dXNlci1pbmRleC1rZXktdXNlci1pbmRleC1rZXktMTIzNDU2Nzg="},
+    };
+    if (store == "redis") {
+        redis_ = std::make_unique<redis_server>();
+        args.push_back("--redis-url");
+        args.push_back(redis_->url());
+        args.push_back("--redis-key-prefix");
+        args.push_back("contract:");
+    } else if (store != "memory") {
+        throw std::invalid_argument("unknown store " + store);
+    }
+    args.insert(args.end(), extra.begin(), extra.end());
+    daemon_ = std::make_unique<sessiond_process>(args, env);
+    // Ready means the store answers.
+    for (int i = 0; i < 200; ++i) {
+        if (daemon_->request("GET", "/readyz").status == 200) return;
+        std::this_thread::sleep_for(std::chrono::milliseconds(25));
+    }
+    throw std::runtime_error("sessiond did not become ready: " + daemon_->proc().log());
+}
+
+api_reply contract_target::call(const std::string& method, const std::string& target, const std::string& key,
+                                const std::string& body, std::map<std::string, std::string> headers) {
+    if (!key.empty()) headers["X-API-Key"] = key;
+    http_connection conn(daemon_->port());
+    auto r = conn.request(method, target, body, headers);
+    if (!r) throw std::runtime_error("no response to " + method + " " + target);
+    api_reply out{r->status, r->headers, r->body, nullptr};
+    if (!r->body.empty()) {
+        boost::system::error_code ec;
+        out.json = boost::json::parse(r->body, ec);
+        if (ec) out.json = nullptr;
+    }
+    remember(out);
+    return out;
+}
+
+void contract_target::remember(const api_reply& r) {
+    if (r.json.is_object())
+        if (auto* t = r.json.as_object().if_contains("token"); t && t->is_string()) {
+            static std::mutex m;
+            std::lock_guard lock(m);
+            issued_.emplace_back(t->as_string());
+        }
+}
+
+api_reply contract_target::create(const std::string& user_id, const std::string& extra_json) {
+    std::string body = R"({"user_id":)" + boost::json::serialize(boost::json::value(user_id)) +
+                       (extra_json.empty() ? "" : "," + extra_json) + "}";
+    return call("POST", "/v1/sessions", test_keys::all, body);
+}
+
+api_reply contract_target::validate(const std::string& token, const std::string& extra_json) {
+    return call("POST", "/v1/sessions/validate", test_keys::all,
+                R"({"token":")" + token + "\"" + (extra_json.empty() ? "" : "," + extra_json) + "}");
+}
+
+api_reply contract_target::rotate(const std::string& token, const std::string& extra_json) {
+    return call("POST", "/v1/sessions/rotate", test_keys::all,
+                R"({"token":")" + token + "\"" + (extra_json.empty() ? "" : "," + extra_json) + "}");
+}
+
+api_reply contract_target::revoke(const std::string& token) {
+    return call("POST", "/v1/sessions/revoke", test_keys::all, R"({"token":")" + token + "\"}");
+}
+
+}  // namespace sessiond::test

@@ -1,0 +1,76 @@
+#pragma once
+// A sessiond configured as in production (token keys, API keys with scopes,
+// no development mode) on one of its stores, for the contract suite.
+
+#include <boost/json.hpp>
+
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "support/redis_server.hpp"
+#include "support/sessiond_process.hpp"
+
+namespace sessiond::test {
+
+// API keys the target accepts, one per scope set.
+struct test_keys {
+    static constexpr const char* read = "sk_test_read_0123456789abcdef0123456789abcdef";
+    static constexpr const char* write = "sk_test_write_0123456789abcdef0123456789abcde";
+    static constexpr const char* admin = "sk_test_admin_0123456789abcdef0123456789abcde";
+    static constexpr const char* auth = "sk_test_auth_0123456789abcdef0123456789abcdef";
+    static constexpr const char* all = "sk_test_all_0123456789abcdef0123456789abcdef0";
+};
+
+struct api_reply {
+    int status = 0;
+    std::map<std::string, std::string> headers;
+    std::string body;
+    boost::json::value json;  // parsed body, null when empty or not JSON
+
+    std::string header(const std::string& lower) const {
+        auto it = headers.find(lower);
+        return it == headers.end() ? std::string() : it->second;
+    }
+    // problem+json "code", or "".
+    std::string code() const;
+};
+
+class contract_target {
+public:
+    // store: "memory" or "redis". extra: more sessiond flags.
+    contract_target(const std::string& store, std::vector<std::string> extra = {});
+
+    const std::string& store() const { return store_; }
+    sessiond_process& daemon() { return *daemon_; }
+    redis_server* redis() { return redis_.get(); }
+    unsigned short port() const { return daemon_->port(); }
+
+    // A request with the given API key (empty = none).
+    api_reply call(const std::string& method, const std::string& target, const std::string& key,
+                   const std::string& body = "", std::map<std::string, std::string> headers = {});
+
+    // Shorthands with the all-scopes key.
+    api_reply create(const std::string& user_id, const std::string& extra_json = "");
+    api_reply validate(const std::string& token, const std::string& extra_json = "");
+    api_reply rotate(const std::string& token, const std::string& extra_json = "");
+    api_reply revoke(const std::string& token);
+
+    // Every token this target issued (for the log and at-rest checks).
+    const std::vector<std::string>& issued_tokens() const { return issued_; }
+
+private:
+    void remember(const api_reply& r);
+    std::string store_;
+    std::unique_ptr<redis_server> redis_;
+    std::unique_ptr<sessiond_process> daemon_;
+    std::vector<std::string> issued_;
+};
+
+std::string sha256_hex(const std::string& s);
+
+// The stores the contract suite runs against.
+std::vector<std::string> contract_stores();
+
+}  // namespace sessiond::test

@@ -1,0 +1,90 @@
+#include "support/redis_tls.hpp"
+
+#include <signal.h>
+
+#include <cstdlib>
+#include <stdexcept>
+
+namespace sessiond::test {
+namespace {
+
+void run(const std::string& command, const std::string& log) {
+    const std::string full = command + " >>'" + log + "' 2>&1";
+    if (std::system(full.c_str()) != 0) throw std::runtime_error("failed: " + command + "\n" + read_file(log));
+}
+
+}  // namespace
+
+std::unique_ptr<test_pki> make_test_pki() {
+    auto pki = std::make_unique<test_pki>();
+    const auto f = [&](const char* name) { return pki->dir.file(name); };
+    const std::string log = f("openssl.log");
+    const std::string ec_key = "-newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes";
+    auto make_ca = [&](const std::string& name, const std::string& cn) {
+        run("openssl req -x509 " + ec_key + " -days 2 -subj '/CN=" + cn + "' -keyout '" + f((name + ".key").c_str()) +
+                "' -out '" + f((name + ".crt").c_str()) + "'",
+            log);
+    };
+    auto make_leaf = [&](const std::string& name, const std::string& cn, const std::string& ext) {
+        const std::string key = f((name + ".key").c_str());
+        const std::string csr = f((name + ".csr").c_str());
+        const std::string crt = f((name + ".crt").c_str());
+        const std::string extfile = f((name + ".ext").c_str());
+        write_file(extfile, ext);
+        run("openssl req " + ec_key + " -subj '/CN=" + cn + "' -keyout '" + key + "' -out '" + csr + "'", log);
+        run("openssl x509 -req -days 2 -in '" + csr + "' -CA '" + f("ca.crt") + "' -CAkey '" + f("ca.key") +
+                "' -CAcreateserial -out '" + crt + "' -extfile '" + extfile + "'",
+            log);
+    };
+    make_ca("ca", "sessiond test CA");
+    make_ca("other-ca", "unrelated test CA");
+    make_leaf("server", "localhost", "subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n");
+    make_leaf("client", "sessiond", "extendedKeyUsage=clientAuth\n");
+    pki->ca_cert = f("ca.crt");
+    pki->other_ca_cert = f("other-ca.crt");
+    pki->server_cert = f("server.crt");
+    pki->server_key = f("server.key");
+    pki->client_cert = f("client.crt");
+    pki->client_key = f("client.key");
+    return pki;
+}
+
+redis_tls_server::redis_tls_server(const test_pki& pki, bool require_client_cert, std::vector<std::string> extra_args)
+    : port_(free_port()) {
+    process_options opts;
+    opts.argv = {"redis-server",
+                 "--port",
+                 "0",
+                 "--tls-port",
+                 std::to_string(port_),
+                 "--bind",
+                 "127.0.0.1",
+                 "--tls-cert-file",
+                 pki.server_cert,
+                 "--tls-key-file",
+                 pki.server_key,
+                 "--tls-ca-cert-file",
+                 pki.ca_cert,
+                 "--tls-auth-clients",
+                 require_client_cert ? "yes" : "no",
+                 "--save",
+                 "",
+                 "--appendonly",
+                 "no",
+                 "--dir",
+                 dir_.path(),
+                 "--logfile",
+                 ""};
+    opts.argv.insert(opts.argv.end(), extra_args.begin(), extra_args.end());
+    opts.log_path = dir_.file("redis.log");
+    proc_ = std::make_unique<process>(opts);
+    if (!wait_for_port(port_, std::chrono::seconds(10)))
+        throw std::runtime_error("redis-server (TLS) did not start: " + proc_->log());
+}
+
+redis_tls_server::~redis_tls_server() {
+    proc_->signal(SIGTERM);
+    if (!proc_->wait(std::chrono::seconds(10))) proc_->signal(SIGKILL);
+}
+
+}  // namespace sessiond::test
