@@ -178,7 +178,9 @@ void session_api::audit(std::string_view event, const session_record& r, const c
 
 std::string session_api::cookie_for(const std::string& token, const session_record& r) const {
     const auto& c = settings_.cookie;
-    auto left = std::chrono::duration_cast<std::chrono::seconds>(r.expires_at - clock_.now()).count();
+    // Rounded up, so a fresh session's cookie lives exactly its absolute timeout.
+    auto left_ms = std::chrono::duration_cast<std::chrono::milliseconds>(r.expires_at - clock_.now()).count();
+    auto left = (left_ms + 999) / 1000;
     std::string out = c.name + "=" + token + "; Path=" + c.path;
     if (!c.domain.empty()) out += "; Domain=" + c.domain;
     out += "; Max-Age=" + std::to_string(std::max<std::int64_t>(left, 0));

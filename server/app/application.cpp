@@ -16,7 +16,10 @@
 #include "http/server.hpp"
 #include "log/log.hpp"
 #include "session/keyring.hpp"
+#include "redis/client.hpp"
+#include "redis/config.hpp"
 #include "store/memory_store.hpp"
+#include "store/redis_store.hpp"
 
 namespace sessiond {
 
@@ -84,6 +87,23 @@ security load_security(const config& cfg) {
     return out;
 }
 
+redis::config make_redis_config(const store_config& s) {
+    auto parsed = redis::parse_url(s.redis_url);
+    if (!parsed) throw config_error("invalid value for 'redis-url': " + parsed.error().message());
+    redis::config c = *parsed;
+    if (!s.redis_password_file.empty()) c.password_file = s.redis_password_file;
+    c.tls_ca_file = s.redis_tls_ca_file;
+    c.tls_cert_file = s.redis_tls_cert_file;
+    c.tls_key_file = s.redis_tls_key_file;
+    if (!s.redis_tls_server_name.empty()) c.tls_server_name = s.redis_tls_server_name;
+    c.tls_verify = s.redis_tls_verify;
+    c.connections = s.redis_connections;
+    c.connect_timeout = s.redis_connect_timeout;
+    c.command_timeout = s.redis_command_timeout;
+    c.max_in_flight = s.redis_max_in_flight;
+    return c;
+}
+
 session::policy make_policy(const session_config& s) {
     session::policy p;
     p.idle_timeout = s.idle_timeout;
@@ -102,7 +122,9 @@ session::policy make_policy(const session_config& s) {
 int run(const config& cfg) {
     security sec;
     session::policy policy;
+    std::optional<redis::config> redis_cfg;
     try {
+        if (!cfg.store.redis_url.empty()) redis_cfg = make_redis_config(cfg.store);
         sec = load_security(cfg);
         policy = make_policy(cfg.session);
         session::validate(policy);
@@ -123,9 +145,27 @@ int run(const config& cfg) {
     boost::asio::io_context ioc(static_cast<int>(threads));
     session::wall_clock clock;
 
-    store::memory_store memory(ioc, clock, cfg.store.memory_max_sessions);
-    store::session_store* sessions = &memory;
-    memory.start();
+    std::unique_ptr<store::memory_store> memory;
+    std::unique_ptr<redis::client> redis_client;
+    std::unique_ptr<store::redis_store> redis_sessions;
+    store::session_store* sessions = nullptr;
+    if (redis_cfg) {
+        try {
+            redis_client = std::make_unique<redis::client>(ioc, *redis_cfg, threads);
+        } catch (const std::exception& e) {
+            log::error("cannot set up the Redis client", {{"error", e.what()}});
+            log::shutdown();
+            return 2;
+        }
+        redis_client->start();
+        redis_sessions = std::make_unique<store::redis_store>(*redis_client, clock, cfg.store.redis_key_prefix);
+        sessions = redis_sessions.get();
+    } else {
+        memory = std::make_unique<store::memory_store>(ioc, clock, cfg.store.memory_max_sessions);
+        memory->start();
+        sessions = memory.get();
+        log::info("embedded store: sessions live in this process only, not shared, lost on restart");
+    }
 
     api::api_settings settings;
     settings.policy = policy;
@@ -170,8 +210,9 @@ int run(const config& cfg) {
         log::info("shutting down", {{"signal", sig},
                                     {"connections", server.active_connections()},
                                     {"drain_timeout_ms", static_cast<std::int64_t>(cfg.http.drain_timeout.count())}});
-        server.shutdown([&ioc, &memory] {
-            memory.stop();
+        server.shutdown([&] {
+            if (memory) memory->stop();
+            if (redis_client) redis_client->stop();
             ioc.stop();
         });
         signals.async_wait(on_signal);

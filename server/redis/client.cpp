@@ -1,0 +1,72 @@
+#include "redis/client.hpp"
+
+#include <algorithm>
+#include <string_view>
+#include <system_error>
+
+#include "redis/connection.hpp"
+#include "redis/handshake.hpp"
+#include "redis/standalone_router.hpp"
+#include "redis/tls.hpp"
+
+namespace sessiond::redis {
+
+std::chrono::milliseconds tick_for(const config& cfg) {
+    using std::chrono::milliseconds;
+    milliseconds shortest{800};
+    for (auto t : {cfg.command_timeout, cfg.connect_timeout})
+        if (t.count() > 0) shortest = std::min(shortest, t);
+    return std::clamp(shortest / 8, milliseconds(5), milliseconds(100));
+}
+
+client::client(boost::asio::io_context& ioc, config cfg, std::size_t io_threads) : ioc_(ioc) {
+    if (!cfg.password_file.empty()) {
+        if (auto ec = load_password_file(cfg))
+            throw std::system_error(ec, "Redis password_file '" + cfg.password_file + "'");
+    }
+    auto settings = std::make_shared<connection_settings>();
+    if (cfg.tls) settings->tls = make_tls_context(cfg);
+    settings->handshake = handshake_steps(cfg);
+    settings->tick = tick_for(cfg);
+    connections_ = cfg.connections != 0 ? cfg.connections : std::max<std::size_t>(1, io_threads);
+    settings->cfg = cfg;
+    cfg_ = std::move(cfg);
+    router_ = std::make_unique<standalone_router>(ioc, std::move(settings), connections_);
+}
+
+client::~client() { stop(); }
+
+void client::start() {
+    if (!stopped_.load()) router_->start();
+}
+
+void client::stop() {
+    if (!stopped_.exchange(true)) router_->stop();
+}
+
+bool client::ready() const noexcept { return !stopped_.load(std::memory_order_relaxed) && router_->ready(); }
+
+boost::system::error_code client::last_error() const { return router_->last_error(); }
+
+void client::submit(const command& cmd, detail::completion&& done) {
+    if (stopped_.load(std::memory_order_relaxed)) {
+        done.post(boost::asio::error::operation_aborted, ioc_.get_executor());
+        return;
+    }
+    router_->submit(cmd, std::move(done));
+}
+
+command client::make_evalsha(const script& s, const std::vector<std::string>& keys,
+                             const std::vector<std::string>& args) {
+    std::vector<std::string_view> argv;
+    argv.reserve(3 + keys.size() + args.size());
+    const std::string numkeys = std::to_string(keys.size());
+    argv.push_back("EVALSHA");
+    argv.push_back(s.sha1());
+    argv.push_back(numkeys);
+    argv.insert(argv.end(), keys.begin(), keys.end());
+    argv.insert(argv.end(), args.begin(), args.end());
+    return command::from_args(argv, keys.empty() ? command::no_key : 3);
+}
+
+}  // namespace sessiond::redis

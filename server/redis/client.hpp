@@ -1,0 +1,146 @@
+#pragma once
+// The Redis client sessiond uses: a pool of pipelined connections on the
+// server's own io_context, with asynchronous commands and Lua scripts.
+//
+// Threads and executors: the client may be used from any thread running the
+// io_context (and from others). Each connection does its socket work on its own
+// strand. A completion handler runs on its associated executor: a coroutine
+// (use_awaitable) resumes on its own executor, a callback bound with
+// bind_executor on that executor. A handler without an associated executor runs
+// on the io_context, in practice inline on the connection's strand when the
+// reply is read: it must not block. No handler is ever invoked from inside
+// async_exec/async_eval; errors decided at once (busy, not_connected) are posted.
+
+#include <chrono>
+#include <cstddef>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <boost/asio/async_result.hpp>
+#include <boost/asio/compose.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/system/error_code.hpp>
+
+#include "redis/command.hpp"
+#include "redis/completion.hpp"
+#include "redis/config.hpp"
+#include "redis/error.hpp"
+#include "redis/reply.hpp"
+#include "redis/router.hpp"
+#include "redis/script.hpp"
+
+namespace sessiond::redis {
+
+class client;
+
+namespace detail {
+// EVALSHA; on NOSCRIPT, SCRIPT LOAD and EVALSHA once more.
+struct eval_op {
+    client* owner;
+    script code;
+    // On the heap: `self` (holding this op) moves into the queue while the
+    // command is being submitted.
+    std::unique_ptr<const command> evalsha;
+    int step = 0;
+
+    template <class Self>
+    void operator()(Self& self);
+    template <class Self>
+    void operator()(Self& self, boost::system::error_code ec, reply r);
+};
+}  // namespace detail
+
+class client {
+public:
+    // Reads cfg.password_file and the TLS files (start-up only; throws
+    // std::system_error / std::invalid_argument on failure). io_threads: the
+    // number of threads running ioc, used when cfg.connections is 0.
+    client(boost::asio::io_context& ioc, config cfg, std::size_t io_threads);
+    ~client();  // stop()
+    client(const client&) = delete;
+    client& operator=(const client&) = delete;
+
+    // Connects every connection in the background; returns at once.
+    void start();
+    // Closes every connection without reconnecting. Commands pending or sent
+    // afterwards complete with boost::asio::error::operation_aborted.
+    void stop();
+    // At least one connection is up and authenticated (/readyz).
+    bool ready() const noexcept;
+    // The most recent connection failure, empty if none (logs, /readyz detail).
+    boost::system::error_code last_error() const;
+    const config& settings() const noexcept { return cfg_; }
+    std::size_t connection_count() const noexcept { return connections_; }
+
+    // Sends one command. Signature: void(boost::system::error_code, reply).
+    // An error reply from Redis completes with its error code (error::noperm,
+    // error::readonly, …, error::server_error) and the reply holding the message.
+    template <class CompletionToken>
+    auto async_exec(command cmd, CompletionToken&& token) {
+        return boost::asio::async_initiate<CompletionToken, void(boost::system::error_code, reply)>(
+            [this](auto handler, const command& c) { submit(c, detail::completion(std::move(handler))); },
+            token, std::move(cmd));
+    }
+
+    // EVALSHA sha numkeys keys… args…, loading the script (SCRIPT LOAD) and
+    // retrying once when Redis answers NOSCRIPT. Routed by the first key.
+    // Signature: void(boost::system::error_code, reply).
+    template <class CompletionToken>
+    auto async_eval(const script& s, std::vector<std::string> keys, std::vector<std::string> args,
+                    CompletionToken&& token) {
+        return boost::asio::async_compose<CompletionToken, void(boost::system::error_code, reply)>(
+            detail::eval_op{this, s, std::make_unique<const command>(make_evalsha(s, keys, args))}, token, ioc_);
+    }
+
+    // The EVALSHA command of a script call.
+    static command make_evalsha(const script& s, const std::vector<std::string>& keys,
+                                const std::vector<std::string>& args);
+
+private:
+    friend struct detail::eval_op;
+    void submit(const command& cmd, detail::completion&& done);
+
+    boost::asio::io_context& ioc_;
+    config cfg_;
+    std::size_t connections_ = 0;
+    std::unique_ptr<router> router_;
+    std::atomic<bool> stopped_{false};
+};
+
+// The period of a connection's tick, which checks command and connect deadlines
+// and idle PINGs: an eighth of the shortest timeout, between 5 and 100 ms.
+std::chrono::milliseconds tick_for(const config& cfg);
+
+// Members are read before `self` (which holds *this) moves into the completion.
+template <class Self>
+void detail::eval_op::operator()(Self& self) {
+    step = 1;
+    client* c = owner;
+    const command* cmd = evalsha.get();
+    completion done(std::move(self));
+    c->submit(*cmd, std::move(done));
+}
+
+template <class Self>
+void detail::eval_op::operator()(Self& self, boost::system::error_code ec, reply r) {
+    client* c = owner;
+    if (step == 1 && ec == error::noscript) {
+        step = 2;
+        const command load = command::keyless("SCRIPT", "LOAD", code.source());
+        completion done(std::move(self));
+        c->submit(load, std::move(done));
+        return;
+    }
+    if (step == 2 && !ec) {
+        step = 3;
+        const command* cmd = evalsha.get();
+        completion done(std::move(self));
+        c->submit(*cmd, std::move(done));
+        return;
+    }
+    self.complete(ec, std::move(r));
+}
+
+}  // namespace sessiond::redis

@@ -1,0 +1,91 @@
+#pragma once
+// Settings of the Redis client: a plain struct with documented defaults.
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include <boost/system/error_code.hpp>
+#include <boost/system/result.hpp>
+
+namespace sessiond::redis {
+
+struct config {
+    // Where. `host` is an IP literal (IPv6 without brackets) or a DNS name,
+    // resolved again at every connection attempt.
+    std::string host = "127.0.0.1";
+    std::uint16_t port = 6379;
+
+    // Authentication. Empty user with a password = "AUTH password" (requirepass or
+    // the default ACL user); user and password = "AUTH user password"; empty
+    // password = no AUTH. `password_file`, when not empty, replaces `password`
+    // with the file's content (trailing newlines removed); it is read once, by the
+    // client's constructor or load_password_file(), never on an I/O thread.
+    std::string user;
+    std::string password;
+    std::string password_file;
+
+    // SELECT db after connecting; 0 = Redis' default database, no SELECT sent.
+    int db = 0;
+
+    // TLS (rediss://). The CA file verifies the server; empty = the system's
+    // default trust store. Client certificate and key are optional (both or
+    // neither). The server name checked against the certificate (DNS or IP SAN)
+    // and sent as SNI defaults to `host`. tls_verify = false disables all
+    // verification: for development only.
+    bool tls = false;
+    std::string tls_ca_file;
+    std::string tls_cert_file;
+    std::string tls_key_file;
+    std::string tls_server_name;
+    bool tls_verify = true;
+
+    // Connections kept open to the instance. 0 = one per I/O thread (the count
+    // passed to the client's constructor).
+    std::size_t connections = 0;
+
+    // TCP connect + TLS handshake + AUTH/SELECT/SETNAME must finish within this.
+    // 0 = no limit (not recommended).
+    std::chrono::milliseconds connect_timeout{1000};
+
+    // A command without a reply after this fails with error::timeout and its
+    // connection is reset (a reply that late means the connection or the server
+    // is stuck). Checked by a periodic tick of max(5 ms, min(100 ms, timeout/8)),
+    // so a timeout fires between command_timeout and command_timeout + tick.
+    // 0 = no limit (not recommended).
+    std::chrono::milliseconds command_timeout{500};
+
+    // Commands sent but not yet answered, per connection, plus those queued to
+    // be sent. Past it, commands fail at once with error::busy. 0 = no limit
+    // (not recommended).
+    std::size_t max_in_flight = 4096;
+
+    // Reconnection delay: doubles from min to max after each failed attempt, with
+    // jitter (a random value between half and all of it); reset by a success.
+    std::chrono::milliseconds reconnect_min{50};
+    std::chrono::milliseconds reconnect_max{2000};
+
+    // A connection with nothing pending and no traffic for this long sends PING
+    // (its reply is subject to command_timeout). 0 = never.
+    std::chrono::milliseconds ping_interval{1000};
+
+    // CLIENT SETNAME after connecting; empty = not sent. A refusal (NOPERM) is
+    // logged and ignored.
+    std::string client_name = "sessiond";
+};
+
+// Parses redis://[user[:password]@]host[:port][/db] and rediss://… (TLS).
+// user and password are percent-decoded; an IPv6 host is written [::1]. Port
+// defaults to 6379, db to 0. Fields not in the URL keep config{}'s defaults.
+// Errors: error::bad_url_scheme, bad_url_host, bad_url_port, bad_url_db,
+// bad_url_encoding, bad_url.
+boost::system::result<config> parse_url(std::string_view url);
+
+// Replaces cfg.password with the content of cfg.password_file (if set), trailing
+// "\n"/"\r\n" removed. Blocking file I/O: call at start-up only. Returns the
+// errno-based error of opening or reading the file.
+boost::system::error_code load_password_file(config& cfg);
+
+}  // namespace sessiond::redis

@@ -1,0 +1,357 @@
+#include "redis/connection.hpp"
+
+#include <boost/asio/connect.hpp>
+#include <boost/asio/ip/address.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/ssl/host_name_verification.hpp>
+#include <boost/asio/write.hpp>
+#include <openssl/ssl.h>
+#include <spdlog/spdlog.h>
+
+#include "redis/error.hpp"
+
+namespace sessiond::redis {
+
+namespace asio = boost::asio;
+using boost::system::error_code;
+
+namespace {
+
+bool is_auth_error(const error_code& ec) {
+    return ec == error::wrongpass || ec == error::noauth || ec == error::noperm;
+}
+
+const command& ping_command() {
+    static const command ping = command::keyless("PING");
+    return ping;
+}
+
+std::uint64_t seed_for(std::size_t index) {
+    const auto now = static_cast<std::uint64_t>(
+        std::chrono::steady_clock::now().time_since_epoch().count());
+    return now ^ (static_cast<std::uint64_t>(index + 1) * 0x9E3779B97F4A7C15ULL);
+}
+
+}  // namespace
+
+connection::transport::transport(const strand_type& ex, asio::ssl::context* ctx) : sock(ex) {
+    if (ctx) tls.emplace(sock, *ctx);
+}
+
+connection::connection(asio::io_context& ioc, std::shared_ptr<const connection_settings> settings,
+                       std::size_t index)
+    : io_ex_(ioc.get_executor()),
+      strand_(asio::make_strand(ioc)),
+      settings_(std::move(settings)),
+      index_(index),
+      pipe_(settings_->cfg.max_in_flight),
+      resolver_(strand_),
+      timer_(strand_),
+      backoff_(settings_->cfg.reconnect_min, settings_->cfg.reconnect_max, seed_for(index)) {}
+
+connection::~connection() = default;
+
+void connection::start() {
+    asio::post(strand_, [self = shared_from_this()] {
+        if (self->state_ != state::idle) return;
+        self->do_connect();
+        self->do_tick();
+    });
+}
+
+void connection::stop() {
+    asio::post(strand_, [self = shared_from_this()] {
+        if (self->state_ == state::stopped) return;
+        self->state_ = state::stopped;
+        self->timer_.cancel();
+        self->fail(asio::error::operation_aborted);
+    });
+}
+
+error_code connection::last_error() const {
+    std::lock_guard lock(mu_);
+    return last_error_;
+}
+
+error_code connection::submit(const command& cmd, detail::completion& done, clock::time_point deadline) {
+    pipeline::push_result r;
+    {
+        std::lock_guard lock(mu_);
+        r = pipe_.push(cmd.bytes(), done, deadline);
+        if (r.ec == error::not_connected && is_auth_error(last_error_)) r.ec = last_error_;
+    }
+    if (r.ec) return r.ec;
+    if (r.schedule_flush) schedule_flush();
+    return {};
+}
+
+void connection::schedule_flush() {
+    asio::post(strand_, [self = shared_from_this()] { self->do_flush(false); });
+}
+
+void connection::do_connect() {
+    const config& cfg = settings_->cfg;
+    state_ = state::connecting;
+    ++gen_;
+    connect_deadline_ = cfg.connect_timeout.count() > 0 ? clock::now() + cfg.connect_timeout
+                                                        : clock::time_point::max();
+    auto t = std::make_shared<transport>(strand_, settings_->tls.get());
+    transport_ = t;
+    decoder_.reset();
+    writing_ = false;
+
+    auto self = shared_from_this();
+    const auto gen = gen_;
+    auto on_connect = [self, gen, t](const error_code& ec) {
+        if (gen != self->gen_) return;
+        if (ec) return self->fail(ec);
+        self->on_connected(gen, t);
+    };
+    error_code ec;
+    const auto address = asio::ip::make_address(cfg.host, ec);
+    if (!ec) {
+        t->sock.async_connect(tcp::endpoint(address, cfg.port), std::move(on_connect));
+        return;
+    }
+    resolver_.async_resolve(
+        cfg.host, std::to_string(cfg.port),
+        [self, gen, t, on_connect = std::move(on_connect)](const error_code& ec,
+                                                           tcp::resolver::results_type results) {
+            if (gen != self->gen_) return;
+            if (ec) return self->fail(ec);
+            asio::async_connect(t->sock, results,
+                                [on_connect](const error_code& ec, const tcp::endpoint&) { on_connect(ec); });
+        });
+}
+
+void connection::on_connected(std::uint64_t gen, const transport_ptr& t) {
+    error_code ignored;
+    t->sock.set_option(tcp::no_delay(true), ignored);
+    if (!t->tls) return do_handshake(t);
+
+    const config& cfg = settings_->cfg;
+    const std::string& name = cfg.tls_server_name.empty() ? cfg.host : cfg.tls_server_name;
+    error_code not_ip;
+    asio::ip::make_address(name, not_ip);
+    if (not_ip) SSL_set_tlsext_host_name(t->tls->native_handle(), name.c_str());  // SNI takes names only
+    if (cfg.tls_verify) t->tls->set_verify_callback(asio::ssl::host_name_verification(name));
+    t->tls->async_handshake(asio::ssl::stream_base::client, [self = shared_from_this(), gen, t](const error_code& ec) {
+        if (gen != self->gen_) return;
+        if (ec) return self->fail(ec);
+        self->do_handshake(t);
+    });
+}
+
+void connection::do_handshake(const transport_ptr& t) {
+    state_ = state::handshaking;
+    do_read(t);
+    const auto& steps = settings_->handshake;
+    if (steps.empty()) return become_ready();
+    {
+        std::lock_guard lock(mu_);
+        for (std::size_t i = 0; i < steps.size(); ++i) {
+            pipe_.push_internal(steps[i].cmd.bytes(),
+                                detail::completion([self = shared_from_this(), gen = gen_, i](
+                                                       const error_code& ec, const reply& r) {
+                                    self->on_handshake_reply(gen, i, ec, r);
+                                }),
+                                connect_deadline_);
+        }
+    }
+    do_flush(true);
+}
+
+void connection::on_handshake_reply(std::uint64_t gen, std::size_t step, const error_code& ec,
+                                    const reply& r) {
+    if (gen != gen_) return;  // the attempt failed meanwhile
+    const auto& steps = settings_->handshake;
+    if (ec) {
+        // NOAUTH on any step: Redis wants a password we do not have; staying up
+        // would only refuse every command.
+        if (steps[step].required || ec == error::noauth) {
+            spdlog::error("redis connection {}: {} refused: {}", index_, steps[step].cmd.name(), r.str());
+            return fail(ec);
+        }
+        spdlog::warn("redis connection {}: {} {} refused (ignored): {}", index_, steps[step].cmd.name(),
+                     steps[step].cmd.arg(1), r.str());
+    }
+    if (step + 1 == steps.size()) become_ready();
+}
+
+void connection::become_ready() {
+    state_ = state::ready;
+    backoff_.reset();
+    {
+        std::lock_guard lock(mu_);
+        pipe_.open();
+        pipe_.note_activity(clock::now());
+        last_error_.clear();
+    }
+    ready_.store(true, std::memory_order_release);
+    was_up_ = true;
+    spdlog::info("redis connection {} to {}:{} ready", index_, settings_->cfg.host, settings_->cfg.port);
+}
+
+// force: write even while earlier commands await replies (see take_output).
+void connection::do_flush(bool force) {
+    if (writing_ || !transport_) return;
+    auto t = transport_;
+    {
+        std::lock_guard lock(mu_);
+        if (!pipe_.take_output(t->write_buf, force)) return;
+    }
+    writing_ = true;
+    auto on_written = [self = shared_from_this(), gen = gen_, t](const error_code& ec, std::size_t) {
+        self->on_write(gen, ec);
+    };
+    if (t->tls)
+        asio::async_write(*t->tls, asio::buffer(t->write_buf), std::move(on_written));
+    else
+        asio::async_write(t->sock, asio::buffer(t->write_buf), std::move(on_written));
+}
+
+void connection::on_write(std::uint64_t gen, const error_code& ec) {
+    if (gen != gen_) return;
+    writing_ = false;
+    if (ec) return fail(ec);
+    do_flush(false);
+}
+
+void connection::do_read(const transport_ptr& t) {
+    auto on_data = [self = shared_from_this(), gen = gen_, t](const error_code& ec, std::size_t n) {
+        self->on_read(gen, t, ec, n);
+    };
+    if (t->tls)
+        t->tls->async_read_some(asio::buffer(t->read_buf), std::move(on_data));
+    else
+        t->sock.async_read_some(asio::buffer(t->read_buf), std::move(on_data));
+}
+
+void connection::on_read(std::uint64_t gen, const transport_ptr& t, const error_code& ec, std::size_t n) {
+    if (gen != gen_) return;
+    if (ec) return fail(ec);
+    // Decode everything this read brought, then match it to commands under one lock.
+    if (!decoder_.decode(std::string_view(t->read_buf.data(), n), replies_)) {
+        spdlog::error("redis connection {}: protocol error: {}", index_, decoder_.error_message());
+        replies_.clear();
+        return fail(error::protocol_error);
+    }
+    bool unexpected = false;
+    {
+        std::lock_guard lock(mu_);
+        pipe_.note_activity(pipeline::coarse_now());
+        if (replies_.size() > pipe_.awaiting())
+            unexpected = true;
+        else
+            for (std::size_t i = 0; i < replies_.size(); ++i) done_.push_back(pipe_.pop());
+    }
+    if (unexpected) {
+        spdlog::error("redis connection {}: reply without a command", index_);
+        replies_.clear();
+        return fail(error::protocol_error);
+    }
+    do_read(t);
+    // Handlers may run inline (same executor) and submit more commands: no lock held.
+    for (std::size_t i = 0; i < done_.size(); ++i) {
+        reply& r = replies_[i];
+        const error_code rec = r.is_error() ? make_error_code(error_from_reply(r.str())) : error_code{};
+        done_[i].done.complete(rec, std::move(r), io_ex_);
+    }
+    replies_.clear();
+    done_.clear();
+    // Redis answered: send what was held meanwhile, including what the
+    // handlers above just queued, in one write.
+    if (gen == gen_) do_flush(true);
+}
+
+void connection::do_tick() {
+    timer_.expires_after(settings_->tick);
+    timer_.async_wait([self = shared_from_this()](const error_code& ec) {
+        if (ec || self->state_ == state::stopped) return;
+        self->on_tick();
+        self->do_tick();
+    });
+}
+
+void connection::on_tick() {
+    const auto now = clock::now();
+    switch (state_) {
+        case state::connecting:
+        case state::handshaking:
+            if (now >= connect_deadline_) fail(error::timeout);
+            break;
+        case state::ready: {
+            pipeline::tick_action action;
+            {
+                std::lock_guard lock(mu_);
+                action = pipe_.on_tick(now, settings_->cfg.ping_interval);
+            }
+            if (action == pipeline::tick_action::timeout) {
+                spdlog::warn("redis connection {}: command timed out, resetting the connection", index_);
+                fail(error::timeout);
+            } else if (action == pipeline::tick_action::ping) {
+                send_ping();
+            }
+            break;
+        }
+        case state::waiting:
+            if (now >= retry_at_) do_connect();
+            break;
+        case state::idle:
+        case state::stopped:
+            break;
+    }
+}
+
+void connection::send_ping() {
+    const auto timeout = settings_->cfg.command_timeout;
+    const auto deadline = timeout.count() > 0 ? clock::now() + timeout : clock::time_point::max();
+    {
+        std::lock_guard lock(mu_);
+        // Any reply, even an error (an ACL user without PING), proves the link works.
+        pipe_.push_internal(ping_command().bytes(), detail::completion([](const error_code&, const reply&) {}),
+                            deadline);
+    }
+    do_flush(true);
+}
+
+void connection::fail(const error_code& why) {
+    ++gen_;  // handlers of this attempt, including those completed below, do nothing
+    const bool stopping = state_ == state::stopped;
+    ready_.store(false, std::memory_order_release);
+    if (transport_) {
+        error_code ignored;
+        transport_->sock.close(ignored);
+        transport_.reset();
+    }
+    resolver_.cancel();
+    writing_ = false;
+
+    std::vector<pipeline::entry> failed;
+    {
+        std::lock_guard lock(mu_);
+        pipe_.take_all(failed);
+        if (!stopping) last_error_ = why;
+    }
+    const auto now = clock::now();
+    error_code for_callers = why;
+    if (why.category() != error_category() && why != asio::error::operation_aborted)
+        for_callers = error::connection_lost;
+    for (auto& e : failed) {
+        error_code ec = for_callers;
+        if (why == error::timeout && e.deadline > now) ec = error::connection_lost;
+        e.done.complete(ec, reply{}, io_ex_);
+    }
+    if (stopping) return;
+
+    const config& cfg = settings_->cfg;
+    if (was_up_ || backoff_.failures() == 0)
+        spdlog::warn("redis connection {} to {}:{} failed: {}", index_, cfg.host, cfg.port, why.message());
+    else
+        spdlog::debug("redis connection {} to {}:{} failed again: {}", index_, cfg.host, cfg.port, why.message());
+    was_up_ = false;
+    state_ = state::waiting;
+    retry_at_ = now + backoff_.next();
+}
+
+}  // namespace sessiond::redis

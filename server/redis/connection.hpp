@@ -1,0 +1,126 @@
+#pragma once
+// One pipelined connection to Redis: connects (TCP, TLS, AUTH/SELECT/SETNAME),
+// writes queued commands in batches, matches replies in order, times out stuck
+// commands, PINGs when idle and reconnects with backoff. All socket work runs
+// on the connection's own strand; callers on any thread hand commands over
+// through submit(), which never blocks beyond a short lock.
+
+#include <array>
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl/context.hpp>
+#include <boost/asio/ssl/stream.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+
+#include "redis/backoff.hpp"
+#include "redis/config.hpp"
+#include "redis/handshake.hpp"
+#include "redis/pipeline.hpp"
+#include "redis/reply_decoder.hpp"
+
+namespace sessiond::redis {
+
+// What every connection of one client shares; immutable after construction.
+struct connection_settings {
+    config cfg;
+    std::shared_ptr<boost::asio::ssl::context> tls;  // null without TLS
+    std::vector<handshake_step> handshake;
+    std::chrono::milliseconds tick{};
+};
+
+class connection : public std::enable_shared_from_this<connection> {
+public:
+    using clock = pipeline::clock;
+
+    connection(boost::asio::io_context& ioc, std::shared_ptr<const connection_settings> settings,
+               std::size_t index);
+    ~connection();
+
+    void start();  // connects in the background
+    void stop();   // fails pending commands with operation_aborted; no reconnect
+
+    // Connected, authenticated, taking commands.
+    bool ready() const noexcept { return ready_.load(std::memory_order_acquire); }
+    std::size_t index() const noexcept { return index_; }
+    // Why the last connection attempt or connection failed (empty if none since
+    // the last success).
+    boost::system::error_code last_error() const;
+
+    // Queues a command (any thread). On error (not connected, busy, or the
+    // authentication error that keeps this connection down) `done` is left
+    // with the caller.
+    boost::system::error_code submit(const command& cmd, detail::completion& done,
+                                     clock::time_point deadline);
+
+private:
+    using strand_type = boost::asio::strand<boost::asio::io_context::executor_type>;
+    using tcp = boost::asio::ip::tcp;
+
+    // One connection attempt's socket and buffers. Every handler of an attempt
+    // holds it, so it outlives operations still finishing after a reset.
+    struct transport {
+        transport(const strand_type& ex, boost::asio::ssl::context* ctx);
+        tcp::socket sock;
+        std::optional<boost::asio::ssl::stream<tcp::socket&>> tls;
+        std::string write_buf;
+        std::array<char, 64 * 1024> read_buf;
+    };
+    using transport_ptr = std::shared_ptr<transport>;
+
+    enum class state { idle, connecting, handshaking, ready, waiting, stopped };
+
+    void do_connect();
+    void on_connected(std::uint64_t gen, const transport_ptr& t);
+    void do_handshake(const transport_ptr& t);
+    void on_handshake_reply(std::uint64_t gen, std::size_t step, const boost::system::error_code& ec,
+                            const reply& r);
+    void become_ready();
+    void do_flush(bool force);
+    void on_write(std::uint64_t gen, const boost::system::error_code& ec);
+    void do_read(const transport_ptr& t);
+    void on_read(std::uint64_t gen, const transport_ptr& t, const boost::system::error_code& ec,
+                 std::size_t n);
+    void do_tick();
+    void on_tick();
+    void send_ping();
+    void fail(const boost::system::error_code& why);
+    void schedule_flush();
+
+    boost::asio::io_context::executor_type io_ex_;
+    strand_type strand_;
+    std::shared_ptr<const connection_settings> settings_;
+    const std::size_t index_;
+
+    // Shared with callers' threads.
+    mutable std::mutex mu_;
+    pipeline pipe_;                              // guarded by mu_
+    boost::system::error_code last_error_;       // guarded by mu_
+    std::atomic<bool> ready_{false};
+
+    // Strand only.
+    state state_ = state::idle;
+    std::uint64_t gen_ = 0;  // connection attempt; handlers of older ones do nothing
+    transport_ptr transport_;
+    tcp::resolver resolver_;
+    boost::asio::steady_timer timer_;
+    reply_decoder decoder_;
+    backoff backoff_;
+    clock::time_point connect_deadline_{};
+    clock::time_point retry_at_{};
+    bool writing_ = false;
+    bool was_up_ = false;  // for logging transitions only once
+    std::vector<reply> replies_;
+    std::vector<pipeline::entry> done_;
+};
+
+}  // namespace sessiond::redis

@@ -1,0 +1,66 @@
+#pragma once
+// The Redis client's error codes: one enum, convertible to boost::system::error_code.
+
+#include <string_view>
+#include <type_traits>
+
+#include <boost/system/error_code.hpp>
+
+namespace sessiond::redis {
+
+enum class error {
+    // Transport and client state.
+    timeout = 1,      // no reply within command_timeout; the connection was reset
+    connection_lost,  // the connection closed or was reset while the command was pending
+    not_connected,    // no connection is ready (connecting, backing off, or Redis down)
+    busy,             // the in-flight bound (max_in_flight) is reached: store_busy
+    protocol_error,   // the reply stream could not be parsed
+    // Redis error replies, by their first word.
+    server_error,  // "ERR ..." or any error reply not listed below
+    readonly,      // READONLY: write sent to a replica
+    loading,       // LOADING: Redis is loading its data set
+    script_busy,   // BUSY: a script or function is running
+    noscript,      // NOSCRIPT: EVALSHA of a script not in the cache
+    moved,         // MOVED: cluster redirection
+    ask,           // ASK: cluster redirection during resharding
+    tryagain,      // TRYAGAIN: cluster multi-key operation during resharding
+    clusterdown,   // CLUSTERDOWN
+    masterdown,    // MASTERDOWN: replica lost its master
+    wrongtype,     // WRONGTYPE: operation against a key holding the wrong kind of value
+    wrongpass,     // WRONGPASS (or "ERR invalid password"): bad credentials
+    noauth,        // NOAUTH: authentication required
+    noperm,        // NOPERM: the ACL user may not run this command or touch this key
+    // Configuration.
+    bad_url_scheme,    // URL scheme is not redis:// or rediss://
+    bad_url_host,      // URL host missing or malformed
+    bad_url_port,      // URL port not a number in 1..65535
+    bad_url_db,        // URL path is not /<database number>
+    bad_url_encoding,  // malformed percent-encoding in user or password
+    bad_url,           // anything else in the URL (query, fragment, stray characters)
+};
+
+const boost::system::error_category& error_category() noexcept;
+
+inline boost::system::error_code make_error_code(error e) noexcept {
+    return {static_cast<int>(e), error_category()};
+}
+
+// Maps an error reply ("WRONGPASS invalid username-password pair…") to its code.
+error error_from_reply(std::string_view message) noexcept;
+
+// The store could not be reached in time, or not at all right now (session store:
+// HTTP 503 store_unavailable). True for timeout, connection_lost, not_connected,
+// LOADING, BUSY (script), READONLY, MASTERDOWN, TRYAGAIN, CLUSTERDOWN, the
+// authentication failures WRONGPASS and NOAUTH (the client cannot log in), and
+// asio::error::operation_aborted (the client was stopped). False for
+// error::busy (map it separately to store_busy), NOPERM, other error replies and
+// protocol errors.
+bool is_unavailable(const boost::system::error_code& ec) noexcept;
+
+// The error is an error reply from Redis (the reply carries its message).
+bool is_server_reply(const boost::system::error_code& ec) noexcept;
+
+}  // namespace sessiond::redis
+
+template <>
+struct boost::system::is_error_code_enum<sessiond::redis::error> : std::true_type {};

@@ -1,0 +1,130 @@
+#include "redis/reply_decoder.hpp"
+
+#include <algorithm>
+#include <new>
+#include <stdexcept>
+
+#include <hiredis/read.h>
+
+namespace sessiond::redis {
+
+// hiredis calls these while parsing. The root object is the decoder's root_;
+// an element is the slot its parent array reserved, so nothing is allocated
+// besides strings and arrays' element vectors.
+struct decoder_callbacks {
+    static reply* slot(const redisReadTask* task) {
+        if (task->parent) {
+            auto* parent = static_cast<reply*>(task->parent->obj);
+            return &parent->elements_[static_cast<std::size_t>(task->idx)];
+        }
+        return &static_cast<reply_decoder*>(task->privdata)->root_;
+    }
+
+    static void* create_string(const redisReadTask* task, char* s, size_t len) {
+        reply* r = slot(task);
+        switch (task->type) {
+            case REDIS_REPLY_STATUS: r->kind_ = reply::kind::status; break;
+            case REDIS_REPLY_ERROR: r->kind_ = reply::kind::error; break;
+            default: r->kind_ = reply::kind::string; break;
+        }
+        try {
+            r->text_.assign(s, len);
+        } catch (const std::bad_alloc&) {
+            return nullptr;
+        }
+        return r;
+    }
+
+    static void* create_array(const redisReadTask* task, int n) {
+        reply* r = slot(task);
+        r->kind_ = reply::kind::array;
+        try {
+            r->elements_.resize(static_cast<std::size_t>(n));
+        } catch (const std::bad_alloc&) {
+            return nullptr;
+        }
+        return r;
+    }
+
+    static void* create_integer(const redisReadTask* task, long long v) {
+        reply* r = slot(task);
+        r->kind_ = reply::kind::integer;
+        r->integer_ = v;
+        return r;
+    }
+
+    static void* create_nil(const redisReadTask* task) {
+        reply* r = slot(task);
+        r->kind_ = reply::kind::nil;
+        return r;
+    }
+
+    // Only ever called for the root (a partial reply dropped on error or free).
+    static void free_object(void* obj) { *static_cast<reply*>(obj) = reply{}; }
+};
+
+namespace {
+redisReplyObjectFunctions callbacks{
+    &decoder_callbacks::create_string, &decoder_callbacks::create_array,
+    &decoder_callbacks::create_integer, &decoder_callbacks::create_nil,
+    &decoder_callbacks::free_object,
+};
+}  // namespace
+
+void reply_decoder::reader_deleter::operator()(redisReader* r) const noexcept { redisReaderFree(r); }
+
+reply_decoder::reply_decoder() { reset(); }
+
+reply_decoder::~reply_decoder() = default;
+
+void reply_decoder::reset() {
+    reader_.reset();
+    root_ = reply{};
+    reader_.reset(redisReaderCreateWithFunctions(&callbacks));
+    if (!reader_) throw std::bad_alloc();
+    reader_->privdata = this;
+    failed_ = false;
+    error_.clear();
+}
+
+void reply_decoder::set_failed() {
+    failed_ = true;
+    error_ = reader_->errstr;
+}
+
+bool reply_decoder::feed(std::string_view bytes) {
+    if (failed_) return false;
+    if (redisReaderFeed(reader_.get(), bytes.data(), bytes.size()) != REDIS_OK) {
+        set_failed();
+        return false;
+    }
+    return true;
+}
+
+std::optional<reply> reply_decoder::next() {
+    if (failed_) return std::nullopt;
+    void* obj = nullptr;
+    if (redisReaderGetReply(reader_.get(), &obj) != REDIS_OK) {
+        set_failed();
+        return std::nullopt;
+    }
+    if (!obj) return std::nullopt;
+    reply r = std::move(root_);
+    root_ = reply{};
+    return r;
+}
+
+bool reply_decoder::decode(std::string_view bytes, std::vector<reply>& out) {
+    constexpr std::size_t slice = 1024;
+    while (!bytes.empty()) {
+        const auto n = std::min(slice, bytes.size());
+        if (!feed(bytes.substr(0, n))) return false;
+        bytes.remove_prefix(n);
+        while (auto r = next()) out.push_back(std::move(*r));
+        if (failed_) return false;
+    }
+    return true;
+}
+
+}  // namespace sessiond::redis
+

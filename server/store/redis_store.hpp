@@ -1,0 +1,52 @@
+#pragma once
+// Sessions in Redis, laid out for Redis Cluster: every operation is one
+// command or one Lua script whose keys all share one hash slot — the slot of
+// the user's bucket, which the token and the public id carry. See
+// docs/data-model.md.
+//
+//   <prefix>{<bucket>}:s:<public id>   string: index name (22) ‖ binary record;
+//                                      TTL = the session's store deadline
+//   <prefix>{<bucket>}:u:<index name>  sorted set: public ids scored by their
+//                                      store deadline; TTL = the latest one
+//
+// The index name is a keyed hash of the user id, so no key names a user.
+
+#include <string>
+
+#include "redis/client.hpp"
+#include "store/session_store.hpp"
+
+namespace sessiond::store {
+
+class redis_store final : public session_store {
+public:
+    redis_store(redis::client& client, const session::clock& clock, std::string key_prefix);
+
+    boost::asio::awaitable<result<created>> create(const session::session_record& r, const user_ref& user,
+                                                   const session::policy& p) override;
+    boost::asio::awaitable<result<std::optional<session::session_record>>> get(const session::session_id& id) override;
+    boost::asio::awaitable<result<bool>> replace(const session::session_record& expected,
+                                                 const session::session_record& next) override;
+    boost::asio::awaitable<result<std::optional<session::session_record>>> remove(
+        const session::session_id& id) override;
+    boost::asio::awaitable<result<std::vector<session::session_record>>> list_user(const user_ref& user) override;
+    boost::asio::awaitable<result<std::size_t>> remove_user(const user_ref& user,
+                                                            std::optional<session::session_id> except) override;
+    bool ready() const override { return client_.ready(); }
+
+    // Key names (public for tests and tools).
+    std::string slot_prefix(std::uint16_t bucket) const;  // <prefix>{<bucket>}:
+    std::string session_key(const session::session_id& id) const;
+    std::string user_key(const user_ref& user) const;
+
+private:
+    // The record stored under the session key, or an error for a value this
+    // version cannot read.
+    result<std::optional<session::session_record>> decode_value(std::string_view value) const;
+
+    redis::client& client_;
+    const session::clock& clock_;
+    std::string prefix_;
+};
+
+}  // namespace sessiond::store
