@@ -1,0 +1,82 @@
+// sessiond on Redis when Redis goes away or stalls: fast 503s, /readyz
+// follows, and it recovers by itself.
+
+#include <catch2/catch.hpp>
+
+#include <signal.h>
+
+#include <thread>
+
+#include "support/contract_target.hpp"
+
+using namespace sessiond::test;
+using namespace std::chrono_literals;
+
+namespace {
+bool wait_ready(contract_target& t, int status, std::chrono::milliseconds timeout) {
+    auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (std::chrono::steady_clock::now() < deadline) {
+        if (t.call("GET", "/readyz", "").status == status) return true;
+        std::this_thread::sleep_for(50ms);
+    }
+    return false;
+}
+}  // namespace
+
+TEST_CASE("Redis stopped and restarted: 503 store_unavailable, not ready, then recovery") {
+    contract_target t("redis", {"--redis-command-timeout", "300ms", "--redis-connect-timeout", "300ms"});
+    auto token = std::string(t.create("pat").json.as_object().at("token").as_string());
+    REQUIRE(t.validate(token).status == 200);
+
+    t.redis()->stop();
+    auto started = std::chrono::steady_clock::now();
+    auto r = t.validate(token);
+    CHECK(r.status == 503);
+    CHECK(r.code() == "store_unavailable");
+    CHECK(std::chrono::steady_clock::now() - started < 3s);
+    auto c = t.create("pat");
+    CHECK(c.status == 503);
+    CHECK(wait_ready(t, 503, 5s));
+
+    t.redis()->start();
+    CHECK(wait_ready(t, 200, 10s));
+    auto again = t.create("pat");
+    CHECK(again.status == 201);
+    CHECK(t.validate(std::string(again.json.as_object().at("token").as_string())).status == 200);
+}
+
+TEST_CASE("Redis frozen: requests fail within the command timeout, then recover") {
+    contract_target t("redis", {"--redis-command-timeout", "300ms"});
+    auto token = std::string(t.create("quinn").json.as_object().at("token").as_string());
+    t.redis()->freeze();
+    auto started = std::chrono::steady_clock::now();
+    auto r = t.validate(token);
+    auto took = std::chrono::steady_clock::now() - started;
+    t.redis()->thaw();
+    CHECK(r.status == 503);
+    CHECK(r.code() == "store_unavailable");
+    CHECK(took < 3s);
+    CHECK(wait_ready(t, 200, 10s));
+    bool recovered = false;
+    for (int i = 0; i < 50 && !recovered; ++i) {
+        recovered = t.validate(token).status == 200;
+        if (!recovered) std::this_thread::sleep_for(100ms);
+    }
+    CHECK(recovered);
+}
+
+TEST_CASE("SIGTERM while a request waits on a frozen Redis: it is answered, then exit 0") {
+    contract_target t("redis", {"--redis-command-timeout", "1s", "--drain-timeout", "10s"});
+    auto token = std::string(t.create("ruth").json.as_object().at("token").as_string());
+    t.redis()->freeze();
+    http_connection conn(t.port());
+    REQUIRE(conn.send(format_request("POST", "/v1/sessions/validate", R"({"token":")" + token + "\"}",
+                                     {{"X-API-Key", test_keys::all}})));
+    std::this_thread::sleep_for(200ms);
+    t.daemon().proc().signal(SIGTERM);
+    auto r = conn.read_response(10s);
+    t.redis()->thaw();
+    REQUIRE(r);
+    CHECK(r->status == 503);
+    CHECK(t.daemon().proc().wait(10s) == std::optional<int>(0));
+}
