@@ -17,7 +17,8 @@ std::uint64_t backoff::random() noexcept {
 
 backoff::duration backoff::next() noexcept {
     duration cap = min_;
-    for (unsigned i = 0; i < failures_ && cap < max_; ++i) cap *= 2;
+    for (unsigned i = 0; i < failures_ && cap < max_; ++i)
+        cap *= 2;
     cap = std::min(cap, max_);
     if (failures_ < 64) ++failures_;
     const auto half = cap.count() / 2;

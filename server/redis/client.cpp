@@ -34,7 +34,9 @@ client::client(boost::asio::io_context& ioc, config cfg, std::size_t io_threads)
     router_ = std::make_unique<standalone_router>(ioc, std::move(settings), connections_);
 }
 
-client::~client() { stop(); }
+client::~client() {
+    stop();
+}
 
 void client::start() {
     if (!stopped_.load()) router_->start();
@@ -44,9 +46,13 @@ void client::stop() {
     if (!stopped_.exchange(true)) router_->stop();
 }
 
-bool client::ready() const noexcept { return !stopped_.load(std::memory_order_relaxed) && router_->ready(); }
+bool client::ready() const noexcept {
+    return !stopped_.load(std::memory_order_relaxed) && router_->ready();
+}
 
-boost::system::error_code client::last_error() const { return router_->last_error(); }
+boost::system::error_code client::last_error() const {
+    return router_->last_error();
+}
 
 void client::submit(const command& cmd, detail::completion&& done) {
     if (stopped_.load(std::memory_order_relaxed)) {

@@ -11,6 +11,7 @@
 // reply is read: it must not block. No handler is ever invoked from inside
 // async_exec/async_eval; errors decided at once (busy, not_connected) are posted.
 
+#include <atomic>
 #include <chrono>
 #include <cstddef>
 #include <memory>
@@ -80,8 +81,8 @@ public:
     template <class CompletionToken>
     auto async_exec(command cmd, CompletionToken&& token) {
         return boost::asio::async_initiate<CompletionToken, void(boost::system::error_code, reply)>(
-            [this](auto handler, const command& c) { submit(c, detail::completion(std::move(handler))); },
-            token, std::move(cmd));
+            [this](auto handler, const command& c) { submit(c, detail::completion(std::move(handler))); }, token,
+            std::move(cmd));
     }
 
     // EVALSHA sha numkeys keys… args…, loading the script (SCRIPT LOAD) and

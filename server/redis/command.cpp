@@ -6,7 +6,6 @@
 #include <new>
 #include <stdexcept>
 
-
 namespace sessiond::redis {
 namespace {
 
@@ -57,14 +56,17 @@ std::pair<char*, std::size_t> format(std::size_t argc, Get get) {
 std::size_t read_count(const char*& p) {
     ++p;  // '*' or '$'
     std::size_t n = 0;
-    while (*p != '\r') n = n * 10 + static_cast<std::size_t>(*p++ - '0');
+    while (*p != '\r')
+        n = n * 10 + static_cast<std::size_t>(*p++ - '0');
     p += 2;
     return n;
 }
 
 }  // namespace
 
-void command::free_deleter::operator()(char* p) const noexcept { std::free(p); }
+void command::free_deleter::operator()(char* p) const noexcept {
+    std::free(p);
+}
 
 void command::encode(const detail::arg_view* argv, std::size_t argc, int key_index) {
     auto [out, n] = format(argc, [argv](std::size_t i) { return argv[i].view(); });
@@ -96,8 +98,7 @@ command command::from_args(std::span<const std::string> argv, int key_index) {
     return from_args(std::span<const std::string_view>(views), key_index);
 }
 
-command::command(const command& other)
-    : size_(other.size_), argc_(other.argc_), key_index_(other.key_index_) {
+command::command(const command& other) : size_(other.size_), argc_(other.argc_), key_index_(other.key_index_) {
     if (other.data_) {
         auto* p = static_cast<char*>(std::malloc(size_ + 1));
         if (!p) throw std::bad_alloc();

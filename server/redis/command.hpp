@@ -23,8 +23,8 @@ public:
     arg_view(const std::string& s) noexcept : view_(s) {}
     arg_view(const char* s) noexcept : view_(s) {}
     template <std::integral T>
-        requires(!std::same_as<T, bool> && !std::same_as<T, char>)
-    arg_view(T v) noexcept {
+    requires(!std::same_as<T, bool> && !std::same_as<T, char>) arg_view(T v)
+    noexcept {
         const auto r = std::to_chars(buf_, buf_ + sizeof buf_, v);
         view_ = std::string_view(buf_, static_cast<std::size_t>(r.ptr - buf_));
     }
@@ -78,7 +78,9 @@ public:
     std::string_view name() const noexcept { return arg(0); }
     bool has_key() const noexcept { return key_index_ != no_key; }
     int key_index() const noexcept { return key_index_; }
-    std::string_view key() const noexcept { return has_key() ? arg(static_cast<std::size_t>(key_index_)) : std::string_view{}; }
+    std::string_view key() const noexcept {
+        return has_key() ? arg(static_cast<std::size_t>(key_index_)) : std::string_view{};
+    }
 
 private:
     command() = default;

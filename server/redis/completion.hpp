@@ -26,8 +26,7 @@ public:
     completion() noexcept = default;
 
     template <class Handler>
-        requires(!std::same_as<std::decay_t<Handler>, completion>)
-    explicit completion(Handler&& h) {
+    requires(!std::same_as<std::decay_t<Handler>, completion>) explicit completion(Handler&& h) {
         using H = std::decay_t<Handler>;
         if constexpr (sizeof(H) <= capacity && alignof(H) <= alignof(std::max_align_t) &&
                       std::is_nothrow_move_constructible_v<H>) {
@@ -88,8 +87,7 @@ private:
     };
 
     template <class H>
-    static void dispatch_handler(H&& h, const boost::system::error_code& ec, reply&& r,
-                                 const io_executor& ex) {
+    static void dispatch_handler(H&& h, const boost::system::error_code& ec, reply&& r, const io_executor& ex) {
         auto hex = boost::asio::get_associated_executor(h, ex);
         if constexpr (std::is_same_v<decltype(hex), io_executor>) {
             // What dispatch() would do, without its wrapping: a handler without

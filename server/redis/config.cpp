@@ -44,8 +44,8 @@ bool parse_number(std::string_view s, Int& value) {
 }
 
 bool valid_host_char(char c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
-           c == '.' || c == '_';
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '.' ||
+           c == '_';
 }
 
 }  // namespace
@@ -74,10 +74,8 @@ boost::system::result<config> parse_url(std::string_view url) {
         const std::string_view userinfo = authority.substr(0, at);
         authority.remove_prefix(at + 1);
         const auto colon = userinfo.find(':');
-        if (!percent_decode(userinfo.substr(0, colon), cfg.user))
-            return make_error_code(error::bad_url_encoding);
-        if (colon != std::string_view::npos &&
-            !percent_decode(userinfo.substr(colon + 1), cfg.password))
+        if (!percent_decode(userinfo.substr(0, colon), cfg.user)) return make_error_code(error::bad_url_encoding);
+        if (colon != std::string_view::npos && !percent_decode(userinfo.substr(colon + 1), cfg.password))
             return make_error_code(error::bad_url_encoding);
     }
 
@@ -110,8 +108,7 @@ boost::system::result<config> parse_url(std::string_view url) {
     cfg.host = std::string(host);
     if (!port.empty()) {
         unsigned value = 0;
-        if (!parse_number(port, value) || value == 0 || value > 65535)
-            return make_error_code(error::bad_url_port);
+        if (!parse_number(port, value) || value == 0 || value > 65535) return make_error_code(error::bad_url_port);
         cfg.port = static_cast<std::uint16_t>(value);
     }
     if (!path.empty()) {
@@ -128,7 +125,8 @@ boost::system::error_code load_password_file(config& cfg) {
     if (!in) return {errno ? errno : ENOENT, boost::system::generic_category()};
     std::string content{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
     if (in.bad()) return {EIO, boost::system::generic_category()};
-    while (!content.empty() && (content.back() == '\n' || content.back() == '\r')) content.pop_back();
+    while (!content.empty() && (content.back() == '\n' || content.back() == '\r'))
+        content.pop_back();
     cfg.password = std::move(content);
     return {};
 }

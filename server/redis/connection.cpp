@@ -27,8 +27,7 @@ const command& ping_command() {
 }
 
 std::uint64_t seed_for(std::size_t index) {
-    const auto now = static_cast<std::uint64_t>(
-        std::chrono::steady_clock::now().time_since_epoch().count());
+    const auto now = static_cast<std::uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count());
     return now ^ (static_cast<std::uint64_t>(index + 1) * 0x9E3779B97F4A7C15ULL);
 }
 
@@ -38,8 +37,7 @@ connection::transport::transport(const strand_type& ex, asio::ssl::context* ctx)
     if (ctx) tls.emplace(sock, *ctx);
 }
 
-connection::connection(asio::io_context& ioc, std::shared_ptr<const connection_settings> settings,
-                       std::size_t index)
+connection::connection(asio::io_context& ioc, std::shared_ptr<const connection_settings> settings, std::size_t index)
     : io_ex_(ioc.get_executor()),
       strand_(asio::make_strand(ioc)),
       settings_(std::move(settings)),
@@ -93,8 +91,7 @@ void connection::do_connect() {
     const config& cfg = settings_->cfg;
     state_ = state::connecting;
     ++gen_;
-    connect_deadline_ = cfg.connect_timeout.count() > 0 ? clock::now() + cfg.connect_timeout
-                                                        : clock::time_point::max();
+    connect_deadline_ = cfg.connect_timeout.count() > 0 ? clock::now() + cfg.connect_timeout : clock::time_point::max();
     auto t = std::make_shared<transport>(strand_, settings_->tls.get());
     transport_ = t;
     decoder_.reset();
@@ -115,8 +112,7 @@ void connection::do_connect() {
     }
     resolver_.async_resolve(
         cfg.host, std::to_string(cfg.port),
-        [self, gen, t, on_connect = std::move(on_connect)](const error_code& ec,
-                                                           tcp::resolver::results_type results) {
+        [self, gen, t, on_connect = std::move(on_connect)](const error_code& ec, tcp::resolver::results_type results) {
             if (gen != self->gen_) return;
             if (ec) return self->fail(ec);
             asio::async_connect(t->sock, results,
@@ -150,19 +146,18 @@ void connection::do_handshake(const transport_ptr& t) {
     {
         std::lock_guard lock(mu_);
         for (std::size_t i = 0; i < steps.size(); ++i) {
-            pipe_.push_internal(steps[i].cmd.bytes(),
-                                detail::completion([self = shared_from_this(), gen = gen_, i](
-                                                       const error_code& ec, const reply& r) {
-                                    self->on_handshake_reply(gen, i, ec, r);
-                                }),
-                                connect_deadline_);
+            pipe_.push_internal(
+                steps[i].cmd.bytes(),
+                detail::completion([self = shared_from_this(), gen = gen_, i](const error_code& ec, const reply& r) {
+                    self->on_handshake_reply(gen, i, ec, r);
+                }),
+                connect_deadline_);
         }
     }
     do_flush(true);
 }
 
-void connection::on_handshake_reply(std::uint64_t gen, std::size_t step, const error_code& ec,
-                                    const reply& r) {
+void connection::on_handshake_reply(std::uint64_t gen, std::size_t step, const error_code& ec, const reply& r) {
     if (gen != gen_) return;  // the attempt failed meanwhile
     const auto& steps = settings_->handshake;
     if (ec) {
@@ -243,7 +238,8 @@ void connection::on_read(std::uint64_t gen, const transport_ptr& t, const error_
         if (replies_.size() > pipe_.awaiting())
             unexpected = true;
         else
-            for (std::size_t i = 0; i < replies_.size(); ++i) done_.push_back(pipe_.pop());
+            for (std::size_t i = 0; i < replies_.size(); ++i)
+                done_.push_back(pipe_.pop());
     }
     if (unexpected) {
         spdlog::error("redis connection {}: reply without a command", index_);

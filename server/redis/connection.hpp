@@ -42,8 +42,7 @@ class connection : public std::enable_shared_from_this<connection> {
 public:
     using clock = pipeline::clock;
 
-    connection(boost::asio::io_context& ioc, std::shared_ptr<const connection_settings> settings,
-               std::size_t index);
+    connection(boost::asio::io_context& ioc, std::shared_ptr<const connection_settings> settings, std::size_t index);
     ~connection();
 
     void start();  // connects in the background
@@ -59,8 +58,7 @@ public:
     // Queues a command (any thread). On error (not connected, busy, or the
     // authentication error that keeps this connection down) `done` is left
     // with the caller.
-    boost::system::error_code submit(const command& cmd, detail::completion& done,
-                                     clock::time_point deadline);
+    boost::system::error_code submit(const command& cmd, detail::completion& done, clock::time_point deadline);
 
 private:
     using strand_type = boost::asio::strand<boost::asio::io_context::executor_type>;
@@ -82,14 +80,12 @@ private:
     void do_connect();
     void on_connected(std::uint64_t gen, const transport_ptr& t);
     void do_handshake(const transport_ptr& t);
-    void on_handshake_reply(std::uint64_t gen, std::size_t step, const boost::system::error_code& ec,
-                            const reply& r);
+    void on_handshake_reply(std::uint64_t gen, std::size_t step, const boost::system::error_code& ec, const reply& r);
     void become_ready();
     void do_flush(bool force);
     void on_write(std::uint64_t gen, const boost::system::error_code& ec);
     void do_read(const transport_ptr& t);
-    void on_read(std::uint64_t gen, const transport_ptr& t, const boost::system::error_code& ec,
-                 std::size_t n);
+    void on_read(std::uint64_t gen, const transport_ptr& t, const boost::system::error_code& ec, std::size_t n);
     void do_tick();
     void on_tick();
     void send_ping();
@@ -103,8 +99,8 @@ private:
 
     // Shared with callers' threads.
     mutable std::mutex mu_;
-    pipeline pipe_;                              // guarded by mu_
-    boost::system::error_code last_error_;       // guarded by mu_
+    pipeline pipe_;                         // guarded by mu_
+    boost::system::error_code last_error_;  // guarded by mu_
     std::atomic<bool> ready_{false};
 
     // Strand only.

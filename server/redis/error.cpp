@@ -15,31 +15,56 @@ public:
 
     std::string message(int ev) const override {
         switch (static_cast<error>(ev)) {
-            case error::timeout: return "Redis command timed out";
-            case error::connection_lost: return "connection to Redis lost";
-            case error::not_connected: return "not connected to Redis";
-            case error::busy: return "too many Redis commands in flight";
-            case error::protocol_error: return "Redis protocol error";
-            case error::server_error: return "Redis error reply";
-            case error::readonly: return "Redis READONLY: write to a replica";
-            case error::loading: return "Redis LOADING: data set is being loaded";
-            case error::script_busy: return "Redis BUSY: a script is running";
-            case error::noscript: return "Redis NOSCRIPT: script not in cache";
-            case error::moved: return "Redis MOVED: key served by another node";
-            case error::ask: return "Redis ASK: key being migrated";
-            case error::tryagain: return "Redis TRYAGAIN";
-            case error::clusterdown: return "Redis CLUSTERDOWN";
-            case error::masterdown: return "Redis MASTERDOWN: replica has no master";
-            case error::wrongtype: return "Redis WRONGTYPE: key holds the wrong kind of value";
-            case error::wrongpass: return "Redis WRONGPASS: invalid user name or password";
-            case error::noauth: return "Redis NOAUTH: authentication required";
-            case error::noperm: return "Redis NOPERM: ACL user lacks permission";
-            case error::bad_url_scheme: return "Redis URL: scheme must be redis:// or rediss://";
-            case error::bad_url_host: return "Redis URL: missing or malformed host";
-            case error::bad_url_port: return "Redis URL: port must be a number in 1..65535";
-            case error::bad_url_db: return "Redis URL: path must be /<database number>";
-            case error::bad_url_encoding: return "Redis URL: malformed percent-encoding in user or password";
-            case error::bad_url: return "Redis URL: unexpected characters (query, fragment or stray text)";
+            case error::timeout:
+                return "Redis command timed out";
+            case error::connection_lost:
+                return "connection to Redis lost";
+            case error::not_connected:
+                return "not connected to Redis";
+            case error::busy:
+                return "too many Redis commands in flight";
+            case error::protocol_error:
+                return "Redis protocol error";
+            case error::server_error:
+                return "Redis error reply";
+            case error::readonly:
+                return "Redis READONLY: write to a replica";
+            case error::loading:
+                return "Redis LOADING: data set is being loaded";
+            case error::script_busy:
+                return "Redis BUSY: a script is running";
+            case error::noscript:
+                return "Redis NOSCRIPT: script not in cache";
+            case error::moved:
+                return "Redis MOVED: key served by another node";
+            case error::ask:
+                return "Redis ASK: key being migrated";
+            case error::tryagain:
+                return "Redis TRYAGAIN";
+            case error::clusterdown:
+                return "Redis CLUSTERDOWN";
+            case error::masterdown:
+                return "Redis MASTERDOWN: replica has no master";
+            case error::wrongtype:
+                return "Redis WRONGTYPE: key holds the wrong kind of value";
+            case error::wrongpass:
+                return "Redis WRONGPASS: invalid user name or password";
+            case error::noauth:
+                return "Redis NOAUTH: authentication required";
+            case error::noperm:
+                return "Redis NOPERM: ACL user lacks permission";
+            case error::bad_url_scheme:
+                return "Redis URL: scheme must be redis:// or rediss://";
+            case error::bad_url_host:
+                return "Redis URL: missing or malformed host";
+            case error::bad_url_port:
+                return "Redis URL: port must be a number in 1..65535";
+            case error::bad_url_db:
+                return "Redis URL: path must be /<database number>";
+            case error::bad_url_encoding:
+                return "Redis URL: malformed percent-encoding in user or password";
+            case error::bad_url:
+                return "Redis URL: unexpected characters (query, fragment or stray text)";
         }
         return "unknown Redis client error";
     }
@@ -49,7 +74,9 @@ const category the_category;
 
 }  // namespace
 
-const boost::system::error_category& error_category() noexcept { return the_category; }
+const boost::system::error_category& error_category() noexcept {
+    return the_category;
+}
 
 error error_from_reply(std::string_view message) noexcept {
     const auto space = message.find(' ');
@@ -73,8 +100,7 @@ error error_from_reply(std::string_view message) noexcept {
     for (const auto& [prefix, e] : table)
         if (word == prefix) {
             // Redis before 6 answers a bad requirepass password with a plain ERR.
-            if (e == error::server_error && message.starts_with("ERR invalid password"))
-                return error::wrongpass;
+            if (e == error::server_error && message.starts_with("ERR invalid password")) return error::wrongpass;
             return e;
         }
     return error::server_error;

@@ -23,8 +23,7 @@ void pipeline::grow() {
     head_ = 0;
 }
 
-pipeline::push_result pipeline::push(std::string_view bytes, detail::completion& done,
-                                     clock::time_point deadline) {
+pipeline::push_result pipeline::push(std::string_view bytes, detail::completion& done, clock::time_point deadline) {
     if (!open_) return {make_error_code(error::not_connected), false};
     if (max_in_flight_ != 0 && count_ >= max_in_flight_) return {make_error_code(error::busy), false};
     return push_internal(bytes, std::move(done), deadline);
@@ -67,18 +66,17 @@ pipeline::entry pipeline::pop() noexcept {
 void pipeline::take_all(std::vector<entry>& out) {
     open_ = false;
     unwritten_ = 0;
-    while (count_ > 0) out.push_back(pop());
+    while (count_ > 0)
+        out.push_back(pop());
     head_ = 0;
     unwritten_ = 0;
     out_.clear();
     flush_scheduled_ = false;
 }
 
-pipeline::tick_action pipeline::on_tick(clock::time_point now,
-                                        clock::duration ping_interval) const noexcept {
+pipeline::tick_action pipeline::on_tick(clock::time_point now, clock::duration ping_interval) const noexcept {
     if (count_ > 0) return ring_[head_].deadline <= now ? tick_action::timeout : tick_action::none;
-    if (open_ && ping_interval.count() > 0 && now - last_activity_ >= ping_interval)
-        return tick_action::ping;
+    if (open_ && ping_interval.count() > 0 && now - last_activity_ >= ping_interval) return tick_action::ping;
     return tick_action::none;
 }
 

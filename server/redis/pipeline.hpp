@@ -48,8 +48,7 @@ public:
     push_result push(std::string_view bytes, detail::completion& done, clock::time_point deadline);
     // Queues the client's own commands (handshake, PING): not subject to open()
     // or the bound.
-    push_result push_internal(std::string_view bytes, detail::completion&& done,
-                              clock::time_point deadline);
+    push_result push_internal(std::string_view bytes, detail::completion&& done, clock::time_point deadline);
 
     // Moves the bytes queued so far into `buffer` (one write); the buffer's old
     // storage is recycled for the next batch. Returns false, and ends the flush,

@@ -23,9 +23,15 @@ struct decoder_callbacks {
     static void* create_string(const redisReadTask* task, char* s, size_t len) {
         reply* r = slot(task);
         switch (task->type) {
-            case REDIS_REPLY_STATUS: r->kind_ = reply::kind::status; break;
-            case REDIS_REPLY_ERROR: r->kind_ = reply::kind::error; break;
-            default: r->kind_ = reply::kind::string; break;
+            case REDIS_REPLY_STATUS:
+                r->kind_ = reply::kind::status;
+                break;
+            case REDIS_REPLY_ERROR:
+                r->kind_ = reply::kind::error;
+                break;
+            default:
+                r->kind_ = reply::kind::string;
+                break;
         }
         try {
             r->text_.assign(s, len);
@@ -65,15 +71,18 @@ struct decoder_callbacks {
 
 namespace {
 redisReplyObjectFunctions callbacks{
-    &decoder_callbacks::create_string, &decoder_callbacks::create_array,
-    &decoder_callbacks::create_integer, &decoder_callbacks::create_nil,
-    &decoder_callbacks::free_object,
+    &decoder_callbacks::create_string, &decoder_callbacks::create_array, &decoder_callbacks::create_integer,
+    &decoder_callbacks::create_nil,    &decoder_callbacks::free_object,
 };
 }  // namespace
 
-void reply_decoder::reader_deleter::operator()(redisReader* r) const noexcept { redisReaderFree(r); }
+void reply_decoder::reader_deleter::operator()(redisReader* r) const noexcept {
+    redisReaderFree(r);
+}
 
-reply_decoder::reply_decoder() { reset(); }
+reply_decoder::reply_decoder() {
+    reset();
+}
 
 reply_decoder::~reply_decoder() = default;
 
@@ -120,11 +129,11 @@ bool reply_decoder::decode(std::string_view bytes, std::vector<reply>& out) {
         const auto n = std::min(slice, bytes.size());
         if (!feed(bytes.substr(0, n))) return false;
         bytes.remove_prefix(n);
-        while (auto r = next()) out.push_back(std::move(*r));
+        while (auto r = next())
+            out.push_back(std::move(*r));
         if (failed_) return false;
     }
     return true;
 }
 
 }  // namespace sessiond::redis
-

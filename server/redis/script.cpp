@@ -10,8 +10,7 @@ std::string sha1_hex(std::string_view text) {
     constexpr int digest_size = 20;
     unsigned char digest[EVP_MAX_MD_SIZE];
     unsigned int size = 0;
-    if (EVP_Digest(text.data(), text.size(), digest, &size, EVP_sha1(), nullptr) != 1 ||
-        size != digest_size)
+    if (EVP_Digest(text.data(), text.size(), digest, &size, EVP_sha1(), nullptr) != 1 || size != digest_size)
         throw std::runtime_error("SHA-1 failed");
     static constexpr char hex[] = "0123456789abcdef";
     std::string out(2 * digest_size, '\0');

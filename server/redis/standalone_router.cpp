@@ -7,8 +7,7 @@
 
 namespace sessiond::redis {
 
-standalone_router::standalone_router(boost::asio::io_context& ioc,
-                                     std::shared_ptr<const connection_settings> settings,
+standalone_router::standalone_router(boost::asio::io_context& ioc, std::shared_ptr<const connection_settings> settings,
                                      std::size_t connections)
     : io_ex_(ioc.get_executor()), settings_(std::move(settings)) {
     connections_.reserve(connections);
@@ -19,11 +18,13 @@ standalone_router::standalone_router(boost::asio::io_context& ioc,
 standalone_router::~standalone_router() = default;
 
 void standalone_router::start() {
-    for (auto& c : connections_) c->start();
+    for (auto& c : connections_)
+        c->start();
 }
 
 void standalone_router::stop() {
-    for (auto& c : connections_) c->stop();
+    for (auto& c : connections_)
+        c->stop();
 }
 
 bool standalone_router::ready() const noexcept {
@@ -43,8 +44,7 @@ void standalone_router::submit(const command& cmd, detail::completion&& done) {
     const std::size_t home = cmd.has_key() ? std::hash<std::string_view>{}(cmd.key()) % n
                                            : next_.fetch_add(1, std::memory_order_relaxed) % n;
     const auto timeout = settings_->cfg.command_timeout;
-    const auto deadline = timeout.count() > 0 ? pipeline::coarse_now() + timeout
-                                              : connection::clock::time_point::max();
+    const auto deadline = timeout.count() > 0 ? pipeline::coarse_now() + timeout : connection::clock::time_point::max();
     boost::system::error_code first;
     bool any_busy = false;
     for (std::size_t i = 0; i < n; ++i) {

@@ -9,12 +9,11 @@ namespace ssl = boost::asio::ssl;
 
 std::shared_ptr<ssl::context> make_tls_context(const config& cfg) {
     auto ctx = std::make_shared<ssl::context>(ssl::context::tls_client);
-    ctx->set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 |
-                     ssl::context::no_sslv3 | ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1);
+    ctx->set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 | ssl::context::no_sslv3 |
+                     ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1);
     boost::system::error_code ec;
     auto check = [&](const char* what, const std::string& file) {
-        if (ec)
-            throw std::system_error(ec, std::string("Redis TLS: ") + what + " '" + file + "'");
+        if (ec) throw std::system_error(ec, std::string("Redis TLS: ") + what + " '" + file + "'");
     };
     if (!cfg.tls_ca_file.empty()) {
         ctx->load_verify_file(cfg.tls_ca_file, ec);

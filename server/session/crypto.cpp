@@ -18,14 +18,18 @@ namespace {
 template <auto Free>
 struct openssl_deleter {
     template <class T>
-    void operator()(T* p) const noexcept { Free(p); }
+    void operator()(T* p) const noexcept {
+        Free(p);
+    }
 };
 using md_ptr = std::unique_ptr<EVP_MD, openssl_deleter<EVP_MD_free>>;
 using md_ctx_ptr = std::unique_ptr<EVP_MD_CTX, openssl_deleter<EVP_MD_CTX_free>>;
 using mac_ptr = std::unique_ptr<EVP_MAC, openssl_deleter<EVP_MAC_free>>;
 using mac_ctx_ptr = std::unique_ptr<EVP_MAC_CTX, openssl_deleter<EVP_MAC_CTX_free>>;
 
-[[noreturn]] void fail(const char* what) { throw std::runtime_error(std::string("OpenSSL: ") + what); }
+[[noreturn]] void fail(const char* what) {
+    throw std::runtime_error(std::string("OpenSSL: ") + what);
+}
 
 // Algorithms are fetched once: an implicit fetch per call (EVP_sha256(),
 // one-shot HMAC()) takes a lock and searches the provider store every time.
@@ -119,18 +123,27 @@ private:
 
 // Branch-free base64 character arithmetic (after libsodium's codecs.c): all
 // helpers take values in 0..255 and return 0xFF for true, 0 for false.
-constexpr unsigned eq(unsigned x, unsigned y) { return (((0U - (x ^ y)) >> 8) & 0xFF) ^ 0xFF; }
-constexpr unsigned gt(unsigned x, unsigned y) { return ((y - x) >> 8) & 0xFF; }
-constexpr unsigned ge(unsigned x, unsigned y) { return gt(y, x) ^ 0xFF; }
-constexpr unsigned lt(unsigned x, unsigned y) { return gt(y, x); }
-constexpr unsigned le(unsigned x, unsigned y) { return ge(y, x); }
+constexpr unsigned eq(unsigned x, unsigned y) {
+    return (((0U - (x ^ y)) >> 8) & 0xFF) ^ 0xFF;
+}
+constexpr unsigned gt(unsigned x, unsigned y) {
+    return ((y - x) >> 8) & 0xFF;
+}
+constexpr unsigned ge(unsigned x, unsigned y) {
+    return gt(y, x) ^ 0xFF;
+}
+constexpr unsigned lt(unsigned x, unsigned y) {
+    return gt(y, x);
+}
+constexpr unsigned le(unsigned x, unsigned y) {
+    return ge(y, x);
+}
 
 // The two alphabets differ only in the characters for 62 and 63.
 template <unsigned C62, unsigned C63>
 constexpr char encode_char(unsigned x) {
     return static_cast<char>((lt(x, 26) & (x + 'A')) | (ge(x, 26) & lt(x, 52) & (x + ('a' - 26))) |
-                             (ge(x, 52) & lt(x, 62) & (x + ('0' - 52))) | (eq(x, 62) & C62) |
-                             (eq(x, 63) & C63));
+                             (ge(x, 52) & lt(x, 62) & (x + ('0' - 52))) | (eq(x, 62) & C62) | (eq(x, 63) & C63));
 }
 
 // 0..63, or 0xFF for a character outside the alphabet.
@@ -167,8 +180,8 @@ std::optional<std::size_t> decode_into(std::string_view in, std::span<std::uint8
         }
         std::size_t i = 0;
         for (; i + 4 <= n; i += 4, o += 3) {
-            const std::uint32_t x = std::uint32_t{v[i]} << 18 | std::uint32_t{v[i + 1]} << 12 |
-                                    std::uint32_t{v[i + 2]} << 6 | v[i + 3];
+            const std::uint32_t x =
+                std::uint32_t{v[i]} << 18 | std::uint32_t{v[i + 1]} << 12 | std::uint32_t{v[i + 2]} << 6 | v[i + 3];
             o[0] = static_cast<std::uint8_t>(x >> 16);
             o[1] = static_cast<std::uint8_t>(x >> 8);
             o[2] = static_cast<std::uint8_t>(x);

@@ -37,8 +37,12 @@ bool equal_ct(bytes_view a, bytes_view b) noexcept;
 
 // Overwrites memory in a way the compiler cannot elide (OPENSSL_cleanse).
 void secure_wipe(void* p, std::size_t n) noexcept;
-inline void secure_wipe(std::span<std::uint8_t> s) noexcept { secure_wipe(s.data(), s.size()); }
-inline void secure_wipe(std::string& s) noexcept { secure_wipe(s.data(), s.size()); }
+inline void secure_wipe(std::span<std::uint8_t> s) noexcept {
+    secure_wipe(s.data(), s.size());
+}
+inline void secure_wipe(std::string& s) noexcept {
+    secure_wipe(s.data(), s.size());
+}
 
 // --- base64url (RFC 4648 §5), no padding --------------------------------
 // Encoding and decoding use branch-free arithmetic instead of lookup tables

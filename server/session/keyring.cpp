@@ -9,8 +9,10 @@ namespace sessiond::session {
 namespace {
 
 std::string_view trim(std::string_view s) noexcept {
-    while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-    while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+    while (!s.empty() && (s.front() == ' ' || s.front() == '\t'))
+        s.remove_prefix(1);
+    while (!s.empty() && (s.back() == ' ' || s.back() == '\t'))
+        s.remove_suffix(1);
     return s;
 }
 
@@ -47,8 +49,8 @@ keyring keyring::parse(std::string_view token_keys, std::string_view user_index_
         const std::string_view kid_text = item.substr(0, colon);
         unsigned kid = 0;
         const auto [end, ec] = std::from_chars(kid_text.data(), kid_text.data() + kid_text.size(), kid);
-        if (kid_text.empty() || ec != std::errc{} || end != kid_text.data() + kid_text.size() || kid < 1 ||
-            kid > 255 || kid_text.size() > 3)
+        if (kid_text.empty() || ec != std::errc{} || end != kid_text.data() + kid_text.size() || kid < 1 || kid > 255 ||
+            kid_text.size() > 3)
             throw keyring_error(where + ": key id must be an integer in 1..255");
         const std::string what = "token key " + std::to_string(kid);
         if (k.slot_[kid] != 0) throw keyring_error(what + " is configured twice");

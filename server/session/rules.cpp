@@ -40,8 +40,8 @@ void extend(session_record& r, timestamp now) noexcept {
 // unless capped at expires_at, in which case no extension moves anything).
 bool touch_due(const session_record& r, timestamp now, const policy& p) noexcept {
     if (extended_idle_expiry(r, now) <= r.idle_expires_at) return false;
-    const auto fraction = milliseconds(static_cast<std::int64_t>(static_cast<double>(r.idle_timeout.count()) *
-                                                                 p.touch_fraction));
+    const auto fraction =
+        milliseconds(static_cast<std::int64_t>(static_cast<double>(r.idle_timeout.count()) * p.touch_fraction));
     return now >= r.idle_expires_at - r.idle_timeout + fraction;
 }
 
@@ -57,8 +57,7 @@ void validate(const policy& p) {
     require(p.absolute_timeout > milliseconds::zero(), "absolute_timeout must be positive");
     require(p.max_idle_timeout >= p.idle_timeout, "max_idle_timeout must be at least idle_timeout");
     require(p.max_absolute_timeout >= p.absolute_timeout, "max_absolute_timeout must be at least absolute_timeout");
-    require(p.max_idle_timeout <= ceiling && p.max_absolute_timeout <= ceiling,
-            "timeouts must not exceed 3650 days");
+    require(p.max_idle_timeout <= ceiling && p.max_absolute_timeout <= ceiling, "timeouts must not exceed 3650 days");
     require(p.touch_fraction >= 0.0 && p.touch_fraction < 1.0, "touch_fraction must be in [0, 1)");
     require(p.rotation_grace >= milliseconds::zero() && p.rotation_grace <= ceiling,
             "rotation_grace must be between 0 and 3650 days");
@@ -85,7 +84,9 @@ boost::system::result<session_record> new_record(const session_id& id, const sha
     return r;
 }
 
-timestamp store_deadline(const session_record& r) noexcept { return std::min(r.idle_expires_at, r.expires_at); }
+timestamp store_deadline(const session_record& r) noexcept {
+    return std::min(r.idle_expires_at, r.expires_at);
+}
 
 check_result check(const session_record& r, const sha256_digest& presented_hash, timestamp now, const policy& p,
                    const check_options& options) {
@@ -115,9 +116,8 @@ check_result check(const session_record& r, const sha256_digest& presented_hash,
     return out;
 }
 
-rotate_result rotate(const session_record& r, const sha256_digest& presented_hash,
-                     const sha256_digest& new_secret_hash, timestamp now, const policy& p, bool reauthenticated,
-                     std::optional<std::string> metadata) {
+rotate_result rotate(const session_record& r, const sha256_digest& presented_hash, const sha256_digest& new_secret_hash,
+                     timestamp now, const policy& p, bool reauthenticated, std::optional<std::string> metadata) {
     rotate_result out;
     if (expired(r, now)) {
         out.outcome = check_outcome::expired;
@@ -127,8 +127,8 @@ rotate_result rotate(const session_record& r, const sha256_digest& presented_has
     if (!m.current) {
         // The previous token within its grace belongs to a request that raced
         // the rotation; it may still validate but not fork the session.
-        out.outcome = m.previous && now >= r.previous->valid_until ? check_outcome::reuse_detected
-                                                                   : check_outcome::invalid;
+        out.outcome =
+            m.previous && now >= r.previous->valid_until ? check_outcome::reuse_detected : check_outcome::invalid;
         return out;
     }
     session_record& u = out.updated.emplace(r);
@@ -158,7 +158,8 @@ std::vector<session_id> choose_evictions(std::span<const eviction_candidate> ses
     std::partial_sort(live.begin(), live.begin() + static_cast<std::ptrdiff_t>(excess), live.end(), earlier);
     std::vector<session_id> out;
     out.reserve(excess);
-    for (std::size_t i = 0; i < excess; ++i) out.push_back(live[i].id);
+    for (std::size_t i = 0; i < excess; ++i)
+        out.push_back(live[i].id);
     return out;
 }
 

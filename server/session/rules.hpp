@@ -52,17 +52,17 @@ enum class limit_policy { evict_lru, reject };
 // Lifecycle settings, from config. Durations are milliseconds; the API takes
 // seconds and converts.
 struct policy {
-    std::chrono::milliseconds idle_timeout = std::chrono::seconds(1800);        // default per session
-    std::chrono::milliseconds absolute_timeout = std::chrono::seconds(43200);   // default per session
-    std::chrono::milliseconds max_idle_timeout = std::chrono::seconds(86400);   // largest a creator may ask for
-    std::chrono::milliseconds max_absolute_timeout = std::chrono::days(30);     // largest a creator may ask for
+    std::chrono::milliseconds idle_timeout = std::chrono::seconds(1800);       // default per session
+    std::chrono::milliseconds absolute_timeout = std::chrono::seconds(43200);  // default per session
+    std::chrono::milliseconds max_idle_timeout = std::chrono::seconds(86400);  // largest a creator may ask for
+    std::chrono::milliseconds max_absolute_timeout = std::chrono::days(30);    // largest a creator may ask for
     // A validation writes the extended idle expiry back only once this
     // fraction of the idle window has passed since the last extension, so a
     // busy session costs one store write per half window, not one per
     // request. In [0, 1); 0 = write on every validation.
     double touch_fraction = 0.5;
     std::chrono::milliseconds rotation_grace = std::chrono::seconds(10);  // previous token still valid
-    std::size_t max_sessions_per_user = 0;  // 0 = no limit
+    std::size_t max_sessions_per_user = 0;                                // 0 = no limit
     limit_policy on_limit = limit_policy::evict_lru;
 };
 
@@ -73,7 +73,7 @@ void validate(const policy& p);
 
 struct creation {
     std::string user_id;
-    std::string metadata = "{}";  // JSON object text, validated by the caller
+    std::string metadata = "{}";                                // JSON object text, validated by the caller
     std::optional<std::chrono::milliseconds> idle_timeout;      // default: policy
     std::optional<std::chrono::milliseconds> absolute_timeout;  // default: policy
 };
@@ -102,7 +102,7 @@ enum class check_outcome {
 };
 
 struct check_options {
-    bool touch = true;                                   // extend idle expiry (sliding)
+    bool touch = true;                                      // extend idle expiry (sliding)
     std::optional<std::chrono::milliseconds> max_auth_age;  // API: seconds
 };
 
@@ -135,8 +135,8 @@ struct rotate_result {
 // hash, now + rotation_grace}; rotated_at = now; authenticated_at = now if
 // `reauthenticated`; metadata replaced if given; idle extended as by a touch
 // (unconditionally); version + 1.
-rotate_result rotate(const session_record& r, const sha256_digest& presented_hash,
-                     const sha256_digest& new_secret_hash, timestamp now, const policy& p, bool reauthenticated = false,
+rotate_result rotate(const session_record& r, const sha256_digest& presented_hash, const sha256_digest& new_secret_hash,
+                     timestamp now, const policy& p, bool reauthenticated = false,
                      std::optional<std::string> metadata = std::nullopt);
 
 // --- per-user limit -----------------------------------------------------

@@ -22,7 +22,9 @@ constexpr std::int64_t unzigzag(std::uint64_t u) noexcept {
 }
 static_assert(unzigzag(zigzag(-5)) == -5 && zigzag(-1) == 1 && zigzag(1) == 2);
 
-bool in_range(timestamp t) noexcept { return t >= min_timestamp && t <= max_timestamp; }
+bool in_range(timestamp t) noexcept {
+    return t >= min_timestamp && t <= max_timestamp;
+}
 
 void put_varint(std::string& out, std::uint64_t v) {
     while (v >= 0x80) {
@@ -32,7 +34,9 @@ void put_varint(std::string& out, std::uint64_t v) {
     out.push_back(static_cast<char>(v));
 }
 
-void put_bytes(std::string& out, bytes_view b) { out.append(reinterpret_cast<const char*>(b.data()), b.size()); }
+void put_bytes(std::string& out, bytes_view b) {
+    out.append(reinterpret_cast<const char*>(b.data()), b.size());
+}
 
 void put_delta(std::string& out, timestamp t, timestamp base) {
     put_varint(out, zigzag((t - base).count()));  // both in range: cannot overflow
@@ -60,10 +64,10 @@ public:
         std::uint64_t v = 0;
         for (unsigned shift = 0; shift < 64; shift += 7) {
             const std::uint8_t b = byte();
-            if (bad_ || (shift == 63 && b > 1)) break;       // truncated, or beyond 64 bits
+            if (bad_ || (shift == 63 && b > 1)) break;  // truncated, or beyond 64 bits
             v |= static_cast<std::uint64_t>(b & 0x7F) << shift;
             if ((b & 0x80) == 0) {
-                if (b == 0 && shift != 0) break;              // a redundant zero group
+                if (b == 0 && shift != 0) break;  // a redundant zero group
                 return v;
             }
         }
@@ -123,13 +127,27 @@ void append_json_string(std::string& out, std::string_view s) {
     for (const char c : s) {
         const auto u = static_cast<unsigned char>(c);
         switch (c) {
-            case '"': out += "\\\""; break;
-            case '\\': out += "\\\\"; break;
-            case '\n': out += "\\n"; break;
-            case '\r': out += "\\r"; break;
-            case '\t': out += "\\t"; break;
-            case '\b': out += "\\b"; break;
-            case '\f': out += "\\f"; break;
+            case '"':
+                out += "\\\"";
+                break;
+            case '\\':
+                out += "\\\\";
+                break;
+            case '\n':
+                out += "\\n";
+                break;
+            case '\r':
+                out += "\\r";
+                break;
+            case '\t':
+                out += "\\t";
+                break;
+            case '\b':
+                out += "\\b";
+                break;
+            case '\f':
+                out += "\\f";
+                break;
             default:
                 if (u < 0x20) {
                     out += "\\u00";
@@ -144,7 +162,8 @@ void append_json_string(std::string& out, std::string_view s) {
 }
 
 void put_digits(char* p, unsigned v, int n) noexcept {
-    for (int i = n - 1; i >= 0; --i, v /= 10) p[i] = static_cast<char>('0' + v % 10);
+    for (int i = n - 1; i >= 0; --i, v /= 10)
+        p[i] = static_cast<char>('0' + v % 10);
 }
 
 }  // namespace
@@ -156,8 +175,7 @@ std::string encode_record(const session_record& r) {
     if (r.id.bucket >= bucket_count) throw std::invalid_argument("encode_record: bucket out of range");
     if (r.idle_timeout.count() < 0) throw std::invalid_argument("encode_record: negative idle_timeout");
     for (const timestamp t : {r.created_at, r.last_seen_at, r.idle_expires_at, r.expires_at, r.authenticated_at,
-                              r.rotated_at.value_or(r.created_at),
-                              r.previous ? r.previous->valid_until : r.created_at})
+                              r.rotated_at.value_or(r.created_at), r.previous ? r.previous->valid_until : r.created_at})
         if (!in_range(t)) throw std::invalid_argument("encode_record: timestamp out of range");
 
     std::string out;

@@ -26,7 +26,7 @@ using timestamp = std::chrono::sys_time<std::chrono::milliseconds>;
 inline constexpr timestamp min_timestamp{std::chrono::milliseconds{0}};
 inline constexpr timestamp max_timestamp{std::chrono::milliseconds{253'402'300'799'999}};
 
-inline constexpr std::size_t max_user_id_size = 256;         // API: 1..256 bytes of UTF-8
+inline constexpr std::size_t max_user_id_size = 256;           // API: 1..256 bytes of UTF-8
 inline constexpr std::size_t max_metadata_size = 1024 * 1024;  // hard bound; the API's configured limit is lower
 
 // The token secret that was current before the last rotation, accepted until
@@ -43,13 +43,13 @@ struct session_record {
     std::string user_id;
     std::string metadata = "{}";  // serialized JSON object, validated by the API layer
     timestamp created_at{};
-    timestamp last_seen_at{};       // last validation that was written back
-    timestamp idle_expires_at{};    // <= expires_at
-    timestamp expires_at{};         // created_at + absolute timeout; never moves
-    timestamp authenticated_at{};   // creation, or rotation with reauthenticated=true
+    timestamp last_seen_at{};      // last validation that was written back
+    timestamp idle_expires_at{};   // <= expires_at
+    timestamp expires_at{};        // created_at + absolute timeout; never moves
+    timestamp authenticated_at{};  // creation, or rotation with reauthenticated=true
     std::optional<timestamp> rotated_at;
     std::chrono::milliseconds idle_timeout{};  // this session's sliding window
-    sha256_digest secret_hash{};    // SHA-256 of the current token's secret
+    sha256_digest secret_hash{};               // SHA-256 of the current token's secret
     std::optional<previous_secret> previous;
     // Bumped on every write; stores compare-and-set on it. A new record has 1.
     std::uint64_t version = 1;

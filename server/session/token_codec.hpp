@@ -40,10 +40,12 @@ namespace sessiond::session {
 using token_secret = std::array<std::uint8_t, 32>;
 
 // What a store keeps instead of the secret.
-inline sha256_digest hash_secret(const token_secret& secret) { return sha256(secret); }
+inline sha256_digest hash_secret(const token_secret& secret) {
+    return sha256(secret);
+}
 
 struct issued_token {
-    std::string token;          // hand to the client; never log it
+    std::string token;  // hand to the client; never log it
     session_id id;
     token_secret secret;
     sha256_digest secret_hash;  // SHA-256(secret), for the store
@@ -58,7 +60,7 @@ struct decoded_token {
 class token_codec {
 public:
     static constexpr std::uint8_t format_version = 0x01;
-    static constexpr std::size_t payload_size = 1 + 2 + 16 + 32 + 1 + 16;  // 68
+    static constexpr std::size_t payload_size = 1 + 2 + 16 + 32 + 1 + 16;           // 68
     static constexpr std::size_t body_size = base64url_encoded_size(payload_size);  // 91
     static constexpr std::size_t tag_size = 16;
     static constexpr std::size_t max_prefix_size = 32;

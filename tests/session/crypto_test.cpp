@@ -20,7 +20,9 @@ std::string hex(bytes_view b) {
     return out;
 }
 
-std::vector<std::uint8_t> bytes_of(std::string_view s) { return {s.begin(), s.end()}; }
+std::vector<std::uint8_t> bytes_of(std::string_view s) {
+    return {s.begin(), s.end()};
+}
 
 constexpr std::string_view url_alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 
@@ -48,21 +50,25 @@ TEST_CASE("hmac_sha256 keeps keys apart across its per-thread context cache") {
           "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54");
     // Keys beyond the cacheable size: HMAC hashes such keys first.
     std::vector<std::uint8_t> huge(300);
-    for (std::size_t i = 0; i < huge.size(); ++i) huge[i] = static_cast<std::uint8_t>(i);
+    for (std::size_t i = 0; i < huge.size(); ++i)
+        huge[i] = static_cast<std::uint8_t>(i);
     CHECK(hmac_sha256(huge, as_bytes("x")) == hmac_sha256(sha256(huge), as_bytes("x")));
 
     // More keys than cache slots, used in changing orders (keys of equal
     // prefix too): every MAC stays what it was when first computed.
     std::vector<std::vector<std::uint8_t>> keys;
-    for (std::uint8_t k = 0; k < 7; ++k) keys.push_back(std::vector<std::uint8_t>(32 + k % 2, static_cast<std::uint8_t>(0x10 + k / 2)));
+    for (std::uint8_t k = 0; k < 7; ++k)
+        keys.push_back(std::vector<std::uint8_t>(32 + k % 2, static_cast<std::uint8_t>(0x10 + k / 2)));
     std::vector<sha256_digest> first;
-    for (const auto& k : keys) first.push_back(hmac_sha256(k, as_bytes("data")));
+    for (const auto& k : keys)
+        first.push_back(hmac_sha256(k, as_bytes("data")));
     for (std::size_t round = 0; round < 50; ++round)
         for (std::size_t i = 0; i < keys.size(); ++i) {
             const std::size_t k = (i * (round % 5 + 1) + round) % keys.size();
             REQUIRE(hmac_sha256(keys[k], as_bytes("data")) == first[k]);
         }
-    for (std::size_t i = 0; i + 1 < first.size(); ++i) CHECK(first[i] != first[i + 1]);
+    for (std::size_t i = 0; i + 1 < first.size(); ++i)
+        CHECK(first[i] != first[i + 1]);
 }
 
 TEST_CASE("random_bytes fills the buffer with fresh bytes") {
@@ -96,8 +102,8 @@ TEST_CASE("secure_wipe zeroes and secret_bytes moves without copies") {
 
 TEST_CASE("base64url encodes the RFC 4648 vectors without padding") {
     const std::pair<std::string_view, std::string_view> vectors[] = {
-        {"", ""}, {"f", "Zg"}, {"fo", "Zm8"}, {"foo", "Zm9v"}, {"foob", "Zm9vYg"}, {"fooba", "Zm9vYmE"},
-        {"foobar", "Zm9vYmFy"}, {"\xfb\xff", "-_8"},
+        {"", ""},           {"f", "Zg"},          {"fo", "Zm8"},          {"foo", "Zm9v"},
+        {"foob", "Zm9vYg"}, {"fooba", "Zm9vYmE"}, {"foobar", "Zm9vYmFy"}, {"\xfb\xff", "-_8"},
     };
     for (const auto& [plain, encoded] : vectors) {
         INFO(encoded);
@@ -111,7 +117,8 @@ TEST_CASE("base64url encodes the RFC 4648 vectors without padding") {
 
 TEST_CASE("base64url round-trips every byte value and length") {
     std::vector<std::uint8_t> all(256);
-    for (unsigned i = 0; i < 256; ++i) all[i] = static_cast<std::uint8_t>(i);
+    for (unsigned i = 0; i < 256; ++i)
+        all[i] = static_cast<std::uint8_t>(i);
     for (std::size_t len = 0; len <= all.size(); ++len) {
         const bytes_view in(all.data() + (256 - len), len);
         const std::string enc = base64url_encode(in);
@@ -122,8 +129,8 @@ TEST_CASE("base64url round-trips every byte value and length") {
 }
 
 TEST_CASE("base64url decoding is strict") {
-    for (const std::string_view bad : {"Zg==", "Zm8=", "Zg=", "Z", "Zm9vY", "Zm9v+g", "Zm9v/g", "Zm 9v", "Zm9v\n",
-                                       "Zm.v", "Zh", "Zm9", "Zm9vYmF"}) {
+    for (const std::string_view bad :
+         {"Zg==", "Zm8=", "Zg=", "Z", "Zm9vY", "Zm9v+g", "Zm9v/g", "Zm 9v", "Zm9v\n", "Zm.v", "Zh", "Zm9", "Zm9vYmF"}) {
         INFO(bad);
         CHECK_FALSE(base64url_decode(bad));
     }
@@ -164,8 +171,8 @@ TEST_CASE("base64 (standard alphabet) accepts padded and unpadded keys, nothing 
     CHECK(base64_decode("Zm9vYmE=") == bytes_of("fooba"));
     CHECK(base64_decode("+/8=") == std::vector<std::uint8_t>{0xfb, 0xff});
     CHECK(base64_decode("") == std::vector<std::uint8_t>{});
-    for (const std::string_view bad : {"Zm9vYg=", "Zm9vYg===", "Zm9vYmE==", "Zm9v=", "====", "==", "-_8=",
-                                       "Zm9vYh==", "Zm=vYg==", " Zm9vYg=="}) {
+    for (const std::string_view bad :
+         {"Zm9vYg=", "Zm9vYg===", "Zm9vYmE==", "Zm9v=", "====", "==", "-_8=", "Zm9vYh==", "Zm=vYg==", " Zm9vYg=="}) {
         INFO(bad);
         CHECK_FALSE(base64_decode(bad));
     }

@@ -16,14 +16,17 @@ namespace {
 // Standard padded base64, as `openssl rand -base64 N` prints it.
 std::string b64(const std::vector<std::uint8_t>& bytes) {
     std::string s = base64url_encode(bytes);
-    for (char& c : s) c = c == '-' ? '+' : c == '_' ? '/' : c;
-    while (s.size() % 4 != 0) s.push_back('=');
+    for (char& c : s)
+        c = c == '-' ? '+' : c == '_' ? '/' : c;
+    while (s.size() % 4 != 0)
+        s.push_back('=');
     return s;
 }
 
 std::vector<std::uint8_t> key_bytes(std::uint8_t fill, std::size_t n = 32) {
     std::vector<std::uint8_t> k(n);
-    for (std::size_t i = 0; i < n; ++i) k[i] = static_cast<std::uint8_t>(fill + i * 7);
+    for (std::size_t i = 0; i < n; ++i)
+        k[i] = static_cast<std::uint8_t>(fill + i * 7);
     return k;
 }
 
@@ -40,7 +43,9 @@ std::string error_of(std::string_view spec, std::string_view user_key = index_ke
     return "(no error)";
 }
 
-bool equal(bytes_view a, const std::vector<std::uint8_t>& b) { return std::equal(a.begin(), a.end(), b.begin(), b.end()); }
+bool equal(bytes_view a, const std::vector<std::uint8_t>& b) {
+    return std::equal(a.begin(), a.end(), b.begin(), b.end());
+}
 
 }  // namespace
 
@@ -57,7 +62,8 @@ TEST_CASE("keyring parses several keys and signs with the highest kid by default
     CHECK(keyring::parse("1:" + k1 + ",3:" + k2, index_key, 1).signing_kid() == 1);
     // Unpadded base64 is accepted too (some tools strip the '=').
     std::string unpadded = k1;
-    while (unpadded.ends_with('=')) unpadded.pop_back();
+    while (unpadded.ends_with('='))
+        unpadded.pop_back();
     CHECK(equal(keyring::parse("255:" + unpadded, index_key).key(255), key_bytes(1)));
 }
 
@@ -110,8 +116,8 @@ TEST_CASE("user_bucket is a keyed, stable, well-spread hash of the user id") {
         seen.insert(bucket);
         same_under_other_key += b.user_bucket(user) == bucket;
     }
-    CHECK(seen.size() > 950);             // ~970 expected for 1000 users in 16384 buckets
-    CHECK(same_under_other_key < 10);     // the key, not the user id, decides
+    CHECK(seen.size() > 950);          // ~970 expected for 1000 users in 16384 buckets
+    CHECK(same_under_other_key < 10);  // the key, not the user id, decides
     CHECK(a.user_bucket("") < bucket_count);
 }
 
@@ -122,6 +128,7 @@ TEST_CASE("ephemeral keyrings are random and complete") {
     CHECK(a.signing_key().size() == keyring::min_key_size);
     CHECK_FALSE(std::equal(a.signing_key().begin(), a.signing_key().end(), b.signing_key().begin()));
     int differing = 0;
-    for (int i = 0; i < 20; ++i) differing += a.user_bucket(std::to_string(i)) != b.user_bucket(std::to_string(i));
+    for (int i = 0; i < 20; ++i)
+        differing += a.user_bucket(std::to_string(i)) != b.user_bucket(std::to_string(i));
     CHECK(differing > 15);
 }

@@ -13,7 +13,9 @@ using namespace std::chrono_literals;
 
 namespace {
 
-sha256_digest hash_of(std::string_view s) { return sha256(as_bytes(s)); }
+sha256_digest hash_of(std::string_view s) {
+    return sha256(as_bytes(s));
+}
 
 const sha256_digest h1 = hash_of("secret-1"), h2 = hash_of("secret-2"), h3 = hash_of("secret-3");
 
@@ -256,7 +258,7 @@ TEST_CASE("eviction takes the earliest idle expiry first, ignoring dead sessions
     const timestamp now = fake_clock().now();
     const std::vector<eviction_candidate> sessions = {
         {id_n(1), now + 20min}, {id_n(2), now + 5min}, {id_n(3), now - 1min},  // 3 already expired
-        {id_n(4), now + 25min}, {id_n(5), now + 5min}, {id_n(6), now},          // 6 expires now
+        {id_n(4), now + 25min}, {id_n(5), now + 5min}, {id_n(6), now},         // 6 expires now
     };
     // Four live; room for the new one within a limit of 3 means evicting two.
     CHECK(choose_evictions(sessions, 3, now) == std::vector{id_n(2), id_n(5)});

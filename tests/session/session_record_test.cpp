@@ -17,14 +17,17 @@ using namespace std::chrono_literals;
 
 namespace {
 
-constexpr timestamp at(year_month_day d, milliseconds time_of_day = 0ms) { return sys_days(d) + time_of_day; }
+constexpr timestamp at(year_month_day d, milliseconds time_of_day = 0ms) {
+    return sys_days(d) + time_of_day;
+}
 
 const timestamp created = at(2026y / 11 / 26, 6h + 16min + 3s + 123ms);
 
 session_record typical_record() {
     session_record r;
     r.id.bucket = 1234;
-    for (std::size_t i = 0; i < r.id.id.size(); ++i) r.id.id[i] = static_cast<std::uint8_t>(0xA0 + i);
+    for (std::size_t i = 0; i < r.id.id.size(); ++i)
+        r.id.id[i] = static_cast<std::uint8_t>(0xA0 + i);
     r.user_id = "user-1234567";
     r.metadata = "{}";
     r.created_at = created;
@@ -33,7 +36,8 @@ session_record typical_record() {
     r.expires_at = created + 12h;
     r.authenticated_at = created;
     r.idle_timeout = 30min;
-    for (std::size_t i = 0; i < r.secret_hash.size(); ++i) r.secret_hash[i] = static_cast<std::uint8_t>(i * 3);
+    for (std::size_t i = 0; i < r.secret_hash.size(); ++i)
+        r.secret_hash[i] = static_cast<std::uint8_t>(i * 3);
     r.version = 3;
     return r;
 }
@@ -113,10 +117,10 @@ TEST_CASE("structural damage is rejected") {
     };
     CHECK(error_of(with(0, "\x02")) == errc::unsupported_record_format);
     CHECK(error_of(with(0, std::string_view("\0", 1))) == errc::unsupported_record_format);
-    CHECK(error_of(with(1, "\x04")) == errc::malformed_record);  // unknown flag
+    CHECK(error_of(with(1, "\x04")) == errc::malformed_record);                           // unknown flag
     CHECK(error_of(with(2, std::string_view("\x83\x00", 2))) == errc::malformed_record);  // non-minimal varint
-    CHECK(error_of(with(3, "\x40")) == errc::malformed_record);  // bucket 0x40.. >= 16384
-    CHECK(error_of(with(21, std::string_view("\0", 1), 13)) == errc::malformed_record);  // empty user_id
+    CHECK(error_of(with(3, "\x40")) == errc::malformed_record);                           // bucket 0x40.. >= 16384
+    CHECK(error_of(with(21, std::string_view("\0", 1), 13)) == errc::malformed_record);   // empty user_id
     CHECK(error_of(with(21, "\x81\x02" + std::string(257, 'u'), 13)) == errc::malformed_record);  // 257 bytes
     CHECK(error_of(with(21, "\xff\xff\xff\xff\x0f", 1)) == errc::malformed_record);  // length beyond the data
     // A 10-byte varint whose last group overflows 64 bits, as the version.
@@ -135,10 +139,12 @@ TEST_CASE("whatever decodes re-encodes to the same bytes (random and mutated inp
         if (round % 2 == 0) {
             s = good;
             const int flips = 1 + round % 3;
-            for (int f = 0; f < flips; ++f) s[rng() % s.size()] = static_cast<char>(byte(rng));
+            for (int f = 0; f < flips; ++f)
+                s[rng() % s.size()] = static_cast<char>(byte(rng));
         } else {
             s.resize(rng() % 200);
-            for (char& c : s) c = static_cast<char>(byte(rng));
+            for (char& c : s)
+                c = static_cast<char>(byte(rng));
             if (!s.empty()) s[0] = '\x01';
         }
         if (const auto r = decode_record(s)) {
@@ -170,8 +176,8 @@ TEST_CASE("RFC 3339 timestamps are UTC with milliseconds") {
     CHECK(format_rfc3339(at(2000y / 3 / 1, 7ms)) == "2000-03-01T00:00:00.007Z");
     CHECK(format_rfc3339(at(2100y / 12 / 31, 12h + 5s + 50ms)) == "2100-12-31T12:00:05.050Z");
     CHECK(format_rfc3339(max_timestamp) == "9999-12-31T23:59:59.999Z");
-    CHECK(format_rfc3339(min_timestamp - 1ms) == "1970-01-01T00:00:00.000Z");   // clamped
-    CHECK(format_rfc3339(max_timestamp + 24h) == "9999-12-31T23:59:59.999Z");   // clamped
+    CHECK(format_rfc3339(min_timestamp - 1ms) == "1970-01-01T00:00:00.000Z");  // clamped
+    CHECK(format_rfc3339(max_timestamp + 24h) == "9999-12-31T23:59:59.999Z");  // clamped
 }
 
 TEST_CASE("to_json gives the API's session object, without secrets") {

@@ -16,9 +16,11 @@ namespace {
 
 std::string b64(std::uint8_t fill) {
     std::vector<std::uint8_t> k(32);
-    for (std::size_t i = 0; i < k.size(); ++i) k[i] = static_cast<std::uint8_t>(fill * 31 + i);
+    for (std::size_t i = 0; i < k.size(); ++i)
+        k[i] = static_cast<std::uint8_t>(fill * 31 + i);
     std::string s = base64url_encode(k);
-    for (char& c : s) c = c == '-' ? '+' : c == '_' ? '/' : c;
+    for (char& c : s)
+        c = c == '-' ? '+' : c == '_' ? '/' : c;
     return s;
 }
 
@@ -108,8 +110,7 @@ TEST_CASE("every single-character change of a token is rejected") {
     const keyring k = keys(key1);
     const token_codec codec;
     const std::string token = codec.issue(k, 1234).token;
-    const std::string replacements =
-        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_+/=. \t\n%~";
+    const std::string replacements = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_+/=. \t\n%~";
     std::size_t tried = 0, accepted = 0;
     for (std::size_t i = 0; i < token.size(); ++i) {
         std::string mutated = token;
@@ -122,7 +123,8 @@ TEST_CASE("every single-character change of a token is rejected") {
             // The prefix is checked before anything else.
             if (i < 4) CHECK(error_of(r) == errc::bad_prefix);
         };
-        for (const char c : replacements) try_char(c);
+        for (const char c : replacements)
+            try_char(c);
         try_char('\0');
         try_char('\xff');
     }
@@ -139,7 +141,8 @@ TEST_CASE("truncated and extended tokens are rejected") {
         REQUIRE_FALSE(codec.decode(k, std::string_view(token).substr(0, n)));
         REQUIRE_FALSE(codec.decode(k, std::string_view(token).substr(token.size() - n)));
     }
-    for (const std::string& tail : std::vector<std::string>{"A", "AA", "AAA", "AAAA", "=", "==", "\n", std::string(1000, 'A')}) {
+    for (const std::string& tail :
+         std::vector<std::string>{"A", "AA", "AAA", "AAAA", "=", "==", "\n", std::string(1000, 'A')}) {
         INFO(tail);
         CHECK(error_of(codec.decode(k, token + tail)) == errc::malformed_token);
     }
@@ -162,7 +165,8 @@ TEST_CASE("a non-canonical re-encoding of a valid token is rejected") {
         const auto strip = [](const std::string& s) { return std::string_view(s).substr(4); };
         REQUIRE(base64url_decode(strip(token), a) == 68u);
         std::uint32_t acc = 0;
-        for (const char c : strip(recoded).substr(88)) acc = acc << 6 | static_cast<std::uint32_t>(alphabet.find(c));
+        for (const char c : strip(recoded).substr(88))
+            acc = acc << 6 | static_cast<std::uint32_t>(alphabet.find(c));
         CHECK((acc >> 2) == (static_cast<std::uint32_t>(a[66]) << 8 | a[67]));
         // …but not the canonical spelling, so not accepted.
         CHECK_FALSE(base64url_decode(strip(recoded), b));
@@ -238,7 +242,8 @@ TEST_CASE("session_id prints as 24 base64url characters and parses strictly") {
     CHECK(zero.to_string() == "AAAAAAAAAAAAAAAAAAAAAAAA");
     session_id known;
     known.bucket = 0x0102;
-    for (std::size_t i = 0; i < known.id.size(); ++i) known.id[i] = static_cast<std::uint8_t>(i);
+    for (std::size_t i = 0; i < known.id.size(); ++i)
+        known.id[i] = static_cast<std::uint8_t>(i);
     CHECK(known.to_string() == "AQIAAQIDBAUGBwgJCgsMDQ4P");
 
     CHECK_FALSE(session_id::parse(s.substr(0, 23)));
