@@ -50,12 +50,18 @@ void server::start() {
 
 asio::awaitable<void> server::accept_loop() {
     asio::steady_timer backoff(acceptor_.get_executor());
+    std::chrono::steady_clock::time_point last_accept_log{};
     for (;;) {
         auto [ec, socket] = co_await acceptor_.async_accept(asio::make_strand(ioc_), use_tuple);
         if (stopping_.load()) co_return;
         if (ec) {
             if (ec == asio::error::operation_aborted) co_return;
-            log::warn("accept failed", {{"error", ec.message()}});
+            // Once a second at most: a full descriptor table fails every accept.
+            auto now = std::chrono::steady_clock::now();
+            if (now - last_accept_log >= std::chrono::seconds(1)) {
+                last_accept_log = now;
+                log::warn("accept failed", {{"error", ec.message()}});
+            }
             // Out of descriptors or memory: new connections cannot be served
             // now, but they can in a moment; keep the loop alive.
             backoff.expires_after(std::chrono::milliseconds(50));

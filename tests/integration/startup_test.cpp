@@ -1,0 +1,127 @@
+// Safe defaults: sessiond refuses to run insecurely unless told it is
+// development; keygen makes keys that work; the accept loop survives running
+// out of file descriptors.
+
+#include <catch2/catch.hpp>
+
+#include <sys/resource.h>
+
+#include <memory>
+#include <thread>
+
+#include "support/contract_target.hpp"
+#include "support/sessiond_process.hpp"
+
+using namespace sessiond::test;
+using namespace std::chrono_literals;
+
+namespace {
+const std::string token_keys = "1:b2xkLWtleS1vbGQta2V5LW9sZC1rZXktb2xkLWtleS0xMjM=";
+const std::string index_key = "dXNlci1pbmRleC1rZXktdXNlci1pbmRleC1rZXktMTIzNDU2Nzg=";
+}  // namespace
+
+TEST_CASE("without keys sessiond refuses to start outside development mode") {
+    auto no_api_keys = run_sessiond({"--token-keys", token_keys, "--user-index-key", index_key});
+    CHECK(no_api_keys.status == 2);
+    CHECK_THAT(no_api_keys.output, Catch::Contains("'api-keys'"));
+
+    auto no_token_keys = run_sessiond({"--api-keys", "a=" + sha256_hex("k") + ":auth"});
+    CHECK(no_token_keys.status == 2);
+    CHECK_THAT(no_token_keys.output, Catch::Contains("'token-keys'"));
+
+    auto half = run_sessiond({"--api-keys", "a=" + sha256_hex("k") + ":auth", "--token-keys", token_keys});
+    CHECK(half.status == 2);
+    CHECK_THAT(half.output, Catch::Contains("user-index-key"));
+
+    auto short_key = run_sessiond(
+        {"--api-keys", "a=" + sha256_hex("k") + ":auth", "--token-keys", "1:c2hvcnQ=", "--user-index-key", index_key});
+    CHECK(short_key.status == 2);
+    CHECK_THAT(short_key.output, Catch::Contains("'token-keys'") && !Catch::Contains("c2hvcnQ"));
+
+    auto bad_scope = run_sessiond({"--api-keys", "a=" + sha256_hex("k") + ":sessions:everything", "--token-keys",
+                                   token_keys, "--user-index-key", index_key});
+    CHECK(bad_scope.status == 2);
+    CHECK_THAT(bad_scope.output, Catch::Contains("sessions:everything"));
+
+    auto public_dev = run_sessiond({"--development", "--address", "0.0.0.0"});
+    CHECK(public_dev.status == 2);
+    CHECK_THAT(public_dev.output, Catch::Contains("'development'") && Catch::Contains("loopback"));
+}
+
+TEST_CASE("development mode starts without keys, and warns") {
+    sessiond_process sd({"--development"});
+    CHECK(sd.proc().wait_for_log("ephemeral", 5s));
+    CHECK(sd.proc().wait_for_log("no API keys configured", 5s));
+    auto r = sd.request("POST", "/v1/sessions", R"({"user_id":"dev"})");
+    CHECK(r.status == 201);
+}
+
+TEST_CASE("keygen prints a key and the config entry that accepts it with its scopes") {
+    auto out = run_sessiond({"keygen", "--scopes", "sessions:read,auth", "--name", "gateway"});
+    REQUIRE(out.status == 0);
+    auto key_at = out.output.find("sk_");
+    REQUIRE(key_at != std::string::npos);
+    auto key = out.output.substr(key_at, out.output.find('\n', key_at) - key_at);
+    auto entry_at = out.output.find("gateway=");
+    REQUIRE(entry_at != std::string::npos);
+    auto entry = out.output.substr(entry_at, out.output.find('\n', entry_at) - entry_at);
+    CHECK(entry == "gateway=" + sha256_hex(key) + ":sessions:read,auth");
+
+    sessiond_process sd({"--api-keys", entry},
+                        {{"SESSIOND_TOKEN_KEYS", token_keys}, {"SESSIOND_USER_INDEX_KEY", index_key}});
+    auto read = sd.request("POST", "/v1/sessions/validate", R"({"token":"sid_x"})", {{"X-API-Key", key}});
+    CHECK(read.status == 401);  // authorized caller, unknown token
+    CHECK_THAT(read.body, Catch::Contains("invalid_session"));
+    auto write = sd.request("POST", "/v1/sessions", R"({"user_id":"u"})", {{"X-API-Key", key}});
+    CHECK(write.status == 403);
+    auto wrong = sd.request("POST", "/v1/sessions/validate", R"({"token":"sid_x"})", {{"X-API-Key", key + "x"}});
+    CHECK(wrong.status == 401);
+    CHECK_THAT(wrong.body, Catch::Contains("unauthenticated"));
+    CHECK(sd.proc().log().find(key) == std::string::npos);
+
+    CHECK(run_sessiond({"keygen", "--scopes", "root"}).status == 2);
+    CHECK(run_sessiond({"keygen"}).status == 2);
+}
+
+TEST_CASE("the accept loop survives running out of file descriptors") {
+    // The child inherits a low descriptor limit through the test's own rlimit.
+    rlimit saved{};
+    getrlimit(RLIMIT_NOFILE, &saved);
+    rlimit low = saved;
+    low.rlim_cur = 64;
+    REQUIRE(setrlimit(RLIMIT_NOFILE, &low) == 0);
+    std::unique_ptr<sessiond_process> sd;
+    try {
+        sd = std::make_unique<sessiond_process>(std::vector<std::string>{"--development", "--io-threads", "1"});
+    } catch (...) {
+        setrlimit(RLIMIT_NOFILE, &saved);
+        throw;
+    }
+    setrlimit(RLIMIT_NOFILE, &saved);
+
+    std::vector<std::unique_ptr<http_connection>> flood;
+    for (int i = 0; i < 100; ++i)
+        flood.push_back(std::make_unique<http_connection>(sd->port()));
+    std::this_thread::sleep_for(300ms);
+    CHECK(sd->proc().wait_for_log("accept failed", 5s));
+    flood.clear();
+    bool served = false;
+    for (int i = 0; i < 100 && !served; ++i) {
+        try {
+            served = sd->request("GET", "/healthz").status == 200;
+        } catch (const std::exception&) {
+        }
+        if (!served) std::this_thread::sleep_for(50ms);
+    }
+    CHECK(served);
+    CHECK(sd->proc().running());
+}
+
+TEST_CASE("the embedded store is bounded") {
+    sessiond_process sd({"--development", "--memory-max-sessions", "3"});
+    for (int i = 0; i < 3; ++i)
+        CHECK(sd.request("POST", "/v1/sessions", R"({"user_id":"u)" + std::to_string(i) + "\"}").status == 201);
+    auto full = sd.request("POST", "/v1/sessions", R"({"user_id":"u9"})");
+    CHECK(full.status == 503);
+    CHECK_THAT(full.body, Catch::Contains("store_busy"));
+}
