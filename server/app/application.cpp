@@ -117,6 +117,18 @@ session::policy make_policy(const session_config& s) {
     return p;
 }
 
+// One I/O thread's share of the daemon: its own io_context, HTTP server and,
+// with Redis, its own Redis connection(s), so that a request is served from
+// accept to reply on one thread without waking another.
+struct worker {
+    boost::asio::io_context ioc{1};
+    std::unique_ptr<redis::client> redis_client;
+    std::unique_ptr<store::redis_store> redis_sessions;
+    std::unique_ptr<api::session_api> sessions;
+    http::router routes;
+    std::unique_ptr<http::server> server;
+};
+
 }  // namespace
 
 int run(const config& cfg) {
@@ -142,31 +154,7 @@ int run(const config& cfg) {
     for (const auto& w : sec.warnings)
         log::warn(w);
 
-    boost::asio::io_context ioc(static_cast<int>(threads));
     session::wall_clock clock;
-
-    std::unique_ptr<store::memory_store> memory;
-    std::unique_ptr<redis::client> redis_client;
-    std::unique_ptr<store::redis_store> redis_sessions;
-    store::session_store* sessions = nullptr;
-    if (redis_cfg) {
-        try {
-            redis_client = std::make_unique<redis::client>(ioc, *redis_cfg, threads);
-        } catch (const std::exception& e) {
-            log::error("cannot set up the Redis client", {{"error", e.what()}});
-            log::shutdown();
-            return 2;
-        }
-        redis_client->start();
-        redis_sessions = std::make_unique<store::redis_store>(*redis_client, clock, cfg.store.redis_key_prefix);
-        sessions = redis_sessions.get();
-    } else {
-        memory = std::make_unique<store::memory_store>(ioc, clock, cfg.store.memory_max_sessions);
-        memory->start();
-        sessions = memory.get();
-        log::info("embedded store: sessions live in this process only, not shared, lost on restart");
-    }
-
     api::api_settings settings;
     settings.policy = policy;
     settings.metadata_max_bytes = cfg.session.metadata_max_bytes;
@@ -174,55 +162,108 @@ int run(const config& cfg) {
     settings.api_key_header = cfg.auth.api_key_header;
     settings.user_header = cfg.auth.user_header;
     settings.id_header = cfg.auth.id_header;
-    api::session_api session_api(*sessions, sec.keys, session::token_codec(cfg.token.prefix), clock,
-                                 std::move(sec.callers), settings);
+    const session::token_codec codec(cfg.token.prefix);
 
-    http::router routes;
-    http::server server(ioc, cfg.http, routes, cfg.log.access_log);
-    api::add_ops_routes(routes, {[sessions] { return sessions->ready(); },
-                                 [&server] { return static_cast<std::uint64_t>(server.active_connections()); }});
-    session_api.add_routes(routes);
+    std::vector<std::unique_ptr<worker>> workers;
+    for (std::size_t i = 0; i < threads; ++i)
+        workers.push_back(std::make_unique<worker>());
 
+    // The embedded store is shared by all threads (it locks per shard); a
+    // Redis store is per thread, over that thread's connections.
+    std::unique_ptr<store::memory_store> memory;
+    if (!redis_cfg) {
+        memory = std::make_unique<store::memory_store>(workers[0]->ioc, clock, cfg.store.memory_max_sessions);
+        memory->start();
+        log::info("embedded store: sessions live in this process only, not shared, lost on restart");
+    }
+    for (auto& w : workers) {
+        store::session_store* sessions = memory.get();
+        if (redis_cfg) {
+            try {
+                w->redis_client = std::make_unique<redis::client>(w->ioc, *redis_cfg, 1);
+            } catch (const std::exception& e) {
+                log::error("cannot set up the Redis client", {{"error", e.what()}});
+                log::shutdown();
+                return 2;
+            }
+            w->redis_client->start();
+            w->redis_sessions =
+                std::make_unique<store::redis_store>(*w->redis_client, clock, cfg.store.redis_key_prefix);
+            sessions = w->redis_sessions.get();
+        }
+        w->sessions = std::make_unique<api::session_api>(*sessions, sec.keys, codec, clock, sec.callers, settings);
+    }
+
+    std::atomic<std::size_t> open_connections{0};
+    auto store_ready = [&workers, &memory] {
+        if (memory) return true;
+        for (const auto& w : workers)
+            if (!w->redis_client->ready()) return false;
+        return true;
+    };
+    for (auto& w : workers) {
+        api::add_ops_routes(w->routes, {store_ready, [&open_connections] {
+                                            return static_cast<std::uint64_t>(open_connections.load());
+                                        }});
+        w->sessions->add_routes(w->routes);
+        w->server = std::make_unique<http::server>(w->ioc, cfg.http, w->routes, cfg.log.access_log, open_connections);
+    }
+
+    unsigned short port = 0;
     try {
-        server.start();
+        for (auto& w : workers) {
+            if (port == 0) {
+                w->server->start(std::nullopt, threads > 1);
+                port = w->server->port();
+            } else {
+                w->server->start(port, true);
+            }
+        }
     } catch (const std::exception& e) {
         log::error("cannot listen", {{"address", cfg.http.address}, {"port", cfg.http.port}, {"error", e.what()}});
         log::shutdown();
         return 1;
     }
     log::info("listening", {{"address", cfg.http.address},
-                            {"port", server.port()},
+                            {"port", port},
                             {"io_threads", threads},
                             {"store", cfg.store.redis_url.empty() ? "memory" : "redis"},
                             {"version", SESSIOND_VERSION}});
 
-    boost::asio::signal_set signals(ioc, SIGINT, SIGTERM);
+    auto stop_all = [&] {
+        if (memory) memory->stop();
+        for (auto& w : workers) {
+            if (w->redis_client) w->redis_client->stop();
+            w->ioc.stop();
+        }
+    };
+    boost::asio::signal_set signals(workers[0]->ioc, SIGINT, SIGTERM);
     std::function<void(const boost::system::error_code&, int)> on_signal;
     bool draining = false;
+    std::atomic<std::size_t> drained{0};
     on_signal = [&](const boost::system::error_code& ec, int sig) {
         if (ec) return;
         if (draining) {
             log::warn("second signal, stopping now", {{"signal", sig}});
-            ioc.stop();
+            stop_all();
             return;
         }
         draining = true;
         log::info("shutting down", {{"signal", sig},
-                                    {"connections", server.active_connections()},
+                                    {"connections", open_connections.load()},
                                     {"drain_timeout_ms", static_cast<std::int64_t>(cfg.http.drain_timeout.count())}});
-        server.shutdown([&] {
-            if (memory) memory->stop();
-            if (redis_client) redis_client->stop();
-            ioc.stop();
-        });
+        for (auto& w : workers)
+            w->server->shutdown([&] {
+                if (drained.fetch_add(1) + 1 == workers.size()) stop_all();
+            });
         signals.async_wait(on_signal);
     };
     signals.async_wait(on_signal);
 
     std::vector<std::thread> pool;
-    for (std::size_t i = 1; i < threads; ++i)
-        pool.emplace_back([&ioc] { ioc.run(); });
-    ioc.run();
+    for (std::size_t i = 1; i < workers.size(); ++i)
+        pool.emplace_back([w = workers[i].get()] { w->ioc.run(); });
+    workers[0]->ioc.run();
     for (auto& t : pool)
         t.join();
 

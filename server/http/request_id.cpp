@@ -4,7 +4,6 @@
 
 #include <atomic>
 #include <cstdint>
-#include <cstdio>
 
 namespace sessiond::http {
 
@@ -25,10 +24,24 @@ std::string make_request_id() {
         return p;
     }();
     static std::atomic<std::uint64_t> counter{0};
+    // "<16 hex digits of prefix>-<counter in hex>", formatted by hand: this
+    // runs for every request that brings no id of its own.
+    static const char* digits = "0123456789abcdef";
+    std::uint64_t n = counter.fetch_add(1, std::memory_order_relaxed);
     char buf[40];
-    int n = std::snprintf(buf, sizeof buf, "%016llx-%llx", static_cast<unsigned long long>(prefix),
-                          static_cast<unsigned long long>(counter.fetch_add(1, std::memory_order_relaxed)));
-    return std::string(buf, static_cast<std::size_t>(n));
+    char* p = buf;
+    for (int shift = 60; shift >= 0; shift -= 4)
+        *p++ = digits[(prefix >> shift) & 15];
+    *p++ = '-';
+    char tmp[16];
+    int len = 0;
+    do {
+        tmp[len++] = digits[n & 15];
+        n >>= 4;
+    } while (n);
+    while (len)
+        *p++ = tmp[--len];
+    return std::string(buf, static_cast<std::size_t>(p - buf));
 }
 
 }  // namespace sessiond::http

@@ -10,7 +10,7 @@
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http/error.hpp>
 #include <boost/beast/http/read.hpp>
-#include <boost/beast/http/write.hpp>
+#include <boost/asio/write.hpp>
 
 #include <chrono>
 
@@ -32,16 +32,23 @@ struct server::connection {
     bool idle = false;  // waiting for a request; touched on the connection's strand only
 };
 
-server::server(asio::io_context& ioc, const http_config& cfg, const router& routes, bool access_log)
-    : ioc_(ioc), cfg_(cfg), routes_(routes), access_log_(access_log), acceptor_(asio::make_strand(ioc)) {}
+server::server(asio::io_context& ioc, const http_config& cfg, const router& routes, bool access_log,
+               std::atomic<std::size_t>& open_connections)
+    : ioc_(ioc),
+      cfg_(cfg),
+      routes_(routes),
+      access_log_(access_log),
+      acceptor_(ioc),
+      open_connections_(open_connections) {}
 
 server::~server() = default;
 
-void server::start() {
+void server::start(std::optional<unsigned short> port, bool reuse_port) {
     auto address = asio::ip::make_address(cfg_.address);
-    tcp::endpoint endpoint(address, cfg_.port);
+    tcp::endpoint endpoint(address, port.value_or(cfg_.port));
     acceptor_.open(endpoint.protocol());
     acceptor_.set_option(tcp::acceptor::reuse_address(true));
+    if (reuse_port) acceptor_.set_option(asio::detail::socket_option::boolean<SOL_SOCKET, SO_REUSEPORT>(true));
     acceptor_.bind(endpoint);
     acceptor_.listen(asio::socket_base::max_listen_connections);
     port_ = acceptor_.local_endpoint().port();
@@ -52,7 +59,9 @@ asio::awaitable<void> server::accept_loop() {
     asio::steady_timer backoff(acceptor_.get_executor());
     std::chrono::steady_clock::time_point last_accept_log{};
     for (;;) {
-        auto [ec, socket] = co_await acceptor_.async_accept(asio::make_strand(ioc_), use_tuple);
+        // The connection's executor is its thread's io_context, which only
+        // that thread runs: an implicit strand, without a strand's cost.
+        auto [ec, socket] = co_await acceptor_.async_accept(ioc_, use_tuple);
         if (stopping_.load()) co_return;
         if (ec) {
             if (ec == asio::error::operation_aborted) co_return;
@@ -68,7 +77,7 @@ asio::awaitable<void> server::accept_loop() {
             co_await backoff.async_wait(use_tuple);
             continue;
         }
-        if (active_.load(std::memory_order_relaxed) >= cfg_.max_connections) {
+        if (open_connections_.load(std::memory_order_relaxed) >= cfg_.max_connections) {
             metrics::get().connections_refused.inc();
             auto exec = socket.get_executor();
             asio::co_spawn(exec, refuse(std::move(socket)), asio::detached);
@@ -82,6 +91,7 @@ asio::awaitable<void> server::accept_loop() {
             connections_.emplace(c.get(), c);
         }
         active_.fetch_add(1, std::memory_order_relaxed);
+        open_connections_.fetch_add(1, std::memory_order_relaxed);
         metrics::get().connections_accepted.inc();
         auto exec = c->stream.get_executor();
         asio::co_spawn(exec, serve(std::move(c)), asio::detached);
@@ -106,6 +116,25 @@ asio::awaitable<void> close_gracefully(beast::tcp_stream& stream) {
         }
     }
     stream.close();
+}
+
+// The response as bytes on the wire, in `out` (reused across requests):
+// one contiguous buffer and one write, cheaper than Beast's serializer.
+void serialize(const response& res, std::string& out) {
+    out.clear();
+    out += res.version() == 10 ? "HTTP/1.0 " : "HTTP/1.1 ";
+    out += std::to_string(res.result_int());
+    out += ' ';
+    out += std::string_view(res.reason());
+    out += "\r\n";
+    for (const auto& f : res) {
+        out += std::string_view(f.name_string());
+        out += ": ";
+        out += std::string_view(f.value());
+        out += "\r\n";
+    }
+    out += "\r\n";
+    out += res.body();
 }
 
 bool is_disconnect(const beast::error_code& ec) {
@@ -138,12 +167,15 @@ asio::awaitable<void> server::refuse(tcp::socket socket) {
     res.set(field::retry_after, "1");
     res.prepare_payload();
     stream.expires_after(cfg_.write_timeout);
-    co_await beast_http::async_write(stream, res, use_tuple);
+    std::string out;
+    serialize(res, out);
+    co_await asio::async_write(stream, asio::buffer(out), use_tuple);
     co_await close_gracefully(stream);
 }
 
 asio::awaitable<void> server::serve(std::shared_ptr<connection> c) {
     beast::flat_buffer buffer;
+    std::string wire;  // the serialized response, reused
     bool close_politely = false;
     try {
         for (;;) {
@@ -186,7 +218,8 @@ asio::awaitable<void> server::serve(std::shared_ptr<connection> c) {
                 res.keep_alive(false);
                 res.prepare_payload();
                 c->stream.expires_after(cfg_.write_timeout);
-                co_await beast_http::async_write(c->stream, res, use_tuple);
+                serialize(res, wire);
+                co_await asio::async_write(c->stream, asio::buffer(wire), use_tuple);
                 account(access_log_, nullptr, res, route, rid, started);
                 close_politely = true;
                 break;
@@ -202,7 +235,8 @@ asio::awaitable<void> server::serve(std::shared_ptr<connection> c) {
             res.prepare_payload();
 
             c->stream.expires_after(cfg_.write_timeout);
-            auto [wec, written] = co_await beast_http::async_write(c->stream, res, use_tuple);
+            serialize(res, wire);
+            auto [wec, written] = co_await asio::async_write(c->stream, asio::buffer(wire), use_tuple);
             account(access_log_, &req, res, route, rid, started);
             if (wec) break;
             if (!res.keep_alive()) {
@@ -262,6 +296,7 @@ void server::on_connection_closed(connection* c) {
         std::lock_guard lock(mutex_);
         connections_.erase(c);
     }
+    open_connections_.fetch_sub(1, std::memory_order_relaxed);
     if (active_.fetch_sub(1) == 1 && stopping_.load()) finish_drain();
 }
 

@@ -1,8 +1,16 @@
 #pragma once
 // The HTTP/1.1 server: an accept loop that never dies, one coroutine per
-// connection on its own strand (keep-alive, pipelining, size limits, read,
-// idle and write deadlines), and a graceful shutdown that drains in-flight
-// requests within a deadline.
+// connection (keep-alive, pipelining, size limits, read, idle and write
+// deadlines), and a graceful shutdown that drains in-flight requests within
+// a deadline.
+//
+// sessiond runs one server per I/O thread, each on its own io_context with
+// its own listening socket on the same port (SO_REUSEPORT): the kernel
+// spreads connections over the threads and a request never changes thread.
+// Each connection's handlers are thus serialized by construction (the
+// io_context is an implicit strand, run by one thread only), without the
+// cost of a strand object; anything from another thread reaches a
+// connection by asio::post to its executor.
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -12,6 +20,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <unordered_map>
 
 #include "config/config.hpp"
@@ -21,13 +30,18 @@ namespace sessiond::http {
 
 class server {
 public:
-    server(boost::asio::io_context& ioc, const http_config& cfg, const router& routes, bool access_log);
+    // `open_connections` is shared by the servers of all threads: the
+    // connection limit is for the process.
+    server(boost::asio::io_context& ioc, const http_config& cfg, const router& routes, bool access_log,
+           std::atomic<std::size_t>& open_connections);
     ~server();
     server(const server&) = delete;
     server& operator=(const server&) = delete;
 
     // Binds and listens (throws std::system_error on failure), then accepts.
-    void start();
+    // `port` overrides the configured one (the servers of later threads bind
+    // the port the first one got); `reuse_port` lets them share it.
+    void start(std::optional<unsigned short> port = std::nullopt, bool reuse_port = false);
     // The port actually bound (useful with port 0).
     unsigned short port() const { return port_; }
 
@@ -58,6 +72,7 @@ private:
 
     std::atomic<bool> stopping_{false};
     std::atomic<std::size_t> active_{0};
+    std::atomic<std::size_t>& open_connections_;
     std::mutex mutex_;  // guards connections_ and on_drained_
     std::unordered_map<connection*, std::weak_ptr<connection>> connections_;
     std::function<void()> on_drained_;
