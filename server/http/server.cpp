@@ -12,6 +12,8 @@
 #include <boost/beast/http/read.hpp>
 #include <boost/asio/write.hpp>
 
+#include <algorithm>
+#include <array>
 #include <chrono>
 
 #include "common/metrics.hpp"
@@ -26,10 +28,18 @@ namespace beast = boost::beast;
 using tcp = asio::ip::tcp;
 constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 
+// One client connection. Its deadlines are coarse: the server's sweep
+// (sweep_loop) cancels the socket of a connection past its deadline, which
+// costs one store per operation instead of a timer per operation. Touched
+// only on the server's thread.
 struct server::connection {
-    explicit connection(tcp::socket s) : stream(std::move(s)) {}
-    beast::tcp_stream stream;
-    bool idle = false;  // waiting for a request; touched on the connection's strand only
+    using clock = std::chrono::steady_clock;
+    explicit connection(tcp::socket s) : socket(std::move(s)) {}
+    void expires_after(clock::duration d) { deadline = clock::now() + d; }
+
+    tcp::socket socket;
+    clock::time_point deadline = clock::time_point::max();
+    bool idle = false;  // waiting for a request
 };
 
 server::server(asio::io_context& ioc, const http_config& cfg, const router& routes, bool access_log,
@@ -43,6 +53,34 @@ server::server(asio::io_context& ioc, const http_config& cfg, const router& rout
 
 server::~server() = default;
 
+asio::awaitable<void> server::sweep_loop() {
+    // A quarter of the shortest timeout, within [10 ms, 250 ms]: a deadline
+    // is enforced at most that late.
+    auto shortest = std::min({cfg_.read_timeout, cfg_.idle_timeout, cfg_.write_timeout});
+    auto tick = std::clamp<std::chrono::milliseconds>(shortest / 4, std::chrono::milliseconds(10),
+                                                      std::chrono::milliseconds(250));
+    asio::steady_timer timer(ioc_);
+    std::vector<std::shared_ptr<connection>> expired;
+    for (;;) {
+        timer.expires_after(tick);
+        auto [ec] = co_await timer.async_wait(use_tuple);
+        if (ec) co_return;
+        auto now = connection::clock::now();
+        {
+            std::lock_guard lock(mutex_);
+            for (auto& [ptr, weak] : connections_)
+                if (ptr->deadline <= now)
+                    if (auto c = weak.lock()) expired.push_back(std::move(c));
+        }
+        for (auto& c : expired) {
+            c->deadline = connection::clock::time_point::max();
+            beast::error_code ignored;
+            c->socket.cancel(ignored);
+        }
+        expired.clear();
+    }
+}
+
 void server::start(std::optional<unsigned short> port, bool reuse_port) {
     auto address = asio::ip::make_address(cfg_.address);
     tcp::endpoint endpoint(address, port.value_or(cfg_.port));
@@ -53,6 +91,7 @@ void server::start(std::optional<unsigned short> port, bool reuse_port) {
     acceptor_.listen(asio::socket_base::max_listen_connections);
     port_ = acceptor_.local_endpoint().port();
     asio::co_spawn(acceptor_.get_executor(), accept_loop(), asio::detached);
+    asio::co_spawn(ioc_, sweep_loop(), asio::detached);
 }
 
 asio::awaitable<void> server::accept_loop() {
@@ -86,6 +125,7 @@ asio::awaitable<void> server::accept_loop() {
         beast::error_code ignored;
         socket.set_option(tcp::no_delay(true), ignored);
         auto c = std::make_shared<connection>(std::move(socket));
+        c->expires_after(cfg_.idle_timeout);
         {
             std::lock_guard lock(mutex_);
             connections_.emplace(c.get(), c);
@@ -93,8 +133,7 @@ asio::awaitable<void> server::accept_loop() {
         active_.fetch_add(1, std::memory_order_relaxed);
         open_connections_.fetch_add(1, std::memory_order_relaxed);
         metrics::get().connections_accepted.inc();
-        auto exec = c->stream.get_executor();
-        asio::co_spawn(exec, serve(std::move(c)), asio::detached);
+        asio::co_spawn(ioc_, serve(std::move(c)), asio::detached);
     }
 }
 
@@ -102,12 +141,13 @@ namespace {
 
 // Ends a connection after a response so that the peer reads the response
 // rather than a reset: stop sending, then discard what it still sends for a
-// short while.
-asio::awaitable<void> close_gracefully(beast::tcp_stream& stream) {
+// short while (bounded by `set_deadline`, in bytes too).
+template <class Stream, class SetDeadline>
+asio::awaitable<void> close_gracefully(Stream& stream, tcp::socket& socket, SetDeadline set_deadline) {
     beast::error_code ec;
-    stream.socket().shutdown(tcp::socket::shutdown_send, ec);
+    socket.shutdown(tcp::socket::shutdown_send, ec);
     if (!ec) {
-        stream.expires_after(std::chrono::milliseconds(500));
+        set_deadline(std::chrono::milliseconds(500));
         std::array<char, 4096> sink;
         for (std::size_t total = 0; total < 256 * 1024;) {
             auto [rec, n] = co_await stream.async_read_some(asio::buffer(sink), use_tuple);
@@ -115,7 +155,7 @@ asio::awaitable<void> close_gracefully(beast::tcp_stream& stream) {
             total += n;
         }
     }
-    stream.close();
+    socket.close(ec);
 }
 
 // The response as bytes on the wire, in `out` (reused across requests):
@@ -170,7 +210,7 @@ asio::awaitable<void> server::refuse(tcp::socket socket) {
     std::string out;
     serialize(res, out);
     co_await asio::async_write(stream, asio::buffer(out), use_tuple);
-    co_await close_gracefully(stream);
+    co_await close_gracefully(stream, stream.socket(), [&](auto d) { stream.expires_after(d); });
 }
 
 asio::awaitable<void> server::serve(std::shared_ptr<connection> c) {
@@ -184,18 +224,18 @@ asio::awaitable<void> server::serve(std::shared_ptr<connection> c) {
                 // be closed by a shutdown.
                 if (stopping_.load()) break;
                 c->idle = true;
-                c->stream.expires_after(cfg_.idle_timeout);
-                auto [ec, n] = co_await c->stream.async_read_some(buffer.prepare(4096), use_tuple);
+                c->expires_after(cfg_.idle_timeout);
+                auto [ec, n] = co_await c->socket.async_read_some(buffer.prepare(4096), use_tuple);
                 c->idle = false;
                 if (ec) break;
                 buffer.commit(n);
             }
             auto started = std::chrono::steady_clock::now();
-            c->stream.expires_after(cfg_.read_timeout);
+            c->expires_after(cfg_.read_timeout);
             beast_http::request_parser<beast_http::string_body> parser;
             parser.header_limit(static_cast<std::uint32_t>(cfg_.max_header_bytes));
             parser.body_limit(cfg_.max_body_bytes);
-            auto [ec, n] = co_await beast_http::async_read(c->stream, buffer, parser, use_tuple);
+            auto [ec, n] = co_await beast_http::async_read(c->socket, buffer, parser, use_tuple);
 
             response res;
             std::string_view route = "-";
@@ -217,9 +257,9 @@ asio::awaitable<void> server::serve(std::shared_ptr<connection> c) {
                 res.set(cfg_.request_id_header, rid);
                 res.keep_alive(false);
                 res.prepare_payload();
-                c->stream.expires_after(cfg_.write_timeout);
+                c->expires_after(cfg_.write_timeout);
                 serialize(res, wire);
-                co_await asio::async_write(c->stream, asio::buffer(wire), use_tuple);
+                co_await asio::async_write(c->socket, asio::buffer(wire), use_tuple);
                 account(access_log_, nullptr, res, route, rid, started);
                 close_politely = true;
                 break;
@@ -234,9 +274,9 @@ asio::awaitable<void> server::serve(std::shared_ptr<connection> c) {
             res.keep_alive(req.keep_alive() && !stopping_.load());
             res.prepare_payload();
 
-            c->stream.expires_after(cfg_.write_timeout);
+            c->expires_after(cfg_.write_timeout);
             serialize(res, wire);
-            auto [wec, written] = co_await asio::async_write(c->stream, asio::buffer(wire), use_tuple);
+            auto [wec, written] = co_await asio::async_write(c->socket, asio::buffer(wire), use_tuple);
             account(access_log_, &req, res, route, rid, started);
             if (wec) break;
             if (!res.keep_alive()) {
@@ -247,10 +287,12 @@ asio::awaitable<void> server::serve(std::shared_ptr<connection> c) {
     } catch (const std::exception& e) {
         log::error("connection failed", {{"error", e.what()}});
     }
-    if (close_politely)
-        co_await close_gracefully(c->stream);
-    else
-        c->stream.close();
+    if (close_politely) {
+        co_await close_gracefully(c->socket, c->socket, [&](auto d) { c->expires_after(d); });
+    } else {
+        beast::error_code ignored;
+        c->socket.close(ignored);
+    }
     on_connection_closed(c.get());
 }
 
@@ -323,14 +365,18 @@ void server::shutdown(std::function<void()> on_drained) {
             }
             if (!left.empty()) log::warn("drain deadline reached, closing connections", {{"connections", left.size()}});
             for (auto& c : left)
-                asio::post(c->stream.get_executor(), [c] { c->stream.close(); });
+                asio::post(ioc_, [c] {
+                    beast::error_code ignored;
+                    c->socket.close(ignored);
+                });
             finish_drain();
         });
     }
     // Idle keep-alive connections close now; busy ones after their response.
     for (auto& c : open)
-        asio::post(c->stream.get_executor(), [c] {
-            if (c->idle) c->stream.cancel();
+        asio::post(ioc_, [c] {
+            beast::error_code ignored;
+            if (c->idle) c->socket.cancel(ignored);
         });
     if (active_.load() == 0) finish_drain();
 }

@@ -56,6 +56,7 @@ private:
     struct connection;
 
     boost::asio::awaitable<void> accept_loop();
+    boost::asio::awaitable<void> sweep_loop();
     boost::asio::awaitable<void> serve(std::shared_ptr<connection> c);
     boost::asio::awaitable<void> refuse(boost::asio::ip::tcp::socket socket);
     boost::asio::awaitable<void> handle(request& req, response& res, std::string_view request_id,
