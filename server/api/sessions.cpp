@@ -219,7 +219,7 @@ asio::awaitable<std::optional<session_record>> session_api::resolve(http::reques
                     metrics::get().validations_ok.inc();
                     co_return stored;
                 }
-                auto written = co_await store_.replace(stored, *checked.updated);
+                auto written = co_await store_.replace(stored, *checked.updated, user(stored.user_id));
                 if (!written) {
                     store_failed(ctx, written.error());
                     co_return std::nullopt;
@@ -393,7 +393,7 @@ asio::awaitable<void> session_api::rotate(http::request_context& ctx) {
                                        *reauthenticated, metadata);
         switch (rotated.outcome) {
             case check_outcome::valid: {
-                auto written = co_await store_.replace(stored, *rotated.updated);
+                auto written = co_await store_.replace(stored, *rotated.updated, user(stored.user_id));
                 if (!written) co_return store_failed(ctx, written.error());
                 if (!*written) continue;  // a concurrent write won; decide again on what it left
                 metrics::get().sessions_rotated.inc();

@@ -183,9 +183,6 @@ std::string encode_record(const session_record& r) {
     out.push_back(static_cast<char>(record_format));
     out.push_back(static_cast<char>((r.rotated_at ? flag_rotated : 0) | (r.previous ? flag_previous : 0)));
     put_varint(out, r.version);
-    std::array<std::uint8_t, session_id::binary_size> id;
-    r.id.to_binary(id);
-    put_bytes(out, id);
     put_varint(out, r.user_id.size());
     out += r.user_id;
     put_varint(out, r.metadata.size());
@@ -205,7 +202,7 @@ std::string encode_record(const session_record& r) {
     return out;
 }
 
-boost::system::result<session_record> decode_record(std::string_view data) {
+boost::system::result<session_record> decode_record(std::string_view data, const session_id& id) {
     reader in(data);
     const std::uint8_t format = in.byte();
     if (in.bad()) return errc::malformed_record;
@@ -215,9 +212,7 @@ boost::system::result<session_record> decode_record(std::string_view data) {
     const std::uint8_t flags = in.byte();
     if ((flags & ~known_flags) != 0) in.fail();
     r.version = in.varint();
-    std::array<std::uint8_t, session_id::binary_size> id{};
-    in.copy_to(id);
-    r.id = session_id::from_binary(id);
+    r.id = id;
     if (r.id.bucket >= bucket_count) in.fail();
     r.user_id = in.string(1, max_user_id_size);
     r.metadata = in.string(0, max_metadata_size);

@@ -60,15 +60,15 @@ struct session_record {
 // --- binary encoding (for Redis) ----------------------------------------
 // Format 1, all integers LEB128 varints (minimal length), "zz" = zigzag:
 //   u8 format (1) | u8 flags (bit 0: rotated_at, bit 1: previous) | version
-//   | id (18 bytes: bucket big-endian ‖ 16 id bytes)
 //   | len ‖ user_id | len ‖ metadata
 //   | created_at (ms since epoch) | zz(t - created_at) for last_seen_at,
 //     idle_expires_at, expires_at, authenticated_at[, rotated_at]
 //   | idle_timeout (ms) | secret_hash (32)
 //   [| previous secret_hash (32) | zz(valid_until - created_at)]
-// Deltas keep the timestamps to 1–5 bytes each. A typical session (12-byte
-// user_id, "{}" metadata, not rotated) takes 91 bytes, 134 once rotated; its
-// API JSON alone is 303 bytes.
+// The session id is not in the record: the store's key names it, and the
+// decoder is given it. Deltas keep the timestamps to 1–5 bytes each. A
+// typical session (12-byte user_id, "{}" metadata, not rotated) takes 73
+// bytes, 116 once rotated; its API JSON alone is 303 bytes.
 
 // Throws std::invalid_argument if the record breaks the bounds above
 // (user_id size, metadata size, timestamp range, negative idle_timeout).
@@ -77,7 +77,8 @@ std::string encode_record(const session_record& r);
 // Strict: rejects any truncation, trailing byte, non-minimal varint, unknown
 // flag, out-of-bounds length or timestamp (errc::malformed_record), and other
 // formats (errc::unsupported_record_format). Never reads past `data`.
-boost::system::result<session_record> decode_record(std::string_view data);
+// `id` is the session's id, from the key the record was stored under.
+boost::system::result<session_record> decode_record(std::string_view data, const session_id& id);
 
 // --- JSON (the API's session object) ------------------------------------
 

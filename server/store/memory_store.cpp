@@ -135,7 +135,8 @@ asio::awaitable<result<std::optional<session_record>>> memory_store::get(const s
     co_return it->second;
 }
 
-asio::awaitable<result<bool>> memory_store::replace(const session_record& expected, const session_record& next) {
+asio::awaitable<result<bool>> memory_store::replace(const session_record& expected, const session_record& next,
+                                                    const user_ref&) {
     auto& s = shard_for(expected.id.bucket);
     std::lock_guard lock(s.mutex);
     auto it = s.sessions.find(expected.id);

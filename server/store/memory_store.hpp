@@ -32,7 +32,7 @@ public:
                                                    const session::policy& p) override;
     boost::asio::awaitable<result<std::optional<session::session_record>>> get(const session::session_id& id) override;
     boost::asio::awaitable<result<bool>> replace(const session::session_record& expected,
-                                                 const session::session_record& next) override;
+                                                 const session::session_record& next, const user_ref& user) override;
     boost::asio::awaitable<result<std::optional<session::session_record>>> remove(
         const session::session_id& id) override;
     boost::asio::awaitable<result<std::vector<session::session_record>>> list_user(const user_ref& user) override;

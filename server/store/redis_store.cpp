@@ -19,19 +19,17 @@ using session::session_record;
 namespace {
 
 constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
-// base64url of 16 bytes: the length of every index name, stored first in a value.
-constexpr std::size_t index_name_size = 22;
 
 std::int64_t ms(session::timestamp t) {
     return t.time_since_epoch().count();
 }
 
-// Every script touches only keys of one hash slot: the declared key's, and
-// keys built from the same "<prefix>{<bucket>}:" that it starts with.
+// Every script touches only keys of one hash slot: the declared keys', and
+// session keys built from the same "<prefix>{<bucket>}:" they start with.
 
-// KEYS[1] session key, KEYS[2] user index; ARGV: value, deadline, member, now,
-// limit, reject (1/0), session key prefix. Returns {0, evicted values...} or {1}
-// when the limit rejects.
+// KEYS[1] session key, KEYS[2] user index; ARGV: record, deadline, member,
+// now, limit, reject (1/0), session key prefix. Returns {0, evicted member,
+// evicted record, ...} or {1} when the limit rejects.
 const redis::script create_script(R"lua(
 local index = KEYS[2]
 redis.call('ZREMRANGEBYSCORE', index, '-inf', ARGV[4])
@@ -50,7 +48,10 @@ if limit > 0 then
     for _, m in ipairs(redis.call('ZRANGE', index, 0, n - limit)) do
       local key = ARGV[7] .. m
       local v = redis.call('GET', key)
-      if v then out[#out + 1] = v end
+      if v then
+        out[#out + 1] = m
+        out[#out + 1] = v
+      end
       redis.call('DEL', key)
       redis.call('ZREM', index, m)
     end
@@ -63,37 +64,30 @@ redis.call('PEXPIREAT', index, top[2])
 return out
 )lua");
 
-// KEYS[1] session key; ARGV: expected record, new record, deadline, member,
-// user index prefix. 1 if written, 0 if the stored record is another one.
+// KEYS[1] session key, KEYS[2] user index; ARGV: expected record, new record,
+// deadline, member. 1 if written, 0 if the stored record is another one.
 const redis::script replace_script(R"lua(
-local cur = redis.call('GET', KEYS[1])
-if not cur or string.sub(cur, 23) ~= ARGV[1] then return 0 end
-local name = string.sub(cur, 1, 22)
-redis.call('SET', KEYS[1], name .. ARGV[2], 'PXAT', ARGV[3])
-local index = ARGV[5] .. name
-redis.call('ZADD', index, ARGV[3], ARGV[4])
-local top = redis.call('ZRANGE', index, -1, -1, 'WITHSCORES')
-redis.call('PEXPIREAT', index, top[2])
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+redis.call('SET', KEYS[1], ARGV[2], 'PXAT', ARGV[3])
+redis.call('ZADD', KEYS[2], ARGV[3], ARGV[4])
+local top = redis.call('ZRANGE', KEYS[2], -1, -1, 'WITHSCORES')
+redis.call('PEXPIREAT', KEYS[2], top[2])
 return 1
 )lua");
 
-// KEYS[1] session key; ARGV: member, user index prefix. The value removed, or nil.
-const redis::script remove_script(R"lua(
-local cur = redis.call('GET', KEYS[1])
-if not cur then return false end
-redis.call('DEL', KEYS[1])
-redis.call('ZREM', ARGV[2] .. string.sub(cur, 1, 22), ARGV[1])
-return cur
-)lua");
-
-// KEYS[1] user index; ARGV: now, session key prefix. The live values; prunes
-// members that expired or whose session is gone.
+// KEYS[1] user index; ARGV: now, session key prefix. {member, record, ...}
+// of the live sessions; prunes members that expired or whose session is gone.
 const redis::script list_script(R"lua(
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[1])
 local out = {}
 for _, m in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
   local v = redis.call('GET', ARGV[2] .. m)
-  if v then out[#out + 1] = v else redis.call('ZREM', KEYS[1], m) end
+  if v then
+    out[#out + 1] = m
+    out[#out + 1] = v
+  else
+    redis.call('ZREM', KEYS[1], m)
+  end
 end
 return out
 )lua");
@@ -142,12 +136,8 @@ std::string redis_store::user_key(const user_ref& user) const {
     return slot_prefix(user.bucket) + "u:" + user.index_name;
 }
 
-result<std::optional<session_record>> redis_store::decode_value(std::string_view value) const {
-    if (value.size() <= index_name_size) {
-        log::error("unreadable session value in redis", {{"bytes", value.size()}});
-        return sessiond::error::store_unavailable;
-    }
-    auto r = session::decode_record(value.substr(index_name_size));
+result<std::optional<session_record>> redis_store::decode_value(std::string_view value, const session_id& id) const {
+    auto r = session::decode_record(value, id);
     if (!r) {
         log::error("unreadable session value in redis", {{"error", r.error().message()}});
         return sessiond::error::store_unavailable;
@@ -156,11 +146,24 @@ result<std::optional<session_record>> redis_store::decode_value(std::string_view
     return std::optional<session_record>(std::move(*r));
 }
 
+result<std::vector<session_record>> redis_store::decode_pairs(std::span<const redis::reply> items,
+                                                              std::size_t first) const {
+    std::vector<session_record> out;
+    for (std::size_t i = first; i + 1 < items.size(); i += 2) {
+        auto id = session_id::parse(items[i].str());
+        if (!id) continue;
+        auto decoded = decode_value(items[i + 1].str(), *id);
+        if (!decoded) return decoded.error();
+        if (*decoded) out.push_back(std::move(**decoded));
+    }
+    return out;
+}
+
 asio::awaitable<result<created>> redis_store::create(const session_record& r, const user_ref& user,
                                                      const session::policy& p) {
     // Arguments are built before the co_await: GCC 12 rejects braced lists
     // of temporaries that live across a suspension point.
-    std::string value = user.index_name + session::encode_record(r);
+    std::string value = session::encode_record(r);
     auto slot = slot_prefix(r.id.bucket);
     std::vector<std::string> keys{session_key(r.id), user_key(user)};
     std::vector<std::string> args;
@@ -177,42 +180,39 @@ asio::awaitable<result<created>> redis_store::create(const session_record& r, co
     auto elements = reply.elements();
     if (elements.empty() || !elements[0].is_integer()) co_return api_error(redis::error::protocol_error, "create");
     if (elements[0].integer() == 1) co_return sessiond::error::session_limit;
-    created out;
-    for (std::size_t i = 1; i < elements.size(); ++i) {
-        auto evicted = decode_value(elements[i].str());
-        if (evicted && *evicted) out.evicted.push_back(std::move(**evicted));
-    }
-    co_return out;
+    auto evicted = decode_pairs(elements, 1);
+    if (!evicted) co_return evicted.error();
+    co_return created{std::move(*evicted)};
 }
 
 asio::awaitable<result<std::optional<session_record>>> redis_store::get(const session_id& id) {
     auto [ec, reply] = co_await client_.async_exec(redis::command("GET", session_key(id)), use_tuple);
     if (ec) co_return api_error(ec, "get");
     if (reply.is_nil()) co_return std::optional<session_record>();
-    co_return decode_value(reply.str());
+    co_return decode_value(reply.str(), id);
 }
 
-asio::awaitable<result<bool>> redis_store::replace(const session_record& expected, const session_record& next) {
-    std::vector<std::string> keys{session_key(next.id)};
+asio::awaitable<result<bool>> redis_store::replace(const session_record& expected, const session_record& next,
+                                                   const user_ref& user) {
+    std::vector<std::string> keys{session_key(next.id), user_key(user)};
     std::vector<std::string> args;
-    args.reserve(5);
+    args.reserve(4);
     args.push_back(session::encode_record(expected));
     args.push_back(session::encode_record(next));
     args.push_back(std::to_string(ms(session::store_deadline(next))));
     args.push_back(next.id.to_string());
-    args.push_back(slot_prefix(next.id.bucket) + "u:");
     auto [ec, reply] = co_await client_.async_eval(replace_script, std::move(keys), std::move(args), use_tuple);
     if (ec) co_return result<bool>(boost::system::in_place_error, api_error(ec, "replace"));
     co_return reply.integer() == 1;
 }
 
 asio::awaitable<result<std::optional<session_record>>> redis_store::remove(const session_id& id) {
-    std::vector<std::string> keys{session_key(id)};
-    std::vector<std::string> args{id.to_string(), slot_prefix(id.bucket) + "u:"};
-    auto [ec, reply] = co_await client_.async_eval(remove_script, std::move(keys), std::move(args), use_tuple);
+    // One command; the id stays in the user's index until the index is next
+    // written or listed, or its deadline passes (the index heals itself).
+    auto [ec, reply] = co_await client_.async_exec(redis::command("GETDEL", session_key(id)), use_tuple);
     if (ec) co_return api_error(ec, "remove");
     if (reply.is_nil()) co_return std::optional<session_record>();
-    auto decoded = decode_value(reply.str());
+    auto decoded = decode_value(reply.str(), id);
     if (!decoded) co_return std::optional<session_record>();  // it is gone either way
     co_return std::move(*decoded);
 }
@@ -222,13 +222,7 @@ asio::awaitable<result<std::vector<session_record>>> redis_store::list_user(cons
     std::vector<std::string> args{std::to_string(ms(clock_.now())), slot_prefix(user.bucket) + "s:"};
     auto [ec, reply] = co_await client_.async_eval(list_script, std::move(keys), std::move(args), use_tuple);
     if (ec) co_return api_error(ec, "list");
-    std::vector<session_record> out;
-    for (const auto& v : reply.elements()) {
-        auto decoded = decode_value(v.str());
-        if (!decoded) co_return decoded.error();
-        if (*decoded) out.push_back(std::move(**decoded));
-    }
-    co_return out;
+    co_return decode_pairs(reply.elements(), 0);
 }
 
 asio::awaitable<result<std::size_t>> redis_store::remove_user(const user_ref& user, std::optional<session_id> except) {

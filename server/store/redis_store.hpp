@@ -4,7 +4,7 @@
 // the user's bucket, which the token and the public id carry. See
 // docs/data-model.md.
 //
-//   <prefix>{<bucket>}:s:<public id>   string: index name (22) ‖ binary record;
+//   <prefix>{<bucket>}:s:<public id>   string: the binary session record;
 //                                      TTL = the session's store deadline
 //   <prefix>{<bucket>}:u:<index name>  sorted set: public ids scored by their
 //                                      store deadline; TTL = the latest one
@@ -26,7 +26,7 @@ public:
                                                    const session::policy& p) override;
     boost::asio::awaitable<result<std::optional<session::session_record>>> get(const session::session_id& id) override;
     boost::asio::awaitable<result<bool>> replace(const session::session_record& expected,
-                                                 const session::session_record& next) override;
+                                                 const session::session_record& next, const user_ref& user) override;
     boost::asio::awaitable<result<std::optional<session::session_record>>> remove(
         const session::session_id& id) override;
     boost::asio::awaitable<result<std::vector<session::session_record>>> list_user(const user_ref& user) override;
@@ -42,7 +42,11 @@ public:
 private:
     // The record stored under the session key, or an error for a value this
     // version cannot read.
-    result<std::optional<session::session_record>> decode_value(std::string_view value) const;
+    result<std::optional<session::session_record>> decode_value(std::string_view value,
+                                                                const session::session_id& id) const;
+    // {member, record, member, record, ...} from items[first] on.
+    result<std::vector<session::session_record>> decode_pairs(std::span<const redis::reply> items,
+                                                              std::size_t first) const;
 
     redis::client& client_;
     const session::clock& clock_;

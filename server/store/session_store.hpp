@@ -48,9 +48,10 @@ public:
     // Compare-and-set: writes `next` only if the stored session is still the
     // one read as `expected` (same version). false if it changed or is gone.
     virtual boost::asio::awaitable<result<bool>> replace(const session::session_record& expected,
-                                                         const session::session_record& next) = 0;
+                                                         const session::session_record& next, const user_ref& user) = 0;
 
     // Deletes the session; returns what was stored, or nullopt if nothing was.
+    // (A store may leave the id in the user's index, to be pruned later.)
     virtual boost::asio::awaitable<result<std::optional<session::session_record>>> remove(
         const session::session_id& id) = 0;
 
