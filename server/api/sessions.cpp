@@ -6,6 +6,7 @@
 #include <algorithm>
 
 #include "api/json_body.hpp"
+#include "common/json_text.hpp"
 #include "common/metrics.hpp"
 #include "http/problem.hpp"
 #include "log/log.hpp"
@@ -24,12 +25,6 @@ constexpr std::size_t max_token_field = 512;
 // A compare-and-set that loses to a concurrent write is retried on a fresh
 // read this many times in all.
 constexpr int cas_attempts = 3;
-
-void append_json_string(std::string& out, std::string_view s) {
-    out += '"';
-    log::append_json_escaped(out, s);
-    out += '"';
-}
 
 // The byte string is valid UTF-8 (user ids travel in paths as well as JSON).
 bool valid_utf8(std::string_view s) {

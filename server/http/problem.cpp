@@ -1,6 +1,6 @@
 #include "http/problem.hpp"
 
-#include "log/log.hpp"
+#include "common/json_text.hpp"
 
 namespace sessiond::http {
 
@@ -16,13 +16,13 @@ void fill(response& res, const problem_kind& kind, std::string_view detail, std:
     body += R"(","status":)";
     body += std::to_string(kind.status);
     body += R"(,"detail":")";
-    log::append_json_escaped(body, detail);
+    append_json_escaped(body, detail);
     body += R"(","code":")";
     body += kind.code;
     body += '"';
     if (!request_id.empty()) {
         body += R"(,"request_id":")";
-        log::append_json_escaped(body, request_id);
+        append_json_escaped(body, request_id);
         body += '"';
     }
     body += '}';

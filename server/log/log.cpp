@@ -74,33 +74,6 @@ void append_timestamp(std::string& out) {
 
 }  // namespace
 
-void append_json_escaped(std::string& out, std::string_view s) {
-    for (unsigned char c : s) {
-        switch (c) {
-            case '"':
-                out += "\\\"";
-                break;
-            case '\\':
-                out += "\\\\";
-                break;
-            case '\n':
-                out += "\\n";
-                break;
-            case '\r':
-                out += "\\r";
-                break;
-            case '\t':
-                out += "\\t";
-                break;
-            default:
-                if (c < 0x20 || c == 0x7f)
-                    fmt::format_to(std::back_inserter(out), "\\u{:04x}", c);
-                else
-                    out += static_cast<char>(c);
-        }
-    }
-}
-
 void init(const log_config& cfg) {
     g_json = cfg.format == log_format::json;
     spdlog::init_thread_pool(cfg.queue_size, 1);

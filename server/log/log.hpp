@@ -13,6 +13,7 @@
 #include <string_view>
 #include <variant>
 
+#include "common/json_text.hpp"
 #include "config/config.hpp"
 
 namespace sessiond::log {
@@ -55,8 +56,5 @@ inline void warn(std::string_view m, std::initializer_list<field> f = {}) {
 inline void error(std::string_view m, std::initializer_list<field> f = {}) {
     write(spdlog::level::err, m, f);
 }
-
-// Appends `s` to `out` as the inside of a JSON string.
-void append_json_escaped(std::string& out, std::string_view s);
 
 }  // namespace sessiond::log

@@ -1,5 +1,7 @@
 #include "session/session_record.hpp"
 
+#include "common/json_text.hpp"
+
 #include "session/errc.hpp"
 
 #include <boost/json/parse.hpp>
@@ -118,48 +120,6 @@ private:
     const std::uint8_t* end_;
     bool bad_ = false;
 };
-
-// JSON string literal; user ids are valid UTF-8 (checked by the API's JSON
-// parser), so only quotes, backslashes and control characters need escaping.
-void append_json_string(std::string& out, std::string_view s) {
-    static constexpr char hex[] = "0123456789abcdef";
-    out.push_back('"');
-    for (const char c : s) {
-        const auto u = static_cast<unsigned char>(c);
-        switch (c) {
-            case '"':
-                out += "\\\"";
-                break;
-            case '\\':
-                out += "\\\\";
-                break;
-            case '\n':
-                out += "\\n";
-                break;
-            case '\r':
-                out += "\\r";
-                break;
-            case '\t':
-                out += "\\t";
-                break;
-            case '\b':
-                out += "\\b";
-                break;
-            case '\f':
-                out += "\\f";
-                break;
-            default:
-                if (u < 0x20) {
-                    out += "\\u00";
-                    out.push_back(hex[u >> 4]);
-                    out.push_back(hex[u & 0xF]);
-                } else {
-                    out.push_back(c);
-                }
-        }
-    }
-    out.push_back('"');
-}
 
 void put_digits(char* p, unsigned v, int n) noexcept {
     for (int i = n - 1; i >= 0; --i, v /= 10)
@@ -302,7 +262,7 @@ void append_json(const session_record& r, std::string& out) {
     out.resize(at + session_id::encoded_size);
     r.id.to_chars(std::span<char, session_id::encoded_size>(out.data() + at, session_id::encoded_size));
     out += R"(","user_id":)";
-    append_json_string(out, r.user_id);
+    sessiond::append_json_string(out, r.user_id);
     out += R"(,"metadata":)";
     out += r.metadata;
     put_ts(R"(,"created_at":")", r.created_at);

@@ -13,15 +13,6 @@ using namespace sessiond::test;
 using namespace std::chrono_literals;
 namespace json = boost::json;
 
-namespace {
-std::string str(const json::value& v, std::string_view key) {
-    return std::string(v.as_object().at(key).as_string());
-}
-const json::object& session_of(const api_reply& r) {
-    return r.json.as_object().at("session").as_object();
-}
-}  // namespace
-
 TEST_CASE("idle expiry slides with use and the absolute expiry caps it") {
     auto store = GENERATE(from_range(contract_stores()));
     INFO("store: " << store);

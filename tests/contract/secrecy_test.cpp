@@ -17,10 +17,6 @@ namespace json = boost::json;
 
 namespace {
 
-std::string str(const json::value& v, std::string_view key) {
-    return std::string(v.as_object().at(key).as_string());
-}
-
 std::string hex(const std::vector<std::uint8_t>& b) {
     static const char* d = "0123456789abcdef";
     std::string out;

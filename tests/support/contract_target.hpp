@@ -70,6 +70,14 @@ private:
 
 std::string sha256_hex(const std::string& s);
 
+// Reading replies: a string field, and the session object of a reply.
+inline std::string str(const boost::json::value& v, std::string_view key) {
+    return std::string(v.as_object().at(key).as_string());
+}
+inline const boost::json::object& session_of(const api_reply& r) {
+    return r.json.as_object().at("session").as_object();
+}
+
 // The stores the contract suite runs against.
 std::vector<std::string> contract_stores();
 
