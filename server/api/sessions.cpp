@@ -185,6 +185,49 @@ std::string session_api::cookie_for(const std::string& token, const session_reco
     return out;
 }
 
+asio::awaitable<void> session_api::revoke_reused(const http::request_context& ctx, const session::session_id& id,
+                                                 const caller& who) {
+    // A rotated token after its grace period: treated as stolen, so the whole
+    // session goes (OAuth 2.0 Security BCP, refresh token rotation).
+    metrics::get().reuse_detected.inc();
+    auto removed = co_await store_.remove(id);
+    if (removed && *removed) {
+        metrics::get().sessions_revoked.inc();
+        audit("session.reuse_detected", **removed, who, ctx);
+    }
+}
+
+std::optional<std::optional<std::string>> session_api::read_metadata(http::request_context& ctx,
+                                                                     const json::object& body) const {
+    auto it = body.find("metadata");
+    if (it == body.end()) return std::optional<std::string>();
+    if (!it->value().is_object()) {
+        malformed(ctx, "metadata must be a JSON object");
+        return std::nullopt;
+    }
+    auto text = json::serialize(it->value());
+    if (text.size() > settings_.metadata_max_bytes) {
+        malformed(ctx, "metadata exceeds " + std::to_string(settings_.metadata_max_bytes) + " bytes");
+        return std::nullopt;
+    }
+    return std::optional<std::string>(std::move(text));
+}
+
+void session_api::reply_with_token(http::request_context& ctx, http::status status, const std::string& token,
+                                   const session_record& r) const {
+    std::string out;
+    out.reserve(512 + r.metadata.size());
+    out += R"({"token":)";
+    append_json_string(out, token);
+    out += R"(,"session":)";
+    session::append_json(r, out);
+    out += R"(,"cookie":)";
+    append_json_string(out, cookie_for(token, r));
+    out += '}';
+    http::set_json(ctx.res, status, std::move(out));
+    set_no_store(ctx.res);
+}
+
 asio::awaitable<std::optional<session_record>> session_api::resolve(http::request_context& ctx, std::string_view token,
                                                                     const session::check_options& options,
                                                                     const caller& who) {
@@ -226,15 +269,9 @@ asio::awaitable<std::optional<session_record>> session_api::resolve(http::reques
             case check_outcome::reauthentication_required:
                 co_return fail(sessiond::error::reauthentication_required,
                                "the user authenticated longer ago than max_auth_age");
-            case check_outcome::reuse_detected: {
-                auto removed = co_await store_.remove(decoded->id);
-                metrics::get().reuse_detected.inc();
-                if (removed && *removed) {
-                    metrics::get().sessions_revoked.inc();
-                    audit("session.reuse_detected", **removed, who, ctx);
-                }
+            case check_outcome::reuse_detected:
+                co_await revoke_reused(ctx, decoded->id, who);
                 co_return fail(sessiond::error::invalid_session, "a rotated token was reused: the session is revoked");
-            }
             case check_outcome::expired:
                 co_return fail(sessiond::error::invalid_session, "the session has expired");
             case check_outcome::invalid:
@@ -262,18 +299,8 @@ asio::awaitable<void> session_api::create(http::request_context& ctx) {
         malformed(ctx, "user_id must be 1..256 bytes of UTF-8");
         co_return;
     }
-    std::string metadata = "{}";
-    if (auto it = body->find("metadata"); it != body->end()) {
-        if (!it->value().is_object()) {
-            malformed(ctx, "metadata must be a JSON object");
-            co_return;
-        }
-        metadata = json::serialize(it->value());
-        if (metadata.size() > settings_.metadata_max_bytes) {
-            malformed(ctx, "metadata exceeds " + std::to_string(settings_.metadata_max_bytes) + " bytes");
-            co_return;
-        }
-    }
+    auto metadata = read_metadata(ctx, *body);
+    if (!metadata) co_return;
     const auto& p = settings_.policy;
     auto idle = get_int(ctx, *body, "idle_timeout", 1,
                         std::chrono::duration_cast<std::chrono::seconds>(p.max_idle_timeout).count());
@@ -284,7 +311,7 @@ asio::awaitable<void> session_api::create(http::request_context& ctx) {
 
     auto u = user(*user_id);
     auto issued = codec_.issue(*keys_, u.bucket);
-    session::creation request{std::string(*user_id), std::move(metadata), std::nullopt, std::nullopt};
+    session::creation request{std::string(*user_id), metadata->value_or("{}"), std::nullopt, std::nullopt};
     if (*idle) request.idle_timeout = std::chrono::seconds(**idle);
     if (*absolute) request.absolute_timeout = std::chrono::seconds(**absolute);
     auto record = session::new_record(issued.id, issued.secret_hash, std::move(request), clock_.now(), p);
@@ -304,17 +331,7 @@ asio::awaitable<void> session_api::create(http::request_context& ctx) {
     metrics::get().sessions_created.inc();
     audit("session.created", *record, *who, ctx);
 
-    std::string out;
-    out.reserve(512 + record->metadata.size());
-    out += R"({"token":)";
-    append_json_string(out, issued.token);
-    out += R"(,"session":)";
-    session::append_json(*record, out);
-    out += R"(,"cookie":)";
-    append_json_string(out, cookie_for(issued.token, *record));
-    out += '}';
-    http::set_json(ctx.res, http::status::created, std::move(out));
-    set_no_store(ctx.res);
+    reply_with_token(ctx, http::status::created, issued.token, *record);
 }
 
 asio::awaitable<void> session_api::validate(http::request_context& ctx) {
@@ -358,18 +375,8 @@ asio::awaitable<void> session_api::rotate(http::request_context& ctx) {
     if (!token) co_return;
     auto reauthenticated = get_bool(ctx, *body, "reauthenticated", false);
     if (!reauthenticated) co_return;
-    std::optional<std::string> metadata;
-    if (auto it = body->find("metadata"); it != body->end()) {
-        if (!it->value().is_object()) {
-            malformed(ctx, "metadata must be a JSON object");
-            co_return;
-        }
-        metadata = json::serialize(it->value());
-        if (metadata->size() > settings_.metadata_max_bytes) {
-            malformed(ctx, "metadata exceeds " + std::to_string(settings_.metadata_max_bytes) + " bytes");
-            co_return;
-        }
-    }
+    auto metadata = read_metadata(ctx, *body);
+    if (!metadata) co_return;
     auto invalid = [&](std::string_view detail) {
         http::set_problem(ctx.res, sessiond::error::invalid_session, detail, ctx.request_id);
     };
@@ -385,7 +392,7 @@ asio::awaitable<void> session_api::rotate(http::request_context& ctx) {
         const auto& stored = **found;
         auto issued = codec_.reissue(*keys_, decoded->id);
         auto rotated = session::rotate(stored, presented, issued.secret_hash, clock_.now(), settings_.policy,
-                                       *reauthenticated, metadata);
+                                       *reauthenticated, *metadata);
         switch (rotated.outcome) {
             case check_outcome::valid: {
                 auto written = co_await store_.replace(stored, *rotated.updated, user(stored.user_id));
@@ -393,28 +400,12 @@ asio::awaitable<void> session_api::rotate(http::request_context& ctx) {
                 if (!*written) continue;  // a concurrent write won; decide again on what it left
                 metrics::get().sessions_rotated.inc();
                 audit("session.rotated", *rotated.updated, *who, ctx);
-                std::string out;
-                out.reserve(512 + rotated.updated->metadata.size());
-                out += R"({"token":)";
-                append_json_string(out, issued.token);
-                out += R"(,"session":)";
-                session::append_json(*rotated.updated, out);
-                out += R"(,"cookie":)";
-                append_json_string(out, cookie_for(issued.token, *rotated.updated));
-                out += '}';
-                http::set_json(ctx.res, http::status::ok, std::move(out));
-                set_no_store(ctx.res);
+                reply_with_token(ctx, http::status::ok, issued.token, *rotated.updated);
                 co_return;
             }
-            case check_outcome::reuse_detected: {
-                auto removed = co_await store_.remove(decoded->id);
-                metrics::get().reuse_detected.inc();
-                if (removed && *removed) {
-                    metrics::get().sessions_revoked.inc();
-                    audit("session.reuse_detected", **removed, *who, ctx);
-                }
+            case check_outcome::reuse_detected:
+                co_await revoke_reused(ctx, decoded->id, *who);
                 co_return invalid("a rotated token was reused: the session is revoked");
-            }
             case check_outcome::expired:
                 co_return invalid("the session has expired");
             default:

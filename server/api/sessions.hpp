@@ -55,6 +55,15 @@ private:
                                                                            std::string_view token,
                                                                            const session::check_options& options,
                                                                            const caller& who);
+    boost::asio::awaitable<void> revoke_reused(const http::request_context& ctx, const session::session_id& id,
+                                               const caller& who);
+    // The request's metadata as JSON text: nullopt after a 400, an empty
+    // optional when the field is absent.
+    std::optional<std::optional<std::string>> read_metadata(http::request_context& ctx,
+                                                            const boost::json::object& body) const;
+    // 200/201 {token, session, cookie} with Cache-Control: no-store.
+    void reply_with_token(http::request_context& ctx, http::status status, const std::string& token,
+                          const session::session_record& r) const;
     std::string cookie_for(const std::string& token, const session::session_record& r) const;
     void store_failed(http::request_context& ctx, const boost::system::error_code& ec) const;
     void audit(std::string_view event, const session::session_record& r, const caller& who,
