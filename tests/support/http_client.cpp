@@ -11,18 +11,13 @@
 #include <cctype>
 #include <stdexcept>
 
+#include "support/process.hpp"
+
 namespace sessiond::test {
 
 http_connection::http_connection(unsigned short port) {
-    fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    addr.sin_port = htons(port);
-    if (::connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
-        ::close(fd_);
-        throw std::runtime_error("connect to 127.0.0.1:" + std::to_string(port) + " failed");
-    }
+    fd_ = connect_loopback(port);
+    if (fd_ < 0) throw std::runtime_error("connect to 127.0.0.1:" + std::to_string(port) + " failed");
     int one = 1;
     ::setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
 }

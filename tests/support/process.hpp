@@ -46,6 +46,9 @@ private:
 // A TCP port on 127.0.0.1 that nothing listens on right now.
 unsigned short free_port();
 
+// A blocking TCP socket connected to 127.0.0.1:port, or -1.
+int connect_loopback(unsigned short port);
+
 // Polls until something accepts TCP connections on 127.0.0.1:port.
 bool wait_for_port(unsigned short port, std::chrono::milliseconds timeout);
 

@@ -7,18 +7,13 @@
 
 #include <stdexcept>
 
+#include "support/process.hpp"
+
 namespace sessiond::test {
 
 resp_client::resp_client(unsigned short port) {
-    fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    addr.sin_port = htons(port);
-    if (::connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
-        ::close(fd_);
-        throw std::runtime_error("resp_client: connect failed");
-    }
+    fd_ = connect_loopback(port);
+    if (fd_ < 0) throw std::runtime_error("resp_client: connect failed");
     timeval tv{10, 0};
     ::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
 }
