@@ -74,6 +74,7 @@ int main(int argc, char** argv) {
             return 0;
         case sessiond::run_mode::check_config:
             std::fputs(sessiond::describe(loaded.cfg).c_str(), stdout);
+            if (int status = sessiond::check_startup(loaded.cfg); status != 0) return status;
             std::fputs("configuration is valid\n", stdout);
             return 0;
         case sessiond::run_mode::serve:

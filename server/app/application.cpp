@@ -129,24 +129,43 @@ struct worker {
     std::unique_ptr<http::server> server;
 };
 
-}  // namespace
-
-int run(const config& cfg) {
+// Everything run() needs that config validation alone cannot tell.
+struct startup {
     security sec;
     session::policy policy;
     std::optional<redis::config> redis_cfg;
+};
+
+// Fills `out`; prints the first problem and returns false.
+bool prepare(const config& cfg, startup& out) {
     try {
-        if (!cfg.store.redis_url.empty()) redis_cfg = make_redis_config(cfg.store);
-        sec = load_security(cfg);
-        policy = make_policy(cfg.session);
-        session::validate(policy);
+        if (!cfg.store.redis_url.empty()) out.redis_cfg = make_redis_config(cfg.store);
+        out.sec = load_security(cfg);
+        out.policy = make_policy(cfg.session);
+        session::validate(out.policy);
     } catch (const config_error& e) {
         std::fprintf(stderr, "sessiond: %s\n", e.what());
-        return 2;
+        return false;
     } catch (const std::invalid_argument& e) {
         std::fprintf(stderr, "sessiond: invalid session settings: %s\n", e.what());
-        return 2;
+        return false;
     }
+    return true;
+}
+
+}  // namespace
+
+int check_startup(const config& cfg) {
+    startup s;
+    return prepare(cfg, s) ? 0 : 2;
+}
+
+int run(const config& cfg) {
+    startup prepared;
+    if (!prepare(cfg, prepared)) return 2;
+    auto& sec = prepared.sec;
+    const auto& policy = prepared.policy;
+    const auto& redis_cfg = prepared.redis_cfg;
 
     log::init(cfg.log);
     std::size_t threads = cfg.http.io_threads ? cfg.http.io_threads : std::max(1u, std::thread::hardware_concurrency());

@@ -10,4 +10,9 @@ namespace sessiond {
 // process exit status.
 int run(const config& cfg);
 
+// What run() checks before it starts anything: keys, API keys, secret
+// files, the Redis URL and the session policy. Prints the first problem and
+// returns 2, or returns 0. For --check-config.
+int check_startup(const config& cfg);
+
 }  // namespace sessiond

@@ -216,9 +216,14 @@ TEST_CASE("command line: help, version, check-config, and invalid config exits 2
     CHECK(version.status == 0);
     CHECK_THAT(version.output, Catch::StartsWith("sessiond "));
 
-    auto check = run_sessiond({"--check-config", "--redis-url", "redis://u:topsecret@127.0.0.1:1"});
+    auto check = run_sessiond({"--check-config", "--development", "--redis-url", "redis://u:topsecret@127.0.0.1:1"});
     CHECK(check.status == 0);
     CHECK_THAT(check.output, Catch::Contains("configuration is valid") && !Catch::Contains("topsecret"));
+
+    // --check-config runs the start-up checks too: no keys outside development mode.
+    auto insecure = run_sessiond({"--check-config"});
+    CHECK(insecure.status == 2);
+    CHECK_THAT(insecure.output, Catch::Contains("'token-keys'") && !Catch::Contains("configuration is valid"));
 
     auto bad_flag = run_sessiond({"--port", "65536"});
     CHECK(bad_flag.status == 2);
