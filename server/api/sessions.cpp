@@ -132,6 +132,11 @@ void session_api::add_routes(http::router& routes) {
     routes.add(http::verb::get, "/v1/auth", bind(&session_api::forward_auth));
 }
 
+store::user_ref session_api::user_of(const session_record& r) const {
+    // The session's id already carries its user's bucket: only the index name is computed.
+    return store::user_ref{r.user_id, r.id.bucket, keys_->user_index_name(r.user_id)};
+}
+
 store::user_ref session_api::user(std::string_view user_id) const {
     return store::user_ref{std::string(user_id), keys_->user_bucket(user_id), keys_->user_index_name(user_id)};
 }
@@ -257,7 +262,7 @@ asio::awaitable<std::optional<session_record>> session_api::resolve(http::reques
                     metrics::get().validations_ok.inc();
                     co_return stored;
                 }
-                auto written = co_await store_.replace(stored, *checked.updated, user(stored.user_id));
+                auto written = co_await store_.replace(stored, *checked.updated, user_of(stored));
                 if (!written) {
                     store_failed(ctx, written.error());
                     co_return std::nullopt;
@@ -395,7 +400,7 @@ asio::awaitable<void> session_api::rotate(http::request_context& ctx) {
                                        *reauthenticated, *metadata);
         switch (rotated.outcome) {
             case check_outcome::valid: {
-                auto written = co_await store_.replace(stored, *rotated.updated, user(stored.user_id));
+                auto written = co_await store_.replace(stored, *rotated.updated, user_of(stored));
                 if (!written) co_return store_failed(ctx, written.error());
                 if (!*written) continue;  // a concurrent write won; decide again on what it left
                 metrics::get().sessions_rotated.inc();

@@ -64,6 +64,8 @@ private:
     // 200/201 {token, session, cookie} with Cache-Control: no-store.
     void reply_with_token(http::request_context& ctx, http::status status, const std::string& token,
                           const session::session_record& r) const;
+    // user() for a stored session's user: its id already carries the bucket.
+    store::user_ref user_of(const session::session_record& r) const;
     std::string cookie_for(const std::string& token, const session::session_record& r) const;
     void store_failed(http::request_context& ctx, const boost::system::error_code& ec) const;
     void audit(std::string_view event, const session::session_record& r, const caller& who,
