@@ -1,7 +1,6 @@
 -- Shared by the wrk scripts in this folder (loaded with dofile from each of them).
 -- Provides: thread ids (tid, nthreads from env BENCH_THREADS), token-file loading,
--- an optional open-loop schedule (env BENCH_RATE_PER_THREAD > 0, requests/s per wrk
--- thread) through wrk's delay() hook, and a done() that prints one machine-readable line:
+-- and a done() that prints one machine-readable line:
 --   BENCHJSON {"requests":..,"duration_us":..,"p50_us":..,"p99_us":..,"p999_us":..,...}
 -- wrk's own text output (Requests/sec, "Non-2xx or 3xx responses", socket errors)
 -- is printed as usual and parsed too (lib/measure.py).
@@ -41,37 +40,6 @@ function C.lines(file, mine_only)
   return out
 end
 
--- Open-loop pacing. wrk calls delay() before each request on a connection that just got
--- its response (and before the first one); it returns whole milliseconds. We keep an
--- absolute per-thread schedule (slot k at t0 + k / rate) and return the time left until
--- the next free slot, so the offered rate is exact on average whatever the latency, as
--- long as fewer than (connections / threads) requests are outstanding. Slots we could not
--- honour within 1 ms (all connections busy) are counted as "late" (a late slot means
--- coordinated omission may hide some latency; reported, should be ~0).
-local rate = tonumber(os.getenv("BENCH_RATE_PER_THREAD") or "0")
-if rate > 0 then
-  local ffi = require("ffi")
-  pcall(ffi.cdef, "typedef struct { long tv_sec; long tv_nsec; } bench_timespec_t; int clock_gettime(int, bench_timespec_t *);")
-  local ts = ffi.new("bench_timespec_t")
-  local function now_ms()
-    ffi.C.clock_gettime(1, ts) -- CLOCK_MONOTONIC
-    return tonumber(ts.tv_sec) * 1000 + tonumber(ts.tv_nsec) / 1e6
-  end
-  local interval = 1000 / rate
-  local next_t
-  late, slots = 0, 0
-  function delay()
-    local t = now_ms()
-    if not next_t then next_t = t + interval * ((tid or 0) / C.nthreads) end
-    next_t = next_t + interval
-    slots = slots + 1
-    local d = next_t - t
-    if d < -1 then late = late + 1 end
-    if d <= 0.5 then return 0 end
-    return math.floor(d + 0.5)
-  end
-end
-
 -- Extra per-thread counters a script wants reported (global names, numbers).
 C.counters = {}
 
@@ -87,7 +55,7 @@ function C.done(summary, latency, requests)
   for _, q in ipairs({ { "p50", 50 }, { "p90", 90 }, { "p99", 99 }, { "p999", 99.9 }, { "p9999", 99.99 } }) do
     parts[#parts + 1] = string.format('"%s_us":%d', q[1], latency:percentile(q[2]))
   end
-  local names = { "late", "slots" }
+  local names = {}
   for _, n in ipairs(C.counters) do names[#names + 1] = n end
   for _, n in ipairs(names) do
     local sum, any = 0, false

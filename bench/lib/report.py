@@ -299,13 +299,10 @@ def main():
     if opens:
         w("## Latency at a fixed rate: half of each server's own maximum (open loop)")
         w("")
-        w("wrk with an absolute per-thread send schedule in the script's `delay()` hook (lib/common.lua): a request is "
-          "due every 1/rate s whatever the replies do, so the offered rate is fixed (an open-loop generator within "
-          "the connection count; `wrk -R`/wrk2 is not in Debian). Latency is measured from the actual send; \"late\" = "
-          "sends more than 1 ms behind schedule because all connections were busy (coordinated omission could hide latency "
-          "there; wrk 4.1 also applies its own CO correction to the histogram). Caveat: wrk's timers have 1 ms "
-          "resolution, so sends are quantised to 1 ms ticks and arrive in bursts of about rate/1000 requests "
-          "(~25 at 25k req/s) — harsher than Poisson arrivals; read these p99s as pessimistic.")
+        w("`bench/loadgen` (loadgen.cpp), an open-loop generator: request *k* is due at *t0 + k/rate* (evenly spaced, "
+          "nanosecond timer), goes out on any idle keep-alive connection, and its latency is measured from its *due* time, "
+          "so a server that falls behind is charged for the wait (no coordinated omission). \"late\" = sends more than "
+          "1 ms behind schedule because all connections were busy. Same requests as the wrk scripts.")
         w("")
         w("| scenario | target | -c | offered req/s | achieved req/s | p50 ms | p99 ms | p99.9 ms | max ms | late sends | errors |")
         w("|---|---|---|---|---|---|---|---|---|---|---|")
