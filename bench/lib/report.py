@@ -183,10 +183,11 @@ def main():
           ", ".join(str(c) for c in conns_all), meta.get("pin", "?"), end.get("wall_s", "?"),
           "smoke run: tiny durations, not for conclusions" if str(meta.get("smoke")) == "1" else "full run",
           meta.get("load_avg", "?")))
-    w("- sessiond: `--io-threads 2`, access log off, log level warn; with `--redis-url` (own redis-server) "
-      "or the embedded store. Peer: `node server.js` as its README says (cluster, %s workers = cores), ioredis "
-      "auto-pipelining, its own redis-server. nginx: shared/bench/nginx.conf (`worker_processes auto`, `return 200`)." %
-      meta.get("cpus", "?"))
+    w("- sessiond: default I/O threads (one per CPU it may use: %s here), access log off, log level warn; with "
+      "`--redis-url` (own redis-server) or the embedded store. Peer: `node server.js` as its README says (cluster, one "
+      "worker per available core: %s), ioredis auto-pipelining, its own redis-server. nginx: shared/bench/nginx.conf "
+      "(`worker_processes auto`, `return 200`)." % (meta.get("server_cpus", meta.get("cpus", "?")),
+                                                   meta.get("server_cpus", meta.get("cpus", "?"))))
     if discarded:
         w("- %d run(s) were repeated because other processes used more than %.0f %% of a core during them; "
           "of the two attempts the quieter one (least \"other\" CPU) is shown." % (discarded, max_other))

@@ -12,6 +12,7 @@
 #include "api/api_keys.hpp"
 #include "api/health.hpp"
 #include "api/sessions.hpp"
+#include "common/cpus.hpp"
 #include "http/router.hpp"
 #include "http/server.hpp"
 #include "log/log.hpp"
@@ -168,7 +169,7 @@ int run(const config& cfg) {
     const auto& redis_cfg = prepared.redis_cfg;
 
     log::init(cfg.log);
-    std::size_t threads = cfg.http.io_threads ? cfg.http.io_threads : std::max(1u, std::thread::hardware_concurrency());
+    const std::size_t threads = cfg.http.io_threads ? cfg.http.io_threads : cpus::available();
     if (cfg.development) log::warn("development mode: insecure settings are allowed; never use it in production");
     for (const auto& w : sec.warnings)
         log::warn(w);

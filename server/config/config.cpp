@@ -144,7 +144,8 @@ const std::vector<option_def>& options() {
     static const std::vector<option_def> defs = {
         opt("address", "listen address (IPv4 or IPv6 literal)", SESSIOND_FIELD(std::string, http.address)),
         opt("port", "listen port (0 = any free port)", SESSIOND_FIELD(std::uint16_t, http.port)),
-        opt("io-threads", "I/O threads (0 = number of cores)", SESSIOND_FIELD(std::size_t, http.io_threads)),
+        opt("io-threads", "I/O threads (0 = one per CPU the process may use: affinity mask, cgroup quota)",
+            SESSIOND_FIELD(std::size_t, http.io_threads)),
         opt("max-connections", "open connections at most; beyond, new ones get 503",
             SESSIOND_FIELD(std::size_t, http.max_connections)),
         opt("max-header-bytes", "request header size limit (beyond: 431)",
