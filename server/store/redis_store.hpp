@@ -6,8 +6,10 @@
 //
 //   <prefix>{<bucket>}:s:<public id>   string: the binary session record;
 //                                      TTL = the session's store deadline
-//   <prefix>{<bucket>}:u:<index name>  sorted set: public ids scored by their
-//                                      store deadline; TTL = the latest one
+//   <prefix>{<bucket>}:u:<index name>  sorted set: the 16 random bytes of
+//                                      each session id (raw, not base64url),
+//                                      scored by the session's store deadline;
+//                                      TTL = the latest one
 //
 // The index name is a keyed hash of the user id, so no key names a user.
 
@@ -44,9 +46,10 @@ private:
     // version cannot read.
     result<std::optional<session::session_record>> decode_value(std::string_view value,
                                                                 const session::session_id& id) const;
-    // {member, record, member, record, ...} from items[first] on.
-    result<std::vector<session::session_record>> decode_pairs(std::span<const redis::reply> items,
-                                                              std::size_t first) const;
+    // {member, record, member, record, ...} from items[first] on; members are
+    // the 16 random bytes of ids in `bucket`.
+    result<std::vector<session::session_record>> decode_pairs(std::span<const redis::reply> items, std::size_t first,
+                                                              std::uint16_t bucket) const;
 
     redis::client& client_;
     const session::clock& clock_;
