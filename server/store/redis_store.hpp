@@ -46,10 +46,11 @@ private:
     // version cannot read.
     result<std::optional<session::session_record>> decode_value(std::string_view value,
                                                                 const session::session_id& id) const;
-    // {member, record, member, record, ...} from items[first] on; members are
-    // the 16 random bytes of ids in `bucket`.
+    // {member, record, member, record, ...} from items[first] on: members are
+    // the 16 random bytes of ids in the user's bucket. Only the user's own
+    // sessions are kept.
     result<std::vector<session::session_record>> decode_pairs(std::span<const redis::reply> items, std::size_t first,
-                                                              std::uint16_t bucket) const;
+                                                              const user_ref& user) const;
 
     redis::client& client_;
     const session::clock& clock_;

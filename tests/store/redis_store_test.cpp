@@ -1,5 +1,6 @@
 // The Redis store against a real redis-server, below the HTTP API: what its
-// scripts store in the user index and how they find sessions through it.
+// scripts store in the user index, how they find sessions through it, and
+// that an index shared by two users keeps their sessions apart.
 
 #include <catch2/catch.hpp>
 
@@ -19,6 +20,7 @@
 
 #include "../session/result_string.hpp"
 
+#include "common/error.hpp"
 #include "redis/client.hpp"
 #include "redis/config.hpp"
 #include "session/crypto.hpp"
@@ -180,4 +182,109 @@ TEST_CASE("at the per-user limit the scripts find, evict and return the earliest
     REQUIRE(created->evicted.size() == 1);
     CHECK(created->evicted[0].id == a);
     CHECK(f.listed(user) == std::set<session_id>{b, c});
+}
+
+// Index names are 64-bit keyed hashes, so two users of one bucket may, very
+// rarely, share an index. Sharing must be harmless: each user sees, counts
+// and revokes only their own sessions.
+TEST_CASE("two users sharing an index see, count and revoke only their own sessions", "[store][redis]") {
+    fixture f;
+    const user_ref alice{"alice", 77, "shared"}, bob{"bob", 77, "shared"};
+    REQUIRE(f.store.user_key(alice) == f.store.user_key(bob));
+    std::vector<session_id> a_ids, b_ids;
+    for (std::uint8_t i = 0; i < 2; ++i) {
+        // Deadlines interleave: alice's first session is the earliest of all.
+        a_ids.push_back(f.create(id_of(77, static_cast<std::uint8_t>(0xA0 + i)), alice).id);
+        std::this_thread::sleep_for(5ms);
+        b_ids.push_back(f.create(id_of(77, static_cast<std::uint8_t>(0x10 + i)), bob).id);
+        std::this_thread::sleep_for(5ms);
+    }
+    resp_client redis(f.srv.port());
+    REQUIRE(redis.command({"ZCARD", f.store.user_key(alice)}).num == 4);
+
+    CHECK(f.listed(alice) == std::set<session_id>(a_ids.begin(), a_ids.end()));
+    CHECK(f.listed(bob) == std::set<session_id>(b_ids.begin(), b_ids.end()));
+
+    auto bobs_sessions_are_valid = [&] {
+        for (const auto& id : b_ids) {
+            auto got = f.run(f.store.get(id));
+            REQUIRE(got);
+            REQUIRE(got->has_value());
+            CHECK((*got)->user_id == "bob");
+        }
+        CHECK(f.listed(bob) == std::set<session_id>(b_ids.begin(), b_ids.end()));
+    };
+
+    SECTION("the per-user limit counts only the user's own sessions") {
+        f.policy.max_sessions_per_user = 3;
+        f.policy.on_limit = session::limit_policy::reject;
+        // Alice has 2 of 3, though the shared index holds 4: admitted.
+        auto third = f.run(f.store.create(f.record(id_of(77, 0xA2), "alice"), alice, f.policy));
+        REQUIRE(third);
+        CHECK(third->evicted.empty());
+        std::this_thread::sleep_for(5ms);
+        // At 3 of 3 she is refused.
+        auto refused = f.run(f.store.create(f.record(id_of(77, 0xA3), "alice"), alice, f.policy));
+        REQUIRE_FALSE(refused.has_value());
+        CHECK(refused.error() == sessiond::error::session_limit);
+        // Evicting, her own earliest session goes, not bob's earlier ones.
+        f.policy.on_limit = session::limit_policy::evict_lru;
+        auto fourth = f.run(f.store.create(f.record(id_of(77, 0xA3), "alice"), alice, f.policy));
+        REQUIRE(fourth);
+        REQUIRE(fourth->evicted.size() == 1);
+        CHECK(fourth->evicted[0].id == a_ids[0]);
+        CHECK(fourth->evicted[0].user_id == "alice");
+        CHECK(f.listed(alice) == std::set<session_id>{a_ids[1], id_of(77, 0xA2), id_of(77, 0xA3)});
+        bobs_sessions_are_valid();
+        // Bob, with 2 of 3 in an index of 5, is admitted too.
+        auto bobs = f.run(f.store.create(f.record(id_of(77, 0x12), "bob"), bob, f.policy));
+        REQUIRE(bobs);
+        CHECK(bobs->evicted.empty());
+    }
+
+    SECTION("revoking all of one user's sessions leaves the other's valid") {
+        auto removed = f.run(f.store.remove_user(alice, std::nullopt));
+        REQUIRE(removed);
+        CHECK(*removed == 2);
+        CHECK(f.listed(alice).empty());
+        for (const auto& id : a_ids) {
+            auto got = f.run(f.store.get(id));
+            REQUIRE(got);
+            CHECK_FALSE(got->has_value());
+        }
+        bobs_sessions_are_valid();
+        CHECK(redis.command({"ZCARD", f.store.user_key(bob)}).num == 2);
+
+        // With an exception, as the API's revoke-all "except" does.
+        auto rest = f.run(f.store.remove_user(bob, b_ids[1]));
+        REQUIRE(rest);
+        CHECK(*rest == 1);
+        CHECK(f.listed(bob) == std::set<session_id>{b_ids[1]});
+    }
+}
+
+TEST_CASE("the scripts read the owner from the record header whatever its varint lengths", "[store][redis]") {
+    fixture f;
+    // User ids that prefix one another, and lengths of one- and two-byte
+    // varints; versions of one and two bytes.
+    const std::vector<std::string> users = {
+        "b", "bo", "bob", std::string(127, 'u'), std::string(128, 'u'), std::string(200, 'u'), std::string(256, 'u')};
+    std::vector<user_ref> refs;
+    std::vector<session_id> ids;
+    for (std::size_t i = 0; i < users.size(); ++i) {
+        refs.push_back(user_ref{users[i], 9, "shared"});
+        ids.push_back(id_of(9, static_cast<std::uint8_t>(i)));
+        session_record r = f.record(ids.back(), users[i]);
+        r.version = i % 2 == 0 ? 1 : 300;
+        REQUIRE(f.run(f.store.create(r, refs.back(), f.policy)));
+    }
+    for (std::size_t i = 0; i < users.size(); ++i) {
+        INFO("user id of " << users[i].size() << " bytes");
+        CHECK(f.listed(refs[i]) == std::set<session_id>{ids[i]});
+    }
+    auto removed = f.run(f.store.remove_user(refs[4], std::nullopt));
+    REQUIRE(removed);
+    CHECK(*removed == 1);
+    for (std::size_t i = 0; i < users.size(); ++i)
+        CHECK(f.listed(refs[i]).size() == (i == 4 ? 0U : 1U));
 }
