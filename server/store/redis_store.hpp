@@ -11,7 +11,9 @@
 //                                      scored by the session's store deadline;
 //                                      TTL = the latest one
 //
-// The index name is a keyed hash of the user id, so no key names a user.
+// The index name is a keyed hash of the user id (8 bytes, 11 characters),
+// so no key names a user. Two users of one bucket may share an index; the
+// scripts then act only on the sessions whose record names the user.
 
 #include <string>
 
