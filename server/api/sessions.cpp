@@ -244,7 +244,7 @@ asio::awaitable<std::optional<session_record>> session_api::resolve(http::reques
     if (token.empty()) co_return fail(sessiond::error::invalid_session, "no session token");
     auto decoded = codec_.decode(*keys_, token);
     if (!decoded) co_return fail(sessiond::error::invalid_session, decoded.error().message());
-    auto presented = session::hash_secret(decoded->secret);
+    auto presented = session::digest_secret(decoded->secret);
 
     for (int attempt = 0; attempt < cas_attempts; ++attempt) {
         auto found = co_await store_.get(decoded->id);
@@ -388,7 +388,7 @@ asio::awaitable<void> session_api::rotate(http::request_context& ctx) {
     if (token->size() > max_token_field) co_return invalid("token is too long");
     auto decoded = codec_.decode(*keys_, *token);
     if (!decoded) co_return invalid(decoded.error().message());
-    auto presented = session::hash_secret(decoded->secret);
+    auto presented = session::digest_secret(decoded->secret);
 
     for (int attempt = 0; attempt < cas_attempts; ++attempt) {
         auto found = co_await store_.get(decoded->id);

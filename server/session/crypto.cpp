@@ -233,6 +233,13 @@ sha256_digest sha256(bytes_view data) {
     return out;
 }
 
+secret_digest digest_secret(bytes_view secret) {
+    const sha256_digest full = sha256(secret);
+    secret_digest out;
+    std::copy_n(full.begin(), out.bytes.size(), out.bytes.begin());
+    return out;
+}
+
 sha256_digest hmac_sha256(bytes_view key, bytes_view data) {
     if (key.empty()) throw std::invalid_argument("hmac_sha256: empty key");
     sha256_digest out;

@@ -35,6 +35,24 @@ sha256_digest hmac_sha256(bytes_view key, bytes_view data);
 // mismatch returns false at once.
 bool equal_ct(bytes_view a, bytes_view b) noexcept;
 
+// What a store keeps of a token secret instead of the secret: the first 16
+// bytes of SHA-256(secret). The secret is 256 random bits, so finding one
+// that matches a stored digest still takes about 2^128 hashes (and a token
+// also needs the server's HMAC tag). A type of its own, so that it is never
+// mixed up with a full digest or a session id; == compares in constant time.
+struct secret_digest {
+    static constexpr std::size_t size = 16;
+    std::array<std::uint8_t, size> bytes{};
+
+    bytes_view view() const noexcept { return bytes; }
+    friend bool operator==(const secret_digest& a, const secret_digest& b) noexcept {
+        return equal_ct(a.view(), b.view());
+    }
+};
+
+// The first 16 bytes of SHA-256(secret).
+secret_digest digest_secret(bytes_view secret);
+
 // Overwrites memory in a way the compiler cannot elide (OPENSSL_cleanse).
 void secure_wipe(void* p, std::size_t n) noexcept;
 inline void secure_wipe(std::span<std::uint8_t> s) noexcept {

@@ -116,7 +116,7 @@ std::string keyring::user_index_name(std::string_view user_id) const {
     std::string message = "index:";
     message.append(user_id);
     const sha256_digest mac = hmac_sha256(user_index_key_.view(), as_bytes(message));
-    return base64url_encode(bytes_view(mac.data(), 16));
+    return base64url_encode(bytes_view(mac.data(), user_index_name_bytes));
 }
 
 }  // namespace sessiond::session

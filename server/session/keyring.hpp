@@ -55,8 +55,14 @@ public:
     // about the user to someone without the key.
     std::uint16_t user_bucket(std::string_view user_id) const;
 
-    // base64url of the first 16 bytes of HMAC-SHA-256(user_index_key, "index:"
-    // ‖ user_id): names the user's index in a store without revealing the user.
+    // base64url of the first 8 bytes of HMAC-SHA-256(user_index_key, "index:"
+    // ‖ user_id), 11 characters: names the user's index in a store without
+    // revealing the user. Short, so that the Redis key of an index
+    // ("sessiond:{16383}:u:" and the name) stays within 30 characters. Not
+    // unique: two users of one bucket share a name with probability 2^-78,
+    // about N²/2^79 for any two of N users, and stores keep the sessions of
+    // users who share an index apart (see docs/data-model.md).
+    static constexpr std::size_t user_index_name_bytes = 8;
     std::string user_index_name(std::string_view user_id) const;
 
 private:

@@ -17,9 +17,9 @@ struct match {
     bool previous;
 };
 
-match compare(const session_record& r, const sha256_digest& presented) noexcept {
-    const bool current = equal_ct(presented, r.secret_hash);
-    const bool previous = r.previous && equal_ct(presented, r.previous->secret_hash);
+match compare(const session_record& r, const secret_digest& presented) noexcept {
+    const bool current = equal_ct(presented.view(), r.secret_hash.view());
+    const bool previous = r.previous && equal_ct(presented.view(), r.previous->secret_hash.view());
     return {current, previous};
 }
 
@@ -63,7 +63,7 @@ void validate(const policy& p) {
             "rotation_grace must be between 0 and 3650 days");
 }
 
-boost::system::result<session_record> new_record(const session_id& id, const sha256_digest& secret_hash,
+boost::system::result<session_record> new_record(const session_id& id, const secret_digest& secret_hash,
                                                  creation request, timestamp now, const policy& p) {
     if (request.user_id.empty() || request.user_id.size() > max_user_id_size) return errc::invalid_user_id;
     const milliseconds idle = request.idle_timeout.value_or(p.idle_timeout);
@@ -88,7 +88,7 @@ timestamp store_deadline(const session_record& r) noexcept {
     return std::min(r.idle_expires_at, r.expires_at);
 }
 
-check_result check(const session_record& r, const sha256_digest& presented_hash, timestamp now, const policy& p,
+check_result check(const session_record& r, const secret_digest& presented_hash, timestamp now, const policy& p,
                    const check_options& options) {
     check_result out;
     if (expired(r, now)) {
@@ -116,7 +116,7 @@ check_result check(const session_record& r, const sha256_digest& presented_hash,
     return out;
 }
 
-rotate_result rotate(const session_record& r, const sha256_digest& presented_hash, const sha256_digest& new_secret_hash,
+rotate_result rotate(const session_record& r, const secret_digest& presented_hash, const secret_digest& new_secret_hash,
                      timestamp now, const policy& p, bool reauthenticated, std::optional<std::string> metadata) {
     rotate_result out;
     if (expired(r, now)) {

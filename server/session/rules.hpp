@@ -1,5 +1,5 @@
 #pragma once
-// The session lifecycle as pure functions of (record, presented secret hash,
+// The session lifecycle as pure functions of (record, presented secret digest,
 // now, policy): creation, validation with sliding expiry, rotation with a
 // grace period and reuse detection, and the per-user limit. Stores and
 // handlers perform what these decide; time comes in as `now` (see clock).
@@ -82,7 +82,7 @@ struct creation {
 // min(now + idle, expires_at), authenticated_at = last_seen_at = now.
 // Errors: errc::invalid_user_id, invalid_idle_timeout, invalid_absolute_timeout
 // (requested value <= 0 or above the policy's maximum).
-boost::system::result<session_record> new_record(const session_id& id, const sha256_digest& secret_hash,
+boost::system::result<session_record> new_record(const session_id& id, const secret_digest& secret_hash,
                                                  creation request, timestamp now, const policy& p);
 
 // When the store must forget the session by itself (its TTL): the earlier of
@@ -119,7 +119,7 @@ struct check_result {
 // when it moves idle_expires_at and once now >= idle_expires_at -
 // idle_timeout + touch_fraction × idle_timeout; otherwise the record is
 // returned unchanged and its idle_expires_at is the true stored value.
-check_result check(const session_record& r, const sha256_digest& presented_hash, timestamp now, const policy& p,
+check_result check(const session_record& r, const secret_digest& presented_hash, timestamp now, const policy& p,
                    const check_options& options = {});
 
 // --- rotation -----------------------------------------------------------
@@ -135,7 +135,7 @@ struct rotate_result {
 // hash, now + rotation_grace}; rotated_at = now; authenticated_at = now if
 // `reauthenticated`; metadata replaced if given; idle extended as by a touch
 // (unconditionally); version + 1.
-rotate_result rotate(const session_record& r, const sha256_digest& presented_hash, const sha256_digest& new_secret_hash,
+rotate_result rotate(const session_record& r, const secret_digest& presented_hash, const secret_digest& new_secret_hash,
                      timestamp now, const policy& p, bool reauthenticated = false,
                      std::optional<std::string> metadata = std::nullopt);
 

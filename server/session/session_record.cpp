@@ -12,7 +12,7 @@
 namespace sessiond::session {
 namespace {
 
-constexpr std::uint8_t record_format = 1;
+constexpr std::uint8_t record_format = 2;
 constexpr std::uint8_t flag_rotated = 1, flag_previous = 2, known_flags = flag_rotated | flag_previous;
 constexpr std::int64_t max_ms = max_timestamp.time_since_epoch().count();
 
@@ -154,9 +154,9 @@ std::string encode_record(const session_record& r) {
     put_delta(out, r.authenticated_at, r.created_at);
     if (r.rotated_at) put_delta(out, *r.rotated_at, r.created_at);
     put_varint(out, static_cast<std::uint64_t>(r.idle_timeout.count()));
-    put_bytes(out, r.secret_hash);
+    put_bytes(out, r.secret_hash.view());
     if (r.previous) {
-        put_bytes(out, r.previous->secret_hash);
+        put_bytes(out, r.previous->secret_hash.view());
         put_delta(out, r.previous->valid_until, r.created_at);
     }
     return out;
@@ -188,10 +188,10 @@ boost::system::result<session_record> decode_record(std::string_view data, const
     const std::uint64_t idle = in.varint();
     if (idle > static_cast<std::uint64_t>(max_ms)) in.fail();
     r.idle_timeout = std::chrono::milliseconds(static_cast<std::int64_t>(idle));
-    in.copy_to(r.secret_hash);
+    in.copy_to(r.secret_hash.bytes);
     if (flags & flag_previous) {
         previous_secret prev;
-        in.copy_to(prev.secret_hash);
+        in.copy_to(prev.secret_hash.bytes);
         prev.valid_until = in.delta_from(r.created_at);
         r.previous = prev;
     }

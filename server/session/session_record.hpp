@@ -1,7 +1,7 @@
 #pragma once
 // What a store keeps for one session, its compact binary encoding for Redis,
-// and its JSON shape in the HTTP API. No secret is kept: only SHA-256 of the
-// token secrets, and those never appear in JSON.
+// and its JSON shape in the HTTP API. No secret is kept: only digests of the
+// token secrets (digest_secret: 16 bytes of SHA-256), never shown in JSON.
 
 #include "session/crypto.hpp"
 #include "session/session_id.hpp"
@@ -32,7 +32,7 @@ inline constexpr std::size_t max_metadata_size = 1024 * 1024;  // hard bound; th
 // The token secret that was current before the last rotation, accepted until
 // `valid_until` (the grace period) and a sign of theft after it.
 struct previous_secret {
-    sha256_digest secret_hash{};
+    secret_digest secret_hash{};
     timestamp valid_until{};
 
     friend bool operator==(const previous_secret&, const previous_secret&) = default;
@@ -49,7 +49,7 @@ struct session_record {
     timestamp authenticated_at{};  // creation, or rotation with reauthenticated=true
     std::optional<timestamp> rotated_at;
     std::chrono::milliseconds idle_timeout{};  // this session's sliding window
-    sha256_digest secret_hash{};               // SHA-256 of the current token's secret
+    secret_digest secret_hash{};               // digest_secret of the current token's secret
     std::optional<previous_secret> previous;
     // Bumped on every write; stores compare-and-set on it. A new record has 1.
     std::uint64_t version = 1;
@@ -58,17 +58,19 @@ struct session_record {
 };
 
 // --- binary encoding (for Redis) ----------------------------------------
-// Format 1, all integers LEB128 varints (minimal length), "zz" = zigzag:
-//   u8 format (1) | u8 flags (bit 0: rotated_at, bit 1: previous) | version
+// Format 2, all integers LEB128 varints (minimal length), "zz" = zigzag:
+//   u8 format (2) | u8 flags (bit 0: rotated_at, bit 1: previous) | version
 //   | len ‖ user_id | len ‖ metadata
 //   | created_at (ms since epoch) | zz(t - created_at) for last_seen_at,
 //     idle_expires_at, expires_at, authenticated_at[, rotated_at]
-//   | idle_timeout (ms) | secret_hash (32)
-//   [| previous secret_hash (32) | zz(valid_until - created_at)]
+//   | idle_timeout (ms) | secret_hash (16)
+//   [| previous secret_hash (16) | zz(valid_until - created_at)]
 // The session id is not in the record: the store's key names it, and the
 // decoder is given it. Deltas keep the timestamps to 1–5 bytes each. A
-// typical session (12-byte user_id, "{}" metadata, not rotated) takes 73
-// bytes, 116 once rotated; its API JSON alone is 303 bytes.
+// typical session (12-byte user_id, "{}" metadata, touched, not rotated)
+// takes 57 bytes, 84 once rotated; its API JSON alone is 303 bytes. A new
+// session of a 17-byte user id and no metadata takes 59: at most 60 bytes
+// keep the Redis value in jemalloc's 64-byte class (80 beyond).
 
 // Throws std::invalid_argument if the record breaks the bounds above
 // (user_id size, metadata size, timestamp range, negative idle_timeout).

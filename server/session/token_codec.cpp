@@ -62,7 +62,7 @@ issued_token token_codec::make(const keyring& keys, const session_id& id, const 
     issued_token out;
     out.id = id;
     out.secret = secret;
-    out.secret_hash = hash_secret(out.secret);
+    out.secret_hash = digest_secret(out.secret);
 
     wiped_payload p;
     p.bytes[ver_at] = format_version;

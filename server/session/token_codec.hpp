@@ -13,7 +13,8 @@
 //                    first two bytes big-endian mod 16384; shared by all of a
 //                    user's sessions, says nothing about the user without the key
 //   id      16 bytes random (OpenSSL RAND_bytes); public, non-secret
-//   secret  32 bytes random (OpenSSL RAND_bytes); the store keeps SHA-256(secret) only
+//   secret  32 bytes random (OpenSSL RAND_bytes); the store keeps only the
+//                    first 16 bytes of SHA-256(secret) (digest_secret)
 //   kid     1 byte   id of the token key that made the tag, 1..255
 //   tag     16 bytes HMAC-SHA-256(token key[kid], ver ‖ bucket ‖ id ‖ secret ‖ kid),
 //                    first 16 bytes
@@ -39,16 +40,11 @@ namespace sessiond::session {
 
 using token_secret = std::array<std::uint8_t, 32>;
 
-// What a store keeps instead of the secret.
-inline sha256_digest hash_secret(const token_secret& secret) {
-    return sha256(secret);
-}
-
 struct issued_token {
     std::string token;  // hand to the client; never log it
     session_id id;
     token_secret secret;
-    sha256_digest secret_hash;  // SHA-256(secret), for the store
+    secret_digest secret_hash;  // digest_secret(secret), for the store
 };
 
 struct decoded_token {

@@ -5,6 +5,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <cstring>
 
 #include "common/error.hpp"
 #include "log/log.hpp"
@@ -24,36 +25,101 @@ std::int64_t ms(session::timestamp t) {
     return t.time_since_epoch().count();
 }
 
+// A session's member in its user's index: the 16 random bytes of its id.
+std::string member_of(const session_id& id) {
+    return std::string(reinterpret_cast<const char*>(id.id.data()), id.id.size());
+}
+
+// The bucket as the scripts take it: two bytes, big-endian, as in the public id.
+std::string bucket_arg(std::uint16_t bucket) {
+    return {static_cast<char>(bucket >> 8), static_cast<char>(bucket & 0xFF)};
+}
+
+// Index members are the 16 random bytes of each session id (not its
+// 24-character public id: two members then fit a 64-byte listpack). Scripts
+// that reach sessions through the index rebuild each session key from the
+// session key prefix "<prefix>{<bucket>}:s:" and the bucket's two bytes
+// (big-endian, as in the public id) with this prelude.
+//
+// Two users of one bucket share an index if their index names (keyed hashes:
+// see keyring::user_index_name) collide, so these scripts also read the user
+// id from each record's header and act only on the sessions of the user they
+// were called for: another user's session in the index is neither returned,
+// counted, evicted nor deleted.
+//
 // Every script touches only keys of one hash slot: the declared keys', and
 // session keys built from the same "<prefix>{<bucket>}:" they start with.
+constexpr std::string_view prelude_lua = R"lua(
+-- prefix .. base64url(bucket .. m): 18 bytes, exactly 24 characters, as
+-- session_id::to_string spells them. nil for a member that is no id.
+local B64 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_'
+local function session_key(prefix, bucket, m)
+  if #m ~= 16 or #bucket ~= 2 then return nil end
+  local s, c = bucket .. m, {}
+  for i = 1, 18, 3 do
+    local a, b, d = string.byte(s, i, i + 2)
+    local n = a * 65536 + b * 256 + d
+    c[#c + 1] = string.byte(B64, math.floor(n / 262144) + 1)
+    c[#c + 1] = string.byte(B64, math.floor(n / 4096) % 64 + 1)
+    c[#c + 1] = string.byte(B64, math.floor(n / 64) % 64 + 1)
+    c[#c + 1] = string.byte(B64, n % 64 + 1)
+  end
+  return prefix .. string.char(unpack(c))
+end
+-- Whether record v belongs to the user id uid. A record (format 2, see
+-- session_record.hpp) starts: format byte, flags byte, version (LEB128
+-- varint), user id length (varint, at most 256), user id. A record of
+-- another format is nobody's here.
+local function owned(v, uid)
+  if string.byte(v, 1) ~= 2 then return false end
+  local i = 3
+  repeat
+    local b = string.byte(v, i)
+    if not b then return false end
+    i = i + 1
+  until b < 128
+  local n, scale = 0, 1
+  repeat
+    local b = string.byte(v, i)
+    if not b or scale > 128 then return false end
+    i = i + 1
+    n = n + (b % 128) * scale
+    scale = scale * 128
+  until b < 128
+  return n == #uid and string.sub(v, i, i + n - 1) == uid
+end
+)lua";
 
 // KEYS[1] session key, KEYS[2] user index; ARGV: record, deadline, member,
-// now, limit, reject (1/0), session key prefix. Returns {0, evicted member,
-// evicted record, ...} or {1} when the limit rejects.
-const redis::script create_script(R"lua(
+// now, limit, reject (1/0), session key prefix, bucket, user id. Returns {0,
+// evicted member, evicted record, ...} or {1} when the limit rejects. Only
+// the user's own live sessions count against the limit.
+const redis::script create_script(std::string(prelude_lua) + R"lua(
 local index = KEYS[2]
 redis.call('ZREMRANGEBYSCORE', index, '-inf', ARGV[4])
 local limit = tonumber(ARGV[5])
 local out = {0}
-if limit > 0 then
-  local n = redis.call('ZCARD', index)
-  if n >= limit then
-    for _, m in ipairs(redis.call('ZRANGE', index, 0, -1)) do
-      if redis.call('EXISTS', ARGV[7] .. m) == 0 then redis.call('ZREM', index, m) end
-    end
-    n = redis.call('ZCARD', index)
-  end
-  if n >= limit then
-    if ARGV[6] == '1' then return {1} end
-    for _, m in ipairs(redis.call('ZRANGE', index, 0, n - limit)) do
-      local key = ARGV[7] .. m
-      local v = redis.call('GET', key)
-      if v then
-        out[#out + 1] = m
-        out[#out + 1] = v
-      end
-      redis.call('DEL', key)
+if limit > 0 and redis.call('ZCARD', index) >= limit then
+  -- The user's live sessions, earliest deadline first; members whose
+  -- session is gone are dropped on the way.
+  local own = {}
+  for _, m in ipairs(redis.call('ZRANGE', index, 0, -1)) do
+    local key = session_key(ARGV[7], ARGV[8], m)
+    local v = key and redis.call('GET', key)
+    if not v then
       redis.call('ZREM', index, m)
+    elseif owned(v, ARGV[9]) then
+      own[#own + 1] = {m, key, v}
+    end
+  end
+  if #own >= limit then
+    if ARGV[6] == '1' then return {1} end
+    for i = 1, #own - limit + 1 do
+      local s = own[i]
+      redis.call('DEL', s[2])
+      redis.call('ZREM', index, s[1])
+      out[#out + 1] = s[1]
+      out[#out + 1] = s[3]
     end
   end
 end
@@ -75,31 +141,40 @@ redis.call('PEXPIREAT', KEYS[2], top[2])
 return 1
 )lua");
 
-// KEYS[1] user index; ARGV: now, session key prefix. {member, record, ...}
-// of the live sessions; prunes members that expired or whose session is gone.
-const redis::script list_script(R"lua(
+// KEYS[1] user index; ARGV: now, session key prefix, bucket, user id.
+// {member, record, ...} of the user's live sessions; prunes members that
+// expired or whose session is gone.
+const redis::script list_script(std::string(prelude_lua) + R"lua(
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[1])
 local out = {}
 for _, m in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
-  local v = redis.call('GET', ARGV[2] .. m)
-  if v then
+  local key = session_key(ARGV[2], ARGV[3], m)
+  local v = key and redis.call('GET', key)
+  if not v then
+    redis.call('ZREM', KEYS[1], m)
+  elseif owned(v, ARGV[4]) then
     out[#out + 1] = m
     out[#out + 1] = v
-  else
-    redis.call('ZREM', KEYS[1], m)
   end
 end
 return out
 )lua");
 
-// KEYS[1] user index; ARGV: session key prefix, member to keep (or '').
-// The number of live sessions deleted.
-const redis::script remove_user_script(R"lua(
+// KEYS[1] user index; ARGV: session key prefix, bucket, member to keep (or
+// ''), user id. The number of the user's live sessions deleted.
+const redis::script remove_user_script(std::string(prelude_lua) + R"lua(
 local n = 0
 for _, m in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
-  if m ~= ARGV[2] then
-    n = n + redis.call('DEL', ARGV[1] .. m)
-    redis.call('ZREM', KEYS[1], m)
+  if m ~= ARGV[3] then
+    local key = session_key(ARGV[1], ARGV[2], m)
+    local v = key and redis.call('GET', key)
+    if not v then
+      redis.call('ZREM', KEYS[1], m)
+    elseif owned(v, ARGV[4]) then
+      redis.call('DEL', key)
+      redis.call('ZREM', KEYS[1], m)
+      n = n + 1
+    end
   end
 end
 return n
@@ -146,15 +221,20 @@ result<std::optional<session_record>> redis_store::decode_value(std::string_view
     return std::optional<session_record>(std::move(*r));
 }
 
-result<std::vector<session_record>> redis_store::decode_pairs(std::span<const redis::reply> items,
-                                                              std::size_t first) const {
+result<std::vector<session_record>> redis_store::decode_pairs(std::span<const redis::reply> items, std::size_t first,
+                                                              const user_ref& user) const {
     std::vector<session_record> out;
     for (std::size_t i = first; i + 1 < items.size(); i += 2) {
-        auto id = session_id::parse(items[i].str());
-        if (!id) continue;
-        auto decoded = decode_value(items[i + 1].str(), *id);
+        const std::string_view member = items[i].str();
+        session_id id;
+        if (member.size() != id.id.size()) continue;
+        id.bucket = user.bucket;
+        std::memcpy(id.id.data(), member.data(), id.id.size());
+        auto decoded = decode_value(items[i + 1].str(), id);
         if (!decoded) return decoded.error();
-        if (*decoded) out.push_back(std::move(**decoded));
+        // The scripts return only the user's sessions; checked again here,
+        // as a shared index must never show one user another's session.
+        if (*decoded && (*decoded)->user_id == user.user_id) out.push_back(std::move(**decoded));
     }
     return out;
 }
@@ -167,20 +247,22 @@ asio::awaitable<result<created>> redis_store::create(const session_record& r, co
     auto slot = slot_prefix(r.id.bucket);
     std::vector<std::string> keys{session_key(r.id), user_key(user)};
     std::vector<std::string> args;
-    args.reserve(7);
+    args.reserve(9);
     args.push_back(std::move(value));
     args.push_back(std::to_string(ms(session::store_deadline(r))));
-    args.push_back(r.id.to_string());
+    args.push_back(member_of(r.id));
     args.push_back(std::to_string(ms(clock_.now())));
     args.push_back(std::to_string(p.max_sessions_per_user));
     args.push_back(std::string(p.on_limit == session::limit_policy::reject ? "1" : "0"));
     args.push_back(slot + "s:");
+    args.push_back(bucket_arg(r.id.bucket));
+    args.push_back(user.user_id);
     auto [ec, reply] = co_await client_.async_eval(create_script, std::move(keys), std::move(args), use_tuple);
     if (ec) co_return api_error(ec, "create");
     auto elements = reply.elements();
     if (elements.empty() || !elements[0].is_integer()) co_return api_error(redis::error::protocol_error, "create");
     if (elements[0].integer() == 1) co_return sessiond::error::session_limit;
-    auto evicted = decode_pairs(elements, 1);
+    auto evicted = decode_pairs(elements, 1, user);
     if (!evicted) co_return evicted.error();
     co_return created{std::move(*evicted)};
 }
@@ -200,7 +282,7 @@ asio::awaitable<result<bool>> redis_store::replace(const session_record& expecte
     args.push_back(session::encode_record(expected));
     args.push_back(session::encode_record(next));
     args.push_back(std::to_string(ms(session::store_deadline(next))));
-    args.push_back(next.id.to_string());
+    args.push_back(member_of(next.id));
     auto [ec, reply] = co_await client_.async_eval(replace_script, std::move(keys), std::move(args), use_tuple);
     if (ec) co_return result<bool>(boost::system::in_place_error, api_error(ec, "replace"));
     co_return reply.integer() == 1;
@@ -219,15 +301,17 @@ asio::awaitable<result<std::optional<session_record>>> redis_store::remove(const
 
 asio::awaitable<result<std::vector<session_record>>> redis_store::list_user(const user_ref& user) {
     std::vector<std::string> keys{user_key(user)};
-    std::vector<std::string> args{std::to_string(ms(clock_.now())), slot_prefix(user.bucket) + "s:"};
+    std::vector<std::string> args{std::to_string(ms(clock_.now())),
+                                  slot_prefix(user.bucket) + "s:", bucket_arg(user.bucket), user.user_id};
     auto [ec, reply] = co_await client_.async_eval(list_script, std::move(keys), std::move(args), use_tuple);
     if (ec) co_return api_error(ec, "list");
-    co_return decode_pairs(reply.elements(), 0);
+    co_return decode_pairs(reply.elements(), 0, user);
 }
 
 asio::awaitable<result<std::size_t>> redis_store::remove_user(const user_ref& user, std::optional<session_id> except) {
     std::vector<std::string> keys{user_key(user)};
-    std::vector<std::string> args{slot_prefix(user.bucket) + "s:", except ? except->to_string() : std::string()};
+    std::vector<std::string> args{slot_prefix(user.bucket) + "s:", bucket_arg(user.bucket),
+                                  except ? member_of(*except) : std::string(), user.user_id};
     auto [ec, reply] = co_await client_.async_eval(remove_user_script, std::move(keys), std::move(args), use_tuple);
     if (ec) co_return api_error(ec, "remove_user");
     co_return static_cast<std::size_t>(reply.integer());

@@ -6,10 +6,14 @@
 //
 //   <prefix>{<bucket>}:s:<public id>   string: the binary session record;
 //                                      TTL = the session's store deadline
-//   <prefix>{<bucket>}:u:<index name>  sorted set: public ids scored by their
-//                                      store deadline; TTL = the latest one
+//   <prefix>{<bucket>}:u:<index name>  sorted set: the 16 random bytes of
+//                                      each session id (raw, not base64url),
+//                                      scored by the session's store deadline;
+//                                      TTL = the latest one
 //
-// The index name is a keyed hash of the user id, so no key names a user.
+// The index name is a keyed hash of the user id (8 bytes, 11 characters),
+// so no key names a user. Two users of one bucket may share an index; the
+// scripts then act only on the sessions whose record names the user.
 
 #include <string>
 
@@ -44,9 +48,11 @@ private:
     // version cannot read.
     result<std::optional<session::session_record>> decode_value(std::string_view value,
                                                                 const session::session_id& id) const;
-    // {member, record, member, record, ...} from items[first] on.
-    result<std::vector<session::session_record>> decode_pairs(std::span<const redis::reply> items,
-                                                              std::size_t first) const;
+    // {member, record, member, record, ...} from items[first] on: members are
+    // the 16 random bytes of ids in the user's bucket. Only the user's own
+    // sessions are kept.
+    result<std::vector<session::session_record>> decode_pairs(std::span<const redis::reply> items, std::size_t first,
+                                                              const user_ref& user) const;
 
     redis::client& client_;
     const session::clock& clock_;

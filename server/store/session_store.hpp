@@ -21,11 +21,13 @@ template <class T>
 using result = boost::system::result<T>;
 
 // A user's sessions are found through their bucket and a keyed hash of the
-// user id (so a store's key names say nothing about the user).
+// user id (so a store's key names say nothing about the user). The hash is
+// short: two users of one bucket may, very rarely, share an index name, and
+// a store must then still act only on each user's own sessions.
 struct user_ref {
     std::string user_id;
     std::uint16_t bucket = 0;
-    std::string index_name;  // keyed hash of user_id, base64url; unique per user
+    std::string index_name;  // keyring::user_index_name(user_id): 8 bytes, base64url
 };
 
 struct created {

@@ -1,5 +1,6 @@
 // Tokens never leave sessiond except in the replies that issue them: not in
-// its logs, not in the store (only SHA-256 of secrets is kept).
+// its logs, not in the store (only a 16-byte SHA-256 digest of each secret
+// is kept).
 
 #include <catch2/catch.hpp>
 

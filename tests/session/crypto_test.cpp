@@ -43,6 +43,18 @@ TEST_CASE("sha256 and hmac_sha256 match the published vectors") {
     CHECK_THROWS_AS(hmac_sha256({}, as_bytes("x")), std::invalid_argument);
 }
 
+TEST_CASE("digest_secret is the first 16 bytes of SHA-256, compared as a whole") {
+    const secret_digest d = digest_secret(as_bytes("abc"));
+    CHECK(hex(d.view()) == "ba7816bf8f01cfea414140de5dae2223");
+    CHECK(d == digest_secret(as_bytes("abc")));
+    CHECK_FALSE(d == digest_secret(as_bytes("abd")));
+    for (std::size_t i = 0; i < secret_digest::size; ++i) {
+        secret_digest other = d;
+        other.bytes[i] ^= 0x01;
+        CHECK_FALSE(d == other);
+    }
+}
+
 TEST_CASE("hmac_sha256 keeps keys apart across its per-thread context cache") {
     // RFC 4231 test case 6: a key longer than the SHA-256 block.
     const std::vector<std::uint8_t> long_key(131, 0xaa);

@@ -121,6 +121,23 @@ TEST_CASE("user_bucket is a keyed, stable, well-spread hash of the user id") {
     CHECK(a.user_bucket("") < bucket_count);
 }
 
+TEST_CASE("user_index_name is 8 bytes of a keyed hash of the user id, apart from the bucket's") {
+    const keyring a = keyring::parse("1:" + k1, index_key);
+    const keyring b = keyring::parse("1:" + k1, b64(key_bytes(10)));
+    const auto mac = hmac_sha256(key_bytes(9), as_bytes("index:alice"));
+    CHECK(a.user_index_name("alice") == base64url_encode(bytes_view(mac.data(), 8)));
+    CHECK(a.user_index_name("alice").size() == 11);
+    // With the default prefix and the widest bucket, an index key is 30
+    // characters: Redis keeps it in a 32-byte allocation.
+    CHECK(("sessiond:{16383}:u:" + a.user_index_name("alice")).size() == 30);
+    std::set<std::string> names;
+    for (int i = 0; i < 1000; ++i)
+        names.insert(a.user_index_name("user-" + std::to_string(i)));
+    CHECK(names.size() == 1000);
+    CHECK(a.user_index_name("alice") != b.user_index_name("alice"));
+    CHECK(a.user_index_name("") != a.user_index_name("alice"));
+}
+
 TEST_CASE("ephemeral keyrings are random and complete") {
     const keyring a = keyring::make_ephemeral(), b = keyring::make_ephemeral();
     CHECK(a.kids() == std::vector<std::uint8_t>{1});

@@ -13,11 +13,11 @@ using namespace std::chrono_literals;
 
 namespace {
 
-sha256_digest hash_of(std::string_view s) {
-    return sha256(as_bytes(s));
+secret_digest hash_of(std::string_view s) {
+    return digest_secret(as_bytes(s));
 }
 
-const sha256_digest h1 = hash_of("secret-1"), h2 = hash_of("secret-2"), h3 = hash_of("secret-3");
+const secret_digest h1 = hash_of("secret-1"), h2 = hash_of("secret-2"), h3 = hash_of("secret-3");
 
 session_id id_n(std::uint8_t n) {
     session_id id;
@@ -39,7 +39,7 @@ struct fixture {
     }
 
     // Validates with `hash` now and, like a store, writes back any touch.
-    check_result validate(const sha256_digest& hash, check_options o = {}) {
+    check_result validate(const secret_digest& hash, check_options o = {}) {
         check_result out = check(rec, hash, clock.now(), p, o);
         if (out.updated) rec = *out.updated;
         return out;

@@ -21,7 +21,7 @@ std::string sha256_hex(const std::string& s) {
 }
 
 std::vector<std::string> contract_stores() {
-    return {"memory"};
+    return {"memory", "redis"};
 }
 
 std::string api_reply::code() const {

@@ -78,7 +78,7 @@ inline const boost::json::object& session_of(const api_reply& r) {
     return r.json.as_object().at("session").as_object();
 }
 
-// The stores the contract suite runs against.
+// The stores the contract suite runs against: the embedded one and Redis.
 std::vector<std::string> contract_stores();
 
 }  // namespace sessiond::test

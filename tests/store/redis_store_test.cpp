@@ -1,0 +1,290 @@
+// The Redis store against a real redis-server, below the HTTP API: what its
+// scripts store in the user index, how they find sessions through it, and
+// that an index shared by two users keeps their sessions apart.
+
+#include <catch2/catch.hpp>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/io_context.hpp>
+
+#include <algorithm>
+#include <chrono>
+#include <exception>
+#include <functional>
+#include <optional>
+#include <random>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "../session/result_string.hpp"
+
+#include "common/error.hpp"
+#include "redis/client.hpp"
+#include "redis/config.hpp"
+#include "session/crypto.hpp"
+#include "session/rules.hpp"
+#include "store/redis_store.hpp"
+#include "support/redis_server.hpp"
+#include "support/resp_client.hpp"
+
+using namespace sessiond;
+using namespace sessiond::test;
+using namespace std::chrono_literals;
+namespace asio = boost::asio;
+using session::session_id;
+using session::session_record;
+using store::user_ref;
+
+namespace {
+
+// A redis_store on its own redis-server, with the wall clock (Redis expires
+// keys on its own clock).
+struct fixture {
+    redis_server srv;
+    asio::io_context ioc;
+    redis::client client;
+    session::wall_clock clock;
+    store::redis_store store;
+    session::policy policy;
+
+    fixture() : client(ioc, config(srv), 1), store(client, clock, "t:") {
+        client.start();
+        const auto end = std::chrono::steady_clock::now() + 10s;
+        while (!client.ready() && std::chrono::steady_clock::now() < end) {
+            ioc.restart();
+            ioc.run_for(5ms);
+        }
+        REQUIRE(client.ready());
+    }
+    ~fixture() { client.stop(); }
+
+    static redis::config config(const redis_server& srv) {
+        redis::config cfg = redis::parse_url(srv.url()).value();
+        cfg.connections = 1;
+        cfg.command_timeout = 2000ms;
+        return cfg;
+    }
+
+    // Runs one store operation to completion.
+    template <class T>
+    T run(asio::awaitable<T> op) {
+        std::optional<T> out;
+        asio::co_spawn(
+            ioc, [&]() -> asio::awaitable<void> { out.emplace(co_await std::move(op)); },
+            [](std::exception_ptr e) {
+                if (e) std::rethrow_exception(e);
+            });
+        const auto end = std::chrono::steady_clock::now() + 10s;
+        while (!out && std::chrono::steady_clock::now() < end) {
+            ioc.restart();
+            ioc.run_for(5ms);
+        }
+        REQUIRE(out);
+        return std::move(*out);
+    }
+
+    session_record record(const session_id& id, const std::string& user_id) {
+        auto r = session::new_record(id, session::digest_secret(session::as_bytes(id.to_string())),
+                                     {user_id, "{}", {}, {}}, clock.now(), policy);
+        REQUIRE(r);
+        return *r;
+    }
+
+    session_record create(const session_id& id, const user_ref& user) {
+        session_record r = record(id, user.user_id);
+        auto created = run(store.create(r, user, policy));
+        REQUIRE(created);
+        return r;
+    }
+
+    std::set<session_id> listed(const user_ref& user) {
+        auto list = run(store.list_user(user));
+        REQUIRE(list);
+        std::set<session_id> out;
+        for (const auto& r : *list) {
+            CHECK(r.user_id == user.user_id);
+            out.insert(r.id);
+        }
+        return out;
+    }
+};
+
+session_id id_of(std::uint16_t bucket, std::uint8_t fill) {
+    session_id id;
+    id.bucket = bucket;
+    id.id.fill(fill);
+    return id;
+}
+
+}  // namespace
+
+TEST_CASE("index members are the raw 16 id bytes, and the scripts spell every session key from them",
+          "[store][redis]") {
+    fixture f;
+    // Ids whose public spellings use every base64url character, in the
+    // lowest and highest buckets and two in between.
+    std::mt19937_64 rng(7);
+    std::set<char> spelled;
+    for (const std::uint16_t bucket : {std::uint16_t{0}, std::uint16_t{1}, std::uint16_t{8191}, std::uint16_t{16383}}) {
+        const user_ref user{"user-" + std::to_string(bucket), bucket, "idx" + std::to_string(bucket)};
+        std::vector<session_id> ids = {id_of(bucket, 0x00), id_of(bucket, 0xFF)};
+        for (int i = 0; i < 30; ++i) {
+            session_id id{bucket, {}};
+            for (auto& b : id.id)
+                b = static_cast<std::uint8_t>(rng());
+            ids.push_back(id);
+        }
+        for (const auto& id : ids) {
+            f.create(id, user);
+            for (const char c : id.to_string())
+                spelled.insert(c);
+        }
+
+        resp_client redis(f.srv.port());
+        const auto members = redis.command({"ZRANGE", f.store.user_key(user), "0", "-1"}).elements;
+        REQUIRE(members.size() == ids.size());
+        std::set<std::string> expected;
+        for (const auto& id : ids)
+            expected.insert(std::string(id.id.begin(), id.id.end()));
+        for (const auto& m : members)
+            CHECK(expected.count(m.str) == 1);
+
+        // list finds every session through its member ...
+        CHECK(f.listed(user) == std::set<session_id>(ids.begin(), ids.end()));
+        // ... and revoke-all deletes every session key but the one kept.
+        auto removed = f.run(f.store.remove_user(user, ids[5]));
+        REQUIRE(removed);
+        CHECK(*removed == ids.size() - 1);
+        CHECK(f.listed(user) == std::set<session_id>{ids[5]});
+        for (const auto& id : ids) {
+            const auto exists = redis.command({"EXISTS", f.store.session_key(id)}).num;
+            CHECK(exists == (id == ids[5] ? 1 : 0));
+        }
+    }
+    CHECK(spelled.size() == 64);
+}
+
+TEST_CASE("at the per-user limit the scripts find, evict and return the earliest sessions", "[store][redis]") {
+    fixture f;
+    f.policy.max_sessions_per_user = 2;
+    const user_ref user{"lim", 16383, "idx"};
+    const session_id a = id_of(16383, 0xFB), b = id_of(16383, 0x00), c = id_of(16383, 0xFF);
+    // Each later session has a later deadline: a's is the earliest.
+    f.create(a, user);
+    std::this_thread::sleep_for(5ms);
+    f.create(b, user);
+    std::this_thread::sleep_for(5ms);
+    session_record r = f.record(c, user.user_id);
+    auto created = f.run(f.store.create(r, user, f.policy));
+    REQUIRE(created);
+    REQUIRE(created->evicted.size() == 1);
+    CHECK(created->evicted[0].id == a);
+    CHECK(f.listed(user) == std::set<session_id>{b, c});
+}
+
+// Index names are 64-bit keyed hashes, so two users of one bucket may, very
+// rarely, share an index. Sharing must be harmless: each user sees, counts
+// and revokes only their own sessions.
+TEST_CASE("two users sharing an index see, count and revoke only their own sessions", "[store][redis]") {
+    fixture f;
+    const user_ref alice{"alice", 77, "shared"}, bob{"bob", 77, "shared"};
+    REQUIRE(f.store.user_key(alice) == f.store.user_key(bob));
+    std::vector<session_id> a_ids, b_ids;
+    for (std::uint8_t i = 0; i < 2; ++i) {
+        // Deadlines interleave: alice's first session is the earliest of all.
+        a_ids.push_back(f.create(id_of(77, static_cast<std::uint8_t>(0xA0 + i)), alice).id);
+        std::this_thread::sleep_for(5ms);
+        b_ids.push_back(f.create(id_of(77, static_cast<std::uint8_t>(0x10 + i)), bob).id);
+        std::this_thread::sleep_for(5ms);
+    }
+    resp_client redis(f.srv.port());
+    REQUIRE(redis.command({"ZCARD", f.store.user_key(alice)}).num == 4);
+
+    CHECK(f.listed(alice) == std::set<session_id>(a_ids.begin(), a_ids.end()));
+    CHECK(f.listed(bob) == std::set<session_id>(b_ids.begin(), b_ids.end()));
+
+    auto bobs_sessions_are_valid = [&] {
+        for (const auto& id : b_ids) {
+            auto got = f.run(f.store.get(id));
+            REQUIRE(got);
+            REQUIRE(got->has_value());
+            CHECK((*got)->user_id == "bob");
+        }
+        CHECK(f.listed(bob) == std::set<session_id>(b_ids.begin(), b_ids.end()));
+    };
+
+    SECTION("the per-user limit counts only the user's own sessions") {
+        f.policy.max_sessions_per_user = 3;
+        f.policy.on_limit = session::limit_policy::reject;
+        // Alice has 2 of 3, though the shared index holds 4: admitted.
+        auto third = f.run(f.store.create(f.record(id_of(77, 0xA2), "alice"), alice, f.policy));
+        REQUIRE(third);
+        CHECK(third->evicted.empty());
+        std::this_thread::sleep_for(5ms);
+        // At 3 of 3 she is refused.
+        auto refused = f.run(f.store.create(f.record(id_of(77, 0xA3), "alice"), alice, f.policy));
+        REQUIRE_FALSE(refused.has_value());
+        CHECK(refused.error() == sessiond::error::session_limit);
+        // Evicting, her own earliest session goes, not bob's earlier ones.
+        f.policy.on_limit = session::limit_policy::evict_lru;
+        auto fourth = f.run(f.store.create(f.record(id_of(77, 0xA3), "alice"), alice, f.policy));
+        REQUIRE(fourth);
+        REQUIRE(fourth->evicted.size() == 1);
+        CHECK(fourth->evicted[0].id == a_ids[0]);
+        CHECK(fourth->evicted[0].user_id == "alice");
+        CHECK(f.listed(alice) == std::set<session_id>{a_ids[1], id_of(77, 0xA2), id_of(77, 0xA3)});
+        bobs_sessions_are_valid();
+        // Bob, with 2 of 3 in an index of 5, is admitted too.
+        auto bobs = f.run(f.store.create(f.record(id_of(77, 0x12), "bob"), bob, f.policy));
+        REQUIRE(bobs);
+        CHECK(bobs->evicted.empty());
+    }
+
+    SECTION("revoking all of one user's sessions leaves the other's valid") {
+        auto removed = f.run(f.store.remove_user(alice, std::nullopt));
+        REQUIRE(removed);
+        CHECK(*removed == 2);
+        CHECK(f.listed(alice).empty());
+        for (const auto& id : a_ids) {
+            auto got = f.run(f.store.get(id));
+            REQUIRE(got);
+            CHECK_FALSE(got->has_value());
+        }
+        bobs_sessions_are_valid();
+        CHECK(redis.command({"ZCARD", f.store.user_key(bob)}).num == 2);
+
+        // With an exception, as the API's revoke-all "except" does.
+        auto rest = f.run(f.store.remove_user(bob, b_ids[1]));
+        REQUIRE(rest);
+        CHECK(*rest == 1);
+        CHECK(f.listed(bob) == std::set<session_id>{b_ids[1]});
+    }
+}
+
+TEST_CASE("the scripts read the owner from the record header whatever its varint lengths", "[store][redis]") {
+    fixture f;
+    // User ids that prefix one another, and lengths of one- and two-byte
+    // varints; versions of one and two bytes.
+    const std::vector<std::string> users = {
+        "b", "bo", "bob", std::string(127, 'u'), std::string(128, 'u'), std::string(200, 'u'), std::string(256, 'u')};
+    std::vector<user_ref> refs;
+    std::vector<session_id> ids;
+    for (std::size_t i = 0; i < users.size(); ++i) {
+        refs.push_back(user_ref{users[i], 9, "shared"});
+        ids.push_back(id_of(9, static_cast<std::uint8_t>(i)));
+        session_record r = f.record(ids.back(), users[i]);
+        r.version = i % 2 == 0 ? 1 : 300;
+        REQUIRE(f.run(f.store.create(r, refs.back(), f.policy)));
+    }
+    for (std::size_t i = 0; i < users.size(); ++i) {
+        INFO("user id of " << users[i].size() << " bytes");
+        CHECK(f.listed(refs[i]) == std::set<session_id>{ids[i]});
+    }
+    auto removed = f.run(f.store.remove_user(refs[4], std::nullopt));
+    REQUIRE(removed);
+    CHECK(*removed == 1);
+    for (std::size_t i = 0; i < users.size(); ++i)
+        CHECK(f.listed(refs[i]).size() == (i == 4 ? 0U : 1U));
+}
