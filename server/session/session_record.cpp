@@ -41,7 +41,7 @@ void put_bytes(std::string& out, bytes_view b) {
 }
 
 void put_delta(std::string& out, timestamp t, timestamp base) {
-    put_varint(out, zigzag((t - base).count()));  // both in range: cannot overflow
+    put_varint(out, zigzag((t - base).count()));  // both within max_ms of the range: cannot overflow
 }
 
 // Reads untrusted bytes. Every read is bounds-checked; after the first
@@ -104,9 +104,11 @@ public:
         return {reinterpret_cast<const char*>(b.data()), b.size()};
     }
 
+    // `base` lies within max_ms of the range (last_seen_at's base is
+    // idle_expires_at - idle_timeout), so a valid delta is within 2 * max_ms.
     timestamp delta_from(timestamp base) noexcept {
         const std::int64_t d = unzigzag(varint());
-        if (d < -max_ms || d > max_ms) {  // so that the sum below cannot overflow
+        if (d < -2 * max_ms || d > 2 * max_ms) {  // so that the sum below cannot overflow
             fail();
             return base;
         }
@@ -148,12 +150,12 @@ std::string encode_record(const session_record& r) {
     put_varint(out, r.metadata.size());
     out += r.metadata;
     put_varint(out, static_cast<std::uint64_t>(r.created_at.time_since_epoch().count()));
-    put_delta(out, r.last_seen_at, r.created_at);
+    put_varint(out, static_cast<std::uint64_t>(r.idle_timeout.count()));
     put_delta(out, r.idle_expires_at, r.created_at);
+    put_delta(out, r.last_seen_at, r.idle_expires_at - r.idle_timeout);
     put_delta(out, r.expires_at, r.created_at);
     put_delta(out, r.authenticated_at, r.created_at);
     if (r.rotated_at) put_delta(out, *r.rotated_at, r.created_at);
-    put_varint(out, static_cast<std::uint64_t>(r.idle_timeout.count()));
     put_bytes(out, r.secret_hash.view());
     if (r.previous) {
         put_bytes(out, r.previous->secret_hash.view());
@@ -180,14 +182,15 @@ boost::system::result<session_record> decode_record(std::string_view data, const
     if (created > static_cast<std::uint64_t>(max_ms)) in.fail();
     if (in.bad()) return errc::malformed_record;  // the deltas need a valid base
     r.created_at = timestamp(std::chrono::milliseconds(static_cast<std::int64_t>(created)));
-    r.last_seen_at = in.delta_from(r.created_at);
+    const std::uint64_t idle = in.varint();
+    if (idle > static_cast<std::uint64_t>(max_ms)) in.fail();
+    if (in.bad()) return errc::malformed_record;  // last_seen_at's base needs it
+    r.idle_timeout = std::chrono::milliseconds(static_cast<std::int64_t>(idle));
     r.idle_expires_at = in.delta_from(r.created_at);
+    r.last_seen_at = in.delta_from(r.idle_expires_at - r.idle_timeout);
     r.expires_at = in.delta_from(r.created_at);
     r.authenticated_at = in.delta_from(r.created_at);
     if (flags & flag_rotated) r.rotated_at = in.delta_from(r.created_at);
-    const std::uint64_t idle = in.varint();
-    if (idle > static_cast<std::uint64_t>(max_ms)) in.fail();
-    r.idle_timeout = std::chrono::milliseconds(static_cast<std::int64_t>(idle));
     in.copy_to(r.secret_hash.bytes);
     if (flags & flag_previous) {
         previous_secret prev;

@@ -61,12 +61,17 @@ struct session_record {
 // Format 2, all integers LEB128 varints (minimal length), "zz" = zigzag:
 //   u8 format (2) | u8 flags (bit 0: rotated_at, bit 1: previous) | version
 //   | len ‖ user_id | len ‖ metadata
-//   | created_at (ms since epoch) | zz(t - created_at) for last_seen_at,
-//     idle_expires_at, expires_at, authenticated_at[, rotated_at]
-//   | idle_timeout (ms) | secret_hash (16)
+//   | created_at (ms since epoch) | idle_timeout (ms)
+//   | zz(idle_expires_at - created_at)
+//   | zz(last_seen_at - (idle_expires_at - idle_timeout))
+//   | zz(t - created_at) for expires_at, authenticated_at[, rotated_at]
+//   | secret_hash (16)
 //   [| previous secret_hash (16) | zz(valid_until - created_at)]
 // The session id is not in the record: the store's key names it, and the
-// decoder is given it. Deltas keep the timestamps to 1–5 bytes each. A
+// decoder is given it. Deltas keep the timestamps to 1–5 bytes each, and
+// last_seen_at to one byte while the idle deadline is last_seen_at plus the
+// idle timeout (a new session, and every touch not capped by expires_at), so
+// a touch does not grow the record. A
 // typical session (12-byte user_id, "{}" metadata, touched, not rotated)
 // takes 57 bytes, 84 once rotated; its API JSON alone is 303 bytes. A new
 // session of a 17-byte user id and no metadata takes 59: at most 60 bytes
