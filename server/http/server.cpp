@@ -17,6 +17,7 @@
 
 #include "common/metrics.hpp"
 #include "http/problem.hpp"
+#include "common/coarse_clock.hpp"
 #include "http/request_id.hpp"
 #include "log/log.hpp"
 
@@ -26,6 +27,7 @@ namespace asio = boost::asio;
 namespace beast = boost::beast;
 using tcp = asio::ip::tcp;
 constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
+constexpr std::size_t read_chunk = 4096;  // bytes asked of one read
 
 // One client connection. Its deadlines are coarse: the server's sweep
 // (sweep_loop) cancels the socket of a connection past its deadline, which
@@ -34,7 +36,8 @@ constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 struct server::connection {
     using clock = std::chrono::steady_clock;
     explicit connection(tcp::socket s) : socket(std::move(s)) {}
-    void expires_after(clock::duration d) { deadline = clock::now() + d; }
+    // Three per request: the coarse clock, as the sweep is coarser still.
+    void expires_after(clock::duration d) { deadline = coarse_steady_now() + d; }
 
     tcp::socket socket;
     clock::time_point deadline = clock::time_point::max();
@@ -64,7 +67,7 @@ asio::awaitable<void> server::sweep_loop() {
         timer.expires_after(tick);
         auto [ec] = co_await timer.async_wait(use_tuple);
         if (ec) co_return;
-        auto now = connection::clock::now();
+        auto now = coarse_steady_now();
         {
             std::lock_guard lock(mutex_);
             for (auto& [ptr, weak] : connections_)
@@ -176,12 +179,6 @@ void serialize(const response& res, std::string& out) {
     out += res.body();
 }
 
-bool is_disconnect(const beast::error_code& ec) {
-    return ec == beast_http::error::end_of_stream || ec == asio::error::eof || ec == asio::error::connection_reset ||
-           ec == asio::error::operation_aborted || ec == beast::error::timeout || ec == asio::error::broken_pipe ||
-           ec == beast_http::error::partial_message;
-}
-
 // Counts the request and, when `enabled`, writes its access-log line.
 void account(bool enabled, const request* req, const response& res, std::string_view route, std::string_view rid,
              std::chrono::steady_clock::time_point started) {
@@ -224,7 +221,7 @@ asio::awaitable<void> server::serve(std::shared_ptr<connection> c) {
                 if (stopping_.load()) break;
                 c->idle = true;
                 c->expires_after(cfg_.idle_timeout);
-                auto [ec, n] = co_await c->socket.async_read_some(buffer.prepare(4096), use_tuple);
+                auto [ec, n] = co_await c->socket.async_read_some(buffer.prepare(read_chunk), use_tuple);
                 c->idle = false;
                 if (ec) break;
                 buffer.commit(n);
@@ -232,15 +229,33 @@ asio::awaitable<void> server::serve(std::shared_ptr<connection> c) {
             auto started = std::chrono::steady_clock::now();
             c->expires_after(cfg_.read_timeout);
             beast_http::request_parser<beast_http::string_body> parser;
+            parser.eager(true);
             parser.header_limit(static_cast<std::uint32_t>(cfg_.max_header_bytes));
             parser.body_limit(cfg_.max_body_bytes);
-            auto [ec, n] = co_await beast_http::async_read(c->socket, buffer, parser, use_tuple);
+            // Parse what is buffered and read only while the parser needs more:
+            // a request that arrived whole, the usual case, takes no further
+            // asynchronous step (beast::http::async_read would post one).
+            beast::error_code ec;
+            bool lost = false;
+            for (;;) {
+                if (buffer.size() > 0) {
+                    buffer.consume(parser.put(buffer.data(), ec));
+                    if (ec == beast_http::error::need_more) ec = {};
+                    if (ec || parser.is_done()) break;
+                }
+                auto [rec, n] = co_await c->socket.async_read_some(buffer.prepare(read_chunk), use_tuple);
+                if (rec) {
+                    lost = true;
+                    break;
+                }
+                buffer.commit(n);
+            }
+            if (lost) break;  // nobody to answer: a closed, reset or too slow peer
 
             response res;
             std::string_view route = "-";
             std::string rid;
             if (ec) {
-                if (is_disconnect(ec)) break;  // nobody to answer: a closed, reset or too slow peer
                 sessiond::error e = sessiond::error::malformed_request;
                 std::string detail = "the request is not valid HTTP/1.1";
                 if (ec == beast_http::error::body_limit) {

@@ -4,6 +4,7 @@
 
 #include <signal.h>
 
+#include <cstdio>
 #include <thread>
 
 #include "support/sessiond_process.hpp"
@@ -53,6 +54,52 @@ TEST_CASE("keep-alive serves many requests on one connection, pipelined in order
         CHECK(r->header("x-request-id") == "p-" + std::to_string(i));
         CHECK(r->status == (i % 2 ? 200 : 404));
     }
+}
+
+TEST_CASE("a request that arrives in pieces is parsed as a whole, wherever it is cut") {
+    sessiond_process sd;
+    http_connection conn(sd.port());
+    // A body the route rejects as JSON it does not understand: the answer
+    // proves the whole body arrived (a cut body would hang or read as 400).
+    const std::string body = R"({"token":"sid_not-a-real-token"})";
+    const std::string req = format_request("POST", "/v1/sessions/validate", body,
+                                           {{"Content-Type", "application/json"}, {"X-Request-Id", "cut"}});
+    std::optional<http_response> whole;
+    {
+        http_connection once(sd.port());
+        whole = once.request("POST", "/v1/sessions/validate", body,
+                             {{"Content-Type", "application/json"}, {"X-Request-Id", "cut"}});
+        REQUIRE(whole);
+        REQUIRE(whole->status == 401);  // the token was read: the JSON body arrived whole
+        REQUIRE(whole->body.find(R"("detail":"malformed token")") != std::string::npos);
+    }
+    for (std::size_t cut = 1; cut < req.size(); cut += 7) {
+        REQUIRE(conn.send(req.substr(0, cut)));
+        std::this_thread::sleep_for(2ms);  // the first piece is read on its own
+        REQUIRE(conn.send(req.substr(cut)));
+        auto r = conn.read_response();
+        REQUIRE(r);
+        CHECK(r->status == whole->status);
+        CHECK(r->body == whole->body);
+        CHECK(r->header("x-request-id") == "cut");
+    }
+    // Chunked, one chunk per write.
+    REQUIRE(
+        conn.send("POST /v1/sessions/validate HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                  "Transfer-Encoding: chunked\r\nX-Request-Id: chunks\r\n\r\n"));
+    for (std::size_t at = 0; at < body.size(); at += 5) {
+        std::string piece = body.substr(at, 5);
+        char size[8];
+        std::snprintf(size, sizeof size, "%zx", piece.size());
+        std::this_thread::sleep_for(1ms);
+        REQUIRE(conn.send(std::string(size) + "\r\n" + piece + "\r\n"));
+    }
+    REQUIRE(conn.send("0\r\n\r\n"));
+    auto r = conn.read_response();
+    REQUIRE(r);
+    CHECK(r->status == 401);
+    CHECK(r->body.find(R"("detail":"malformed token")") != std::string::npos);
+    CHECK(r->header("x-request-id") == "chunks");
 }
 
 TEST_CASE("unknown paths get 404 and wrong methods 405 with Allow, as problem+json") {
