@@ -1,16 +1,12 @@
 #include "redis/pipeline.hpp"
 
-#include <time.h>
-
+#include "common/coarse_clock.hpp"
 #include "redis/error.hpp"
 
 namespace sessiond::redis {
 
 pipeline::clock::time_point pipeline::coarse_now() noexcept {
-    // libstdc++'s steady_clock is CLOCK_MONOTONIC; the coarse variant shares its origin.
-    timespec ts{};
-    ::clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
-    return clock::time_point(std::chrono::seconds(ts.tv_sec) + std::chrono::nanoseconds(ts.tv_nsec));
+    return coarse_steady_now();
 }
 
 pipeline::pipeline(std::size_t max_in_flight) : max_in_flight_(max_in_flight), ring_(16) {}

@@ -4,6 +4,8 @@
 #include <boost/asio/use_awaitable.hpp>
 
 #include <atomic>
+#include <charconv>
+#include <iterator>
 #include <chrono>
 #include <cstring>
 
@@ -200,15 +202,21 @@ redis_store::redis_store(redis::client& client, const session::clock& clock, std
     : client_(client), clock_(clock), prefix_(std::move(key_prefix)) {}
 
 std::string redis_store::slot_prefix(std::uint16_t bucket) const {
-    return prefix_ + "{" + std::to_string(bucket) + "}:";
+    // Built in place: this runs for every request (validate's key).
+    char digits[8];
+    auto end = std::to_chars(std::begin(digits), std::end(digits), bucket).ptr;
+    std::string out;
+    out.reserve(prefix_.size() + 32);
+    out.append(prefix_).append(1, '{').append(digits, end).append("}:");
+    return out;
 }
 
 std::string redis_store::session_key(const session_id& id) const {
-    return slot_prefix(id.bucket) + "s:" + id.to_string();
+    return slot_prefix(id.bucket).append("s:").append(id.to_string());
 }
 
 std::string redis_store::user_key(const user_ref& user) const {
-    return slot_prefix(user.bucket) + "u:" + user.index_name;
+    return slot_prefix(user.bucket).append("u:").append(user.index_name);
 }
 
 result<std::optional<session_record>> redis_store::decode_value(std::string_view value, const session_id& id) const {
