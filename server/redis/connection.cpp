@@ -8,6 +8,7 @@
 #include <openssl/ssl.h>
 #include <spdlog/spdlog.h>
 
+#include "common/coarse_clock.hpp"
 #include "redis/error.hpp"
 
 namespace sessiond::redis {
@@ -234,7 +235,7 @@ void connection::on_read(std::uint64_t gen, const transport_ptr& t, const error_
     bool unexpected = false;
     {
         std::lock_guard lock(mu_);
-        pipe_.note_activity(pipeline::coarse_now());
+        pipe_.note_activity(coarse_steady_now());
         if (replies_.size() > pipe_.awaiting())
             unexpected = true;
         else

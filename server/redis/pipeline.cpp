@@ -1,13 +1,8 @@
 #include "redis/pipeline.hpp"
 
-#include "common/coarse_clock.hpp"
 #include "redis/error.hpp"
 
 namespace sessiond::redis {
-
-pipeline::clock::time_point pipeline::coarse_now() noexcept {
-    return coarse_steady_now();
-}
 
 pipeline::pipeline(std::size_t max_in_flight) : max_in_flight_(max_in_flight), ring_(16) {}
 

@@ -32,11 +32,6 @@ public:
 
     enum class tick_action { none, timeout, ping };
 
-    // steady_clock's time at a few milliseconds' resolution, several times
-    // cheaper to read (CLOCK_MONOTONIC_COARSE): for per-command deadlines, which
-    // the tick checks at a coarser period anyway.
-    static clock::time_point coarse_now() noexcept;
-
     // max_in_flight: 0 = no limit.
     explicit pipeline(std::size_t max_in_flight);
 

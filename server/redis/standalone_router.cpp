@@ -3,6 +3,7 @@
 #include <functional>
 #include <string_view>
 
+#include "common/coarse_clock.hpp"
 #include "redis/error.hpp"
 
 namespace sessiond::redis {
@@ -44,7 +45,7 @@ void standalone_router::submit(const command& cmd, detail::completion&& done) {
     const std::size_t home = cmd.has_key() ? std::hash<std::string_view>{}(cmd.key()) % n
                                            : next_.fetch_add(1, std::memory_order_relaxed) % n;
     const auto timeout = settings_->cfg.command_timeout;
-    const auto deadline = timeout.count() > 0 ? pipeline::coarse_now() + timeout : connection::clock::time_point::max();
+    const auto deadline = timeout.count() > 0 ? coarse_steady_now() + timeout : connection::clock::time_point::max();
     boost::system::error_code first;
     bool any_busy = false;
     for (std::size_t i = 0; i < n; ++i) {

@@ -27,8 +27,7 @@ TEST_CASE("AUTH: right password works, wrong one gives WRONGPASS", "[redis][clie
         cfg.connections = 1;
         redis::client c(ioc, cfg, 1);
         c.start();
-        REQUIRE(run_until(
-            ioc, [&] { return c.ready(); }, 5s));
+        REQUIRE(wait_ready(ioc, c, 5s));
         CHECK_FALSE(exec(ioc, c, command("SET", "a", "1")).ec);
     }
     SECTION("right password from a file") {
@@ -38,8 +37,7 @@ TEST_CASE("AUTH: right password works, wrong one gives WRONGPASS", "[redis][clie
         cfg.password_file = dir.file("redis-password");
         redis::client c(ioc, cfg, 1);
         c.start();
-        REQUIRE(run_until(
-            ioc, [&] { return c.ready(); }, 5s));
+        REQUIRE(wait_ready(ioc, c, 5s));
         CHECK_FALSE(exec(ioc, c, command("GET", "a")).ec);
     }
     SECTION("missing password file is a start-up error") {
@@ -83,8 +81,7 @@ TEST_CASE("ACL user: allowed commands work, others give NOPERM", "[redis][client
         cfg.connections = 1;
         redis::client c(ioc, cfg, 1);
         c.start();
-        REQUIRE(run_until(
-            ioc, [&] { return c.ready(); }, 5s));  // SETNAME refused (NOPERM) but ignored
+        REQUIRE(wait_ready(ioc, c, 5s));  // SETNAME refused (NOPERM) but ignored
         auto get = exec(ioc, c, command("GET", "x"));
         CHECK_FALSE(get.ec);
         CHECK(get.value.is_nil());

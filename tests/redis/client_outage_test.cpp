@@ -23,8 +23,7 @@ TEST_CASE("Redis restarted on the same port: fail fast during the outage, reconn
     cfg.connections = 2;
     redis::client c(ioc, cfg, 2);
     c.start();
-    REQUIRE(run_until(
-        ioc, [&] { return c.ready(); }, 5s));
+    REQUIRE(wait_ready(ioc, c, 5s));
     REQUIRE_FALSE(exec(ioc, c, command("SET", "before", "1")).ec);
 
     srv.stop();
@@ -39,8 +38,7 @@ TEST_CASE("Redis restarted on the same port: fail fast during the outage, reconn
     }
 
     srv.start();
-    REQUIRE(run_until(
-        ioc, [&] { return c.ready(); }, 10s));
+    REQUIRE(wait_ready(ioc, c, 10s));
     auto after = exec(ioc, c, command("SET", "after", "2"));
     CHECK_FALSE(after.ec);
     CHECK(after.value.str() == "OK");
@@ -59,8 +57,7 @@ TEST_CASE("Redis down at start: not ready, commands fail fast, ready once it com
     auto r = exec(ioc, c, command("GET", "k"));
     CHECK(r.ec == error::not_connected);
     srv.start();
-    REQUIRE(run_until(
-        ioc, [&] { return c.ready(); }, 10s));
+    REQUIRE(wait_ready(ioc, c, 10s));
     CHECK_FALSE(exec(ioc, c, command("GET", "k")).ec);
 }
 
@@ -72,8 +69,7 @@ TEST_CASE("Redis frozen: commands time out, the client recovers after SIGCONT", 
     cfg.connect_timeout = 300ms;
     redis::client c(ioc, cfg, 1);
     c.start();
-    REQUIRE(run_until(
-        ioc, [&] { return c.ready(); }, 5s));
+    REQUIRE(wait_ready(ioc, c, 5s));
     REQUIRE_FALSE(exec(ioc, c, command("SET", "k", "v")).ec);
 
     srv.freeze();
@@ -94,8 +90,7 @@ TEST_CASE("Redis frozen: commands time out, the client recovers after SIGCONT", 
     CHECK_FALSE(c.ready());
 
     srv.thaw();
-    REQUIRE(run_until(
-        ioc, [&] { return c.ready(); }, 10s));
+    REQUIRE(wait_ready(ioc, c, 10s));
     auto ok = exec(ioc, c, command("GET", "k"));
     CHECK_FALSE(ok.ec);
     CHECK(ok.value.str() == "v");
@@ -109,15 +104,13 @@ TEST_CASE("idle PING detects a frozen Redis without any command", "[redis][clien
     cfg.ping_interval = 100ms;
     redis::client c(ioc, cfg, 1);
     c.start();
-    REQUIRE(run_until(
-        ioc, [&] { return c.ready(); }, 5s));
+    REQUIRE(wait_ready(ioc, c, 5s));
     srv.freeze();
     CHECK(run_until(
         ioc, [&] { return !c.ready(); }, 3s));
     CHECK(c.last_error() == error::timeout);
     srv.thaw();
-    CHECK(run_until(
-        ioc, [&] { return c.ready(); }, 10s));
+    CHECK(wait_ready(ioc, c, 10s));
 }
 
 TEST_CASE("in-flight bound: excess commands get busy at once", "[redis][client][busy]") {
@@ -129,8 +122,7 @@ TEST_CASE("in-flight bound: excess commands get busy at once", "[redis][client][
     cfg.ping_interval = 0ms;  // no PING taking a slot
     redis::client c(ioc, cfg, 1);
     c.start();
-    REQUIRE(run_until(
-        ioc, [&] { return c.ready(); }, 5s));
+    REQUIRE(wait_ready(ioc, c, 5s));
     REQUIRE_FALSE(exec(ioc, c, command("SET", "k", "v")).ec);
 
     srv.freeze();

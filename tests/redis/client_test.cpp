@@ -29,8 +29,7 @@ TEST_CASE("client connects, runs commands and reports error replies", "[redis][c
     redis::client c(ioc, test_config(srv), 1);
     CHECK_FALSE(c.ready());
     c.start();
-    REQUIRE(run_until(
-        ioc, [&] { return c.ready(); }, 5s));
+    REQUIRE(wait_ready(ioc, c, 5s));
     CHECK_FALSE(c.last_error());
 
     auto set = exec(ioc, c, command("SET", "greeting", "hello"));
@@ -82,8 +81,7 @@ TEST_CASE("client SELECTs the URL's database", "[redis][client]") {
     cfg.db = 5;
     redis::client c(ioc, cfg, 1);
     c.start();
-    REQUIRE(run_until(
-        ioc, [&] { return c.ready(); }, 5s));
+    REQUIRE(wait_ready(ioc, c, 5s));
     REQUIRE_FALSE(exec(ioc, c, command("SET", "in5", "yes")).ec);
     CHECK(srv.cli({"-n", "5", "GET", "in5"}).find("yes") != std::string::npos);
     CHECK(srv.cli({"-n", "0", "EXISTS", "in5"}).find("0") != std::string::npos);
@@ -97,8 +95,7 @@ TEST_CASE("100,000 pipelined commands from many handlers, each matched to its ow
     cfg.command_timeout = 10s;  // sanitizer builds are slow; timeouts are not under test here
     redis::client c(ioc, cfg, 4);
     c.start();
-    REQUIRE(run_until(
-        ioc, [&] { return c.ready(); }, 5s));
+    REQUIRE(wait_ready(ioc, c, 5s));
     run_for(ioc, 100ms);  // let every connection come up
 
     constexpr int total = 100000;
@@ -176,8 +173,7 @@ TEST_CASE("coroutines co_await commands with use_awaitable and as_tuple", "[redi
     cfg.connections = 2;
     redis::client c(ioc, cfg, 2);
     c.start();
-    REQUIRE(run_until(
-        ioc, [&] { return c.ready(); }, 5s));
+    REQUIRE(wait_ready(ioc, c, 5s));
 
     constexpr int coroutines = 50;
     constexpr int per = 200;
@@ -227,8 +223,7 @@ TEST_CASE("scripts run by EVALSHA and survive SCRIPT FLUSH", "[redis][client][sc
     asio::io_context ioc;
     redis::client c(ioc, test_config(srv), 1);
     c.start();
-    REQUIRE(run_until(
-        ioc, [&] { return c.ready(); }, 5s));
+    REQUIRE(wait_ready(ioc, c, 5s));
 
     const redis::script incr_by("return redis.call('INCRBY', KEYS[1], ARGV[1])");
     auto eval = [&](const std::string& key, const std::string& by) {

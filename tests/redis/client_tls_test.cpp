@@ -35,8 +35,7 @@ TEST_CASE("TLS: round trip, name and CA verification", "[redis][client][tls]") {
     SECTION("trusted CA, IP address in the certificate") {
         redis::client c(ioc, tls_config(srv, *pki), 1);
         c.start();
-        REQUIRE(run_until(
-            ioc, [&] { return c.ready(); }, 5s));
+        REQUIRE(wait_ready(ioc, c, 5s));
         REQUIRE_FALSE(exec(ioc, c, command("SET", "tls", std::string(100000, 't'))).ec);
         auto r = exec(ioc, c, command("GET", "tls"));
         REQUIRE_FALSE(r.ec);
@@ -47,8 +46,7 @@ TEST_CASE("TLS: round trip, name and CA verification", "[redis][client][tls]") {
         cfg.host = "localhost";
         redis::client c(ioc, cfg, 1);
         c.start();
-        REQUIRE(run_until(
-            ioc, [&] { return c.ready(); }, 5s));
+        REQUIRE(wait_ready(ioc, c, 5s));
         CHECK_FALSE(exec(ioc, c, command("PING")).ec);
     }
     SECTION("wrong CA is refused") {
@@ -81,8 +79,7 @@ TEST_CASE("TLS: round trip, name and CA verification", "[redis][client][tls]") {
         cfg.tls_verify = false;
         redis::client c(ioc, cfg, 1);
         c.start();
-        REQUIRE(run_until(
-            ioc, [&] { return c.ready(); }, 5s));
+        REQUIRE(wait_ready(ioc, c, 5s));
         CHECK_FALSE(exec(ioc, c, command("PING")).ec);
     }
     SECTION("plain TCP to a TLS port never becomes ready") {
@@ -108,8 +105,7 @@ TEST_CASE("TLS: client certificate required by the server", "[redis][client][tls
         cfg.tls_key_file = pki->client_key;
         redis::client c(ioc, cfg, 1);
         c.start();
-        REQUIRE(run_until(
-            ioc, [&] { return c.ready(); }, 5s));
+        REQUIRE(wait_ready(ioc, c, 5s));
         auto r = exec(ioc, c, command("ECHO", "mtls"));
         REQUIRE_FALSE(r.ec);
         CHECK(r.value.str() == "mtls");

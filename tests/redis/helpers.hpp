@@ -26,6 +26,12 @@ inline bool run_until(boost::asio::io_context& ioc, const std::function<bool()>&
     return pred();
 }
 
+// Runs ioc until the client has a usable connection or `timeout` passes.
+inline bool wait_ready(boost::asio::io_context& ioc, const redis::client& c, std::chrono::milliseconds timeout) {
+    return run_until(
+        ioc, [&] { return c.ready(); }, timeout);
+}
+
 // Runs ioc for about `d` (lets background work happen).
 inline void run_for(boost::asio::io_context& ioc, std::chrono::milliseconds d) {
     run_until(
