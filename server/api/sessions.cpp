@@ -6,25 +6,20 @@
 #include <algorithm>
 
 #include "api/json_body.hpp"
+#include "api/session_json.hpp"
 #include "common/json_text.hpp"
-#include "common/metrics.hpp"
 #include "http/problem.hpp"
-#include "log/log.hpp"
 #include "session/errc.hpp"
 
 namespace sessiond::api {
 
 namespace asio = boost::asio;
 namespace json = boost::json;
-using session::check_outcome;
 using session::session_record;
 
 namespace {
 
 constexpr std::size_t max_token_field = 512;
-// A compare-and-set that loses to a concurrent write is retried on a fresh
-// read this many times in all.
-constexpr int cas_attempts = 3;
 
 // The byte string is valid UTF-8 (user ids travel in paths as well as JSON).
 bool valid_utf8(std::string_view s) {
@@ -105,17 +100,48 @@ void set_no_store(http::response& res) {
     res.set(http::field::pragma, "no-cache");
 }
 
+// The caller of a request, for the service's audit events.
+service::actor actor_of(const caller& who, const http::request_context& ctx) {
+    return {who.name, ctx.request_id};
+}
+
+void reply_session(http::request_context& ctx, const session_record& r) {
+    std::string out;
+    out.reserve(400 + r.metadata.size());
+    out += R"({"session":)";
+    append_json(r, out);
+    out += '}';
+    http::set_json(ctx.res, http::status::ok, std::move(out));
+}
+
 }  // namespace
 
-session_api::session_api(store::session_store& store, std::shared_ptr<const session::keyring> keys,
-                         session::token_codec codec, const session::clock& clock, api_keys callers,
-                         api_settings settings)
-    : store_(store),
-      keys_(std::move(keys)),
-      codec_(std::move(codec)),
-      clock_(clock),
-      callers_(std::move(callers)),
-      settings_(std::move(settings)) {}
+void set_failure(http::request_context& ctx, const boost::system::error_code& ec) {
+    using sessiond::error;
+    auto code = error::store_unavailable;
+    std::string detail = ec.message();
+    if (ec.category() == service::service_category()) {
+        auto e = static_cast<service::errc>(ec.value());
+        code = e == service::errc::reauthentication_required ? error::reauthentication_required
+               : e == service::errc::not_found               ? error::not_found
+                                                             : error::invalid_session;
+    } else if (ec.category() == session::session_category()) {
+        auto e = static_cast<session::errc>(ec.value());
+        bool input = e == session::errc::invalid_user_id || e == session::errc::invalid_idle_timeout ||
+                     e == session::errc::invalid_absolute_timeout;
+        code = input ? error::malformed_request : error::invalid_session;
+    } else {
+        // The store's failures; anything else from below is an unavailable store.
+        if (ec.category() == sessiond::error_category()) code = static_cast<error>(ec.value());
+        detail = code == error::store_busy      ? "the session store is busy, retry"
+                 : code == error::session_limit ? "the user has reached the session limit"
+                                                : "the session store could not be reached in time";
+    }
+    http::set_problem(ctx.res, code, detail, ctx.request_id);
+}
+
+session_api::session_api(service::session_service& sessions, api_keys callers, api_settings settings)
+    : sessions_(sessions), callers_(std::move(callers)), settings_(std::move(settings)) {}
 
 void session_api::add_routes(http::router& routes) {
     auto bind = [this](awaitable (session_api::*fn)(http::request_context&)) {
@@ -130,15 +156,6 @@ void session_api::add_routes(http::router& routes) {
     routes.add(http::verb::get, "/v1/users/{user_id}/sessions", bind(&session_api::list_user));
     routes.add(http::verb::delete_, "/v1/users/{user_id}/sessions", bind(&session_api::delete_user));
     routes.add(http::verb::get, "/v1/auth", bind(&session_api::forward_auth));
-}
-
-store::user_ref session_api::user_of(const session_record& r) const {
-    // The session's id already carries its user's bucket: only the index name is computed.
-    return store::user_ref{r.user_id, r.id.bucket, keys_->user_index_name(r.user_id)};
-}
-
-store::user_ref session_api::user(std::string_view user_id) const {
-    return store::user_ref{std::string(user_id), keys_->user_bucket(user_id), keys_->user_index_name(user_id)};
 }
 
 const caller* session_api::authorize(http::request_context& ctx, scope needed) const {
@@ -156,30 +173,11 @@ const caller* session_api::authorize(http::request_context& ctx, scope needed) c
     return who;
 }
 
-void session_api::store_failed(http::request_context& ctx, const boost::system::error_code& ec) const {
-    metrics::get().store_errors.inc();
-    auto e = ec.category() == sessiond::error_category() ? static_cast<sessiond::error>(ec.value())
-                                                         : sessiond::error::store_unavailable;
-    std::string_view detail = e == sessiond::error::store_busy      ? "the session store is busy, retry"
-                              : e == sessiond::error::session_limit ? "the user has reached the session limit"
-                                                                    : "the session store could not be reached in time";
-    http::set_problem(ctx.res, e, detail, ctx.request_id);
-}
-
-void session_api::audit(std::string_view event, const session_record& r, const caller& who,
-                        const http::request_context& ctx) const {
-    auto id = r.id.to_string();
-    log::info("audit", {{"event", event},
-                        {"session_id", id},
-                        {"user_id", r.user_id},
-                        {"caller", who.name},
-                        {"request_id", ctx.request_id}});
-}
-
 std::string session_api::cookie_for(const std::string& token, const session_record& r) const {
     const auto& c = settings_.cookie;
     // Rounded up, so a fresh session's cookie lives exactly its absolute timeout.
-    auto left_ms = std::chrono::duration_cast<std::chrono::milliseconds>(r.expires_at - clock_.now()).count();
+    auto left_ms =
+        std::chrono::duration_cast<std::chrono::milliseconds>(r.expires_at - sessions_.clock().now()).count();
     auto left = (left_ms + 999) / 1000;
     std::string out = c.name + "=" + token + "; Path=" + c.path;
     if (!c.domain.empty()) out += "; Domain=" + c.domain;
@@ -188,18 +186,6 @@ std::string session_api::cookie_for(const std::string& token, const session_reco
     if (c.http_only) out += "; HttpOnly";
     out += "; SameSite=" + c.same_site;
     return out;
-}
-
-asio::awaitable<void> session_api::revoke_reused(const http::request_context& ctx, const session::session_id& id,
-                                                 const caller& who) {
-    // A rotated token after its grace period: treated as stolen, so the whole
-    // session goes (OAuth 2.0 Security BCP, refresh token rotation).
-    metrics::get().reuse_detected.inc();
-    auto removed = co_await store_.remove(id);
-    if (removed && *removed) {
-        metrics::get().sessions_revoked.inc();
-        audit("session.reuse_detected", **removed, who, ctx);
-    }
 }
 
 std::optional<std::optional<std::string>> session_api::read_metadata(http::request_context& ctx,
@@ -218,72 +204,20 @@ std::optional<std::optional<std::string>> session_api::read_metadata(http::reque
     return std::optional<std::string>(std::move(text));
 }
 
-void session_api::reply_with_token(http::request_context& ctx, http::status status, const std::string& token,
-                                   const session_record& r) const {
+void session_api::reply_with_token(http::request_context& ctx, http::status status,
+                                   const service::issued_session& s) const {
+    const auto& r = s.session;
     std::string out;
     out.reserve(512 + r.metadata.size());
     out += R"({"token":)";
-    append_json_string(out, token);
+    append_json_string(out, s.token);
     out += R"(,"session":)";
-    session::append_json(r, out);
+    append_json(r, out);
     out += R"(,"cookie":)";
-    append_json_string(out, cookie_for(token, r));
+    append_json_string(out, cookie_for(s.token, r));
     out += '}';
     http::set_json(ctx.res, status, std::move(out));
     set_no_store(ctx.res);
-}
-
-asio::awaitable<std::optional<session_record>> session_api::resolve(http::request_context& ctx, std::string_view token,
-                                                                    const session::check_options& options,
-                                                                    const caller& who) {
-    auto fail = [&](sessiond::error e, std::string_view detail) {
-        metrics::get().validations_rejected.inc();
-        http::set_problem(ctx.res, e, detail, ctx.request_id);
-        return std::nullopt;
-    };
-    if (token.empty()) co_return fail(sessiond::error::invalid_session, "no session token");
-    auto decoded = codec_.decode(*keys_, token);
-    if (!decoded) co_return fail(sessiond::error::invalid_session, decoded.error().message());
-    auto presented = session::digest_secret(decoded->secret);
-
-    for (int attempt = 0; attempt < cas_attempts; ++attempt) {
-        auto found = co_await store_.get(decoded->id);
-        if (!found) {
-            store_failed(ctx, found.error());
-            co_return std::nullopt;
-        }
-        if (!*found) co_return fail(sessiond::error::invalid_session, "unknown, expired or revoked session");
-        const auto& stored = **found;
-        auto checked = session::check(stored, presented, clock_.now(), settings_.policy, options);
-        switch (checked.outcome) {
-            case check_outcome::valid:
-            case check_outcome::valid_previous: {
-                if (!checked.updated || attempt + 1 == cas_attempts) {
-                    metrics::get().validations_ok.inc();
-                    co_return stored;
-                }
-                auto written = co_await store_.replace(stored, *checked.updated, user_of(stored));
-                if (!written) {
-                    store_failed(ctx, written.error());
-                    co_return std::nullopt;
-                }
-                if (!*written) continue;  // changed underneath: read again
-                metrics::get().validations_ok.inc();
-                co_return std::move(*checked.updated);
-            }
-            case check_outcome::reauthentication_required:
-                co_return fail(sessiond::error::reauthentication_required,
-                               "the user authenticated longer ago than max_auth_age");
-            case check_outcome::reuse_detected:
-                co_await revoke_reused(ctx, decoded->id, who);
-                co_return fail(sessiond::error::invalid_session, "a rotated token was reused: the session is revoked");
-            case check_outcome::expired:
-                co_return fail(sessiond::error::invalid_session, "the session has expired");
-            case check_outcome::invalid:
-                co_return fail(sessiond::error::invalid_session, "unknown session token");
-        }
-    }
-    co_return fail(sessiond::error::invalid_session, "unknown session token");
 }
 
 asio::awaitable<void> session_api::create(http::request_context& ctx) {
@@ -306,7 +240,7 @@ asio::awaitable<void> session_api::create(http::request_context& ctx) {
     }
     auto metadata = read_metadata(ctx, *body);
     if (!metadata) co_return;
-    const auto& p = settings_.policy;
+    const auto& p = sessions_.policy();
     auto idle = get_int(ctx, *body, "idle_timeout", 1,
                         std::chrono::duration_cast<std::chrono::seconds>(p.max_idle_timeout).count());
     if (!idle) co_return;
@@ -314,29 +248,12 @@ asio::awaitable<void> session_api::create(http::request_context& ctx) {
                             std::chrono::duration_cast<std::chrono::seconds>(p.max_absolute_timeout).count());
     if (!absolute) co_return;
 
-    auto u = user(*user_id);
-    auto issued = codec_.issue(*keys_, u.bucket);
-    session::creation request{std::string(*user_id), metadata->value_or("{}"), std::nullopt, std::nullopt};
+    service::create_request request{std::string(*user_id), std::move(*metadata), std::nullopt, std::nullopt};
     if (*idle) request.idle_timeout = std::chrono::seconds(**idle);
     if (*absolute) request.absolute_timeout = std::chrono::seconds(**absolute);
-    auto record = session::new_record(issued.id, issued.secret_hash, std::move(request), clock_.now(), p);
-    if (!record) {
-        malformed(ctx, record.error().message());
-        co_return;
-    }
-    auto stored = co_await store_.create(*record, u, p);
-    if (!stored) {
-        store_failed(ctx, stored.error());
-        co_return;
-    }
-    for (const auto& evicted : stored->evicted) {
-        metrics::get().sessions_evicted.inc();
-        audit("session.evicted", evicted, *who, ctx);
-    }
-    metrics::get().sessions_created.inc();
-    audit("session.created", *record, *who, ctx);
-
-    reply_with_token(ctx, http::status::created, issued.token, *record);
+    auto created = co_await sessions_.create(std::move(request), actor_of(*who, ctx));
+    if (!created) co_return set_failure(ctx, created.error());
+    reply_with_token(ctx, http::status::created, *created);
 }
 
 asio::awaitable<void> session_api::validate(http::request_context& ctx) {
@@ -359,14 +276,9 @@ asio::awaitable<void> session_api::validate(http::request_context& ctx) {
     session::check_options options{*touch, std::nullopt};
     if (*max_age) options.max_auth_age = std::chrono::seconds(**max_age);
 
-    auto record = co_await resolve(ctx, *token, options, *who);
-    if (!record) co_return;
-    std::string out;
-    out.reserve(400 + record->metadata.size());
-    out += R"({"session":)";
-    session::append_json(*record, out);
-    out += '}';
-    http::set_json(ctx.res, http::status::ok, std::move(out));
+    auto record = co_await sessions_.validate(*token, options, actor_of(*who, ctx));
+    if (!record) co_return set_failure(ctx, record.error());
+    reply_session(ctx, *record);
 }
 
 asio::awaitable<void> session_api::rotate(http::request_context& ctx) {
@@ -382,42 +294,14 @@ asio::awaitable<void> session_api::rotate(http::request_context& ctx) {
     if (!reauthenticated) co_return;
     auto metadata = read_metadata(ctx, *body);
     if (!metadata) co_return;
-    auto invalid = [&](std::string_view detail) {
-        http::set_problem(ctx.res, sessiond::error::invalid_session, detail, ctx.request_id);
-    };
-    if (token->size() > max_token_field) co_return invalid("token is too long");
-    auto decoded = codec_.decode(*keys_, *token);
-    if (!decoded) co_return invalid(decoded.error().message());
-    auto presented = session::digest_secret(decoded->secret);
-
-    for (int attempt = 0; attempt < cas_attempts; ++attempt) {
-        auto found = co_await store_.get(decoded->id);
-        if (!found) co_return store_failed(ctx, found.error());
-        if (!*found) co_return invalid("unknown, expired or revoked session");
-        const auto& stored = **found;
-        auto issued = codec_.reissue(*keys_, decoded->id);
-        auto rotated = session::rotate(stored, presented, issued.secret_hash, clock_.now(), settings_.policy,
-                                       *reauthenticated, *metadata);
-        switch (rotated.outcome) {
-            case check_outcome::valid: {
-                auto written = co_await store_.replace(stored, *rotated.updated, user_of(stored));
-                if (!written) co_return store_failed(ctx, written.error());
-                if (!*written) continue;  // a concurrent write won; decide again on what it left
-                metrics::get().sessions_rotated.inc();
-                audit("session.rotated", *rotated.updated, *who, ctx);
-                reply_with_token(ctx, http::status::ok, issued.token, *rotated.updated);
-                co_return;
-            }
-            case check_outcome::reuse_detected:
-                co_await revoke_reused(ctx, decoded->id, *who);
-                co_return invalid("a rotated token was reused: the session is revoked");
-            case check_outcome::expired:
-                co_return invalid("the session has expired");
-            default:
-                co_return invalid("only the current token of a session can rotate it");
-        }
+    if (token->size() > max_token_field) {
+        http::set_problem(ctx.res, sessiond::error::invalid_session, "token is too long", ctx.request_id);
+        co_return;
     }
-    invalid("the session changed concurrently; retry with the current token");
+    service::rotate_request request{*reauthenticated, std::move(*metadata)};
+    auto rotated = co_await sessions_.rotate(*token, std::move(request), actor_of(*who, ctx));
+    if (!rotated) co_return set_failure(ctx, rotated.error());
+    reply_with_token(ctx, http::status::ok, *rotated);
 }
 
 asio::awaitable<void> session_api::revoke(http::request_context& ctx) {
@@ -431,57 +315,28 @@ asio::awaitable<void> session_api::revoke(http::request_context& ctx) {
     if (!token) co_return;
     // A token that sessiond did not issue is refused; one it issued revokes
     // its session (idempotent: already gone is fine).
-    auto decoded = token->size() <= max_token_field
-                       ? codec_.decode(*keys_, *token)
-                       : boost::system::result<session::decoded_token>(session::errc::malformed_token);
-    if (!decoded) {
-        http::set_problem(ctx.res, sessiond::error::invalid_session, decoded.error().message(), ctx.request_id);
-        co_return;
-    }
-    auto removed = co_await store_.remove(decoded->id);
-    if (!removed) co_return store_failed(ctx, removed.error());
-    if (*removed) {
-        metrics::get().sessions_revoked.inc();
-        audit("session.revoked", **removed, *who, ctx);
-    }
+    if (token->size() > max_token_field) co_return set_failure(ctx, session::errc::malformed_token);
+    auto revoked = co_await sessions_.revoke(*token, actor_of(*who, ctx));
+    if (!revoked) co_return set_failure(ctx, revoked.error());
     ctx.res.result(http::status::no_content);
 }
 
 asio::awaitable<void> session_api::get_by_id(http::request_context& ctx) {
     if (!authorize(ctx, scope_admin)) co_return;
     auto id = session::session_id::parse(ctx.params.get("id"));
-    std::optional<session_record> record;
-    if (id) {
-        auto found = co_await store_.get(*id);
-        if (!found) co_return store_failed(ctx, found.error());
-        record = std::move(*found);
-    }
-    if (!record) {
-        http::set_problem(ctx.res, sessiond::error::not_found, "no such session", ctx.request_id);
-        co_return;
-    }
-    std::string out = R"({"session":)";
-    session::append_json(*record, out);
-    out += '}';
-    http::set_json(ctx.res, http::status::ok, std::move(out));
+    if (!id) co_return set_failure(ctx, service::errc::not_found);
+    auto record = co_await sessions_.get(*id);
+    if (!record) co_return set_failure(ctx, record.error());
+    reply_session(ctx, *record);
 }
 
 asio::awaitable<void> session_api::delete_by_id(http::request_context& ctx) {
     const caller* who = authorize(ctx, scope_admin);
     if (!who) co_return;
     auto id = session::session_id::parse(ctx.params.get("id"));
-    std::optional<session_record> removed;
-    if (id) {
-        auto r = co_await store_.remove(*id);
-        if (!r) co_return store_failed(ctx, r.error());
-        removed = std::move(*r);
-    }
-    if (!removed) {
-        http::set_problem(ctx.res, sessiond::error::not_found, "no such session", ctx.request_id);
-        co_return;
-    }
-    metrics::get().sessions_revoked.inc();
-    audit("session.revoked", *removed, *who, ctx);
+    if (!id) co_return set_failure(ctx, service::errc::not_found);
+    auto removed = co_await sessions_.revoke(*id, actor_of(*who, ctx));
+    if (!removed) co_return set_failure(ctx, removed.error());
     ctx.res.result(http::status::no_content);
 }
 
@@ -492,18 +347,14 @@ asio::awaitable<void> session_api::list_user(http::request_context& ctx) {
         malformed(ctx, "user_id must be 1..256 bytes of UTF-8");
         co_return;
     }
-    auto listed = co_await store_.list_user(user(user_id));
-    if (!listed) co_return store_failed(ctx, listed.error());
-    auto& sessions = *listed;
-    auto now = clock_.now();
-    std::erase_if(sessions, [&](const session_record& r) { return session::store_deadline(r) <= now; });
-    std::sort(sessions.begin(), sessions.end(), [](const session_record& a, const session_record& b) {
-        return a.created_at != b.created_at ? a.created_at > b.created_at : a.id > b.id;
-    });
+    auto listed = co_await sessions_.list_user(user_id);
+    if (!listed) co_return set_failure(ctx, listed.error());
     std::string out = R"({"sessions":[)";
-    for (std::size_t i = 0; i < sessions.size(); ++i) {
-        if (i) out += ',';
-        session::append_json(sessions[i], out);
+    bool first = true;
+    for (const auto& r : *listed) {
+        if (!first) out += ',';
+        first = false;
+        append_json(r, out);
     }
     out += "]}";
     http::set_json(ctx.res, http::status::ok, std::move(out));
@@ -528,14 +379,8 @@ asio::awaitable<void> session_api::delete_user(http::request_context& ctx) {
         malformed(ctx, "except is not correctly percent-encoded");
         co_return;
     }
-    auto removed = co_await store_.remove_user(user(user_id), except);
-    if (!removed) co_return store_failed(ctx, removed.error());
-    metrics::get().sessions_revoked.inc(*removed);
-    log::info("audit", {{"event", "user.sessions_revoked"},
-                        {"user_id", user_id},
-                        {"revoked", *removed},
-                        {"caller", who->name},
-                        {"request_id", ctx.request_id}});
+    auto removed = co_await sessions_.revoke_user(user_id, except, actor_of(*who, ctx));
+    if (!removed) co_return set_failure(ctx, removed.error());
     http::set_json(ctx.res, http::status::ok, R"({"revoked":)" + std::to_string(*removed) + "}");
 }
 
@@ -544,8 +389,9 @@ asio::awaitable<void> session_api::forward_auth(http::request_context& ctx) {
     if (!who) co_return;
     auto token = token_from_request(ctx.req, settings_.cookie.name);
     if (token.size() > max_token_field) token = token.substr(0, 0);
-    auto record = co_await resolve(ctx, token, session::check_options{true, std::nullopt}, *who);
+    auto record = co_await sessions_.validate(token, session::check_options{true, std::nullopt}, actor_of(*who, ctx));
     if (!record) {
+        set_failure(ctx, record.error());
         ctx.res.set(http::field::www_authenticate, "Bearer");
         co_return;
     }

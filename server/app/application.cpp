@@ -16,9 +16,10 @@
 #include "http/router.hpp"
 #include "http/server.hpp"
 #include "log/log.hpp"
-#include "session/keyring.hpp"
 #include "redis/client.hpp"
 #include "redis/config.hpp"
+#include "service/session_service.hpp"
+#include "session/keyring.hpp"
 #include "store/memory_store.hpp"
 #include "store/redis_store.hpp"
 
@@ -125,6 +126,7 @@ struct worker {
     boost::asio::io_context ioc{1};
     std::unique_ptr<redis::client> redis_client;
     std::unique_ptr<store::redis_store> redis_sessions;
+    std::unique_ptr<service::session_service> service;
     std::unique_ptr<api::session_api> sessions;
     http::router routes;
     std::unique_ptr<http::server> server;
@@ -176,7 +178,6 @@ int run(const config& cfg) {
 
     session::wall_clock clock;
     api::api_settings settings;
-    settings.policy = policy;
     settings.metadata_max_bytes = cfg.session.metadata_max_bytes;
     settings.cookie = cfg.cookie;
     settings.api_key_header = cfg.auth.api_key_header;
@@ -211,7 +212,8 @@ int run(const config& cfg) {
                 std::make_unique<store::redis_store>(*w->redis_client, clock, cfg.store.redis_key_prefix);
             sessions = w->redis_sessions.get();
         }
-        w->sessions = std::make_unique<api::session_api>(*sessions, sec.keys, codec, clock, sec.callers, settings);
+        w->service = std::make_unique<service::session_service>(*sessions, sec.keys, codec, clock, policy);
+        w->sessions = std::make_unique<api::session_api>(*w->service, sec.callers, settings);
     }
 
     std::atomic<std::size_t> open_connections{0};

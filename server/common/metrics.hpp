@@ -32,6 +32,8 @@ struct registry {
     counter validations_ok;
     counter validations_rejected;
     counter reuse_detected;
+    counter reuse_revocations_failed;  // a reused token's session could not be removed
+    counter touches_skipped;           // a due touch lost every compare-and-set attempt
     counter store_errors;
 };
 

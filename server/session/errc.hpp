@@ -19,9 +19,6 @@ enum class errc {
     invalid_user_id,           // empty or longer than max_user_id_size
     invalid_idle_timeout,      // <= 0 or above the configured maximum
     invalid_absolute_timeout,  // <= 0 or above the configured maximum
-    // decode_record
-    unsupported_record_format,  // a record written by a newer sessiond
-    malformed_record,           // truncated, trailing bytes, bad lengths or values
 };
 
 const boost::system::error_category& session_category() noexcept;

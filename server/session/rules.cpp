@@ -148,12 +148,12 @@ std::vector<session_id> choose_evictions(std::span<const eviction_candidate> ses
     std::vector<eviction_candidate> live;
     live.reserve(sessions.size());
     for (const auto& s : sessions)
-        if (s.idle_expires_at > now) live.push_back(s);
+        if (s.deadline > now) live.push_back(s);
     if (limit == 0 || live.size() < limit) return {};
 
     const std::size_t excess = live.size() + 1 - limit;
     auto earlier = [](const eviction_candidate& a, const eviction_candidate& b) {
-        return a.idle_expires_at != b.idle_expires_at ? a.idle_expires_at < b.idle_expires_at : a.id < b.id;
+        return a.deadline != b.deadline ? a.deadline < b.deadline : a.id < b.id;
     };
     std::partial_sort(live.begin(), live.begin() + static_cast<std::ptrdiff_t>(excess), live.end(), earlier);
     std::vector<session_id> out;

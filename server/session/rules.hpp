@@ -143,15 +143,16 @@ rotate_result rotate(const session_record& r, const secret_digest& presented_has
 
 struct eviction_candidate {
     session_id id;
-    timestamp idle_expires_at;
+    timestamp deadline;  // store_deadline(): when the session is gone by itself
 };
 
 // Which of a user's sessions to evict so that, with one more, at most `limit`
-// remain (limit 0 = none). Sessions whose idle_expires_at <= now are already
-// gone and neither count nor get chosen. Victims are taken in order of
-// earliest idle_expires_at (ties by id): with a shared idle timeout and the
-// touch threshold that is least recently used. The Redis store keeps the same
-// order in a sorted set scored by idle expiry.
+// remain (limit 0 = none). Sessions whose deadline <= now are already gone
+// and neither count nor get chosen. Victims are taken in order of earliest
+// deadline (ties by id): with a shared idle timeout and the touch threshold
+// that is least recently used. Both stores apply this rule: the memory store
+// calls it, the Redis store's create script keeps the same order in a sorted
+// set scored by the deadline (tests/store compares the two case by case).
 std::vector<session_id> choose_evictions(std::span<const eviction_candidate> sessions, std::size_t limit,
                                          timestamp now);
 

@@ -1,7 +1,6 @@
 #include "store/memory_store.hpp"
 
 #include <boost/asio/post.hpp>
-#include <boost/asio/strand.hpp>
 
 #include "common/error.hpp"
 
@@ -17,7 +16,7 @@ constexpr auto sweep_interval = std::chrono::milliseconds(50);
 }  // namespace
 
 memory_store::memory_store(asio::io_context& ioc, const session::clock& clock, std::size_t max_sessions)
-    : ioc_(ioc), clock_(clock), max_sessions_(max_sessions), sweep_timer_(asio::make_strand(ioc)) {}
+    : ioc_(ioc), clock_(clock), max_sessions_(max_sessions), sweep_timer_(ioc) {}
 
 memory_store::~memory_store() = default;
 
@@ -86,7 +85,7 @@ asio::awaitable<result<created>> memory_store::create(const session_record& r, c
     {
         std::lock_guard lock(s.mutex);
         if (auto u = s.users.find(user.user_id); u != s.users.end()) {
-            // Expired sessions neither count nor get chosen.
+            // Expired sessions neither count nor get chosen: drop them first.
             while (!u->second.empty() && u->second.begin()->first <= now) {
                 auto it = s.sessions.find(u->second.begin()->second);
                 if (it == s.sessions.end()) {
@@ -98,13 +97,16 @@ asio::awaitable<result<created>> memory_store::create(const session_record& r, c
                 if (u == s.users.end()) break;
             }
             if (u != s.users.end() && p.max_sessions_per_user != 0 && u->second.size() >= p.max_sessions_per_user) {
-                if (p.on_limit == session::limit_policy::reject) co_return sessiond::error::session_limit;
-                // Earliest store deadline first: least recently used.
-                while (u != s.users.end() && u->second.size() >= p.max_sessions_per_user) {
-                    auto it = s.sessions.find(u->second.begin()->second);
+                std::vector<session::eviction_candidate> candidates;
+                candidates.reserve(u->second.size());
+                for (const auto& [deadline, id] : u->second)
+                    candidates.push_back({id, deadline});
+                auto decided = session::admit(candidates, now, p);
+                if (decided.rejected) co_return sessiond::error::session_limit;
+                for (const auto& id : decided.evict) {
+                    auto it = s.sessions.find(id);
                     out.evicted.push_back(it->second);
                     erase_locked(s, it);
-                    u = s.users.find(user.user_id);
                 }
             }
         }

@@ -2,8 +2,13 @@
 // The embedded store: sessions in this process's memory, for development and
 // single-instance use. Neither shared between instances nor durable: a
 // restart forgets every session. Bounded by a maximum number of sessions;
-// expired sessions are dropped when touched and by a sweep that runs as a
-// short timer task on the I/O threads (never a thread of its own).
+// expired sessions are dropped when touched and by a sweep: a timer on the
+// io_context given to the constructor (the first I/O thread's) that sweeps
+// one of the 64 shards every 50 ms, never a thread of its own.
+//
+// The one store that all I/O threads share: each operation holds the lock of
+// one shard (the user's bucket's), so that a session, its user's index and
+// the per-user limit change together.
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>

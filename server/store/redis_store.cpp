@@ -5,13 +5,14 @@
 
 #include <atomic>
 #include <charconv>
-#include <iterator>
 #include <chrono>
+#include <iterator>
 #include <cstring>
 
 #include "common/error.hpp"
 #include "log/log.hpp"
 #include "redis/error.hpp"
+#include "store/record_codec.hpp"
 
 namespace sessiond::store {
 
@@ -69,7 +70,7 @@ local function session_key(prefix, bucket, m)
   return prefix .. string.char(unpack(c))
 end
 -- Whether record v belongs to the user id uid. A record (format 2, see
--- session_record.hpp) starts: format byte, flags byte, version (LEB128
+-- store/record_codec.hpp) starts: format byte, flags byte, version (LEB128
 -- varint), user id length (varint, at most 256), user id. A record of
 -- another format is nobody's here.
 local function owned(v, uid)
@@ -220,7 +221,7 @@ std::string redis_store::user_key(const user_ref& user) const {
 }
 
 result<std::optional<session_record>> redis_store::decode_value(std::string_view value, const session_id& id) const {
-    auto r = session::decode_record(value, id);
+    auto r = decode_record(value, id);
     if (!r) {
         log::error("unreadable session value in redis", {{"error", r.error().message()}});
         return sessiond::error::store_unavailable;
@@ -232,10 +233,14 @@ result<std::optional<session_record>> redis_store::decode_value(std::string_view
 result<std::vector<session_record>> redis_store::decode_pairs(std::span<const redis::reply> items, std::size_t first,
                                                               const user_ref& user) const {
     std::vector<session_record> out;
+    if (first > items.size() || (items.size() - first) % 2 != 0)
+        return api_error(redis::error::protocol_error, "pairs");
     for (std::size_t i = first; i + 1 < items.size(); i += 2) {
         const std::string_view member = items[i].str();
         session_id id;
-        if (member.size() != id.id.size()) continue;
+        // The scripts return only ids of this bucket and their records: anything else is a protocol error.
+        if (!items[i].is_string() || !items[i + 1].is_string() || member.size() != id.id.size())
+            return api_error(redis::error::protocol_error, "pairs");
         id.bucket = user.bucket;
         std::memcpy(id.id.data(), member.data(), id.id.size());
         auto decoded = decode_value(items[i + 1].str(), id);
@@ -251,7 +256,7 @@ asio::awaitable<result<created>> redis_store::create(const session_record& r, co
                                                      const session::policy& p) {
     // Arguments are built before the co_await: GCC 12 rejects braced lists
     // of temporaries that live across a suspension point.
-    std::string value = session::encode_record(r);
+    std::string value = encode_record(r);
     auto slot = slot_prefix(r.id.bucket);
     std::vector<std::string> keys{session_key(r.id), user_key(user)};
     std::vector<std::string> args;
@@ -267,6 +272,7 @@ asio::awaitable<result<created>> redis_store::create(const session_record& r, co
     args.push_back(user.user_id);
     auto [ec, reply] = co_await client_.async_eval(create_script, std::move(keys), std::move(args), use_tuple);
     if (ec) co_return api_error(ec, "create");
+    if (!reply.is_array()) co_return api_error(redis::error::protocol_error, "create");
     auto elements = reply.elements();
     if (elements.empty() || !elements[0].is_integer()) co_return api_error(redis::error::protocol_error, "create");
     if (elements[0].integer() == 1) co_return sessiond::error::session_limit;
@@ -279,6 +285,7 @@ asio::awaitable<result<std::optional<session_record>>> redis_store::get(const se
     auto [ec, reply] = co_await client_.async_exec(redis::command("GET", session_key(id)), use_tuple);
     if (ec) co_return api_error(ec, "get");
     if (reply.is_nil()) co_return std::optional<session_record>();
+    if (!reply.is_string()) co_return api_error(redis::error::protocol_error, "get");
     co_return decode_value(reply.str(), id);
 }
 
@@ -287,12 +294,14 @@ asio::awaitable<result<bool>> redis_store::replace(const session_record& expecte
     std::vector<std::string> keys{session_key(next.id), user_key(user)};
     std::vector<std::string> args;
     args.reserve(4);
-    args.push_back(session::encode_record(expected));
-    args.push_back(session::encode_record(next));
+    args.push_back(encode_record(expected));
+    args.push_back(encode_record(next));
     args.push_back(std::to_string(ms(session::store_deadline(next))));
     args.push_back(member_of(next.id));
     auto [ec, reply] = co_await client_.async_eval(replace_script, std::move(keys), std::move(args), use_tuple);
     if (ec) co_return result<bool>(boost::system::in_place_error, api_error(ec, "replace"));
+    if (!reply.is_integer())
+        co_return result<bool>(boost::system::in_place_error, api_error(redis::error::protocol_error, "replace"));
     co_return reply.integer() == 1;
 }
 
@@ -302,6 +311,7 @@ asio::awaitable<result<std::optional<session_record>>> redis_store::remove(const
     auto [ec, reply] = co_await client_.async_exec(redis::command("GETDEL", session_key(id)), use_tuple);
     if (ec) co_return api_error(ec, "remove");
     if (reply.is_nil()) co_return std::optional<session_record>();
+    if (!reply.is_string()) co_return api_error(redis::error::protocol_error, "remove");
     auto decoded = decode_value(reply.str(), id);
     if (!decoded) co_return std::optional<session_record>();  // it is gone either way
     co_return std::move(*decoded);
@@ -313,6 +323,7 @@ asio::awaitable<result<std::vector<session_record>>> redis_store::list_user(cons
                                   slot_prefix(user.bucket) + "s:", bucket_arg(user.bucket), user.user_id};
     auto [ec, reply] = co_await client_.async_eval(list_script, std::move(keys), std::move(args), use_tuple);
     if (ec) co_return api_error(ec, "list");
+    if (!reply.is_array()) co_return api_error(redis::error::protocol_error, "list");
     co_return decode_pairs(reply.elements(), 0, user);
 }
 
@@ -322,6 +333,7 @@ asio::awaitable<result<std::size_t>> redis_store::remove_user(const user_ref& us
                                   except ? member_of(*except) : std::string(), user.user_id};
     auto [ec, reply] = co_await client_.async_eval(remove_user_script, std::move(keys), std::move(args), use_tuple);
     if (ec) co_return api_error(ec, "remove_user");
+    if (!reply.is_integer() || reply.integer() < 0) co_return api_error(redis::error::protocol_error, "remove_user");
     co_return static_cast<std::size_t>(reply.integer());
 }
 

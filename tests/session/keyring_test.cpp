@@ -1,6 +1,6 @@
 #include <catch2/catch.hpp>
 
-#include "result_string.hpp"
+#include "support/result_string.hpp"
 
 #include "session/keyring.hpp"
 #include "session/session_id.hpp"

@@ -1,6 +1,6 @@
 #include <catch2/catch.hpp>
 
-#include "result_string.hpp"
+#include "support/result_string.hpp"
 
 #include "session/errc.hpp"
 #include "session/rules.hpp"

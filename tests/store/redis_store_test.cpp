@@ -18,7 +18,7 @@
 #include <thread>
 #include <vector>
 
-#include "../session/result_string.hpp"
+#include "support/result_string.hpp"
 
 #include "common/error.hpp"
 #include "redis/client.hpp"
@@ -26,7 +26,7 @@
 #include "session/crypto.hpp"
 #include "session/rules.hpp"
 #include "store/redis_store.hpp"
-#include "support/redis_server.hpp"
+#include "redis_store_fixture.hpp"
 #include "support/resp_client.hpp"
 
 using namespace sessiond;
@@ -37,79 +37,9 @@ using session::session_id;
 using session::session_record;
 using store::user_ref;
 
+using fixture = redis_store_fixture;
+
 namespace {
-
-// A redis_store on its own redis-server, with the wall clock (Redis expires
-// keys on its own clock).
-struct fixture {
-    redis_server srv;
-    asio::io_context ioc;
-    redis::client client;
-    session::wall_clock clock;
-    store::redis_store store;
-    session::policy policy;
-
-    fixture() : client(ioc, config(srv), 1), store(client, clock, "t:") {
-        client.start();
-        const auto end = std::chrono::steady_clock::now() + 10s;
-        while (!client.ready() && std::chrono::steady_clock::now() < end) {
-            ioc.restart();
-            ioc.run_for(5ms);
-        }
-        REQUIRE(client.ready());
-    }
-    ~fixture() { client.stop(); }
-
-    static redis::config config(const redis_server& srv) {
-        redis::config cfg = redis::parse_url(srv.url()).value();
-        cfg.connections = 1;
-        cfg.command_timeout = 2000ms;
-        return cfg;
-    }
-
-    // Runs one store operation to completion.
-    template <class T>
-    T run(asio::awaitable<T> op) {
-        std::optional<T> out;
-        asio::co_spawn(
-            ioc, [&]() -> asio::awaitable<void> { out.emplace(co_await std::move(op)); },
-            [](std::exception_ptr e) {
-                if (e) std::rethrow_exception(e);
-            });
-        const auto end = std::chrono::steady_clock::now() + 10s;
-        while (!out && std::chrono::steady_clock::now() < end) {
-            ioc.restart();
-            ioc.run_for(5ms);
-        }
-        REQUIRE(out);
-        return std::move(*out);
-    }
-
-    session_record record(const session_id& id, const std::string& user_id) {
-        auto r = session::new_record(id, session::digest_secret(session::as_bytes(id.to_string())),
-                                     {user_id, "{}", {}, {}}, clock.now(), policy);
-        REQUIRE(r);
-        return *r;
-    }
-
-    session_record create(const session_id& id, const user_ref& user) {
-        session_record r = record(id, user.user_id);
-        auto created = run(store.create(r, user, policy));
-        REQUIRE(created);
-        return r;
-    }
-
-    std::set<session_id> listed(const user_ref& user) {
-        auto list = run(store.list_user(user));
-        REQUIRE(list);
-        std::set<session_id> out;
-        for (const auto& r : *list) {
-            CHECK(r.user_id == user.user_id);
-            out.insert(r.id);
-        }
-        return out;
-    }
-};
 
 session_id id_of(std::uint16_t bucket, std::uint8_t fill) {
     session_id id;

@@ -51,8 +51,10 @@ TEST_CASE("served routes equal the OpenAPI operations") {
     boost::asio::io_context ioc;
     session::wall_clock clock;
     store::memory_store memory(ioc, clock, 10);
-    api::session_api sessions(memory, std::make_shared<const session::keyring>(session::keyring::make_ephemeral()),
-                              session::token_codec(), clock, api::api_keys::allow_all(), api::api_settings{});
+    service::session_service service(memory,
+                                     std::make_shared<const session::keyring>(session::keyring::make_ephemeral()),
+                                     session::token_codec(), clock, session::policy{});
+    api::session_api sessions(service, api::api_keys::allow_all(), api::api_settings{});
     http::router routes;
     api::add_ops_routes(routes, {[] { return true; }, [] { return std::uint64_t{0}; }});
     sessions.add_routes(routes);

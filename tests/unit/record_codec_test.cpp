@@ -1,10 +1,11 @@
 #include <catch2/catch.hpp>
 
-#include "result_string.hpp"
+#include "support/result_string.hpp"
 
-#include "session/errc.hpp"
+#include "api/session_json.hpp"
 #include "session/rules.hpp"
-#include "session/session_record.hpp"
+#include "store/record_codec.hpp"
+#include "support/sample_records.hpp"
 
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
@@ -13,44 +14,15 @@
 #include <string>
 
 using namespace sessiond::session;
+using namespace sessiond::store;
 using namespace std::chrono;
 using namespace std::chrono_literals;
 
+using sessiond::test::created;
+using sessiond::test::rotated_record;
+using sessiond::test::typical_record;
+
 namespace {
-
-constexpr timestamp at(year_month_day d, milliseconds time_of_day = 0ms) {
-    return sys_days(d) + time_of_day;
-}
-
-const timestamp created = at(2026y / 11 / 26, 6h + 16min + 3s + 123ms);
-
-session_record typical_record() {
-    session_record r;
-    r.id.bucket = 1234;
-    for (std::size_t i = 0; i < r.id.id.size(); ++i)
-        r.id.id[i] = static_cast<std::uint8_t>(0xA0 + i);
-    r.user_id = "user-1234567";
-    r.metadata = "{}";
-    r.created_at = created;
-    r.last_seen_at = created + 20min;
-    r.idle_expires_at = created + 50min;
-    r.expires_at = created + 12h;
-    r.authenticated_at = created;
-    r.idle_timeout = 30min;
-    for (std::size_t i = 0; i < r.secret_hash.bytes.size(); ++i)
-        r.secret_hash.bytes[i] = static_cast<std::uint8_t>(i * 3);
-    r.version = 3;
-    return r;
-}
-
-session_record rotated_record() {
-    session_record r = typical_record();
-    r.rotated_at = created + 40min;
-    r.previous = previous_secret{digest_secret(as_bytes("old")), created + 40min + 10s};
-    r.authenticated_at = created + 40min;
-    r.version = 4;
-    return r;
-}
 
 boost::system::error_code error_of(std::string_view bytes) {
     const auto r = decode_record(bytes, typical_record().id);
@@ -67,7 +39,7 @@ TEST_CASE("a typical record encodes to 54 bytes, 81 once rotated") {
     CHECK(typical.size() == 54);
     CHECK(encode_record(rotated_record()).size() == 81);
     std::string json;
-    append_json(typical_record(), json);
+    sessiond::api::append_json(typical_record(), json);
     CHECK(json.size() > 4 * typical.size());
 }
 
@@ -136,10 +108,10 @@ TEST_CASE("every truncation and any trailing byte is rejected") {
         const std::string bytes = encode_record(r);
         for (std::size_t n = 0; n < bytes.size(); ++n) {
             INFO(n);
-            REQUIRE(error_of(std::string_view(bytes).substr(0, n)) == errc::malformed_record);
+            REQUIRE(error_of(std::string_view(bytes).substr(0, n)) == record_errc::malformed);
         }
-        CHECK(error_of(bytes + '\0') == errc::malformed_record);
-        CHECK(error_of(bytes + "garbage") == errc::malformed_record);
+        CHECK(error_of(bytes + '\0') == record_errc::malformed);
+        CHECK(error_of(bytes + "garbage") == record_errc::malformed);
     }
 }
 
@@ -170,21 +142,21 @@ TEST_CASE("structural damage is rejected") {
         return s;
     };
     // Only format 2 is read: format 1 (32-byte hashes) is as foreign as any other.
-    CHECK(error_of(with(0, "\x01")) == errc::unsupported_record_format);
-    CHECK(error_of(with(0, "\x03")) == errc::unsupported_record_format);
-    CHECK(error_of(with(0, "\xff")) == errc::unsupported_record_format);
-    CHECK(error_of(with(0, std::string_view("\0", 1))) == errc::unsupported_record_format);
-    CHECK(error_of(with(1, "\x04")) == errc::malformed_record);                                  // unknown flag
-    CHECK(error_of(with(2, std::string_view("\x83\x00", 2))) == errc::malformed_record);         // non-minimal varint
-    CHECK(error_of(with(3, std::string_view("\0", 1), 13)) == errc::malformed_record);           // empty user_id
-    CHECK(error_of(with(3, "\x81\x02" + std::string(257, 'u'), 13)) == errc::malformed_record);  // 257 bytes
-    CHECK(error_of(with(3, "\xff\xff\xff\xff\x0f", 1)) == errc::malformed_record);  // length beyond the data
+    CHECK(error_of(with(0, "\x01")) == record_errc::unsupported_format);
+    CHECK(error_of(with(0, "\x03")) == record_errc::unsupported_format);
+    CHECK(error_of(with(0, "\xff")) == record_errc::unsupported_format);
+    CHECK(error_of(with(0, std::string_view("\0", 1))) == record_errc::unsupported_format);
+    CHECK(error_of(with(1, "\x04")) == record_errc::malformed);                                  // unknown flag
+    CHECK(error_of(with(2, std::string_view("\x83\x00", 2))) == record_errc::malformed);         // non-minimal varint
+    CHECK(error_of(with(3, std::string_view("\0", 1), 13)) == record_errc::malformed);           // empty user_id
+    CHECK(error_of(with(3, "\x81\x02" + std::string(257, 'u'), 13)) == record_errc::malformed);  // 257 bytes
+    CHECK(error_of(with(3, "\xff\xff\xff\xff\x0f", 1)) == record_errc::malformed);  // length beyond the data
     // A 10-byte varint whose last group overflows 64 bits, as the version.
-    CHECK(error_of(with(2, "\xff\xff\xff\xff\xff\xff\xff\xff\xff\x7f")) == errc::malformed_record);
-    CHECK(error_of("") == errc::malformed_record);
+    CHECK(error_of(with(2, "\xff\xff\xff\xff\xff\xff\xff\xff\xff\x7f")) == record_errc::malformed);
+    CHECK(error_of("") == record_errc::malformed);
     session_id out_of_range = typical_record().id;
     out_of_range.bucket = bucket_count;  // the key's id is checked too
-    CHECK(decode_record(good, out_of_range).error() == errc::malformed_record);
+    CHECK(decode_record(good, out_of_range).error() == record_errc::malformed);
 }
 
 TEST_CASE("whatever decodes re-encodes to the same bytes (random and mutated input)") {
@@ -226,52 +198,4 @@ TEST_CASE("encode_record refuses records outside the storable bounds") {
     CHECK_THROWS_AS(throws([](session_record& r) { r.expires_at = max_timestamp + 1ms; })(), std::invalid_argument);
     CHECK_THROWS_AS(throws([](session_record& r) { r.idle_timeout = -1ms; })(), std::invalid_argument);
     CHECK_THROWS_AS(throws([](session_record& r) { r.id.bucket = bucket_count; })(), std::invalid_argument);
-}
-
-TEST_CASE("RFC 3339 timestamps are UTC with milliseconds") {
-    CHECK(format_rfc3339(created) == "2026-11-26T06:16:03.123Z");
-    CHECK(format_rfc3339(min_timestamp) == "1970-01-01T00:00:00.000Z");
-    CHECK(format_rfc3339(at(2024y / 2 / 29, 23h + 59min + 59s + 999ms)) == "2024-02-29T23:59:59.999Z");
-    CHECK(format_rfc3339(at(2000y / 3 / 1, 7ms)) == "2000-03-01T00:00:00.007Z");
-    CHECK(format_rfc3339(at(2100y / 12 / 31, 12h + 5s + 50ms)) == "2100-12-31T12:00:05.050Z");
-    CHECK(format_rfc3339(max_timestamp) == "9999-12-31T23:59:59.999Z");
-    CHECK(format_rfc3339(min_timestamp - 1ms) == "1970-01-01T00:00:00.000Z");  // clamped
-    CHECK(format_rfc3339(max_timestamp + 24h) == "9999-12-31T23:59:59.999Z");  // clamped
-}
-
-TEST_CASE("to_json gives the API's session object, without secrets") {
-    const auto o = to_json(rotated_record());
-    CHECK(o.size() == 9);
-    CHECK(o.at("id").as_string() == typical_record().id.to_string());
-    CHECK(o.at("user_id").as_string() == "user-1234567");
-    CHECK(o.at("metadata").as_object().empty());
-    CHECK(o.at("created_at").as_string() == "2026-11-26T06:16:03.123Z");
-    CHECK(o.at("last_seen_at").as_string() == "2026-11-26T06:36:03.123Z");
-    CHECK(o.at("idle_expires_at").as_string() == "2026-11-26T07:06:03.123Z");
-    CHECK(o.at("expires_at").as_string() == "2026-11-26T18:16:03.123Z");
-    CHECK(o.at("rotated_at").as_string() == "2026-11-26T06:56:03.123Z");
-    CHECK(o.at("authenticated_at").as_string() == "2026-11-26T06:56:03.123Z");
-    CHECK(to_json(typical_record()).at("rotated_at").is_null());
-
-    session_record r = typical_record();
-    r.metadata = R"({"ip":"203.0.113.7","roles":["admin"],"n":1.5})";
-    CHECK(to_json(r).at("metadata") == boost::json::parse(r.metadata));
-    r.metadata = "[1]";
-    CHECK_THROWS_AS(to_json(r), std::invalid_argument);
-    r.metadata = "{";
-    CHECK_THROWS_AS(to_json(r), std::invalid_argument);
-}
-
-TEST_CASE("append_json writes the same object as to_json, metadata verbatim") {
-    session_record tricky = rotated_record();
-    tricky.user_id = "a\"b\\c\n\t\x01\x1f/ユ😀";
-    tricky.metadata = R"({"k": [1, 2, {"x": null}], "s": "\u00e9"})";
-    for (const session_record& r : {typical_record(), rotated_record(), tricky}) {
-        std::string out = "prefix:";
-        append_json(r, out);
-        REQUIRE(out.starts_with("prefix:"));
-        const auto parsed = boost::json::parse(std::string_view(out).substr(7));
-        CHECK(parsed == boost::json::value(to_json(r)));
-        CHECK(out.find(r.metadata) != std::string::npos);
-    }
 }

@@ -1,15 +1,24 @@
-#include "session/session_record.hpp"
+#include "store/record_codec.hpp"
 
-#include "common/json_text.hpp"
-
-#include "session/errc.hpp"
-
-#include <boost/json/parse.hpp>
+#include "common/error_category.hpp"
 
 #include <algorithm>
 #include <stdexcept>
+#include <string>
 
-namespace sessiond::session {
+namespace sessiond::store {
+
+using session::bucket_count;
+using session::bytes_view;
+using session::max_metadata_size;
+using session::max_timestamp;
+using session::max_user_id_size;
+using session::min_timestamp;
+using session::previous_secret;
+using session::session_id;
+using session::session_record;
+using session::timestamp;
+
 namespace {
 
 constexpr std::uint8_t record_format = 2;
@@ -123,12 +132,22 @@ private:
     bool bad_ = false;
 };
 
-void put_digits(char* p, unsigned v, int n) noexcept {
-    for (int i = n - 1; i >= 0; --i, v /= 10)
-        p[i] = static_cast<char>('0' + v % 10);
+const char* describe(record_errc e) noexcept {
+    switch (e) {
+        case record_errc::unsupported_format:
+            return "session record format not supported";
+        case record_errc::malformed:
+            return "malformed session record";
+    }
+    return "unknown record error";
 }
 
 }  // namespace
+
+const boost::system::error_category& record_category() noexcept {
+    static const enum_category<record_errc> instance("sessiond.record", describe);
+    return instance;
+}
 
 std::string encode_record(const session_record& r) {
     if (r.user_id.empty() || r.user_id.size() > max_user_id_size)
@@ -167,8 +186,8 @@ std::string encode_record(const session_record& r) {
 boost::system::result<session_record> decode_record(std::string_view data, const session_id& id) {
     reader in(data);
     const std::uint8_t format = in.byte();
-    if (in.bad()) return errc::malformed_record;
-    if (format != record_format) return errc::unsupported_record_format;
+    if (in.bad()) return record_errc::malformed;
+    if (format != record_format) return record_errc::unsupported_format;
 
     session_record r;
     const std::uint8_t flags = in.byte();
@@ -180,11 +199,11 @@ boost::system::result<session_record> decode_record(std::string_view data, const
     r.metadata = in.string(0, max_metadata_size);
     const std::uint64_t created = in.varint();
     if (created > static_cast<std::uint64_t>(max_ms)) in.fail();
-    if (in.bad()) return errc::malformed_record;  // the deltas need a valid base
+    if (in.bad()) return record_errc::malformed;  // the deltas need a valid base
     r.created_at = timestamp(std::chrono::milliseconds(static_cast<std::int64_t>(created)));
     const std::uint64_t idle = in.varint();
     if (idle > static_cast<std::uint64_t>(max_ms)) in.fail();
-    if (in.bad()) return errc::malformed_record;  // last_seen_at's base needs it
+    if (in.bad()) return record_errc::malformed;  // last_seen_at's base needs it
     r.idle_timeout = std::chrono::milliseconds(static_cast<std::int64_t>(idle));
     r.idle_expires_at = in.delta_from(r.created_at);
     r.last_seen_at = in.delta_from(r.idle_expires_at - r.idle_timeout);
@@ -198,86 +217,8 @@ boost::system::result<session_record> decode_record(std::string_view data, const
         prev.valid_until = in.delta_from(r.created_at);
         r.previous = prev;
     }
-    if (in.bad() || !in.at_end()) return errc::malformed_record;
+    if (in.bad() || !in.at_end()) return record_errc::malformed;
     return r;
 }
 
-void format_rfc3339(timestamp t, std::span<char, rfc3339_size> out) noexcept {
-    using namespace std::chrono;
-    t = std::clamp(t, min_timestamp, max_timestamp);
-    const sys_days day = floor<days>(t);
-    const year_month_day ymd{day};
-    const hh_mm_ss hms{t - day};
-    char* p = out.data();
-    put_digits(p, static_cast<unsigned>(static_cast<int>(ymd.year())), 4);
-    p[4] = '-';
-    put_digits(p + 5, static_cast<unsigned>(ymd.month()), 2);
-    p[7] = '-';
-    put_digits(p + 8, static_cast<unsigned>(ymd.day()), 2);
-    p[10] = 'T';
-    put_digits(p + 11, static_cast<unsigned>(hms.hours().count()), 2);
-    p[13] = ':';
-    put_digits(p + 14, static_cast<unsigned>(hms.minutes().count()), 2);
-    p[16] = ':';
-    put_digits(p + 17, static_cast<unsigned>(hms.seconds().count()), 2);
-    p[19] = '.';
-    put_digits(p + 20, static_cast<unsigned>(hms.subseconds().count()), 3);
-    p[23] = 'Z';
-}
-
-std::string format_rfc3339(timestamp t) {
-    std::string out(rfc3339_size, '\0');
-    format_rfc3339(t, std::span<char, rfc3339_size>(out.data(), rfc3339_size));
-    return out;
-}
-
-boost::json::object to_json(const session_record& r) {
-    boost::system::error_code ec;
-    boost::json::value metadata = boost::json::parse(r.metadata, ec);
-    if (ec || !metadata.is_object()) throw std::invalid_argument("session record metadata is not a JSON object");
-    auto ts = [](timestamp t) { return boost::json::value(format_rfc3339(t)); };
-
-    boost::json::object o;
-    o.reserve(9);
-    o.emplace("id", r.id.to_string());
-    o.emplace("user_id", r.user_id);
-    o.emplace("metadata", std::move(metadata));
-    o.emplace("created_at", ts(r.created_at));
-    o.emplace("last_seen_at", ts(r.last_seen_at));
-    o.emplace("idle_expires_at", ts(r.idle_expires_at));
-    o.emplace("expires_at", ts(r.expires_at));
-    o.emplace("rotated_at", r.rotated_at ? ts(*r.rotated_at) : boost::json::value(nullptr));
-    o.emplace("authenticated_at", ts(r.authenticated_at));
-    return o;
-}
-
-void append_json(const session_record& r, std::string& out) {
-    auto put_ts = [&out](std::string_view key, timestamp t) {
-        out += key;
-        const std::size_t at = out.size();
-        out.resize(at + rfc3339_size);
-        format_rfc3339(t, std::span<char, rfc3339_size>(out.data() + at, rfc3339_size));
-        out.push_back('"');
-    };
-    out.reserve(out.size() + 300 + r.user_id.size() + r.metadata.size());
-    out += R"({"id":")";
-    const std::size_t at = out.size();
-    out.resize(at + session_id::encoded_size);
-    r.id.to_chars(std::span<char, session_id::encoded_size>(out.data() + at, session_id::encoded_size));
-    out += R"(","user_id":)";
-    sessiond::append_json_string(out, r.user_id);
-    out += R"(,"metadata":)";
-    out += r.metadata;
-    put_ts(R"(,"created_at":")", r.created_at);
-    put_ts(R"(,"last_seen_at":")", r.last_seen_at);
-    put_ts(R"(,"idle_expires_at":")", r.idle_expires_at);
-    put_ts(R"(,"expires_at":")", r.expires_at);
-    if (r.rotated_at)
-        put_ts(R"(,"rotated_at":")", *r.rotated_at);
-    else
-        out += R"(,"rotated_at":null)";
-    put_ts(R"(,"authenticated_at":")", r.authenticated_at);
-    out.push_back('}');
-}
-
-}  // namespace sessiond::session
+}  // namespace sessiond::store

@@ -1,0 +1,105 @@
+#include "api/session_json.hpp"
+
+#include <boost/json/parse.hpp>
+
+#include <algorithm>
+#include <stdexcept>
+
+#include "common/json_text.hpp"
+
+namespace sessiond::api {
+
+using session::max_timestamp;
+using session::min_timestamp;
+using session::session_id;
+using session::session_record;
+using session::timestamp;
+
+namespace {
+
+void put_digits(char* p, unsigned v, int n) noexcept {
+    for (int i = n - 1; i >= 0; --i, v /= 10)
+        p[i] = static_cast<char>('0' + v % 10);
+}
+
+}  // namespace
+
+void format_rfc3339(timestamp t, std::span<char, rfc3339_size> out) noexcept {
+    using namespace std::chrono;
+    t = std::clamp(t, min_timestamp, max_timestamp);
+    const sys_days day = floor<days>(t);
+    const year_month_day ymd{day};
+    const hh_mm_ss hms{t - day};
+    char* p = out.data();
+    put_digits(p, static_cast<unsigned>(static_cast<int>(ymd.year())), 4);
+    p[4] = '-';
+    put_digits(p + 5, static_cast<unsigned>(ymd.month()), 2);
+    p[7] = '-';
+    put_digits(p + 8, static_cast<unsigned>(ymd.day()), 2);
+    p[10] = 'T';
+    put_digits(p + 11, static_cast<unsigned>(hms.hours().count()), 2);
+    p[13] = ':';
+    put_digits(p + 14, static_cast<unsigned>(hms.minutes().count()), 2);
+    p[16] = ':';
+    put_digits(p + 17, static_cast<unsigned>(hms.seconds().count()), 2);
+    p[19] = '.';
+    put_digits(p + 20, static_cast<unsigned>(hms.subseconds().count()), 3);
+    p[23] = 'Z';
+}
+
+std::string format_rfc3339(timestamp t) {
+    std::string out(rfc3339_size, '\0');
+    format_rfc3339(t, std::span<char, rfc3339_size>(out.data(), rfc3339_size));
+    return out;
+}
+
+boost::json::object to_json(const session_record& r) {
+    boost::system::error_code ec;
+    boost::json::value metadata = boost::json::parse(r.metadata, ec);
+    if (ec || !metadata.is_object()) throw std::invalid_argument("session record metadata is not a JSON object");
+    auto ts = [](timestamp t) { return boost::json::value(format_rfc3339(t)); };
+
+    boost::json::object o;
+    o.reserve(9);
+    o.emplace("id", r.id.to_string());
+    o.emplace("user_id", r.user_id);
+    o.emplace("metadata", std::move(metadata));
+    o.emplace("created_at", ts(r.created_at));
+    o.emplace("last_seen_at", ts(r.last_seen_at));
+    o.emplace("idle_expires_at", ts(r.idle_expires_at));
+    o.emplace("expires_at", ts(r.expires_at));
+    o.emplace("rotated_at", r.rotated_at ? ts(*r.rotated_at) : boost::json::value(nullptr));
+    o.emplace("authenticated_at", ts(r.authenticated_at));
+    return o;
+}
+
+void append_json(const session_record& r, std::string& out) {
+    auto put_ts = [&out](std::string_view key, timestamp t) {
+        out += key;
+        const std::size_t at = out.size();
+        out.resize(at + rfc3339_size);
+        format_rfc3339(t, std::span<char, rfc3339_size>(out.data() + at, rfc3339_size));
+        out.push_back('"');
+    };
+    out.reserve(out.size() + 300 + r.user_id.size() + r.metadata.size());
+    out += R"({"id":")";
+    const std::size_t at = out.size();
+    out.resize(at + session_id::encoded_size);
+    r.id.to_chars(std::span<char, session_id::encoded_size>(out.data() + at, session_id::encoded_size));
+    out += R"(","user_id":)";
+    sessiond::append_json_string(out, r.user_id);
+    out += R"(,"metadata":)";
+    out += r.metadata;
+    put_ts(R"(,"created_at":")", r.created_at);
+    put_ts(R"(,"last_seen_at":")", r.last_seen_at);
+    put_ts(R"(,"idle_expires_at":")", r.idle_expires_at);
+    put_ts(R"(,"expires_at":")", r.expires_at);
+    if (r.rotated_at)
+        put_ts(R"(,"rotated_at":")", *r.rotated_at);
+    else
+        out += R"(,"rotated_at":null)";
+    put_ts(R"(,"authenticated_at":")", r.authenticated_at);
+    out.push_back('}');
+}
+
+}  // namespace sessiond::api

@@ -1,0 +1,31 @@
+#pragma once
+// The API face of a session record: the `session` object of every reply.
+// Timestamps are RFC 3339 in UTC with milliseconds; digests never appear.
+
+#include <boost/json/object.hpp>
+
+#include <cstddef>
+#include <span>
+#include <string>
+
+#include "session/session_record.hpp"
+
+namespace sessiond::api {
+
+// "2026-11-26T06:16:03.123Z": always 24 characters, UTC, milliseconds.
+// Timestamps outside [min_timestamp, max_timestamp] are clamped into it.
+inline constexpr std::size_t rfc3339_size = 24;
+void format_rfc3339(session::timestamp t, std::span<char, rfc3339_size> out) noexcept;
+std::string format_rfc3339(session::timestamp t);
+
+// The session object: id, user_id, metadata (parsed), created_at,
+// last_seen_at, idle_expires_at, expires_at, rotated_at (or null),
+// authenticated_at. Throws std::invalid_argument if metadata is not a JSON
+// object (the API validates it before it is ever stored).
+boost::json::object to_json(const session::session_record& r);
+
+// The same object serialized straight onto `out`, with metadata copied
+// verbatim instead of parsed and re-serialized: the fast path for responses.
+void append_json(const session::session_record& r, std::string& out);
+
+}  // namespace sessiond::api

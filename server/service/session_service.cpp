@@ -1,0 +1,232 @@
+#include "service/session_service.hpp"
+
+#include <algorithm>
+
+#include "common/error.hpp"
+#include "common/metrics.hpp"
+#include "log/log.hpp"
+
+namespace sessiond::service {
+
+namespace asio = boost::asio;
+using session::check_outcome;
+using session::session_id;
+using session::session_record;
+
+namespace {
+
+// A compare-and-set that loses to a concurrent write is retried on a fresh
+// read this many times in all.
+constexpr int cas_attempts = 3;
+
+// What a refused validation or rotation answers, for the outcomes the rules
+// give (valid ones are handled by the caller).
+errc refusal(check_outcome outcome) {
+    switch (outcome) {
+        case check_outcome::expired:
+            return errc::session_expired;
+        case check_outcome::reuse_detected:
+            return errc::reuse_detected;
+        case check_outcome::reauthentication_required:
+            return errc::reauthentication_required;
+        default:
+            return errc::wrong_secret;
+    }
+}
+
+// A store failure, counted once where the service first sees it.
+boost::system::error_code store_failure(const boost::system::error_code& ec) {
+    metrics::get().store_errors.inc();
+    return ec;
+}
+
+}  // namespace
+
+void sort_newest_first(std::vector<session_record>& sessions) {
+    std::sort(sessions.begin(), sessions.end(), [](const session_record& a, const session_record& b) {
+        return a.created_at != b.created_at ? a.created_at > b.created_at : a.id > b.id;
+    });
+}
+
+session_service::session_service(store::session_store& store, std::shared_ptr<const session::keyring> keys,
+                                 session::token_codec codec, const session::clock& clock, session::policy policy)
+    : store_(store), keys_(std::move(keys)), codec_(std::move(codec)), clock_(clock), policy_(policy) {}
+
+store::user_ref session_service::user(std::string_view user_id) const {
+    return store::user_ref{std::string(user_id), keys_->user_bucket(user_id), keys_->user_index_name(user_id)};
+}
+
+store::user_ref session_service::user_of(const session_record& r) const {
+    return store::user_ref{r.user_id, r.id.bucket, keys_->user_index_name(r.user_id)};
+}
+
+void session_service::audit(std::string_view event, const session_record& r, const actor& who) const {
+    auto id = r.id.to_string();
+    log::info("audit", {{"event", event},
+                        {"session_id", id},
+                        {"user_id", r.user_id},
+                        {"caller", who.caller},
+                        {"request_id", who.request_id}});
+}
+
+asio::awaitable<void> session_service::revoke_reused(const session_id& id, const actor& who) {
+    // A rotated token after its grace period: treated as stolen, so the whole
+    // session goes (OAuth 2.0 Security BCP, refresh token rotation).
+    metrics::get().reuse_detected.inc();
+    auto removed = co_await store_.remove(id);
+    if (!removed) {
+        // The caller still gets 401 for the token; the session may live on.
+        store_failure(removed.error());
+        metrics::get().reuse_revocations_failed.inc();
+        auto sid = id.to_string();
+        log::error("reused token: the session could not be revoked",
+                   {{"session_id", sid}, {"error", removed.error().message()}, {"request_id", who.request_id}});
+        co_return;
+    }
+    if (*removed) {
+        metrics::get().sessions_revoked.inc();
+        audit("session.reuse_detected", **removed, who);
+    }
+}
+
+asio::awaitable<result<issued_session>> session_service::create(create_request request, const actor& who) {
+    auto u = user(request.user_id);
+    auto issued = codec_.issue(*keys_, u.bucket);
+    session::creation c{std::move(request.user_id), std::move(request.metadata).value_or("{}"), std::nullopt,
+                        std::nullopt};
+    if (request.idle_timeout) c.idle_timeout = *request.idle_timeout;
+    if (request.absolute_timeout) c.absolute_timeout = *request.absolute_timeout;
+    auto record = session::new_record(issued.id, issued.secret_hash, std::move(c), clock_.now(), policy_);
+    if (!record) co_return record.error();
+    auto stored = co_await store_.create(*record, u, policy_);
+    if (!stored)
+        co_return stored.error() == sessiond::error::session_limit ? stored.error() : store_failure(stored.error());
+    for (const auto& evicted : stored->evicted) {
+        metrics::get().sessions_evicted.inc();
+        audit("session.evicted", evicted, who);
+    }
+    metrics::get().sessions_created.inc();
+    audit("session.created", *record, who);
+    co_return issued_session{std::move(issued.token), std::move(*record)};
+}
+
+asio::awaitable<result<session_record>> session_service::validate(std::string_view token,
+                                                                  const session::check_options& options,
+                                                                  const actor& who) {
+    auto reject = [](boost::system::error_code ec) {
+        metrics::get().validations_rejected.inc();
+        return ec;
+    };
+    if (token.empty()) co_return reject(errc::no_token);
+    auto decoded = codec_.decode(*keys_, token);
+    if (!decoded) co_return reject(decoded.error());
+    auto presented = session::digest_secret(decoded->secret);
+
+    for (int attempt = 1;; ++attempt) {
+        auto found = co_await store_.get(decoded->id);
+        if (!found) co_return store_failure(found.error());
+        if (!*found) co_return reject(errc::unknown_session);
+        const auto& stored = **found;
+        auto checked = session::check(stored, presented, clock_.now(), policy_, options);
+        if (checked.outcome == check_outcome::reuse_detected) co_await revoke_reused(decoded->id, who);
+        if (checked.outcome != check_outcome::valid && checked.outcome != check_outcome::valid_previous)
+            co_return reject(refusal(checked.outcome));
+        if (checked.updated && attempt == cas_attempts) {
+            // Every write lost to a concurrent one: the session is valid, its
+            // idle expiry is just not extended this time.
+            metrics::get().touches_skipped.inc();
+            checked.updated.reset();
+        }
+        if (!checked.updated) {
+            metrics::get().validations_ok.inc();
+            co_return stored;
+        }
+        auto written = co_await store_.replace(stored, *checked.updated, user_of(stored));
+        if (!written) co_return store_failure(written.error());
+        if (*written) {
+            metrics::get().validations_ok.inc();
+            co_return std::move(*checked.updated);
+        }
+        // Changed underneath: read again.
+    }
+}
+
+asio::awaitable<result<issued_session>> session_service::rotate(std::string_view token, rotate_request request,
+                                                                const actor& who) {
+    auto decoded = codec_.decode(*keys_, token);
+    if (!decoded) co_return decoded.error();
+    auto presented = session::digest_secret(decoded->secret);
+
+    for (int attempt = 0; attempt < cas_attempts; ++attempt) {
+        auto found = co_await store_.get(decoded->id);
+        if (!found) co_return store_failure(found.error());
+        if (!*found) co_return errc::unknown_session;
+        const auto& stored = **found;
+        auto issued = codec_.reissue(*keys_, decoded->id);
+        auto rotated = session::rotate(stored, presented, issued.secret_hash, clock_.now(), policy_,
+                                       request.reauthenticated, request.metadata);
+        if (rotated.outcome == check_outcome::reuse_detected) co_await revoke_reused(decoded->id, who);
+        if (rotated.outcome == check_outcome::invalid) co_return errc::not_current;
+        if (rotated.outcome != check_outcome::valid) co_return refusal(rotated.outcome);
+        auto written = co_await store_.replace(stored, *rotated.updated, user_of(stored));
+        if (!written) co_return store_failure(written.error());
+        if (!*written) continue;  // a concurrent write won; decide again on what it left
+        metrics::get().sessions_rotated.inc();
+        audit("session.rotated", *rotated.updated, who);
+        co_return issued_session{std::move(issued.token), std::move(*rotated.updated)};
+    }
+    co_return errc::concurrent_change;
+}
+
+asio::awaitable<result<void>> session_service::revoke(std::string_view token, const actor& who) {
+    auto decoded = codec_.decode(*keys_, token);
+    if (!decoded) co_return decoded.error();
+    auto removed = co_await store_.remove(decoded->id);
+    if (!removed) co_return store_failure(removed.error());
+    if (*removed) {
+        metrics::get().sessions_revoked.inc();
+        audit("session.revoked", **removed, who);
+    }
+    co_return result<void>();
+}
+
+asio::awaitable<result<session_record>> session_service::get(const session_id& id) {
+    auto found = co_await store_.get(id);
+    if (!found) co_return store_failure(found.error());
+    if (!*found) co_return errc::not_found;
+    co_return std::move(**found);
+}
+
+asio::awaitable<result<session_record>> session_service::revoke(const session_id& id, const actor& who) {
+    auto removed = co_await store_.remove(id);
+    if (!removed) co_return store_failure(removed.error());
+    if (!*removed) co_return errc::not_found;
+    metrics::get().sessions_revoked.inc();
+    audit("session.revoked", **removed, who);
+    co_return std::move(**removed);
+}
+
+asio::awaitable<result<std::vector<session_record>>> session_service::list_user(std::string_view user_id) {
+    auto listed = co_await store_.list_user(user(user_id));
+    if (!listed) co_return store_failure(listed.error());
+    auto& sessions = *listed;
+    auto now = clock_.now();
+    std::erase_if(sessions, [&](const session_record& r) { return session::store_deadline(r) <= now; });
+    sort_newest_first(sessions);
+    co_return std::move(sessions);
+}
+
+asio::awaitable<result<std::size_t>> session_service::revoke_user(std::string_view user_id,
+                                                                  std::optional<session_id> except, const actor& who) {
+    auto removed = co_await store_.remove_user(user(user_id), except);
+    if (!removed) co_return store_failure(removed.error());
+    metrics::get().sessions_revoked.inc(*removed);
+    log::info("audit", {{"event", "user.sessions_revoked"},
+                        {"user_id", user_id},
+                        {"revoked", *removed},
+                        {"caller", who.caller},
+                        {"request_id", who.request_id}});
+    co_return *removed;
+}
+
+}  // namespace sessiond::service

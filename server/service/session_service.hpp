@@ -1,0 +1,114 @@
+#pragma once
+// The session service: every v1 operation as a call without HTTP. It decodes
+// tokens (the tag first, so a forged token never reaches the store), reads
+// through the store, lets the domain rules (session/rules.hpp) decide, and
+// writes back with compare-and-set. It owns reuse revocation, the audit
+// events and the session metrics. Handlers (api/) only parse, call and reply.
+//
+// One instance per I/O thread, over that thread's store; never shared.
+// Failures are error codes: service::errc (refused tokens and lookups),
+// session::errc (token decoding, creation input) and sessiond::error (the
+// store: store_unavailable, store_busy, session_limit).
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/system/result.hpp>
+
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "service/errc.hpp"
+#include "session/keyring.hpp"
+#include "session/rules.hpp"
+#include "session/token_codec.hpp"
+#include "store/session_store.hpp"
+
+namespace sessiond::service {
+
+template <class T>
+using result = boost::system::result<T>;
+
+// Who asked, for audit events: a caller's name (never a key) and the request id.
+struct actor {
+    std::string_view caller;
+    std::string_view request_id;
+};
+
+// A new token and the session it opens (create, rotate). Hand the token to
+// the client once; it is never kept or logged.
+struct issued_session {
+    std::string token;
+    session::session_record session;
+};
+
+struct create_request {
+    std::string user_id;
+    std::optional<std::string> metadata;  // a JSON object's text, checked by the caller; absent = "{}"
+    std::optional<std::chrono::seconds> idle_timeout;
+    std::optional<std::chrono::seconds> absolute_timeout;
+};
+
+struct rotate_request {
+    bool reauthenticated = false;
+    std::optional<std::string> metadata;  // replaces the session's metadata when set
+};
+
+class session_service {
+public:
+    session_service(store::session_store& store, std::shared_ptr<const session::keyring> keys,
+                    session::token_codec codec, const session::clock& clock, session::policy policy);
+
+    // A new session; sessions evicted by the per-user limit are audited.
+    boost::asio::awaitable<result<issued_session>> create(create_request request, const actor& who);
+
+    // The live session behind `token`, after the touch (if due) is written.
+    boost::asio::awaitable<result<session::session_record>> validate(std::string_view token,
+                                                                     const session::check_options& options,
+                                                                     const actor& who);
+
+    // A new token for the session of the current `token`.
+    boost::asio::awaitable<result<issued_session>> rotate(std::string_view token, rotate_request request,
+                                                          const actor& who);
+
+    // Ends the session of a token sessiond issued; one already gone is fine.
+    boost::asio::awaitable<result<void>> revoke(std::string_view token, const actor& who);
+
+    // By public id (administration): errc::not_found when there is none.
+    boost::asio::awaitable<result<session::session_record>> get(const session::session_id& id);
+    boost::asio::awaitable<result<session::session_record>> revoke(const session::session_id& id, const actor& who);
+
+    // The user's live sessions, newest first (ties by id, descending).
+    boost::asio::awaitable<result<std::vector<session::session_record>>> list_user(std::string_view user_id);
+
+    // Revokes all of the user's sessions but `except`; returns how many.
+    boost::asio::awaitable<result<std::size_t>> revoke_user(std::string_view user_id,
+                                                            std::optional<session::session_id> except,
+                                                            const actor& who);
+
+    bool ready() const { return store_.ready(); }
+    const session::clock& clock() const noexcept { return clock_; }
+    const session::policy& policy() const noexcept { return policy_; }
+
+private:
+    // The user reference a store needs for `user_id` (bucket and keyed index name).
+    store::user_ref user(std::string_view user_id) const;
+    // The same for a stored session's user: its id already carries the bucket.
+    store::user_ref user_of(const session::session_record& r) const;
+    // The whole session goes when a rotated token comes back after its grace.
+    boost::asio::awaitable<void> revoke_reused(const session::session_id& id, const actor& who);
+    void audit(std::string_view event, const session::session_record& r, const actor& who) const;
+
+    store::session_store& store_;
+    std::shared_ptr<const session::keyring> keys_;
+    session::token_codec codec_;
+    const session::clock& clock_;
+    session::policy policy_;
+};
+
+// Orders sessions as list_user returns them: newest first, ties by id descending.
+void sort_newest_first(std::vector<session::session_record>& sessions);
+
+}  // namespace sessiond::service

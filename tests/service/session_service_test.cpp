@@ -1,0 +1,257 @@
+// The session service without HTTP: the embedded store, a fake clock, and a
+// store wrapper that makes writes lose or fail on demand.
+
+#include <catch2/catch.hpp>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/io_context.hpp>
+
+#include <exception>
+#include <optional>
+
+#include "common/error.hpp"
+#include "common/metrics.hpp"
+#include "service/session_service.hpp"
+#include "session/errc.hpp"
+#include "store/memory_store.hpp"
+#include "support/result_string.hpp"
+
+using namespace sessiond;
+using namespace std::chrono_literals;
+namespace asio = boost::asio;
+using session::session_record;
+
+namespace {
+
+// The embedded store, with the next `lose_replaces` compare-and-sets
+// reported as lost to a concurrent write and every removal failing while
+// `fail_removals` is set.
+class flaky_store final : public store::session_store {
+public:
+    flaky_store(asio::io_context& ioc, const session::clock& clock) : inner_(ioc, clock, 1000) {}
+
+    int lose_replaces = 0;
+    bool fail_removals = false;
+
+    asio::awaitable<store::result<store::created>> create(const session_record& r, const store::user_ref& u,
+                                                          const session::policy& p) override {
+        return inner_.create(r, u, p);
+    }
+    asio::awaitable<store::result<std::optional<session_record>>> get(const session::session_id& id) override {
+        return inner_.get(id);
+    }
+    asio::awaitable<store::result<bool>> replace(const session_record& expected, const session_record& next,
+                                                 const store::user_ref& u) override {
+        if (lose_replaces > 0) {
+            --lose_replaces;
+            co_return false;
+        }
+        co_return co_await inner_.replace(expected, next, u);
+    }
+    asio::awaitable<store::result<std::optional<session_record>>> remove(const session::session_id& id) override {
+        if (fail_removals) co_return sessiond::error::store_unavailable;
+        co_return co_await inner_.remove(id);
+    }
+    asio::awaitable<store::result<std::vector<session_record>>> list_user(const store::user_ref& u) override {
+        return inner_.list_user(u);
+    }
+    asio::awaitable<store::result<std::size_t>> remove_user(const store::user_ref& u,
+                                                            std::optional<session::session_id> except) override {
+        return inner_.remove_user(u, except);
+    }
+    bool ready() const override { return true; }
+
+private:
+    store::memory_store inner_;
+};
+
+struct fixture {
+    asio::io_context ioc;
+    session::fake_clock clock;
+    flaky_store store{ioc, clock};
+    session::policy policy = [] {
+        session::policy p;
+        p.idle_timeout = 10min;
+        p.absolute_timeout = 2h;
+        p.rotation_grace = 10s;
+        p.touch_fraction = 0.5;
+        return p;
+    }();
+    service::session_service sessions{store,
+                                      std::make_shared<const session::keyring>(session::keyring::make_ephemeral()),
+                                      session::token_codec(), clock, policy};
+    const service::actor who{"test", "req-1"};
+
+    // The embedded store completes without waiting: one run() finishes any call.
+    template <class T>
+    T run(asio::awaitable<T> op) {
+        std::optional<T> out;
+        asio::co_spawn(
+            ioc, [&]() -> asio::awaitable<void> { out.emplace(co_await std::move(op)); },
+            [](const std::exception_ptr& e) {
+                if (e) std::rethrow_exception(e);
+            });
+        ioc.restart();
+        ioc.run();
+        REQUIRE(out);
+        return std::move(*out);
+    }
+
+    service::issued_session create(const std::string& user = "alice") {
+        auto created = run(sessions.create({user, std::nullopt, std::nullopt, std::nullopt}, who));
+        REQUIRE(created);
+        return std::move(*created);
+    }
+
+    service::result<session_record> validate(const std::string& token, bool touch = true) {
+        return run(sessions.validate(token, {touch, std::nullopt}, who));
+    }
+};
+
+}  // namespace
+
+TEST_CASE("create, validate, rotate and revoke through the service") {
+    fixture f;
+    auto s = f.create();
+    CHECK(s.session.user_id == "alice");
+    CHECK(s.session.metadata == "{}");
+    CHECK(s.session.expires_at == f.clock.now() + 2h);
+
+    auto v = f.validate(s.token);
+    REQUIRE(v);
+    CHECK(v->id == s.session.id);
+
+    f.clock.advance(1s);
+    auto r = f.run(f.sessions.rotate(s.token, {true, std::string(R"({"k":1})")}, f.who));
+    REQUIRE(r);
+    CHECK(r->session.id == s.session.id);
+    CHECK(r->token != s.token);
+    CHECK(r->session.metadata == R"({"k":1})");
+    CHECK(r->session.authenticated_at == f.clock.now());
+    // The old token still validates within the grace, but cannot rotate.
+    CHECK(f.validate(s.token));
+    CHECK(f.run(f.sessions.rotate(s.token, {}, f.who)).error() == service::errc::not_current);
+
+    REQUIRE(f.run(f.sessions.revoke(r->token, f.who)));
+    CHECK(f.validate(r->token).error() == service::errc::unknown_session);
+    // Revoking again is fine; a token sessiond did not issue is not.
+    CHECK(f.run(f.sessions.revoke(r->token, f.who)));
+    CHECK(f.run(f.sessions.revoke("sid_garbage", f.who)).error() == session::errc::malformed_token);
+}
+
+TEST_CASE("validation refuses what the rules refuse, with the reason") {
+    fixture f;
+    CHECK(f.validate("").error() == service::errc::no_token);
+    CHECK(f.validate("sid_" + std::string(91, 'A')).error().category() == session::session_category());
+
+    auto s = f.create();
+    auto old_auth = f.run(f.sessions.validate(s.token, {true, std::chrono::milliseconds(5min)}, f.who));
+    CHECK(old_auth);
+    f.clock.advance(6min);
+    auto stale = f.run(f.sessions.validate(s.token, {false, std::chrono::milliseconds(5min)}, f.who));
+    CHECK(stale.error() == service::errc::reauthentication_required);
+
+    f.clock.advance(11min);  // past the idle timeout
+    CHECK(f.validate(s.token).error() == service::errc::unknown_session);
+}
+
+TEST_CASE("a touch is written only once due, and reading it back shows the extension") {
+    fixture f;
+    auto s = f.create();
+    const auto first_expiry = s.session.idle_expires_at;
+    f.clock.advance(4min);  // before half of the idle window
+    auto early = f.validate(s.token);
+    REQUIRE(early);
+    CHECK(early->idle_expires_at == first_expiry);
+
+    f.clock.advance(2min);  // past half: due
+    auto due = f.validate(s.token);
+    REQUIRE(due);
+    CHECK(due->idle_expires_at == f.clock.now() + 10min);
+    auto again = f.validate(s.token, false);
+    REQUIRE(again);
+    CHECK(again->idle_expires_at == f.clock.now() + 10min);
+}
+
+TEST_CASE("a due touch that loses every compare-and-set still validates, and is counted as skipped") {
+    fixture f;
+    auto s = f.create();
+    f.clock.advance(6min);
+    const auto skipped = metrics::get().touches_skipped.get();
+    f.store.lose_replaces = 10;
+    auto v = f.validate(s.token);
+    REQUIRE(v);
+    CHECK(v->idle_expires_at == s.session.idle_expires_at);  // not extended
+    CHECK(f.store.lose_replaces == 8);                       // two writes tried, the third attempt skipped it
+    CHECK(metrics::get().touches_skipped.get() == skipped + 1);
+
+    // A rotation that loses every attempt is a conflict, not a success.
+    f.store.lose_replaces = 10;
+    CHECK(f.run(f.sessions.rotate(s.token, {}, f.who)).error() == service::errc::concurrent_change);
+    CHECK(f.store.lose_replaces == 7);
+
+    // One lost write is retried on a fresh read.
+    f.store.lose_replaces = 1;
+    auto rotated = f.run(f.sessions.rotate(s.token, {}, f.who));
+    REQUIRE(rotated);
+    CHECK(f.validate(rotated->token));
+}
+
+TEST_CASE("a rotated token after its grace revokes the session; a failed revocation is counted") {
+    fixture f;
+    auto s = f.create();
+    auto r = f.run(f.sessions.rotate(s.token, {}, f.who));
+    REQUIRE(r);
+    f.clock.advance(11s);
+
+    const auto failed = metrics::get().reuse_revocations_failed.get();
+    f.store.fail_removals = true;
+    CHECK(f.validate(s.token).error() == service::errc::reuse_detected);
+    CHECK(metrics::get().reuse_revocations_failed.get() == failed + 1);
+    CHECK(f.validate(r->token));  // the removal failed: the session lives on
+
+    f.store.fail_removals = false;
+    const auto reused = metrics::get().reuse_detected.get();
+    CHECK(f.run(f.sessions.rotate(s.token, {}, f.who)).error() == service::errc::reuse_detected);
+    CHECK(metrics::get().reuse_detected.get() == reused + 1);
+    CHECK(f.validate(r->token).error() == service::errc::unknown_session);
+}
+
+TEST_CASE("administration by id and by user") {
+    fixture f;
+    auto a1 = f.create("alice");
+    f.clock.advance(1ms);
+    auto a2 = f.create("alice");
+    f.clock.advance(1ms);
+    auto a3 = f.create("alice");
+    auto b = f.create("bob");
+
+    auto listed = f.run(f.sessions.list_user("alice"));
+    REQUIRE(listed);
+    REQUIRE(listed->size() == 3);
+    CHECK((*listed)[0].id == a3.session.id);  // newest first
+    CHECK((*listed)[2].id == a1.session.id);
+
+    auto got = f.run(f.sessions.get(a2.session.id));
+    REQUIRE(got);
+    CHECK(got->user_id == "alice");
+    REQUIRE(f.run(f.sessions.revoke(a2.session.id, f.who)));
+    CHECK(f.run(f.sessions.get(a2.session.id)).error() == service::errc::not_found);
+    CHECK(f.run(f.sessions.revoke(a2.session.id, f.who)).error() == service::errc::not_found);
+
+    auto removed = f.run(f.sessions.revoke_user("alice", a3.session.id, f.who));
+    REQUIRE(removed);
+    CHECK(*removed == 1);
+    CHECK(f.validate(a1.token).error() == service::errc::unknown_session);
+    CHECK(f.validate(a3.token));
+    CHECK(f.validate(b.token));
+}
+
+TEST_CASE("creation input the policy refuses is a session error, and nothing is stored") {
+    fixture f;
+    auto too_long = f.run(f.sessions.create({"alice", std::nullopt, std::chrono::hours(48), std::nullopt}, f.who));
+    CHECK(too_long.error() == session::errc::invalid_idle_timeout);
+    auto listed = f.run(f.sessions.list_user("alice"));
+    REQUIRE(listed);
+    CHECK(listed->empty());
+}
