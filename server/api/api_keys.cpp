@@ -2,6 +2,7 @@
 
 #include <stdexcept>
 
+#include "common/text.hpp"
 #include "session/crypto.hpp"
 
 namespace sessiond::api {
@@ -14,21 +15,6 @@ constexpr std::pair<std::string_view, scope> scope_names[] = {
     {"sessions:admin", scope_admin},
     {"auth", scope_auth},
 };
-
-std::string_view trim(std::string_view s) {
-    while (!s.empty() && (s.front() == ' ' || s.front() == '\t' || s.front() == '\r'))
-        s.remove_prefix(1);
-    while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r'))
-        s.remove_suffix(1);
-    return s;
-}
-
-int hex(char c) {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-}
 
 std::uint8_t parse_scopes(std::string_view list, const std::string& where) {
     std::uint8_t scopes = 0;
@@ -79,7 +65,7 @@ api_keys api_keys::parse(std::string_view spec) {
             throw std::invalid_argument(where + ": expected 64 hex digits of SHA-256, then ':' and scopes");
         entry e;
         for (std::size_t i = 0; i < 32; ++i) {
-            int hi = hex(rest[2 * i]), lo = hex(rest[2 * i + 1]);
+            int hi = hex_value(rest[2 * i]), lo = hex_value(rest[2 * i + 1]);
             if (hi < 0 || lo < 0) throw std::invalid_argument(where + ": the hash is not hexadecimal");
             e.hash[i] = static_cast<std::uint8_t>(hi * 16 + lo);
         }
@@ -149,13 +135,7 @@ generated_key generate_key(std::string_view name, std::string_view scopes) {
     out.key = "sk_" + session::base64url_encode(session::bytes_view(raw.data(), raw.size()));
     session::secure_wipe(raw);
     auto digest = session::sha256(session::as_bytes(out.key));
-    static const char* digits = "0123456789abcdef";
-    std::string hexhash;
-    for (auto b : digest) {
-        hexhash += digits[b >> 4];
-        hexhash += digits[b & 15];
-    }
-    out.entry = std::string(name) + "=" + hexhash + ":" + std::string(scopes);
+    out.entry = std::string(name) + "=" + to_hex(digest) + ":" + std::string(scopes);
     return out;
 }
 

@@ -4,8 +4,6 @@
 #include <boost/asio/signal_set.hpp>
 
 #include <cstdio>
-#include <fstream>
-#include <sstream>
 #include <thread>
 #include <vector>
 
@@ -13,6 +11,7 @@
 #include "api/health.hpp"
 #include "api/sessions.hpp"
 #include "common/cpus.hpp"
+#include "common/secret_file.hpp"
 #include "http/router.hpp"
 #include "http/server.hpp"
 #include "log/log.hpp"
@@ -27,15 +26,13 @@ namespace sessiond {
 
 namespace {
 
-std::string read_secret_file(const std::string& path, const char* option) {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) throw config_error(std::string("cannot read the file of '") + option + "': " + path);
-    std::stringstream ss;
-    ss << in.rdbuf();
-    auto s = ss.str();
-    while (!s.empty() && (s.back() == '\n' || s.back() == '\r' || s.back() == ' '))
-        s.pop_back();
-    return s;
+// A secret file's content; an unreadable file stops start-up naming its option.
+std::string secret_file(const std::string& path, const char* option) {
+    auto content = read_secret_file(path);
+    if (!content)
+        throw config_error(std::string("cannot read the file of '") + option + "': " + path + ": " +
+                           content.error().message());
+    return std::move(*content);
 }
 
 // What the security settings resolve to; refuses to run insecurely unless
@@ -49,9 +46,9 @@ struct security {
 security load_security(const config& cfg) {
     security out;
     std::string token_keys = cfg.token.keys, index_key = cfg.token.user_index_key;
-    if (!cfg.token.keys_file.empty()) token_keys = read_secret_file(cfg.token.keys_file, "token-keys-file");
+    if (!cfg.token.keys_file.empty()) token_keys = secret_file(cfg.token.keys_file, "token-keys-file");
     if (!cfg.token.user_index_key_file.empty())
-        index_key = read_secret_file(cfg.token.user_index_key_file, "user-index-key-file");
+        index_key = secret_file(cfg.token.user_index_key_file, "user-index-key-file");
     if (token_keys.empty() && index_key.empty()) {
         if (!cfg.development)
             throw config_error(
@@ -72,7 +69,7 @@ security load_security(const config& cfg) {
     }
 
     std::string callers = cfg.auth.api_keys;
-    if (!cfg.auth.api_keys_file.empty()) callers += "\n" + read_secret_file(cfg.auth.api_keys_file, "api-keys-file");
+    if (!cfg.auth.api_keys_file.empty()) callers += "\n" + secret_file(cfg.auth.api_keys_file, "api-keys-file");
     try {
         out.callers = api::api_keys::parse(callers);
     } catch (const std::invalid_argument& e) {
@@ -136,8 +133,19 @@ struct worker {
 struct startup {
     security sec;
     session::policy policy;
+    std::optional<session::token_codec> codec;
     std::optional<redis::config> redis_cfg;
 };
+
+// The option that sets a field of session::policy.
+const char* policy_option(std::string_view field) {
+    if (field == "idle_timeout") return "session-idle-timeout";
+    if (field == "absolute_timeout") return "session-absolute-timeout";
+    if (field == "max_idle_timeout") return "session-max-idle-timeout";
+    if (field == "max_absolute_timeout") return "session-max-absolute-timeout";
+    if (field == "touch_fraction") return "touch-fraction";
+    return "rotation-grace";
+}
 
 // Fills `out`; prints the first problem and returns false.
 bool prepare(const config& cfg, startup& out) {
@@ -145,12 +153,18 @@ bool prepare(const config& cfg, startup& out) {
         if (!cfg.store.redis_url.empty()) out.redis_cfg = make_redis_config(cfg.store);
         out.sec = load_security(cfg);
         out.policy = make_policy(cfg.session);
-        session::validate(out.policy);
+        try {
+            session::validate(out.policy);
+        } catch (const session::policy_error& e) {
+            throw config_error(std::string("invalid value for '") + policy_option(e.field()) + "': " + e.why());
+        }
+        try {
+            out.codec.emplace(cfg.token.prefix);
+        } catch (const std::invalid_argument& e) {
+            throw config_error(std::string("invalid value for 'token-prefix': ") + e.what());
+        }
     } catch (const config_error& e) {
         std::fprintf(stderr, "sessiond: %s\n", e.what());
-        return false;
-    } catch (const std::invalid_argument& e) {
-        std::fprintf(stderr, "sessiond: invalid session settings: %s\n", e.what());
         return false;
     }
     return true;
@@ -183,7 +197,7 @@ int run(const config& cfg) {
     settings.api_key_header = cfg.auth.api_key_header;
     settings.user_header = cfg.auth.user_header;
     settings.id_header = cfg.auth.id_header;
-    const session::token_codec codec(cfg.token.prefix);
+    const session::token_codec& codec = *prepared.codec;
 
     std::vector<std::unique_ptr<worker>> workers;
     for (std::size_t i = 0; i < threads; ++i)

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "common/error.hpp"
+#include "common/text.hpp"
 #include "http/types.hpp"
 
 namespace sessiond::http {
@@ -42,9 +43,6 @@ private:
     };
     std::vector<route> routes_;
 };
-
-// Percent-decodes one path segment or query value; nullopt if malformed.
-std::optional<std::string> percent_decode(std::string_view s);
 
 // The value of query parameter `name` (percent-decoded), nullopt if absent or malformed.
 std::optional<std::string> query_param(std::string_view query, std::string_view name);

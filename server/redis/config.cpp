@@ -1,39 +1,13 @@
 #include "redis/config.hpp"
 
-#include <cerrno>
 #include <charconv>
-#include <fstream>
-#include <iterator>
 
+#include "common/secret_file.hpp"
+#include "common/text.hpp"
 #include "redis/error.hpp"
 
 namespace sessiond::redis {
 namespace {
-
-int hex_value(char c) {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-}
-
-bool percent_decode(std::string_view in, std::string& out) {
-    out.clear();
-    out.reserve(in.size());
-    for (std::size_t i = 0; i < in.size(); ++i) {
-        if (in[i] != '%') {
-            out += in[i];
-            continue;
-        }
-        if (i + 2 >= in.size()) return false;
-        const int hi = hex_value(in[i + 1]);
-        const int lo = hex_value(in[i + 2]);
-        if (hi < 0 || lo < 0) return false;
-        out += static_cast<char>(hi * 16 + lo);
-        i += 2;
-    }
-    return true;
-}
 
 template <class Int>
 bool parse_number(std::string_view s, Int& value) {
@@ -74,9 +48,14 @@ boost::system::result<config> parse_url(std::string_view url) {
         const std::string_view userinfo = authority.substr(0, at);
         authority.remove_prefix(at + 1);
         const auto colon = userinfo.find(':');
-        if (!percent_decode(userinfo.substr(0, colon), cfg.user)) return make_error_code(error::bad_url_encoding);
-        if (colon != std::string_view::npos && !percent_decode(userinfo.substr(colon + 1), cfg.password))
-            return make_error_code(error::bad_url_encoding);
+        auto user = percent_decode(userinfo.substr(0, colon));
+        if (!user) return make_error_code(error::bad_url_encoding);
+        cfg.user = std::move(*user);
+        if (colon != std::string_view::npos) {
+            auto password = percent_decode(userinfo.substr(colon + 1));
+            if (!password) return make_error_code(error::bad_url_encoding);
+            cfg.password = std::move(*password);
+        }
     }
 
     // host[:port], host may be [IPv6]
@@ -121,13 +100,9 @@ boost::system::result<config> parse_url(std::string_view url) {
 
 boost::system::error_code load_password_file(config& cfg) {
     if (cfg.password_file.empty()) return {};
-    std::ifstream in(cfg.password_file, std::ios::binary);
-    if (!in) return {errno ? errno : ENOENT, boost::system::generic_category()};
-    std::string content{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-    if (in.bad()) return {EIO, boost::system::generic_category()};
-    while (!content.empty() && (content.back() == '\n' || content.back() == '\r'))
-        content.pop_back();
-    cfg.password = std::move(content);
+    auto content = read_secret_file(cfg.password_file);
+    if (!content) return content.error();
+    cfg.password = std::move(*content);
     return {};
 }
 

@@ -4,6 +4,8 @@
 
 #include <stdexcept>
 
+#include "common/text.hpp"
+
 namespace sessiond::redis {
 
 std::string sha1_hex(std::string_view text) {
@@ -12,13 +14,7 @@ std::string sha1_hex(std::string_view text) {
     unsigned int size = 0;
     if (EVP_Digest(text.data(), text.size(), digest, &size, EVP_sha1(), nullptr) != 1 || size != digest_size)
         throw std::runtime_error("SHA-1 failed");
-    static constexpr char hex[] = "0123456789abcdef";
-    std::string out(2 * digest_size, '\0');
-    for (int i = 0; i < digest_size; ++i) {
-        out[2 * i] = hex[digest[i] >> 4];
-        out[2 * i + 1] = hex[digest[i] & 0xf];
-    }
-    return out;
+    return to_hex(std::span<const std::uint8_t>(digest, digest_size));
 }
 
 script::script(std::string source) {

@@ -1,5 +1,6 @@
 #include "session/keyring.hpp"
 
+#include "common/text.hpp"
 #include "session/session_id.hpp"
 
 #include <charconv>
@@ -7,14 +8,6 @@
 
 namespace sessiond::session {
 namespace {
-
-std::string_view trim(std::string_view s) noexcept {
-    while (!s.empty() && (s.front() == ' ' || s.front() == '\t'))
-        s.remove_prefix(1);
-    while (!s.empty() && (s.back() == ' ' || s.back() == '\t'))
-        s.remove_suffix(1);
-    return s;
-}
 
 // Decodes one configured key; `what` names it in messages ("token key 3").
 secret_bytes decode_key(std::string_view b64, const std::string& what) {

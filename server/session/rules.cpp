@@ -48,19 +48,20 @@ bool touch_due(const session_record& r, timestamp now, const policy& p) noexcept
 }  // namespace
 
 void validate(const policy& p) {
-    auto require = [](bool ok, const char* what) {
-        if (!ok) throw std::invalid_argument(what);
+    auto require = [](bool ok, const char* field, const char* why) {
+        if (!ok) throw policy_error(field, why);
     };
     // Ten years keeps every deadline far inside the storable timestamp range.
     constexpr milliseconds ceiling = std::chrono::days(3650);
-    require(p.idle_timeout > milliseconds::zero(), "idle_timeout must be positive");
-    require(p.absolute_timeout > milliseconds::zero(), "absolute_timeout must be positive");
-    require(p.max_idle_timeout >= p.idle_timeout, "max_idle_timeout must be at least idle_timeout");
-    require(p.max_absolute_timeout >= p.absolute_timeout, "max_absolute_timeout must be at least absolute_timeout");
-    require(p.max_idle_timeout <= ceiling && p.max_absolute_timeout <= ceiling, "timeouts must not exceed 3650 days");
-    require(p.touch_fraction >= 0.0 && p.touch_fraction < 1.0, "touch_fraction must be in [0, 1)");
-    require(p.rotation_grace >= milliseconds::zero() && p.rotation_grace <= ceiling,
-            "rotation_grace must be between 0 and 3650 days");
+    require(p.idle_timeout > milliseconds::zero(), "idle_timeout", "must be greater than zero");
+    require(p.absolute_timeout > milliseconds::zero(), "absolute_timeout", "must be greater than zero");
+    require(p.max_idle_timeout >= p.idle_timeout, "idle_timeout", "greater than max_idle_timeout");
+    require(p.max_absolute_timeout >= p.absolute_timeout, "absolute_timeout", "greater than max_absolute_timeout");
+    require(p.max_idle_timeout <= ceiling, "max_idle_timeout", "must not exceed 3650 days");
+    require(p.max_absolute_timeout <= ceiling, "max_absolute_timeout", "must not exceed 3650 days");
+    require(p.touch_fraction >= 0.0 && p.touch_fraction < 1.0, "touch_fraction", "must be in [0, 1)");
+    require(p.rotation_grace >= milliseconds::zero() && p.rotation_grace <= ceiling, "rotation_grace",
+            "must be between 0 and 3650 days");
 }
 
 boost::system::result<session_record> new_record(const session_id& id, const secret_digest& secret_hash,

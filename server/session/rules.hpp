@@ -15,6 +15,7 @@
 #include <cstddef>
 #include <optional>
 #include <span>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -66,7 +67,21 @@ struct policy {
     limit_policy on_limit = limit_policy::evict_lru;
 };
 
-// Throws std::invalid_argument naming the offending setting (for start-up).
+// A policy setting out of range: the field of `policy` and why.
+class policy_error : public std::invalid_argument {
+public:
+    policy_error(const char* field, const char* why)
+        : std::invalid_argument(std::string(field) + " " + why), field_(field), why_(why) {}
+    const char* field() const noexcept { return field_; }
+    const char* why() const noexcept { return why_; }
+
+private:
+    const char* field_;
+    const char* why_;
+};
+
+// The one check of a policy (config refers its options here at start-up).
+// Throws policy_error naming the first offending field.
 void validate(const policy& p);
 
 // --- creation -----------------------------------------------------------

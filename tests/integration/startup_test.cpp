@@ -125,3 +125,23 @@ TEST_CASE("the embedded store is bounded") {
     CHECK(full.status == 503);
     CHECK_THAT(full.body, Catch::Contains("store_busy"));
 }
+
+TEST_CASE("session policy and token prefix are checked once, by the domain, and named by their option") {
+    auto fraction = run_sessiond({"--development", "--check-config", "--touch-fraction", "1"});
+    CHECK(fraction.status == 2);
+    CHECK_THAT(fraction.output, Catch::Contains("'touch-fraction'") && Catch::Contains("[0, 1)"));
+
+    auto idle = run_sessiond({"--development", "--session-idle-timeout", "2d", "--session-max-idle-timeout", "1d"});
+    CHECK(idle.status == 2);
+    CHECK_THAT(idle.output, Catch::Contains("'session-idle-timeout'"));
+
+    auto grace = run_sessiond({"--development", "--check-config", "--rotation-grace", "4000d"});
+    CHECK(grace.status == 2);
+    CHECK_THAT(grace.output, Catch::Contains("'rotation-grace'"));
+
+    auto prefix = run_sessiond({"--development", "--check-config", "--token-prefix", "bad prefix"});
+    CHECK(prefix.status == 2);
+    CHECK_THAT(prefix.output, Catch::Contains("'token-prefix'"));
+
+    CHECK(run_sessiond({"--development", "--check-config", "--touch-fraction", "0.25"}).status == 0);
+}

@@ -1,0 +1,15 @@
+#pragma once
+// Reads a secret (a key list, a password) from a file, as container secrets
+// and systemd credentials provide them. Blocking file I/O: start-up only.
+
+#include <boost/system/result.hpp>
+
+#include <string>
+
+namespace sessiond {
+
+// The file's content without its trailing line breaks (CR, LF), or the
+// errno of the failed open or read.
+boost::system::result<std::string> read_secret_file(const std::string& path);
+
+}  // namespace sessiond
