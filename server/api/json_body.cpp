@@ -1,6 +1,11 @@
 #include "api/json_body.hpp"
 
+#include <boost/json/basic_parser_impl.hpp>
 #include <boost/json/parse.hpp>
+
+#include <cmath>
+#include <string>
+#include <vector>
 
 #include "http/problem.hpp"
 
@@ -21,6 +26,80 @@ bool is_json_content_type(std::string_view v) {
         if (std::tolower(static_cast<unsigned char>(type[i])) != "application/json"[i]) return false;
     return true;
 }
+// What boost::json::parse lets through and sessiond refuses: a key twice in
+// one object (a filter in front may read the first, sessiond would read the
+// last) and a number too large for a double (parsed as infinity, which has
+// no JSON spelling). A parse of its own that builds no value, only checks.
+class strict_checks {
+public:
+    static constexpr std::size_t max_array_size = -1;
+    static constexpr std::size_t max_object_size = -1;
+    static constexpr std::size_t max_string_size = -1;
+    static constexpr std::size_t max_key_size = -1;
+
+    std::string problem;
+
+    bool on_document_begin(boost::system::error_code&) { return true; }
+    bool on_document_end(boost::system::error_code&) { return true; }
+    bool on_array_begin(boost::system::error_code&) { return true; }
+    bool on_array_end(std::size_t, boost::system::error_code&) { return true; }
+    bool on_object_begin(boost::system::error_code&) {
+        objects_.emplace_back();
+        return true;
+    }
+    bool on_object_end(std::size_t, boost::system::error_code&) {
+        objects_.pop_back();
+        return true;
+    }
+    bool on_string_part(boost::json::string_view, std::size_t, boost::system::error_code&) { return true; }
+    bool on_string(boost::json::string_view, std::size_t, boost::system::error_code&) { return true; }
+    bool on_key_part(boost::json::string_view s, std::size_t, boost::system::error_code&) {
+        key_.append(s.data(), s.size());
+        return true;
+    }
+    bool on_key(boost::json::string_view s, std::size_t, boost::system::error_code& ec) {
+        key_.append(s.data(), s.size());
+        auto& seen = objects_.back();
+        for (const auto& k : seen) {
+            if (k == key_) {
+                problem = "duplicate key '" + key_.substr(0, 64) + "'";
+                return fail(ec);
+            }
+        }
+        seen.push_back(std::move(key_));
+        key_.clear();
+        return true;
+    }
+    bool on_number_part(boost::json::string_view, boost::system::error_code&) { return true; }
+    bool on_int64(std::int64_t, boost::json::string_view, boost::system::error_code&) { return true; }
+    bool on_uint64(std::uint64_t, boost::json::string_view, boost::system::error_code&) { return true; }
+    bool on_double(double d, boost::json::string_view, boost::system::error_code& ec) {
+        if (std::isfinite(d)) return true;
+        problem = "a number is too large to be represented";
+        return fail(ec);
+    }
+    bool on_bool(bool, boost::system::error_code&) { return true; }
+    bool on_null(boost::system::error_code&) { return true; }
+    bool on_comment_part(boost::json::string_view, boost::system::error_code&) { return true; }
+    bool on_comment(boost::json::string_view, boost::system::error_code&) { return true; }
+
+private:
+    static bool fail(boost::system::error_code& ec) {
+        ec = boost::json::error::extra_data;  // any error stops the parser; `problem` says which
+        return false;
+    }
+    std::vector<std::vector<std::string>> objects_;
+    std::string key_;
+};
+
+// The strict checks' verdict on a body that parsed: empty when it passes.
+std::string strict_problem(std::string_view body, const boost::json::parse_options& opts) {
+    boost::json::basic_parser<strict_checks> p(opts);
+    boost::system::error_code ec;
+    p.write_some(false, body.data(), body.size(), ec);
+    return ec ? std::move(p.handler().problem) : std::string();
+}
+
 }  // namespace
 
 std::optional<boost::json::object> parse_object(http::request_context& ctx, boost::json::storage_ptr storage) {
@@ -39,6 +118,10 @@ std::optional<boost::json::object> parse_object(http::request_context& ctx, boos
     }
     if (!v.is_object()) {
         malformed(ctx, "the body must be a JSON object");
+        return std::nullopt;
+    }
+    if (auto problem = strict_problem(ctx.req.body(), opts); !problem.empty()) {
+        malformed(ctx, problem);
         return std::nullopt;
     }
     return std::move(v.as_object());
