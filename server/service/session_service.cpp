@@ -181,6 +181,17 @@ asio::awaitable<result<issued_session>> session_service::rotate(std::string_view
 asio::awaitable<result<void>> session_service::revoke(std::string_view token, const actor& who) {
     auto decoded = codec_.decode(*keys_, token);
     if (!decoded) co_return decoded.error();
+    // The token must be one that may still act for the session: a token
+    // rotated away is a reuse, as on every other entry point.
+    auto found = co_await store_.get(decoded->id);
+    if (!found) co_return store_failure(found.error());
+    if (!*found) co_return result<void>();  // already gone: revoking is idempotent
+    auto checked =
+        session::check(**found, session::digest_secret(decoded->secret), clock_.now(), policy_, {false, std::nullopt});
+    if (checked.outcome == check_outcome::reuse_detected) {
+        co_await revoke_reused(decoded->id, who);
+        co_return errc::reuse_detected;
+    }
     auto removed = co_await store_.remove(decoded->id);
     if (!removed) co_return store_failure(removed.error());
     if (*removed) {

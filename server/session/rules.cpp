@@ -96,13 +96,16 @@ check_result check(const session_record& r, const secret_digest& presented_hash,
         out.outcome = check_outcome::expired;
         return out;
     }
+    // The token's tag already proved that sessiond issued it for this
+    // session: a secret that is neither current nor previous within its
+    // grace belongs to a token rotated away, so it is a reuse.
     const match m = compare(r, presented_hash);
     if (m.current)
         out.outcome = check_outcome::valid;
-    else if (m.previous)
-        out.outcome = now < r.previous->valid_until ? check_outcome::valid_previous : check_outcome::reuse_detected;
+    else if (m.previous && now < r.previous->valid_until)
+        out.outcome = check_outcome::valid_previous;
     else
-        out.outcome = check_outcome::invalid;
+        out.outcome = check_outcome::reuse_detected;
     if (out.outcome != check_outcome::valid && out.outcome != check_outcome::valid_previous) return out;
 
     if (options.max_auth_age && now - r.authenticated_at > *options.max_auth_age) {
@@ -129,7 +132,7 @@ rotate_result rotate(const session_record& r, const secret_digest& presented_has
         // The previous token within its grace belongs to a request that raced
         // the rotation; it may still validate but not fork the session.
         out.outcome =
-            m.previous && now >= r.previous->valid_until ? check_outcome::reuse_detected : check_outcome::invalid;
+            m.previous && now < r.previous->valid_until ? check_outcome::invalid : check_outcome::reuse_detected;
         return out;
     }
     session_record& u = out.updated.emplace(r);

@@ -110,9 +110,9 @@ timestamp store_deadline(const session_record& r) noexcept;
 enum class check_outcome {
     valid,                      // current token
     valid_previous,             // previous token, within the rotation grace
-    invalid,                    // hash matches neither secret (or the rotation is not allowed)
+    invalid,                    // rotation only: the previous token within its grace may not rotate
     expired,                    // idle or absolute expiry reached
-    reuse_detected,             // previous token after the grace: revoke the whole session
+    reuse_detected,             // any other secret (the tag proved sessiond issued it): revoke the session
     reauthentication_required,  // valid, but authenticated_at is older than max_auth_age
 };
 
@@ -140,8 +140,8 @@ check_result check(const session_record& r, const secret_digest& presented_hash,
 // --- rotation -----------------------------------------------------------
 
 struct rotate_result {
-    // valid: rotated; invalid: hash unknown, or the previous token within its
-    // grace (only the current token may rotate); expired; reuse_detected.
+    // valid: rotated; invalid: the previous token within its grace (only the
+    // current token may rotate); expired; reuse_detected: any other secret.
     check_outcome outcome = check_outcome::invalid;
     std::optional<session_record> updated;  // set iff outcome == valid
 };

@@ -222,3 +222,52 @@ TEST_CASE("concurrent creates never leave more sessions than the per-user limit"
         CHECK(created == 48);
     }
 }
+
+TEST_CASE("a token two or more rotations old is a reuse on every entry point: the session is revoked") {
+    auto store = GENERATE(from_range(contract_stores()));
+    INFO("store: " << store);
+    contract_target t(store);
+
+    // Each case: create, rotate twice (t0 → t1 → t2), then present t0 in one way.
+    auto rotated_twice = [&] {
+        auto c = t.create("alice");
+        REQUIRE(c.status == 201);
+        auto t0 = str(c.json, "token");
+        auto r1 = t.rotate(t0);
+        REQUIRE(r1.status == 200);
+        auto r2 = t.rotate(str(r1.json, "token"));
+        REQUIRE(r2.status == 200);
+        return std::pair{t0, str(r2.json, "token")};
+    };
+    auto expect_revoked = [&](const api_reply& r, const std::string& current) {
+        CHECK(r.status == 401);
+        CHECK(r.code() == "invalid_session");
+        CHECK_THAT(r.body, Catch::Contains("reused"));
+        auto after = t.validate(current);
+        CHECK(after.status == 401);
+    };
+    {
+        auto [old, current] = rotated_twice();
+        expect_revoked(t.validate(old), current);
+    }
+    {
+        auto [old, current] = rotated_twice();
+        expect_revoked(t.rotate(old), current);
+    }
+    {
+        auto [old, current] = rotated_twice();
+        expect_revoked(t.revoke(old), current);
+    }
+    {
+        auto [old, current] = rotated_twice();
+        expect_revoked(t.call("GET", "/v1/auth", test_keys::auth, "", {{"Authorization", "Bearer " + old}}), current);
+    }
+    // The previous token within its grace still validates, and revoking with
+    // it ends the session normally.
+    auto c = t.create("bob");
+    auto t0 = str(c.json, "token");
+    auto t1 = str(t.rotate(t0).json, "token");
+    CHECK(t.validate(t0).status == 200);
+    CHECK(t.revoke(t0).status == 204);
+    CHECK(t.validate(t1).status == 401);
+}
