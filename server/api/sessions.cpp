@@ -124,6 +124,7 @@ void set_failure(http::request_context& ctx, const boost::system::error_code& ec
         auto e = static_cast<service::errc>(ec.value());
         code = e == service::errc::reauthentication_required ? error::reauthentication_required
                : e == service::errc::not_found               ? error::not_found
+               : e == service::errc::concurrent_change       ? error::concurrent_update
                                                              : error::invalid_session;
     } else if (ec.category() == session::session_category()) {
         auto e = static_cast<session::errc>(ec.value());
@@ -138,6 +139,7 @@ void set_failure(http::request_context& ctx, const boost::system::error_code& ec
                                                 : "the session store could not be reached in time";
     }
     http::set_problem(ctx.res, code, detail, ctx.request_id);
+    if (code == error::concurrent_update) ctx.res.set(http::field::retry_after, "0");
 }
 
 session_api::session_api(service::session_service& sessions, api_keys callers, api_settings settings)

@@ -20,6 +20,7 @@ const problem_kind kinds[] = {
     {401, "unauthenticated", "Unauthenticated"},
     {403, "forbidden", "Forbidden"},
     {409, "session_limit", "Session limit reached"},
+    {409, "concurrent_update", "Concurrent update"},
     {503, "store_unavailable", "Session store unavailable"},
     {503, "store_busy", "Session store busy"},
     {503, "too_many_connections", "Too many connections"},

@@ -21,6 +21,7 @@ enum class error {
     unauthenticated,
     forbidden,
     session_limit,
+    concurrent_update,
     store_unavailable,
     store_busy,
     too_many_connections,

@@ -66,6 +66,9 @@ std::string render(std::uint64_t open_connections, bool store_ready) {
            "Sessions of reused tokens that the store failed to revoke.", r.reuse_revocations_failed.get());
     simple("sessiond_session_touches_skipped_total", "counter",
            "Validations whose due idle extension lost every compare-and-set attempt.", r.touches_skipped.get());
+    simple("sessiond_session_rotation_conflicts_total", "counter",
+           "Rotation writes that lost to a concurrent write of the same session and were retried.",
+           r.rotation_conflicts.get());
     simple("sessiond_store_errors_total", "counter", "Store operations that failed (503).", r.store_errors.get());
     simple("sessiond_store_ready", "gauge", "1 when the session store is reachable.", store_ready ? 1 : 0);
     return out;

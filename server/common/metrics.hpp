@@ -34,6 +34,7 @@ struct registry {
     counter reuse_detected;
     counter reuse_revocations_failed;  // a reused token's session could not be removed
     counter touches_skipped;           // a due touch lost every compare-and-set attempt
+    counter rotation_conflicts;        // a rotation's compare-and-set lost to another write (retried)
     counter store_errors;
 };
 

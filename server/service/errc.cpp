@@ -22,7 +22,7 @@ const char* describe(errc e) noexcept {
         case errc::reauthentication_required:
             return "the user authenticated longer ago than max_auth_age";
         case errc::concurrent_change:
-            return "the session changed concurrently; retry with the current token";
+            return "the session changed concurrently, retry";
         case errc::not_found:
             return "no such session";
     }

@@ -17,7 +17,7 @@ enum class errc {
     reuse_detected,             // a rotated token after its grace: the session was revoked
     not_current,                // only the current token may rotate a session
     reauthentication_required,  // valid, but the login is older than max_auth_age
-    concurrent_change,          // every compare-and-set attempt lost to another write
+    concurrent_change,          // every compare-and-set attempt lost to another write: retryable
     not_found,                  // no session with this public id
 };
 

@@ -1,6 +1,11 @@
 #include "service/session_service.hpp"
 
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
 #include <algorithm>
+#include <random>
 
 #include "common/error.hpp"
 #include "common/metrics.hpp"
@@ -16,8 +21,18 @@ using session::session_record;
 namespace {
 
 // A compare-and-set that loses to a concurrent write is retried on a fresh
-// read this many times in all.
+// read this many times in all. A touch gives up early (the session is valid
+// either way); a rotation tries harder, with a short random pause between
+// attempts so that it does not lose to the same stream of touches again.
 constexpr int cas_attempts = 3;
+constexpr int rotate_attempts = 8;
+constexpr auto rotate_pause = std::chrono::microseconds(250);
+
+// Spreads retry pauses; not a secret.
+unsigned jitter() {
+    thread_local std::minstd_rand engine{std::random_device{}()};
+    return static_cast<unsigned>(engine());
+}
 
 // What a refused validation or rotation answers, for the outcomes the rules
 // give (valid ones are handled by the caller).
@@ -157,7 +172,12 @@ asio::awaitable<result<issued_session>> session_service::rotate(std::string_view
     if (!decoded) co_return decoded.error();
     auto presented = session::digest_secret(decoded->secret);
 
-    for (int attempt = 0; attempt < cas_attempts; ++attempt) {
+    for (int attempt = 0; attempt < rotate_attempts; ++attempt) {
+        if (attempt > 0) {
+            asio::steady_timer pause(co_await asio::this_coro::executor);
+            pause.expires_after(rotate_pause * (1 + jitter() % (4 * attempt)));
+            co_await pause.async_wait(asio::use_awaitable);
+        }
         auto found = co_await store_.get(decoded->id);
         if (!found) co_return store_failure(found.error());
         if (!*found) co_return errc::unknown_session;
@@ -170,7 +190,10 @@ asio::awaitable<result<issued_session>> session_service::rotate(std::string_view
         if (rotated.outcome != check_outcome::valid) co_return refusal(rotated.outcome);
         auto written = co_await store_.replace(stored, *rotated.updated, user_of(stored));
         if (!written) co_return store_failure(written.error());
-        if (!*written) continue;  // a concurrent write won; decide again on what it left
+        if (!*written) {
+            metrics::get().rotation_conflicts.inc();
+            continue;  // a concurrent write won; decide again on what it left
+        }
         metrics::get().sessions_rotated.inc();
         audit("session.rotated", *rotated.updated, who);
         co_return issued_session{std::move(issued.token), std::move(*rotated.updated)};

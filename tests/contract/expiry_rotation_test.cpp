@@ -4,8 +4,11 @@
 #include <catch2/catch.hpp>
 
 #include <atomic>
+#include <condition_variable>
+#include <mutex>
 #include <set>
 #include <thread>
+#include <vector>
 
 #include "support/contract_target.hpp"
 
@@ -270,4 +273,76 @@ TEST_CASE("a token two or more rotations old is a reuse on every entry point: th
     CHECK(t.validate(t0).status == 200);
     CHECK(t.revoke(t0).status == 204);
     CHECK(t.validate(t1).status == 401);
+}
+
+TEST_CASE("rotations racing validations of the same session never answer like a dead session") {
+    auto store = GENERATE(from_range(contract_stores()));
+    INFO("store: " << store);
+    // touch-fraction 0: every validation writes, so rotations race writes.
+    contract_target t(store, {"--touch-fraction", "0"});
+    auto c = t.create("alice");
+    REQUIRE(c.status == 201);
+    std::string token = str(c.json, "token");
+
+    // Validators send the current token or, while a rotation is in flight or
+    // just done, the previous one; never one two rotations old (that would
+    // be a reuse, rightly revoking the session). in_flight[g % 2] counts
+    // validations still under way with a token of generation g.
+    std::mutex m;
+    std::condition_variable cv;
+    int generation = 0;
+    int in_flight[2] = {0, 0};
+    std::atomic<bool> done{false};
+    std::atomic<int> validations{0}, refused{0};
+    std::vector<std::thread> validators;
+    for (int i = 0; i < 3; ++i)
+        validators.emplace_back([&] {
+            while (!done) {
+                std::string current;
+                int g = 0;
+                {
+                    std::lock_guard lock(m);
+                    current = token;
+                    g = generation;
+                    ++in_flight[g % 2];
+                }
+                if (t.validate(current).status != 200) ++refused;
+                ++validations;
+                std::lock_guard lock(m);
+                --in_flight[g % 2];
+                cv.notify_all();
+            }
+        });
+    int rotated = 0, conflicts = 0, other = 0;
+    for (int i = 0; i < 40; ++i) {
+        std::string current;
+        {
+            std::unique_lock lock(m);
+            cv.wait(lock, [&] { return in_flight[(generation + 1) % 2] == 0; });
+            current = token;
+        }
+        auto r = t.rotate(current);
+        if (r.status == 200) {
+            ++rotated;
+            std::lock_guard lock(m);
+            token = str(r.json, "token");
+            ++generation;
+        } else if (r.status == 409 && r.code() == "concurrent_update") {
+            ++conflicts;
+            CHECK(r.header("retry-after") == "0");
+        } else {
+            ++other;
+            UNSCOPED_INFO("rotation answered " << r.status << " " << r.body);
+        }
+    }
+    done = true;
+    for (auto& v : validators)
+        v.join();
+    INFO("rotated " << rotated << ", conflicts " << conflicts << ", validations " << validations);
+    CHECK(other == 0);
+    CHECK(rotated + conflicts == 40);
+    CHECK(rotated > 30);
+    CHECK(validations > 40);
+    CHECK(refused == 0);  // the token in use was current, or previous within its grace
+    CHECK(t.validate(token).status == 200);
 }

@@ -185,16 +185,20 @@ TEST_CASE("a due touch that loses every compare-and-set still validates, and is 
     CHECK(f.store.lose_replaces == 8);                       // two writes tried, the third attempt skipped it
     CHECK(metrics::get().touches_skipped.get() == skipped + 1);
 
-    // A rotation that loses every attempt is a conflict, not a success.
-    f.store.lose_replaces = 10;
+    // A rotation tries harder (eight attempts, pausing between them); one
+    // that loses every attempt is a retryable conflict, never a dead session.
+    const auto conflicts = metrics::get().rotation_conflicts.get();
+    f.store.lose_replaces = 20;
     CHECK(f.run(f.sessions.rotate(s.token, {}, f.who)).error() == service::errc::concurrent_change);
-    CHECK(f.store.lose_replaces == 7);
+    CHECK(f.store.lose_replaces == 12);
+    CHECK(metrics::get().rotation_conflicts.get() == conflicts + 8);
+    f.store.lose_replaces = 7;
+    CHECK(f.run(f.sessions.rotate(s.token, {}, f.who)));
 
-    // One lost write is retried on a fresh read.
-    f.store.lose_replaces = 1;
-    auto rotated = f.run(f.sessions.rotate(s.token, {}, f.who));
-    REQUIRE(rotated);
-    CHECK(f.validate(rotated->token));
+    auto listed = f.run(f.sessions.list_user("alice"));
+    REQUIRE(listed);
+    REQUIRE(listed->size() == 1);
+    CHECK(listed->front().rotated_at == f.clock.now());
 }
 
 TEST_CASE("a rotated token after its grace revokes the session; a failed revocation is counted") {
