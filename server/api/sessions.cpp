@@ -134,7 +134,10 @@ void set_failure(http::request_context& ctx, const boost::system::error_code& ec
     } else {
         // The store's failures; anything else from below is an unavailable store.
         if (ec.category() == sessiond::error_category()) code = static_cast<error>(ec.value());
-        detail = code == error::store_busy      ? "the session store is busy, retry"
+        detail = code == error::store_busy ? "the session store is busy, retry"
+                 : code == error::store_full
+                     ? "the embedded session store holds memory-max-sessions sessions; room comes back as "
+                       "sessions expire or are revoked"
                  : code == error::session_limit ? "the user has reached the session limit"
                                                 : "the session store could not be reached in time";
     }

@@ -23,6 +23,7 @@ const problem_kind kinds[] = {
     {409, "concurrent_update", "Concurrent update"},
     {503, "store_unavailable", "Session store unavailable"},
     {503, "store_busy", "Session store busy"},
+    {503, "store_full", "Session store full"},
     {503, "too_many_connections", "Too many connections"},
     {500, "internal_error", "Internal error"},
 };

@@ -24,6 +24,7 @@ enum class error {
     concurrent_update,
     store_unavailable,
     store_busy,
+    store_full,
     too_many_connections,
     internal_error,
 };

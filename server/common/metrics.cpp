@@ -70,6 +70,8 @@ std::string render(std::uint64_t open_connections, bool store_ready) {
            "Rotation writes that lost to a concurrent write of the same session and were retried.",
            r.rotation_conflicts.get());
     simple("sessiond_store_errors_total", "counter", "Store operations that failed (503).", r.store_errors.get());
+    simple("sessiond_store_full_total", "counter", "Creates refused because the embedded store was full.",
+           r.store_full.get());
     simple("sessiond_store_ready", "gauge", "1 when the session store is reachable.", store_ready ? 1 : 0);
     return out;
 }

@@ -36,6 +36,7 @@ struct registry {
     counter touches_skipped;           // a due touch lost every compare-and-set attempt
     counter rotation_conflicts;        // a rotation's compare-and-set lost to another write (retried)
     counter store_errors;
+    counter store_full;  // creates refused by a full embedded store
 };
 
 registry& get();

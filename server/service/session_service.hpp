@@ -8,7 +8,7 @@
 // One instance per I/O thread, over that thread's store; never shared.
 // Failures are error codes: service::errc (refused tokens and lookups),
 // session::errc (token decoding, creation input) and sessiond::error (the
-// store: store_unavailable, store_busy, session_limit).
+// store: store_unavailable, store_busy, store_full, session_limit).
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/system/result.hpp>

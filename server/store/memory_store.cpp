@@ -3,6 +3,8 @@
 #include <boost/asio/post.hpp>
 
 #include "common/error.hpp"
+#include "common/metrics.hpp"
+#include "log/log.hpp"
 
 namespace sessiond::store {
 
@@ -19,6 +21,18 @@ memory_store::memory_store(asio::io_context& ioc, const session::clock& clock, s
     : ioc_(ioc), clock_(clock), max_sessions_(max_sessions), sweep_timer_(ioc) {}
 
 memory_store::~memory_store() = default;
+
+boost::system::error_code memory_store::full() {
+    metrics::get().store_full.inc();
+    // At most one warning every ten seconds: a full store must not flood the log.
+    const auto now = std::chrono::steady_clock::now().time_since_epoch().count();
+    auto last = last_full_warning_.load(std::memory_order_relaxed);
+    if (now - last >= std::chrono::nanoseconds(std::chrono::seconds(10)).count() &&
+        last_full_warning_.compare_exchange_strong(last, now))
+        log::warn("embedded store full: creates are refused until sessions expire or are revoked",
+                  {{"memory_max_sessions", max_sessions_}});
+    return sessiond::error::store_full;
+}
 
 void memory_store::start() {
     schedule_sweep();
@@ -117,7 +131,7 @@ asio::awaitable<result<created>> memory_store::create(const session_record& r, c
         }
         if (count_.fetch_add(1, std::memory_order_relaxed) >= max_sessions_) {
             count_.fetch_sub(1, std::memory_order_relaxed);
-            co_return sessiond::error::store_busy;
+            co_return full();
         }
         insert_locked(s, r);
     }

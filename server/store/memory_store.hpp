@@ -15,6 +15,7 @@
 
 #include <array>
 #include <atomic>
+#include <limits>
 #include <map>
 #include <mutex>
 #include <set>
@@ -66,6 +67,8 @@ private:
     void erase_locked(shard& s, std::unordered_map<session::session_id, session::session_record>::iterator it);
     void sweep_shard(shard& s, session::timestamp now);
     void schedule_sweep();
+    // Counts and (rate-limited) logs a create refused for want of room.
+    boost::system::error_code full();
 
     boost::asio::io_context& ioc_;
     const session::clock& clock_;
@@ -75,6 +78,7 @@ private:
     boost::asio::steady_timer sweep_timer_;
     std::size_t next_sweep_ = 0;
     std::atomic<bool> stopped_{false};
+    std::atomic<std::int64_t> last_full_warning_{std::numeric_limits<std::int64_t>::min() / 2};
 };
 
 }  // namespace sessiond::store

@@ -2,7 +2,8 @@
 // One interface for where sessions live: the embedded in-memory store and the
 // Redis store implement it, and one contract test suite runs against both.
 // Every operation is atomic on its own. Errors are sessiond::error values
-// (store_unavailable, store_busy, session_limit), never a store's own codes.
+// (store_unavailable, store_busy, store_full, session_limit), never a store's
+// own codes.
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/system/result.hpp>

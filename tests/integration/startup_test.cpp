@@ -7,7 +7,9 @@
 #include <sys/resource.h>
 
 #include <memory>
+#include <string>
 #include <thread>
+#include <vector>
 
 #include "support/contract_target.hpp"
 #include "support/sessiond_process.hpp"
@@ -117,13 +119,24 @@ TEST_CASE("the accept loop survives running out of file descriptors") {
     CHECK(sd->proc().running());
 }
 
-TEST_CASE("the embedded store is bounded") {
+TEST_CASE("the embedded store is bounded, and says when it is full") {
     sessiond_process sd({"--development", "--memory-max-sessions", "3"});
-    for (int i = 0; i < 3; ++i)
-        CHECK(sd.request("POST", "/v1/sessions", R"({"user_id":"u)" + std::to_string(i) + "\"}").status == 201);
-    auto full = sd.request("POST", "/v1/sessions", R"({"user_id":"u9"})");
-    CHECK(full.status == 503);
-    CHECK_THAT(full.body, Catch::Contains("store_busy"));
+    std::vector<std::string> tokens;
+    for (int i = 0; i < 3; ++i) {
+        auto created = sd.request("POST", "/v1/sessions", R"({"user_id":"u)" + std::to_string(i) + "\"}");
+        REQUIRE(created.status == 201);
+        tokens.push_back(std::string(boost::json::parse(created.body).at("token").as_string()));
+    }
+    for (int i = 0; i < 2; ++i) {
+        auto full = sd.request("POST", "/v1/sessions", R"({"user_id":"u9"})");
+        CHECK(full.status == 503);
+        CHECK_THAT(full.body, Catch::Contains(R"("code":"store_full")") && Catch::Contains("memory-max-sessions"));
+    }
+    CHECK_THAT(sd.request("GET", "/metrics").body, Catch::Contains("sessiond_store_full_total 2"));
+    CHECK(sd.proc().wait_for_log("embedded store full", 5s));
+    // Room comes back when a session goes.
+    CHECK(sd.request("POST", "/v1/sessions/revoke", R"({"token":")" + tokens[0] + R"("})").status == 204);
+    CHECK(sd.request("POST", "/v1/sessions", R"({"user_id":"u9"})").status == 201);
 }
 
 TEST_CASE("session policy and token prefix are checked once, by the domain, and named by their option") {

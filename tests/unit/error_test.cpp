@@ -26,8 +26,10 @@ TEST_CASE("every error maps to one status and a stable code") {
         {error::unauthenticated, 401, "unauthenticated"},
         {error::forbidden, 403, "forbidden"},
         {error::session_limit, 409, "session_limit"},
+        {error::concurrent_update, 409, "concurrent_update"},
         {error::store_unavailable, 503, "store_unavailable"},
         {error::store_busy, 503, "store_busy"},
+        {error::store_full, 503, "store_full"},
         {error::too_many_connections, 503, "too_many_connections"},
         {error::internal_error, 500, "internal_error"},
     };
