@@ -3,6 +3,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
 
+#include <csignal>
 #include <cstdio>
 #include <thread>
 #include <vector>
@@ -180,6 +181,9 @@ int check_startup(const config& cfg) {
 int run(const config& cfg) {
     startup prepared;
     if (!prepare(cfg, prepared)) return 2;
+    // A reader of stdout that goes away must not kill the daemon: writes
+    // then fail with EPIPE, and the logger counts the lines it drops.
+    std::signal(SIGPIPE, SIG_IGN);
     auto& sec = prepared.sec;
     const auto& policy = prepared.policy;
     const auto& redis_cfg = prepared.redis_cfg;
@@ -295,6 +299,16 @@ int run(const config& cfg) {
         signals.async_wait(on_signal);
     };
     signals.async_wait(on_signal);
+    // SIGHUP conventionally asks a daemon to reload; until sessiond can, it
+    // is logged and ignored rather than left to kill the process.
+    boost::asio::signal_set hangup(workers[0]->ioc, SIGHUP);
+    std::function<void(const boost::system::error_code&, int)> on_hangup;
+    on_hangup = [&](const boost::system::error_code& ec, int) {
+        if (ec) return;
+        log::warn("SIGHUP received: configuration reload is not supported yet, ignored");
+        hangup.async_wait(on_hangup);
+    };
+    hangup.async_wait(on_hangup);
 
     std::vector<std::thread> pool;
     for (std::size_t i = 1; i < workers.size(); ++i)

@@ -185,12 +185,12 @@ void account(bool enabled, const request* req, const response& res, std::string_
     auto us = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - started);
     metrics::observe_request(res.result_int(), static_cast<std::uint64_t>(us.count()));
     if (!enabled) return;
-    log::info("request", {{"method", req ? std::string_view(req->method_string()) : std::string_view("-")},
-                          {"route", route},
-                          {"status", res.result_int()},
-                          {"duration_us", static_cast<std::int64_t>(us.count())},
-                          {"bytes", res.body().size()},
-                          {"request_id", rid}});
+    log::access("request", {{"method", req ? std::string_view(req->method_string()) : std::string_view("-")},
+                            {"route", route},
+                            {"status", res.result_int()},
+                            {"duration_us", static_cast<std::int64_t>(us.count())},
+                            {"bytes", res.body().size()},
+                            {"request_id", rid}});
 }
 
 }  // namespace

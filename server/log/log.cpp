@@ -1,20 +1,65 @@
 #include "log/log.hpp"
 
 #include <spdlog/async.h>
+#include <spdlog/details/thread_pool.h>
 #include <spdlog/pattern_formatter.h>
-#include <spdlog/sinks/stdout_sinks.h>
+#include <spdlog/sinks/base_sink.h>
 
 #include <fmt/format.h>
 
+#include <unistd.h>
+
 #include <atomic>
+#include <cerrno>
 #include <chrono>
+#include <mutex>
 
 namespace sessiond::log {
 
 namespace {
 
 std::atomic<bool> g_json{true};
-std::shared_ptr<spdlog::logger> g_logger;
+std::atomic<std::uint64_t> g_write_failed{0};
+
+// Writes each line to a file descriptor (stdout) with write(2). A failed
+// write (the reader went away: EPIPE, with SIGPIPE ignored; a full disk)
+// drops the line and counts it, and never throws or stops the process.
+class fd_sink final : public spdlog::sinks::base_sink<std::mutex> {
+public:
+    explicit fd_sink(int fd) : fd_(fd) {}
+
+protected:
+    void sink_it_(const spdlog::details::log_msg& msg) override {
+        spdlog::memory_buf_t line;
+        formatter_->format(msg, line);
+        const char* p = line.data();
+        std::size_t left = line.size();
+        while (left > 0) {
+            const ssize_t n = ::write(fd_, p, left);
+            if (n < 0 && errno == EINTR) continue;
+            if (n <= 0) {
+                g_write_failed.fetch_add(1, std::memory_order_relaxed);
+                return;
+            }
+            p += n;
+            left -= static_cast<std::size_t>(n);
+        }
+    }
+    void flush_() override {}
+
+private:
+    int fd_;
+};
+
+// Two queues, each with its own bound and worker: access lines, which a
+// flood of requests can fill, and every other line (audit events, warnings,
+// errors), which access lines can then never push out. A full queue drops
+// its oldest line, counted by its pool.
+struct loggers {
+    std::shared_ptr<spdlog::details::thread_pool> events_pool, access_pool;
+    std::shared_ptr<spdlog::logger> events, access;
+};
+loggers g;
 
 std::string_view level_name(spdlog::level::level_enum level) {
     switch (level) {
@@ -76,32 +121,45 @@ void append_timestamp(std::string& out) {
 
 void init(const log_config& cfg) {
     g_json = cfg.format == log_format::json;
-    spdlog::init_thread_pool(cfg.queue_size, 1);
-    auto sink = std::make_shared<spdlog::sinks::stdout_sink_mt>();
-    g_logger = std::make_shared<spdlog::async_logger>("sessiond", sink, spdlog::thread_pool(),
+    auto sink = std::make_shared<fd_sink>(STDOUT_FILENO);
+    sink->set_pattern("%v");
+    g.events_pool = std::make_shared<spdlog::details::thread_pool>(cfg.queue_size, 1);
+    g.access_pool = std::make_shared<spdlog::details::thread_pool>(cfg.queue_size, 1);
+    g.events = std::make_shared<spdlog::async_logger>("sessiond", sink, g.events_pool,
                                                       spdlog::async_overflow_policy::overrun_oldest);
-    g_logger->set_pattern("%v");
-    g_logger->set_level(spdlog::level::from_str(cfg.level));
-    g_logger->flush_on(spdlog::level::warn);
-    spdlog::set_default_logger(g_logger);
-    // Lines that are not errors reach the pipe within a second even when quiet.
-    spdlog::flush_every(std::chrono::seconds(1));
+    g.access = std::make_shared<spdlog::async_logger>("sessiond.access", sink, g.access_pool,
+                                                      spdlog::async_overflow_policy::overrun_oldest);
+    for (auto* l : {&g.events, &g.access}) {
+        (*l)->set_level(spdlog::level::from_str(cfg.level));
+        (*l)->set_error_handler([](const std::string&) { g_write_failed.fetch_add(1, std::memory_order_relaxed); });
+    }
+    spdlog::set_default_logger(g.events);
 }
 
 void shutdown() {
-    if (g_logger) g_logger->flush();
+    // Each pool's worker drains its queue when the pool is destroyed.
+    spdlog::drop_all();
+    g = loggers{};
     spdlog::shutdown();
-    g_logger.reset();
+}
+
+drop_counts dropped() noexcept {
+    drop_counts out;
+    if (g.events_pool) out.events_queue = g.events_pool->overrun_counter();
+    if (g.access_pool) out.access_queue = g.access_pool->overrun_counter();
+    out.write_failed = g_write_failed.load(std::memory_order_relaxed);
+    return out;
 }
 
 bool enabled(spdlog::level::level_enum level) {
-    auto* l = spdlog::default_logger_raw();
+    auto* l = g.events ? g.events.get() : spdlog::default_logger_raw();
     return l && l->should_log(level);
 }
 
-void write(spdlog::level::level_enum level, std::string_view message, std::initializer_list<field> fields) {
-    auto* logger = spdlog::default_logger_raw();
-    if (!logger || !logger->should_log(level)) return;
+namespace {
+
+std::string format_line(spdlog::level::level_enum level, std::string_view message,
+                        std::initializer_list<field> fields) {
     std::string line;
     line.reserve(160);
     if (g_json) {
@@ -132,7 +190,23 @@ void write(spdlog::level::level_enum level, std::string_view message, std::initi
             append_value(line, f, false);
         }
     }
-    logger->log(level, "{}", line);
+    return line;
+}
+
+void write_to(spdlog::logger* logger, spdlog::level::level_enum level, std::string_view message,
+              std::initializer_list<field> fields) {
+    if (!logger || !logger->should_log(level)) return;
+    logger->log(level, "{}", format_line(level, message, fields));
+}
+
+}  // namespace
+
+void write(spdlog::level::level_enum level, std::string_view message, std::initializer_list<field> fields) {
+    write_to(g.events ? g.events.get() : spdlog::default_logger_raw(), level, message, fields);
+}
+
+void access(std::string_view message, std::initializer_list<field> fields) {
+    write_to(g.access ? g.access.get() : spdlog::default_logger_raw(), spdlog::level::info, message, fields);
 }
 
 }  // namespace sessiond::log

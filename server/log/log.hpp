@@ -36,13 +36,26 @@ struct field {
     }
 };
 
-// Sets up the process-wide logger. Call once, before the I/O threads start.
+// Sets up the process-wide loggers. Call once, before the I/O threads start.
 void init(const log_config& cfg);
-// Flushes and stops the async logger (at exit).
+// Writes out what is queued and stops the loggers (at exit).
 void shutdown();
+
+// Lines lost so far: pushed out of a full queue (access lines and all other
+// lines have separate queues, so access lines never push out an audit event
+// or an error), or not written (stdout closed or failing).
+struct drop_counts {
+    std::uint64_t access_queue = 0;
+    std::uint64_t events_queue = 0;
+    std::uint64_t write_failed = 0;
+};
+drop_counts dropped() noexcept;
 
 bool enabled(spdlog::level::level_enum level);
 void write(spdlog::level::level_enum level, std::string_view message, std::initializer_list<field> fields);
+
+// One access line (the HTTP server's, per request), on the access queue.
+void access(std::string_view message, std::initializer_list<field> fields);
 
 inline void debug(std::string_view m, std::initializer_list<field> f = {}) {
     write(spdlog::level::debug, m, f);
