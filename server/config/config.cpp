@@ -179,7 +179,7 @@ const std::vector<option_def>& options() {
             SESSIOND_FIELD(std::string, store.redis_tls_server_name)),
         opt("redis-tls-verify", "verify the Redis server certificate and name",
             SESSIOND_FIELD(bool, store.redis_tls_verify)),
-        opt("redis-connections", "Redis connections (0 = one per I/O thread)",
+        opt("redis-connections", "Redis connections per I/O thread (0 = 1)",
             SESSIOND_FIELD(std::size_t, store.redis_connections)),
         opt("redis-connect-timeout", "Redis connect timeout", SESSIOND_FIELD(ms, store.redis_connect_timeout)),
         opt("redis-command-timeout", "Redis command timeout (beyond: 503 store_unavailable)",
@@ -313,8 +313,10 @@ void validate(const config& c, const std::map<std::string, std::string>& sources
         fail("cookie-name", "a __Host- cookie needs cookie-secure, cookie-path / and no cookie-domain");
     if (c.cookie.name.rfind("__Secure-", 0) == 0 && !c.cookie.secure)
         fail("cookie-name", "a __Secure- cookie needs cookie-secure");
-    for (const auto* v : {&c.cookie.path, &c.cookie.domain})
-        if (v->find_first_of(";\r\n") != std::string::npos) fail("cookie-path", "must not contain ';' or line breaks");
+    if (c.cookie.path.find_first_of(";\r\n") != std::string::npos)
+        fail("cookie-path", "must not contain ';' or line breaks");
+    if (c.cookie.domain.find_first_of(";\r\n") != std::string::npos)
+        fail("cookie-domain", "must not contain ';' or line breaks");
     if (c.development) {
         boost::system::error_code ec2;
         auto a = boost::asio::ip::make_address(c.http.address, ec2);
