@@ -215,6 +215,8 @@ TEST_CASE("SIGTERM lets the request in flight finish, closes idle connections an
     std::string req = format_request("GET", "/healthz", "");
     req.insert(req.find("\r\n\r\n"), "\r\nContent-Length: 10");
     REQUIRE(busy.send(req + "01234"));
+    // Nothing outside sessiond tells that it has read these bytes (and so
+    // counts the connection busy, not idle): give it the time.
     std::this_thread::sleep_for(200ms);
 
     sd.proc().signal(SIGTERM);
@@ -233,7 +235,7 @@ TEST_CASE("the drain deadline bounds shutdown") {
     sessiond_process sd({"--development", "--drain-timeout", "300ms", "--read-timeout", "60s"});
     http_connection stuck(sd.port());
     REQUIRE(stuck.send("GET /healthz HTTP/1.1\r\nHost: x\r\n"));  // never completes
-    std::this_thread::sleep_for(100ms);
+    std::this_thread::sleep_for(100ms);                           // to be read, so busy (as above)
     auto started = std::chrono::steady_clock::now();
     sd.proc().signal(SIGINT);
     CHECK(sd.proc().wait(10s) == std::optional<int>(0));
@@ -256,14 +258,13 @@ TEST_CASE("connections beyond the limit get 503 too_many_connections") {
 
     // Once a connection closes, its slot serves a new one.
     a.reset();
-    bool served = false;
-    for (int i = 0; i < 100 && !served; ++i) {
-        http_connection d(sd.port());
-        auto ok = d.request("GET", "/healthz");
-        served = ok && ok->status == 200;
-        if (!served) std::this_thread::sleep_for(20ms);
-    }
-    CHECK(served);
+    CHECK(eventually(
+        [&] {
+            http_connection d(sd.port());
+            auto ok = d.request("GET", "/healthz");
+            return ok && ok->status == 200;
+        },
+        5s, 20ms));
 }
 
 TEST_CASE("command line: help, version, check-config, and invalid config exits 2 naming the option") {

@@ -1,5 +1,6 @@
 #pragma once
-// The real sessiond binary on a free loopback port, for integration tests.
+// The real sessiond binary on a loopback port of the kernel's choosing, for
+// integration tests.
 
 #include <map>
 #include <memory>
@@ -13,8 +14,9 @@ namespace sessiond::test {
 
 class sessiond_process {
 public:
-    // Starts `sessiond --address 127.0.0.1 --port <free> <args...>` and waits
-    // until it accepts connections. Default args run in development mode.
+    // Starts `sessiond --address 127.0.0.1 --port 0 <args...>` and waits until
+    // it logs the port it listens on (so args must keep the log level at info
+    // or below). Default args run in development mode.
     explicit sessiond_process(std::vector<std::string> args = {"--development"},
                               std::map<std::string, std::string> env = {});
 
@@ -26,7 +28,7 @@ public:
                           const std::map<std::string, std::string>& headers = {});
 
 private:
-    unsigned short port_;
+    unsigned short port_ = 0;
     std::unique_ptr<process> proc_;
 };
 
