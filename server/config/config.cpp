@@ -137,7 +137,7 @@ option_def opt(std::string name, std::string help, T& (*field)(config&), bool se
     return d;
 }
 
-#define SESSIOND_FIELD(type, expr) +[](config& c) -> type& { return c.expr; }
+#define SESSIOND_FIELD(type, expr) (+[](config& c) -> type& { return c.expr; })
 
 const std::vector<option_def>& options() {
     using ms = std::chrono::milliseconds;
