@@ -1,6 +1,6 @@
 #pragma once
-// A child process started by a test and stopped by its PID: the real sessiond,
-// redis-server or nginx. Output goes to a log file the test can read.
+// A child process started by a test and stopped by its PID: the real sessiond
+// or redis-server. Output goes to a log file the test can read.
 
 #include <chrono>
 #include <functional>
