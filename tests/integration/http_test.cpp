@@ -264,7 +264,7 @@ TEST_CASE("connections beyond the limit get 503 too_many_connections") {
             auto ok = d.request("GET", "/healthz");
             return ok && ok->status == 200;
         },
-        5s, 20ms));
+        20s, 20ms));
 }
 
 TEST_CASE("command line: help, version, check-config, and invalid config exits 2 naming the option") {

@@ -111,7 +111,7 @@ TEST_CASE("the accept loop survives running out of file descriptors") {
                 return false;
             }
         },
-        5s, 50ms));
+        20s, 50ms));
     CHECK(sd->proc().running());
 }
 

@@ -56,7 +56,7 @@ contract_target::contract_target(const std::string& store, std::vector<std::stri
     args.insert(args.end(), extra.begin(), extra.end());
     daemon_ = std::make_unique<sessiond_process>(args, env);
     // Ready means the store answers.
-    if (!eventually([this] { return daemon_->request("GET", "/readyz").status == 200; }, std::chrono::seconds(5),
+    if (!eventually([this] { return daemon_->request("GET", "/readyz").status == 200; }, std::chrono::seconds(20),
                     std::chrono::milliseconds(25)))
         throw std::runtime_error("sessiond did not become ready: " + daemon_->proc().log());
 }
