@@ -5,7 +5,7 @@
 // timeouts, per-command timeouts. libstdc++'s steady_clock is CLOCK_MONOTONIC,
 // and the coarse variant shares its origin, so the two compare.
 
-#include <time.h>
+#include <time.h>  // NOLINT(modernize-deprecated-headers): clock_gettime is POSIX, declared here
 
 #include <chrono>
 

@@ -137,7 +137,7 @@ option_def opt(std::string name, std::string help, T& (*field)(config&), bool se
     return d;
 }
 
-#define SESSIOND_FIELD(type, expr) +[](config& c) -> type& { return c.expr; }
+#define SESSIOND_FIELD(type, expr) (+[](config& c) -> type& { return c.expr; })
 
 const std::vector<option_def>& options() {
     using ms = std::chrono::milliseconds;
@@ -146,13 +146,14 @@ const std::vector<option_def>& options() {
         opt("port", "listen port (0 = any free port)", SESSIOND_FIELD(std::uint16_t, http.port)),
         opt("io-threads", "I/O threads (0 = one per CPU the process may use: affinity mask, cgroup quota)",
             SESSIOND_FIELD(std::size_t, http.io_threads)),
-        opt("max-connections", "open connections at most; beyond, new ones get 503",
+        opt("max-connections", "open connections at most; beyond, new ones get 503 too_many_connections",
             SESSIOND_FIELD(std::size_t, http.max_connections)),
         opt("max-header-bytes", "request header size limit (beyond: 431)",
             SESSIOND_FIELD(std::size_t, http.max_header_bytes)),
         opt("max-body-bytes", "request body size limit (beyond: 413)",
             SESSIOND_FIELD(std::size_t, http.max_body_bytes)),
-        opt("read-timeout", "time to receive a whole request once it began", SESSIOND_FIELD(ms, http.read_timeout)),
+        opt("read-timeout", "time to receive a whole request once it began (beyond: 408, then close)",
+            SESSIOND_FIELD(ms, http.read_timeout)),
         opt("idle-timeout", "keep-alive connection closed after this long without a request",
             SESSIOND_FIELD(ms, http.idle_timeout)),
         opt("write-timeout", "time to send a response", SESSIOND_FIELD(ms, http.write_timeout)),
@@ -179,7 +180,7 @@ const std::vector<option_def>& options() {
             SESSIOND_FIELD(std::string, store.redis_tls_server_name)),
         opt("redis-tls-verify", "verify the Redis server certificate and name",
             SESSIOND_FIELD(bool, store.redis_tls_verify)),
-        opt("redis-connections", "Redis connections (0 = one per I/O thread)",
+        opt("redis-connections", "Redis connections per I/O thread (0 = 1)",
             SESSIOND_FIELD(std::size_t, store.redis_connections)),
         opt("redis-connect-timeout", "Redis connect timeout", SESSIOND_FIELD(ms, store.redis_connect_timeout)),
         opt("redis-command-timeout", "Redis command timeout (beyond: 503 store_unavailable)",
@@ -304,8 +305,10 @@ void validate(const config& c, const std::map<std::string, std::string>& sources
         fail("cookie-name", "a __Host- cookie needs cookie-secure, cookie-path / and no cookie-domain");
     if (c.cookie.name.rfind("__Secure-", 0) == 0 && !c.cookie.secure)
         fail("cookie-name", "a __Secure- cookie needs cookie-secure");
-    for (const auto* v : {&c.cookie.path, &c.cookie.domain})
-        if (v->find_first_of(";\r\n") != std::string::npos) fail("cookie-path", "must not contain ';' or line breaks");
+    if (c.cookie.path.find_first_of(";\r\n") != std::string::npos)
+        fail("cookie-path", "must not contain ';' or line breaks");
+    if (c.cookie.domain.find_first_of(";\r\n") != std::string::npos)
+        fail("cookie-domain", "must not contain ';' or line breaks");
     if (c.development) {
         boost::system::error_code ec2;
         auto a = boost::asio::ip::make_address(c.http.address, ec2);

@@ -44,7 +44,7 @@ struct store_config {
     std::string redis_tls_key_file;
     std::string redis_tls_server_name;  // empty = the URL's host
     bool redis_tls_verify = true;
-    std::size_t redis_connections = 0;  // 0 = one per I/O thread
+    std::size_t redis_connections = 0;  // per I/O thread (each thread has its own client); 0 = 1
     std::chrono::milliseconds redis_connect_timeout{1'000};
     std::chrono::milliseconds redis_command_timeout{500};
     std::size_t redis_max_in_flight = 4096;  // per connection; beyond: 503 store_busy

@@ -237,6 +237,7 @@ asio::awaitable<void> server::serve(std::shared_ptr<connection> c) {
             // asynchronous step (beast::http::async_read would post one).
             beast::error_code ec;
             bool lost = false;
+            bool timed_out = false;
             for (;;) {
                 if (buffer.size() > 0) {
                     buffer.consume(parser.put(buffer.data(), ec));
@@ -245,20 +246,27 @@ asio::awaitable<void> server::serve(std::shared_ptr<connection> c) {
                 }
                 auto [rec, n] = co_await c->socket.async_read_some(buffer.prepare(read_chunk), use_tuple);
                 if (rec) {
-                    lost = true;
+                    // Part of a request came but not the rest within
+                    // read-timeout: the sweep cancelled the read (a drain
+                    // closes the socket instead). The peer may still read a 408.
+                    timed_out = rec == asio::error::operation_aborted && c->socket.is_open();
+                    lost = !timed_out;
                     break;
                 }
                 buffer.commit(n);
             }
-            if (lost) break;  // nobody to answer: a closed, reset or too slow peer
+            if (lost) break;  // nobody to answer: a closed or reset peer
 
             response res;
             std::string_view route = "-";
             std::string rid;
-            if (ec) {
+            if (ec || timed_out) {
                 sessiond::error e = sessiond::error::malformed_request;
                 std::string detail = "the request is not valid HTTP/1.1";
-                if (ec == beast_http::error::body_limit) {
+                if (timed_out) {
+                    e = sessiond::error::request_timeout;
+                    detail = "the request was not received within " + std::to_string(cfg_.read_timeout.count()) + " ms";
+                } else if (ec == beast_http::error::body_limit) {
                     e = sessiond::error::body_too_large;
                     detail = "request body exceeds " + std::to_string(cfg_.max_body_bytes) + " bytes";
                 } else if (ec == beast_http::error::header_limit) {

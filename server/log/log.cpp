@@ -85,11 +85,8 @@ void append_value(std::string& out, const field& f, bool json) {
         [&](const auto& v) {
             using T = std::decay_t<decltype(v)>;
             if constexpr (std::is_same_v<T, std::string_view>) {
-                if (json) {
-                    out += '"';
-                    append_json_escaped(out, v);
-                    out += '"';
-                } else if (v.find_first_of(" \"=") != std::string_view::npos || v.empty()) {
+                // Text values are quoted only where a reader could not tell where they end.
+                if (json || v.empty() || v.find_first_of(" \"=") != std::string_view::npos) {
                     out += '"';
                     append_json_escaped(out, v);
                     out += '"';

@@ -1,4 +1,4 @@
-// The v1 contract (API.md, proto/openapi.yaml) against the real binary, once
+// The v1 contract (proto/openapi.yaml) against the real binary, once
 // per store: every endpoint, status and error code.
 
 #include <catch2/catch.hpp>

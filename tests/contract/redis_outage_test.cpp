@@ -14,12 +14,7 @@ using namespace std::chrono_literals;
 
 namespace {
 bool wait_ready(contract_target& t, int status, std::chrono::milliseconds timeout) {
-    auto deadline = std::chrono::steady_clock::now() + timeout;
-    while (std::chrono::steady_clock::now() < deadline) {
-        if (t.call("GET", "/readyz", "").status == status) return true;
-        std::this_thread::sleep_for(50ms);
-    }
-    return false;
+    return eventually([&] { return t.call("GET", "/readyz", "").status == status; }, timeout, 50ms);
 }
 }  // namespace
 
@@ -57,12 +52,7 @@ TEST_CASE("Redis frozen: requests fail within the command timeout, then recover"
     CHECK(r.code() == "store_unavailable");
     CHECK(took < 3s);
     CHECK(wait_ready(t, 200, 10s));
-    bool recovered = false;
-    for (int i = 0; i < 50 && !recovered; ++i) {
-        recovered = t.validate(token).status == 200;
-        if (!recovered) std::this_thread::sleep_for(100ms);
-    }
-    CHECK(recovered);
+    CHECK(eventually([&] { return t.validate(token).status == 200; }, 20s, 100ms));
 }
 
 TEST_CASE("SIGTERM while a request waits on a frozen Redis: it is answered, then exit 0") {
@@ -72,6 +62,8 @@ TEST_CASE("SIGTERM while a request waits on a frozen Redis: it is answered, then
     http_connection conn(t.port());
     REQUIRE(conn.send(format_request("POST", "/v1/sessions/validate", R"({"token":")" + token + "\"}",
                                      {{"X-API-Key", test_keys::all}})));
+    // Nothing outside sessiond tells that the request reached it (and waits
+    // on Redis): give it the time.
     std::this_thread::sleep_for(200ms);
     t.daemon().proc().signal(SIGTERM);
     auto r = conn.read_response(10s);

@@ -8,7 +8,6 @@
 
 #include <memory>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "support/contract_target.hpp"
@@ -104,18 +103,17 @@ TEST_CASE("the accept loop survives running out of file descriptors") {
     std::vector<std::unique_ptr<http_connection>> flood;
     for (int i = 0; i < 100; ++i)
         flood.push_back(std::make_unique<http_connection>(sd->port()));
-    std::this_thread::sleep_for(300ms);
     CHECK(sd->proc().wait_for_log("accept failed", 5s));
     flood.clear();
-    bool served = false;
-    for (int i = 0; i < 100 && !served; ++i) {
-        try {
-            served = sd->request("GET", "/healthz").status == 200;
-        } catch (const std::exception&) {
-        }
-        if (!served) std::this_thread::sleep_for(50ms);
-    }
-    CHECK(served);
+    CHECK(eventually(
+        [&] {
+            try {
+                return sd->request("GET", "/healthz").status == 200;
+            } catch (const std::exception&) {
+                return false;
+            }
+        },
+        20s, 50ms));
     CHECK(sd->proc().running());
 }
 

@@ -3,7 +3,6 @@
 #include <openssl/sha.h>
 
 #include <mutex>
-#include <thread>
 #include <stdexcept>
 
 namespace sessiond::test {
@@ -57,11 +56,9 @@ contract_target::contract_target(const std::string& store, std::vector<std::stri
     args.insert(args.end(), extra.begin(), extra.end());
     daemon_ = std::make_unique<sessiond_process>(args, env);
     // Ready means the store answers.
-    for (int i = 0; i < 200; ++i) {
-        if (daemon_->request("GET", "/readyz").status == 200) return;
-        std::this_thread::sleep_for(std::chrono::milliseconds(25));
-    }
-    throw std::runtime_error("sessiond did not become ready: " + daemon_->proc().log());
+    if (!eventually([this] { return daemon_->request("GET", "/readyz").status == 200; }, std::chrono::seconds(20),
+                    std::chrono::milliseconds(25)))
+        throw std::runtime_error("sessiond did not become ready: " + daemon_->proc().log());
 }
 
 api_reply contract_target::call(const std::string& method, const std::string& target, const std::string& key,

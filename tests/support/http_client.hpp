@@ -34,6 +34,8 @@ public:
     std::optional<http_response> read_response(std::chrono::milliseconds timeout = std::chrono::seconds(10));
     // True if the server closes the connection within `timeout` (EOF or reset).
     bool wait_closed(std::chrono::milliseconds timeout);
+    // Bytes received but not yet read as a response.
+    const std::string& unread() const { return buffer_; }
 
     // Sends one request and reads its response.
     std::optional<http_response> request(const std::string& method, const std::string& target,

@@ -116,21 +116,22 @@ bool process::running() {
 }
 
 std::optional<int> process::wait(std::chrono::milliseconds timeout) {
-    auto deadline = std::chrono::steady_clock::now() + timeout;
-    while (running()) {
-        if (std::chrono::steady_clock::now() >= deadline) return std::nullopt;
-        std::this_thread::sleep_for(std::chrono::milliseconds(5));
-    }
+    if (!eventually([this] { return !running(); }, timeout, std::chrono::milliseconds(5))) return std::nullopt;
     return status_;
 }
 
 bool process::wait_for_log(const std::string& needle, std::chrono::milliseconds timeout) const {
+    return eventually([&] { return log().find(needle) != std::string::npos; }, timeout);
+}
+
+bool eventually(const std::function<bool()>& condition, std::chrono::milliseconds timeout,
+                std::chrono::milliseconds step) {
     auto deadline = std::chrono::steady_clock::now() + timeout;
-    while (std::chrono::steady_clock::now() < deadline) {
-        if (log().find(needle) != std::string::npos) return true;
-        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    for (;;) {
+        if (condition()) return true;
+        if (std::chrono::steady_clock::now() >= deadline) return false;
+        std::this_thread::sleep_for(step);
     }
-    return false;
 }
 
 unsigned short free_port() {
@@ -162,19 +163,6 @@ int connect_loopback(unsigned short port) {
         return -1;
     }
     return fd;
-}
-
-bool wait_for_port(unsigned short port, std::chrono::milliseconds timeout) {
-    auto deadline = std::chrono::steady_clock::now() + timeout;
-    while (std::chrono::steady_clock::now() < deadline) {
-        int fd = connect_loopback(port);
-        if (fd >= 0) {
-            ::close(fd);
-            return true;
-        }
-        std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    }
-    return false;
 }
 
 temp_dir::temp_dir() {

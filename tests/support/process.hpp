@@ -1,8 +1,9 @@
 #pragma once
-// A child process started by a test and stopped by its PID: the real sessiond,
-// redis-server or nginx. Output goes to a log file the test can read.
+// A child process started by a test and stopped by its PID: the real sessiond
+// or redis-server. Output goes to a log file the test can read.
 
 #include <chrono>
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -43,14 +44,17 @@ private:
     std::string log_path_;
 };
 
-// A TCP port on 127.0.0.1 that nothing listens on right now.
+// Polls `condition` every `step` until it holds (true) or `timeout` has
+// passed (false): how a test waits for something, rather than sleeping.
+bool eventually(const std::function<bool()>& condition, std::chrono::milliseconds timeout,
+                std::chrono::milliseconds step = std::chrono::milliseconds(10));
+
+// A TCP port on 127.0.0.1 that nothing listens on right now (someone else
+// may take it before the caller does: retry on a bind failure).
 unsigned short free_port();
 
 // A blocking TCP socket connected to 127.0.0.1:port, or -1.
 int connect_loopback(unsigned short port);
-
-// Polls until something accepts TCP connections on 127.0.0.1:port.
-bool wait_for_port(unsigned short port, std::chrono::milliseconds timeout);
 
 // A fresh directory under $TMPDIR, removed by the destructor.
 class temp_dir {

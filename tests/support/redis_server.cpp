@@ -2,13 +2,38 @@
 
 #include <signal.h>
 
+#include <atomic>
 #include <cstdio>
 #include <stdexcept>
 
 namespace sessiond::test {
 
-redis_server::redis_server(std::vector<std::string> extra_args)
-    : port_(free_port()), extra_args_(std::move(extra_args)) {
+std::vector<std::string> redis_argv(unsigned short port, const temp_dir& dir) {
+    return {"redis-server", "--port", std::to_string(port), "--bind",    "127.0.0.1", "--save", "", "--appendonly",
+            "no",           "--dir",  dir.path(),           "--logfile", ""};
+}
+
+std::unique_ptr<process> start_redis(const std::function<std::vector<std::string>(unsigned short)>& argv_for,
+                                     const temp_dir& dir, unsigned short& port, bool fixed) {
+    static std::atomic<int> starts{0};
+    for (int attempt = 0;; ++attempt) {
+        if (!fixed) port = free_port();
+        process_options opts;
+        opts.argv = argv_for(port);
+        opts.log_path = dir.file("redis-" + std::to_string(starts++) + ".log");
+        auto proc = std::make_unique<process>(opts);
+        bool settled = eventually(
+            [&] { return !proc->running() || proc->log().find("Ready to accept connections") != std::string::npos; },
+            std::chrono::seconds(10));
+        if (settled && proc->running()) return proc;
+        auto log = proc->log();
+        bool taken = log.find("Address already in use") != std::string::npos;
+        if (!settled || !taken || fixed || attempt == 20)
+            throw std::runtime_error("redis-server did not start on port " + std::to_string(port) + ": " + log);
+    }
+}
+
+redis_server::redis_server(std::vector<std::string> extra_args) : extra_args_(std::move(extra_args)) {
     start();
 }
 
@@ -19,15 +44,13 @@ redis_server::~redis_server() {
 
 void redis_server::start() {
     if (proc_ && proc_->running()) return;
-    process_options opts;
-    opts.argv = {
-        "redis-server", "--port", std::to_string(port_), "--bind",    "127.0.0.1", "--save", "", "--appendonly",
-        "no",           "--dir",  dir_.path(),           "--logfile", ""};
-    opts.argv.insert(opts.argv.end(), extra_args_.begin(), extra_args_.end());
-    opts.log_path = dir_.file("redis.log");
-    proc_ = std::make_unique<process>(opts);
-    if (!wait_for_port(port_, std::chrono::seconds(10)))
-        throw std::runtime_error("redis-server did not start: " + proc_->log());
+    auto argv = [this](unsigned short port) {
+        auto argv = redis_argv(port, dir_);
+        argv.insert(argv.end(), extra_args_.begin(), extra_args_.end());
+        return argv;
+    };
+    // The first start picks the port; a restart keeps it, as clients know it.
+    proc_ = start_redis(argv, dir_, port_, port_ != 0);
 }
 
 void redis_server::stop() {

@@ -1,6 +1,7 @@
 #pragma once
 // A real redis-server on a free loopback port, started and stopped by PID.
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -8,6 +9,19 @@
 #include "support/process.hpp"
 
 namespace sessiond::test {
+
+// The command line of a throw-away redis-server on 127.0.0.1:port (0: no TCP
+// port) keeping nothing on disk but in `dir`, logging to stdout.
+std::vector<std::string> redis_argv(unsigned short port, const temp_dir& dir);
+
+// Starts redis-server with the arguments argv_for(port) and waits until it is
+// ready. redis-server cannot be given port 0 (that disables TCP), so a free
+// port is chosen here; when another process takes it first, redis-server
+// fails to bind and another port is tried. With `fixed`, only `port` is
+// tried (a restart where clients know the port). Logs go under `dir`.
+// Throws std::runtime_error with the server's log if it does not start.
+std::unique_ptr<process> start_redis(const std::function<std::vector<std::string>(unsigned short)>& argv_for,
+                                     const temp_dir& dir, unsigned short& port, bool fixed = false);
 
 class redis_server {
 public:
@@ -28,7 +42,7 @@ public:
     std::string cli(const std::vector<std::string>& args) const;
 
 private:
-    unsigned short port_;
+    unsigned short port_ = 0;
     std::vector<std::string> extra_args_;
     temp_dir dir_;
     std::unique_ptr<process> proc_;

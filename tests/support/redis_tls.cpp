@@ -5,6 +5,8 @@
 #include <cstdlib>
 #include <stdexcept>
 
+#include "support/redis_server.hpp"
+
 namespace sessiond::test {
 namespace {
 
@@ -49,37 +51,16 @@ std::unique_ptr<test_pki> make_test_pki() {
     return pki;
 }
 
-redis_tls_server::redis_tls_server(const test_pki& pki, bool require_client_cert, std::vector<std::string> extra_args)
-    : port_(free_port()) {
-    process_options opts;
-    opts.argv = {"redis-server",
-                 "--port",
-                 "0",
-                 "--tls-port",
-                 std::to_string(port_),
-                 "--bind",
-                 "127.0.0.1",
-                 "--tls-cert-file",
-                 pki.server_cert,
-                 "--tls-key-file",
-                 pki.server_key,
-                 "--tls-ca-cert-file",
-                 pki.ca_cert,
-                 "--tls-auth-clients",
-                 require_client_cert ? "yes" : "no",
-                 "--save",
-                 "",
-                 "--appendonly",
-                 "no",
-                 "--dir",
-                 dir_.path(),
-                 "--logfile",
-                 ""};
-    opts.argv.insert(opts.argv.end(), extra_args.begin(), extra_args.end());
-    opts.log_path = dir_.file("redis.log");
-    proc_ = std::make_unique<process>(opts);
-    if (!wait_for_port(port_, std::chrono::seconds(10)))
-        throw std::runtime_error("redis-server (TLS) did not start: " + proc_->log());
+redis_tls_server::redis_tls_server(const test_pki& pki, bool require_client_cert, std::vector<std::string> extra_args) {
+    auto argv = [&](unsigned short port) {
+        auto argv = redis_argv(0, dir_);  // TLS only
+        argv.insert(argv.end(), {"--tls-port", std::to_string(port), "--tls-cert-file", pki.server_cert,
+                                 "--tls-key-file", pki.server_key, "--tls-ca-cert-file", pki.ca_cert,
+                                 "--tls-auth-clients", require_client_cert ? "yes" : "no"});
+        argv.insert(argv.end(), extra_args.begin(), extra_args.end());
+        return argv;
+    };
+    proc_ = start_redis(argv, dir_, port_);
 }
 
 redis_tls_server::~redis_tls_server() {

@@ -34,7 +34,7 @@ public:
     std::string url() const { return "rediss://127.0.0.1:" + std::to_string(port_); }
 
 private:
-    unsigned short port_;
+    unsigned short port_ = 0;
     temp_dir dir_;
     std::unique_ptr<process> proc_;
 };

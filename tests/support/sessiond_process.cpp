@@ -2,7 +2,9 @@
 
 #include <unistd.h>
 
+#include <optional>
 #include <stdexcept>
+#include <string_view>
 
 namespace sessiond::test {
 
@@ -18,19 +20,44 @@ std::vector<std::string> sessiond_env_names() {
 }
 }  // namespace
 
-sessiond_process::sessiond_process(std::vector<std::string> args, std::map<std::string, std::string> env)
-    : port_(free_port()) {
+std::optional<unsigned short> listening_port(const std::string& log) {
+    for (std::size_t at = 0; at < log.size();) {
+        auto end = log.find('\n', at);
+        if (end == std::string::npos) return std::nullopt;  // a line still being written
+        std::string_view line(log.data() + at, end - at);
+        at = end + 1;
+        if (line.find("\"msg\":\"listening\"") == std::string_view::npos &&
+            line.find(" listening ") == std::string_view::npos)
+            continue;
+        for (std::string_view key : {"\"port\":", " port="}) {
+            auto p = line.find(key);
+            if (p == std::string_view::npos) continue;
+            unsigned port = 0;
+            for (p += key.size(); p < line.size() && line[p] >= '0' && line[p] <= '9'; ++p)
+                port = port * 10 + static_cast<unsigned>(line[p] - '0');
+            if (port > 0 && port < 65536) return static_cast<unsigned short>(port);
+        }
+    }
+    return std::nullopt;
+}
+
+sessiond_process::sessiond_process(std::vector<std::string> args, std::map<std::string, std::string> env) {
     process_options opts;
-    opts.argv = {SESSIOND_BINARY, "--address", "127.0.0.1", "--port", std::to_string(port_)};
+    // The kernel picks the port; sessiond logs it once it accepts connections.
+    opts.argv = {SESSIOND_BINARY, "--address", "127.0.0.1", "--port", "0"};
     opts.argv.insert(opts.argv.end(), args.begin(), args.end());
     opts.env = std::move(env);
     opts.unset_env = sessiond_env_names();
     proc_ = std::make_unique<process>(opts);
-    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
-    while (!wait_for_port(port_, std::chrono::milliseconds(50))) {
-        if (!proc_->running() || std::chrono::steady_clock::now() > deadline)
-            throw std::runtime_error("sessiond did not start: " + proc_->log());
-    }
+    std::optional<unsigned short> port;
+    bool up = eventually(
+        [&] {
+            port = listening_port(proc_->log());
+            return port || !proc_->running();
+        },
+        std::chrono::seconds(20));
+    if (!up || !port) throw std::runtime_error("sessiond did not start: " + proc_->log());
+    port_ = *port;
 }
 
 http_response sessiond_process::request(const std::string& method, const std::string& target, const std::string& body,

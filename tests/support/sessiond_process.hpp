@@ -1,8 +1,10 @@
 #pragma once
-// The real sessiond binary on a free loopback port, for integration tests.
+// The real sessiond binary on a loopback port of the kernel's choosing, for
+// integration tests.
 
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -13,8 +15,9 @@ namespace sessiond::test {
 
 class sessiond_process {
 public:
-    // Starts `sessiond --address 127.0.0.1 --port <free> <args...>` and waits
-    // until it accepts connections. Default args run in development mode.
+    // Starts `sessiond --address 127.0.0.1 --port 0 <args...>` and waits until
+    // it logs the port it listens on (so args must keep the log level at info
+    // or below). Default args run in development mode.
     explicit sessiond_process(std::vector<std::string> args = {"--development"},
                               std::map<std::string, std::string> env = {});
 
@@ -26,9 +29,12 @@ public:
                           const std::map<std::string, std::string>& headers = {});
 
 private:
-    unsigned short port_;
+    unsigned short port_ = 0;
     std::unique_ptr<process> proc_;
 };
+
+// The port of sessiond's "listening" log line (JSON or text), once logged.
+std::optional<unsigned short> listening_port(const std::string& log);
 
 // Runs sessiond to completion with the given args; returns exit status and output.
 struct run_result {

@@ -58,6 +58,10 @@ TEST_CASE("precedence is flag over environment over file over default") {
     CHECK(file_from_env.cfg.http.port == 1111);
 }
 
+TEST_CASE("port 0 is accepted: the kernel picks a free port") {
+    CHECK(load({"--port", "0"}).cfg.http.port == 0);
+}
+
 TEST_CASE("boolean flags work without a value") {
     CHECK(load({"--development"}).cfg.development);
     CHECK_FALSE(load({"--development=false"}).cfg.development);
@@ -81,6 +85,9 @@ TEST_CASE("invalid values name the option and the reason") {
     CHECK_THAT(message({"--log-format", "xml"}), Catch::Contains("'log-format'"));
     CHECK_THAT(message({"--log-level", "loud"}), Catch::Contains("'log-level'"));
     CHECK_THAT(message({"--redis-url", "http://x"}), Catch::Contains("'redis-url'"));
+    CHECK_THAT(message({"--cookie-name", "sid", "--cookie-path", "/a;b"}), Catch::Contains("'cookie-path'"));
+    CHECK_THAT(message({"--cookie-name", "sid", "--cookie-domain", "example.com;x"}),
+               Catch::Contains("'cookie-domain'") && !Catch::Contains("'cookie-path'"));
     CHECK_THAT(message({}, {"SESSIOND_PORTT=1"}), Catch::Contains("SESSIOND_PORTT"));
     CHECK_THAT(message({"--no-such-option"}), Catch::Contains("no-such-option"));
     CHECK_THAT(message({}, {"SESSIOND_MAX_BODY_BYTES=12"}),

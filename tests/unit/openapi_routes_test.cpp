@@ -6,42 +6,30 @@
 #include <boost/asio/io_context.hpp>
 
 #include <set>
-#include <sstream>
 
 #include "api/health.hpp"
 #include "api/sessions.hpp"
 #include "store/memory_store.hpp"
 #include "support/process.hpp"
+#include "support/yaml_tree.hpp"
 
 using namespace sessiond;
 
 namespace {
 
-// "METHOD /path" for every operation under `paths:` (two-space path keys,
-// four-space method keys), which is all this check needs of the YAML.
+// "METHOD /path" for every operation under `paths:`.
 std::set<std::string> spec_operations(const std::string& yaml) {
     static const std::set<std::string> methods = {"get", "put", "post", "delete", "patch", "head", "options"};
     std::set<std::string> out;
-    std::istringstream in(yaml);
-    std::string line, path;
-    bool in_paths = false;
-    while (std::getline(in, line)) {
-        if (!line.empty() && line[0] != ' ' && line[0] != '#') {
-            in_paths = line.rfind("paths:", 0) == 0;
-            continue;
-        }
-        if (!in_paths) continue;
-        if (line.rfind("  /", 0) == 0 && line.back() == ':') {
-            path = line.substr(2, line.size() - 3);
-        } else if (line.size() > 4 && line.rfind("    ", 0) == 0 && line[4] != ' ' && line.back() == ':') {
-            auto m = line.substr(4, line.size() - 5);
-            if (methods.count(m)) {
-                for (auto& c : m)
+    auto spec = test::parse_yaml(yaml);
+    for (const auto& [path, item] : spec.find("paths")->items)
+        for (const auto& entry : item.items)
+            if (methods.count(entry.first)) {
+                std::string method = entry.first;
+                for (auto& c : method)
                     c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-                out.insert(m + " " + path);
+                out.insert(method + " " + path);
             }
-        }
-    }
     return out;
 }
 
