@@ -6,7 +6,7 @@
 
 namespace sessiond::api {
 
-void add_ops_routes(http::router& routes, ops_probes probes) {
+void add_ops_routes(http::router& routes, const ops_probes& probes) {
     routes.add(http::verb::get, "/healthz", [](http::request_context& ctx) -> boost::asio::awaitable<void> {
         http::set_json(ctx.res, http::status::ok, R"({"status":"ok"})");
         co_return;

@@ -15,6 +15,6 @@ struct ops_probes {
     std::function<std::uint64_t()> open_connections;
 };
 
-void add_ops_routes(http::router& routes, ops_probes probes);
+void add_ops_routes(http::router& routes, const ops_probes& probes);
 
 }  // namespace sessiond::api

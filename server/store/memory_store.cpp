@@ -18,7 +18,7 @@ constexpr auto sweep_interval = std::chrono::milliseconds(50);
 }  // namespace
 
 memory_store::memory_store(asio::io_context& ioc, const session::clock& clock, std::size_t max_sessions)
-    : ioc_(ioc), clock_(clock), max_sessions_(max_sessions), sweep_timer_(ioc) {}
+    : clock_(clock), max_sessions_(max_sessions), sweep_timer_(ioc) {}
 
 memory_store::~memory_store() = default;
 

@@ -70,7 +70,6 @@ private:
     // Counts and (rate-limited) logs a create refused for want of room.
     boost::system::error_code full();
 
-    boost::asio::io_context& ioc_;
     const session::clock& clock_;
     const std::size_t max_sessions_;
     std::atomic<std::size_t> count_{0};
