@@ -2,11 +2,83 @@
 
 #include <fmt/format.h>
 
+#include <memory>
+#include <mutex>
+#include <vector>
+
 namespace sessiond::metrics {
 
-registry& get() {
-    static registry r;
-    return r;
+namespace {
+
+// Every shard ever handed out, and those whose thread has ended. Taken once
+// per thread and by render(), never on the request path.
+struct shards {
+    std::mutex mutex;
+    std::vector<std::unique_ptr<shard>> all;
+    std::vector<shard*> unused;
+
+    static shards& instance() {
+        static shards s;
+        return s;
+    }
+    shard* acquire() {
+        std::lock_guard lock(mutex);
+        if (!unused.empty()) {
+            shard* s = unused.back();
+            unused.pop_back();
+            return s;
+        }
+        return all.emplace_back(std::make_unique<shard>()).get();
+    }
+    void release(shard* s) {
+        std::lock_guard lock(mutex);
+        unused.push_back(s);
+    }
+};
+
+// Returns the thread's shard to the pool at thread exit; its counts stay.
+struct thread_shard {
+    shard* s = shards::instance().acquire();
+    ~thread_shard() { shards::instance().release(s); }
+};
+
+void add(counter& total, const counter& c) {
+    total.inc(c.get());
+}
+
+template <std::size_t N>
+void add(std::array<counter, N>& total, const std::array<counter, N>& c) {
+    for (std::size_t i = 0; i < N; ++i)
+        add(total[i], c[i]);
+}
+
+// The sum of every shard.
+void sum(shard& r) {
+    auto& pool = shards::instance();
+    std::lock_guard lock(pool.mutex);
+    for (const auto& p : pool.all) {
+        const shard& s = *p;
+        add(r.responses_by_class, s.responses_by_class);
+        add(r.latency_buckets, s.latency_buckets);
+        add(r.latency_sum_us, s.latency_sum_us);
+        add(r.connections_accepted, s.connections_accepted);
+        add(r.connections_refused, s.connections_refused);
+        add(r.sessions_created, s.sessions_created);
+        add(r.sessions_rotated, s.sessions_rotated);
+        add(r.sessions_revoked, s.sessions_revoked);
+        add(r.sessions_evicted, s.sessions_evicted);
+        add(r.validations_ok, s.validations_ok);
+        add(r.validations_rejected, s.validations_rejected);
+        add(r.reuse_detected, s.reuse_detected);
+        add(r.store_errors, s.store_errors);
+    }
+}
+
+}  // namespace
+
+shard& get() {
+    thread_local thread_shard mine;
+    return *mine.s;
 }
 
 void observe_request(unsigned status, std::uint64_t duration_us) noexcept {
@@ -20,7 +92,8 @@ void observe_request(unsigned status, std::uint64_t duration_us) noexcept {
 }
 
 std::string render(std::uint64_t open_connections, bool store_ready) {
-    auto& r = get();
+    shard r;
+    sum(r);
     std::string out;
     auto it = std::back_inserter(out);
     auto simple = [&](const char* name, const char* type, const char* help, std::uint64_t v) {
