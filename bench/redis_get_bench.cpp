@@ -20,7 +20,6 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/post.hpp>
-#include <spdlog/spdlog.h>
 
 #include "redis/client.hpp"
 
@@ -149,7 +148,6 @@ struct lane {
 
 int main(int argc, char** argv) {
     const options opt = parse(argc, argv);
-    spdlog::set_level(spdlog::level::warn);
 
     std::vector<std::unique_ptr<lane>> lanes;
     for (std::size_t t = 0; t < opt.threads; ++t) {

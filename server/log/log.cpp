@@ -99,7 +99,7 @@ bool enabled(spdlog::level::level_enum level) {
     return l && l->should_log(level);
 }
 
-void write(spdlog::level::level_enum level, std::string_view message, std::initializer_list<field> fields) {
+void write(spdlog::level::level_enum level, std::string_view message, std::span<const field> fields) {
     auto* logger = spdlog::default_logger_raw();
     if (!logger || !logger->should_log(level)) return;
     std::string line;

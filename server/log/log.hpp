@@ -9,6 +9,7 @@
 
 #include <cstdint>
 #include <initializer_list>
+#include <span>
 #include <string>
 #include <string_view>
 #include <variant>
@@ -42,7 +43,10 @@ void init(const log_config& cfg);
 void shutdown();
 
 bool enabled(spdlog::level::level_enum level);
-void write(spdlog::level::level_enum level, std::string_view message, std::initializer_list<field> fields);
+void write(spdlog::level::level_enum level, std::string_view message, std::span<const field> fields);
+inline void write(spdlog::level::level_enum level, std::string_view message, std::initializer_list<field> fields) {
+    write(level, message, std::span<const field>(fields.begin(), fields.size()));
+}
 
 inline void debug(std::string_view m, std::initializer_list<field> f = {}) {
     write(spdlog::level::debug, m, f);

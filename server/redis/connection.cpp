@@ -6,7 +6,6 @@
 #include <boost/asio/ssl/host_name_verification.hpp>
 #include <boost/asio/write.hpp>
 #include <openssl/ssl.h>
-#include <spdlog/spdlog.h>
 
 #include "common/coarse_clock.hpp"
 #include "redis/error.hpp"
@@ -76,6 +75,11 @@ error_code connection::submit(const command& cmd, detail::completion& done, cloc
     if (r.ec) return r.ec;
     if (r.schedule_flush) schedule_flush();
     return {};
+}
+
+void connection::log(log_level level, std::string_view message, std::initializer_list<log_field> fields) const {
+    if (const auto& sink = settings_->cfg.log)
+        sink(level, message, std::span<const log_field>(fields.begin(), fields.size()));
 }
 
 void connection::schedule_flush() {
@@ -156,11 +160,15 @@ void connection::on_handshake_reply(std::uint64_t gen, std::size_t step, const e
         // NOAUTH on any step: Redis wants a password we do not have; staying up
         // would only refuse every command.
         if (steps[step].required || ec == error::noauth) {
-            spdlog::error("redis connection {}: {} refused: {}", index_, steps[step].cmd.name(), r.str());
+            log(log_level::error, "redis handshake refused",
+                {{"connection", index_}, {"command", steps[step].cmd.name()}, {"reply", r.str()}});
             return fail(ec);
         }
-        spdlog::warn("redis connection {}: {} {} refused (ignored): {}", index_, steps[step].cmd.name(),
-                     steps[step].cmd.arg(1), r.str());
+        log(log_level::warn, "redis handshake step refused, ignored",
+            {{"connection", index_},
+             {"command", steps[step].cmd.name()},
+             {"subcommand", steps[step].cmd.arg(1)},
+             {"reply", r.str()}});
     }
     if (step + 1 == steps.size()) become_ready();
 }
@@ -173,7 +181,8 @@ void connection::become_ready() {
     last_error_.clear();
     ready_.store(true, std::memory_order_release);
     was_up_ = true;
-    spdlog::info("redis connection {} to {}:{} ready", index_, settings_->cfg.host, settings_->cfg.port);
+    log(log_level::info, "redis connection ready",
+        {{"connection", index_}, {"host", settings_->cfg.host}, {"port", settings_->cfg.port}});
 }
 
 // force: write even while earlier commands await replies (see take_output).
@@ -213,13 +222,13 @@ void connection::on_read(std::uint64_t gen, const transport_ptr& t, const error_
     if (ec) return fail(ec);
     // Decode everything this read brought, then match it to commands.
     if (!decoder_.decode(std::string_view(t->read_buf.data(), n), replies_)) {
-        spdlog::error("redis connection {}: protocol error: {}", index_, decoder_.error_message());
+        log(log_level::error, "redis protocol error", {{"connection", index_}, {"error", decoder_.error_message()}});
         replies_.clear();
         return fail(error::protocol_error);
     }
     pipe_.note_activity(coarse_steady_now());
     if (replies_.size() > pipe_.awaiting()) {
-        spdlog::error("redis connection {}: reply without a command", index_);
+        log(log_level::error, "redis reply without a command", {{"connection", index_}});
         replies_.clear();
         return fail(error::protocol_error);
     }
@@ -258,7 +267,7 @@ void connection::on_tick() {
         case state::ready: {
             const auto action = pipe_.on_tick(now, settings_->cfg.ping_interval);
             if (action == pipeline::tick_action::timeout) {
-                spdlog::warn("redis connection {}: command timed out, resetting the connection", index_);
+                log(log_level::warn, "redis command timed out, resetting the connection", {{"connection", index_}});
                 fail(error::timeout);
             } else if (action == pipeline::tick_action::ping) {
                 send_ping();
@@ -309,10 +318,12 @@ void connection::fail(const error_code& why) {
     if (stopping) return;
 
     const config& cfg = settings_->cfg;
-    if (was_up_ || backoff_.failures() == 0)
-        spdlog::warn("redis connection {} to {}:{} failed: {}", index_, cfg.host, cfg.port, why.message());
-    else
-        spdlog::debug("redis connection {} to {}:{} failed again: {}", index_, cfg.host, cfg.port, why.message());
+    if (cfg.log) {
+        const bool first = was_up_ || backoff_.failures() == 0;
+        log(first ? log_level::warn : log_level::debug,
+            first ? "redis connection failed" : "redis connection failed again",
+            {{"connection", index_}, {"host", cfg.host}, {"port", cfg.port}, {"error", why.message()}});
+    }
     was_up_ = false;
     state_ = state::waiting;
     retry_at_ = now + backoff_.next();

@@ -92,6 +92,7 @@ private:
     void send_ping();
     void fail(const boost::system::error_code& why);
     void schedule_flush();
+    void log(log_level level, std::string_view message, std::initializer_list<log_field> fields) const;
 
     executor_type io_ex_;
     std::shared_ptr<const connection_settings> settings_;

@@ -44,6 +44,7 @@ TEST_CASE("config defaults are the documented ones", "[redis][config]") {
     CHECK(c.reconnect_max == std::chrono::seconds(2));
     CHECK(c.ping_interval == std::chrono::seconds(1));
     CHECK(c.client_name == "sessiond");
+    CHECK_FALSE(c.log);  // silent
 }
 
 TEST_CASE("parse_url accepts valid URLs", "[redis][config]") {
