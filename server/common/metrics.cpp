@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <iterator>
 #include <memory>
 #include <mutex>
 #include <vector>
@@ -42,35 +43,25 @@ struct thread_shard {
     ~thread_shard() { shards::instance().release(s); }
 };
 
-void add(counter& total, const counter& c) {
-    total.inc(c.get());
-}
-
-template <std::size_t N>
-void add(std::array<counter, N>& total, const std::array<counter, N>& c) {
-    for (std::size_t i = 0; i < N; ++i)
-        add(total[i], c[i]);
-}
-
+// The counters of a shard outside its arrays: a counter added to shard is
+// summed (and so rendered) only once it is listed here.
+constexpr counter shard::*single_counters[] = {
+    &shard::latency_sum_us,       &shard::connections_accepted, &shard::connections_refused, &shard::sessions_created,
+    &shard::sessions_rotated,     &shard::sessions_revoked,     &shard::sessions_evicted,    &shard::validations_ok,
+    &shard::validations_rejected, &shard::reuse_detected,       &shard::store_errors,
+};
 // The sum of every shard.
-void sum(shard& r) {
+void sum(shard& total) {
     auto& pool = shards::instance();
     std::lock_guard lock(pool.mutex);
     for (const auto& p : pool.all) {
         const shard& s = *p;
-        add(r.responses_by_class, s.responses_by_class);
-        add(r.latency_buckets, s.latency_buckets);
-        add(r.latency_sum_us, s.latency_sum_us);
-        add(r.connections_accepted, s.connections_accepted);
-        add(r.connections_refused, s.connections_refused);
-        add(r.sessions_created, s.sessions_created);
-        add(r.sessions_rotated, s.sessions_rotated);
-        add(r.sessions_revoked, s.sessions_revoked);
-        add(r.sessions_evicted, s.sessions_evicted);
-        add(r.validations_ok, s.validations_ok);
-        add(r.validations_rejected, s.validations_rejected);
-        add(r.reuse_detected, s.reuse_detected);
-        add(r.store_errors, s.store_errors);
+        for (std::size_t i = 0; i < s.responses_by_class.size(); ++i)
+            total.responses_by_class[i].inc(s.responses_by_class[i].get());
+        for (std::size_t i = 0; i < s.latency_buckets.size(); ++i)
+            total.latency_buckets[i].inc(s.latency_buckets[i].get());
+        for (auto member : single_counters)
+            (total.*member).inc((s.*member).get());
     }
 }
 
