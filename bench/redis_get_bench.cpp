@@ -1,7 +1,9 @@
 // Pipelined GET throughput of sessiond's Redis client: C connections, P
 // commands in flight per connection, random keys among N, for a duration.
 // Keys are named as redis-benchmark -r names them (key:%012d) so that both
-// programs read the same data; --seed writes them first.
+// programs read the same data; --seed writes them first. With --threads T,
+// each thread runs its own io_context and client (a client belongs to one
+// thread, as in sessiond) with its share of the C connections.
 //
 //   redis_get_bench --port 6379 -c 50 -P 16 --duration 10 [--seed --value-size 208] [--threads 1]
 
@@ -16,7 +18,8 @@
 #include <vector>
 
 #include <boost/asio/io_context.hpp>
-#include <spdlog/spdlog.h>
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/post.hpp>
 
 #include "redis/client.hpp"
 
@@ -77,7 +80,7 @@ options parse(int argc, char** argv) {
         else
             usage();
     }
-    if (o.connections == 0 || o.pipeline == 0 || o.keys <= 0 || o.threads == 0) usage();
+    if (o.connections == 0 || o.pipeline == 0 || o.keys <= 0 || o.threads == 0 || o.threads > o.connections) usage();
     return o;
 }
 
@@ -114,52 +117,80 @@ struct loop {
     }
 };
 
+// SETs every key, at most `window` in flight, on the client's own thread.
+struct seeder {
+    sessiond::redis::client& client;
+    const std::vector<std::string>& keys;
+    std::string value;
+    std::atomic<int>& pending;
+    std::atomic<int>& errors;
+    std::size_t next_key = 0;
+
+    void issue() {
+        if (next_key >= keys.size()) return;
+        client.async_exec(command("SET", keys[next_key++], value),
+                          [this](boost::system::error_code ec, sessiond::redis::reply) {
+                              if (ec) ++errors;
+                              --pending;
+                              issue();
+                          });
+    }
+};
+
+// One thread's io_context and client.
+struct lane {
+    asio::io_context ioc{1};
+    std::unique_ptr<sessiond::redis::client> client;
+    std::vector<std::unique_ptr<loop>> loops;
+};
+
 }  // namespace
 
 int main(int argc, char** argv) {
     const options opt = parse(argc, argv);
-    spdlog::set_level(spdlog::level::warn);
 
-    asio::io_context ioc(static_cast<int>(opt.threads));
-    sessiond::redis::config cfg;
-    cfg.host = opt.host;
-    cfg.port = opt.port;
-    cfg.connections = opt.connections;
-    cfg.command_timeout = 5s;
-    sessiond::redis::client client(ioc, cfg, opt.threads);
-    client.start();
+    std::vector<std::unique_ptr<lane>> lanes;
+    for (std::size_t t = 0; t < opt.threads; ++t) {
+        auto l = std::make_unique<lane>();
+        sessiond::redis::config cfg;
+        cfg.host = opt.host;
+        cfg.port = opt.port;
+        cfg.connections = opt.connections / opt.threads + (t < opt.connections % opt.threads ? 1 : 0);
+        cfg.command_timeout = 5s;
+        l->client = std::make_unique<sessiond::redis::client>(l->ioc, cfg, 1);
+        l->client->start();
+        lanes.push_back(std::move(l));
+    }
 
     std::vector<std::string> keys;
     for (int i = 0; i < opt.keys; ++i)
         keys.push_back(key_name(i));
 
     std::vector<std::thread> threads;
-    auto work = asio::make_work_guard(ioc);
-    for (std::size_t t = 0; t < opt.threads; ++t)
-        threads.emplace_back([&] { ioc.run(); });
-    const auto start_wait = std::chrono::steady_clock::now();
-    while (!client.ready()) {
-        if (std::chrono::steady_clock::now() - start_wait > 5s) {
-            std::fprintf(stderr, "redis_get_bench: cannot connect to %s:%u\n", opt.host.c_str(), opt.port);
-            std::exit(1);
-        }
-        std::this_thread::sleep_for(10ms);
+    std::vector<asio::executor_work_guard<asio::io_context::executor_type>> work;
+    for (auto& l : lanes) {
+        work.push_back(asio::make_work_guard(l->ioc));
+        threads.emplace_back([&ioc = l->ioc] { ioc.run(); });
     }
+    const auto start_wait = std::chrono::steady_clock::now();
+    for (auto& l : lanes)
+        while (!l->client->ready()) {
+            if (std::chrono::steady_clock::now() - start_wait > 5s) {
+                std::fprintf(stderr, "redis_get_bench: cannot connect to %s:%u\n", opt.host.c_str(), opt.port);
+                std::exit(1);
+            }
+            std::this_thread::sleep_for(10ms);
+        }
     std::this_thread::sleep_for(100ms);  // let every connection come up
 
     if (opt.seed) {
-        const std::string value(opt.value_size, 'v');
         std::atomic<int> pending{opt.keys};
         std::atomic<int> errors{0};
-        for (int i = 0; i < opt.keys; ++i) {
-            while (i - (opt.keys - pending.load()) >= 2000)
-                std::this_thread::sleep_for(1ms);  // bounded
-            client.async_exec(command("SET", keys[static_cast<std::size_t>(i)], value),
-                              [&](boost::system::error_code ec, sessiond::redis::reply) {
-                                  if (ec) ++errors;
-                                  --pending;
-                              });
-        }
+        seeder s{*lanes[0]->client, keys, std::string(opt.value_size, 'v'), pending, errors};
+        asio::post(lanes[0]->ioc, [&s] {
+            for (int k = 0; k < 2000; ++k)
+                s.issue();
+        });
         while (pending.load() > 0)
             std::this_thread::sleep_for(1ms);
         if (errors) {
@@ -170,13 +201,17 @@ int main(int argc, char** argv) {
 
     std::atomic<bool> running{true};
     std::atomic<std::uint64_t> done{0}, failed{0}, wrong_size{0};
-    std::vector<std::unique_ptr<loop>> loops;
-    const std::size_t n = opt.connections * opt.pipeline;
-    for (std::size_t i = 0; i < n; ++i)
-        loops.push_back(std::make_unique<loop>(
-            loop{client, keys, running, done, failed, wrong_size, opt.value_size, 0x9E3779B97F4A7C15ULL * (i + 1)}));
-    for (auto& l : loops)
-        l->next();
+    std::uint64_t seed = 0;
+    for (auto& l : lanes) {
+        const std::size_t n = l->client->connection_count() * opt.pipeline;
+        for (std::size_t i = 0; i < n; ++i)
+            l->loops.push_back(std::make_unique<loop>(loop{*l->client, keys, running, done, failed, wrong_size,
+                                                           opt.value_size, 0x9E3779B97F4A7C15ULL * ++seed}));
+        asio::post(l->ioc, [&l] {
+            for (auto& lp : l->loops)
+                lp->next();
+        });
+    }
 
     std::this_thread::sleep_for(std::chrono::duration<double>(opt.warmup));
     const auto d0 = done.load();
@@ -185,7 +220,7 @@ int main(int argc, char** argv) {
     const auto d1 = done.load();
     const auto t1 = std::chrono::steady_clock::now();
     running = false;
-    // Let the loops drain before the client and the loops go away.
+    // Let the loops drain before the clients and the loops go away.
     const auto drain_until = std::chrono::steady_clock::now() + 10s;
     std::uint64_t last = done.load();
     while (std::chrono::steady_clock::now() < drain_until) {
@@ -194,9 +229,11 @@ int main(int argc, char** argv) {
         if (now_done == last) break;
         last = now_done;
     }
-    client.stop();
-    work.reset();
-    ioc.stop();
+    for (auto& l : lanes)
+        l->client->stop();
+    work.clear();
+    for (auto& l : lanes)
+        l->ioc.stop();
     for (auto& t : threads)
         t.join();
 

@@ -5,7 +5,9 @@
 
 #include <csignal>
 #include <cstdio>
+#include <span>
 #include <thread>
+#include <variant>
 #include <vector>
 
 #include "api/api_keys.hpp"
@@ -87,6 +89,32 @@ security load_security(const config& cfg) {
     return out;
 }
 
+// The Redis client's connection events, as lines of sessiond's structured log.
+redis::logger make_redis_logger() {
+    return [](redis::log_level level, std::string_view message, std::span<const redis::log_field> fields) {
+        auto severity = spdlog::level::debug;
+        switch (level) {
+            case redis::log_level::debug:
+                break;
+            case redis::log_level::info:
+                severity = spdlog::level::info;
+                break;
+            case redis::log_level::warn:
+                severity = spdlog::level::warn;
+                break;
+            case redis::log_level::error:
+                severity = spdlog::level::err;
+                break;
+        }
+        if (!log::enabled(severity)) return;
+        std::vector<log::field> out;
+        out.reserve(fields.size());
+        for (const auto& f : fields)
+            std::visit([&](auto v) { out.emplace_back(f.key, v); }, f.value);
+        log::write(severity, message, out);
+    };
+}
+
 redis::config make_redis_config(const store_config& s) {
     auto parsed = redis::parse_url(s.redis_url);
     if (!parsed) throw config_error("invalid value for 'redis-url': " + parsed.error().message());
@@ -101,6 +129,7 @@ redis::config make_redis_config(const store_config& s) {
     c.connect_timeout = s.redis_connect_timeout;
     c.command_timeout = s.redis_command_timeout;
     c.max_in_flight = s.redis_max_in_flight;
+    c.log = make_redis_logger();
     return c;
 }
 

@@ -2,11 +2,93 @@
 
 #include <fmt/format.h>
 
+#include <cstddef>
+#include <iterator>
+#include <memory>
+#include <mutex>
+#include <vector>
+
 namespace sessiond::metrics {
 
-registry& get() {
-    static registry r;
-    return r;
+namespace {
+
+// Every shard ever handed out, and those whose thread has ended. Taken once
+// per thread and by render(), never on the request path.
+struct shards {
+    std::mutex mutex;
+    std::vector<std::unique_ptr<shard>> all;
+    std::vector<shard*> unused;
+
+    static shards& instance() {
+        static shards s;
+        return s;
+    }
+    shard* acquire() {
+        std::lock_guard lock(mutex);
+        if (!unused.empty()) {
+            shard* s = unused.back();
+            unused.pop_back();
+            return s;
+        }
+        return all.emplace_back(std::make_unique<shard>()).get();
+    }
+    void release(shard* s) {
+        std::lock_guard lock(mutex);
+        unused.push_back(s);
+    }
+};
+
+// Returns the thread's shard to the pool at thread exit; its counts stay.
+struct thread_shard {
+    shard* s = shards::instance().acquire();
+    ~thread_shard() { shards::instance().release(s); }
+};
+
+// The counters of a shard outside its arrays: a counter added to shard is
+// summed (and so rendered) only once it is listed here.
+constexpr counter shard::*single_counters[] = {
+    &shard::latency_sum_us,
+    &shard::connections_accepted,
+    &shard::connections_refused,
+    &shard::sessions_created,
+    &shard::sessions_rotated,
+    &shard::sessions_revoked,
+    &shard::sessions_evicted,
+    &shard::validations_ok,
+    &shard::validations_rejected,
+    &shard::reuse_detected,
+    &shard::reuse_revocations_failed,
+    &shard::touches_skipped,
+    &shard::rotation_conflicts,
+    &shard::store_errors,
+    &shard::store_full,
+};
+// A counter appended to shard (after store_full, its last member today) but
+// not listed above fails here.
+static_assert(offsetof(shard, store_full) + sizeof(counter) ==
+                  sizeof(shard::responses_by_class) + sizeof(shard::latency_buckets) +
+                      std::size(single_counters) * sizeof(counter),
+              "every single counter of shard must be listed in single_counters");
+// The sum of every shard.
+void sum(shard& total) {
+    auto& pool = shards::instance();
+    std::lock_guard lock(pool.mutex);
+    for (const auto& p : pool.all) {
+        const shard& s = *p;
+        for (std::size_t i = 0; i < s.responses_by_class.size(); ++i)
+            total.responses_by_class[i].inc(s.responses_by_class[i].get());
+        for (std::size_t i = 0; i < s.latency_buckets.size(); ++i)
+            total.latency_buckets[i].inc(s.latency_buckets[i].get());
+        for (auto member : single_counters)
+            (total.*member).inc((s.*member).get());
+    }
+}
+
+}  // namespace
+
+shard& get() {
+    thread_local thread_shard mine;
+    return *mine.s;
 }
 
 void observe_request(unsigned status, std::uint64_t duration_us) noexcept {
@@ -20,7 +102,8 @@ void observe_request(unsigned status, std::uint64_t duration_us) noexcept {
 }
 
 std::string render(std::uint64_t open_connections, bool store_ready) {
-    auto& r = get();
+    shard r;
+    sum(r);
     std::string out;
     auto it = std::back_inserter(out);
     auto simple = [&](const char* name, const char* type, const char* help, std::uint64_t v) {

@@ -14,6 +14,7 @@
 #include <algorithm>
 #include <array>
 #include <chrono>
+#include <utility>
 
 #include "common/metrics.hpp"
 #include "http/problem.hpp"
@@ -32,7 +33,7 @@ constexpr std::size_t read_chunk = 4096;  // bytes asked of one read
 // One client connection. Its deadlines are coarse: the server's sweep
 // (sweep_loop) cancels the socket of a connection past its deadline, which
 // costs one store per operation instead of a timer per operation. Touched
-// only on the server's thread.
+// only on the server's thread, like the server's table of connections.
 struct server::connection {
     using clock = std::chrono::steady_clock;
     explicit connection(tcp::socket s) : socket(std::move(s)) {}
@@ -68,12 +69,9 @@ asio::awaitable<void> server::sweep_loop() {
         auto [ec] = co_await timer.async_wait(use_tuple);
         if (ec) co_return;
         auto now = coarse_steady_now();
-        {
-            std::lock_guard lock(mutex_);
-            for (auto& [ptr, weak] : connections_)
-                if (ptr->deadline <= now)
-                    if (auto c = weak.lock()) expired.push_back(std::move(c));
-        }
+        for (auto& [ptr, weak] : connections_)
+            if (ptr->deadline <= now)
+                if (auto c = weak.lock()) expired.push_back(std::move(c));
         for (auto& c : expired) {
             c->deadline = connection::clock::time_point::max();
             beast::error_code ignored;
@@ -103,7 +101,7 @@ asio::awaitable<void> server::accept_loop() {
         // The connection's executor is its thread's io_context, which only
         // that thread runs: an implicit strand, without a strand's cost.
         auto [ec, socket] = co_await acceptor_.async_accept(ioc_, use_tuple);
-        if (stopping_.load()) co_return;
+        if (stopping_) co_return;
         if (ec) {
             if (ec == asio::error::operation_aborted) co_return;
             // Once a second at most: a full descriptor table fails every accept.
@@ -128,11 +126,8 @@ asio::awaitable<void> server::accept_loop() {
         socket.set_option(tcp::no_delay(true), ignored);
         auto c = std::make_shared<connection>(std::move(socket));
         c->expires_after(cfg_.idle_timeout);
-        {
-            std::lock_guard lock(mutex_);
-            connections_.emplace(c.get(), c);
-        }
-        active_.fetch_add(1, std::memory_order_relaxed);
+        connections_.emplace(c.get(), c);
+        active_.store(active_.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
         open_connections_.fetch_add(1, std::memory_order_relaxed);
         metrics::get().connections_accepted.inc();
         asio::co_spawn(ioc_, serve(std::move(c)), asio::detached);
@@ -218,7 +213,7 @@ asio::awaitable<void> server::serve(std::shared_ptr<connection> c) {
             if (buffer.size() == 0) {
                 // Between requests: the idle deadline, and the connection may
                 // be closed by a shutdown.
-                if (stopping_.load()) break;
+                if (stopping_) break;
                 c->idle = true;
                 c->expires_after(cfg_.idle_timeout);
                 auto [ec, n] = co_await c->socket.async_read_some(buffer.prepare(read_chunk), use_tuple);
@@ -293,7 +288,7 @@ asio::awaitable<void> server::serve(std::shared_ptr<connection> c) {
             res.version(req.version());
             co_await handle(req, res, rid, route);
             res.set(cfg_.request_id_header, rid);
-            res.keep_alive(req.keep_alive() && !stopping_.load());
+            res.keep_alive(req.keep_alive() && !stopping_);
             res.prepare_payload();
 
             c->expires_after(cfg_.write_timeout);
@@ -356,61 +351,43 @@ asio::awaitable<void> server::handle(request& req, response& res, std::string_vi
 }
 
 void server::on_connection_closed(connection* c) {
-    {
-        std::lock_guard lock(mutex_);
-        connections_.erase(c);
-    }
+    connections_.erase(c);
     open_connections_.fetch_sub(1, std::memory_order_relaxed);
-    if (active_.fetch_sub(1) == 1 && stopping_.load()) finish_drain();
+    const auto left = active_.load(std::memory_order_relaxed) - 1;
+    active_.store(left, std::memory_order_relaxed);
+    if (left == 0 && stopping_) finish_drain();
 }
 
 void server::shutdown(std::function<void()> on_drained) {
-    if (stopping_.exchange(true)) return;
-    asio::post(acceptor_.get_executor(), [this] {
-        beast::error_code ignored;
-        acceptor_.close(ignored);
-    });
-    std::vector<std::shared_ptr<connection>> open;
-    {
-        std::lock_guard lock(mutex_);
-        on_drained_ = std::move(on_drained);
+    if (shutdown_requested_.exchange(true)) return;
+    asio::post(ioc_, [this, done = std::move(on_drained)]() mutable { begin_drain(std::move(done)); });
+}
+
+void server::begin_drain(std::function<void()> on_drained) {
+    stopping_ = true;
+    beast::error_code ignored;
+    acceptor_.close(ignored);
+    on_drained_ = std::move(on_drained);
+    drain_timer_ = std::make_unique<asio::steady_timer>(ioc_, cfg_.drain_timeout);
+    drain_timer_->async_wait([this](const beast::error_code& ec) {
+        if (ec) return;
+        if (!connections_.empty())
+            log::warn("drain deadline reached, closing connections", {{"connections", connections_.size()}});
         for (auto& [ptr, weak] : connections_)
-            if (auto c = weak.lock()) open.push_back(std::move(c));
-        drain_timer_ = std::make_unique<asio::steady_timer>(ioc_, cfg_.drain_timeout);
-        drain_timer_->async_wait([this](const beast::error_code& ec) {
-            if (ec) return;
-            std::vector<std::shared_ptr<connection>> left;
-            {
-                std::lock_guard lock(mutex_);
-                for (auto& [ptr, weak] : connections_)
-                    if (auto c = weak.lock()) left.push_back(std::move(c));
+            if (auto c = weak.lock()) {
+                beast::error_code ignored;
+                c->socket.close(ignored);
             }
-            if (!left.empty()) log::warn("drain deadline reached, closing connections", {{"connections", left.size()}});
-            for (auto& c : left)
-                asio::post(ioc_, [c] {
-                    beast::error_code ignored;
-                    c->socket.close(ignored);
-                });
-            finish_drain();
-        });
-    }
+        finish_drain();
+    });
     // Idle keep-alive connections close now; busy ones after their response.
-    for (auto& c : open)
-        asio::post(ioc_, [c] {
-            beast::error_code ignored;
-            if (c->idle) c->socket.cancel(ignored);
-        });
-    if (active_.load() == 0) finish_drain();
+    for (auto& [ptr, weak] : connections_)
+        if (auto c = weak.lock(); c && c->idle) c->socket.cancel(ignored);
+    if (active_.load(std::memory_order_relaxed) == 0) finish_drain();
 }
 
 void server::finish_drain() {
-    std::function<void()> done;
-    {
-        std::lock_guard lock(mutex_);
-        done = std::move(on_drained_);
-        on_drained_ = nullptr;
-    }
-    if (done) done();
+    if (auto done = std::exchange(on_drained_, nullptr)) done();
 }
 
 }  // namespace sessiond::http

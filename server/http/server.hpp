@@ -10,7 +10,9 @@
 // Each connection's handlers are thus serialized by construction (the
 // io_context is an implicit strand, run by one thread only), without the
 // cost of a strand object; anything from another thread reaches a
-// connection by asio::post to its executor.
+// connection by asio::post to its executor. The server's own bookkeeping
+// (open connections, the drain) is likewise touched only on its thread:
+// shutdown() posts there, and the counts other threads read are atomics.
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -19,7 +21,6 @@
 #include <atomic>
 #include <functional>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <unordered_map>
 
@@ -46,10 +47,13 @@ public:
     unsigned short port() const { return port_; }
 
     // Stops accepting, closes idle connections, lets requests in flight finish
-    // (their connections then close) and calls `on_drained` once when the last
-    // connection is gone or the drain deadline forced the rest closed.
+    // (their connections then close) and calls `on_drained` once, on the
+    // server's thread, when the last connection is gone or the drain deadline
+    // forced the rest closed. Any thread; the work is posted to the server's
+    // thread. Calls after the first are ignored.
     void shutdown(std::function<void()> on_drained);
 
+    // Connections of this server (any thread).
     std::size_t active_connections() const { return active_.load(std::memory_order_relaxed); }
 
 private:
@@ -62,6 +66,7 @@ private:
     boost::asio::awaitable<void> handle(request& req, response& res, std::string_view request_id,
                                         std::string_view& route);
     void on_connection_closed(connection* c);
+    void begin_drain(std::function<void()> on_drained);
     void finish_drain();
 
     boost::asio::io_context& ioc_;
@@ -71,10 +76,11 @@ private:
     boost::asio::ip::tcp::acceptor acceptor_;
     unsigned short port_ = 0;
 
-    std::atomic<bool> stopping_{false};
-    std::atomic<std::size_t> active_{0};
-    std::atomic<std::size_t>& open_connections_;
-    std::mutex mutex_;  // guards connections_ and on_drained_
+    std::atomic<std::size_t> active_{0};           // written on the server's thread only
+    std::atomic<std::size_t>& open_connections_;   // shared by every server
+    std::atomic<bool> shutdown_requested_{false};  // shutdown() was called (any thread)
+    // The server's thread only.
+    bool stopping_ = false;
     std::unordered_map<connection*, std::weak_ptr<connection>> connections_;
     std::function<void()> on_drained_;
     std::unique_ptr<boost::asio::steady_timer> drain_timer_;

@@ -155,8 +155,7 @@ bool enabled(spdlog::level::level_enum level) {
 
 namespace {
 
-std::string format_line(spdlog::level::level_enum level, std::string_view message,
-                        std::initializer_list<field> fields) {
+std::string format_line(spdlog::level::level_enum level, std::string_view message, std::span<const field> fields) {
     std::string line;
     line.reserve(160);
     if (g_json) {
@@ -191,19 +190,20 @@ std::string format_line(spdlog::level::level_enum level, std::string_view messag
 }
 
 void write_to(spdlog::logger* logger, spdlog::level::level_enum level, std::string_view message,
-              std::initializer_list<field> fields) {
+              std::span<const field> fields) {
     if (!logger || !logger->should_log(level)) return;
     logger->log(level, "{}", format_line(level, message, fields));
 }
 
 }  // namespace
 
-void write(spdlog::level::level_enum level, std::string_view message, std::initializer_list<field> fields) {
+void write(spdlog::level::level_enum level, std::string_view message, std::span<const field> fields) {
     write_to(g.events ? g.events.get() : spdlog::default_logger_raw(), level, message, fields);
 }
 
 void access(std::string_view message, std::initializer_list<field> fields) {
-    write_to(g.access ? g.access.get() : spdlog::default_logger_raw(), spdlog::level::info, message, fields);
+    write_to(g.access ? g.access.get() : spdlog::default_logger_raw(), spdlog::level::info, message,
+             std::span<const field>(fields.begin(), fields.size()));
 }
 
 }  // namespace sessiond::log

@@ -9,6 +9,7 @@
 
 #include <cstdint>
 #include <initializer_list>
+#include <span>
 #include <string>
 #include <string_view>
 #include <variant>
@@ -52,7 +53,10 @@ struct drop_counts {
 drop_counts dropped() noexcept;
 
 bool enabled(spdlog::level::level_enum level);
-void write(spdlog::level::level_enum level, std::string_view message, std::initializer_list<field> fields);
+void write(spdlog::level::level_enum level, std::string_view message, std::span<const field> fields);
+inline void write(spdlog::level::level_enum level, std::string_view message, std::initializer_list<field> fields) {
+    write(level, message, std::span<const field>(fields.begin(), fields.size()));
+}
 
 // One access line (the HTTP server's, per request), on the access queue.
 void access(std::string_view message, std::initializer_list<field> fields);

@@ -2,14 +2,19 @@
 // The Redis client sessiond uses: a pool of pipelined connections on the
 // server's own io_context, with asynchronous commands and Lua scripts.
 //
-// Threads and executors: the client may be used from any thread running the
-// io_context (and from others). Each connection does its socket work on its own
-// strand. A completion handler runs on its associated executor: a coroutine
+// Threads: single-threaded by design. A client and its connections belong to
+// one io_context, run by one thread (sessiond has one client per I/O thread);
+// they keep their state without locks or strands. Call async_exec,
+// async_eval, last_error and settings on that thread only; a caller on
+// another thread posts to the io_context first. start(), stop() and ready()
+// may be called from any thread (they post, or read an atomic).
+//
+// Completions: a handler runs on its associated executor: a coroutine
 // (use_awaitable) resumes on its own executor, a callback bound with
-// bind_executor on that executor. A handler without an associated executor runs
-// on the io_context, in practice inline on the connection's strand when the
-// reply is read: it must not block. No handler is ever invoked from inside
-// async_exec/async_eval; errors decided at once (busy, not_connected) are posted.
+// bind_executor on that executor. A handler without an associated executor
+// runs on the io_context, in practice inline when the reply is read: it must
+// not block. No handler is ever invoked from inside async_exec/async_eval;
+// errors decided at once (busy, not_connected) are posted.
 
 #include <atomic>
 #include <chrono>
@@ -56,8 +61,8 @@ struct eval_op {
 class client {
 public:
     // Reads cfg.password_file and the TLS files (start-up only; throws
-    // std::system_error / std::invalid_argument on failure). io_threads: the
-    // number of threads running ioc, used when cfg.connections is 0.
+    // std::system_error / std::invalid_argument on failure). io_threads: how
+    // many connections to open when cfg.connections is 0.
     client(boost::asio::io_context& ioc, config cfg, std::size_t io_threads);
     ~client();  // stop()
     client(const client&) = delete;

@@ -10,6 +10,8 @@
 #include <boost/system/error_code.hpp>
 #include <boost/system/result.hpp>
 
+#include "redis/logger.hpp"
+
 namespace sessiond::redis {
 
 struct config {
@@ -74,6 +76,9 @@ struct config {
     // CLIENT SETNAME after connecting; empty = not sent. A refusal (NOPERM) is
     // logged and ignored.
     std::string client_name = "sessiond";
+
+    // Receives the connections' events (see logger.hpp). Empty = silent.
+    logger log;
 };
 
 // Parses redis://[user[:password]@]host[:port][/db] and rediss://… (TLS).

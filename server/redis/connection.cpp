@@ -6,7 +6,6 @@
 #include <boost/asio/ssl/host_name_verification.hpp>
 #include <boost/asio/write.hpp>
 #include <openssl/ssl.h>
-#include <spdlog/spdlog.h>
 
 #include "common/coarse_clock.hpp"
 #include "redis/error.hpp"
@@ -34,24 +33,23 @@ std::uint64_t seed_for(std::size_t index) {
 
 }  // namespace
 
-connection::transport::transport(const strand_type& ex, asio::ssl::context* ctx) : sock(ex) {
+connection::transport::transport(const executor_type& ex, asio::ssl::context* ctx) : sock(ex) {
     if (ctx) tls.emplace(sock, *ctx);
 }
 
 connection::connection(asio::io_context& ioc, std::shared_ptr<const connection_settings> settings, std::size_t index)
     : io_ex_(ioc.get_executor()),
-      strand_(asio::make_strand(ioc)),
       settings_(std::move(settings)),
       index_(index),
       pipe_(settings_->cfg.max_in_flight),
-      resolver_(strand_),
-      timer_(strand_),
+      resolver_(io_ex_),
+      timer_(io_ex_),
       backoff_(settings_->cfg.reconnect_min, settings_->cfg.reconnect_max, seed_for(index)) {}
 
 connection::~connection() = default;
 
 void connection::start() {
-    asio::post(strand_, [self = shared_from_this()] {
+    asio::post(io_ex_, [self = shared_from_this()] {
         if (self->state_ != state::idle) return;
         self->do_connect();
         self->do_tick();
@@ -59,7 +57,7 @@ void connection::start() {
 }
 
 void connection::stop() {
-    asio::post(strand_, [self = shared_from_this()] {
+    asio::post(io_ex_, [self = shared_from_this()] {
         if (self->state_ == state::stopped) return;
         self->state_ = state::stopped;
         self->timer_.cancel();
@@ -68,24 +66,24 @@ void connection::stop() {
 }
 
 error_code connection::last_error() const {
-    std::lock_guard lock(mu_);
     return last_error_;
 }
 
 error_code connection::submit(const command& cmd, detail::completion& done, clock::time_point deadline) {
-    pipeline::push_result r;
-    {
-        std::lock_guard lock(mu_);
-        r = pipe_.push(cmd.bytes(), done, deadline);
-        if (r.ec == error::not_connected && is_auth_error(last_error_)) r.ec = last_error_;
-    }
+    pipeline::push_result r = pipe_.push(cmd.bytes(), done, deadline);
+    if (r.ec == error::not_connected && is_auth_error(last_error_)) r.ec = last_error_;
     if (r.ec) return r.ec;
     if (r.schedule_flush) schedule_flush();
     return {};
 }
 
+void connection::log(log_level level, std::string_view message, std::initializer_list<log_field> fields) const {
+    if (const auto& sink = settings_->cfg.log)
+        sink(level, message, std::span<const log_field>(fields.begin(), fields.size()));
+}
+
 void connection::schedule_flush() {
-    asio::post(strand_, [self = shared_from_this()] { self->do_flush(false); });
+    asio::post(io_ex_, [self = shared_from_this()] { self->do_flush(false); });
 }
 
 void connection::do_connect() {
@@ -93,7 +91,7 @@ void connection::do_connect() {
     state_ = state::connecting;
     ++gen_;
     connect_deadline_ = cfg.connect_timeout.count() > 0 ? clock::now() + cfg.connect_timeout : clock::time_point::max();
-    auto t = std::make_shared<transport>(strand_, settings_->tls.get());
+    auto t = std::make_shared<transport>(io_ex_, settings_->tls.get());
     transport_ = t;
     decoder_.reset();
     writing_ = false;
@@ -144,16 +142,13 @@ void connection::do_handshake(const transport_ptr& t) {
     do_read(t);
     const auto& steps = settings_->handshake;
     if (steps.empty()) return become_ready();
-    {
-        std::lock_guard lock(mu_);
-        for (std::size_t i = 0; i < steps.size(); ++i) {
-            pipe_.push_internal(
-                steps[i].cmd.bytes(),
-                detail::completion([self = shared_from_this(), gen = gen_, i](const error_code& ec, const reply& r) {
-                    self->on_handshake_reply(gen, i, ec, r);
-                }),
-                connect_deadline_);
-        }
+    for (std::size_t i = 0; i < steps.size(); ++i) {
+        pipe_.push_internal(
+            steps[i].cmd.bytes(),
+            detail::completion([self = shared_from_this(), gen = gen_, i](const error_code& ec, const reply& r) {
+                self->on_handshake_reply(gen, i, ec, r);
+            }),
+            connect_deadline_);
     }
     do_flush(true);
 }
@@ -165,11 +160,15 @@ void connection::on_handshake_reply(std::uint64_t gen, std::size_t step, const e
         // NOAUTH on any step: Redis wants a password we do not have; staying up
         // would only refuse every command.
         if (steps[step].required || ec == error::noauth) {
-            spdlog::error("redis connection {}: {} refused: {}", index_, steps[step].cmd.name(), r.str());
+            log(log_level::error, "redis handshake refused",
+                {{"connection", index_}, {"command", steps[step].cmd.name()}, {"reply", r.str()}});
             return fail(ec);
         }
-        spdlog::warn("redis connection {}: {} {} refused (ignored): {}", index_, steps[step].cmd.name(),
-                     steps[step].cmd.arg(1), r.str());
+        log(log_level::warn, "redis handshake step refused, ignored",
+            {{"connection", index_},
+             {"command", steps[step].cmd.name()},
+             {"subcommand", steps[step].cmd.arg(1)},
+             {"reply", r.str()}});
     }
     if (step + 1 == steps.size()) become_ready();
 }
@@ -177,25 +176,20 @@ void connection::on_handshake_reply(std::uint64_t gen, std::size_t step, const e
 void connection::become_ready() {
     state_ = state::ready;
     backoff_.reset();
-    {
-        std::lock_guard lock(mu_);
-        pipe_.open();
-        pipe_.note_activity(clock::now());
-        last_error_.clear();
-    }
+    pipe_.open();
+    pipe_.note_activity(clock::now());
+    last_error_.clear();
     ready_.store(true, std::memory_order_release);
     was_up_ = true;
-    spdlog::info("redis connection {} to {}:{} ready", index_, settings_->cfg.host, settings_->cfg.port);
+    log(log_level::info, "redis connection ready",
+        {{"connection", index_}, {"host", settings_->cfg.host}, {"port", settings_->cfg.port}});
 }
 
 // force: write even while earlier commands await replies (see take_output).
 void connection::do_flush(bool force) {
     if (writing_ || !transport_) return;
     auto t = transport_;
-    {
-        std::lock_guard lock(mu_);
-        if (!pipe_.take_output(t->write_buf, force)) return;
-    }
+    if (!pipe_.take_output(t->write_buf, force)) return;
     writing_ = true;
     auto on_written = [self = shared_from_this(), gen = gen_, t](const error_code& ec, std::size_t) {
         self->on_write(gen, ec);
@@ -226,29 +220,22 @@ void connection::do_read(const transport_ptr& t) {
 void connection::on_read(std::uint64_t gen, const transport_ptr& t, const error_code& ec, std::size_t n) {
     if (gen != gen_) return;
     if (ec) return fail(ec);
-    // Decode everything this read brought, then match it to commands under one lock.
+    // Decode everything this read brought, then match it to commands.
     if (!decoder_.decode(std::string_view(t->read_buf.data(), n), replies_)) {
-        spdlog::error("redis connection {}: protocol error: {}", index_, decoder_.error_message());
+        log(log_level::error, "redis protocol error", {{"connection", index_}, {"error", decoder_.error_message()}});
         replies_.clear();
         return fail(error::protocol_error);
     }
-    bool unexpected = false;
-    {
-        std::lock_guard lock(mu_);
-        pipe_.note_activity(coarse_steady_now());
-        if (replies_.size() > pipe_.awaiting())
-            unexpected = true;
-        else
-            for (std::size_t i = 0; i < replies_.size(); ++i)
-                done_.push_back(pipe_.pop());
-    }
-    if (unexpected) {
-        spdlog::error("redis connection {}: reply without a command", index_);
+    pipe_.note_activity(coarse_steady_now());
+    if (replies_.size() > pipe_.awaiting()) {
+        log(log_level::error, "redis reply without a command", {{"connection", index_}});
         replies_.clear();
         return fail(error::protocol_error);
     }
+    for (std::size_t i = 0; i < replies_.size(); ++i)
+        done_.push_back(pipe_.pop());
     do_read(t);
-    // Handlers may run inline (same executor) and submit more commands: no lock held.
+    // Handlers may run inline (same executor) and submit more commands.
     for (std::size_t i = 0; i < done_.size(); ++i) {
         reply& r = replies_[i];
         const error_code rec = r.is_error() ? make_error_code(error_from_reply(r.str())) : error_code{};
@@ -278,13 +265,9 @@ void connection::on_tick() {
             if (now >= connect_deadline_) fail(error::timeout);
             break;
         case state::ready: {
-            pipeline::tick_action action;
-            {
-                std::lock_guard lock(mu_);
-                action = pipe_.on_tick(now, settings_->cfg.ping_interval);
-            }
+            const auto action = pipe_.on_tick(now, settings_->cfg.ping_interval);
             if (action == pipeline::tick_action::timeout) {
-                spdlog::warn("redis connection {}: command timed out, resetting the connection", index_);
+                log(log_level::warn, "redis command timed out, resetting the connection", {{"connection", index_}});
                 fail(error::timeout);
             } else if (action == pipeline::tick_action::ping) {
                 send_ping();
@@ -303,12 +286,8 @@ void connection::on_tick() {
 void connection::send_ping() {
     const auto timeout = settings_->cfg.command_timeout;
     const auto deadline = timeout.count() > 0 ? clock::now() + timeout : clock::time_point::max();
-    {
-        std::lock_guard lock(mu_);
-        // Any reply, even an error (an ACL user without PING), proves the link works.
-        pipe_.push_internal(ping_command().bytes(), detail::completion([](const error_code&, const reply&) {}),
-                            deadline);
-    }
+    // Any reply, even an error (an ACL user without PING), proves the link works.
+    pipe_.push_internal(ping_command().bytes(), detail::completion([](const error_code&, const reply&) {}), deadline);
     do_flush(true);
 }
 
@@ -325,11 +304,8 @@ void connection::fail(const error_code& why) {
     writing_ = false;
 
     std::vector<pipeline::entry> failed;
-    {
-        std::lock_guard lock(mu_);
-        pipe_.take_all(failed);
-        if (!stopping) last_error_ = why;
-    }
+    pipe_.take_all(failed);
+    if (!stopping) last_error_ = why;
     const auto now = clock::now();
     error_code for_callers = why;
     if (why.category() != error_category() && why != asio::error::operation_aborted)
@@ -342,10 +318,12 @@ void connection::fail(const error_code& why) {
     if (stopping) return;
 
     const config& cfg = settings_->cfg;
-    if (was_up_ || backoff_.failures() == 0)
-        spdlog::warn("redis connection {} to {}:{} failed: {}", index_, cfg.host, cfg.port, why.message());
-    else
-        spdlog::debug("redis connection {} to {}:{} failed again: {}", index_, cfg.host, cfg.port, why.message());
+    if (cfg.log) {
+        const bool first = was_up_ || backoff_.failures() == 0;
+        log(first ? log_level::warn : log_level::debug,
+            first ? "redis connection failed" : "redis connection failed again",
+            {{"connection", index_}, {"host", cfg.host}, {"port", cfg.port}, {"error", why.message()}});
+    }
     was_up_ = false;
     state_ = state::waiting;
     retry_at_ = now + backoff_.next();

@@ -1,16 +1,17 @@
 #pragma once
 // One pipelined connection to Redis: connects (TCP, TLS, AUTH/SELECT/SETNAME),
 // writes queued commands in batches, matches replies in order, times out stuck
-// commands, PINGs when idle and reconnects with backoff. All socket work runs
-// on the connection's own strand; callers on any thread hand commands over
-// through submit(), which never blocks beyond a short lock.
+// commands, PINGs when idle and reconnects with backoff.
+//
+// Single-threaded by design: a connection belongs to one io_context, run by
+// one thread, and everything but start(), stop() and ready() must be called
+// on that thread. Its state needs no lock and its handlers no strand.
 
 #include <array>
 #include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
@@ -20,7 +21,6 @@
 #include <boost/asio/ssl/context.hpp>
 #include <boost/asio/ssl/stream.hpp>
 #include <boost/asio/steady_timer.hpp>
-#include <boost/asio/strand.hpp>
 
 #include "redis/backoff.hpp"
 #include "redis/config.hpp"
@@ -45,29 +45,30 @@ public:
     connection(boost::asio::io_context& ioc, std::shared_ptr<const connection_settings> settings, std::size_t index);
     ~connection();
 
+    // Both post to the connection's thread, so any thread may call them.
     void start();  // connects in the background
     void stop();   // fails pending commands with operation_aborted; no reconnect
 
-    // Connected, authenticated, taking commands.
+    // Connected, authenticated, taking commands (any thread).
     bool ready() const noexcept { return ready_.load(std::memory_order_acquire); }
     std::size_t index() const noexcept { return index_; }
     // Why the last connection attempt or connection failed (empty if none since
     // the last success).
     boost::system::error_code last_error() const;
 
-    // Queues a command (any thread). On error (not connected, busy, or the
+    // Queues a command. On error (not connected, busy, or the
     // authentication error that keeps this connection down) `done` is left
     // with the caller.
     boost::system::error_code submit(const command& cmd, detail::completion& done, clock::time_point deadline);
 
 private:
-    using strand_type = boost::asio::strand<boost::asio::io_context::executor_type>;
+    using executor_type = boost::asio::io_context::executor_type;
     using tcp = boost::asio::ip::tcp;
 
     // One connection attempt's socket and buffers. Every handler of an attempt
     // holds it, so it outlives operations still finishing after a reset.
     struct transport {
-        transport(const strand_type& ex, boost::asio::ssl::context* ctx);
+        transport(const executor_type& ex, boost::asio::ssl::context* ctx);
         tcp::socket sock;
         std::optional<boost::asio::ssl::stream<tcp::socket&>> tls;
         std::string write_buf;
@@ -91,19 +92,15 @@ private:
     void send_ping();
     void fail(const boost::system::error_code& why);
     void schedule_flush();
+    void log(log_level level, std::string_view message, std::initializer_list<log_field> fields) const;
 
-    boost::asio::io_context::executor_type io_ex_;
-    strand_type strand_;
+    executor_type io_ex_;
     std::shared_ptr<const connection_settings> settings_;
     const std::size_t index_;
+    std::atomic<bool> ready_{false};  // read by other threads (/readyz)
 
-    // Shared with callers' threads.
-    mutable std::mutex mu_;
-    pipeline pipe_;                         // guarded by mu_
-    boost::system::error_code last_error_;  // guarded by mu_
-    std::atomic<bool> ready_{false};
-
-    // Strand only.
+    pipeline pipe_;
+    boost::system::error_code last_error_;
     state state_ = state::idle;
     std::uint64_t gen_ = 0;  // connection attempt; handlers of older ones do nothing
     transport_ptr transport_;

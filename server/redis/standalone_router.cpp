@@ -42,8 +42,7 @@ boost::system::error_code standalone_router::last_error() const {
 
 void standalone_router::submit(const command& cmd, detail::completion&& done) {
     const std::size_t n = connections_.size();
-    const std::size_t home = cmd.has_key() ? std::hash<std::string_view>{}(cmd.key()) % n
-                                           : next_.fetch_add(1, std::memory_order_relaxed) % n;
+    const std::size_t home = cmd.has_key() ? std::hash<std::string_view>{}(cmd.key()) % n : next_++ % n;
     const auto timeout = settings_->cfg.command_timeout;
     const auto deadline = timeout.count() > 0 ? coarse_steady_now() + timeout : connection::clock::time_point::max();
     boost::system::error_code first;

@@ -3,7 +3,6 @@
 // commands go to the connection its hash picks (so they keep their order), or
 // to the next ready one while that one is down; keyless commands go round-robin.
 
-#include <atomic>
 #include <memory>
 #include <vector>
 
@@ -32,7 +31,7 @@ private:
     boost::asio::io_context::executor_type io_ex_;
     std::shared_ptr<const connection_settings> settings_;
     std::vector<std::shared_ptr<connection>> connections_;
-    std::atomic<std::size_t> next_{0};
+    std::size_t next_ = 0;  // round-robin position (the owning thread only)
 };
 
 }  // namespace sessiond::redis

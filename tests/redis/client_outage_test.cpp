@@ -2,10 +2,15 @@
 
 #include <catch2/catch.hpp>
 
+#include <map>
 #include <optional>
+#include <span>
+#include <string>
+#include <type_traits>
+#include <variant>
+#include <vector>
 
 #include <boost/asio/error.hpp>
-#include <vector>
 
 #include "helpers.hpp"
 
@@ -157,5 +162,53 @@ TEST_CASE("in-flight bound: excess commands get busy at once", "[redis][client][
     for (std::size_t i = 0; i < 4; ++i) {
         CHECK_FALSE(*results[i]);
         CHECK(values[i] == "v");
+    }
+}
+
+TEST_CASE("connection events reach the injected logger with their fields", "[redis][client][log]") {
+    struct event {
+        redis::log_level level;
+        std::string message;
+        std::map<std::string, std::string> fields;
+    };
+    std::vector<event> events;
+    redis_server srv;
+    asio::io_context ioc;
+    auto cfg = test_config(srv);
+    cfg.log = [&](redis::log_level level, std::string_view message, std::span<const redis::log_field> fields) {
+        event e{level, std::string(message), {}};
+        for (const auto& f : fields)
+            e.fields[std::string(f.key)] = std::visit(
+                [](auto v) -> std::string {
+                    if constexpr (std::is_same_v<decltype(v), std::string_view>)
+                        return std::string(v);
+                    else
+                        return std::to_string(v);
+                },
+                f.value);
+        events.push_back(std::move(e));
+    };
+    redis::client c(ioc, cfg, 1);
+    c.start();
+    REQUIRE(wait_ready(ioc, c, 5s));
+    REQUIRE(events.size() == 1);
+    CHECK(events[0].level == redis::log_level::info);
+    CHECK(events[0].message == "redis connection ready");
+    CHECK(events[0].fields == std::map<std::string, std::string>{
+                                  {"connection", "0"}, {"host", "127.0.0.1"}, {"port", std::to_string(srv.port())}});
+
+    srv.stop();
+    REQUIRE(run_until(
+        ioc, [&] { return !c.ready(); }, 5s));
+    REQUIRE(events.size() >= 2);
+    CHECK(events[1].level == redis::log_level::warn);
+    CHECK(events[1].message == "redis connection failed");
+    CHECK(events[1].fields.at("port") == std::to_string(srv.port()));
+    CHECK_FALSE(events[1].fields.at("error").empty());
+    // Attempts while Redis stays down are reported at debug level only.
+    run_for(ioc, 100ms);
+    for (std::size_t i = 2; i < events.size(); ++i) {
+        CHECK(events[i].level == redis::log_level::debug);
+        CHECK(events[i].message == "redis connection failed again");
     }
 }

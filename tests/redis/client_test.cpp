@@ -9,7 +9,6 @@
 #include <vector>
 
 #include <boost/asio/as_tuple.hpp>
-#include <boost/asio/bind_executor.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/strand.hpp>
@@ -89,30 +88,22 @@ TEST_CASE("client SELECTs the URL's database", "[redis][client]") {
 
 TEST_CASE("100,000 pipelined commands from many handlers, each matched to its own key", "[redis][client][pipeline]") {
     redis_server srv;
-    asio::io_context ioc;
-    auto cfg = test_config(srv);
-    cfg.connections = 4;
-    cfg.command_timeout = 10s;  // sanitizer builds are slow; timeouts are not under test here
-    redis::client c(ioc, cfg, 4);
-    c.start();
-    REQUIRE(wait_ready(ioc, c, 5s));
-    run_for(ioc, 100ms);  // let every connection come up
-
     constexpr int total = 100000;
-    constexpr int workers = 16;
+    constexpr int threads = 4;
+    constexpr int workers_per_thread = 4;
     constexpr int window = 256;  // in flight per worker
     std::atomic<int> matched{0};
     std::atomic<int> mismatched{0};
     std::atomic<int> errors{0};
 
     // Each worker SETs k<i> to v<i>, then GETs it and checks the value, keeping
-    // `window` commands of its own in flight, from callbacks on its own strand.
+    // `window` commands of its own in flight, from callbacks on its thread.
     struct worker {
         redis::client& c;
         std::atomic<int>& matched;
         std::atomic<int>& mismatched;
         std::atomic<int>& errors;
-        asio::strand<asio::io_context::executor_type> strand;
+        int& left;  // commands of this thread's workers still to finish
         int next;
         int end;
 
@@ -120,46 +111,61 @@ TEST_CASE("100,000 pipelined commands from many handlers, each matched to its ow
             if (next >= end) return;
             const int i = next++;
             const std::string key = "k" + std::to_string(i);
-            c.async_exec(
-                command("SET", key, "v" + std::to_string(i)),
-                asio::bind_executor(strand, [self, i](boost::system::error_code ec, redis::reply) {
-                    if (ec) {
-                        ++self->errors;
-                        return self->issue(self);
-                    }
-                    self->c.async_exec(
-                        command("GET", "k" + std::to_string(i)),
-                        asio::bind_executor(self->strand, [self, i](boost::system::error_code ec, redis::reply r) {
-                            if (ec)
-                                ++self->errors;
-                            else if (r.str() == "v" + std::to_string(i))
-                                ++self->matched;
-                            else
-                                ++self->mismatched;
-                            self->issue(self);
-                        }));
-                }));
+            c.async_exec(command("SET", key, "v" + std::to_string(i)),
+                         [self, i](boost::system::error_code ec, redis::reply) {
+                             if (ec) {
+                                 ++self->errors;
+                                 --self->left;
+                                 return self->issue(self);
+                             }
+                             self->c.async_exec(command("GET", "k" + std::to_string(i)),
+                                                [self, i](boost::system::error_code ec, redis::reply r) {
+                                                    if (ec)
+                                                        ++self->errors;
+                                                    else if (r.str() == "v" + std::to_string(i))
+                                                        ++self->matched;
+                                                    else
+                                                        ++self->mismatched;
+                                                    --self->left;
+                                                    self->issue(self);
+                                                });
+                         });
         }
     };
-    const int per = total / workers;
-    for (int w = 0; w < workers; ++w) {
-        auto wk = std::make_shared<worker>(
-            worker{c, matched, mismatched, errors, asio::make_strand(ioc), w * per, (w + 1) * per});
-        asio::post(wk->strand, [wk] {
-            for (int k = 0; k < window; ++k)
-                wk->issue(wk);
+
+    // As in the server, each thread runs its own io_context with its own
+    // client (a client belongs to one thread); all of them share one Redis.
+    std::vector<std::thread> pool;
+    std::atomic<int> not_ready{0};
+    const int per = total / (threads * workers_per_thread);
+    for (int t = 0; t < threads; ++t)
+        pool.emplace_back([&, t] {
+            asio::io_context ioc;
+            auto cfg = test_config(srv);
+            cfg.connections = 2;
+            cfg.command_timeout = 10s;  // sanitizer builds are slow; timeouts are not under test here
+            redis::client c(ioc, cfg, 1);
+            c.start();
+            if (!wait_ready(ioc, c, 5s)) {
+                ++not_ready;
+                return;
+            }
+            run_for(ioc, 100ms);  // let every connection come up
+            int left = workers_per_thread * per;
+            for (int w = 0; w < workers_per_thread; ++w) {
+                const int first = (t * workers_per_thread + w) * per;
+                auto wk = std::make_shared<worker>(worker{c, matched, mismatched, errors, left, first, first + per});
+                for (int k = 0; k < window; ++k)
+                    wk->issue(wk);
+            }
+            run_until(
+                ioc, [&] { return left == 0; }, 120s);
+            c.stop();
+            run_for(ioc, 10ms);  // let the callbacks holding workers end
         });
-    }
-    // Four threads run the io_context, as the server does.
-    std::vector<std::thread> threads;
-    const auto deadline = std::chrono::steady_clock::now() + 120s;
-    for (int t = 0; t < 4; ++t)
-        threads.emplace_back([&] {
-            while (matched + mismatched + errors < total && std::chrono::steady_clock::now() < deadline)
-                ioc.run_for(10ms);
-        });
-    for (auto& t : threads)
+    for (auto& t : pool)
         t.join();
+    REQUIRE(not_ready == 0);
     CHECK(errors == 0);
     CHECK(mismatched == 0);
     CHECK(matched == total);

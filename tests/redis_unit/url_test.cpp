@@ -1,13 +1,33 @@
 #include <catch2/catch.hpp>
 
-#include <cstdio>
+#include <filesystem>
 #include <fstream>
+#include <string>
+#include <system_error>
+
+#include <unistd.h>
 
 #include "redis/config.hpp"
 #include "redis/error.hpp"
-#include "support/process.hpp"
 
 using namespace sessiond::redis;
+
+namespace {
+
+// A file in the temporary directory holding `content`, removed at the end.
+struct temp_file {
+    std::filesystem::path path;
+    explicit temp_file(const std::string& content)
+        : path(std::filesystem::temp_directory_path() / ("sessiond-redis-unit-" + std::to_string(::getpid()))) {
+        std::ofstream(path, std::ios::binary | std::ios::trunc) << content;
+    }
+    ~temp_file() {
+        std::error_code ignored;
+        std::filesystem::remove(path, ignored);
+    }
+};
+
+}  // namespace
 
 TEST_CASE("config defaults are the documented ones", "[redis][config]") {
     config c;
@@ -24,6 +44,7 @@ TEST_CASE("config defaults are the documented ones", "[redis][config]") {
     CHECK(c.reconnect_max == std::chrono::seconds(2));
     CHECK(c.ping_interval == std::chrono::seconds(1));
     CHECK(c.client_name == "sessiond");
+    CHECK_FALSE(c.log);  // silent
 }
 
 TEST_CASE("parse_url accepts valid URLs", "[redis][config]") {
@@ -106,16 +127,15 @@ TEST_CASE("parse_url rejects invalid URLs with a clear error", "[redis][config]"
 }
 
 TEST_CASE("password_file replaces the password, trailing newline removed", "[redis][config]") {
-    sessiond::test::temp_dir dir;
-    sessiond::test::write_file(dir.file("pw"), "from file\n");
+    temp_file pw("from file\n");
     config c;
     c.password = "ignored";
-    c.password_file = dir.file("pw");
+    c.password_file = pw.path.string();
     REQUIRE_FALSE(load_password_file(c));
     CHECK(c.password == "from file");
 
     config missing;
-    missing.password_file = dir.file("nope");
+    missing.password_file = pw.path.string() + ".missing";
     CHECK(load_password_file(missing) == boost::system::errc::no_such_file_or_directory);
 
     config none;
