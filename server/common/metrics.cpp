@@ -65,9 +65,9 @@ constexpr counter shard::*single_counters[] = {
 };
 // A counter appended to shard (after store_full, its last member today) but
 // not listed above fails here.
-static_assert(offsetof(shard, store_full) + sizeof(counter) ==
-                  sizeof(shard::responses_by_class) + sizeof(shard::latency_buckets) +
-                      std::size(single_counters) * sizeof(counter),
+static_assert(offsetof(shard, store_full) + sizeof(counter) == sizeof(shard::responses_by_class) +
+                                                                   sizeof(shard::latency_buckets) +
+                                                                   std::size(single_counters) * sizeof(counter),
               "every single counter of shard must be listed in single_counters");
 // The sum of every shard.
 void sum(shard& total) {

@@ -94,7 +94,7 @@ public:
     // retrying once when Redis answers NOSCRIPT. Routed by the first key.
     // Signature: void(boost::system::error_code, reply).
     template <class CompletionToken>
-    auto async_eval(const script& s, std::vector<std::string> keys, std::vector<std::string> args,
+    auto async_eval(const script& s, const std::vector<std::string>& keys, const std::vector<std::string>& args,
                     CompletionToken&& token) {
         return boost::asio::async_compose<CompletionToken, void(boost::system::error_code, reply)>(
             detail::eval_op{this, s, std::make_unique<const command>(make_evalsha(s, keys, args))}, token, ioc_);

@@ -93,15 +93,15 @@ private:
             // What dispatch() would do, without its wrapping: a handler without
             // an executor of its own, completed on a thread of its io_context.
             if (hex == ex && ex.running_in_this_thread()) {
-                std::move(h)(ec, std::move(r));
+                std::forward<H>(h)(ec, std::move(r));
                 return;
             }
         }
-        boost::asio::dispatch(hex, boost::asio::append(std::move(h), ec, std::move(r)));
+        boost::asio::dispatch(hex, boost::asio::append(std::forward<H>(h), ec, std::move(r)));
     }
     template <class H>
     static void post_handler(H&& h, const boost::system::error_code& ec, const io_executor& ex) {
-        boost::asio::post(ex, boost::asio::append(std::move(h), ec, reply{}));
+        boost::asio::post(ex, boost::asio::append(std::forward<H>(h), ec, reply{}));
     }
 
     template <class H>

@@ -109,14 +109,15 @@ void connection::do_connect() {
         t->sock.async_connect(tcp::endpoint(address, cfg.port), std::move(on_connect));
         return;
     }
-    resolver_.async_resolve(
-        cfg.host, std::to_string(cfg.port),
-        [self, gen, t, on_connect = std::move(on_connect)](const error_code& ec, tcp::resolver::results_type results) {
-            if (gen != self->gen_) return;
-            if (ec) return self->fail(ec);
-            asio::async_connect(t->sock, results,
-                                [on_connect](const error_code& ec, const tcp::endpoint&) { on_connect(ec); });
-        });
+    resolver_.async_resolve(cfg.host, std::to_string(cfg.port),
+                            [self, gen, t, on_connect = std::move(on_connect)](
+                                const error_code& ec, const tcp::resolver::results_type& results) {
+                                if (gen != self->gen_) return;
+                                if (ec) return self->fail(ec);
+                                asio::async_connect(
+                                    t->sock, results,
+                                    [on_connect](const error_code& ec, const tcp::endpoint&) { on_connect(ec); });
+                            });
 }
 
 void connection::on_connected(std::uint64_t gen, const transport_ptr& t) {

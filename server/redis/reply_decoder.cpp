@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <new>
 #include <stdexcept>
+#include <string>
 
 #include <hiredis/read.h>
 
@@ -20,7 +21,15 @@ struct decoder_callbacks {
         return &static_cast<reply_decoder*>(task->privdata)->root_;
     }
 
+    static reply_decoder& decoder(const redisReadTask* task) {
+        const redisReadTask* root = task;
+        while (root->parent)
+            root = root->parent;
+        return *static_cast<reply_decoder*>(root->privdata);
+    }
+
     static void* create_string(const redisReadTask* task, char* s, size_t len) {
+        if (!decoder(task).charge(len)) return nullptr;
         reply* r = slot(task);
         switch (task->type) {
             case REDIS_REPLY_STATUS:
@@ -42,6 +51,7 @@ struct decoder_callbacks {
     }
 
     static void* create_array(const redisReadTask* task, int n) {
+        if (n < 0 || !decoder(task).charge(static_cast<std::size_t>(n) * sizeof(reply))) return nullptr;
         reply* r = slot(task);
         r->kind_ = reply::kind::array;
         try {
@@ -80,8 +90,17 @@ void reply_decoder::reader_deleter::operator()(redisReader* r) const noexcept {
     redisReaderFree(r);
 }
 
-reply_decoder::reply_decoder() {
+reply_decoder::reply_decoder(std::size_t max_reply_bytes) : max_reply_bytes_(max_reply_bytes) {
     reset();
+}
+
+bool reply_decoder::charge(std::size_t n) noexcept {
+    if (n > max_reply_bytes_ - std::min(reply_bytes_, max_reply_bytes_)) {
+        too_large_ = true;
+        return false;
+    }
+    reply_bytes_ += n;
+    return true;
 }
 
 reply_decoder::~reply_decoder() = default;
@@ -94,16 +113,25 @@ void reply_decoder::reset() {
     reader_->privdata = this;
     failed_ = false;
     error_.clear();
+    reply_bytes_ = 0;
+    too_large_ = false;
 }
 
 void reply_decoder::set_failed() {
     failed_ = true;
-    error_ = reader_->errstr;
+    error_ = too_large_ ? "reply larger than " + std::to_string(max_reply_bytes_) + " bytes" : reader_->errstr;
 }
 
 bool reply_decoder::feed(std::string_view bytes) {
     if (failed_) return false;
     if (redisReaderFeed(reader_.get(), bytes.data(), bytes.size()) != REDIS_OK) {
+        set_failed();
+        return false;
+    }
+    // Bytes hiredis holds for a reply it has not finished (a bulk string
+    // still arriving) count too.
+    if (reader_->len - reader_->pos > max_reply_bytes_ - std::min(reply_bytes_, max_reply_bytes_)) {
+        too_large_ = true;
         set_failed();
         return false;
     }
@@ -120,6 +148,7 @@ std::optional<reply> reply_decoder::next() {
     if (!obj) return std::nullopt;
     reply r = std::move(root_);
     root_ = reply{};
+    reply_bytes_ = 0;
     return r;
 }
 

@@ -2,6 +2,7 @@
 // Turns the bytes Redis sends into replies, with hiredis' redisReader building
 // redis::reply values directly (no intermediate redisReply tree).
 
+#include <cstddef>
 #include <memory>
 #include <optional>
 #include <string>
@@ -16,7 +17,14 @@ namespace sessiond::redis {
 
 class reply_decoder {
 public:
-    reply_decoder();
+    // A reply may not take more than this much memory while it is decoded:
+    // bytes buffered for it, its strings, and its arrays' element slots. A
+    // reply announcing more (an array header of 50 million elements, a bulk
+    // string of a gigabyte) is a protocol error before anything that large is
+    // allocated. sessiond's largest replies (a user's sessions) stay far below.
+    static constexpr std::size_t default_max_reply_bytes = 64 * 1024 * 1024;
+
+    explicit reply_decoder(std::size_t max_reply_bytes = default_max_reply_bytes);
     ~reply_decoder();
     reply_decoder(const reply_decoder&) = delete;
     reply_decoder& operator=(const reply_decoder&) = delete;
@@ -43,6 +51,8 @@ public:
 private:
     friend struct decoder_callbacks;
     void set_failed();
+    // Counts `n` more bytes against the current reply; false past the bound.
+    bool charge(std::size_t n) noexcept;
 
     reply root_;  // the reply being built; declared before reader_, which points into it
     struct reader_deleter {
@@ -51,6 +61,9 @@ private:
     std::unique_ptr<redisReader, reader_deleter> reader_;
     bool failed_ = false;
     std::string error_;
+    std::size_t max_reply_bytes_;
+    std::size_t reply_bytes_ = 0;  // memory the reply being decoded holds so far
+    bool too_large_ = false;
 };
 
 }  // namespace sessiond::redis

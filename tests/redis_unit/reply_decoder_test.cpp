@@ -137,3 +137,47 @@ TEST_CASE("decoder handles large bulk strings and many replies", "[redis][decode
     }
     CHECK_FALSE(d.next());
 }
+
+TEST_CASE("a reply announcing more than the bound is a protocol error before it is allocated", "[redis][decoder]") {
+    SECTION("an 11-byte array header of 50 million elements, at the default bound") {
+        reply_decoder d;
+        std::vector<reply> out;
+        CHECK_FALSE(d.decode("*50000000\r\n", out));
+        CHECK(d.failed());
+        CHECK(out.empty());
+        CHECK(d.error_message() == "reply larger than 67108864 bytes");
+    }
+    SECTION("a nested array whose elements add up past the bound") {
+        reply_decoder d(1000 * sizeof(reply));
+        std::vector<reply> out;
+        CHECK(d.decode("*2\r\n*600\r\n", out));  // 602 slots so far: fine
+        CHECK_FALSE(d.decode("*600\r\n", out));  // 1202 slots: too many
+        CHECK(d.error_message().starts_with("reply larger than"));
+    }
+    SECTION("a bulk string still arriving is refused once its buffered bytes pass the bound") {
+        reply_decoder d(4096);
+        std::vector<reply> out;
+        CHECK(d.decode("$1000000000\r\n" + std::string(4000, 'x'), out));
+        CHECK_FALSE(d.decode(std::string(200, 'x'), out));
+        CHECK(out.empty());
+    }
+    SECTION("strings of one reply add up; the next reply starts from zero") {
+        reply_decoder d(3 * 1024);
+        std::vector<reply> out;
+        const std::string kb = "$1000\r\n" + std::string(1000, 'y') + "\r\n";
+        CHECK(d.decode("*2\r\n" + kb + kb + kb, out));  // two strings in one array, then one on its own
+        REQUIRE(out.size() == 2);
+        CHECK(out[0].elements().size() == 2);
+        CHECK(out[1].str().size() == 1000);
+        CHECK_FALSE(d.decode("*3\r\n" + kb + kb + kb, out));
+    }
+    SECTION("reset clears the failure") {
+        reply_decoder d(64);
+        std::vector<reply> out;
+        CHECK_FALSE(d.decode("*100\r\n", out));
+        d.reset();
+        CHECK(d.decode("+OK\r\n", out));
+        REQUIRE(out.size() == 1);
+        CHECK(out[0].str() == "OK");
+    }
+}
