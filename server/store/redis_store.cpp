@@ -270,7 +270,7 @@ asio::awaitable<result<created>> redis_store::create(const session_record& r, co
     args.push_back(slot + "s:");
     args.push_back(bucket_arg(r.id.bucket));
     args.push_back(user.user_id);
-    auto [ec, reply] = co_await client_.async_eval(create_script, std::move(keys), std::move(args), use_tuple);
+    auto [ec, reply] = co_await client_.async_eval(create_script, keys, args, use_tuple);
     if (ec) co_return api_error(ec, "create");
     if (!reply.is_array()) co_return api_error(redis::error::protocol_error, "create");
     auto elements = reply.elements();
@@ -298,7 +298,7 @@ asio::awaitable<result<bool>> redis_store::replace(const session_record& expecte
     args.push_back(encode_record(next));
     args.push_back(std::to_string(ms(session::store_deadline(next))));
     args.push_back(member_of(next.id));
-    auto [ec, reply] = co_await client_.async_eval(replace_script, std::move(keys), std::move(args), use_tuple);
+    auto [ec, reply] = co_await client_.async_eval(replace_script, keys, args, use_tuple);
     if (ec) co_return result<bool>(boost::system::in_place_error, api_error(ec, "replace"));
     if (!reply.is_integer())
         co_return result<bool>(boost::system::in_place_error, api_error(redis::error::protocol_error, "replace"));
@@ -321,7 +321,7 @@ asio::awaitable<result<std::vector<session_record>>> redis_store::list_user(cons
     std::vector<std::string> keys{user_key(user)};
     std::vector<std::string> args{std::to_string(ms(clock_.now())),
                                   slot_prefix(user.bucket) + "s:", bucket_arg(user.bucket), user.user_id};
-    auto [ec, reply] = co_await client_.async_eval(list_script, std::move(keys), std::move(args), use_tuple);
+    auto [ec, reply] = co_await client_.async_eval(list_script, keys, args, use_tuple);
     if (ec) co_return api_error(ec, "list");
     if (!reply.is_array()) co_return api_error(redis::error::protocol_error, "list");
     co_return decode_pairs(reply.elements(), 0, user);
@@ -331,7 +331,7 @@ asio::awaitable<result<std::size_t>> redis_store::remove_user(const user_ref& us
     std::vector<std::string> keys{user_key(user)};
     std::vector<std::string> args{slot_prefix(user.bucket) + "s:", bucket_arg(user.bucket),
                                   except ? member_of(*except) : std::string(), user.user_id};
-    auto [ec, reply] = co_await client_.async_eval(remove_user_script, std::move(keys), std::move(args), use_tuple);
+    auto [ec, reply] = co_await client_.async_eval(remove_user_script, keys, args, use_tuple);
     if (ec) co_return api_error(ec, "remove_user");
     if (!reply.is_integer() || reply.integer() < 0) co_return api_error(redis::error::protocol_error, "remove_user");
     co_return static_cast<std::size_t>(reply.integer());

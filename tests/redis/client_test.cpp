@@ -275,7 +275,7 @@ TEST_CASE("scripts run by EVALSHA and survive SCRIPT FLUSH", "[redis][client][sc
             // Named vectors: GCC 12 rejects a braced list inside a co_await expression.
             std::vector<std::string> keys{"counter"};
             std::vector<std::string> args{"1"};
-            auto r = co_await c.async_eval(incr_by, std::move(keys), std::move(args), asio::use_awaitable);
+            auto r = co_await c.async_eval(incr_by, keys, args, asio::use_awaitable);
             got = r.integer();
         },
         asio::detached);
