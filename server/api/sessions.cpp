@@ -303,7 +303,14 @@ asio::awaitable<void> session_api::rotate(http::request_context& ctx) {
         http::set_problem(ctx.res, sessiond::error::invalid_session, "token is too long", ctx.request_id);
         co_return;
     }
-    service::rotate_request request{*reauthenticated, std::move(*metadata)};
+    service::rotate_request request{*reauthenticated, std::move(*metadata), std::nullopt};
+    if (auto key = ctx.req["Idempotency-Key"]; !key.empty()) {
+        if (key.size() > 128 || !std::all_of(key.begin(), key.end(), [](char c) { return c > 0x20 && c < 0x7f; })) {
+            malformed(ctx, "Idempotency-Key must be 1..128 visible ASCII characters");
+            co_return;
+        }
+        request.idempotency_key = std::string(key);
+    }
     auto rotated = co_await sessions_.rotate(*token, std::move(request), actor_of(*who, ctx));
     if (!rotated) co_return set_failure(ctx, rotated.error());
     reply_with_token(ctx, http::status::ok, *rotated);

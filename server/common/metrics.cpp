@@ -62,12 +62,13 @@ constexpr counter shard::*single_counters[] = {
     &shard::rotation_conflicts,
     &shard::store_errors,
     &shard::store_full,
+    &shard::rotations_replayed,
 };
-// A counter appended to shard (after store_full, its last member today) but
+// A counter appended to shard (after rotations_replayed, its last member) but
 // not listed above fails here.
-static_assert(offsetof(shard, store_full) + sizeof(counter) == sizeof(shard::responses_by_class) +
-                                                                   sizeof(shard::latency_buckets) +
-                                                                   std::size(single_counters) * sizeof(counter),
+static_assert(offsetof(shard, rotations_replayed) + sizeof(counter) == sizeof(shard::responses_by_class) +
+                                                                           sizeof(shard::latency_buckets) +
+                                                                           std::size(single_counters) * sizeof(counter),
               "every single counter of shard must be listed in single_counters");
 // The sum of every shard.
 void sum(shard& total) {
@@ -152,6 +153,9 @@ std::string render(std::uint64_t open_connections, bool store_ready) {
     simple("sessiond_session_rotation_conflicts_total", "counter",
            "Rotation writes that lost to a concurrent write of the same session and were retried.",
            r.rotation_conflicts.get());
+    simple("sessiond_session_rotations_replayed_total", "counter",
+           "Rotation retries (same idempotency key) answered with the token of the rotation already written.",
+           r.rotations_replayed.get());
     simple("sessiond_store_errors_total", "counter", "Store operations that failed (503).", r.store_errors.get());
     simple("sessiond_store_full_total", "counter", "Creates refused because the embedded store was full.",
            r.store_full.get());

@@ -171,6 +171,8 @@ asio::awaitable<result<issued_session>> session_service::rotate(std::string_view
     auto decoded = codec_.decode(*keys_, token);
     if (!decoded) co_return decoded.error();
     auto presented = session::digest_secret(decoded->secret);
+    std::optional<session::token_secret> derived;
+    if (request.idempotency_key) derived = keys_->derive_secret("rotate", decoded->secret, *request.idempotency_key);
 
     for (int attempt = 0; attempt < rotate_attempts; ++attempt) {
         if (attempt > 0) {
@@ -182,11 +184,20 @@ asio::awaitable<result<issued_session>> session_service::rotate(std::string_view
         if (!found) co_return store_failure(found.error());
         if (!*found) co_return errc::unknown_session;
         const auto& stored = **found;
-        auto issued = codec_.reissue(*keys_, decoded->id);
+        auto issued = derived ? codec_.reissue(*keys_, decoded->id, *derived) : codec_.reissue(*keys_, decoded->id);
         auto rotated = session::rotate(stored, presented, issued.secret_hash, clock_.now(), policy_,
                                        request.reauthenticated, request.metadata);
         if (rotated.outcome == check_outcome::reuse_detected) co_await revoke_reused(decoded->id, who);
-        if (rotated.outcome == check_outcome::invalid) co_return errc::not_current;
+        if (rotated.outcome == check_outcome::invalid) {
+            // The previous token within its grace. With the key of the
+            // rotation that replaced it, this is that rotation's retry: the
+            // same new token, and nothing written.
+            if (derived && session::equal_ct(issued.secret_hash.view(), stored.secret_hash.view())) {
+                metrics::get().rotations_replayed.inc();
+                co_return issued_session{std::move(issued.token), stored};
+            }
+            co_return errc::not_current;
+        }
         if (rotated.outcome != check_outcome::valid) co_return refusal(rotated.outcome);
         auto written = co_await store_.replace(stored, *rotated.updated, user_of(stored));
         if (!written) co_return store_failure(written.error());

@@ -54,6 +54,11 @@ struct create_request {
 struct rotate_request {
     bool reauthenticated = false;
     std::optional<std::string> metadata;  // replaces the session's metadata when set
+    // Makes the rotation safe to retry: the new token's secret is derived
+    // from the presented one and this key, so a retry of a rotation that was
+    // written (though its answer was lost, or was a 503) presents what is now
+    // the previous token with the same key and gets the same new token back.
+    std::optional<std::string> idempotency_key;
 };
 
 class session_service {

@@ -104,6 +104,21 @@ std::uint16_t keyring::user_bucket(std::string_view user_id) const {
     return static_cast<std::uint16_t>((mac[0] << 8 | mac[1]) % bucket_count);
 }
 
+std::array<std::uint8_t, 32> keyring::derive_secret(std::string_view context, bytes_view secret,
+                                                    std::string_view salt) const {
+    std::vector<std::uint8_t> bytes;
+    bytes.reserve(context.size() + 1 + secret.size() + salt.size());
+    bytes.insert(bytes.end(), context.begin(), context.end());
+    bytes.push_back(0);
+    bytes.insert(bytes.end(), secret.begin(), secret.end());
+    bytes.insert(bytes.end(), salt.begin(), salt.end());
+    const secret_bytes message(std::move(bytes));  // wiped when it goes
+    const sha256_digest mac = hmac_sha256(user_index_key_.view(), message.view());
+    std::array<std::uint8_t, 32> out;
+    std::copy(mac.begin(), mac.end(), out.begin());
+    return out;
+}
+
 std::string keyring::user_index_name(std::string_view user_id) const {
     // A different message than the bucket's, so the two values are independent.
     std::string message = "index:";

@@ -65,6 +65,13 @@ public:
     static constexpr std::size_t user_index_name_bytes = 8;
     std::string user_index_name(std::string_view user_id) const;
 
+    // 32 bytes only this server can compute from `context`, `secret` and
+    // `salt`: HMAC-SHA-256(user_index_key, context ‖ 0 ‖ secret ‖ salt). A
+    // rotation with an idempotency key derives its new token secret this
+    // way, so that a retry of the same rotation gets the same token.
+    std::array<std::uint8_t, 32> derive_secret(std::string_view context, bytes_view secret,
+                                               std::string_view salt) const;
+
 private:
     keyring() = default;
 

@@ -58,6 +58,11 @@ issued_token token_codec::reissue(const keyring& keys, const session_id& id) con
     return make(keys, id, secret);
 }
 
+issued_token token_codec::reissue(const keyring& keys, const session_id& id, const token_secret& secret) const {
+    if (id.bucket >= bucket_count) throw std::invalid_argument("token_codec: bucket out of range");
+    return make(keys, id, secret);
+}
+
 issued_token token_codec::make(const keyring& keys, const session_id& id, const token_secret& secret) const {
     issued_token out;
     out.id = id;

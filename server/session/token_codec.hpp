@@ -76,6 +76,8 @@ public:
     issued_token issue(const keyring& keys, std::uint16_t bucket) const;
     // A new secret for an existing session (rotation); the id stays.
     issued_token reissue(const keyring& keys, const session_id& id) const;
+    // The same with a given secret (see keyring::derive_secret).
+    issued_token reissue(const keyring& keys, const session_id& id, const token_secret& secret) const;
 
     // Verifies `token` without any allocation. Errors (errc), in check order:
     // malformed_token (too long, or wrong length after the prefix),

@@ -122,7 +122,7 @@ TEST_CASE("create, validate, rotate and revoke through the service") {
     CHECK(v->id == s.session.id);
 
     f.clock.advance(1s);
-    auto r = f.run(f.sessions.rotate(s.token, {true, std::string(R"({"k":1})")}, f.who));
+    auto r = f.run(f.sessions.rotate(s.token, {true, std::string(R"({"k":1})"), std::nullopt}, f.who));
     REQUIRE(r);
     CHECK(r->session.id == s.session.id);
     CHECK(r->token != s.token);
@@ -258,4 +258,43 @@ TEST_CASE("creation input the policy refuses is a session error, and nothing is 
     auto listed = f.run(f.sessions.list_user("alice"));
     REQUIRE(listed);
     CHECK(listed->empty());
+}
+
+TEST_CASE("a rotation retried with its idempotency key gets the token of the rotation already written") {
+    fixture f;
+    auto s = f.create();
+    service::rotate_request request{false, std::nullopt, std::string("retry-key-1")};
+    auto first = f.run(f.sessions.rotate(s.token, request, f.who));
+    REQUIRE(first);
+    // The answer was lost (or was a 503 after the write): the client retries
+    // with its old token and the same key, within the grace.
+    f.clock.advance(2s);
+    const auto replayed = metrics::get().rotations_replayed.get();
+    auto again = f.run(f.sessions.rotate(s.token, request, f.who));
+    REQUIRE(again);
+    CHECK(again->token == first->token);
+    CHECK(again->session.version == first->session.version);  // nothing written
+    CHECK(metrics::get().rotations_replayed.get() == replayed + 1);
+
+    // Another key, or none, is not that rotation's retry.
+    CHECK(f.run(f.sessions.rotate(s.token, {false, std::nullopt, std::string("other")}, f.who)).error() ==
+          service::errc::not_current);
+    CHECK(f.run(f.sessions.rotate(s.token, {}, f.who)).error() == service::errc::not_current);
+
+    // After the grace the old token is a reuse, key or not: the session goes.
+    f.clock.advance(10s);
+    CHECK(f.run(f.sessions.rotate(s.token, request, f.who)).error() == service::errc::reuse_detected);
+    CHECK(f.validate(first->token).error() == service::errc::unknown_session);
+}
+
+TEST_CASE("the same idempotency key on two rotations of a session gives two different tokens") {
+    fixture f;
+    auto s = f.create();
+    service::rotate_request request{false, std::nullopt, std::string("k")};
+    auto r1 = f.run(f.sessions.rotate(s.token, request, f.who));
+    REQUIRE(r1);
+    auto r2 = f.run(f.sessions.rotate(r1->token, request, f.who));
+    REQUIRE(r2);
+    CHECK(r2->token != r1->token);
+    CHECK(f.validate(r2->token));
 }

@@ -45,7 +45,8 @@ contract_target::contract_target(const std::string& store, std::vector<std::stri
         {"SESSIOND_USER_INDEX_KEY", "dXNlci1pbmRleC1rZXktdXNlci1pbmRleC1rZXktMTIzNDU2Nzg="},
     };
     if (store == "redis") {
-        redis_ = std::make_unique<redis_server>();
+        // DEBUG SLEEP stalls Redis for the fault tests.
+        redis_ = std::make_unique<redis_server>(std::vector<std::string>{"--enable-debug-command", "yes"});
         args.push_back("--redis-url");
         args.push_back(redis_->url());
         args.push_back("--redis-key-prefix");
