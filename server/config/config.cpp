@@ -361,6 +361,22 @@ std::string help_text() {
 
 namespace {
 
+// program_options' message for `e`. Its what() fills a template's
+// placeholders (%canonical_option%, %invalid_line%, ...) by replacing each
+// until none is left, which never ends when the text put in holds a
+// placeholder itself (Boost 1.81): a config line or a flag named
+// "%canonical_option%" hung sessiond at start. Such names get a message of
+// our own instead.
+std::string message_of(const po::error& e) {
+    const auto* named = dynamic_cast<const po::error_with_option_name*>(&e);
+    if (!named) return e.what();
+    std::string text = named->get_option_name();
+    if (const auto* line = dynamic_cast<const po::invalid_config_file_syntax*>(&e)) text += line->tokens();
+    if (text.find('%') == std::string::npos) return e.what();
+    if (dynamic_cast<const po::invalid_config_file_syntax*>(&e)) return "invalid line (a '%' in an option name)";
+    return "unrecognised or misused option (a '%' in an option name)";
+}
+
 // Every option as program_options sees it: a string value each ("config"
 // too, which a file may name but which has no effect there).
 po::options_description option_descriptions() {
@@ -383,7 +399,7 @@ std::map<std::string, std::string> parse_config_text(std::string_view text) {
     try {
         po::store(po::parse_config_file(in, desc, false), file);
     } catch (const po::error& e) {
-        throw config_error(e.what());
+        throw config_error(message_of(e));
     }
     std::map<std::string, std::string> out;
     for (const auto& [name, value] : file)
@@ -403,7 +419,7 @@ load_result load_config(int argc, const char* const* argv, const std::vector<std
     try {
         po::store(po::command_line_parser(argc, argv).options(cli_only).run(), cli);
     } catch (const po::error& e) {
-        throw config_error(std::string("command line: ") + e.what());
+        throw config_error("command line: " + message_of(e));
     }
     if (cli.count("help")) {
         result.mode = run_mode::help;
