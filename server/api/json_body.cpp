@@ -3,8 +3,11 @@
 #include <boost/json/basic_parser_impl.hpp>
 #include <boost/json/parse.hpp>
 
+#include <algorithm>
 #include <cmath>
+#include <iterator>
 #include <string>
+#include <unordered_set>
 #include <vector>
 
 #include "http/problem.hpp"
@@ -59,14 +62,10 @@ public:
     }
     bool on_key(boost::json::string_view s, std::size_t, boost::system::error_code& ec) {
         key_.append(s.data(), s.size());
-        auto& seen = objects_.back();
-        for (const auto& k : seen) {
-            if (k == key_) {
-                problem = "duplicate key '" + key_.substr(0, 64) + "'";
-                return fail(ec);
-            }
+        if (!objects_.back().insert(key_)) {
+            problem = "duplicate key '" + key_.substr(0, 64) + "'";
+            return fail(ec);
         }
-        seen.push_back(std::move(key_));
         key_.clear();
         return true;
     }
@@ -88,7 +87,30 @@ private:
         ec = boost::json::error::extra_data;  // any error stops the parser; `problem` says which
         return false;
     }
-    std::vector<std::vector<std::string>> objects_;
+    // The keys of one object so far. A linear search while there are few (the
+    // usual body), a hash set beyond: a body of thousands of keys must not
+    // cost a quadratic number of comparisons.
+    class key_set {
+    public:
+        bool insert(const std::string& key) {
+            if (many_.empty()) {
+                if (std::find(few_.begin(), few_.end(), key) != few_.end()) return false;
+                if (few_.size() < few_limit) {
+                    few_.push_back(key);
+                    return true;
+                }
+                many_.insert(std::make_move_iterator(few_.begin()), std::make_move_iterator(few_.end()));
+                few_.clear();
+            }
+            return many_.insert(key).second;
+        }
+
+    private:
+        static constexpr std::size_t few_limit = 16;
+        std::vector<std::string> few_;
+        std::unordered_set<std::string> many_;
+    };
+    std::vector<key_set> objects_;
     std::string key_;
 };
 

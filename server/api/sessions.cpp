@@ -5,6 +5,7 @@
 
 #include <algorithm>
 
+#include "api/headers.hpp"
 #include "api/json_body.hpp"
 #include "api/session_json.hpp"
 #include "common/json_text.hpp"
@@ -44,55 +45,6 @@ bool valid_utf8(std::string_view s) {
 
 bool valid_user_id(std::string_view s) {
     return !s.empty() && s.size() <= session::max_user_id_size && valid_utf8(s);
-}
-
-// Header values must be visible ASCII; anything else (and '%') is
-// percent-encoded so the value is unambiguous.
-std::string header_safe(std::string_view s) {
-    static const char* digits = "0123456789ABCDEF";
-    std::string out;
-    out.reserve(s.size());
-    for (unsigned char c : s) {
-        if (c > 0x20 && c < 0x7f && c != '%') {
-            out += static_cast<char>(c);
-        } else {
-            out += '%';
-            out += digits[c >> 4];
-            out += digits[c & 15];
-        }
-    }
-    return out;
-}
-
-// The session token from "Authorization: Bearer" or else the cookie.
-std::string_view token_from_request(const http::request& req, std::string_view cookie_name) {
-    std::string_view auth = req[http::field::authorization];
-    if (auth.size() > 7 && (auth.substr(0, 7) == "Bearer " || auth.substr(0, 7) == "bearer ")) {
-        auto t = auth.substr(7);
-        while (!t.empty() && t.front() == ' ')
-            t.remove_prefix(1);
-        while (!t.empty() && t.back() == ' ')
-            t.remove_suffix(1);
-        return t;
-    }
-    for (auto it = req.find(http::field::cookie); it != req.end() && it->name() == http::field::cookie; ++it) {
-        std::string_view cookies = it->value();
-        while (!cookies.empty()) {
-            auto semi = cookies.find(';');
-            auto pair = cookies.substr(0, semi);
-            while (!pair.empty() && pair.front() == ' ')
-                pair.remove_prefix(1);
-            auto eq = pair.find('=');
-            if (eq != std::string_view::npos && pair.substr(0, eq) == cookie_name) {
-                auto v = pair.substr(eq + 1);
-                if (v.size() >= 2 && v.front() == '"' && v.back() == '"') v = v.substr(1, v.size() - 2);
-                return v;
-            }
-            if (semi == std::string_view::npos) break;
-            cookies.remove_prefix(semi + 1);
-        }
-    }
-    return {};
 }
 
 void set_no_store(http::response& res) {

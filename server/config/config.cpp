@@ -359,9 +359,27 @@ std::string help_text() {
 
 }  // namespace
 
-load_result load_config(int argc, const char* const* argv, const std::vector<std::string>& env) {
-    load_result result;
+namespace {
 
+// program_options' message for `e`. Its what() fills a template's
+// placeholders (%canonical_option%, %invalid_line%, ...) by replacing each
+// until none is left, which never ends when the text put in holds a
+// placeholder itself (Boost 1.81): a config line or a flag named
+// "%canonical_option%" hung sessiond at start. Such names get a message of
+// our own instead.
+std::string message_of(const po::error& e) {
+    const auto* named = dynamic_cast<const po::error_with_option_name*>(&e);
+    if (!named) return e.what();
+    std::string text = named->get_option_name();
+    if (const auto* line = dynamic_cast<const po::invalid_config_file_syntax*>(&e)) text += line->tokens();
+    if (text.find('%') == std::string::npos) return e.what();
+    if (dynamic_cast<const po::invalid_config_file_syntax*>(&e)) return "invalid line (a '%' in an option name)";
+    return "unrecognised or misused option (a '%' in an option name)";
+}
+
+// Every option as program_options sees it: a string value each ("config"
+// too, which a file may name but which has no effect there).
+po::options_description option_descriptions() {
     po::options_description desc;
     desc.add_options()("config", po::value<std::string>());
     for (const auto& o : options()) {
@@ -369,15 +387,39 @@ load_result load_config(int argc, const char* const* argv, const std::vector<std
         if (o.flag) v->implicit_value("true");
         desc.add_options()(o.name.c_str(), v);
     }
+    return desc;
+}
+
+}  // namespace
+
+std::map<std::string, std::string> parse_config_text(std::string_view text) {
+    static const po::options_description desc = option_descriptions();
+    po::variables_map file;
+    std::istringstream in{std::string(text)};
+    try {
+        po::store(po::parse_config_file(in, desc, false), file);
+    } catch (const po::error& e) {
+        throw config_error(message_of(e));
+    }
+    std::map<std::string, std::string> out;
+    for (const auto& [name, value] : file)
+        out.emplace(name, value.as<std::string>());
+    return out;
+}
+
+load_result load_config(int argc, const char* const* argv, const std::vector<std::string>& env) {
+    load_result result;
+
+    po::options_description desc = option_descriptions();
     po::options_description cli_only;
     cli_only.add(desc);
     cli_only.add_options()("help,h", "")("version", "")("check-config", "");
 
-    po::variables_map cli, envm, file;
+    po::variables_map cli;
     try {
         po::store(po::command_line_parser(argc, argv).options(cli_only).run(), cli);
     } catch (const po::error& e) {
-        throw config_error(std::string("command line: ") + e.what());
+        throw config_error("command line: " + message_of(e));
     }
     if (cli.count("help")) {
         result.mode = run_mode::help;
@@ -411,12 +453,15 @@ load_result load_config(int argc, const char* const* argv, const std::vector<std
         config_path = cli["config"].as<std::string>();
     else if (env_values.count("config"))
         config_path = env_values["config"];
+    std::map<std::string, std::string> file;
     if (!config_path.empty()) {
         std::ifstream in(config_path);
+        std::ostringstream text;
         if (!in) throw config_error("cannot read config file '" + config_path + "'");
+        text << in.rdbuf();  // an empty file sets failbit on `text`, harmlessly
         try {
-            po::store(po::parse_config_file(in, desc, false), file);
-        } catch (const po::error& e) {
+            file = parse_config_text(std::move(text).str());
+        } catch (const config_error& e) {
             throw config_error("config file '" + config_path + "': " + e.what());
         }
         result.cfg.config_file = config_path;
@@ -432,7 +477,7 @@ load_result load_config(int argc, const char* const* argv, const std::vector<std
             value = env_values[o.name];
             source = "environment " + env_name(o.name);
         } else if (file.count(o.name)) {
-            value = file[o.name].as<std::string>();
+            value = file[o.name];
             source = "config file";
         } else {
             continue;

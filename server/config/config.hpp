@@ -6,8 +6,10 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace sessiond {
@@ -125,6 +127,12 @@ struct config_error : std::runtime_error {
 // Reads flags, environment (`env` is a list of NAME=VALUE, normally environ)
 // and the config file named by --config / SESSIOND_CONFIG.
 load_result load_config(int argc, const char* const* argv, const std::vector<std::string>& env);
+
+// The options a config file's text sets ("name = value" lines, '#'
+// comments), by name, values not yet checked; load_config reads the file
+// named by --config with it. Throws config_error for an unknown option, an
+// option given twice or a malformed line.
+std::map<std::string, std::string> parse_config_text(std::string_view text);
 
 // The effective configuration as config-file lines, secrets redacted.
 std::string describe(const config& cfg);

@@ -17,6 +17,7 @@
 #include <utility>
 
 #include "common/metrics.hpp"
+#include "http/exchange.hpp"
 #include "http/problem.hpp"
 #include "common/coarse_clock.hpp"
 #include "http/request_id.hpp"
@@ -155,25 +156,6 @@ asio::awaitable<void> close_gracefully(Stream& stream, tcp::socket& socket, SetD
     socket.close(ec);
 }
 
-// The response as bytes on the wire, in `out` (reused across requests):
-// one contiguous buffer and one write, cheaper than Beast's serializer.
-void serialize(const response& res, std::string& out) {
-    out.clear();
-    out += res.version() == 10 ? "HTTP/1.0 " : "HTTP/1.1 ";
-    out += std::to_string(res.result_int());
-    out += ' ';
-    out += std::string_view(res.reason());
-    out += "\r\n";
-    for (const auto& f : res) {
-        out += std::string_view(f.name_string());
-        out += ": ";
-        out += std::string_view(f.value());
-        out += "\r\n";
-    }
-    out += "\r\n";
-    out += res.body();
-}
-
 // Counts the request and, when `enabled`, writes its access-log line.
 void account(bool enabled, const request* req, const response& res, std::string_view route, std::string_view rid,
              std::chrono::steady_clock::time_point started) {
@@ -223,10 +205,8 @@ asio::awaitable<void> server::serve(std::shared_ptr<connection> c) {
             }
             auto started = std::chrono::steady_clock::now();
             c->expires_after(cfg_.read_timeout);
-            beast_http::request_parser<beast_http::string_body> parser;
-            parser.eager(true);
-            parser.header_limit(static_cast<std::uint32_t>(cfg_.max_header_bytes));
-            parser.body_limit(cfg_.max_body_bytes);
+            request_parser parser;
+            apply_limits(parser, cfg_);
             // Parse what is buffered and read only while the parser needs more:
             // a request that arrived whole, the usual case, takes no further
             // asynchronous step (beast::http::async_read would post one).
@@ -256,17 +236,10 @@ asio::awaitable<void> server::serve(std::shared_ptr<connection> c) {
             std::string_view route = "-";
             std::string rid;
             if (ec || timed_out) {
-                sessiond::error e = sessiond::error::malformed_request;
-                std::string detail = "the request is not valid HTTP/1.1";
+                auto [e, detail] = parse_failure(ec, cfg_);
                 if (timed_out) {
                     e = sessiond::error::request_timeout;
                     detail = "the request was not received within " + std::to_string(cfg_.read_timeout.count()) + " ms";
-                } else if (ec == beast_http::error::body_limit) {
-                    e = sessiond::error::body_too_large;
-                    detail = "request body exceeds " + std::to_string(cfg_.max_body_bytes) + " bytes";
-                } else if (ec == beast_http::error::header_limit) {
-                    e = sessiond::error::headers_too_large;
-                    detail = "request header exceeds " + std::to_string(cfg_.max_header_bytes) + " bytes";
                 }
                 rid = make_request_id();
                 res.version(11);
@@ -314,40 +287,7 @@ asio::awaitable<void> server::serve(std::shared_ptr<connection> c) {
 }
 
 asio::awaitable<void> server::handle(request& req, response& res, std::string_view rid, std::string_view& route) {
-    std::string_view target = req.target();
-    auto q = target.find('?');
-    std::string_view path = target.substr(0, q);
-    std::string_view query = q == std::string_view::npos ? std::string_view() : target.substr(q + 1);
-
-    auto m = routes_.match(req.method(), path);
-    if (!m.target) {
-        if (!m.route.empty()) route = m.route;
-        std::string detail;
-        switch (m.failure) {
-            case sessiond::error::method_not_allowed:
-                res.set(field::allow, m.allow);
-                detail = "allowed: " + m.allow;
-                break;
-            case sessiond::error::malformed_request:
-                detail = "malformed percent-encoding in the path";
-                break;
-            default:
-                detail = "no such resource";
-                break;
-        }
-        set_problem(res, m.failure, detail, rid);
-        co_return;
-    }
-    route = m.route;
-    request_context ctx{req, res, rid, m.route, query, std::move(m.params)};
-    try {
-        co_await (*m.target)(ctx);
-    } catch (const std::exception& e) {
-        log::error("handler failed", {{"route", route}, {"error", e.what()}, {"request_id", rid}});
-        res = response{};
-        res.version(req.version());
-        set_problem(res, sessiond::error::internal_error, "internal error", rid);
-    }
+    co_await dispatch(routes_, req, res, rid, route);
 }
 
 void server::on_connection_closed(connection* c) {

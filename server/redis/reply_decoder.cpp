@@ -10,15 +10,25 @@
 namespace sessiond::redis {
 
 // hiredis calls these while parsing. The root object is the decoder's root_;
-// an element is the slot its parent array reserved, so nothing is allocated
-// besides strings and arrays' element vectors.
+// an element is a slot in its parent array's element vector, which grows as
+// elements arrive (hiredis creates them in order, and no pointer to an
+// earlier sibling is in use then), so that memory follows the bytes received
+// rather than the element count a reply announces: "*2147483647\r\n" alone
+// must not allocate 150 GB. Nothing is allocated besides strings and element
+// vectors; an allocation failure is hiredis' out-of-memory error.
 struct decoder_callbacks {
-    static reply* slot(const redisReadTask* task) {
-        if (task->parent) {
-            auto* parent = static_cast<reply*>(task->parent->obj);
-            return &parent->elements_[static_cast<std::size_t>(task->idx)];
+    static constexpr std::size_t max_reserved = 1024;  // elements reserved up front at most
+
+    static reply* slot(const redisReadTask* task) noexcept {
+        if (!task->parent) return &static_cast<reply_decoder*>(task->privdata)->root_;
+        auto& elements = static_cast<reply*>(task->parent->obj)->elements_;
+        const auto idx = static_cast<std::size_t>(task->idx);
+        try {
+            if (idx >= elements.size()) elements.resize(idx + 1);
+        } catch (const std::bad_alloc&) {
+            return nullptr;
         }
-        return &static_cast<reply_decoder*>(task->privdata)->root_;
+        return &elements[idx];
     }
 
     static reply_decoder& decoder(const redisReadTask* task) {
@@ -31,6 +41,7 @@ struct decoder_callbacks {
     static void* create_string(const redisReadTask* task, char* s, size_t len) {
         if (!decoder(task).charge(len)) return nullptr;
         reply* r = slot(task);
+        if (!r) return nullptr;
         switch (task->type) {
             case REDIS_REPLY_STATUS:
                 r->kind_ = reply::kind::status;
@@ -53,9 +64,10 @@ struct decoder_callbacks {
     static void* create_array(const redisReadTask* task, int n) {
         if (n < 0 || !decoder(task).charge(static_cast<std::size_t>(n) * sizeof(reply))) return nullptr;
         reply* r = slot(task);
+        if (!r) return nullptr;
         r->kind_ = reply::kind::array;
         try {
-            r->elements_.resize(static_cast<std::size_t>(n));
+            r->elements_.reserve(std::min(static_cast<std::size_t>(n), max_reserved));
         } catch (const std::bad_alloc&) {
             return nullptr;
         }
@@ -64,6 +76,7 @@ struct decoder_callbacks {
 
     static void* create_integer(const redisReadTask* task, long long v) {
         reply* r = slot(task);
+        if (!r) return nullptr;
         r->kind_ = reply::kind::integer;
         r->integer_ = v;
         return r;
@@ -71,6 +84,7 @@ struct decoder_callbacks {
 
     static void* create_nil(const redisReadTask* task) {
         reply* r = slot(task);
+        if (!r) return nullptr;
         r->kind_ = reply::kind::nil;
         return r;
     }

@@ -119,6 +119,30 @@ TEST_CASE("decoder drops a partial reply on reset", "[redis][decoder]") {
     CHECK(*r == reply::make_string("hi"));
 }
 
+TEST_CASE("decoder memory follows the bytes received, not the element count announced", "[redis][decoder]") {
+    // Sizing the element vector from the header alone made these few bytes
+    // ask for 150 GB (found by tests/fuzz/resp_fuzz.cpp). Now a count past
+    // the reply bound is a protocol error, and below it the vector grows
+    // with the elements that arrive.
+    reply_decoder d;
+    REQUIRE(d.feed("*2147483647\r\n*555555552\r\n:1\r\n:2\r\n"));
+    CHECK_FALSE(d.next());
+    CHECK(d.failed());
+    d.reset();
+    REQUIRE(d.feed("*100000\r\n:1\r\n:2\r\n"));  // 100,000 announced: within the bound, two arrived
+    CHECK_FALSE(d.next());
+    CHECK_FALSE(d.failed());
+    d.reset();
+    std::string many = "*3000\r\n";
+    for (int i = 0; i < 3000; ++i)
+        many += ":" + std::to_string(i) + "\r\n";
+    REQUIRE(d.feed(many));
+    auto r = d.next();
+    REQUIRE(r);
+    REQUIRE(r->elements().size() == 3000);
+    CHECK(r->elements()[2999].integer() == 2999);
+}
+
 TEST_CASE("decoder handles large bulk strings and many replies", "[redis][decoder]") {
     reply_decoder d;
     const std::string big(100000, 'x');

@@ -90,6 +90,13 @@ TEST_CASE("invalid values name the option and the reason") {
                Catch::Contains("'cookie-domain'") && !Catch::Contains("'cookie-path'"));
     CHECK_THAT(message({}, {"SESSIOND_PORTT=1"}), Catch::Contains("SESSIOND_PORTT"));
     CHECK_THAT(message({"--no-such-option"}), Catch::Contains("no-such-option"));
+    // program_options' own message for these never finished (found by tests/fuzz/config_fuzz.cpp).
+    CHECK_THAT(message({"--x%canonical_option%"}), Catch::Contains("'%'"));
+    CHECK_THAT(message({"--%original_token%=1"}), Catch::Contains("'%'"));
+    CHECK_THROWS_AS(parse_config_text("%canonical_option% = 1\n"), config_error);
+    CHECK_THROWS_AS(parse_config_text("port = 1\nx%option% = 2\n"), config_error);
+    CHECK_THROWS_AS(parse_config_text("%invalid_line%\n"), config_error);
+    CHECK(parse_config_text("redis-url = redis://:p%40ss@h\n").at("redis-url") == "redis://:p%40ss@h");
     CHECK_THAT(message({}, {"SESSIOND_MAX_BODY_BYTES=12"}),
                Catch::Contains("'max-body-bytes'") && Catch::Contains("environment SESSIOND_MAX_BODY_BYTES"));
 }

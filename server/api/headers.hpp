@@ -1,0 +1,22 @@
+#pragma once
+// What the handlers read from and write to headers besides JSON: the session
+// token a request presents, and values made safe for a response header.
+
+#include <string>
+#include <string_view>
+
+#include "http/types.hpp"
+
+namespace sessiond::api {
+
+// The session token from "Authorization: Bearer" (either case of "bearer",
+// spaces around the token dropped) or else from the first cookie named
+// `cookie_name` (double quotes around its value dropped); empty if neither.
+// A view into `req`.
+std::string_view token_from_request(const http::request& req, std::string_view cookie_name);
+
+// Header values must be visible ASCII; anything else (and '%') is
+// percent-encoded so the value is unambiguous.
+std::string header_safe(std::string_view s);
+
+}  // namespace sessiond::api

@@ -1,0 +1,48 @@
+#pragma once
+// One request/response exchange, apart from the connection that carries it:
+// the parser's limits, the problem for a request that does not parse, routing
+// to a handler, and the response's bytes. Each connection of http::server
+// runs its requests through these; handle_one runs a whole exchange from
+// bytes without a socket (fuzzing, tests).
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/beast/http/parser.hpp>
+#include <boost/system/error_code.hpp>
+
+#include <string>
+#include <string_view>
+#include <utility>
+
+#include "common/error.hpp"
+#include "config/config.hpp"
+#include "http/router.hpp"
+#include "http/types.hpp"
+
+namespace sessiond::http {
+
+using request_parser = beast_http::request_parser<beast_http::string_body>;
+
+// The server's parser settings: eager body, header and body limits from `cfg`.
+void apply_limits(request_parser& parser, const http_config& cfg);
+
+// The problem code and detail for a request the parser refused with `ec`.
+std::pair<sessiond::error, std::string> parse_failure(const boost::system::error_code& ec, const http_config& cfg);
+
+// Routes `req` and runs its handler, which fills `res`; an unknown path, a
+// method not allowed and a handler that throws become problems. `route` is
+// set to the template matched, if any.
+boost::asio::awaitable<void> dispatch(const router& routes, request& req, response& res, std::string_view request_id,
+                                      std::string_view& route);
+
+// The response as bytes on the wire, in `out` (reused across requests): one
+// contiguous buffer and one write, cheaper than Beast's serializer.
+void serialize(const response& res, std::string& out);
+
+// The serialized response to the first request in `bytes`, parsed with the
+// server's limits, routed and handled as a connection would. Input that ends
+// before the request does is answered as a request that does not parse (a
+// connection would wait for the rest); bytes after the first request are
+// ignored.
+boost::asio::awaitable<std::string> handle_one(const router& routes, const http_config& cfg, std::string_view bytes);
+
+}  // namespace sessiond::http
