@@ -516,9 +516,10 @@ void server::begin_drain(std::function<void()> on_drained) {
             }
         finish_drain();
     });
-    // Idle keep-alive connections close now; busy ones after their response.
+    // Idle keep-alive connections close now, unless a request is already
+    // waiting in the socket; busy ones after the requests they received.
     for (auto& [ptr, weak] : connections_)
-        if (auto c = weak.lock(); c && c->idle) c->socket.cancel(ignored);
+        if (auto c = weak.lock(); c && c->idle && c->socket.available(ignored) == 0) c->socket.cancel(ignored);
     if (active_.load(std::memory_order_relaxed) == 0) finish_drain();
 }
 

@@ -23,7 +23,8 @@ struct tally {
     std::atomic<bool> out_of_order{false};
 };
 
-// Sends batches of 1..3 pipelined requests and reads their responses until
+// Sends batches of 10..39 pipelined requests (several KiB: some wait in the
+// socket while sessiond answers the first) and reads their responses until
 // the connection ends. A batch counts as required if its send completed
 // before `signaling` was set, which happens just before the signal is sent.
 void client(unsigned short port, int seed, const std::atomic<bool>& signaling, tally& out) {
@@ -31,10 +32,11 @@ void client(unsigned short port, int seed, const std::atomic<bool>& signaling, t
     long sent = 0;
     auto deadline = std::chrono::steady_clock::now() + 30s;
     for (int round = 0; std::chrono::steady_clock::now() < deadline; ++round) {
-        const int batch = 1 + (seed + round) % 3;
+        const int batch = 10 + (seed * 7 + round) % 30;
         std::string bytes;
         for (int i = 0; i < batch; ++i)
-            bytes += format_request("GET", "/healthz", "", {{"X-Request-Id", "r-" + std::to_string(sent + i)}});
+            bytes += format_request("GET", "/healthz", "",
+                                    {{"X-Request-Id", "r-" + std::to_string(sent + i)}, {"X-Pad", std::string(200, 'p')}});
         if (!conn.send(bytes)) return;
         if (!signaling.load()) out.required += batch;
         sent += batch;
