@@ -9,7 +9,7 @@
 namespace sessiond {
 
 struct fd_limits {
-    std::uint64_t soft = 0;      // after raise_fd_limit
+    std::uint64_t soft = 0;  // after raise_fd_limit
     std::uint64_t hard = 0;
     std::uint64_t previous = 0;  // the soft limit found at start
 };

@@ -46,6 +46,7 @@ struct thread_shard {
 
 // The counters of a shard outside its arrays: a counter added to shard is
 // summed (and so rendered) only once it is listed here.
+// clang-format off
 constexpr counter shard::*single_counters[] = {
     &shard::latency_sum_us,
     &shard::connections_accepted,
@@ -64,6 +65,7 @@ constexpr counter shard::*single_counters[] = {
     &shard::store_errors,
     &shard::store_full,
 };
+// clang-format on
 // A counter appended to shard (after store_full, its last member today) but
 // not listed above fails here.
 static_assert(offsetof(shard, store_full) + sizeof(counter) == sizeof(shard::responses_by_class) +
@@ -135,8 +137,7 @@ std::string render(std::uint64_t open_connections, bool store_ready) {
     simple("sessiond_http_connections_refused_total", "counter", "Connections refused at the limit.",
            r.connections_refused.get());
     simple("sessiond_http_connections_reclaimed_total", "counter",
-           "Idle keep-alive connections closed to make room for new ones at the limit.",
-           r.connections_reclaimed.get());
+           "Idle keep-alive connections closed to make room for new ones at the limit.", r.connections_reclaimed.get());
     simple("sessiond_sessions_created_total", "counter", "Sessions created.", r.sessions_created.get());
     simple("sessiond_sessions_rotated_total", "counter", "Session tokens rotated.", r.sessions_rotated.get());
     simple("sessiond_sessions_revoked_total", "counter", "Sessions revoked (by token, id, or user).",

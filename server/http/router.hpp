@@ -20,9 +20,9 @@ public:
     void add(verb method, std::string path_template, handler h, route_options options = {});
 
     struct match_result {
-        const handler* target = nullptr;        // set on success
+        const handler* target = nullptr;         // set on success
         const route_options* options = nullptr;  // set on success
-        std::string_view route;                 // the template matched
+        std::string_view route;                  // the template matched
         path_params params;
         sessiond::error failure{};  // not_found, method_not_allowed or malformed_request
         std::string allow;          // for 405: "GET, HEAD, DELETE"

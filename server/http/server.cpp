@@ -45,8 +45,8 @@ struct server::connection {
     asio::ip::address client;
     std::size_t client_slot = client_counts::uncounted;
     clock::time_point deadline = clock::time_point::max();
-    bool idle = false;      // waiting for a request
-    bool reserved = false;  // in the probe reserve: one probe, then close
+    bool idle = false;                 // waiting for a request
+    bool reserved = false;             // in the probe reserve: one probe, then close
     connection* idle_older = nullptr;  // the server's list of idle connections
     connection* idle_newer = nullptr;
 };
@@ -337,7 +337,7 @@ asio::awaitable<void> server::serve(std::shared_ptr<connection> c) {
             bool lost = false;
             bool timed_out = false;
             bool header_checked = false;
-            std::string_view refusal;  // the header's framing cannot be served
+            std::string_view refusal;                   // the header's framing cannot be served
             std::optional<router::match_result> early;  // matched on the header (100-continue)
             bool refused_early = false;                 // ... and refused without its body
             response res;

@@ -35,8 +35,9 @@ void client(unsigned short port, int seed, const std::atomic<bool>& signaling, t
         const int batch = 10 + (seed * 7 + round) % 30;
         std::string bytes;
         for (int i = 0; i < batch; ++i)
-            bytes += format_request("GET", "/healthz", "",
-                                    {{"X-Request-Id", "r-" + std::to_string(sent + i)}, {"X-Pad", std::string(200, 'p')}});
+            bytes +=
+                format_request("GET", "/healthz", "",
+                               {{"X-Request-Id", "r-" + std::to_string(sent + i)}, {"X-Pad", std::string(200, 'p')}});
         if (!conn.send(bytes)) return;
         if (!signaling.load()) out.required += batch;
         sent += batch;

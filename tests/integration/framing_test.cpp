@@ -53,7 +53,8 @@ TEST_CASE("a Transfer-Encoding other than chunked, or with Content-Length, gets 
     }
     // chunked alone (any case) is served.
     http_connection chunked(sd.port());
-    REQUIRE(chunked.send("GET /healthz HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: Chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n"));
+    REQUIRE(
+        chunked.send("GET /healthz HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: Chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n"));
     auto ok = chunked.read_response(5s);
     REQUIRE(ok);
     CHECK(ok->status == 200);
@@ -79,8 +80,8 @@ TEST_CASE("HTTP/1.1 needs exactly one Host, HTTP/1.0 none") {
 
 TEST_CASE("Expect: 100-continue gets 100 Continue before the body, unless the header is refused") {
     const std::string key = "test-key-for-100-continue";
-    sessiond_process sd({"--development", "--max-body-bytes", "2048", "--api-keys",
-                         "writer=" + sha256_hex(key) + ":sessions:write"});
+    sessiond_process sd(
+        {"--development", "--max-body-bytes", "2048", "--api-keys", "writer=" + sha256_hex(key) + ":sessions:write"});
     const std::string body = R"({"user_id":"waits"})";
     auto head = [&](const std::string& target, const std::string& type, std::size_t length, bool with_key) {
         std::string h = "POST " + target + " HTTP/1.1\r\nHost: x\r\nContent-Type: " + type +
@@ -136,8 +137,8 @@ TEST_CASE("Expect: 100-continue gets 100 Continue before the body, unless the he
 
 TEST_CASE("HEAD is served on every GET route, with the GET answer's header and no body") {
     sessiond_process sd;
-    for (std::string target : {"/healthz", "/readyz", "/metrics", "/v1/auth", "/v1/sessions/abc",
-                               "/v1/users/u/sessions"}) {
+    for (std::string target :
+         {"/healthz", "/readyz", "/metrics", "/v1/auth", "/v1/sessions/abc", "/v1/users/u/sessions"}) {
         INFO(target);
         http_connection conn(sd.port());
         auto get = conn.request("GET", target, "", {{"X-Request-Id", "same"}});
