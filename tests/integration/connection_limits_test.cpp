@@ -27,6 +27,18 @@ std::unique_ptr<http_connection> busy_connection(unsigned short port, const std:
     return c;
 }
 
+// True once a new connection from `source` gets `status` for GET `target`
+// (the server frees a closed connection's slot soon, not at once).
+bool eventually_answers(unsigned short port, const std::string& source, const std::string& target, int status) {
+    return eventually(
+        [&] {
+            http_connection c(port, source);
+            auto r = c.request("GET", target);
+            return r && r->status == status;
+        },
+        20s, 20ms);
+}
+
 }  // namespace
 
 TEST_CASE("one client holding many idle connections is capped; other clients and probes are served") {
@@ -56,13 +68,7 @@ TEST_CASE("one client holding many idle connections is capped; other clients and
     }
     // A closed connection gives its client's slot back.
     hog.pop_back();
-    CHECK(eventually(
-        [&] {
-            http_connection next(sd.port(), "127.0.0.2");
-            auto ok = next.request("GET", "/healthz");
-            return ok && ok->status == 200;
-        },
-        20s, 20ms));
+    CHECK(eventually_answers(sd.port(), "127.0.0.2", "/v1/auth", 401));
 }
 
 TEST_CASE("at max-connections the oldest idle connection makes room, and probes are answered when none is idle") {
@@ -90,13 +96,7 @@ TEST_CASE("at max-connections the oldest idle connection makes room, and probes 
     std::vector<std::unique_ptr<http_connection>> busy;
     for (int i = 0; i < 4; ++i)
         busy.push_back(busy_connection(sd.port(), "127.0.0." + std::to_string(30 + i)));
-    CHECK(eventually(
-        [&] {
-            http_connection c(sd.port(), "127.0.0.40");
-            auto refused = c.request("GET", "/v1/auth");
-            return refused && refused->status == 503;
-        },
-        20s, 20ms));
+    CHECK(eventually_answers(sd.port(), "127.0.0.40", "/v1/auth", 503));
     for (std::string probe : {"/healthz", "/readyz"}) {
         http_connection c(sd.port(), "127.0.0.41");
         auto answer = c.request("GET", probe);
