@@ -153,9 +153,10 @@ asio::awaitable<void> server::accept_loop() {
 
 bool server::reclaim_idle() {
     for (auto* c = idle_oldest_; c; c = c->idle_newer) {
-        // Bytes waiting make it a request on its way, not an idle connection.
+        // Bytes waiting make it a request on its way, not an idle connection;
+        // a reserve connection frees no slot.
         beast::error_code ec;
-        if (c->socket.available(ec) > 0 || ec) continue;
+        if (c->reserved || c->socket.available(ec) > 0 || ec) continue;
         set_idle(*c, false);
         c->socket.close(ec);  // its read ends (aborted), its coroutine releases the slot
         metrics::get().connections_reclaimed.inc();
