@@ -311,11 +311,6 @@ int run(const config& cfg) {
         log::shutdown();
         return 1;
     }
-    log::info("listening", {{"address", cfg.http.address},
-                            {"port", port},
-                            {"io_threads", threads},
-                            {"store", cfg.store.redis_url.empty() ? "memory" : "redis"},
-                            {"version", SESSIOND_VERSION}});
 
     auto stop_all = [&] {
         if (memory) memory->stop();
@@ -357,6 +352,13 @@ int run(const config& cfg) {
     };
     hangup.async_wait(on_hangup);
 
+    // Logged once the signals are handled: whoever waits for this line may
+    // signal sessiond at once (SIGHUP must not kill it then).
+    log::info("listening", {{"address", cfg.http.address},
+                            {"port", port},
+                            {"io_threads", threads},
+                            {"store", cfg.store.redis_url.empty() ? "memory" : "redis"},
+                            {"version", SESSIOND_VERSION}});
     std::vector<std::thread> pool;
     for (std::size_t i = 1; i < workers.size(); ++i)
         pool.emplace_back([w = workers[i].get()] { w->ioc.run(); });
