@@ -124,12 +124,15 @@ std::string strict_problem(std::string_view body, const boost::json::parse_optio
 
 }  // namespace
 
+bool accepts_json(http::request_context& ctx) {
+    if (is_json_content_type(ctx.req[http::field::content_type])) return true;
+    http::set_problem(ctx.res, sessiond::error::unsupported_media_type, "expected Content-Type: application/json",
+                      ctx.request_id);
+    return false;
+}
+
 std::optional<boost::json::object> parse_object(http::request_context& ctx, boost::json::storage_ptr storage) {
-    if (!is_json_content_type(ctx.req[http::field::content_type])) {
-        http::set_problem(ctx.res, sessiond::error::unsupported_media_type, "expected Content-Type: application/json",
-                          ctx.request_id);
-        return std::nullopt;
-    }
+    if (!accepts_json(ctx)) return std::nullopt;
     boost::system::error_code ec;
     boost::json::parse_options opts;
     opts.max_depth = 16;

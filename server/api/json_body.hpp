@@ -16,6 +16,9 @@ namespace sessiond::api {
 
 // Parses the body as a JSON object (415 for another content type, 400 for
 // bad JSON or a non-object). The result's memory comes from `storage`.
+// False, with a 415 problem in the response, unless the request says its
+// body is application/json.
+bool accepts_json(http::request_context& ctx);
 std::optional<boost::json::object> parse_object(http::request_context& ctx, boost::json::storage_ptr storage);
 
 // 400 naming the first field of `obj` not in `allowed`.

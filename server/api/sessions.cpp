@@ -104,15 +104,25 @@ void session_api::add_routes(http::router& routes) {
     auto bind = [this](awaitable (session_api::*fn)(http::request_context&)) {
         return [this, fn](http::request_context& ctx) { return (this->*fn)(ctx); };
     };
-    routes.add(http::verb::post, "/v1/sessions", bind(&session_api::create));
-    routes.add(http::verb::post, "/v1/sessions/validate", bind(&session_api::validate));
-    routes.add(http::verb::post, "/v1/sessions/rotate", bind(&session_api::rotate));
-    routes.add(http::verb::post, "/v1/sessions/revoke", bind(&session_api::revoke));
-    routes.add(http::verb::get, "/v1/sessions/{id}", bind(&session_api::get_by_id));
-    routes.add(http::verb::delete_, "/v1/sessions/{id}", bind(&session_api::delete_by_id));
-    routes.add(http::verb::get, "/v1/users/{user_id}/sessions", bind(&session_api::list_user));
-    routes.add(http::verb::delete_, "/v1/users/{user_id}/sessions", bind(&session_api::delete_user));
-    routes.add(http::verb::get, "/v1/auth", bind(&session_api::forward_auth));
+    // What each handler refuses before it reads a body, for a request that
+    // waits for 100 Continue before sending one.
+    auto refuse_early = [this](scope needed, bool json_body) {
+        return http::route_options{[this, needed, json_body](http::request_context& ctx) {
+            return authorize(ctx, needed) && (!json_body || accepts_json(ctx));
+        }};
+    };
+    routes.add(http::verb::post, "/v1/sessions", bind(&session_api::create), refuse_early(scope_write, true));
+    routes.add(http::verb::post, "/v1/sessions/validate", bind(&session_api::validate), refuse_early(scope_read, true));
+    routes.add(http::verb::post, "/v1/sessions/rotate", bind(&session_api::rotate), refuse_early(scope_write, true));
+    routes.add(http::verb::post, "/v1/sessions/revoke", bind(&session_api::revoke), refuse_early(scope_write, true));
+    routes.add(http::verb::get, "/v1/sessions/{id}", bind(&session_api::get_by_id), refuse_early(scope_admin, false));
+    routes.add(http::verb::delete_, "/v1/sessions/{id}", bind(&session_api::delete_by_id),
+               refuse_early(scope_admin, false));
+    routes.add(http::verb::get, "/v1/users/{user_id}/sessions", bind(&session_api::list_user),
+               refuse_early(scope_admin, false));
+    routes.add(http::verb::delete_, "/v1/users/{user_id}/sessions", bind(&session_api::delete_user),
+               refuse_early(scope_admin, false));
+    routes.add(http::verb::get, "/v1/auth", bind(&session_api::forward_auth), refuse_early(scope_auth, false));
 }
 
 const caller* session_api::authorize(http::request_context& ctx, scope needed) const {

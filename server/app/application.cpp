@@ -14,6 +14,7 @@
 #include "api/health.hpp"
 #include "api/sessions.hpp"
 #include "common/cpus.hpp"
+#include "common/fd_limit.hpp"
 #include "common/secret_file.hpp"
 #include "http/router.hpp"
 #include "http/server.hpp"
@@ -263,6 +264,22 @@ int run(const config& cfg) {
         w->sessions = std::make_unique<api::session_api>(*w->service, sec.callers, settings);
     }
 
+    // Every connection holds a descriptor: max-connections must fit in the
+    // limit, or new clients would hang on EMFILE instead of getting a 503.
+    http_config http_cfg = cfg.http;
+    {
+        auto fds = raise_fd_limit();
+        const std::size_t redis_fds = redis_cfg ? std::max<std::size_t>(1, cfg.store.redis_connections) : 0;
+        const std::size_t reserved = 16 + threads * (8 + redis_fds + http::server::spare_descriptors);
+        http_cfg.max_connections = connections_within(cfg.http.max_connections, fds.soft, reserved);
+        if (http_cfg.max_connections < cfg.http.max_connections)
+            log::warn("the file descriptor limit is too low for max-connections: connections capped",
+                      {{"fd_limit", fds.soft},
+                       {"fd_hard_limit", fds.hard},
+                       {"max_connections", cfg.http.max_connections},
+                       {"effective_max_connections", http_cfg.max_connections}});
+    }
+    http::client_counts per_client(cfg.http.max_connections_per_client);
     std::atomic<std::size_t> open_connections{0};
     auto store_ready = [&workers, &memory] {
         if (memory) return true;
@@ -275,7 +292,8 @@ int run(const config& cfg) {
                                             return static_cast<std::uint64_t>(open_connections.load());
                                         }});
         w->sessions->add_routes(w->routes);
-        w->server = std::make_unique<http::server>(w->ioc, cfg.http, w->routes, cfg.log.access_log, open_connections);
+        w->server = std::make_unique<http::server>(w->ioc, http_cfg, w->routes, cfg.log.access_log, open_connections,
+                                                   per_client);
     }
 
     unsigned short port = 0;
@@ -293,11 +311,6 @@ int run(const config& cfg) {
         log::shutdown();
         return 1;
     }
-    log::info("listening", {{"address", cfg.http.address},
-                            {"port", port},
-                            {"io_threads", threads},
-                            {"store", cfg.store.redis_url.empty() ? "memory" : "redis"},
-                            {"version", SESSIOND_VERSION}});
 
     auto stop_all = [&] {
         if (memory) memory->stop();
@@ -339,6 +352,13 @@ int run(const config& cfg) {
     };
     hangup.async_wait(on_hangup);
 
+    // Logged once the signals are handled: whoever waits for this line may
+    // signal sessiond at once (SIGHUP must not kill it then).
+    log::info("listening", {{"address", cfg.http.address},
+                            {"port", port},
+                            {"io_threads", threads},
+                            {"store", cfg.store.redis_url.empty() ? "memory" : "redis"},
+                            {"version", SESSIOND_VERSION}});
     std::vector<std::thread> pool;
     for (std::size_t i = 1; i < workers.size(); ++i)
         pool.emplace_back([w = workers[i].get()] { w->ioc.run(); });

@@ -46,10 +46,12 @@ struct thread_shard {
 
 // The counters of a shard outside its arrays: a counter added to shard is
 // summed (and so rendered) only once it is listed here.
+// clang-format off
 constexpr counter shard::*single_counters[] = {
     &shard::latency_sum_us,
     &shard::connections_accepted,
     &shard::connections_refused,
+    &shard::connections_reclaimed,
     &shard::sessions_created,
     &shard::sessions_rotated,
     &shard::sessions_revoked,
@@ -64,6 +66,7 @@ constexpr counter shard::*single_counters[] = {
     &shard::store_full,
     &shard::rotations_replayed,
 };
+// clang-format on
 // A counter appended to shard (after rotations_replayed, its last member) but
 // not listed above fails here.
 static_assert(offsetof(shard, rotations_replayed) + sizeof(counter) == sizeof(shard::responses_by_class) +
@@ -134,6 +137,8 @@ std::string render(std::uint64_t open_connections, bool store_ready) {
            r.connections_accepted.get());
     simple("sessiond_http_connections_refused_total", "counter", "Connections refused at the limit.",
            r.connections_refused.get());
+    simple("sessiond_http_connections_reclaimed_total", "counter",
+           "Idle keep-alive connections closed to make room for new ones at the limit.", r.connections_reclaimed.get());
     simple("sessiond_sessions_created_total", "counter", "Sessions created.", r.sessions_created.get());
     simple("sessiond_sessions_rotated_total", "counter", "Session tokens rotated.", r.sessions_rotated.get());
     simple("sessiond_sessions_revoked_total", "counter", "Sessions revoked (by token, id, or user).",

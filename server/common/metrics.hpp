@@ -36,6 +36,7 @@ struct alignas(cache_line) shard {
     counter latency_sum_us;
     counter connections_accepted;
     counter connections_refused;
+    counter connections_reclaimed;  // idle keep-alive connections closed to make room
     counter sessions_created;
     counter sessions_rotated;
     counter sessions_revoked;

@@ -146,8 +146,14 @@ const std::vector<option_def>& options() {
         opt("port", "listen port (0 = any free port)", SESSIOND_FIELD(std::uint16_t, http.port)),
         opt("io-threads", "I/O threads (0 = one per CPU the process may use: affinity mask, cgroup quota)",
             SESSIOND_FIELD(std::size_t, http.io_threads)),
-        opt("max-connections", "open connections at most; beyond, new ones get 503 too_many_connections",
+        opt("max-connections",
+            "open connections at most; at the limit the oldest idle keep-alive connection is closed to make "
+            "room, else new ones get 503 too_many_connections (health probes are still answered)",
             SESSIOND_FIELD(std::size_t, http.max_connections)),
+        opt("max-connections-per-client",
+            "open connections per client address (IPv6: per /64) at most; beyond, 503 (0 = no cap; raise it "
+            "behind a proxy, whose connections all come from its own address)",
+            SESSIOND_FIELD(std::size_t, http.max_connections_per_client)),
         opt("max-header-bytes", "request header size limit (beyond: 431)",
             SESSIOND_FIELD(std::size_t, http.max_header_bytes)),
         opt("max-body-bytes", "request body size limit (beyond: 413)",

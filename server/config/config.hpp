@@ -20,7 +20,8 @@ struct http_config {
     std::string address = "127.0.0.1";                // listen address
     std::uint16_t port = 8080;                        // 0 = pick a free port (logged at start)
     std::size_t io_threads = 0;                       // 0 = cpus::available()
-    std::size_t max_connections = 10000;              // beyond: 503 and close
+    std::size_t max_connections = 10000;              // beyond: 503 and close (idle ones are reclaimed first)
+    std::size_t max_connections_per_client = 256;     // per client address (IPv6: /64); 0 = no cap
     std::size_t max_header_bytes = 8 * 1024;          // beyond: 431
     std::size_t max_body_bytes = 64 * 1024;           // beyond: 413
     std::chrono::milliseconds read_timeout{10'000};   // to receive a whole request once it began

@@ -3,6 +3,7 @@
 #include <boost/asio/buffer.hpp>
 #include <boost/beast/http/error.hpp>
 
+#include "http/framing.hpp"
 #include "http/problem.hpp"
 #include "http/request_id.hpp"
 #include "log/log.hpp"
@@ -10,7 +11,6 @@
 namespace sessiond::http {
 
 void apply_limits(request_parser& parser, const http_config& cfg) {
-    parser.eager(true);
     parser.header_limit(static_cast<std::uint32_t>(cfg.max_header_bytes));
     parser.body_limit(cfg.max_body_bytes);
 }
@@ -25,16 +25,17 @@ std::pair<sessiond::error, std::string> parse_failure(const boost::system::error
     return {sessiond::error::malformed_request, "the request is not valid HTTP/1.1"};
 }
 
-boost::asio::awaitable<void> dispatch(const router& routes, request& req, response& res, std::string_view rid,
-                                      std::string_view& route) {
-    std::string_view target = req.target();
-    auto q = target.find('?');
-    std::string_view path = target.substr(0, q);
-    std::string_view query = q == std::string_view::npos ? std::string_view() : target.substr(q + 1);
+std::string_view path_of(std::string_view target) {
+    return target.substr(0, target.find('?'));
+}
 
-    auto m = routes.match(req.method(), path);
+std::string_view query_of(std::string_view target) {
+    auto q = target.find('?');
+    return q == std::string_view::npos ? std::string_view() : target.substr(q + 1);
+}
+
+boost::asio::awaitable<void> dispatch(router::match_result& m, request& req, response& res, std::string_view rid) {
     if (!m.target) {
-        if (!m.route.empty()) route = m.route;
         std::string detail;
         switch (m.failure) {
             case sessiond::error::method_not_allowed:
@@ -51,19 +52,26 @@ boost::asio::awaitable<void> dispatch(const router& routes, request& req, respon
         set_problem(res, m.failure, detail, rid);
         co_return;
     }
-    route = m.route;
-    request_context ctx{req, res, rid, m.route, query, std::move(m.params)};
+    request_context ctx{req, res, rid, m.route, query_of(req.target()), std::move(m.params)};
     try {
         co_await (*m.target)(ctx);
     } catch (const std::exception& e) {
-        log::error("handler failed", {{"route", route}, {"error", e.what()}, {"request_id", rid}});
+        log::error("handler failed", {{"route", m.route}, {"error", e.what()}, {"request_id", rid}});
         res = response{};
         res.version(req.version());
         set_problem(res, sessiond::error::internal_error, "internal error", rid);
     }
 }
 
-void serialize(const response& res, std::string& out) {
+void set_final_problem(response& res, sessiond::error e, std::string_view detail, std::string_view rid,
+                       const std::string& rid_header) {
+    set_problem(res, e, detail, rid);
+    if (!rid.empty()) res.set(rid_header, rid);
+    res.keep_alive(false);
+    res.prepare_payload();
+}
+
+void serialize(const response& res, std::string& out, bool with_body) {
     out.clear();
     out += res.version() == 10 ? "HTTP/1.0 " : "HTTP/1.1 ";
     out += std::to_string(res.result_int());
@@ -77,12 +85,13 @@ void serialize(const response& res, std::string& out) {
         out += "\r\n";
     }
     out += "\r\n";
-    out += res.body();
+    if (with_body) out += res.body();
 }
 
 boost::asio::awaitable<std::string> handle_one(const router& routes, const http_config& cfg, std::string_view bytes) {
     request_parser parser;
     apply_limits(parser, cfg);
+    parser.eager(true);
     boost::system::error_code ec;
     while (!bytes.empty()) {
         auto used = parser.put(boost::asio::buffer(bytes.data(), bytes.size()), ec);
@@ -97,27 +106,25 @@ boost::asio::awaitable<std::string> handle_one(const router& routes, const http_
 
     response res;
     std::string out;
-    if (ec) {
+    std::string_view refusal = ec ? std::string_view() : framing_problem(parser.get());
+    if (ec || !refusal.empty()) {
         auto [e, detail] = parse_failure(ec, cfg);
-        auto rid = make_request_id();
+        if (!refusal.empty()) detail = refusal;
         res.version(11);
-        set_problem(res, e, detail, rid);
-        res.set(cfg.request_id_header, rid);
-        res.keep_alive(false);
-        res.prepare_payload();
+        set_final_problem(res, e, detail, make_request_id(), cfg.request_id_header);
         serialize(res, out);
         co_return out;
     }
     request& req = parser.get();
     auto given = req[cfg.request_id_header];
     std::string rid = valid_request_id(given) ? std::string(given) : make_request_id();
-    std::string_view route = "-";
     res.version(req.version());
-    co_await dispatch(routes, req, res, rid, route);
+    auto m = routes.match(req.method(), path_of(req.target()));
+    co_await dispatch(m, req, res, rid);
     res.set(cfg.request_id_header, rid);
     res.keep_alive(req.keep_alive());
     res.prepare_payload();
-    serialize(res, out);
+    serialize(res, out, req.method() != verb::head);
     co_return out;
 }
 

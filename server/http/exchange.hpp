@@ -22,24 +22,37 @@ namespace sessiond::http {
 
 using request_parser = beast_http::request_parser<beast_http::string_body>;
 
-// The server's parser settings: eager body, header and body limits from `cfg`.
+// The server's parser limits: header and body sizes from `cfg`. (Whether the
+// body is parsed with the header is the caller's choice: a connection reads
+// the header first, to check it before the body.)
 void apply_limits(request_parser& parser, const http_config& cfg);
 
 // The problem code and detail for a request the parser refused with `ec`.
 std::pair<sessiond::error, std::string> parse_failure(const boost::system::error_code& ec, const http_config& cfg);
 
-// Routes `req` and runs its handler, which fills `res`; an unknown path, a
-// method not allowed and a handler that throws become problems. `route` is
-// set to the template matched, if any.
-boost::asio::awaitable<void> dispatch(const router& routes, request& req, response& res, std::string_view request_id,
-                                      std::string_view& route);
+// The path and the query of a request target.
+std::string_view path_of(std::string_view target);
+std::string_view query_of(std::string_view target);
+
+// Runs the handler of the route `m` matched for `req`, which fills `res`; an
+// unknown path, a method not allowed and a handler that throws become
+// problems.
+boost::asio::awaitable<void> dispatch(router::match_result& m, request& req, response& res,
+                                      std::string_view request_id);
+
+// The problem+json answer that ends a connection (with the request id, and
+// Connection: close).
+void set_final_problem(response& res, sessiond::error e, std::string_view detail, std::string_view rid,
+                       const std::string& rid_header);
 
 // The response as bytes on the wire, in `out` (reused across requests): one
-// contiguous buffer and one write, cheaper than Beast's serializer.
-void serialize(const response& res, std::string& out);
+// contiguous buffer and one write, cheaper than Beast's serializer. The
+// answer to HEAD has the header of the answer to GET, without the body.
+void serialize(const response& res, std::string& out, bool with_body = true);
 
 // The serialized response to the first request in `bytes`, parsed with the
-// server's limits, routed and handled as a connection would. Input that ends
+// server's limits and framing rules, routed and handled as a connection
+// would. Input that ends
 // before the request does is answered as a request that does not parse (a
 // connection would wait for the rest); bytes after the first request are
 // ignored.

@@ -37,7 +37,7 @@ std::optional<std::string> query_param(std::string_view query, std::string_view 
     return std::nullopt;
 }
 
-void router::add(verb method, std::string path_template, handler h) {
+void router::add(verb method, std::string path_template, handler h, route_options options) {
     std::vector<std::string_view> parts;
     if (!split_path(path_template, parts)) throw std::invalid_argument("route must start with '/': " + path_template);
     std::vector<segment> segments;
@@ -52,12 +52,12 @@ void router::add(verb method, std::string path_template, handler h) {
     for (auto& r : routes_) {
         if (r.path_template != path_template) continue;
         for (auto& m : r.methods)
-            if (m.first == method) throw std::invalid_argument("duplicate route: " + path_template);
-        r.methods.emplace_back(method, std::move(h));
+            if (m.name == method) throw std::invalid_argument("duplicate route: " + path_template);
+        r.methods.push_back({method, std::move(h), std::move(options)});
         return;
     }
     routes_.push_back({std::move(path_template), std::move(segments), {}});
-    routes_.back().methods.emplace_back(method, std::move(h));
+    routes_.back().methods.push_back({method, std::move(h), std::move(options)});
 }
 
 router::match_result router::match(verb method, std::string_view path) const {
@@ -78,17 +78,24 @@ router::match_result router::match(verb method, std::string_view path) const {
         }
         if (!ok) continue;
 
-        const handler* target = nullptr;
+        const route::method* target = nullptr;
         for (const auto& m : r.methods)
-            if (m.first == method) target = &m.second;
+            if (m.name == method) target = &m;
+        // HEAD is GET without the body, unless a route serves HEAD itself.
+        if (!target && method == verb::head)
+            for (const auto& m : r.methods)
+                if (m.name == verb::get) target = &m;
         if (!target) {
             if (result.failure == sessiond::error::not_found) result.route = r.path_template;
             result.failure = sessiond::error::method_not_allowed;
-            for (const auto& m : r.methods) {
-                auto name = beast_http::to_string(m.first);
-                if (result.allow.find(name) != std::string::npos) continue;
+            auto allow = [&](std::string_view name) {
+                if (result.allow.find(name) != std::string::npos) return;
                 if (!result.allow.empty()) result.allow += ", ";
                 result.allow += name;
+            };
+            for (const auto& m : r.methods) {
+                allow(beast_http::to_string(m.name));
+                if (m.name == verb::get) allow("HEAD");
             }
             continue;
         }
@@ -103,7 +110,8 @@ router::match_result router::match(verb method, std::string_view path) const {
             }
             result.params.add(r.segments[i].text, std::move(*decoded));
         }
-        result.target = target;
+        result.target = &target->target;
+        result.options = &target->options;
         result.failure = {};
         return result;
     }
@@ -114,7 +122,7 @@ std::vector<std::pair<verb, std::string>> router::routes() const {
     std::vector<std::pair<verb, std::string>> out;
     for (const auto& r : routes_)
         for (const auto& m : r.methods)
-            out.emplace_back(m.first, r.path_template);
+            out.emplace_back(m.name, r.path_template);
     return out;
 }
 

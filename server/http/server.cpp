@@ -18,6 +18,7 @@
 
 #include "common/metrics.hpp"
 #include "http/exchange.hpp"
+#include "http/framing.hpp"
 #include "http/problem.hpp"
 #include "common/coarse_clock.hpp"
 #include "http/request_id.hpp"
@@ -37,23 +38,29 @@ constexpr std::size_t read_chunk = 4096;  // bytes asked of one read
 // only on the server's thread, like the server's table of connections.
 struct server::connection {
     using clock = std::chrono::steady_clock;
-    explicit connection(tcp::socket s) : socket(std::move(s)) {}
+    connection(tcp::socket s, asio::ip::address from) : socket(std::move(s)), client(std::move(from)) {}
     // Three per request: the coarse clock, as the sweep is coarser still.
     void expires_after(clock::duration d) { deadline = coarse_steady_now() + d; }
 
     tcp::socket socket;
+    asio::ip::address client;
+    std::size_t client_slot = client_counts::uncounted;
     clock::time_point deadline = clock::time_point::max();
-    bool idle = false;  // waiting for a request
+    bool idle = false;                 // waiting for a request
+    bool reserved = false;             // in the probe reserve: one probe, then close
+    connection* idle_older = nullptr;  // the server's list of idle connections
+    connection* idle_newer = nullptr;
 };
 
 server::server(asio::io_context& ioc, const http_config& cfg, const router& routes, bool access_log,
-               std::atomic<std::size_t>& open_connections)
+               std::atomic<std::size_t>& open_connections, client_counts& per_client)
     : ioc_(ioc),
       cfg_(cfg),
       routes_(routes),
       access_log_(access_log),
       acceptor_(ioc),
-      open_connections_(open_connections) {}
+      open_connections_(open_connections),
+      per_client_(per_client) {}
 
 server::~server() = default;
 
@@ -117,15 +124,25 @@ asio::awaitable<void> server::accept_loop() {
             co_await backoff.async_wait(use_tuple);
             continue;
         }
-        if (open_connections_.load(std::memory_order_relaxed) >= cfg_.max_connections) {
+        beast::error_code ignored;
+        auto client = socket.remote_endpoint(ignored).address();
+        // A client at its own cap is refused even while the process has
+        // room; at the process limit the oldest idle connection makes room.
+        auto slot = per_client_.try_add(client);
+        bool over = !slot;
+        if (!over && open_connections_.load(std::memory_order_relaxed) >= cfg_.max_connections) over = !reclaim_idle();
+        bool reserved = over && reserve_admits(client);
+        if (over && !reserved) {
+            if (slot) per_client_.remove(*slot);
             metrics::get().connections_refused.inc();
-            auto exec = socket.get_executor();
-            asio::co_spawn(exec, refuse(std::move(socket)), asio::detached);
+            refuse(std::move(socket));
             continue;
         }
-        beast::error_code ignored;
         socket.set_option(tcp::no_delay(true), ignored);
-        auto c = std::make_shared<connection>(std::move(socket));
+        auto c = std::make_shared<connection>(std::move(socket), std::move(client));
+        c->client_slot = slot.value_or(client_counts::uncounted);
+        c->reserved = reserved;
+        if (reserved) reserved_.push_back(c.get());
         c->expires_after(cfg_.idle_timeout);
         connections_.emplace(c.get(), c);
         active_.store(active_.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
@@ -133,6 +150,41 @@ asio::awaitable<void> server::accept_loop() {
         metrics::get().connections_accepted.inc();
         asio::co_spawn(ioc_, serve(std::move(c)), asio::detached);
     }
+}
+
+bool server::reclaim_idle() {
+    for (auto* c = idle_oldest_; c; c = c->idle_newer) {
+        // Bytes waiting make it a request on its way, not an idle connection;
+        // a reserve connection frees no slot.
+        beast::error_code ec;
+        if (c->reserved || c->socket.available(ec) > 0 || ec) continue;
+        set_idle(*c, false);
+        c->socket.close(ec);  // its read ends (aborted), its coroutine releases the slot
+        metrics::get().connections_reclaimed.inc();
+        return true;
+    }
+    return false;
+}
+
+void server::set_idle(connection& c, bool idle) {
+    if (c.idle == idle) return;
+    c.idle = idle;
+    if (idle) {
+        c.idle_older = idle_newest_;
+        c.idle_newer = nullptr;
+        (idle_newest_ ? idle_newest_->idle_newer : idle_oldest_) = &c;
+        idle_newest_ = &c;
+    } else {
+        (c.idle_older ? c.idle_older->idle_newer : idle_oldest_) = c.idle_newer;
+        (c.idle_newer ? c.idle_newer->idle_older : idle_newest_) = c.idle_older;
+        c.idle_older = c.idle_newer = nullptr;
+    }
+}
+
+bool server::reserve_admits(const asio::ip::address& client) const {
+    if (reserved_.size() >= probe_reserve) return false;
+    auto same = std::count_if(reserved_.begin(), reserved_.end(), [&](auto* c) { return c->client == client; });
+    return static_cast<std::size_t>(same) < probe_reserve_per_client;
 }
 
 namespace {
@@ -172,53 +224,116 @@ void account(bool enabled, const request* req, const response& res, std::string_
 
 }  // namespace
 
-asio::awaitable<void> server::refuse(tcp::socket socket) {
-    beast::tcp_stream stream(std::move(socket));
+void server::refuse(tcp::socket socket) {
     response res{status::service_unavailable, 11};
-    set_problem(res, sessiond::error::too_many_connections, "connection limit reached, retry later", {});
-    res.keep_alive(false);
     res.set(field::retry_after, "1");
-    res.prepare_payload();
-    stream.expires_after(cfg_.write_timeout);
+    set_final_problem(res, sessiond::error::too_many_connections, "connection limit reached, retry later", {}, {});
     std::string out;
     serialize(res, out);
-    co_await asio::async_write(stream, asio::buffer(out), use_tuple);
-    co_await close_gracefully(stream, stream.socket(), [&](auto d) { stream.expires_after(d); });
+    // A fresh socket's send buffer takes the few hundred bytes at once: no
+    // coroutine, no descriptor held while it is written.
+    beast::error_code ec;
+    socket.non_blocking(true, ec);
+    auto sent = ec ? 0 : socket.write_some(asio::buffer(out), ec);
+    if (!ec && sent == out.size() && lingering_ < lingering_refusals) {
+        ++lingering_;
+        asio::co_spawn(ioc_, linger(std::move(socket)), asio::detached);
+        return;
+    }
+    socket.shutdown(tcp::socket::shutdown_send, ec);
+    socket.close(ec);
 }
+
+asio::awaitable<void> server::linger(tcp::socket socket) {
+    beast::tcp_stream stream(std::move(socket));
+    co_await close_gracefully(stream, stream.socket(), [&](auto d) { stream.expires_after(d); });
+    --lingering_;
+}
+
+namespace {
+
+// The route's verdict on a request's header alone; a refusal is set in `res`.
+bool header_accepted(const router::match_result& m, request& head, response& res, std::string_view rid) {
+    if (!m.options->check) return true;
+    request_context ctx{head, res, rid, m.route, query_of(head.target()), m.params};
+    return m.options->check(ctx);
+}
+
+// Moves what the socket has already received into `buffer`, without
+// waiting; true if anything of a next request is there.
+bool received_more(tcp::socket& socket, beast::flat_buffer& buffer) {
+    beast::error_code ec;
+    if (auto n = socket.available(ec); n > 0 && !ec) buffer.commit(socket.read_some(buffer.prepare(n), ec));
+    return buffer.size() > 0;
+}
+
+}  // namespace
 
 asio::awaitable<void> server::serve(std::shared_ptr<connection> c) {
     beast::flat_buffer buffer;
     std::string wire;  // the serialized response, reused
     bool close_politely = false;
+    const auto read_timeout = c->reserved ? std::min(cfg_.read_timeout, probe_timeout) : cfg_.read_timeout;
     try {
         for (;;) {
             if (buffer.size() == 0) {
                 // Between requests: the idle deadline, and the connection may
-                // be closed by a shutdown.
-                if (stopping_) break;
-                c->idle = true;
-                c->expires_after(cfg_.idle_timeout);
+                // be closed by a shutdown, unless a request is already here.
+                beast::error_code aec;
+                if (stopping_ && c->socket.available(aec) == 0) break;
+                set_idle(*c, true);
+                c->expires_after(c->reserved ? read_timeout : cfg_.idle_timeout);
                 auto [ec, n] = co_await c->socket.async_read_some(buffer.prepare(read_chunk), use_tuple);
-                c->idle = false;
+                set_idle(*c, false);
                 if (ec) break;
                 buffer.commit(n);
             }
             auto started = std::chrono::steady_clock::now();
-            c->expires_after(cfg_.read_timeout);
+            c->expires_after(read_timeout);
             request_parser parser;
             apply_limits(parser, cfg_);
+            parser.eager(false);  // the header first, to be checked before the body is read
             // Parse what is buffered and read only while the parser needs more:
             // a request that arrived whole, the usual case, takes no further
             // asynchronous step (beast::http::async_read would post one).
             beast::error_code ec;
             bool lost = false;
             bool timed_out = false;
+            bool header_checked = false;
+            std::string_view refusal;                   // the header's framing cannot be served
+            std::optional<router::match_result> early;  // matched on the header (100-continue)
+            bool refused_early = false;                 // ... and refused without its body
+            response res;
+            std::string rid;
             for (;;) {
-                if (buffer.size() > 0) {
+                if (buffer.size() > 0 && !parser.is_done()) {
                     buffer.consume(parser.put(buffer.data(), ec));
                     if (ec == beast_http::error::need_more) ec = {};
-                    if (ec || parser.is_done()) break;
+                    if (ec) break;
                 }
+                if (!header_checked && parser.is_header_done()) {
+                    header_checked = true;
+                    parser.eager(true);
+                    request& head = parser.get();
+                    if (refusal = framing_problem(head); !refusal.empty()) break;
+                    auto given = head[cfg_.request_id_header];
+                    rid = valid_request_id(given) ? std::string(given) : make_request_id();
+                    if (!parser.is_done() && buffer.size() == 0 && expects_continue(head)) {
+                        // The client waits for a word before it sends the body:
+                        // the route's refusal, or 100 Continue.
+                        early = routes_.match(head.method(), path_of(head.target()));
+                        refused_early = !early->target || !header_accepted(*early, head, res, rid);
+                        if (refused_early) break;
+                        static constexpr std::string_view go_on = "HTTP/1.1 100 Continue\r\n\r\n";
+                        auto [wec, written] = co_await asio::async_write(c->socket, asio::buffer(go_on), use_tuple);
+                        if (wec) {
+                            lost = true;
+                            break;
+                        }
+                    }
+                    continue;
+                }
+                if (parser.is_done()) break;
                 auto [rec, n] = co_await c->socket.async_read_some(buffer.prepare(read_chunk), use_tuple);
                 if (rec) {
                     // Part of a request came but not the rest within
@@ -232,42 +347,44 @@ asio::awaitable<void> server::serve(std::shared_ptr<connection> c) {
             }
             if (lost) break;  // nobody to answer: a closed or reset peer
 
-            response res;
-            std::string_view route = "-";
-            std::string rid;
-            if (ec || timed_out) {
+            if (ec || timed_out || !refusal.empty()) {
                 auto [e, detail] = parse_failure(ec, cfg_);
                 if (timed_out) {
                     e = sessiond::error::request_timeout;
-                    detail = "the request was not received within " + std::to_string(cfg_.read_timeout.count()) + " ms";
+                    detail = "the request was not received within " + std::to_string(read_timeout.count()) + " ms";
+                } else if (!refusal.empty()) {
+                    e = sessiond::error::malformed_request;
+                    detail = refusal;
                 }
-                rid = make_request_id();
+                if (rid.empty()) rid = make_request_id();
+                res = response{};
                 res.version(11);
-                set_problem(res, e, detail, rid);
-                res.set(cfg_.request_id_header, rid);
-                res.keep_alive(false);
-                res.prepare_payload();
+                set_final_problem(res, e, detail, rid, cfg_.request_id_header);
                 c->expires_after(cfg_.write_timeout);
                 serialize(res, wire);
                 co_await asio::async_write(c->socket, asio::buffer(wire), use_tuple);
-                account(access_log_, nullptr, res, route, rid, started);
+                account(access_log_, nullptr, res, "-", rid, started);
                 close_politely = true;
                 break;
             }
 
             request& req = parser.get();
-            auto given = req[cfg_.request_id_header];
-            rid = valid_request_id(given) ? std::string(given) : make_request_id();
             res.version(req.version());
-            co_await handle(req, res, rid, route);
+            if (!early) early = routes_.match(req.method(), path_of(req.target()));
+            // Refused on its header, the body never asked for: the answer is
+            // set, and the connection cannot go on.
+            if (!refused_early || !early->target) co_await handle(req, res, rid, *early, c->reserved);
             res.set(cfg_.request_id_header, rid);
-            res.keep_alive(req.keep_alive() && !stopping_);
+            // Draining: answer what this connection already sent, and
+            // close after the last of it.
+            res.keep_alive(req.keep_alive() && !refused_early && !c->reserved &&
+                           !(stopping_ && !received_more(c->socket, buffer)));
             res.prepare_payload();
 
             c->expires_after(cfg_.write_timeout);
-            serialize(res, wire);
+            serialize(res, wire, req.method() != verb::head);
             auto [wec, written] = co_await asio::async_write(c->socket, asio::buffer(wire), use_tuple);
-            account(access_log_, &req, res, route, rid, started);
+            account(access_log_, &req, res, early->route.empty() ? "-" : early->route, rid, started);
             if (wec) break;
             if (!res.keep_alive()) {
                 close_politely = true;
@@ -286,11 +403,22 @@ asio::awaitable<void> server::serve(std::shared_ptr<connection> c) {
     on_connection_closed(c.get());
 }
 
-asio::awaitable<void> server::handle(request& req, response& res, std::string_view rid, std::string_view& route) {
-    co_await dispatch(routes_, req, res, rid, route);
+asio::awaitable<void> server::handle(request& req, response& res, std::string_view rid, router::match_result& m,
+                                     bool reserved) {
+    if (reserved && !(m.target && m.options->probe)) {
+        // A connection beyond the limits is there for health probes only.
+        metrics::get().connections_refused.inc();
+        res.set(field::retry_after, "1");
+        set_problem(res, sessiond::error::too_many_connections, "connection limit reached, retry later", rid);
+        co_return;
+    }
+    co_await dispatch(m, req, res, rid);
 }
 
 void server::on_connection_closed(connection* c) {
+    set_idle(*c, false);
+    per_client_.remove(c->client_slot);
+    if (c->reserved) std::erase(reserved_, c);
     connections_.erase(c);
     open_connections_.fetch_sub(1, std::memory_order_relaxed);
     const auto left = active_.load(std::memory_order_relaxed) - 1;
@@ -320,9 +448,10 @@ void server::begin_drain(std::function<void()> on_drained) {
             }
         finish_drain();
     });
-    // Idle keep-alive connections close now; busy ones after their response.
+    // Idle keep-alive connections close now, unless a request is already
+    // waiting in the socket; busy ones after the requests they received.
     for (auto& [ptr, weak] : connections_)
-        if (auto c = weak.lock(); c && c->idle) c->socket.cancel(ignored);
+        if (auto c = weak.lock(); c && c->idle && c->socket.available(ignored) == 0) c->socket.cancel(ignored);
     if (active_.load(std::memory_order_relaxed) == 0) finish_drain();
 }
 

@@ -19,22 +19,38 @@
 #include <boost/asio/steady_timer.hpp>
 
 #include <atomic>
+#include <chrono>
 #include <functional>
 #include <memory>
 #include <optional>
 #include <unordered_map>
+#include <vector>
 
 #include "config/config.hpp"
+#include "http/client_counts.hpp"
 #include "http/router.hpp"
 
 namespace sessiond::http {
 
 class server {
 public:
-    // `open_connections` is shared by the servers of all threads: the
-    // connection limit is for the process.
+    // `open_connections` and `per_client` are shared by the servers of all
+    // threads: the connection limits are for the process.
     server(boost::asio::io_context& ioc, const http_config& cfg, const router& routes, bool access_log,
-           std::atomic<std::size_t>& open_connections);
+           std::atomic<std::size_t>& open_connections, client_counts& per_client);
+
+    // Beyond max-connections (or a client's cap), with no idle connection to
+    // reclaim, a new connection may still take one of these slots; it is
+    // served one health probe (GET or HEAD of a probe route) within
+    // `probe_timeout`, and anything else gets 503. Per server.
+    static constexpr std::size_t probe_reserve = 4;
+    static constexpr std::size_t probe_reserve_per_client = 2;
+    static constexpr std::chrono::milliseconds probe_timeout{2000};
+    // Refused connections that linger (to deliver their 503 before the
+    // close) at most; beyond, they are closed once the 503 is sent. Per server.
+    static constexpr std::size_t lingering_refusals = 16;
+    // Descriptors a server may hold beyond its share of max-connections.
+    static constexpr std::size_t spare_descriptors = probe_reserve + lingering_refusals;
     ~server();
     server(const server&) = delete;
     server& operator=(const server&) = delete;
@@ -46,8 +62,9 @@ public:
     // The port actually bound (useful with port 0).
     unsigned short port() const { return port_; }
 
-    // Stops accepting, closes idle connections, lets requests in flight finish
-    // (their connections then close) and calls `on_drained` once, on the
+    // Stops accepting, closes idle connections that have nothing buffered,
+    // lets requests in flight and requests already received finish (their
+    // connections then close) and calls `on_drained` once, on the
     // server's thread, when the last connection is gone or the drain deadline
     // forced the rest closed. Any thread; the work is posted to the server's
     // thread. Calls after the first are ignored.
@@ -62,9 +79,13 @@ private:
     boost::asio::awaitable<void> accept_loop();
     boost::asio::awaitable<void> sweep_loop();
     boost::asio::awaitable<void> serve(std::shared_ptr<connection> c);
-    boost::asio::awaitable<void> refuse(boost::asio::ip::tcp::socket socket);
+    void refuse(boost::asio::ip::tcp::socket socket);
+    boost::asio::awaitable<void> linger(boost::asio::ip::tcp::socket socket);
     boost::asio::awaitable<void> handle(request& req, response& res, std::string_view request_id,
-                                        std::string_view& route);
+                                        router::match_result& m, bool reserved);
+    bool reclaim_idle();
+    void set_idle(connection& c, bool idle);
+    bool reserve_admits(const boost::asio::ip::address& client) const;
     void on_connection_closed(connection* c);
     void begin_drain(std::function<void()> on_drained);
     void finish_drain();
@@ -78,10 +99,16 @@ private:
 
     std::atomic<std::size_t> active_{0};           // written on the server's thread only
     std::atomic<std::size_t>& open_connections_;   // shared by every server
+    client_counts& per_client_;                    // shared by every server
     std::atomic<bool> shutdown_requested_{false};  // shutdown() was called (any thread)
     // The server's thread only.
     bool stopping_ = false;
     std::unordered_map<connection*, std::weak_ptr<connection>> connections_;
+    // Idle keep-alive connections, oldest first (linked through the connections).
+    connection* idle_oldest_ = nullptr;
+    connection* idle_newest_ = nullptr;
+    std::vector<connection*> reserved_;  // connections in the probe reserve
+    std::size_t lingering_ = 0;          // refusals still delivering their 503
     std::function<void()> on_drained_;
     std::unique_ptr<boost::asio::steady_timer> drain_timer_;
 };

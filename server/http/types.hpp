@@ -53,4 +53,19 @@ struct request_context {
 
 using handler = std::function<boost::asio::awaitable<void>(request_context&)>;
 
+// A route's verdict on a request's header alone (`req` has no body yet):
+// false, with the refusal set in `res`, when the body need not be read. Used
+// for `Expect: 100-continue`, so a request the route refuses anyway (caller,
+// scope, content type) gets its answer without a 100 and without sending
+// its body.
+using header_check = std::function<bool(request_context&)>;
+
+// What the transport needs to know of a route besides its handler.
+struct route_options {
+    header_check check;  // empty: every header is accepted
+    // A health probe: still answered when the connection limit is reached
+    // (from a small reserve of connections, closed after the answer).
+    bool probe = false;
+};
+
 }  // namespace sessiond::http

@@ -1,10 +1,8 @@
 // Safe defaults: sessiond refuses to run insecurely unless told it is
-// development; keygen makes keys that work; the accept loop survives running
-// out of file descriptors.
+// development; keygen makes keys that work. (The descriptor limit:
+// connection_limits_test.cpp.)
 
 #include <catch2/catch.hpp>
-
-#include <sys/resource.h>
 
 #include <memory>
 #include <string>
@@ -82,39 +80,6 @@ TEST_CASE("keygen prints a key and the config entry that accepts it with its sco
 
     CHECK(run_sessiond({"keygen", "--scopes", "root"}).status == 2);
     CHECK(run_sessiond({"keygen"}).status == 2);
-}
-
-TEST_CASE("the accept loop survives running out of file descriptors") {
-    // The child inherits a low descriptor limit through the test's own rlimit.
-    rlimit saved{};
-    getrlimit(RLIMIT_NOFILE, &saved);
-    rlimit low = saved;
-    low.rlim_cur = 64;
-    REQUIRE(setrlimit(RLIMIT_NOFILE, &low) == 0);
-    std::unique_ptr<sessiond_process> sd;
-    try {
-        sd = std::make_unique<sessiond_process>(std::vector<std::string>{"--development", "--io-threads", "1"});
-    } catch (...) {
-        setrlimit(RLIMIT_NOFILE, &saved);
-        throw;
-    }
-    setrlimit(RLIMIT_NOFILE, &saved);
-
-    std::vector<std::unique_ptr<http_connection>> flood;
-    for (int i = 0; i < 100; ++i)
-        flood.push_back(std::make_unique<http_connection>(sd->port()));
-    CHECK(sd->proc().wait_for_log("accept failed", 5s));
-    flood.clear();
-    CHECK(eventually(
-        [&] {
-            try {
-                return sd->request("GET", "/healthz").status == 200;
-            } catch (const std::exception&) {
-                return false;
-            }
-        },
-        20s, 50ms));
-    CHECK(sd->proc().running());
 }
 
 TEST_CASE("the embedded store is bounded, and says when it is full") {

@@ -15,8 +15,8 @@
 
 namespace sessiond::test {
 
-http_connection::http_connection(unsigned short port) {
-    fd_ = connect_loopback(port);
+http_connection::http_connection(unsigned short port, const std::string& source) {
+    fd_ = connect_loopback(port, source);
     if (fd_ < 0) throw std::runtime_error("connect to 127.0.0.1:" + std::to_string(port) + " failed");
     int one = 1;
     ::setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
@@ -48,7 +48,7 @@ bool http_connection::fill(std::chrono::steady_clock::time_point deadline) {
     return true;
 }
 
-std::optional<http_response> http_connection::read_response(std::chrono::milliseconds timeout) {
+std::optional<http_response> http_connection::read_response(std::chrono::milliseconds timeout, bool to_head) {
     auto deadline = std::chrono::steady_clock::now() + timeout;
     std::size_t end;
     while ((end = buffer_.find("\r\n\r\n")) == std::string::npos)
@@ -75,7 +75,7 @@ std::optional<http_response> http_connection::read_response(std::chrono::millise
         }
         pos = e + 2;
     }
-    std::size_t length = r.has_header("content-length") ? std::stoul(r.header("content-length")) : 0;
+    std::size_t length = r.has_header("content-length") && !to_head ? std::stoul(r.header("content-length")) : 0;
     std::size_t body_start = end + 4;
     while (buffer_.size() < body_start + length)
         if (!fill(deadline)) return std::nullopt;

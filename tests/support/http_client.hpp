@@ -23,15 +23,19 @@ struct http_response {
 
 class http_connection {
 public:
-    explicit http_connection(unsigned short port);
+    // From `source`, another loopback address, when given (see connect_loopback).
+    explicit http_connection(unsigned short port, const std::string& source = {});
     ~http_connection();
     http_connection(const http_connection&) = delete;
     http_connection& operator=(const http_connection&) = delete;
 
     // Sends bytes as given; false if the peer has closed.
     bool send(const std::string& bytes);
-    // Reads one response (Content-Length framed); nullopt on close or timeout.
-    std::optional<http_response> read_response(std::chrono::milliseconds timeout = std::chrono::seconds(10));
+    // Reads one response (Content-Length framed; without a body, whatever
+    // its Content-Length, when `to_head`: the answer to HEAD); nullopt on
+    // close or timeout.
+    std::optional<http_response> read_response(std::chrono::milliseconds timeout = std::chrono::seconds(10),
+                                               bool to_head = false);
     // True if the server closes the connection within `timeout` (EOF or reset).
     bool wait_closed(std::chrono::milliseconds timeout);
     // Bytes received but not yet read as a response.

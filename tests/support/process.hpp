@@ -53,8 +53,9 @@ bool eventually(const std::function<bool()>& condition, std::chrono::millisecond
 // may take it before the caller does: retry on a bind failure).
 unsigned short free_port();
 
-// A blocking TCP socket connected to 127.0.0.1:port, or -1.
-int connect_loopback(unsigned short port);
+// A blocking TCP socket connected to 127.0.0.1:port, or -1; from `source`
+// (another loopback address such as 127.0.0.2: another client) if given.
+int connect_loopback(unsigned short port, const std::string& source = {});
 
 // A fresh directory under $TMPDIR, removed by the destructor.
 class temp_dir {

@@ -41,10 +41,13 @@ std::optional<unsigned short> listening_port(const std::string& log) {
     return std::nullopt;
 }
 
-sessiond_process::sessiond_process(std::vector<std::string> args, std::map<std::string, std::string> env) {
+sessiond_process::sessiond_process(std::vector<std::string> args, std::map<std::string, std::string> env,
+                                   std::vector<std::string> launcher) {
     process_options opts;
     // The kernel picks the port; sessiond logs it once it accepts connections.
-    opts.argv = {SESSIOND_BINARY, "--address", "127.0.0.1", "--port", "0"};
+    opts.argv = std::move(launcher);
+    for (const char* a : {SESSIOND_BINARY, "--address", "127.0.0.1", "--port", "0"})
+        opts.argv.emplace_back(a);
     opts.argv.insert(opts.argv.end(), args.begin(), args.end());
     opts.env = std::move(env);
     opts.unset_env = sessiond_env_names();

@@ -17,9 +17,10 @@ class sessiond_process {
 public:
     // Starts `sessiond --address 127.0.0.1 --port 0 <args...>` and waits until
     // it logs the port it listens on (so args must keep the log level at info
-    // or below). Default args run in development mode.
+    // or below). Default args run in development mode. `launcher` goes
+    // before the binary, e.g. {"sh", "-c", "ulimit -n 64; exec \"$0\" \"$@\""}.
     explicit sessiond_process(std::vector<std::string> args = {"--development"},
-                              std::map<std::string, std::string> env = {});
+                              std::map<std::string, std::string> env = {}, std::vector<std::string> launcher = {});
 
     unsigned short port() const { return port_; }
     process& proc() { return *proc_; }

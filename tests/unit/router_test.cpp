@@ -57,7 +57,7 @@ TEST_CASE("router answers 404 for unknown paths and 405 with Allow for other met
     auto m = r.match(verb::put, "/v1/sessions/x");
     CHECK(m.target == nullptr);
     CHECK(m.failure == error::method_not_allowed);
-    CHECK(m.allow == "GET, DELETE");
+    CHECK(m.allow == "GET, HEAD, DELETE");
     CHECK(m.route == "/v1/sessions/{id}");
 
     m = r.match(verb::get, "/v1/sessions");
