@@ -28,6 +28,39 @@ using session::session_id;
 using session::session_record;
 using store::user_ref;
 
+// Starts `client` and runs `ioc` until it has a usable connection (at most 10 s).
+inline void start_and_wait(asio::io_context& ioc, redis::client& client) {
+    client.start();
+    const auto end = std::chrono::steady_clock::now() + 10s;
+    while (!client.ready() && std::chrono::steady_clock::now() < end) {
+        ioc.restart();
+        ioc.run_for(5ms);
+    }
+    REQUIRE(client.ready());
+}
+
+// Runs one store operation on `ioc` to completion (at most 10 s).
+template <class T>
+T run_to_completion(asio::io_context& ioc, asio::awaitable<T> op) {
+    std::optional<T> out;
+    asio::co_spawn(
+        ioc,
+        [&]() -> asio::awaitable<void> {
+            out.emplace(co_await std::move(op));
+            ioc.stop();  // done: no need to wait out run_for's slice
+        },
+        [](const std::exception_ptr& e) {
+            if (e) std::rethrow_exception(e);
+        });
+    const auto end = std::chrono::steady_clock::now() + 10s;
+    while (!out && std::chrono::steady_clock::now() < end) {
+        ioc.restart();
+        ioc.run_for(5ms);
+    }
+    REQUIRE(out);
+    return std::move(*out);
+}
+
 // A redis_store on its own redis-server, with the wall clock (Redis expires
 // keys on its own clock) unless a test brings a clock of its own.
 struct redis_store_fixture {
@@ -41,13 +74,7 @@ struct redis_store_fixture {
 
     explicit redis_store_fixture(const session::clock* own_clock = nullptr)
         : client(ioc, config(srv), 1), clock(own_clock ? *own_clock : wall), store(client, clock, "t:") {
-        client.start();
-        const auto end = std::chrono::steady_clock::now() + 10s;
-        while (!client.ready() && std::chrono::steady_clock::now() < end) {
-            ioc.restart();
-            ioc.run_for(5ms);
-        }
-        REQUIRE(client.ready());
+        start_and_wait(ioc, client);
     }
     ~redis_store_fixture() { client.stop(); }
 
@@ -61,23 +88,7 @@ struct redis_store_fixture {
     // Runs one store operation to completion.
     template <class T>
     T run(asio::awaitable<T> op) {
-        std::optional<T> out;
-        asio::co_spawn(
-            ioc,
-            [&]() -> asio::awaitable<void> {
-                out.emplace(co_await std::move(op));
-                ioc.stop();  // done: no need to wait out run_for's slice
-            },
-            [](std::exception_ptr e) {
-                if (e) std::rethrow_exception(e);
-            });
-        const auto end = std::chrono::steady_clock::now() + 10s;
-        while (!out && std::chrono::steady_clock::now() < end) {
-            ioc.restart();
-            ioc.run_for(5ms);
-        }
-        REQUIRE(out);
-        return std::move(*out);
+        return run_to_completion(ioc, std::move(op));
     }
 
     session_record record(const session_id& id, const std::string& user_id) {

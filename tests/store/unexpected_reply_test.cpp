@@ -15,6 +15,7 @@
 #include "redis/config.hpp"
 #include "session/rules.hpp"
 #include "store/redis_store.hpp"
+#include "redis_store_fixture.hpp"
 #include "support/lying_redis.hpp"
 #include "support/result_string.hpp"
 
@@ -35,35 +36,13 @@ struct lied_to {
 
     lied_to(const std::string& verb, const std::string& lie)
         : srv(verb, lie), client(ioc, redis::parse_url(srv.url()).value(), 1) {
-        client.start();
-        const auto end = std::chrono::steady_clock::now() + 10s;
-        while (!client.ready() && std::chrono::steady_clock::now() < end) {
-            ioc.restart();
-            ioc.run_for(5ms);
-        }
-        REQUIRE(client.ready());
+        start_and_wait(ioc, client);
     }
     ~lied_to() { client.stop(); }
 
     template <class T>
     T run(asio::awaitable<T> op) {
-        std::optional<T> out;
-        asio::co_spawn(
-            ioc,
-            [&]() -> asio::awaitable<void> {
-                out.emplace(co_await std::move(op));
-                ioc.stop();
-            },
-            [](const std::exception_ptr& e) {
-                if (e) std::rethrow_exception(e);
-            });
-        const auto end = std::chrono::steady_clock::now() + 10s;
-        while (!out && std::chrono::steady_clock::now() < end) {
-            ioc.restart();
-            ioc.run_for(5ms);
-        }
-        REQUIRE(out);
-        return std::move(*out);
+        return run_to_completion(ioc, std::move(op));
     }
 };
 
