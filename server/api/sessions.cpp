@@ -4,6 +4,9 @@
 #include <boost/json/serialize.hpp>
 
 #include <algorithm>
+#include <array>
+#include <charconv>
+#include <limits>
 
 #include "api/headers.hpp"
 #include "api/json_body.hpp"
@@ -64,6 +67,48 @@ void reply_session(http::request_context& ctx, const session_record& r) {
     append_json(r, out);
     out += '}';
     http::set_json(ctx.res, http::status::ok, std::move(out));
+}
+
+// A list page's cursor on the wire: base64url of the position's deadline
+// (milliseconds, 8 bytes big-endian) and the id's 16 random bytes. Opaque to
+// callers; a cursor that is not one of these is refused, one that was edited
+// only moves where the listing resumes within the same user's sessions.
+constexpr std::size_t cursor_bytes = 8 + 16;
+
+std::string encode_cursor(const service::user_cursor& c) {
+    std::array<std::uint8_t, cursor_bytes> raw{};
+    auto ms = static_cast<std::uint64_t>(c.deadline.time_since_epoch().count());
+    for (int i = 7; i >= 0; --i, ms >>= 8)
+        raw[static_cast<std::size_t>(i)] = static_cast<std::uint8_t>(ms & 0xFF);
+    std::copy(c.id.id.begin(), c.id.id.end(), raw.begin() + 8);
+    return session::base64url_encode(raw);
+}
+
+std::optional<service::user_cursor> decode_cursor(std::string_view text) {
+    std::array<std::uint8_t, cursor_bytes> raw{};
+    if (text.size() != session::base64url_encoded_size(cursor_bytes)) return std::nullopt;
+    auto n = session::base64url_decode(text, raw);
+    if (!n || *n != cursor_bytes) return std::nullopt;
+    std::uint64_t ms = 0;
+    for (std::size_t i = 0; i < 8; ++i)
+        ms = (ms << 8) | raw[i];
+    if (ms > static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max())) return std::nullopt;
+    service::user_cursor c{session::timestamp(std::chrono::milliseconds(static_cast<std::int64_t>(ms))), {}};
+    std::copy(raw.begin() + 8, raw.end(), c.id.id.begin());
+    return c;
+}
+
+// A query parameter: nullopt when it is absent; false when it is present but
+// not correctly percent-encoded (and 400 has been set).
+bool read_param(http::request_context& ctx, std::string_view name, std::optional<std::string>& out) {
+    out = http::query_param(ctx.query, name);
+    if (out) return true;
+    std::string assignment = std::string(name) + '=';
+    if (ctx.query.starts_with(assignment) || ctx.query.find('&' + assignment) != std::string_view::npos) {
+        malformed(ctx, std::string(name) + " is not correctly percent-encoded");
+        return false;
+    }
+    return true;
 }
 
 }  // namespace
@@ -321,16 +366,37 @@ asio::awaitable<void> session_api::list_user(http::request_context& ctx) {
         malformed(ctx, "user_id must be 1..256 bytes of UTF-8");
         co_return;
     }
-    auto listed = co_await sessions_.list_user(user_id);
+    std::optional<std::string> limit_text, cursor_text;
+    if (!read_param(ctx, "limit", limit_text) || !read_param(ctx, "cursor", cursor_text)) co_return;
+    std::size_t limit = service::default_page;
+    if (limit_text) {
+        auto [end, ec] = std::from_chars(limit_text->data(), limit_text->data() + limit_text->size(), limit);
+        if (ec != std::errc() || end != limit_text->data() + limit_text->size() || limit == 0 ||
+            limit > service::max_page) {
+            malformed(ctx, "limit must be an integer from 1 to " + std::to_string(service::max_page));
+            co_return;
+        }
+    }
+    std::optional<service::user_cursor> after;
+    if (cursor_text) {
+        after = decode_cursor(*cursor_text);
+        if (!after) {
+            malformed(ctx, "cursor must be a next_cursor from a previous page");
+            co_return;
+        }
+    }
+    auto listed = co_await sessions_.list_user(user_id, after, limit);
     if (!listed) co_return set_failure(ctx, listed.error());
     std::string out = R"({"sessions":[)";
     bool first = true;
-    for (const auto& r : *listed) {
+    for (const auto& r : listed->sessions) {
         if (!first) out += ',';
         first = false;
         append_json(r, out);
     }
-    out += "]}";
+    out += ']';
+    if (listed->next) out.append(R"(,"next_cursor":")").append(encode_cursor(*listed->next)).append(1, '"');
+    out += '}';
     http::set_json(ctx.res, http::status::ok, std::move(out));
 }
 
@@ -342,20 +408,28 @@ asio::awaitable<void> session_api::delete_user(http::request_context& ctx) {
         malformed(ctx, "user_id must be 1..256 bytes of UTF-8");
         co_return;
     }
+    std::optional<std::string> except_text;
+    if (!read_param(ctx, "except", except_text)) co_return;
     std::optional<session::session_id> except;
-    if (auto raw = http::query_param(ctx.query, "except"); raw) {
-        except = session::session_id::parse(*raw);
+    if (except_text) {
+        except = session::session_id::parse(*except_text);
         if (!except) {
             malformed(ctx, "except must be a session id");
             co_return;
         }
-    } else if (ctx.query.find("except=") != std::string_view::npos) {
-        malformed(ctx, "except is not correctly percent-encoded");
+    }
+    auto outcome = co_await sessions_.revoke_user(user_id, except, actor_of(*who, ctx));
+    if (outcome.failure && outcome.revoked == 0) co_return set_failure(ctx, outcome.failure);
+    if (outcome.failure) {
+        // Some went, others may remain: say so, and that repeating is safe.
+        http::set_problem(ctx.res, outcome.failure,
+                          std::to_string(outcome.revoked) +
+                              " of the user's sessions were revoked before the session store failed; others may "
+                              "remain: repeat the request to revoke them",
+                          ctx.request_id);
         co_return;
     }
-    auto removed = co_await sessions_.revoke_user(user_id, except, actor_of(*who, ctx));
-    if (!removed) co_return set_failure(ctx, removed.error());
-    http::set_json(ctx.res, http::status::ok, R"({"revoked":)" + std::to_string(*removed) + "}");
+    http::set_json(ctx.res, http::status::ok, R"({"revoked":)" + std::to_string(outcome.revoked) + "}");
 }
 
 asio::awaitable<void> session_api::forward_auth(http::request_context& ctx) {

@@ -1,5 +1,6 @@
 #include "service/session_service.hpp"
 
+#include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -84,11 +85,12 @@ void session_service::audit(std::string_view event, const session_record& r, con
                         {"request_id", who.request_id}});
 }
 
-asio::awaitable<void> session_service::revoke_reused(const session_id& id, const actor& who) {
+asio::awaitable<void> session_service::revoke_reused(const session_record& stored, const actor& who) {
     // A rotated token after its grace period: treated as stolen, so the whole
     // session goes (OAuth 2.0 Security BCP, refresh token rotation).
     metrics::get().reuse_detected.inc();
-    auto removed = co_await store_.remove(id);
+    const auto& id = stored.id;
+    auto removed = co_await store_.remove(id, user_of(stored));
     if (!removed) {
         // The caller still gets 401 for the token; the session may live on.
         store_failure(removed.error());
@@ -143,7 +145,7 @@ asio::awaitable<result<session_record>> session_service::validate(std::string_vi
         if (!*found) co_return reject(errc::unknown_session);
         const auto& stored = **found;
         auto checked = session::check(stored, presented, clock_.now(), policy_, options);
-        if (checked.outcome == check_outcome::reuse_detected) co_await revoke_reused(decoded->id, who);
+        if (checked.outcome == check_outcome::reuse_detected) co_await revoke_reused(stored, who);
         if (checked.outcome != check_outcome::valid && checked.outcome != check_outcome::valid_previous)
             co_return reject(refusal(checked.outcome));
         if (checked.updated && attempt == cas_attempts) {
@@ -187,7 +189,7 @@ asio::awaitable<result<issued_session>> session_service::rotate(std::string_view
         auto issued = derived ? codec_.reissue(*keys_, decoded->id, *derived) : codec_.reissue(*keys_, decoded->id);
         auto rotated = session::rotate(stored, presented, issued.secret_hash, clock_.now(), policy_,
                                        request.reauthenticated, request.metadata);
-        if (rotated.outcome == check_outcome::reuse_detected) co_await revoke_reused(decoded->id, who);
+        if (rotated.outcome == check_outcome::reuse_detected) co_await revoke_reused(stored, who);
         if (rotated.outcome == check_outcome::invalid) {
             // The previous token within its grace. With the key of the
             // rotation that replaced it, this is that rotation's retry: the
@@ -223,10 +225,10 @@ asio::awaitable<result<void>> session_service::revoke(std::string_view token, co
     auto checked =
         session::check(**found, session::digest_secret(decoded->secret), clock_.now(), policy_, {false, std::nullopt});
     if (checked.outcome == check_outcome::reuse_detected) {
-        co_await revoke_reused(decoded->id, who);
+        co_await revoke_reused(**found, who);
         co_return errc::reuse_detected;
     }
-    auto removed = co_await store_.remove(decoded->id);
+    auto removed = co_await store_.remove(decoded->id, user_of(**found));
     if (!removed) co_return store_failure(removed.error());
     if (*removed) {
         metrics::get().sessions_revoked.inc();
@@ -243,7 +245,11 @@ asio::awaitable<result<session_record>> session_service::get(const session_id& i
 }
 
 asio::awaitable<result<session_record>> session_service::revoke(const session_id& id, const actor& who) {
-    auto removed = co_await store_.remove(id);
+    // Read first: the user, and so the index entry to drop, is in the record.
+    auto found = co_await store_.get(id);
+    if (!found) co_return store_failure(found.error());
+    if (!*found) co_return errc::not_found;
+    auto removed = co_await store_.remove(id, user_of(**found));
     if (!removed) co_return store_failure(removed.error());
     if (!*removed) co_return errc::not_found;
     metrics::get().sessions_revoked.inc();
@@ -251,27 +257,47 @@ asio::awaitable<result<session_record>> session_service::revoke(const session_id
     co_return std::move(**removed);
 }
 
-asio::awaitable<result<std::vector<session_record>>> session_service::list_user(std::string_view user_id) {
-    auto listed = co_await store_.list_user(user(user_id));
+asio::awaitable<result<user_sessions>> session_service::list_user(std::string_view user_id,
+                                                                  std::optional<store::user_cursor> after,
+                                                                  std::size_t limit) {
+    const auto u = user(user_id);
+    if (after) after->id.bucket = u.bucket;  // a cursor names the id's random bytes; the bucket is the user's
+    auto listed = co_await store_.list_user(u, after, std::clamp<std::size_t>(limit, 1, max_page));
     if (!listed) co_return store_failure(listed.error());
-    auto& sessions = *listed;
+    auto& sessions = listed->sessions;
     auto now = clock_.now();
     std::erase_if(sessions, [&](const session_record& r) { return session::store_deadline(r) <= now; });
     sort_newest_first(sessions);
-    co_return std::move(sessions);
+    co_return user_sessions{std::move(sessions), listed->next};
 }
 
-asio::awaitable<result<std::size_t>> session_service::revoke_user(std::string_view user_id,
-                                                                  std::optional<session_id> except, const actor& who) {
-    auto removed = co_await store_.remove_user(user(user_id), except);
-    if (!removed) co_return store_failure(removed.error());
-    metrics::get().sessions_revoked.inc(*removed);
+asio::awaitable<user_revocation> session_service::revoke_user(std::string_view user_id,
+                                                              std::optional<session_id> except, const actor& who) {
+    // Batch after batch, each one store call of bounded work, so that a user
+    // with many sessions holds up nobody else; between batches this I/O
+    // thread serves its other requests.
+    const auto u = user(user_id);
+    user_revocation out;
+    std::optional<store::user_cursor> after;
+    for (;;) {
+        auto batch = co_await store_.remove_user(u, except, after);
+        if (!batch) {
+            out.failure = store_failure(batch.error());
+            break;
+        }
+        out.revoked += batch->removed;
+        if (!batch->next) break;
+        after = batch->next;
+        co_await asio::post(co_await asio::this_coro::executor, asio::use_awaitable);
+    }
+    metrics::get().sessions_revoked.inc(out.revoked);
     log::info("audit", {{"event", "user.sessions_revoked"},
                         {"user_id", user_id},
-                        {"revoked", *removed},
+                        {"revoked", out.revoked},
+                        {"complete", !out.failure},
                         {"caller", who.caller},
                         {"request_id", who.request_id}});
-    co_return *removed;
+    co_return out;
 }
 
 }  // namespace sessiond::service

@@ -44,6 +44,22 @@ struct issued_session {
     session::session_record session;
 };
 
+// List pages: 100 sessions unless the caller asks for another size, 1000 at most.
+inline constexpr std::size_t default_page = 100;
+inline constexpr std::size_t max_page = 1000;
+
+using store::user_cursor;
+
+struct user_sessions {
+    std::vector<session::session_record> sessions;
+    std::optional<user_cursor> next;  // the next page's start; nullopt: this was the last page
+};
+
+struct user_revocation {
+    std::size_t revoked = 0;            // sessions revoked, also when the store then failed
+    boost::system::error_code failure;  // set if the store failed before every session was revoked
+};
+
 struct create_request {
     std::string user_id;
     std::optional<std::string> metadata;  // a JSON object's text, checked by the caller; absent = "{}"
@@ -85,13 +101,18 @@ public:
     boost::asio::awaitable<result<session::session_record>> get(const session::session_id& id);
     boost::asio::awaitable<result<session::session_record>> revoke(const session::session_id& id, const actor& who);
 
-    // The user's live sessions, newest first (ties by id, descending).
-    boost::asio::awaitable<result<std::vector<session::session_record>>> list_user(std::string_view user_id);
+    // A page of the user's live sessions: up to `limit` (clamped to
+    // 1..max_page) after `after`, newest first within the page (ties by id,
+    // descending). Pages follow the stores' order (see store::user_cursor):
+    // a user with no more than one page of sessions gets them all, newest
+    // first, in one.
+    boost::asio::awaitable<result<user_sessions>> list_user(std::string_view user_id, std::optional<user_cursor> after,
+                                                            std::size_t limit);
 
-    // Revokes all of the user's sessions but `except`; returns how many.
-    boost::asio::awaitable<result<std::size_t>> revoke_user(std::string_view user_id,
-                                                            std::optional<session::session_id> except,
-                                                            const actor& who);
+    // Revokes all of the user's sessions but `except`, in batches of bounded
+    // work. On a store failure the count says how many went before it.
+    boost::asio::awaitable<user_revocation> revoke_user(std::string_view user_id,
+                                                        std::optional<session::session_id> except, const actor& who);
 
     bool ready() const { return store_.ready(); }
     const session::clock& clock() const noexcept { return clock_; }
@@ -103,7 +124,7 @@ private:
     // The same for a stored session's user: its id already carries the bucket.
     store::user_ref user_of(const session::session_record& r) const;
     // The whole session goes when a rotated token comes back after its grace.
-    boost::asio::awaitable<void> revoke_reused(const session::session_id& id, const actor& who);
+    boost::asio::awaitable<void> revoke_reused(const session::session_record& stored, const actor& who);
     void audit(std::string_view event, const session::session_record& r, const actor& who) const;
 
     store::session_store& store_;

@@ -153,9 +153,8 @@ std::vector<session_id> choose_evictions(std::span<const eviction_candidate> ses
     live.reserve(sessions.size());
     for (const auto& s : sessions)
         if (s.deadline > now) live.push_back(s);
-    if (limit == 0 || live.size() < limit) return {};
-
-    const std::size_t excess = live.size() + 1 - limit;
+    const std::size_t excess = eviction_count(live.size(), limit);
+    if (excess == 0) return {};
     auto earlier = [](const eviction_candidate& a, const eviction_candidate& b) {
         return a.deadline != b.deadline ? a.deadline < b.deadline : a.id < b.id;
     };
@@ -165,6 +164,10 @@ std::vector<session_id> choose_evictions(std::span<const eviction_candidate> ses
     for (std::size_t i = 0; i < excess; ++i)
         out.push_back(live[i].id);
     return out;
+}
+
+std::size_t eviction_count(std::size_t live, std::size_t limit) noexcept {
+    return limit == 0 || live < limit ? 0 : live + 1 - limit;
 }
 
 admission admit(std::span<const eviction_candidate> sessions, timestamp now, const policy& p) {

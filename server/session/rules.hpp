@@ -165,11 +165,18 @@ struct eviction_candidate {
 // remain (limit 0 = none). Sessions whose deadline <= now are already gone
 // and neither count nor get chosen. Victims are taken in order of earliest
 // deadline (ties by id): with a shared idle timeout and the touch threshold
-// that is least recently used. Both stores apply this rule: the memory store
-// calls it, the Redis store's create script keeps the same order in a sorted
-// set scored by the deadline (tests/store compares the two case by case).
+// that is least recently used. Both stores apply this rule without
+// scanning: each keeps a user's sessions in this order (the memory store in
+// a std::set, the Redis store in a sorted set scored by the deadline) and
+// evicts the first eviction_count() of them; tests/store compares both with
+// this function case by case.
 std::vector<session_id> choose_evictions(std::span<const eviction_candidate> sessions, std::size_t limit,
                                          timestamp now);
+
+// How many of `live` sessions must go so that one more fits under `limit`
+// (0 = no limit): the first ones in the order above. A store that keeps a
+// user's live sessions in that order evicts its first entries.
+std::size_t eviction_count(std::size_t live, std::size_t limit) noexcept;
 
 struct admission {
     bool rejected = false;          // limit_policy::reject and the user is at the limit: 409

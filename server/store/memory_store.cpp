@@ -2,6 +2,9 @@
 
 #include <boost/asio/post.hpp>
 
+#include <algorithm>
+#include <iterator>
+
 #include "common/error.hpp"
 #include "common/metrics.hpp"
 #include "log/log.hpp"
@@ -110,15 +113,17 @@ asio::awaitable<result<created>> memory_store::create(const session_record& r, c
                 u = s.users.find(user.user_id);
                 if (u == s.users.end()) break;
             }
-            if (u != s.users.end() && p.max_sessions_per_user != 0 && u->second.size() >= p.max_sessions_per_user) {
-                std::vector<session::eviction_candidate> candidates;
-                candidates.reserve(u->second.size());
-                for (const auto& [deadline, id] : u->second)
-                    candidates.push_back({id, deadline});
-                auto decided = session::admit(candidates, now, p);
-                if (decided.rejected) co_return sessiond::error::session_limit;
-                for (const auto& id : decided.evict) {
-                    auto it = s.sessions.find(id);
+            // The index is sorted as the rule takes victims (earliest deadline,
+            // then id) and holds the user's live sessions only: the victims
+            // are its first entries, found without looking at the rest.
+            if (u != s.users.end()) {
+                // (At most max_walk a call, should the limit have been lowered
+                // far below a user's count.)
+                const auto excess =
+                    std::min(session::eviction_count(u->second.size(), p.max_sessions_per_user), max_walk);
+                if (excess > 0 && p.on_limit == session::limit_policy::reject) co_return sessiond::error::session_limit;
+                for (std::size_t i = 0; i < excess; ++i) {
+                    auto it = s.sessions.find(u->second.begin()->second);
                     out.evicted.push_back(it->second);
                     erase_locked(s, it);
                 }
@@ -170,7 +175,7 @@ asio::awaitable<result<bool>> memory_store::replace(const session_record& expect
     co_return true;
 }
 
-asio::awaitable<result<std::optional<session_record>>> memory_store::remove(const session_id& id) {
+asio::awaitable<result<std::optional<session_record>>> memory_store::remove(const session_id& id, const user_ref&) {
     auto& s = shard_for(id.bucket);
     std::lock_guard lock(s.mutex);
     auto it = s.sessions.find(id);
@@ -181,36 +186,53 @@ asio::awaitable<result<std::optional<session_record>>> memory_store::remove(cons
     co_return out;
 }
 
-asio::awaitable<result<std::vector<session_record>>> memory_store::list_user(const user_ref& user) {
+std::set<memory_store::deadline_key>::const_iterator memory_store::walk_from(const std::set<deadline_key>& index,
+                                                                             const std::optional<user_cursor>& after) {
+    return after ? index.upper_bound({after->deadline, after->id}) : index.begin();
+}
+
+asio::awaitable<result<user_page>> memory_store::list_user(const user_ref& user, std::optional<user_cursor> after,
+                                                           std::size_t limit) {
     auto& s = shard_for(user.bucket);
     auto now = clock_.now();
-    std::vector<session_record> out;
+    limit = std::clamp<std::size_t>(limit, 1, max_walk);
+    user_page out;
     std::lock_guard lock(s.mutex);
     auto u = s.users.find(user.user_id);
     if (u == s.users.end()) co_return out;
-    for (const auto& [deadline, id] : u->second) {
+    auto it = walk_from(u->second, after);
+    for (std::size_t examined = 0; it != u->second.end() && out.sessions.size() < limit && examined < max_walk;
+         ++it, ++examined) {
+        const auto& [deadline, id] = *it;
         if (deadline <= now) continue;
-        if (auto it = s.sessions.find(id); it != s.sessions.end()) out.push_back(it->second);
+        if (auto found = s.sessions.find(id); found != s.sessions.end()) out.sessions.push_back(found->second);
     }
+    if (it != u->second.end()) out.next = user_cursor{std::prev(it)->first, std::prev(it)->second};
     co_return out;
 }
 
-asio::awaitable<result<std::size_t>> memory_store::remove_user(const user_ref& user, std::optional<session_id> except) {
+asio::awaitable<result<user_removal>> memory_store::remove_user(const user_ref& user, std::optional<session_id> except,
+                                                                std::optional<user_cursor> after) {
     auto& s = shard_for(user.bucket);
     auto now = clock_.now();
-    std::size_t removed = 0;
+    user_removal out;
     std::lock_guard lock(s.mutex);
     auto u = s.users.find(user.user_id);
-    if (u == s.users.end()) co_return removed;
-    std::vector<deadline_key> keys(u->second.begin(), u->second.end());
-    for (const auto& [deadline, id] : keys) {
+    if (u == s.users.end()) co_return out;
+    std::vector<deadline_key> batch;
+    for (auto it = walk_from(u->second, after); it != u->second.end() && batch.size() < max_walk; ++it)
+        batch.push_back(*it);
+    if (batch.size() == max_walk && batch.back() != *u->second.rbegin())
+        out.next = user_cursor{batch.back().first, batch.back().second};
+    // Erasing may drop the user's index: `u` is not used again.
+    for (const auto& [deadline, id] : batch) {
         if (except && id == *except) continue;
         auto it = s.sessions.find(id);
         if (it == s.sessions.end()) continue;
-        if (deadline > now) ++removed;
+        if (deadline > now) ++out.removed;
         erase_locked(s, it);
     }
-    co_return removed;
+    co_return out;
 }
 
 }  // namespace sessiond::store

@@ -39,11 +39,13 @@ public:
     boost::asio::awaitable<result<std::optional<session::session_record>>> get(const session::session_id& id) override;
     boost::asio::awaitable<result<bool>> replace(const session::session_record& expected,
                                                  const session::session_record& next, const user_ref& user) override;
-    boost::asio::awaitable<result<std::optional<session::session_record>>> remove(
-        const session::session_id& id) override;
-    boost::asio::awaitable<result<std::vector<session::session_record>>> list_user(const user_ref& user) override;
-    boost::asio::awaitable<result<std::size_t>> remove_user(const user_ref& user,
-                                                            std::optional<session::session_id> except) override;
+    boost::asio::awaitable<result<std::optional<session::session_record>>> remove(const session::session_id& id,
+                                                                                  const user_ref& user) override;
+    boost::asio::awaitable<result<user_page>> list_user(const user_ref& user, std::optional<user_cursor> after,
+                                                        std::size_t limit) override;
+    boost::asio::awaitable<result<user_removal>> remove_user(const user_ref& user,
+                                                             std::optional<session::session_id> except,
+                                                             std::optional<user_cursor> after) override;
     bool ready() const override { return true; }
 
     std::size_t size() const { return count_.load(std::memory_order_relaxed); }
@@ -65,6 +67,9 @@ private:
     shard& shard_for(std::uint16_t bucket) { return shards_[bucket % shard_count]; }
     void insert_locked(shard& s, const session::session_record& r);
     void erase_locked(shard& s, std::unordered_map<session::session_id, session::session_record>::iterator it);
+    // The first entry of a user's index after `after` (the first one without).
+    static std::set<deadline_key>::const_iterator walk_from(const std::set<deadline_key>& index,
+                                                            const std::optional<user_cursor>& after);
     void sweep_shard(shard& s, session::timestamp now);
     void schedule_sweep();
     // Counts and (rate-limited) logs a create refused for want of room.

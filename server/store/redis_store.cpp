@@ -3,6 +3,7 @@
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
+#include <algorithm>
 #include <atomic>
 #include <charconv>
 #include <chrono>
@@ -91,39 +92,77 @@ local function owned(v, uid)
   until b < 128
   return n == #uid and string.sub(v, i, i + n - 1) == uid
 end
+-- Drops index entries whose deadline has passed, at most 1024 a call (the
+-- rest go on later calls, or with the index's own expiry).
+local function prune(index, now)
+  local gone = redis.call('ZRANGE', index, '-inf', now, 'BYSCORE', 'LIMIT', 0, 1024)
+  if #gone > 0 then redis.call('ZREM', index, unpack(gone)) end
+end
+-- Whether member a sorts after member b among equal scores: bytewise, as
+-- Redis orders them (Lua's own string order follows the locale).
+local function sorts_after(a, b)
+  for i = 1, math.min(#a, #b) do
+    local x, y = string.byte(a, i), string.byte(b, i)
+    if x ~= y then return x > y end
+  end
+  return #a > #b
+end
+-- The rank of the first index entry after the cursor (score, member),
+-- whether or not the cursor's own entry is still there: O(log n) calls.
+local function rank_after(index, score, member)
+  local lo = redis.call('ZCOUNT', index, '-inf', '(' .. score)
+  local hi = redis.call('ZCOUNT', index, '-inf', score)
+  while lo < hi do
+    local mid = math.floor((lo + hi) / 2)
+    if sorts_after(redis.call('ZRANGE', index, mid, mid)[1], member) then hi = mid else lo = mid + 1 end
+  end
+  return lo
+end
+-- Up to `walk` entries {member, score, ...} after the cursor (from the
+-- start when its score is '').
+local function window(index, score, member, walk)
+  local first = 0
+  if score ~= '' then first = rank_after(index, score, member) end
+  return redis.call('ZRANGE', index, first, first + walk - 1, 'WITHSCORES')
+end
 )lua";
 
 // KEYS[1] session key, KEYS[2] user index; ARGV: record, deadline, member,
-// now, limit, reject (1/0), session key prefix, bucket, user id. Returns {0,
-// evicted member, evicted record, ...} or {1} when the limit rejects. Only
-// the user's own live sessions count against the limit.
+// now, limit, reject (1/0), session key prefix, bucket, user id, walk.
+// Returns {0, evicted member, evicted record, ...} or {1} when the limit
+// rejects.
+//
+// The index holds the user's sessions in the order of the eviction rule
+// (deadline, then id), so the victims are its first entries: the create
+// looks at no more of them than it must remove (at most `walk`, should the
+// limit have been lowered far below a user's count). An entry whose session
+// is gone is dropped and counts no more; one of another user sharing the
+// index is left alone and, as it stays in the count, the user's limit is
+// then met early rather than exceeded.
 const redis::script create_script(std::string(prelude_lua) + R"lua(
 local index = KEYS[2]
-redis.call('ZREMRANGEBYSCORE', index, '-inf', ARGV[4])
+prune(index, ARGV[4])
 local limit = tonumber(ARGV[5])
 local out = {0}
-if limit > 0 and redis.call('ZCARD', index) >= limit then
-  -- The user's live sessions, earliest deadline first; members whose
-  -- session is gone are dropped on the way.
-  local own = {}
-  for _, m in ipairs(redis.call('ZRANGE', index, 0, -1)) do
+local excess = 0
+if limit > 0 then excess = math.min(redis.call('ZCARD', index) - limit + 1, tonumber(ARGV[10])) end
+if excess > 0 then
+  local victims = {}
+  for _, m in ipairs(redis.call('ZRANGE', index, 0, excess - 1)) do
     local key = session_key(ARGV[7], ARGV[8], m)
     local v = key and redis.call('GET', key)
     if not v then
       redis.call('ZREM', index, m)
     elseif owned(v, ARGV[9]) then
-      own[#own + 1] = {m, key, v}
+      victims[#victims + 1] = {m, key, v}
     end
   end
-  if #own >= limit then
-    if ARGV[6] == '1' then return {1} end
-    for i = 1, #own - limit + 1 do
-      local s = own[i]
-      redis.call('DEL', s[2])
-      redis.call('ZREM', index, s[1])
-      out[#out + 1] = s[1]
-      out[#out + 1] = s[3]
-    end
+  if #victims > 0 and ARGV[6] == '1' then return {1} end
+  for _, s in ipairs(victims) do
+    redis.call('DEL', s[2])
+    redis.call('ZREM', index, s[1])
+    out[#out + 1] = s[1]
+    out[#out + 1] = s[3]
   end
 end
 redis.call('SET', KEYS[1], ARGV[1], 'PXAT', ARGV[2])
@@ -144,43 +183,72 @@ redis.call('PEXPIREAT', KEYS[2], top[2])
 return 1
 )lua");
 
-// KEYS[1] user index; ARGV: now, session key prefix, bucket, user id.
-// {member, record, ...} of the user's live sessions; prunes members that
-// expired or whose session is gone.
+// KEYS[1] session key, KEYS[2] user index; ARGV: member. The record that
+// was stored (or nil); its entry leaves the index with it.
+const redis::script remove_script(R"lua(
+local v = redis.call('GETDEL', KEYS[1])
+redis.call('ZREM', KEYS[2], ARGV[1])
+return v
+)lua");
+
+// KEYS[1] user index; ARGV: now, session key prefix, bucket, user id, limit,
+// walk, cursor score ('' from the start), cursor member. {next score, next
+// member, member, record, ...}: up to `limit` of the user's live sessions
+// among the next `walk` index entries after the cursor. The next cursor is
+// the last entry examined, or '' '' at the end of the index. Entries whose
+// session is gone are dropped on the way.
 const redis::script list_script(std::string(prelude_lua) + R"lua(
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[1])
-local out = {}
-for _, m in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
+local index = KEYS[1]
+prune(index, ARGV[1])
+local walk, limit = tonumber(ARGV[6]), tonumber(ARGV[5])
+local entries = window(index, ARGV[7], ARGV[8], walk)
+local out, found, last = {'', ''}, 0, 0
+for i = 1, #entries, 2 do
+  if found == limit then break end
+  last = i
+  local m = entries[i]
   local key = session_key(ARGV[2], ARGV[3], m)
   local v = key and redis.call('GET', key)
   if not v then
-    redis.call('ZREM', KEYS[1], m)
+    redis.call('ZREM', index, m)
   elseif owned(v, ARGV[4]) then
+    found = found + 1
     out[#out + 1] = m
     out[#out + 1] = v
   end
+end
+if last > 0 and (last + 1 < #entries or #entries == 2 * walk) then
+  out[1], out[2] = entries[last + 1], entries[last]
 end
 return out
 )lua");
 
 // KEYS[1] user index; ARGV: session key prefix, bucket, member to keep (or
-// ''), user id. The number of the user's live sessions deleted.
+// ''), user id, walk, cursor score ('' from the start), cursor member.
+// {deleted} at the end of the index, else {deleted, next score, next
+// member}: the user's live sessions deleted among the next `walk` entries
+// after the cursor.
 const redis::script remove_user_script(std::string(prelude_lua) + R"lua(
+local index = KEYS[1]
+local walk = tonumber(ARGV[5])
+local entries = window(index, ARGV[6], ARGV[7], walk)
 local n = 0
-for _, m in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
+for i = 1, #entries, 2 do
+  local m = entries[i]
   if m ~= ARGV[3] then
     local key = session_key(ARGV[1], ARGV[2], m)
     local v = key and redis.call('GET', key)
     if not v then
-      redis.call('ZREM', KEYS[1], m)
+      redis.call('ZREM', index, m)
     elseif owned(v, ARGV[4]) then
       redis.call('DEL', key)
-      redis.call('ZREM', KEYS[1], m)
+      redis.call('ZREM', index, m)
       n = n + 1
     end
   end
 end
-return n
+if #entries < 2 * walk then return {n} end
+return {n, entries[#entries], entries[#entries - 1]}
 )lua");
 
 // A store failure as the API's error: busy when the client's bound was hit,
@@ -260,7 +328,7 @@ asio::awaitable<result<created>> redis_store::create(const session_record& r, co
     auto slot = slot_prefix(r.id.bucket);
     std::vector<std::string> keys{session_key(r.id), user_key(user)};
     std::vector<std::string> args;
-    args.reserve(9);
+    args.reserve(10);
     args.push_back(std::move(value));
     args.push_back(std::to_string(ms(session::store_deadline(r))));
     args.push_back(member_of(r.id));
@@ -270,6 +338,7 @@ asio::awaitable<result<created>> redis_store::create(const session_record& r, co
     args.push_back(slot + "s:");
     args.push_back(bucket_arg(r.id.bucket));
     args.push_back(user.user_id);
+    args.push_back(std::to_string(max_walk));
     auto [ec, reply] = co_await client_.async_eval(create_script, keys, args, use_tuple);
     if (ec) co_return api_error(ec, "create");
     if (!reply.is_array()) co_return api_error(redis::error::protocol_error, "create");
@@ -305,10 +374,10 @@ asio::awaitable<result<bool>> redis_store::replace(const session_record& expecte
     co_return reply.integer() == 1;
 }
 
-asio::awaitable<result<std::optional<session_record>>> redis_store::remove(const session_id& id) {
-    // One command; the id stays in the user's index until the index is next
-    // written or listed, or its deadline passes (the index heals itself).
-    auto [ec, reply] = co_await client_.async_exec(redis::command("GETDEL", session_key(id)), use_tuple);
+asio::awaitable<result<std::optional<session_record>>> redis_store::remove(const session_id& id, const user_ref& user) {
+    std::vector<std::string> keys{session_key(id), user_key(user)};
+    std::vector<std::string> args{member_of(id)};
+    auto [ec, reply] = co_await client_.async_eval(remove_script, keys, args, use_tuple);
     if (ec) co_return api_error(ec, "remove");
     if (reply.is_nil()) co_return std::optional<session_record>();
     if (!reply.is_string()) co_return api_error(redis::error::protocol_error, "remove");
@@ -317,24 +386,67 @@ asio::awaitable<result<std::optional<session_record>>> redis_store::remove(const
     co_return std::move(*decoded);
 }
 
-asio::awaitable<result<std::vector<session_record>>> redis_store::list_user(const user_ref& user) {
-    std::vector<std::string> keys{user_key(user)};
-    std::vector<std::string> args{std::to_string(ms(clock_.now())),
-                                  slot_prefix(user.bucket) + "s:", bucket_arg(user.bucket), user.user_id};
-    auto [ec, reply] = co_await client_.async_eval(list_script, keys, args, use_tuple);
-    if (ec) co_return api_error(ec, "list");
-    if (!reply.is_array()) co_return api_error(redis::error::protocol_error, "list");
-    co_return decode_pairs(reply.elements(), 0, user);
+std::optional<user_cursor> redis_store::decode_cursor(const redis::reply& score, const redis::reply& member,
+                                                      const user_ref& user) {
+    if (!score.is_string() || !member.is_string()) return std::nullopt;
+    std::int64_t deadline = 0;
+    const auto digits = score.str();
+    const auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), deadline);
+    session_id id;
+    if (ec != std::errc() || end != digits.data() + digits.size() || member.str().size() != id.id.size())
+        return std::nullopt;
+    id.bucket = user.bucket;
+    std::memcpy(id.id.data(), member.str().data(), id.id.size());
+    return user_cursor{session::timestamp(std::chrono::milliseconds(deadline)), id};
 }
 
-asio::awaitable<result<std::size_t>> redis_store::remove_user(const user_ref& user, std::optional<session_id> except) {
+void redis_store::append_cursor(std::vector<std::string>& args, const std::optional<user_cursor>& after) {
+    args.push_back(after ? std::to_string(ms(after->deadline)) : std::string());
+    args.push_back(after ? member_of(after->id) : std::string());
+}
+
+asio::awaitable<result<user_page>> redis_store::list_user(const user_ref& user, std::optional<user_cursor> after,
+                                                          std::size_t limit) {
+    std::vector<std::string> keys{user_key(user)};
+    std::vector<std::string> args{std::to_string(ms(clock_.now())),
+                                  slot_prefix(user.bucket) + "s:",
+                                  bucket_arg(user.bucket),
+                                  user.user_id,
+                                  std::to_string(std::clamp<std::size_t>(limit, 1, max_walk)),
+                                  std::to_string(max_walk)};
+    append_cursor(args, after);
+    auto [ec, reply] = co_await client_.async_eval(list_script, keys, args, use_tuple);
+    if (ec) co_return api_error(ec, "list");
+    if (!reply.is_array() || reply.elements().size() < 2) co_return api_error(redis::error::protocol_error, "list");
+    auto elements = reply.elements();
+    user_page out;
+    if (!elements[0].str().empty()) {
+        out.next = decode_cursor(elements[0], elements[1], user);
+        if (!out.next) co_return api_error(redis::error::protocol_error, "list");
+    }
+    auto sessions = decode_pairs(elements, 2, user);
+    if (!sessions) co_return sessions.error();
+    out.sessions = std::move(*sessions);
+    co_return out;
+}
+
+asio::awaitable<result<user_removal>> redis_store::remove_user(const user_ref& user, std::optional<session_id> except,
+                                                               std::optional<user_cursor> after) {
     std::vector<std::string> keys{user_key(user)};
     std::vector<std::string> args{slot_prefix(user.bucket) + "s:", bucket_arg(user.bucket),
-                                  except ? member_of(*except) : std::string(), user.user_id};
+                                  except ? member_of(*except) : std::string(), user.user_id, std::to_string(max_walk)};
+    append_cursor(args, after);
     auto [ec, reply] = co_await client_.async_eval(remove_user_script, keys, args, use_tuple);
     if (ec) co_return api_error(ec, "remove_user");
-    if (!reply.is_integer() || reply.integer() < 0) co_return api_error(redis::error::protocol_error, "remove_user");
-    co_return static_cast<std::size_t>(reply.integer());
+    auto elements = reply.is_array() ? reply.elements() : std::span<const redis::reply>();
+    if ((elements.size() != 1 && elements.size() != 3) || !elements[0].is_integer() || elements[0].integer() < 0)
+        co_return api_error(redis::error::protocol_error, "remove_user");
+    user_removal out{static_cast<std::size_t>(elements[0].integer()), std::nullopt};
+    if (elements.size() == 3) {
+        out.next = decode_cursor(elements[1], elements[2], user);
+        if (!out.next) co_return api_error(redis::error::protocol_error, "remove_user");
+    }
+    co_return out;
 }
 
 }  // namespace sessiond::store

@@ -31,11 +31,13 @@ public:
     boost::asio::awaitable<result<std::optional<session::session_record>>> get(const session::session_id& id) override;
     boost::asio::awaitable<result<bool>> replace(const session::session_record& expected,
                                                  const session::session_record& next, const user_ref& user) override;
-    boost::asio::awaitable<result<std::optional<session::session_record>>> remove(
-        const session::session_id& id) override;
-    boost::asio::awaitable<result<std::vector<session::session_record>>> list_user(const user_ref& user) override;
-    boost::asio::awaitable<result<std::size_t>> remove_user(const user_ref& user,
-                                                            std::optional<session::session_id> except) override;
+    boost::asio::awaitable<result<std::optional<session::session_record>>> remove(const session::session_id& id,
+                                                                                  const user_ref& user) override;
+    boost::asio::awaitable<result<user_page>> list_user(const user_ref& user, std::optional<user_cursor> after,
+                                                        std::size_t limit) override;
+    boost::asio::awaitable<result<user_removal>> remove_user(const user_ref& user,
+                                                             std::optional<session::session_id> except,
+                                                             std::optional<user_cursor> after) override;
     bool ready() const override { return client_.ready(); }
 
     // Key names (public for tests and tools).
@@ -53,6 +55,11 @@ private:
     // sessions are kept.
     result<std::vector<session::session_record>> decode_pairs(std::span<const redis::reply> items, std::size_t first,
                                                               const user_ref& user) const;
+
+    // A cursor as the scripts return it (score and member), and as they take it.
+    static std::optional<user_cursor> decode_cursor(const redis::reply& score, const redis::reply& member,
+                                                    const user_ref& user);
+    static void append_cursor(std::vector<std::string>& args, const std::optional<user_cursor>& after);
 
     redis::client& client_;
     const session::clock& clock_;

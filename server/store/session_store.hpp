@@ -35,6 +35,32 @@ struct created {
     std::vector<session::session_record> evicted;  // sessions revoked to make room (evict_lru)
 };
 
+// A position in a user's sessions, in the order both stores keep them: by
+// store deadline, then by the id's random bytes. A session's deadline only
+// ever moves later (a touch or a rotation extends it), so a walk in this
+// order never misses a session that lives throughout; one that moves past
+// the cursor may be seen twice.
+struct user_cursor {
+    session::timestamp deadline;
+    session::session_id id;
+    bool operator==(const user_cursor&) const = default;
+};
+
+// How much of a user's index one store call may examine: every call that
+// walks a user's sessions does bounded work, however many the user has, so
+// one user's size never holds up another's requests.
+inline constexpr std::size_t max_walk = 1024;
+
+struct user_page {
+    std::vector<session::session_record> sessions;  // the user's live sessions, in the stores' order
+    std::optional<user_cursor> next;                // where to go on; nullopt: the end was reached
+};
+
+struct user_removal {
+    std::size_t removed = 0;          // the user's live sessions deleted by this call
+    std::optional<user_cursor> next;  // where to go on; nullopt: the end was reached
+};
+
 class session_store {
 public:
     virtual ~session_store() = default;
@@ -53,17 +79,24 @@ public:
     virtual boost::asio::awaitable<result<bool>> replace(const session::session_record& expected,
                                                          const session::session_record& next, const user_ref& user) = 0;
 
-    // Deletes the session; returns what was stored, or nullopt if nothing was.
-    // (A store may leave the id in the user's index, to be pruned later.)
-    virtual boost::asio::awaitable<result<std::optional<session::session_record>>> remove(
-        const session::session_id& id) = 0;
+    // Deletes the session and its entry in `user`'s index; returns what was
+    // stored, or nullopt if nothing was.
+    virtual boost::asio::awaitable<result<std::optional<session::session_record>>> remove(const session::session_id& id,
+                                                                                          const user_ref& user) = 0;
 
-    // The user's live sessions, in no particular order.
-    virtual boost::asio::awaitable<result<std::vector<session::session_record>>> list_user(const user_ref& user) = 0;
+    // Up to `limit` (clamped to 1..max_walk) of the user's live sessions after
+    // `after` (from the start without one). A page may hold fewer than
+    // `limit` and still have a `next`: a call examines at most max_walk
+    // entries of the user's index.
+    virtual boost::asio::awaitable<result<user_page>> list_user(const user_ref& user, std::optional<user_cursor> after,
+                                                                std::size_t limit) = 0;
 
-    // Deletes all of the user's sessions but `except`; returns how many.
-    virtual boost::asio::awaitable<result<std::size_t>> remove_user(const user_ref& user,
-                                                                    std::optional<session::session_id> except) = 0;
+    // Deletes the user's sessions but `except` among the next max_walk
+    // entries after `after`; the caller goes on from `next` until it is
+    // nullopt.
+    virtual boost::asio::awaitable<result<user_removal>> remove_user(const user_ref& user,
+                                                                     std::optional<session::session_id> except,
+                                                                     std::optional<user_cursor> after) = 0;
 
     // Whether the store can serve requests now (readiness).
     virtual bool ready() const = 0;

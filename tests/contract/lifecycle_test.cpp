@@ -3,6 +3,8 @@
 
 #include <catch2/catch.hpp>
 
+#include <set>
+#include <string>
 #include <thread>
 
 #include "support/contract_target.hpp"
@@ -126,6 +128,57 @@ TEST_CASE("delete by id, revoke all with except, list newest first") {
     CHECK(t.validate(tokens[2]).status == 401);
     CHECK(t.call("DELETE", "/v1/users/nobody/sessions", test_keys::admin).json.as_object().at("revoked").as_int64() ==
           0);
+}
+
+TEST_CASE("a user's sessions are listed a page at a time with a cursor") {
+    auto store = GENERATE(from_range(contract_stores()));
+    INFO("store: " << store);
+    contract_target t(store);
+    std::set<std::string> ids;
+    for (int i = 0; i < 130; ++i) {
+        auto c = t.create("paula");
+        REQUIRE(c.status == 201);
+        ids.insert(std::string(session_of(c).at("id").as_string()));
+    }
+    // The default page holds 100; the rest follow the cursor.
+    auto first = t.call("GET", "/v1/users/paula/sessions", test_keys::admin);
+    REQUIRE(first.status == 200);
+    CHECK(first.json.as_object().at("sessions").as_array().size() == 100);
+    REQUIRE(first.json.as_object().contains("next_cursor"));
+
+    std::set<std::string> walked;
+    std::string path = "/v1/users/paula/sessions?limit=40";
+    int pages = 0;
+    for (; pages < 20; ++pages) {
+        auto page = t.call("GET", path, test_keys::admin);
+        REQUIRE(page.status == 200);
+        const auto& o = page.json.as_object();
+        CHECK(o.at("sessions").as_array().size() <= 40);
+        for (const auto& s : o.at("sessions").as_array())
+            CHECK(walked.insert(std::string(s.as_object().at("id").as_string())).second);
+        if (!o.contains("next_cursor")) break;
+        path = "/v1/users/paula/sessions?limit=40&cursor=" + std::string(o.at("next_cursor").as_string());
+    }
+    CHECK(walked == ids);
+    CHECK(pages >= 3);
+    CHECK(pages <= 4);
+
+    // A page that holds everything has no cursor.
+    auto all = t.call("GET", "/v1/users/paula/sessions?limit=1000", test_keys::admin);
+    CHECK(all.json.as_object().at("sessions").as_array().size() == 130);
+    CHECK_FALSE(all.json.as_object().contains("next_cursor"));
+
+    for (const auto* bad : {"limit=0", "limit=1001", "limit=ten", "limit=-1", "limit=", "limit=%zz", "cursor=abc",
+                            "cursor=" /* empty */, "cursor=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"}) {
+        INFO(bad);
+        auto r = t.call("GET", std::string("/v1/users/paula/sessions?") + bad, test_keys::admin);
+        CHECK(r.status == 400);
+        CHECK(r.code() == "malformed_request");
+    }
+    // Revoke-all takes every page's sessions.
+    auto revoked = t.call("DELETE", "/v1/users/paula/sessions", test_keys::admin);
+    REQUIRE(revoked.status == 200);
+    CHECK(revoked.json.as_object().at("revoked").as_int64() == 130);
 }
 
 TEST_CASE("bad input gets the documented status and code") {

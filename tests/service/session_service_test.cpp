@@ -28,7 +28,7 @@ namespace {
 // `fail_removals` is set.
 class flaky_store final : public store::session_store {
 public:
-    flaky_store(asio::io_context& ioc, const session::clock& clock) : inner_(ioc, clock, 1000) {}
+    flaky_store(asio::io_context& ioc, const session::clock& clock) : inner_(ioc, clock, 100000) {}
 
     int lose_replaces = 0;
     bool fail_removals = false;
@@ -48,16 +48,24 @@ public:
         }
         co_return co_await inner_.replace(expected, next, u);
     }
-    asio::awaitable<store::result<std::optional<session_record>>> remove(const session::session_id& id) override {
+    asio::awaitable<store::result<std::optional<session_record>>> remove(const session::session_id& id,
+                                                                         const store::user_ref& u) override {
         if (fail_removals) co_return sessiond::error::store_unavailable;
-        co_return co_await inner_.remove(id);
+        co_return co_await inner_.remove(id, u);
     }
-    asio::awaitable<store::result<std::vector<session_record>>> list_user(const store::user_ref& u) override {
-        return inner_.list_user(u);
+    asio::awaitable<store::result<store::user_page>> list_user(const store::user_ref& u,
+                                                               std::optional<store::user_cursor> after,
+                                                               std::size_t limit) override {
+        return inner_.list_user(u, after, limit);
     }
-    asio::awaitable<store::result<std::size_t>> remove_user(const store::user_ref& u,
-                                                            std::optional<session::session_id> except) override {
-        return inner_.remove_user(u, except);
+    // Batches of the user's sessions go as in the memory store until
+    // `fail_user_batches_after` batches have gone; then the store fails.
+    std::optional<int> fail_user_batches_after;
+    asio::awaitable<store::result<store::user_removal>> remove_user(const store::user_ref& u,
+                                                                    std::optional<session::session_id> except,
+                                                                    std::optional<store::user_cursor> after) override {
+        if (fail_user_batches_after && (*fail_user_batches_after)-- <= 0) co_return sessiond::error::store_unavailable;
+        co_return co_await inner_.remove_user(u, except, after);
     }
     bool ready() const override { return true; }
 
@@ -195,10 +203,10 @@ TEST_CASE("a due touch that loses every compare-and-set still validates, and is 
     f.store.lose_replaces = 7;
     CHECK(f.run(f.sessions.rotate(s.token, {}, f.who)));
 
-    auto listed = f.run(f.sessions.list_user("alice"));
+    auto listed = f.run(f.sessions.list_user("alice", std::nullopt, 100));
     REQUIRE(listed);
-    REQUIRE(listed->size() == 1);
-    CHECK(listed->front().rotated_at == f.clock.now());
+    REQUIRE(listed->sessions.size() == 1);
+    CHECK(listed->sessions.front().rotated_at == f.clock.now());
 }
 
 TEST_CASE("a rotated token after its grace revokes the session; a failed revocation is counted") {
@@ -230,11 +238,12 @@ TEST_CASE("administration by id and by user") {
     auto a3 = f.create("alice");
     auto b = f.create("bob");
 
-    auto listed = f.run(f.sessions.list_user("alice"));
+    auto listed = f.run(f.sessions.list_user("alice", std::nullopt, 100));
     REQUIRE(listed);
-    REQUIRE(listed->size() == 3);
-    CHECK((*listed)[0].id == a3.session.id);  // newest first
-    CHECK((*listed)[2].id == a1.session.id);
+    REQUIRE(listed->sessions.size() == 3);
+    CHECK(listed->sessions[0].id == a3.session.id);  // newest first
+    CHECK(listed->sessions[2].id == a1.session.id);
+    CHECK_FALSE(listed->next);
 
     auto got = f.run(f.sessions.get(a2.session.id));
     REQUIRE(got);
@@ -244,20 +253,81 @@ TEST_CASE("administration by id and by user") {
     CHECK(f.run(f.sessions.revoke(a2.session.id, f.who)).error() == service::errc::not_found);
 
     auto removed = f.run(f.sessions.revoke_user("alice", a3.session.id, f.who));
-    REQUIRE(removed);
-    CHECK(*removed == 1);
+    CHECK_FALSE(removed.failure);
+    CHECK(removed.revoked == 1);
     CHECK(f.validate(a1.token).error() == service::errc::unknown_session);
     CHECK(f.validate(a3.token));
     CHECK(f.validate(b.token));
+}
+
+TEST_CASE("revoke-all goes in bounded batches and, when the store fails midway, says how many went") {
+    fixture f;
+    const std::size_t count = 2 * store::max_walk + 100;
+    for (std::size_t i = 0; i < count; ++i)
+        f.create("alice");
+    auto bob = f.create("bob");
+    const auto revoked_before = metrics::get().sessions_revoked.get();
+
+    f.store.fail_user_batches_after = 1;
+    auto partial = f.run(f.sessions.revoke_user("alice", std::nullopt, f.who));
+    CHECK(partial.failure == sessiond::error::store_unavailable);
+    CHECK(partial.revoked == store::max_walk);
+    CHECK(metrics::get().sessions_revoked.get() == revoked_before + store::max_walk);
+
+    // Repeating the request revokes the rest.
+    f.store.fail_user_batches_after.reset();
+    auto rest = f.run(f.sessions.revoke_user("alice", std::nullopt, f.who));
+    CHECK_FALSE(rest.failure);
+    CHECK(rest.revoked == count - store::max_walk);
+    auto listed = f.run(f.sessions.list_user("alice", std::nullopt, service::max_page));
+    REQUIRE(listed);
+    CHECK(listed->sessions.empty());
+    CHECK_FALSE(listed->next);
+    CHECK(f.validate(bob.token));
+}
+
+TEST_CASE("a user's sessions come a page at a time, newest first within each page") {
+    fixture f;
+    std::vector<session::session_id> ids;
+    for (int i = 0; i < 250; ++i) {
+        ids.push_back(f.create("alice").session.id);
+        f.clock.advance(1ms);
+    }
+    // Same timeouts for all: the stores' order (by deadline) is creation order.
+    std::vector<session::session_id> walked;
+    std::optional<service::user_cursor> after;
+    int pages = 0;
+    do {
+        auto page = f.run(f.sessions.list_user("alice", after, 100));
+        REQUIRE(page);
+        REQUIRE(page->sessions.size() <= 100);
+        for (std::size_t i = 1; i < page->sessions.size(); ++i)
+            CHECK(page->sessions[i - 1].created_at > page->sessions[i].created_at);
+        for (auto& r : page->sessions)
+            walked.push_back(r.id);
+        after = page->next;
+        ++pages;
+    } while (after && pages < 10);
+    CHECK(pages == 3);
+    std::sort(walked.begin(), walked.end());
+    std::sort(ids.begin(), ids.end());
+    CHECK(walked == ids);
+    // A limit outside 1..max_page is clamped, not trusted.
+    auto huge = f.run(f.sessions.list_user("alice", std::nullopt, 1'000'000));
+    REQUIRE(huge);
+    CHECK(huge->sessions.size() == 250);
+    auto zero = f.run(f.sessions.list_user("alice", std::nullopt, 0));
+    REQUIRE(zero);
+    CHECK(zero->sessions.size() == 1);
 }
 
 TEST_CASE("creation input the policy refuses is a session error, and nothing is stored") {
     fixture f;
     auto too_long = f.run(f.sessions.create({"alice", std::nullopt, std::chrono::hours(48), std::nullopt}, f.who));
     CHECK(too_long.error() == session::errc::invalid_idle_timeout);
-    auto listed = f.run(f.sessions.list_user("alice"));
+    auto listed = f.run(f.sessions.list_user("alice", std::nullopt, 100));
     REQUIRE(listed);
-    CHECK(listed->empty());
+    CHECK(listed->sessions.empty());
 }
 
 TEST_CASE("a rotation retried with its idempotency key gets the token of the rotation already written") {

@@ -105,15 +105,33 @@ struct redis_store_fixture {
         return r;
     }
 
-    std::set<session_id> listed(const user_ref& user) {
-        auto list = run(store.list_user(user));
-        REQUIRE(list);
+    // Every session of the user, page after page.
+    std::set<session_id> listed(const user_ref& user, std::size_t page = store::max_walk) {
         std::set<session_id> out;
-        for (const auto& r : *list) {
-            CHECK(r.user_id == user.user_id);
-            out.insert(r.id);
-        }
+        std::optional<store::user_cursor> after;
+        do {
+            auto list = run(store.list_user(user, after, page));
+            REQUIRE(list);
+            for (const auto& r : list->sessions) {
+                CHECK(r.user_id == user.user_id);
+                out.insert(r.id);
+            }
+            after = list->next;
+        } while (after);
         return out;
+    }
+
+    // Deletes every session of the user but `except`, batch after batch; how many.
+    std::size_t remove_all(const user_ref& user, std::optional<session_id> except) {
+        std::size_t removed = 0;
+        std::optional<store::user_cursor> after;
+        do {
+            auto batch = run(store.remove_user(user, except, after));
+            REQUIRE(batch);
+            removed += batch->removed;
+            after = batch->next;
+        } while (after);
+        return removed;
     }
 };
 

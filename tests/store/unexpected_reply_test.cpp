@@ -65,30 +65,40 @@ TEST_CASE("a reply of the wrong type fails the store operation instead of readin
         REQUIRE_FALSE(got);
         CHECK(got.error() == sessiond::error::store_unavailable);
     }
-    SECTION("GETDEL answered with an array") {
-        lied_to f("GETDEL", "*1\r\n:1\r\n");
-        auto removed = f.run(f.store.remove(session::session_id::generate(42)));
+    SECTION("the remove script answered with an array") {
+        lied_to f("EVALSHA", "*1\r\n:1\r\n");
+        auto removed = f.run(f.store.remove(session::session_id::generate(42), alice));
         REQUIRE_FALSE(removed);
     }
     SECTION("the list script answered with a string, not an array") {
         lied_to f("EVALSHA", "$3\r\nabc\r\n");
-        auto listed = f.run(f.store.list_user(alice));
+        auto listed = f.run(f.store.list_user(alice, std::nullopt, 100));
         REQUIRE_FALSE(listed);  // not an empty list
     }
     SECTION("the list script answered with an odd number of elements") {
-        lied_to f("EVALSHA", "*1\r\n$16\r\n0123456789abcdef\r\n");
-        auto listed = f.run(f.store.list_user(alice));
+        lied_to f("EVALSHA", "*3\r\n$0\r\n\r\n$0\r\n\r\n$16\r\n0123456789abcdef\r\n");
+        auto listed = f.run(f.store.list_user(alice, std::nullopt, 100));
         REQUIRE_FALSE(listed);
     }
     SECTION("the list script answered with a member that is no session id") {
-        lied_to f("EVALSHA", "*2\r\n$3\r\nabc\r\n$3\r\nxyz\r\n");
-        auto listed = f.run(f.store.list_user(alice));
+        lied_to f("EVALSHA", "*4\r\n$0\r\n\r\n$0\r\n\r\n$3\r\nabc\r\n$3\r\nxyz\r\n");
+        auto listed = f.run(f.store.list_user(alice, std::nullopt, 100));
+        REQUIRE_FALSE(listed);
+    }
+    SECTION("the list script answered with a cursor that is no position") {
+        lied_to f("EVALSHA", "*2\r\n$3\r\n1e3\r\n$3\r\nabc\r\n");
+        auto listed = f.run(f.store.list_user(alice, std::nullopt, 100));
         REQUIRE_FALSE(listed);
     }
     SECTION("revoke-all answered with a negative count") {
-        lied_to f("EVALSHA", ":-1\r\n");
-        auto removed = f.run(f.store.remove_user(alice, std::nullopt));
+        lied_to f("EVALSHA", "*1\r\n:-1\r\n");
+        auto removed = f.run(f.store.remove_user(alice, std::nullopt, std::nullopt));
         REQUIRE_FALSE(removed);  // not "revoked 0"
+    }
+    SECTION("revoke-all answered with a bare count, not a batch") {
+        lied_to f("EVALSHA", ":3\r\n");
+        auto removed = f.run(f.store.remove_user(alice, std::nullopt, std::nullopt));
+        REQUIRE_FALSE(removed);
     }
     SECTION("replace answered with a string, not 0 or 1") {
         lied_to f("EVALSHA", "$1\r\n1\r\n");
