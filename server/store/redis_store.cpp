@@ -93,8 +93,12 @@ local function owned(v, uid)
   return n == #uid and string.sub(v, i, i + n - 1) == uid
 end
 -- Drops index entries whose deadline has passed, at most 1024 a call (the
--- rest go on later calls, or with the index's own expiry).
-local function prune(index, now)
+-- rest go on later calls, or with the index's own expiry). "Passed" by
+-- Redis' clock, which also expires the session keys: an instance whose
+-- clock runs ahead must not drop live sessions from their index.
+local function prune(index)
+  local t = redis.call('TIME')
+  local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
   local gone = redis.call('ZRANGE', index, '-inf', now, 'BYSCORE', 'LIMIT', 0, 1024)
   if #gone > 0 then redis.call('ZREM', index, unpack(gone)) end
 end
@@ -128,7 +132,7 @@ end
 )lua";
 
 // KEYS[1] session key, KEYS[2] user index; ARGV: record, deadline, member,
-// now, limit, reject (1/0), session key prefix, bucket, user id, walk.
+// limit, reject (1/0), session key prefix, bucket, user id, walk.
 // Returns {0, evicted member, evicted record, ...} or {1} when the limit
 // rejects.
 //
@@ -141,23 +145,23 @@ end
 // then met early rather than exceeded.
 const redis::script create_script(std::string(prelude_lua) + R"lua(
 local index = KEYS[2]
-prune(index, ARGV[4])
-local limit = tonumber(ARGV[5])
+prune(index)
+local limit = tonumber(ARGV[4])
 local out = {0}
 local excess = 0
-if limit > 0 then excess = math.min(redis.call('ZCARD', index) - limit + 1, tonumber(ARGV[10])) end
+if limit > 0 then excess = math.min(redis.call('ZCARD', index) - limit + 1, tonumber(ARGV[9])) end
 if excess > 0 then
   local victims = {}
   for _, m in ipairs(redis.call('ZRANGE', index, 0, excess - 1)) do
-    local key = session_key(ARGV[7], ARGV[8], m)
+    local key = session_key(ARGV[6], ARGV[7], m)
     local v = key and redis.call('GET', key)
     if not v then
       redis.call('ZREM', index, m)
-    elseif owned(v, ARGV[9]) then
+    elseif owned(v, ARGV[8]) then
       victims[#victims + 1] = {m, key, v}
     end
   end
-  if #victims > 0 and ARGV[6] == '1' then return {1} end
+  if #victims > 0 and ARGV[5] == '1' then return {1} end
   for _, s in ipairs(victims) do
     redis.call('DEL', s[2])
     redis.call('ZREM', index, s[1])
@@ -191,7 +195,7 @@ redis.call('ZREM', KEYS[2], ARGV[1])
 return v
 )lua");
 
-// KEYS[1] user index; ARGV: now, session key prefix, bucket, user id, limit,
+// KEYS[1] user index; ARGV: session key prefix, bucket, user id, limit,
 // walk, cursor score ('' from the start), cursor member. {next score, next
 // member, member, record, ...}: up to `limit` of the user's live sessions
 // among the next `walk` index entries after the cursor. The next cursor is
@@ -199,19 +203,19 @@ return v
 // session is gone are dropped on the way.
 const redis::script list_script(std::string(prelude_lua) + R"lua(
 local index = KEYS[1]
-prune(index, ARGV[1])
-local walk, limit = tonumber(ARGV[6]), tonumber(ARGV[5])
-local entries = window(index, ARGV[7], ARGV[8], walk)
+prune(index)
+local walk, limit = tonumber(ARGV[5]), tonumber(ARGV[4])
+local entries = window(index, ARGV[6], ARGV[7], walk)
 local out, found, last = {'', ''}, 0, 0
 for i = 1, #entries, 2 do
   if found == limit then break end
   last = i
   local m = entries[i]
-  local key = session_key(ARGV[2], ARGV[3], m)
+  local key = session_key(ARGV[1], ARGV[2], m)
   local v = key and redis.call('GET', key)
   if not v then
     redis.call('ZREM', index, m)
-  elseif owned(v, ARGV[4]) then
+  elseif owned(v, ARGV[3]) then
     found = found + 1
     out[#out + 1] = m
     out[#out + 1] = v
@@ -332,7 +336,6 @@ asio::awaitable<result<created>> redis_store::create(const session_record& r, co
     args.push_back(std::move(value));
     args.push_back(std::to_string(ms(session::store_deadline(r))));
     args.push_back(member_of(r.id));
-    args.push_back(std::to_string(ms(clock_.now())));
     args.push_back(std::to_string(p.max_sessions_per_user));
     args.push_back(std::string(p.on_limit == session::limit_policy::reject ? "1" : "0"));
     args.push_back(slot + "s:");
@@ -408,8 +411,7 @@ void redis_store::append_cursor(std::vector<std::string>& args, const std::optio
 asio::awaitable<result<user_page>> redis_store::list_user(const user_ref& user, std::optional<user_cursor> after,
                                                           std::size_t limit) {
     std::vector<std::string> keys{user_key(user)};
-    std::vector<std::string> args{std::to_string(ms(clock_.now())),
-                                  slot_prefix(user.bucket) + "s:",
+    std::vector<std::string> args{slot_prefix(user.bucket) + "s:",
                                   bucket_arg(user.bucket),
                                   user.user_id,
                                   std::to_string(std::clamp<std::size_t>(limit, 1, max_walk)),

@@ -212,3 +212,32 @@ TEST_CASE("the scripts read the owner from the record header whatever its varint
     for (std::size_t i = 0; i < users.size(); ++i)
         CHECK(f.listed(refs[i]).size() == (i == 4 ? 0U : 1U));
 }
+
+TEST_CASE("an instance whose clock runs ahead drops no live session from its user's index", "[store][redis]") {
+    // Expiry is Redis' business: it expires the keys on its own clock, and
+    // the scripts prune indexes on the same clock, not on the caller's.
+    fixture f;
+    session::fake_clock ahead(std::chrono::floor<std::chrono::milliseconds>(std::chrono::system_clock::now()) +
+                              std::chrono::hours(2));
+    store::redis_store fast(f.client, ahead, "t:");
+    const user_ref dora{"dora", 12, "dora-ix"};
+    std::set<session_id> ids;
+    for (std::uint8_t i = 0; i < 3; ++i)
+        ids.insert(f.create(id_of(12, i), dora).id);
+
+    // Through the fast instance: a list and a create (both prune), with
+    // sessions whose deadlines (30 minutes away) its clock has passed.
+    REQUIRE(f.run(fast.list_user(dora, std::nullopt, 100)));
+    session_record late = f.record(id_of(12, 9), "dora");
+    late.expires_at = ahead.now() + std::chrono::hours(3);
+    late.idle_expires_at = ahead.now() + std::chrono::hours(1);
+    REQUIRE(f.run(fast.create(late, dora, f.policy)));
+    ids.insert(late.id);
+
+    resp_client redis(f.srv.port());
+    CHECK(redis.command({"ZCARD", f.store.user_key(dora)}).num == 4);
+    CHECK(f.listed(dora) == ids);
+    CHECK(f.remove_all(dora, std::nullopt) == 4);
+    for (const auto& id : ids)
+        CHECK(*f.run(f.store.get(id)) == std::nullopt);
+}
