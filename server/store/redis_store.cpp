@@ -411,9 +411,7 @@ void redis_store::append_cursor(std::vector<std::string>& args, const std::optio
 asio::awaitable<result<user_page>> redis_store::list_user(const user_ref& user, std::optional<user_cursor> after,
                                                           std::size_t limit) {
     std::vector<std::string> keys{user_key(user)};
-    std::vector<std::string> args{slot_prefix(user.bucket) + "s:",
-                                  bucket_arg(user.bucket),
-                                  user.user_id,
+    std::vector<std::string> args{slot_prefix(user.bucket) + "s:", bucket_arg(user.bucket), user.user_id,
                                   std::to_string(std::clamp<std::size_t>(limit, 1, max_walk)),
                                   std::to_string(max_walk)};
     append_cursor(args, after);
