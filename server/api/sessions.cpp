@@ -136,7 +136,9 @@ void set_failure(http::request_context& ctx, const boost::system::error_code& ec
                      ? "the embedded session store holds memory-max-sessions sessions; room comes back as "
                        "sessions expire or are revoked"
                  : code == error::session_limit ? "the user has reached the session limit"
-                                                : "the session store could not be reached in time";
+                 : code == error::session_unreadable
+                     ? "the session was stored by a newer sessiond; an instance of that version can answer"
+                     : "the session store could not be reached in time";
     }
     http::set_problem(ctx.res, code, detail, ctx.request_id);
     if (code == error::concurrent_update) ctx.res.set(http::field::retry_after, "0");
@@ -395,6 +397,7 @@ asio::awaitable<void> session_api::list_user(http::request_context& ctx) {
         append_json(r, out);
     }
     out += ']';
+    if (listed->unreadable > 0) out.append(R"(,"unreadable":)").append(std::to_string(listed->unreadable));
     if (listed->next) out.append(R"(,"next_cursor":")").append(encode_cursor(*listed->next)).append(1, '"');
     out += '}';
     http::set_json(ctx.res, http::status::ok, std::move(out));

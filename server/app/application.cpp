@@ -245,6 +245,13 @@ int run(const config& cfg) {
         memory->start();
         log::info("embedded store: sessions live in this process only, not shared, lost on restart");
     }
+    const store::record_format_options record_options{static_cast<std::uint8_t>(cfg.store.record_format),
+                                                      cfg.store.record_accept_unsigned};
+    if (redis_cfg && record_options.accept_unsigned)
+        log::warn(
+            "unsealed (format 2) records are read: set record-accept-unsigned = false once no instance "
+            "writes them",
+            {{"record_format", cfg.store.record_format}});
     for (auto& w : workers) {
         store::session_store* sessions = memory.get();
         if (redis_cfg) {
@@ -256,8 +263,8 @@ int run(const config& cfg) {
                 return 2;
             }
             w->redis_client->start();
-            w->redis_sessions =
-                std::make_unique<store::redis_store>(*w->redis_client, clock, cfg.store.redis_key_prefix);
+            w->redis_sessions = std::make_unique<store::redis_store>(
+                *w->redis_client, clock, cfg.store.redis_key_prefix, store::record_sealer(sec.keys, record_options));
             sessions = w->redis_sessions.get();
         }
         w->service = std::make_unique<service::session_service>(*sessions, sec.keys, codec, clock, policy);

@@ -25,6 +25,7 @@ const problem_kind kinds[] = {
     {503, "store_busy", "Session store busy"},
     {503, "store_full", "Session store full"},
     {503, "too_many_connections", "Too many connections"},
+    {503, "session_unreadable", "Session stored by a newer version"},
     {500, "internal_error", "Internal error"},
 };
 static_assert(std::size(kinds) == static_cast<std::size_t>(error::internal_error) + 1);

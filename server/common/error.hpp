@@ -26,6 +26,7 @@ enum class error {
     store_busy,
     store_full,
     too_many_connections,
+    session_unreadable,
     internal_error,
 };
 

@@ -65,11 +65,15 @@ constexpr counter shard::*single_counters[] = {
     &shard::store_errors,
     &shard::store_full,
     &shard::rotations_replayed,
+    &shard::records_forged,
+    &shard::records_unsigned,
+    &shard::records_unsigned_read,
+    &shard::records_unreadable,
 };
 // clang-format on
-// A counter appended to shard (after rotations_replayed, its last member) but
+// A counter appended to shard (after records_unreadable, its last member) but
 // not listed above fails here.
-static_assert(offsetof(shard, rotations_replayed) + sizeof(counter) == sizeof(shard::responses_by_class) +
+static_assert(offsetof(shard, records_unreadable) + sizeof(counter) == sizeof(shard::responses_by_class) +
                                                                            sizeof(shard::latency_buckets) +
                                                                            std::size(single_counters) * sizeof(counter),
               "every single counter of shard must be listed in single_counters");
@@ -164,6 +168,18 @@ std::string render(std::uint64_t open_connections, bool store_ready) {
     simple("sessiond_store_errors_total", "counter", "Store operations that failed (503).", r.store_errors.get());
     simple("sessiond_store_full_total", "counter", "Creates refused because the embedded store was full.",
            r.store_full.get());
+    simple("sessiond_store_records_forged_total", "counter",
+           "Stored session records refused as not written by sessiond (seal, format or bucket wrong): tampering "
+           "or corruption in the store.",
+           r.records_forged.get());
+    simple("sessiond_store_records_unsigned_total", "counter",
+           "Format-2 (unsealed) session records refused because record-accept-unsigned is off.",
+           r.records_unsigned.get());
+    simple("sessiond_store_records_unsigned_read_total", "counter",
+           "Format-2 (unsealed) session records read while record-accept-unsigned is on.",
+           r.records_unsigned_read.get());
+    simple("sessiond_store_records_unreadable_total", "counter",
+           "Session records of a newer format than this version reads.", r.records_unreadable.get());
     simple("sessiond_store_ready", "gauge", "1 when the session store is reachable.", store_ready ? 1 : 0);
     return out;
 }

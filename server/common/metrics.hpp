@@ -48,8 +48,12 @@ struct alignas(cache_line) shard {
     counter touches_skipped;           // a due touch lost every compare-and-set attempt
     counter rotation_conflicts;        // a rotation's compare-and-set lost to another write (retried)
     counter store_errors;
-    counter store_full;          // creates refused by a full embedded store
-    counter rotations_replayed;  // retries of a written rotation answered with its token
+    counter store_full;             // creates refused by a full embedded store
+    counter rotations_replayed;     // retries of a written rotation answered with its token
+    counter records_forged;         // stored records refused: seal wrong, malformed, user outside the bucket
+    counter records_unsigned;       // format-2 (unsealed) records refused
+    counter records_unsigned_read;  // format-2 records read while accepted (a rolling upgrade)
+    counter records_unreadable;     // records of a newer format than this version reads
     // A new counter goes here, and into single_counters in metrics.cpp.
 };
 

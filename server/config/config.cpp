@@ -195,6 +195,10 @@ const std::vector<option_def>& options() {
             SESSIOND_FIELD(std::size_t, store.redis_max_in_flight)),
         opt("redis-key-prefix", "prefix of every Redis key, so deployments can share a Redis",
             SESSIOND_FIELD(std::string, store.redis_key_prefix)),
+        opt("record-format", "Redis record format written: 3 (sealed) or 2 (during an upgrade from 0.1)",
+            SESSIOND_FIELD(unsigned, store.record_format)),
+        opt("record-accept-unsigned", "also read unsealed format-2 records (during an upgrade from 0.1)",
+            SESSIOND_FIELD(bool, store.record_accept_unsigned)),
         opt("memory-max-sessions", "embedded store: sessions at most",
             SESSIOND_FIELD(std::size_t, store.memory_max_sessions)),
         opt("token-keys", "token keys kid:base64key[,kid:base64key...] (>= 32 bytes each); all accepted",
@@ -285,6 +289,9 @@ void validate(const config& c, const std::map<std::string, std::string>& sources
     if (c.log.queue_size < 16) fail("log-queue-size", "must be at least 16");
     if (c.store.redis_max_in_flight == 0) fail("redis-max-in-flight", "must be at least 1");
     if (c.store.memory_max_sessions == 0) fail("memory-max-sessions", "must be at least 1");
+    if (c.store.record_format != 2 && c.store.record_format != 3) fail("record-format", "expected 2 or 3");
+    if (c.store.record_format == 2 && !c.store.record_accept_unsigned)
+        fail("record-format", "2 needs record-accept-unsigned, or this instance could not read its own records");
     if (c.token.signing_kid > 255) fail("token-signing-kid", "at most 255");
     // The token prefix and the session policy are checked by the domain
     // itself at start-up (session::token_codec, session::validate), once.

@@ -52,6 +52,10 @@ struct store_config {
     std::chrono::milliseconds redis_command_timeout{500};
     std::size_t redis_max_in_flight = 4096;  // per connection; beyond: 503 store_busy
     std::string redis_key_prefix = "sessiond:";
+    // Stored record format (docs/data-model.md): 3 is sealed against forgery
+    // in Redis; 2 while instances of a version that reads only 2 still run.
+    unsigned record_format = 3;
+    bool record_accept_unsigned = false;          // read format-2 records too (during an upgrade)
     std::size_t memory_max_sessions = 1'000'000;  // embedded store bound
 };
 

@@ -90,7 +90,8 @@ asio::awaitable<void> session_service::revoke_reused(const session_record& store
     // session goes (OAuth 2.0 Security BCP, refresh token rotation).
     metrics::get().reuse_detected.inc();
     const auto& id = stored.id;
-    auto removed = co_await store_.remove(id, user_of(stored));
+    const auto owner = user_of(stored);
+    auto removed = co_await store_.remove(id, owner);
     if (!removed) {
         // The caller still gets 401 for the token; the session may live on.
         store_failure(removed.error());
@@ -228,7 +229,8 @@ asio::awaitable<result<void>> session_service::revoke(std::string_view token, co
         co_await revoke_reused(**found, who);
         co_return errc::reuse_detected;
     }
-    auto removed = co_await store_.remove(decoded->id, user_of(**found));
+    const auto owner = user_of(**found);
+    auto removed = co_await store_.remove(decoded->id, owner);
     if (!removed) co_return store_failure(removed.error());
     if (*removed) {
         metrics::get().sessions_revoked.inc();
@@ -246,10 +248,15 @@ asio::awaitable<result<session_record>> session_service::get(const session_id& i
 
 asio::awaitable<result<session_record>> session_service::revoke(const session_id& id, const actor& who) {
     // Read first: the user, and so the index entry to drop, is in the record.
+    // A session stored by a newer version goes too, its index entry left
+    // to be pruned (this version cannot read whose it is).
     auto found = co_await store_.get(id);
-    if (!found) co_return store_failure(found.error());
-    if (!*found) co_return errc::not_found;
-    auto removed = co_await store_.remove(id, user_of(**found));
+    const bool unreadable = !found && found.error() == sessiond::error::session_unreadable;
+    if (!found && !unreadable) co_return store_failure(found.error());
+    if (found && !*found) co_return errc::not_found;
+    // (A named local: GCC 12 mishandles temporaries across a co_await.)
+    const store::user_ref owner = unreadable ? store::user_ref{{}, id.bucket, {}} : user_of(**found);
+    auto removed = co_await store_.remove(id, owner);
     if (!removed) co_return store_failure(removed.error());
     if (!*removed) co_return errc::not_found;
     metrics::get().sessions_revoked.inc();
@@ -268,7 +275,7 @@ asio::awaitable<result<user_sessions>> session_service::list_user(std::string_vi
     auto now = clock_.now();
     std::erase_if(sessions, [&](const session_record& r) { return session::store_deadline(r) <= now; });
     sort_newest_first(sessions);
-    co_return user_sessions{std::move(sessions), listed->next};
+    co_return user_sessions{std::move(sessions), listed->next, listed->unreadable};
 }
 
 asio::awaitable<user_revocation> session_service::revoke_user(std::string_view user_id,

@@ -53,6 +53,7 @@ using store::user_cursor;
 struct user_sessions {
     std::vector<session::session_record> sessions;
     std::optional<user_cursor> next;  // the next page's start; nullopt: this was the last page
+    std::size_t unreadable = 0;       // sessions on this page stored by a newer version, not shown
 };
 
 struct user_revocation {

@@ -70,6 +70,7 @@ keyring keyring::parse(std::string_view token_keys, std::string_view user_index_
     for (const auto& t : k.keys_)
         if (equal_ct(t.view(), k.user_index_key_.view()))
             throw keyring_error("user index key must be a separate secret, not one of the token keys");
+    k.derive_record_keys();
     return k;
 }
 
@@ -84,7 +85,23 @@ keyring keyring::make_ephemeral() {
     k.slot_[1] = 1;
     k.signing_kid_ = 1;
     k.user_index_key_ = random_key();
+    k.derive_record_keys();
     return k;
+}
+
+void keyring::derive_record_keys() {
+    static constexpr std::string_view label = "sessiond record key";
+    record_keys_.clear();
+    for (const auto& key : keys_) {
+        auto mac = hmac_sha256(key.view(), as_bytes(label));
+        record_keys_.emplace_back(std::vector<std::uint8_t>(mac.begin(), mac.end()));
+        secure_wipe(mac);
+    }
+}
+
+bytes_view keyring::record_key(std::uint8_t kid) const noexcept {
+    const unsigned slot = slot_[kid];
+    return slot == 0 ? bytes_view{} : record_keys_[slot - 1].view();
 }
 
 bytes_view keyring::key(std::uint8_t kid) const noexcept {

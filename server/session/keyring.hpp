@@ -47,6 +47,12 @@ public:
     bytes_view signing_key() const noexcept { return key(signing_kid_); }
     // The key for `kid`, or an empty view when that kid is not accepted.
     bytes_view key(std::uint8_t kid) const noexcept;
+    // The key that authenticates stored records sealed under `kid` (empty
+    // when that kid is not accepted): HMAC-SHA-256(token key, "sessiond
+    // record key"), so records rotate with the token keys and a record key
+    // says nothing about the token key.
+    bytes_view record_key(std::uint8_t kid) const noexcept;
+
     // Accepted kids, ascending (for the start-up log line).
     std::vector<std::uint8_t> kids() const;
 
@@ -75,8 +81,11 @@ public:
 private:
     keyring() = default;
 
+    void derive_record_keys();
+
     std::vector<secret_bytes> keys_;
-    std::array<std::uint8_t, 256> slot_{};  // kid -> index in keys_ + 1; 0 = not accepted
+    std::vector<secret_bytes> record_keys_;  // parallel to keys_
+    std::array<std::uint8_t, 256> slot_{};   // kid -> index in keys_ + 1; 0 = not accepted
     std::uint8_t signing_kid_ = 0;
     secret_bytes user_index_key_;
 };

@@ -3,6 +3,7 @@
 #include "common/error_category.hpp"
 
 #include <algorithm>
+#include <array>
 #include <stdexcept>
 #include <string>
 
@@ -103,7 +104,7 @@ public:
         if (!bad_) std::copy(b.begin(), b.end(), out.begin());
     }
 
-    std::string string(std::size_t min, std::size_t max) {
+    std::string_view view(std::size_t min, std::size_t max) noexcept {
         const std::uint64_t n = varint();
         if (n < min || n > max) {
             fail();
@@ -112,6 +113,8 @@ public:
         const bytes_view b = bytes(n);
         return {reinterpret_cast<const char*>(b.data()), b.size()};
     }
+
+    std::string string(std::size_t min, std::size_t max) { return std::string(view(min, max)); }
 
     // `base` lies within max_ms of the range (last_seen_at's base is
     // idle_expires_at - idle_timeout), so a valid delta is within 2 * max_ms.
@@ -138,6 +141,10 @@ const char* describe(record_errc e) noexcept {
             return "session record format not supported";
         case record_errc::malformed:
             return "malformed session record";
+        case record_errc::forged:
+            return "session record not written by sessiond under this key";
+        case record_errc::unsigned_record:
+            return "unsealed (format 2) session record, not accepted";
     }
     return "unknown record error";
 }
@@ -183,11 +190,16 @@ std::string encode_record(const session_record& r) {
     return out;
 }
 
-boost::system::result<session_record> decode_record(std::string_view data, const session_id& id) {
+namespace {
+
+// The fields of format 2, and of format 3 before its seal: the same layout
+// under another format byte.
+boost::system::result<session_record> decode_fields(std::string_view data, const session_id& id,
+                                                    std::uint8_t expected_format) {
     reader in(data);
     const std::uint8_t format = in.byte();
     if (in.bad()) return record_errc::malformed;
-    if (format != record_format) return record_errc::unsupported_format;
+    if (format != expected_format) return record_errc::unsupported_format;
 
     session_record r;
     const std::uint8_t flags = in.byte();
@@ -219,6 +231,84 @@ boost::system::result<session_record> decode_record(std::string_view data, const
     }
     if (in.bad() || !in.at_end()) return record_errc::malformed;
     return r;
+}
+
+constexpr std::uint8_t sealed_format = 3;
+constexpr std::size_t tag_size = 16;
+constexpr std::size_t seal_size = 1 + tag_size;  // kid, tag
+
+// HMAC-SHA-256(record key, varint(|key name|) ‖ key name ‖ sealed part),
+// first 16 bytes: binds the record to the key it is stored under.
+std::array<std::uint8_t, tag_size> seal_tag(bytes_view record_key, std::string_view key_name,
+                                            std::string_view sealed_part) {
+    std::string message;
+    message.reserve(10 + key_name.size() + sealed_part.size());
+    put_varint(message, key_name.size());
+    message.append(key_name).append(sealed_part);
+    const auto mac = session::hmac_sha256(record_key, session::as_bytes(message));
+    std::array<std::uint8_t, tag_size> out{};
+    std::copy_n(mac.begin(), tag_size, out.begin());
+    return out;
+}
+
+}  // namespace
+
+boost::system::result<session_record> decode_record(std::string_view data, const session_id& id) {
+    return decode_fields(data, id, record_format);
+}
+
+std::optional<std::string_view> record_owner(std::string_view value) {
+    reader in(value);
+    const std::uint8_t format = in.byte();
+    in.byte();    // flags
+    in.varint();  // version
+    auto owner = in.view(1, max_user_id_size);
+    if (in.bad() || format < record_format) return std::nullopt;
+    return owner;
+}
+
+record_sealer::record_sealer(std::shared_ptr<const session::keyring> keys, record_format_options options)
+    : keys_(std::move(keys)), options_(options) {
+    if (options_.write_format != record_format && options_.write_format != sealed_format)
+        throw std::invalid_argument("record format must be 2 or 3");
+}
+
+std::string record_sealer::seal(const session_record& r, std::string_view key_name) const {
+    std::string out = encode_record(r);
+    if (options_.write_format == record_format) return out;
+    out[0] = static_cast<char>(sealed_format);
+    const std::uint8_t kid = keys_->signing_kid();
+    out.push_back(static_cast<char>(kid));
+    const auto tag = seal_tag(keys_->record_key(kid), key_name, out);
+    out.append(reinterpret_cast<const char*>(tag.data()), tag.size());
+    return out;
+}
+
+boost::system::result<session_record> record_sealer::open(std::string_view value, std::string_view key_name,
+                                                          const session_id& id) const {
+    if (value.empty()) return record_errc::malformed;
+    const auto format = static_cast<std::uint8_t>(value[0]);
+    if (format == sealed_format) {
+        if (value.size() <= seal_size) return record_errc::malformed;
+        const auto sealed_part = value.substr(0, value.size() - tag_size);
+        const auto kid = static_cast<std::uint8_t>(sealed_part.back());
+        const auto key = keys_->record_key(kid);
+        if (key.empty()) return record_errc::forged;  // no such key (any more): nobody can vouch for it
+        const auto expected = seal_tag(key, key_name, sealed_part);
+        if (!session::equal_ct(session::as_bytes(value.substr(sealed_part.size())),
+                               bytes_view(expected.data(), expected.size())))
+            return record_errc::forged;
+        return decode_fields(sealed_part.substr(0, sealed_part.size() - 1), id, sealed_format);
+    }
+    if (format == record_format) {
+        // No seal: read only while told to (a rolling upgrade from format 2),
+        // and then at least the user must belong to the session's bucket.
+        if (!options_.accept_unsigned) return record_errc::unsigned_record;
+        auto r = decode_record(value, id);
+        if (r && keys_->user_bucket(r->user_id) != id.bucket) return record_errc::forged;
+        return r;
+    }
+    return format > sealed_format ? record_errc::unsupported_format : record_errc::malformed;
 }
 
 }  // namespace sessiond::store

@@ -6,10 +6,14 @@
 #include <boost/system/error_code.hpp>
 #include <boost/system/result.hpp>
 
+#include <cstdint>
+#include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <type_traits>
 
+#include "session/keyring.hpp"
 #include "session/session_record.hpp"
 
 namespace sessiond::store {
@@ -17,6 +21,8 @@ namespace sessiond::store {
 enum class record_errc {
     unsupported_format = 1,  // a record written by a newer sessiond
     malformed,               // truncated, trailing bytes, bad lengths or values
+    forged,                  // a seal that does not verify (or a user outside the session's bucket)
+    unsigned_record,         // format 2 (no seal) where only sealed records are read
 };
 
 const boost::system::error_category& record_category() noexcept;
@@ -53,6 +59,50 @@ std::string encode_record(const session::session_record& r);
 // formats (record_errc::unsupported_format). Never reads past `data`.
 // `id` is the session's id, from the key the record was stored under.
 boost::system::result<session::session_record> decode_record(std::string_view data, const session::session_id& id);
+
+// Format 3 is format 2's fields under the format byte 3, sealed:
+//   format 2's fields (format byte 3) | u8 kid | tag (16)
+// tag = HMAC-SHA-256(keyring::record_key(kid), varint(|key name|) ‖ key
+// name ‖ everything before the tag), first 16 bytes. The key name is the
+// Redis key the record is stored under, so a record can be neither forged
+// nor moved to another session (or another deployment's prefix) by anyone
+// who can write to Redis but does not hold a token key. Every format from 2
+// on starts with the same header (format, flags, version, user id), which
+// the Redis scripts read.
+struct record_format_options {
+    // The format written: 3 (sealed), or 2 while instances of a version that
+    // reads only format 2 still run (a rolling upgrade).
+    std::uint8_t write_format = 3;
+    // Whether format-2 records (no seal) are read: during an upgrade, until
+    // every session has been written again in format 3 or has expired.
+    bool accept_unsigned = false;
+};
+
+class record_sealer {
+public:
+    // Throws std::invalid_argument for a format other than 2 or 3.
+    record_sealer(std::shared_ptr<const session::keyring> keys, record_format_options options);
+
+    // The value to store under `key_name`, in the configured format.
+    std::string seal(const session::session_record& r, std::string_view key_name) const;
+
+    // The record stored under `key_name` for session `id`: forged (or
+    // malformed) for a value sessiond did not write there, unsigned_record
+    // for format 2 unless accepted (then its user must hash to id's bucket),
+    // unsupported_format for a newer format.
+    boost::system::result<session::session_record> open(std::string_view value, std::string_view key_name,
+                                                        const session::session_id& id) const;
+
+    const record_format_options& options() const noexcept { return options_; }
+    const session::keyring& keys() const noexcept { return *keys_; }
+
+private:
+    std::shared_ptr<const session::keyring> keys_;
+    record_format_options options_;
+};
+
+// The user id in the header of a record of any format from 2 on, or nullopt.
+std::optional<std::string_view> record_owner(std::string_view value);
 
 }  // namespace sessiond::store
 

@@ -11,6 +11,7 @@
 #include <cstring>
 
 #include "common/error.hpp"
+#include "common/metrics.hpp"
 #include "log/log.hpp"
 #include "redis/error.hpp"
 #include "store/record_codec.hpp"
@@ -70,27 +71,37 @@ local function session_key(prefix, bucket, m)
   end
   return prefix .. string.char(unpack(c))
 end
--- Whether record v belongs to the user id uid. A record (format 2, see
--- store/record_codec.hpp) starts: format byte, flags byte, version (LEB128
--- varint), user id length (varint, at most 256), user id. A record of
--- another format is nobody's here.
-local function owned(v, uid)
-  if string.byte(v, 1) ~= 2 then return false end
-  local i = 3
+-- The header every record format from 2 on starts with (see
+-- store/record_codec.hpp): format byte, flags byte, version (LEB128 varint),
+-- user id length (varint, at most 256), user id. Returns the version and the
+-- user id, or nil for a value that has no such header.
+local function header(v)
+  local f = string.byte(v, 1)
+  if not f or f < 2 then return nil end
+  local i, version, scale = 3, 0, 1
   repeat
     local b = string.byte(v, i)
-    if not b then return false end
+    if not b or i > 12 then return nil end
     i = i + 1
+    version = version + (b % 128) * scale
+    scale = scale * 128
   until b < 128
-  local n, scale = 0, 1
+  local n
+  n, scale = 0, 1
   repeat
     local b = string.byte(v, i)
-    if not b or scale > 128 then return false end
+    if not b or scale > 128 then return nil end
     i = i + 1
     n = n + (b % 128) * scale
     scale = scale * 128
   until b < 128
-  return n == #uid and string.sub(v, i, i + n - 1) == uid
+  if n > 256 or i + n - 1 > #v then return nil end
+  return version, string.sub(v, i, i + n - 1)
+end
+-- Whether record v belongs to the user id uid (a record of any format).
+local function owned(v, uid)
+  local _, u = header(v)
+  return u == uid
 end
 -- Drops index entries whose deadline has passed, at most 1024 a call (the
 -- rest go on later calls, or with the index's own expiry). "Passed" by
@@ -176,10 +187,12 @@ redis.call('PEXPIREAT', index, top[2])
 return out
 )lua");
 
-// KEYS[1] session key, KEYS[2] user index; ARGV: expected record, new record,
-// deadline, member. 1 if written, 0 if the stored record is another one.
-const redis::script replace_script(R"lua(
-if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+// KEYS[1] session key, KEYS[2] user index; ARGV: expected version, new
+// record, deadline, member. 1 if written, 0 if the stored record has another
+// version (every write bumps it) or is gone.
+const redis::script replace_script(std::string(prelude_lua) + R"lua(
+local stored = redis.call('GET', KEYS[1])
+if not stored or header(stored) ~= tonumber(ARGV[1]) then return 0 end
 redis.call('SET', KEYS[1], ARGV[2], 'PXAT', ARGV[3])
 redis.call('ZADD', KEYS[2], ARGV[3], ARGV[4])
 local top = redis.call('ZRANGE', KEYS[2], -1, -1, 'WITHSCORES')
@@ -258,21 +271,46 @@ return {n, entries[#entries], entries[#entries - 1]}
 // A store failure as the API's error: busy when the client's bound was hit,
 // otherwise the store is unavailable (timeouts, lost connections, failover
 // replies such as READONLY or LOADING alike).
+// Opens at most once a second: an outage, or a flood of bad records, must
+// not flood the log (the metrics count every one).
+class log_gate {
+public:
+    bool pass() noexcept {
+        const auto now =
+            std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now().time_since_epoch())
+                .count();
+        auto prev = last_.load(std::memory_order_relaxed);
+        return now != prev && last_.compare_exchange_strong(prev, now);
+    }
+
+private:
+    std::atomic<std::int64_t> last_{0};
+};
+
 boost::system::error_code api_error(const boost::system::error_code& ec, std::string_view op) {
-    // At most one line a second: an outage must not flood the log.
-    static std::atomic<std::int64_t> last_logged{0};
-    auto now =
-        std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now().time_since_epoch()).count();
-    auto prev = last_logged.load(std::memory_order_relaxed);
-    if (now != prev && last_logged.compare_exchange_strong(prev, now))
-        log::warn("redis command failed", {{"operation", op}, {"error", ec.message()}});
+    static log_gate gate;
+    if (gate.pass()) log::warn("redis command failed", {{"operation", op}, {"error", ec.message()}});
     return ec == redis::error::busy ? sessiond::error::store_busy : sessiond::error::store_unavailable;
+}
+
+// A stored record refused: logged with the session's public id (never a
+// secret) and why.
+void record_refused(std::string_view what, const session_id& id, const boost::system::error_code& ec) {
+    static log_gate gate;
+    if (!gate.pass()) return;
+    const auto id_text = id.to_string();
+    const log::field fields[] = {{"session_id", id_text}, {"error", ec.message()}};
+    if (ec == record_errc::unsupported_format)
+        log::warn(what, {fields[0], fields[1]});
+    else
+        log::error(what, {fields[0], fields[1]});
 }
 
 }  // namespace
 
-redis_store::redis_store(redis::client& client, const session::clock& clock, std::string key_prefix)
-    : client_(client), clock_(clock), prefix_(std::move(key_prefix)) {}
+redis_store::redis_store(redis::client& client, const session::clock& clock, std::string key_prefix,
+                         record_sealer sealer)
+    : client_(client), clock_(clock), prefix_(std::move(key_prefix)), sealer_(std::move(sealer)) {}
 
 std::string redis_store::slot_prefix(std::uint16_t bucket) const {
     // Built in place: this runs for every request (validate's key).
@@ -292,18 +330,38 @@ std::string redis_store::user_key(const user_ref& user) const {
     return slot_prefix(user.bucket).append("u:").append(user.index_name);
 }
 
-result<std::optional<session_record>> redis_store::decode_value(std::string_view value, const session_id& id) const {
-    auto r = decode_record(value, id);
-    if (!r) {
-        log::error("unreadable session value in redis", {{"error", r.error().message()}});
-        return sessiond::error::store_unavailable;
+redis_store::read_outcome redis_store::open_value(std::string_view value, const session_id& id) const {
+    auto r = sealer_.open(value, session_key(id), id);
+    if (r) {
+        if (static_cast<std::uint8_t>(value[0]) == 2) metrics::get().records_unsigned_read.inc();
+        if (session::store_deadline(*r) <= clock_.now()) return {std::nullopt, {}};
+        return {std::move(*r), {}};
     }
-    if (session::store_deadline(*r) <= clock_.now()) return std::optional<session_record>();
-    return std::optional<session_record>(std::move(*r));
+    if (r.error() == record_errc::unsupported_format) {
+        metrics::get().records_unreadable.inc();
+        record_refused("session record of a newer format: this version cannot read it", id, r.error());
+    } else if (r.error() == record_errc::unsigned_record) {
+        metrics::get().records_unsigned.inc();
+        record_refused(
+            "unsealed (format 2) session record refused: while instances that write format 2 still "
+            "run, set record-accept-unsigned",
+            id, r.error());
+    } else {
+        metrics::get().records_forged.inc();
+        record_refused("session record refused as tampered: not written by sessiond under its key", id, r.error());
+    }
+    return {std::nullopt, r.error()};
+}
+
+result<std::optional<session_record>> redis_store::decode_value(std::string_view value, const session_id& id) const {
+    auto read = open_value(value, id);
+    // Tampered, corrupt or unsealed: as if there were no session (never served).
+    if (read.error == record_errc::unsupported_format) return sessiond::error::session_unreadable;
+    return std::move(read.record);
 }
 
 result<std::vector<session_record>> redis_store::decode_pairs(std::span<const redis::reply> items, std::size_t first,
-                                                              const user_ref& user) const {
+                                                              const user_ref& user, std::size_t* unreadable) const {
     std::vector<session_record> out;
     if (first > items.size() || (items.size() - first) % 2 != 0)
         return api_error(redis::error::protocol_error, "pairs");
@@ -315,11 +373,23 @@ result<std::vector<session_record>> redis_store::decode_pairs(std::span<const re
             return api_error(redis::error::protocol_error, "pairs");
         id.bucket = user.bucket;
         std::memcpy(id.id.data(), member.data(), id.id.size());
-        auto decoded = decode_value(items[i + 1].str(), id);
-        if (!decoded) return decoded.error();
+        auto read = open_value(items[i + 1].str(), id);
+        if (read.error == record_errc::unsupported_format) {
+            if (!unreadable) {
+                // An evicted session this version cannot read: it went all
+                // the same, and its audit event names it and its user.
+                session_record stub;
+                stub.id = id;
+                stub.user_id = std::string(record_owner(items[i + 1].str()).value_or(""));
+                if (stub.user_id == user.user_id) out.push_back(std::move(stub));
+            } else {
+                ++*unreadable;
+            }
+            continue;
+        }
         // The scripts return only the user's sessions; checked again here,
         // as a shared index must never show one user another's session.
-        if (*decoded && (*decoded)->user_id == user.user_id) out.push_back(std::move(**decoded));
+        if (read.record && read.record->user_id == user.user_id) out.push_back(std::move(*read.record));
     }
     return out;
 }
@@ -328,7 +398,7 @@ asio::awaitable<result<created>> redis_store::create(const session_record& r, co
                                                      const session::policy& p) {
     // Arguments are built before the co_await: GCC 12 rejects braced lists
     // of temporaries that live across a suspension point.
-    std::string value = encode_record(r);
+    std::string value = sealer_.seal(r, session_key(r.id));
     auto slot = slot_prefix(r.id.bucket);
     std::vector<std::string> keys{session_key(r.id), user_key(user)};
     std::vector<std::string> args;
@@ -348,7 +418,7 @@ asio::awaitable<result<created>> redis_store::create(const session_record& r, co
     auto elements = reply.elements();
     if (elements.empty() || !elements[0].is_integer()) co_return api_error(redis::error::protocol_error, "create");
     if (elements[0].integer() == 1) co_return sessiond::error::session_limit;
-    auto evicted = decode_pairs(elements, 1, user);
+    auto evicted = decode_pairs(elements, 1, user, nullptr);
     if (!evicted) co_return evicted.error();
     co_return created{std::move(*evicted)};
 }
@@ -366,8 +436,8 @@ asio::awaitable<result<bool>> redis_store::replace(const session_record& expecte
     std::vector<std::string> keys{session_key(next.id), user_key(user)};
     std::vector<std::string> args;
     args.reserve(4);
-    args.push_back(encode_record(expected));
-    args.push_back(encode_record(next));
+    args.push_back(std::to_string(expected.version));
+    args.push_back(sealer_.seal(next, keys[0]));
     args.push_back(std::to_string(ms(session::store_deadline(next))));
     args.push_back(member_of(next.id));
     auto [ec, reply] = co_await client_.async_eval(replace_script, keys, args, use_tuple);
@@ -384,9 +454,15 @@ asio::awaitable<result<std::optional<session_record>>> redis_store::remove(const
     if (ec) co_return api_error(ec, "remove");
     if (reply.is_nil()) co_return std::optional<session_record>();
     if (!reply.is_string()) co_return api_error(redis::error::protocol_error, "remove");
-    auto decoded = decode_value(reply.str(), id);
-    if (!decoded) co_return std::optional<session_record>();  // it is gone either way
-    co_return std::move(*decoded);
+    auto read = open_value(reply.str(), id);
+    if (read.error == record_errc::unsupported_format) {
+        // Gone all the same; what there is to say about it is its id and user.
+        session_record stub;
+        stub.id = id;
+        stub.user_id = std::string(record_owner(reply.str()).value_or(""));
+        co_return std::optional<session_record>(std::move(stub));
+    }
+    co_return std::move(read.record);  // nothing that was a session (tampered): nothing revoked
 }
 
 std::optional<user_cursor> redis_store::decode_cursor(const redis::reply& score, const redis::reply& member,
@@ -424,7 +500,7 @@ asio::awaitable<result<user_page>> redis_store::list_user(const user_ref& user, 
         out.next = decode_cursor(elements[0], elements[1], user);
         if (!out.next) co_return api_error(redis::error::protocol_error, "list");
     }
-    auto sessions = decode_pairs(elements, 2, user);
+    auto sessions = decode_pairs(elements, 2, user, &out.unreadable);
     if (!sessions) co_return sessions.error();
     out.sessions = std::move(*sessions);
     co_return out;

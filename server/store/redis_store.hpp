@@ -18,13 +18,14 @@
 #include <string>
 
 #include "redis/client.hpp"
+#include "store/record_codec.hpp"
 #include "store/session_store.hpp"
 
 namespace sessiond::store {
 
 class redis_store final : public session_store {
 public:
-    redis_store(redis::client& client, const session::clock& clock, std::string key_prefix);
+    redis_store(redis::client& client, const session::clock& clock, std::string key_prefix, record_sealer sealer);
 
     boost::asio::awaitable<result<created>> create(const session::session_record& r, const user_ref& user,
                                                    const session::policy& p) override;
@@ -46,15 +47,23 @@ public:
     std::string user_key(const user_ref& user) const;
 
 private:
-    // The record stored under the session key, or an error for a value this
-    // version cannot read.
+    // A stored value opened (record_sealer::open): the live record, or none
+    // (expired, or refused: counted and logged, `error` says why).
+    struct read_outcome {
+        std::optional<session::session_record> record;
+        boost::system::error_code error;
+    };
+    read_outcome open_value(std::string_view value, const session::session_id& id) const;
+    // The same for a single read: a record of a newer format is the error
+    // session_unreadable; a refused one reads as no session.
     result<std::optional<session::session_record>> decode_value(std::string_view value,
                                                                 const session::session_id& id) const;
     // {member, record, member, record, ...} from items[first] on: members are
     // the 16 random bytes of ids in the user's bucket. Only the user's own
-    // sessions are kept.
+    // sessions are kept. Records of a newer format are counted in
+    // `*unreadable`, or, without it, kept as stubs naming id and user.
     result<std::vector<session::session_record>> decode_pairs(std::span<const redis::reply> items, std::size_t first,
-                                                              const user_ref& user) const;
+                                                              const user_ref& user, std::size_t* unreadable) const;
 
     // A cursor as the scripts return it (score and member), and as they take it.
     static std::optional<user_cursor> decode_cursor(const redis::reply& score, const redis::reply& member,
@@ -64,6 +73,7 @@ private:
     redis::client& client_;
     const session::clock& clock_;
     std::string prefix_;
+    record_sealer sealer_;
 };
 
 }  // namespace sessiond::store

@@ -54,6 +54,7 @@ inline constexpr std::size_t max_walk = 1024;
 struct user_page {
     std::vector<session::session_record> sessions;  // the user's live sessions, in the stores' order
     std::optional<user_cursor> next;                // where to go on; nullopt: the end was reached
+    std::size_t unreadable = 0;                     // the user's sessions in this stretch that this version cannot read
 };
 
 struct user_removal {

@@ -65,6 +65,8 @@ T run_to_completion(asio::io_context& ioc, asio::awaitable<T> op) {
 // keys on its own clock) unless a test brings a clock of its own.
 struct redis_store_fixture {
     redis_server srv;
+    std::shared_ptr<const session::keyring> keys =
+        std::make_shared<const session::keyring>(session::keyring::make_ephemeral());
     asio::io_context ioc;
     redis::client client;
     session::wall_clock wall;
@@ -72,8 +74,10 @@ struct redis_store_fixture {
     store::redis_store store;
     session::policy policy;
 
-    explicit redis_store_fixture(const session::clock* own_clock = nullptr)
-        : client(ioc, config(srv), 1), clock(own_clock ? *own_clock : wall), store(client, clock, "t:") {
+    explicit redis_store_fixture(const session::clock* own_clock = nullptr, store::record_format_options format = {})
+        : client(ioc, config(srv), 1),
+          clock(own_clock ? *own_clock : wall),
+          store(client, clock, "t:", store::record_sealer(keys, format)) {
         start_and_wait(ioc, client);
     }
     ~redis_store_fixture() { client.stop(); }

@@ -219,7 +219,7 @@ TEST_CASE("an instance whose clock runs ahead drops no live session from its use
     fixture f;
     session::fake_clock ahead(std::chrono::floor<std::chrono::milliseconds>(std::chrono::system_clock::now()) +
                               std::chrono::hours(2));
-    store::redis_store fast(f.client, ahead, "t:");
+    store::redis_store fast(f.client, ahead, "t:", store::record_sealer(f.keys, {}));
     const user_ref dora{"dora", 12, "dora-ix"};
     std::set<session_id> ids;
     for (std::uint8_t i = 0; i < 3; ++i)

@@ -32,7 +32,9 @@ struct lied_to {
     asio::io_context ioc;
     redis::client client;
     session::wall_clock clock;
-    store::redis_store store{client, clock, "t:"};
+    store::redis_store store{
+        client, clock,
+        "t:", store::record_sealer(std::make_shared<const session::keyring>(session::keyring::make_ephemeral()), {})};
 
     lied_to(const std::string& verb, const std::string& lie)
         : srv(verb, lie), client(ioc, redis::parse_url(srv.url()).value(), 1) {

@@ -30,32 +30,55 @@ std::string api_reply::code() const {
     return {};
 }
 
-contract_target::contract_target(const std::string& store, std::vector<std::string> extra) : store_(store) {
+namespace {
+
+// What every target runs with: API keys of each scope, token keys and an
+// index key (environment), two I/O threads, JSON logs.
+std::map<std::string, std::string> target_env() {
     std::string keys = "reader=" + sha256_hex(test_keys::read) + ":sessions:read;" +
                        "writer=" + sha256_hex(test_keys::write) + ":sessions:write;" +
                        "admin=" + sha256_hex(test_keys::admin) + ":sessions:admin;" +
                        "proxy=" + sha256_hex(test_keys::auth) + ":auth;" + "all=" + sha256_hex(test_keys::all) +
                        ":sessions:read,sessions:write,sessions:admin,auth";
-    std::vector<std::string> args = {"--io-threads", "2", "--log-format", "json"};
-    std::map<std::string, std::string> env = {
+    return {
         {"SESSIOND_API_KEYS", keys},
         {"SESSIOND_TOKEN_KEYS",
          "1:b2xkLWtleS1vbGQta2V5LW9sZC1rZXktb2xkLWtleS0xMjM=,"
          "2:Y3VycmVudC1rZXktY3VycmVudC1rZXktY3VycmVudC0xMjM0NQ=="},
         {"SESSIOND_USER_INDEX_KEY", "dXNlci1pbmRleC1rZXktdXNlci1pbmRleC1rZXktMTIzNDU2Nzg="},
     };
+}
+
+std::vector<std::string> redis_args(const redis_server& redis) {
+    return {"--redis-url", redis.url(), "--redis-key-prefix", "contract:"};
+}
+
+}  // namespace
+
+contract_target::contract_target(const std::string& store, std::vector<std::string> extra) : store_(store) {
+    std::vector<std::string> args;
     if (store == "redis") {
         // DEBUG SLEEP stalls Redis for the fault tests.
         redis_ = std::make_unique<redis_server>(std::vector<std::string>{"--enable-debug-command", "yes"});
-        args.push_back("--redis-url");
-        args.push_back(redis_->url());
-        args.push_back("--redis-key-prefix");
-        args.push_back("contract:");
+        args = redis_args(*redis_);
     } else if (store != "memory") {
         throw std::invalid_argument("unknown store " + store);
     }
     args.insert(args.end(), extra.begin(), extra.end());
-    daemon_ = std::make_unique<sessiond_process>(args, env);
+    start(std::move(args));
+}
+
+contract_target::contract_target(contract_target& other, std::vector<std::string> extra)
+    : store_("redis"), shared_redis_(other.redis()) {
+    if (!shared_redis_) throw std::invalid_argument("a second instance needs a Redis target");
+    auto args = redis_args(*shared_redis_);
+    args.insert(args.end(), extra.begin(), extra.end());
+    start(std::move(args));
+}
+
+void contract_target::start(std::vector<std::string> args) {
+    args.insert(args.begin(), {"--io-threads", "2", "--log-format", "json"});
+    daemon_ = std::make_unique<sessiond_process>(args, target_env());
     // Ready means the store answers.
     if (!eventually([this] { return daemon_->request("GET", "/readyz").status == 200; }, std::chrono::seconds(20),
                     std::chrono::milliseconds(25)))

@@ -41,10 +41,13 @@ class contract_target {
 public:
     // store: "memory" or "redis". extra: more sessiond flags.
     contract_target(const std::string& store, std::vector<std::string> extra = {});
+    // Another sessiond on the Redis of `other` (a Redis target), as a second
+    // instance of one deployment.
+    contract_target(contract_target& other, std::vector<std::string> extra);
 
     const std::string& store() const { return store_; }
     sessiond_process& daemon() { return *daemon_; }
-    redis_server* redis() { return redis_.get(); }
+    redis_server* redis() { return redis_ ? redis_.get() : shared_redis_; }
     unsigned short port() const { return daemon_->port(); }
 
     // A request with the given API key (empty = none).
@@ -62,8 +65,10 @@ public:
 
 private:
     void remember(const api_reply& r);
+    void start(std::vector<std::string> args);
     std::string store_;
     std::unique_ptr<redis_server> redis_;
+    redis_server* shared_redis_ = nullptr;
     std::unique_ptr<sessiond_process> daemon_;
     std::vector<std::string> issued_;
 };

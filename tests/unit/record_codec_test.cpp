@@ -199,3 +199,95 @@ TEST_CASE("encode_record refuses records outside the storable bounds") {
     CHECK_THROWS_AS(throws([](session_record& r) { r.idle_timeout = -1ms; })(), std::invalid_argument);
     CHECK_THROWS_AS(throws([](session_record& r) { r.id.bucket = bucket_count; })(), std::invalid_argument);
 }
+
+// --- format 3: sealed records ------------------------------------------------
+
+namespace {
+
+std::shared_ptr<const keyring> keys_of(std::string_view token_keys, std::optional<std::uint8_t> signing = {}) {
+    return std::make_shared<const keyring>(
+        keyring::parse(token_keys, "dXNlci1pbmRleC1rZXktdXNlci1pbmRleC1rZXktMTIzNDU2Nzg=", signing));
+}
+
+const char* key_a = "1:b2xkLWtleS1vbGQta2V5LW9sZC1rZXktb2xkLWtleS0xMjM=";
+const char* key_b = "2:Y3VycmVudC1rZXktY3VycmVudC1rZXktY3VycmVudC0xMjM0NQ==";
+
+// A record of a user that hashes to the record's bucket under keys_of().
+session_record bucketed_record(const keyring& k) {
+    auto r = typical_record();
+    r.id.bucket = k.user_bucket(r.user_id);
+    return r;
+}
+
+}  // namespace
+
+TEST_CASE("a sealed record opens under its key name and no other, and every changed byte is refused") {
+    const auto keys = keys_of(key_a);
+    const record_sealer sealer(keys, {});
+    const auto r = bucketed_record(*keys);
+    const std::string name = "p:{1}:s:" + r.id.to_string();
+    const std::string sealed = sealer.seal(r, name);
+    CHECK(sealed.size() == encode_record(r).size() + 17);
+    CHECK(static_cast<unsigned char>(sealed[0]) == 3);
+    auto opened = sealer.open(sealed, name, r.id);
+    REQUIRE(opened);
+    CHECK(*opened == r);
+
+    CHECK(sealer.open(sealed, "p:{1}:s:" + session_id::generate(1).to_string(), r.id).error() == record_errc::forged);
+    CHECK(sealer.open(sealed, "other:" + name, r.id).error() == record_errc::forged);
+    for (std::size_t i = 1; i < sealed.size(); ++i) {
+        std::string changed = sealed;
+        changed[i] = static_cast<char>(changed[i] ^ 0x20);
+        INFO("byte " << i);
+        CHECK(sealer.open(changed, name, r.id).error() == record_errc::forged);
+    }
+    for (std::size_t n = 0; n < sealed.size(); ++n) {
+        INFO("truncated to " << n);
+        CHECK_FALSE(sealer.open(sealed.substr(0, n), name, r.id));
+    }
+}
+
+TEST_CASE("sealed records follow the token keys: a retired key's records are refused") {
+    const auto r = bucketed_record(*keys_of(key_a));
+    const std::string name = "p:s:x";
+    const auto under_a = record_sealer(keys_of(key_a), {}).seal(r, name);
+    // Key 2 added and signing: records sealed under key 1 still open.
+    const record_sealer both(keys_of(std::string(key_a) + "," + key_b), {});
+    CHECK(both.open(under_a, name, r.id));
+    const auto under_b = both.seal(r, name);
+    CHECK(static_cast<unsigned char>(under_b[under_b.size() - 17]) == 2);
+    // Key 1 retired: its records are no longer vouched for.
+    const record_sealer only_b(keys_of(key_b), {});
+    CHECK(only_b.open(under_a, name, r.id).error() == record_errc::forged);
+    CHECK(only_b.open(under_b, name, r.id));
+}
+
+TEST_CASE("unsealed format-2 records are read only while accepted, and only in their user's bucket") {
+    const auto keys = keys_of(key_a);
+    const auto r = bucketed_record(*keys);
+    const std::string legacy = encode_record(r);
+    const std::string name = "p:s:x";
+    CHECK(record_sealer(keys, {}).open(legacy, name, r.id).error() == record_errc::unsigned_record);
+    const record_sealer upgrading(keys, {3, true});
+    auto opened = upgrading.open(legacy, name, r.id);
+    REQUIRE(opened);
+    CHECK(*opened == r);
+    auto elsewhere = r;
+    elsewhere.id.bucket = static_cast<std::uint16_t>((r.id.bucket + 1) % bucket_count);
+    CHECK(upgrading.open(encode_record(elsewhere), name, elsewhere.id).error() == record_errc::forged);
+    // Told to write format 2, a sealer writes exactly what 0.1 wrote.
+    CHECK(record_sealer(keys, {2, true}).seal(r, name) == legacy);
+    CHECK_THROWS_AS(record_sealer(keys, {4, true}), std::invalid_argument);
+}
+
+TEST_CASE("a newer format is unsupported, and its owner is still read from the common header") {
+    const auto keys = keys_of(key_a);
+    const auto r = bucketed_record(*keys);
+    std::string newer = record_sealer(keys, {}).seal(r, "k");
+    newer[0] = 4;
+    CHECK(record_sealer(keys, {3, true}).open(newer, "k", r.id).error() == record_errc::unsupported_format);
+    CHECK(record_owner(newer) == std::optional<std::string_view>(r.user_id));
+    CHECK(record_owner(encode_record(r)) == std::optional<std::string_view>(r.user_id));
+    CHECK(record_owner("\x01") == std::nullopt);
+    CHECK(record_owner("") == std::nullopt);
+}
