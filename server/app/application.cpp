@@ -1,7 +1,11 @@
 #include "app/application.hpp"
 
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
 #include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
 
 #include <csignal>
 #include <cstdio>
@@ -288,8 +292,12 @@ int run(const config& cfg) {
     }
     http::client_counts per_client(cfg.http.max_connections_per_client);
     std::atomic<std::size_t> open_connections{0};
-    auto store_ready = [&workers, &memory] {
+    // With Redis, ready only once the index key is known to be this
+    // deployment's (see below).
+    std::atomic<bool> index_key_checked{memory != nullptr};
+    auto store_ready = [&workers, &memory, &index_key_checked] {
         if (memory) return true;
+        if (!index_key_checked.load()) return false;
         for (const auto& w : workers)
             if (!w->redis_client->ready()) return false;
         return true;
@@ -359,6 +367,42 @@ int run(const config& cfg) {
     };
     hangup.async_wait(on_hangup);
 
+    // The user index key must be the one this Redis's sessions are indexed
+    // with: with another, every list and revoke-all would silently miss the
+    // sessions, which would go on validating. Checked once Redis answers.
+    int exit_code = 0;
+    if (!memory) {
+        boost::asio::co_spawn(
+            workers[0]->ioc,
+            [&]() -> boost::asio::awaitable<void> {
+                auto& w = *workers[0];
+                boost::asio::steady_timer pause(w.ioc);
+                for (;;) {
+                    if (w.redis_client->ready()) {
+                        auto same = co_await w.redis_sessions->check_index_key(cfg.development);
+                        if (same && *same) {
+                            index_key_checked = true;
+                            co_return;
+                        }
+                        if (same) {
+                            log::error(
+                                "user-index-key is not the one this Redis's sessions are indexed with: "
+                                "refusing to serve, as lists and revoke-all would miss every session. Start "
+                                "with the deployment's index key; or, to index with this one from now on "
+                                "(existing sessions are then missed by lists and revoke-all), delete the key",
+                                {{"key", w.redis_sessions->index_key_name()}});
+                            exit_code = 2;
+                            stop_all();
+                            co_return;
+                        }
+                    }
+                    pause.expires_after(std::chrono::milliseconds(100));
+                    co_await pause.async_wait(boost::asio::use_awaitable);
+                }
+            },
+            boost::asio::detached);
+    }
+
     // Logged once the signals are handled: whoever waits for this line may
     // signal sessiond at once (SIGHUP must not kill it then).
     log::info("listening", {{"address", cfg.http.address},
@@ -375,7 +419,7 @@ int run(const config& cfg) {
 
     log::info("stopped");
     log::shutdown();
-    return 0;
+    return exit_code;
 }
 
 }  // namespace sessiond

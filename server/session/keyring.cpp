@@ -99,6 +99,18 @@ void keyring::derive_record_keys() {
     }
 }
 
+std::string keyring::user_index_fingerprint() const {
+    static constexpr std::string_view label = "sessiond user index key fingerprint";
+    const auto mac = hmac_sha256(user_index_key_.view(), as_bytes(label));
+    static constexpr char digits[] = "0123456789abcdef";
+    std::string out;
+    for (std::size_t i = 0; i < 16; ++i) {
+        out += digits[mac[i] >> 4];
+        out += digits[mac[i] & 15];
+    }
+    return out;
+}
+
 bytes_view keyring::record_key(std::uint8_t kid) const noexcept {
     const unsigned slot = slot_[kid];
     return slot == 0 ? bytes_view{} : record_keys_[slot - 1].view();

@@ -71,6 +71,13 @@ public:
     static constexpr std::size_t user_index_name_bytes = 8;
     std::string user_index_name(std::string_view user_id) const;
 
+    // Names the user index key without revealing it: hex of the first 16
+    // bytes of HMAC-SHA-256(user_index_key, "sessiond user index key
+    // fingerprint"). A store keeps it, so that an instance started with
+    // another index key (whose users' indexes would all be missed) is
+    // noticed.
+    std::string user_index_fingerprint() const;
+
     // 32 bytes only this server can compute from `context`, `secret` and
     // `salt`: HMAC-SHA-256(user_index_key, context ‖ 0 ‖ secret ‖ salt). A
     // rotation with an idempotency key derives its new token secret this

@@ -268,6 +268,15 @@ if #entries < 2 * walk then return {n} end
 return {n, entries[#entries], entries[#entries - 1]}
 )lua");
 
+// KEYS[1] the fingerprint key; ARGV: fingerprint, overwrite (1/0). The
+// fingerprint Redis holds now: ARGV[1] if there was none.
+const redis::script index_key_script(R"lua(
+local held = redis.call('GET', KEYS[1])
+if held and ARGV[2] ~= '1' then return held end
+redis.call('SET', KEYS[1], ARGV[1])
+return ARGV[1]
+)lua");
+
 // A store failure as the API's error: busy when the client's bound was hit,
 // otherwise the store is unavailable (timeouts, lost connections, failover
 // replies such as READONLY or LOADING alike).
@@ -421,6 +430,18 @@ asio::awaitable<result<created>> redis_store::create(const session_record& r, co
     auto evicted = decode_pairs(elements, 1, user, nullptr);
     if (!evicted) co_return evicted.error();
     co_return created{std::move(*evicted)};
+}
+
+asio::awaitable<result<bool>> redis_store::check_index_key(bool overwrite) {
+    const auto fingerprint = sealer_.keys().user_index_fingerprint();
+    std::vector<std::string> keys{index_key_name()};
+    std::vector<std::string> args{fingerprint, overwrite ? "1" : "0"};
+    auto [ec, reply] = co_await client_.async_eval(index_key_script, keys, args, use_tuple);
+    if (ec) co_return result<bool>(boost::system::in_place_error, api_error(ec, "check_index_key"));
+    if (!reply.is_string())
+        co_return result<bool>(boost::system::in_place_error,
+                               api_error(redis::error::protocol_error, "check_index_key"));
+    co_return reply.str() == fingerprint;
 }
 
 asio::awaitable<result<std::optional<session_record>>> redis_store::get(const session_id& id) {

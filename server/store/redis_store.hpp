@@ -41,6 +41,14 @@ public:
                                                              std::optional<user_cursor> after) override;
     bool ready() const override { return client_.ready(); }
 
+    // The user index key this deployment's sessions are indexed with, as a
+    // fingerprint under "<prefix>meta:index-key": set if there is none yet
+    // (or if `overwrite`, in development mode), else compared. false when
+    // Redis holds another one: an instance with a different index key would
+    // miss every user's sessions in lists and revoke-all.
+    boost::asio::awaitable<result<bool>> check_index_key(bool overwrite);
+    std::string index_key_name() const { return prefix_ + "meta:index-key"; }
+
     // Key names (public for tests and tools).
     std::string slot_prefix(std::uint16_t bucket) const;  // <prefix>{<bucket>}:
     std::string session_key(const session::session_id& id) const;

@@ -174,3 +174,29 @@ TEST_CASE("a session of a newer record format is answered honestly: listed as un
     CHECK(redis.command({"EXISTS", third_key}).num == 0);
     CHECK(t.validate(kept.token).status == 401);
 }
+
+TEST_CASE("an instance with another user index key than the deployment's refuses to serve") {
+    contract_target t("redis");
+    resp_client redis(t.redis()->port());
+    const auto fingerprint = redis.command({"GET", "contract:meta:index-key"});
+    REQUIRE(fingerprint.kind == resp_value::bulk);
+    CHECK(fingerprint.str.size() == 32);
+    auto s = create(t, "gina");
+
+    const std::string other_key = "b3RoZXItaW5kZXgta2V5LW90aGVyLWluZGV4LWtleS0xMjM0NTY=";
+    auto refused = run_sessiond(
+        {"--address", "127.0.0.1", "--port", "0", "--redis-url", t.redis()->url(), "--redis-key-prefix", "contract:"},
+        {{"SESSIOND_API_KEYS", "admin=" + sha256_hex(test_keys::admin) + ":sessions:admin"},
+         {"SESSIOND_TOKEN_KEYS", "2:Y3VycmVudC1rZXktY3VycmVudC1rZXktY3VycmVudC0xMjM0NQ=="},
+         {"SESSIOND_USER_INDEX_KEY", other_key}});
+    CHECK(refused.status == 2);
+    CHECK_THAT(refused.output, Catch::Contains("user-index-key is not the one"));
+    CHECK_THAT(refused.output, Catch::Contains("contract:meta:index-key"));
+    CHECK(refused.output.find(other_key) == std::string::npos);
+    // The deployment's fingerprint and sessions are untouched.
+    CHECK(redis.command({"GET", "contract:meta:index-key"}).str == fingerprint.str);
+    CHECK(t.validate(s.token).status == 200);
+    CHECK(
+        t.call("GET", "/v1/users/gina/sessions", test_keys::admin).json.as_object().at("sessions").as_array().size() ==
+        1);
+}
