@@ -5,9 +5,12 @@
 
 #include <catch2/catch.hpp>
 
+#include <sstream>
 #include <string>
+#include <vector>
 
 #include "support/contract_target.hpp"
+#include "support/process.hpp"
 #include "support/resp_client.hpp"
 
 using namespace sessiond::test;
@@ -199,4 +202,49 @@ TEST_CASE("an instance with another user index key than the deployment's refuses
     CHECK(
         t.call("GET", "/v1/users/gina/sessions", test_keys::admin).json.as_object().at("sessions").as_array().size() ==
         1);
+}
+
+TEST_CASE("sessiond works as the Redis ACL user that deploy/redis/sessiond.acl documents") {
+    contract_target t("redis");
+    resp_client redis(t.redis()->port());
+    // The documented line, with this deployment's prefix.
+    std::string line;
+    {
+        auto text = read_file(std::string(SESSIOND_SOURCE_DIR) + "/deploy/redis/sessiond.acl");
+        std::istringstream in(text);
+        for (std::string l; std::getline(in, l);)
+            if (l.rfind("user ", 0) == 0) line = l;
+    }
+    REQUIRE_FALSE(line.empty());
+    std::vector<std::string> setuser{"ACL", "SETUSER"};
+    std::istringstream words(line.substr(5));
+    for (std::string w; words >> w;)
+        setuser.push_back(w == "~sessiond:*" ? "~contract:*" : w == ">change-this-password" ? ">acl-test-pw" : w);
+    REQUIRE(redis.command(setuser).kind == resp_value::status);
+
+    const auto url = "redis://sessiond:acl-test-pw@127.0.0.1:" + std::to_string(t.redis()->port());
+    contract_target limited(t, {"--redis-url", url, "--max-sessions-per-user", "2"});
+    std::vector<created_session> made;
+    for (int i = 0; i < 3; ++i)
+        made.push_back(create(limited, "hana"));  // the third evicts the first
+    CHECK(limited.validate(made[0].token).status == 401);
+    auto rotated = limited.rotate(made[1].token);
+    REQUIRE(rotated.status == 200);
+    CHECK(limited.validate(str(rotated.json, "token")).status == 200);
+    CHECK(limited.call("GET", "/v1/sessions/" + made[2].id, test_keys::admin).status == 200);
+    CHECK(limited.call("GET", "/v1/users/hana/sessions", test_keys::admin)
+              .json.as_object()
+              .at("sessions")
+              .as_array()
+              .size() == 2);
+    CHECK(limited.revoke(made[2].token).status == 204);
+    CHECK(limited.call("DELETE", "/v1/users/hana/sessions", test_keys::admin).json.as_object().at("revoked") == 1);
+    CHECK(metric(limited, "sessiond_store_errors_total") == 0);
+    // And the user can reach nothing else.
+    redis.command({"SET", "other:secret", "x"});
+    resp_client as_sessiond(t.redis()->port());
+    REQUIRE(as_sessiond.command({"AUTH", "sessiond", "acl-test-pw"}).kind == resp_value::status);
+    CHECK(as_sessiond.command({"GET", "other:secret"}).kind == resp_value::error);
+    CHECK(as_sessiond.command({"KEYS", "*"}).kind == resp_value::error);
+    CHECK(as_sessiond.command({"FLUSHALL"}).kind == resp_value::error);
 }

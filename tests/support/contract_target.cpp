@@ -2,6 +2,7 @@
 
 #include <openssl/sha.h>
 
+#include <algorithm>
 #include <mutex>
 #include <stdexcept>
 
@@ -72,6 +73,8 @@ contract_target::contract_target(contract_target& other, std::vector<std::string
     : store_("redis"), shared_redis_(other.redis()) {
     if (!shared_redis_) throw std::invalid_argument("a second instance needs a Redis target");
     auto args = redis_args(*shared_redis_);
+    if (std::find(extra.begin(), extra.end(), "--redis-url") != extra.end())
+        args.erase(args.begin(), args.begin() + 2);  // the caller's URL (another Redis user) instead
     args.insert(args.end(), extra.begin(), extra.end());
     start(std::move(args));
 }

@@ -42,7 +42,7 @@ public:
     // store: "memory" or "redis". extra: more sessiond flags.
     contract_target(const std::string& store, std::vector<std::string> extra = {});
     // Another sessiond on the Redis of `other` (a Redis target), as a second
-    // instance of one deployment.
+    // instance of one deployment; `extra` may give its own --redis-url.
     contract_target(contract_target& other, std::vector<std::string> extra);
 
     const std::string& store() const { return store_; }
