@@ -11,6 +11,7 @@
 #include "common/json_text.hpp"
 #include "http/problem.hpp"
 #include "session/errc.hpp"
+#include "session/rules.hpp"
 
 namespace sessiond::api {
 
@@ -22,30 +23,8 @@ namespace {
 
 constexpr std::size_t max_token_field = 512;
 
-// The byte string is valid UTF-8 (user ids travel in paths as well as JSON).
-bool valid_utf8(std::string_view s) {
-    std::size_t i = 0;
-    while (i < s.size()) {
-        auto c = static_cast<unsigned char>(s[i]);
-        std::size_t n = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xe ? 3 : (c >> 3) == 0x1e ? 4 : 0;
-        if (n == 0 || i + n > s.size()) return false;
-        std::uint32_t cp = n == 1 ? c : c & (0x7f >> n);
-        for (std::size_t k = 1; k < n; ++k) {
-            auto cc = static_cast<unsigned char>(s[i + k]);
-            if ((cc & 0xc0) != 0x80) return false;
-            cp = (cp << 6) | (cc & 0x3f);
-        }
-        if ((n == 2 && cp < 0x80) || (n == 3 && cp < 0x800) || (n == 4 && (cp < 0x10000 || cp > 0x10ffff)) ||
-            (cp >= 0xd800 && cp <= 0xdfff))
-            return false;
-        i += n;
-    }
-    return true;
-}
-
-bool valid_user_id(std::string_view s) {
-    return !s.empty() && s.size() <= session::max_user_id_size && valid_utf8(s);
-}
+// The domain's rule, for the path parameter as for the create body.
+using session::valid_user_id;
 
 void set_no_store(http::response& res) {
     res.set(http::field::cache_control, "no-store");
@@ -202,7 +181,7 @@ asio::awaitable<void> session_api::create(http::request_context& ctx) {
     auto user_id = get_string(ctx, *body, "user_id", true);
     if (!user_id) co_return;
     if (!valid_user_id(*user_id)) {
-        malformed(ctx, "user_id must be 1..256 bytes of UTF-8");
+        malformed(ctx, "user_id must be 1..256 bytes of UTF-8 without control characters");
         co_return;
     }
     auto metadata = read_metadata(ctx, *body);
