@@ -9,7 +9,9 @@
 #include "api/json_body.hpp"
 #include "api/session_json.hpp"
 #include "common/json_text.hpp"
+#include "common/metrics.hpp"
 #include "http/problem.hpp"
+#include "log/log.hpp"
 #include "session/errc.hpp"
 #include "session/rules.hpp"
 
@@ -47,6 +49,45 @@ void reply_session(http::request_context& ctx, const session_record& r) {
 
 }  // namespace
 
+namespace {
+
+// Why a token was refused, for the metric; nullopt when it is not a refused token.
+std::optional<metrics::token_refusal> refusal_of(const boost::system::error_code& ec) {
+    using metrics::token_refusal;
+    if (ec.category() == service::service_category()) {
+        switch (static_cast<service::errc>(ec.value())) {
+            case service::errc::unknown_session:
+                return token_refusal::unknown_session;
+            case service::errc::wrong_secret:
+                return token_refusal::wrong_secret;
+            case service::errc::session_expired:
+                return token_refusal::expired;
+            case service::errc::reuse_detected:
+                return token_refusal::reuse;
+            case service::errc::not_current:
+                return token_refusal::not_current;
+            default:
+                return std::nullopt;
+        }
+    }
+    if (ec.category() == session::session_category()) {
+        switch (static_cast<session::errc>(ec.value())) {
+            case session::errc::malformed_token:
+            case session::errc::bad_prefix:
+                return token_refusal::malformed;
+            case session::errc::unknown_key:
+                return token_refusal::unknown_key;
+            case session::errc::bad_tag:
+                return token_refusal::bad_tag;
+            default:
+                return std::nullopt;
+        }
+    }
+    return std::nullopt;
+}
+
+}  // namespace
+
 void set_failure(http::request_context& ctx, const boost::system::error_code& ec) {
     using sessiond::error;
     auto code = error::store_unavailable;
@@ -71,6 +112,15 @@ void set_failure(http::request_context& ctx, const boost::system::error_code& ec
                        "sessions expire or are revoked"
                  : code == error::session_limit ? "the user has reached the session limit"
                                                 : "the session store could not be reached in time";
+    }
+    if (auto why = refusal_of(ec)) {
+        // One detail for every refused token: which key ids exist, whether
+        // the id behind a token is live, or whether an outdated token's
+        // session is still there is no caller's business. The metric and
+        // the debug line keep the reason.
+        metrics::count_refusal(*why);
+        log::debug("session token refused", {{"reason", ec.message()}, {"request_id", ctx.request_id}});
+        detail = invalid_token_detail;
     }
     http::set_problem(ctx.res, code, detail, ctx.request_id);
     if (code == error::concurrent_update) ctx.res.set(http::field::retry_after, "0");
