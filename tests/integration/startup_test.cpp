@@ -47,6 +47,49 @@ TEST_CASE("without keys sessiond refuses to start outside development mode") {
     CHECK_THAT(public_dev.output, Catch::Contains("'development'") && Catch::Contains("loopback"));
 }
 
+TEST_CASE("--check-config never prints a secret, and still names what is wrong") {
+    const std::string key = "c2VjcmV0LWtleS1zZWNyZXQta2V5LXNlY3JldC1rZXktMTIzNDU2Nzg=";
+    const std::string api_keys = "a=" + sha256_hex("k") + ":auth";
+    auto secret_free = [&](const std::string& output) {
+        return output.find(key) == std::string::npos && output.find(key.substr(0, 40)) == std::string::npos &&
+               output.find("s3cret") == std::string::npos && output.find(sha256_hex("k")) == std::string::npos;
+    };
+
+    // A typo in the flag that carries the key.
+    auto typo = run_sessiond({"--check-config", "--token-key=1:" + key, "--user-index-key", index_key});
+    CHECK(typo.status == 2);
+    CHECK(secret_free(typo.output));
+    CHECK_THAT(typo.output, Catch::Contains("--token-keys"));
+
+    // A key pasted on a line of its own in the config file.
+    temp_dir dir;
+    write_file(dir.file("s.conf"), "port = 9000\n" + key + "\n");
+    auto pasted = run_sessiond({"--check-config", "--config", dir.file("s.conf")});
+    CHECK(pasted.status == 2);
+    CHECK(secret_free(pasted.output));
+    CHECK_THAT(pasted.output, Catch::Contains("line 2"));
+
+    // A lone userinfo is the Redis password: redacted in the printed
+    // configuration, like a user and password.
+    for (std::string url : {"redis://s3cret@127.0.0.1:6379", "redis://app:s3cret@127.0.0.1:6379/1"}) {
+        auto printed = run_sessiond({"--check-config", "--redis-url", url, "--token-keys", token_keys,
+                                     "--user-index-key", index_key, "--api-keys", api_keys});
+        INFO(printed.output);
+        CHECK(printed.status == 0);
+        CHECK(secret_free(printed.output));
+        CHECK_THAT(printed.output, Catch::Contains("redis-url = redis://<redacted>@127.0.0.1:6379"));
+        CHECK_THAT(printed.output, Catch::Contains("api-keys = <redacted>"));
+    }
+
+    // A key file's content is a secret too: a malformed entry is named by its place.
+    write_file(dir.file("keys"), "1:" + key + ",x" + key);
+    auto file = run_sessiond({"--check-config", "--token-keys-file", dir.file("keys"), "--user-index-key", index_key,
+                              "--api-keys", api_keys});
+    CHECK(file.status == 2);
+    CHECK(secret_free(file.output));
+    CHECK_THAT(file.output, Catch::Contains("'token-keys'") && Catch::Contains("entry 2"));
+}
+
 TEST_CASE("development mode starts without keys, and warns") {
     sessiond_process sd({"--development"});
     CHECK(sd.proc().wait_for_log("ephemeral", 5s));
