@@ -189,7 +189,7 @@ const std::vector<option_def>& options() {
             SESSIOND_FIELD(std::string, store.redis_tls_key_file)),
         opt("redis-tls-server-name", "name to verify in the Redis server certificate (empty = URL host)",
             SESSIOND_FIELD(std::string, store.redis_tls_server_name)),
-        opt("redis-tls-verify", "verify the Redis server certificate and name",
+        opt("redis-tls-verify", "verify the Redis server certificate and name (false: development mode only)",
             SESSIOND_FIELD(bool, store.redis_tls_verify)),
         opt("redis-connections", "Redis connections per I/O thread (0 = 1)",
             SESSIOND_FIELD(std::size_t, store.redis_connections)),
@@ -320,6 +320,12 @@ void validate(const config& c, const std::map<std::string, std::string>& sources
         fail("cookie-path", "must not contain ';' or line breaks");
     if (c.cookie.domain.find_first_of(";\r\n") != std::string::npos)
         fail("cookie-domain", "must not contain ';' or line breaks");
+    // Like development mode itself, switching off what makes a setting safe
+    // is for a developer's machine only.
+    if (!c.store.redis_tls_verify && !c.development)
+        fail("redis-tls-verify",
+             "false is allowed in development mode only: without verification anyone on the network path can pose "
+             "as Redis and read or forge every session");
     if (c.development) {
         boost::system::error_code ec2;
         auto a = boost::asio::ip::make_address(c.http.address, ec2);

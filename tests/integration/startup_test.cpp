@@ -4,6 +4,8 @@
 
 #include <catch2/catch.hpp>
 
+#include <sys/stat.h>
+
 #include <memory>
 #include <string>
 #include <vector>
@@ -15,6 +17,12 @@ using namespace sessiond::test;
 using namespace std::chrono_literals;
 
 namespace {
+std::size_t count_of(const std::string& text, const std::string& what) {
+    std::size_t n = 0;
+    for (auto at = text.find(what); at != std::string::npos; at = text.find(what, at + 1))
+        ++n;
+    return n;
+}
 const std::string token_keys = "1:b2xkLWtleS1vbGQta2V5LW9sZC1rZXktb2xkLWtleS0xMjM=";
 const std::string index_key = "dXNlci1pbmRleC1rZXktdXNlci1pbmRleC1rZXktMTIzNDU2Nzg=";
 }  // namespace
@@ -88,6 +96,42 @@ TEST_CASE("--check-config never prints a secret, and still names what is wrong")
     CHECK(file.status == 2);
     CHECK(secret_free(file.output));
     CHECK_THAT(file.output, Catch::Contains("'token-keys'") && Catch::Contains("entry 2"));
+}
+
+TEST_CASE("a secret file readable by group or others is named in a warning at start, never its content") {
+    temp_dir dir;
+    const std::string keys_file = dir.file("token-keys"), index_file = dir.file("index-key");
+    write_file(keys_file, token_keys + "\n");
+    write_file(index_file, index_key + "\n");
+    REQUIRE(::chmod(keys_file.c_str(), 0644) == 0);
+    REQUIRE(::chmod(index_file.c_str(), 0600) == 0);
+    {
+        sessiond_process sd({"--development", "--token-keys-file", keys_file, "--user-index-key-file", index_file});
+        auto log = sd.proc().log();
+        INFO(log);
+        CHECK(count_of(log, "readable by group or others") == 1);
+        CHECK_THAT(log, Catch::Contains(keys_file) && Catch::Contains("token-keys-file"));
+        CHECK_THAT(log, !Catch::Contains(index_file));
+        CHECK_THAT(log, !Catch::Contains(token_keys.substr(2)) && !Catch::Contains(index_key));
+        CHECK(sd.request("GET", "/healthz").status == 200);  // a warning, not a refusal
+    }
+    auto checked = run_sessiond({"--check-config", "--token-keys-file", keys_file, "--user-index-key-file", index_file,
+                                 "--api-keys", "a=" + sha256_hex("k") + ":auth"});
+    CHECK(checked.status == 0);
+    CHECK_THAT(checked.output, Catch::Contains("readable by group or others") && Catch::Contains(keys_file));
+    REQUIRE(::chmod(keys_file.c_str(), 0400) == 0);
+    auto quiet = run_sessiond({"--check-config", "--token-keys-file", keys_file, "--user-index-key-file", index_file,
+                               "--api-keys", "a=" + sha256_hex("k") + ":auth"});
+    CHECK(quiet.status == 0);
+    CHECK_THAT(quiet.output, !Catch::Contains("readable by group or others"));
+}
+
+TEST_CASE("redis-tls-verify=false refuses to start outside development mode") {
+    auto refused =
+        run_sessiond({"--redis-url", "rediss://127.0.0.1:6380", "--redis-tls-verify=false", "--token-keys", token_keys,
+                      "--user-index-key", index_key, "--api-keys", "a=" + sha256_hex("k") + ":auth"});
+    CHECK(refused.status == 2);
+    CHECK_THAT(refused.output, Catch::Contains("'redis-tls-verify'") && Catch::Contains("development mode"));
 }
 
 TEST_CASE("development mode starts without keys, and warns") {

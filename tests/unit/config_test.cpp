@@ -204,3 +204,15 @@ TEST_CASE("config and flag errors never echo a secret, and still say what is wro
         CHECK_THAT(r.text, Catch::Contains(r.expected));
     }
 }
+
+TEST_CASE("redis-tls-verify=false is refused outside development mode") {
+    try {
+        load({"--redis-url", "rediss://cache:6380", "--redis-tls-verify=false"});
+        FAIL("accepted");
+    } catch (const config_error& e) {
+        CHECK_THAT(e.what(), Catch::Contains("'redis-tls-verify'") && Catch::Contains("development mode"));
+    }
+    CHECK_THROWS_AS(load({}, {"SESSIOND_REDIS_TLS_VERIFY=false"}), config_error);
+    CHECK_FALSE(load({"--development", "--redis-tls-verify=false"}).cfg.store.redis_tls_verify);
+    CHECK(load({"--redis-tls-verify=true"}).cfg.store.redis_tls_verify);
+}
