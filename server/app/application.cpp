@@ -18,6 +18,7 @@
 #include "common/secret_file.hpp"
 #include "http/router.hpp"
 #include "http/server.hpp"
+#include "log/contained.hpp"
 #include "log/log.hpp"
 #include "redis/client.hpp"
 #include "redis/config.hpp"
@@ -205,6 +206,22 @@ const char* policy_option(std::string_view field) {
     if (field == "max_absolute_timeout") return "session-max-absolute-timeout";
     if (field == "touch_fraction") return "touch-fraction";
     return "rotation-grace";
+}
+
+// Runs an I/O thread's io_context until it is stopped. A handler that
+// throws ends run() with its exception, which would end the thread and, in
+// std::thread, the process (std::terminate, with no word in the log): it is
+// logged and counted, and run() goes on with the next handler, as
+// io_context allows.
+void run_contained(boost::asio::io_context& ioc) {
+    for (;;) {
+        try {
+            ioc.run();
+            return;
+        } catch (...) {
+            log::contained_exception("I/O thread handler", std::current_exception());
+        }
+    }
 }
 
 // Fills `out`; prints the first problem and returns false.
@@ -400,8 +417,8 @@ int run(const config& cfg) {
                             {"version", SESSIOND_VERSION}});
     std::vector<std::thread> pool;
     for (std::size_t i = 1; i < workers.size(); ++i)
-        pool.emplace_back([w = workers[i].get()] { w->ioc.run(); });
-    workers[0]->ioc.run();
+        pool.emplace_back([w = workers[i].get()] { run_contained(w->ioc); });
+    run_contained(workers[0]->ioc);
     for (auto& t : pool)
         t.join();
 

@@ -64,6 +64,7 @@ constexpr counter shard::*single_counters[] = {
     &shard::rotation_conflicts,
     &shard::store_errors,
     &shard::store_full,
+    &shard::exceptions_contained,
     &shard::rotations_replayed,
 };
 // clang-format on
@@ -178,6 +179,9 @@ std::string render(std::uint64_t open_connections, bool store_ready) {
     simple("sessiond_store_errors_total", "counter", "Store operations that failed (503).", r.store_errors.get());
     simple("sessiond_store_full_total", "counter", "Creates refused because the embedded store was full.",
            r.store_full.get());
+    simple("sessiond_exceptions_contained_total", "counter",
+           "Exceptions that escaped a detached coroutine or handler: logged, the work restarted or ended.",
+           r.exceptions_contained.get());
     simple("sessiond_store_ready", "gauge", "1 when the session store is reachable.", store_ready ? 1 : 0);
     return out;
 }

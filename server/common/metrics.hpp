@@ -64,8 +64,9 @@ struct alignas(cache_line) shard {
     counter touches_skipped;           // a due touch lost every compare-and-set attempt
     counter rotation_conflicts;        // a rotation's compare-and-set lost to another write (retried)
     counter store_errors;
-    counter store_full;          // creates refused by a full embedded store
-    counter rotations_replayed;  // retries of a written rotation answered with its token
+    counter store_full;            // creates refused by a full embedded store
+    counter exceptions_contained;  // escaped a detached coroutine or handler, logged, the work went on
+    counter rotations_replayed;    // retries of a written rotation answered with its token
     // A new counter goes here, and into single_counters in metrics.cpp.
 };
 
