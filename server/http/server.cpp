@@ -266,11 +266,7 @@ void server::refuse(tcp::socket socket) {
     auto sent = ec ? 0 : socket.write_some(asio::buffer(out), ec);
     if (!ec && sent == out.size() && lingering_ < lingering_refusals) {
         ++lingering_;
-        asio::co_spawn(ioc_, linger(std::move(socket)), [this](std::exception_ptr e) {
-            if (!e) return;
-            log::contained_exception("http refusal linger", e);
-            --lingering_;
-        });
+        asio::co_spawn(ioc_, linger(std::move(socket)), log::contained{"http refusal linger"});
         return;
     }
     socket.shutdown(tcp::socket::shutdown_send, ec);
@@ -278,9 +274,13 @@ void server::refuse(tcp::socket socket) {
 }
 
 asio::awaitable<void> server::linger(tcp::socket socket) {
+    // Released however the coroutine ends, an exception included.
+    struct release {
+        std::size_t& lingering;
+        ~release() { --lingering; }
+    } slot{lingering_};
     beast::tcp_stream stream(std::move(socket));
     co_await close_gracefully(stream, stream.socket(), [&](auto d) { stream.expires_after(d); });
-    --lingering_;
 }
 
 namespace {
