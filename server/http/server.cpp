@@ -103,7 +103,7 @@ void server::start(std::optional<unsigned short> port, bool reuse_port) {
 }
 
 void server::keep_running(std::string_view task, asio::awaitable<void> (server::*loop)()) {
-    asio::co_spawn(ioc_, (this->*loop)(), [this, task, loop](std::exception_ptr e) {
+    asio::co_spawn(ioc_, (this->*loop)(), [this, task, loop](const std::exception_ptr& e) {
         if (!e) return;  // ended by the shutdown
         log::contained_exception(task, e);
         if (stopping_) return;
@@ -165,7 +165,7 @@ asio::awaitable<void> server::accept_loop() {
         open_connections_.fetch_add(1, std::memory_order_relaxed);
         metrics::get().connections_accepted.inc();
         auto* raw = c.get();
-        asio::co_spawn(ioc_, serve(std::move(c)), [this, raw](std::exception_ptr e) {
+        asio::co_spawn(ioc_, serve(std::move(c)), [this, raw](const std::exception_ptr& e) {
             if (!e) return;
             // serve() contains what its requests throw; this is for what
             // escaped it: the connection is released, the server goes on.

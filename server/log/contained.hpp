@@ -19,7 +19,7 @@ void contained_exception(std::string_view task, const std::exception_ptr& e) noe
 
 struct contained {
     std::string_view task;  // a literal: names the work in the log line
-    void operator()(std::exception_ptr e) const noexcept { contained_exception(task, e); }
+    void operator()(const std::exception_ptr& e) const noexcept { contained_exception(task, e); }
 };
 
 }  // namespace sessiond::log
