@@ -89,6 +89,13 @@ TEST_CASE("--check-config never prints a secret, and still names what is wrong")
         CHECK_THAT(printed.output, Catch::Contains("api-keys = <redacted>"));
     }
 
+    // An API key pasted where the scopes go is not echoed as an unknown scope.
+    auto pasted_key = run_sessiond({"--check-config", "--token-keys", token_keys, "--user-index-key", index_key,
+                                    "--api-keys", "a=" + sha256_hex("k") + ":" + key});
+    CHECK(pasted_key.status == 2);
+    CHECK(secret_free(pasted_key.output));
+    CHECK_THAT(pasted_key.output, Catch::Contains("'api-keys'") && Catch::Contains("unknown scope"));
+
     // A key file's content is a secret too: a malformed entry is named by its place.
     write_file(dir.file("keys"), "1:" + key + ",x" + key);
     auto file = run_sessiond({"--check-config", "--token-keys-file", dir.file("keys"), "--user-index-key", index_key,
