@@ -22,7 +22,14 @@ std::uint8_t parse_scopes(std::string_view list, const std::string& where) {
         auto comma = list.find(',');
         auto name = trim(list.substr(0, comma));
         auto s = parse_scope(name);
-        if (!s) throw std::invalid_argument(where + ": unknown scope '" + std::string(name) + "'");
+        if (!s) {
+            // A scope name is echoed to help with a typo; anything else there
+            // may be a key pasted in the wrong place.
+            const bool shown = !name.empty() && name.size() <= 32 &&
+                               name.find_first_not_of("abcdefghijklmnopqrstuvwxyz:_-") == std::string_view::npos;
+            throw std::invalid_argument(where + ": unknown scope" +
+                                        (shown ? " '" + std::string(name) + "'" : std::string(" (not shown)")));
+        }
         scopes |= *s;
         if (comma == std::string_view::npos) break;
         list.remove_prefix(comma + 1);

@@ -12,8 +12,11 @@
 #include "api/json_body.hpp"
 #include "api/session_json.hpp"
 #include "common/json_text.hpp"
+#include "common/metrics.hpp"
 #include "http/problem.hpp"
+#include "log/log.hpp"
 #include "session/errc.hpp"
+#include "session/rules.hpp"
 
 namespace sessiond::api {
 
@@ -25,30 +28,8 @@ namespace {
 
 constexpr std::size_t max_token_field = 512;
 
-// The byte string is valid UTF-8 (user ids travel in paths as well as JSON).
-bool valid_utf8(std::string_view s) {
-    std::size_t i = 0;
-    while (i < s.size()) {
-        auto c = static_cast<unsigned char>(s[i]);
-        std::size_t n = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xe ? 3 : (c >> 3) == 0x1e ? 4 : 0;
-        if (n == 0 || i + n > s.size()) return false;
-        std::uint32_t cp = n == 1 ? c : c & (0x7f >> n);
-        for (std::size_t k = 1; k < n; ++k) {
-            auto cc = static_cast<unsigned char>(s[i + k]);
-            if ((cc & 0xc0) != 0x80) return false;
-            cp = (cp << 6) | (cc & 0x3f);
-        }
-        if ((n == 2 && cp < 0x80) || (n == 3 && cp < 0x800) || (n == 4 && (cp < 0x10000 || cp > 0x10ffff)) ||
-            (cp >= 0xd800 && cp <= 0xdfff))
-            return false;
-        i += n;
-    }
-    return true;
-}
-
-bool valid_user_id(std::string_view s) {
-    return !s.empty() && s.size() <= session::max_user_id_size && valid_utf8(s);
-}
+// The domain's rule, for the path parameter as for the create body.
+using session::valid_user_id;
 
 void set_no_store(http::response& res) {
     res.set(http::field::cache_control, "no-store");
@@ -113,6 +94,45 @@ bool read_param(http::request_context& ctx, std::string_view name, std::optional
 
 }  // namespace
 
+namespace {
+
+// Why a token was refused, for the metric; nullopt when it is not a refused token.
+std::optional<metrics::token_refusal> refusal_of(const boost::system::error_code& ec) {
+    using metrics::token_refusal;
+    if (ec.category() == service::service_category()) {
+        switch (static_cast<service::errc>(ec.value())) {
+            case service::errc::unknown_session:
+                return token_refusal::unknown_session;
+            case service::errc::wrong_secret:
+                return token_refusal::wrong_secret;
+            case service::errc::session_expired:
+                return token_refusal::expired;
+            case service::errc::reuse_detected:
+                return token_refusal::reuse;
+            case service::errc::not_current:
+                return token_refusal::not_current;
+            default:
+                return std::nullopt;
+        }
+    }
+    if (ec.category() == session::session_category()) {
+        switch (static_cast<session::errc>(ec.value())) {
+            case session::errc::malformed_token:
+            case session::errc::bad_prefix:
+                return token_refusal::malformed;
+            case session::errc::unknown_key:
+                return token_refusal::unknown_key;
+            case session::errc::bad_tag:
+                return token_refusal::bad_tag;
+            default:
+                return std::nullopt;
+        }
+    }
+    return std::nullopt;
+}
+
+}  // namespace
+
 void set_failure(http::request_context& ctx, const boost::system::error_code& ec) {
     using sessiond::error;
     auto code = error::store_unavailable;
@@ -139,6 +159,15 @@ void set_failure(http::request_context& ctx, const boost::system::error_code& ec
                  : code == error::session_unreadable
                      ? "the session was stored by a newer sessiond; an instance of that version can answer"
                      : "the session store could not be reached in time";
+    }
+    if (auto why = refusal_of(ec)) {
+        // One detail for every refused token: which key ids exist, whether
+        // the id behind a token is live, or whether an outdated token's
+        // session is still there is no caller's business. The metric and
+        // the debug line keep the reason.
+        metrics::count_refusal(*why);
+        log::debug("session token refused", {{"reason", ec.message()}, {"request_id", ctx.request_id}});
+        detail = invalid_token_detail;
     }
     http::set_problem(ctx.res, code, detail, ctx.request_id);
     if (code == error::concurrent_update) ctx.res.set(http::field::retry_after, "0");
@@ -249,7 +278,7 @@ asio::awaitable<void> session_api::create(http::request_context& ctx) {
     auto user_id = get_string(ctx, *body, "user_id", true);
     if (!user_id) co_return;
     if (!valid_user_id(*user_id)) {
-        malformed(ctx, "user_id must be 1..256 bytes of UTF-8");
+        malformed(ctx, "user_id must be 1..256 bytes of UTF-8 without control characters");
         co_return;
     }
     auto metadata = read_metadata(ctx, *body);
@@ -365,7 +394,7 @@ asio::awaitable<void> session_api::list_user(http::request_context& ctx) {
     if (!authorize(ctx, scope_admin)) co_return;
     auto user_id = ctx.params.get("user_id");
     if (!valid_user_id(user_id)) {
-        malformed(ctx, "user_id must be 1..256 bytes of UTF-8");
+        malformed(ctx, "user_id must be 1..256 bytes of UTF-8 without control characters");
         co_return;
     }
     std::optional<std::string> limit_text, cursor_text;
@@ -408,7 +437,7 @@ asio::awaitable<void> session_api::delete_user(http::request_context& ctx) {
     if (!who) co_return;
     auto user_id = ctx.params.get("user_id");
     if (!valid_user_id(user_id)) {
-        malformed(ctx, "user_id must be 1..256 bytes of UTF-8");
+        malformed(ctx, "user_id must be 1..256 bytes of UTF-8 without control characters");
         co_return;
     }
     std::optional<std::string> except_text;

@@ -8,6 +8,7 @@
 
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include "api/api_keys.hpp"
 #include "config/config.hpp"
@@ -55,6 +56,11 @@ private:
     api_keys callers_;
     api_settings settings_;
 };
+
+// The `detail` of every refused session token (401 invalid_session): unknown
+// key id, forged, unknown or expired session, wrong secret, reuse, a
+// previous token presented to rotate. Only a missing token says so.
+inline constexpr std::string_view invalid_token_detail = "the session token is not valid";
 
 // The problem response for a failure of the session service: its one mapping
 // from service, token and store errors to a problem code and detail.

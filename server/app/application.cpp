@@ -22,6 +22,7 @@
 #include "common/secret_file.hpp"
 #include "http/router.hpp"
 #include "http/server.hpp"
+#include "log/contained.hpp"
 #include "log/log.hpp"
 #include "redis/client.hpp"
 #include "redis/config.hpp"
@@ -43,13 +44,41 @@ std::string secret_file(const std::string& path, const char* option) {
     return std::move(*content);
 }
 
+// A warning to log once logging is set up; `option` and `file` name a
+// secret file (never its content) when it is about one.
+struct startup_warning {
+    std::string message;
+    std::string option;
+    std::string file;
+};
+
 // What the security settings resolve to; refuses to run insecurely unless
 // in development mode (which config validation limits to loopback).
 struct security {
     std::shared_ptr<const session::keyring> keys;
     api::api_keys callers;
-    std::vector<std::string> warnings;
+    std::vector<startup_warning> warnings;
 };
+
+// The files that hold secrets, by option: each should be readable by
+// sessiond's user alone.
+std::vector<startup_warning> exposed_secret_files(const config& cfg) {
+    const std::pair<const char*, const std::string*> files[] = {
+        {"token-keys-file", &cfg.token.keys_file},
+        {"user-index-key-file", &cfg.token.user_index_key_file},
+        {"api-keys-file", &cfg.auth.api_keys_file},
+        {"redis-password-file", &cfg.store.redis_password_file},
+        {"redis-tls-key-file", &cfg.store.redis_tls_key_file},
+    };
+    std::vector<startup_warning> out;
+    for (const auto& [option, path] : files)
+        if (!path->empty() && readable_by_others(*path))
+            out.push_back(
+                {"a secret file is readable by group or others: make it readable by sessiond's user only "
+                 "(chmod 600, or defaultMode 0400 for a Kubernetes secret)",
+                 option, *path});
+    return out;
+}
 
 security load_security(const config& cfg) {
     security out;
@@ -62,7 +91,8 @@ security load_security(const config& cfg) {
             throw config_error(
                 "invalid value for 'token-keys': required (with user-index-key) outside development mode");
         out.keys = std::make_shared<const session::keyring>(session::keyring::make_ephemeral());
-        out.warnings.push_back("no token keys configured: using an ephemeral key, every token dies with this process");
+        out.warnings.push_back(
+            {"no token keys configured: using an ephemeral key, every token dies with this process", {}, {}});
     } else if (token_keys.empty() || index_key.empty()) {
         throw config_error(std::string("invalid value for '") + (token_keys.empty() ? "token-keys" : "user-index-key") +
                            "': token-keys and user-index-key are set together");
@@ -89,7 +119,7 @@ security load_security(const config& cfg) {
                 "invalid value for 'api-keys': at least one caller key is required outside "
                 "development mode (see: sessiond keygen)");
         out.callers = api::api_keys::allow_all();
-        out.warnings.push_back("no API keys configured: every request is allowed every scope");
+        out.warnings.push_back({"no API keys configured: every request is allowed every scope", {}, {}});
     }
     return out;
 }
@@ -182,11 +212,29 @@ const char* policy_option(std::string_view field) {
     return "rotation-grace";
 }
 
+// Runs an I/O thread's io_context until it is stopped. A handler that
+// throws ends run() with its exception, which would end the thread and, in
+// std::thread, the process (std::terminate, with no word in the log): it is
+// logged and counted, and run() goes on with the next handler, as
+// io_context allows.
+void run_contained(boost::asio::io_context& ioc) {
+    for (;;) {
+        try {
+            ioc.run();
+            return;
+        } catch (...) {
+            log::contained_exception("I/O thread handler", std::current_exception());
+        }
+    }
+}
+
 // Fills `out`; prints the first problem and returns false.
 bool prepare(const config& cfg, startup& out) {
     try {
         if (!cfg.store.redis_url.empty()) out.redis_cfg = make_redis_config(cfg.store);
         out.sec = load_security(cfg);
+        for (auto& w : exposed_secret_files(cfg))
+            out.sec.warnings.push_back(std::move(w));
         out.policy = make_policy(cfg.session);
         try {
             session::validate(out.policy);
@@ -209,7 +257,12 @@ bool prepare(const config& cfg, startup& out) {
 
 int check_startup(const config& cfg) {
     startup s;
-    return prepare(cfg, s) ? 0 : 2;
+    if (!prepare(cfg, s)) return 2;
+    for (const auto& w : s.sec.warnings)
+        if (!w.file.empty())
+            std::fprintf(stderr, "sessiond: warning: %s: '%s' (%s)\n", w.message.c_str(), w.option.c_str(),
+                         w.file.c_str());
+    return 0;
 }
 
 int run(const config& cfg) {
@@ -226,7 +279,10 @@ int run(const config& cfg) {
     const std::size_t threads = cfg.http.io_threads ? cfg.http.io_threads : cpus::available();
     if (cfg.development) log::warn("development mode: insecure settings are allowed; never use it in production");
     for (const auto& w : sec.warnings)
-        log::warn(w);
+        if (w.file.empty())
+            log::warn(w.message);
+        else
+            log::warn(w.message, {{"option", w.option}, {"file", w.file}});
 
     session::wall_clock clock;
     api::api_settings settings;
@@ -412,8 +468,8 @@ int run(const config& cfg) {
                             {"version", SESSIOND_VERSION}});
     std::vector<std::thread> pool;
     for (std::size_t i = 1; i < workers.size(); ++i)
-        pool.emplace_back([w = workers[i].get()] { w->ioc.run(); });
-    workers[0]->ioc.run();
+        pool.emplace_back([w = workers[i].get()] { run_contained(w->ioc); });
+    run_contained(workers[0]->ioc);
     for (auto& t : pool)
         t.join();
 

@@ -64,6 +64,7 @@ constexpr counter shard::*single_counters[] = {
     &shard::rotation_conflicts,
     &shard::store_errors,
     &shard::store_full,
+    &shard::exceptions_contained,
     &shard::rotations_replayed,
     &shard::records_forged,
     &shard::records_unsigned,
@@ -73,9 +74,9 @@ constexpr counter shard::*single_counters[] = {
 // clang-format on
 // A counter appended to shard (after records_unreadable, its last member) but
 // not listed above fails here.
-static_assert(offsetof(shard, records_unreadable) + sizeof(counter) == sizeof(shard::responses_by_class) +
-                                                                           sizeof(shard::latency_buckets) +
-                                                                           std::size(single_counters) * sizeof(counter),
+static_assert(offsetof(shard, records_unreadable) + sizeof(counter) ==
+                  sizeof(shard::responses_by_class) + sizeof(shard::latency_buckets) + sizeof(shard::tokens_refused) +
+                      std::size(single_counters) * sizeof(counter),
               "every single counter of shard must be listed in single_counters");
 // The sum of every shard.
 void sum(shard& total) {
@@ -87,6 +88,8 @@ void sum(shard& total) {
             total.responses_by_class[i].inc(s.responses_by_class[i].get());
         for (std::size_t i = 0; i < s.latency_buckets.size(); ++i)
             total.latency_buckets[i].inc(s.latency_buckets[i].get());
+        for (std::size_t i = 0; i < s.tokens_refused.size(); ++i)
+            total.tokens_refused[i].inc(s.tokens_refused[i].get());
         for (auto member : single_counters)
             (total.*member).inc((s.*member).get());
     }
@@ -107,6 +110,10 @@ void observe_request(unsigned status, std::uint64_t duration_us) noexcept {
         ++i;
     r.latency_buckets[i].inc();
     r.latency_sum_us.inc(duration_us);
+}
+
+void count_refusal(token_refusal why) noexcept {
+    get().tokens_refused[std::min(static_cast<std::size_t>(why), token_refusal_count - 1)].inc();
 }
 
 std::string render(std::uint64_t open_connections, bool store_ready) {
@@ -153,6 +160,14 @@ std::string render(std::uint64_t open_connections, bool store_ready) {
            r.validations_ok.get());
     simple("sessiond_validations_rejected_total", "counter", "Rejected validations (401).",
            r.validations_rejected.get());
+    out +=
+        "# HELP sessiond_tokens_refused_total Session tokens refused (401 invalid_session), by reason.\n"
+        "# TYPE sessiond_tokens_refused_total counter\n";
+    static constexpr const char* refusal_names[token_refusal_count] = {
+        "malformed", "unknown_key", "bad_tag", "unknown_session", "wrong_secret", "expired", "reuse", "not_current"};
+    for (std::size_t i = 0; i < token_refusal_count; ++i)
+        fmt::format_to(it, "sessiond_tokens_refused_total{{reason=\"{}\"}} {}\n", refusal_names[i],
+                       r.tokens_refused[i].get());
     simple("sessiond_token_reuse_detected_total", "counter", "Rotated tokens presented after the grace period.",
            r.reuse_detected.get());
     simple("sessiond_token_reuse_revocations_failed_total", "counter",
@@ -180,6 +195,9 @@ std::string render(std::uint64_t open_connections, bool store_ready) {
            r.records_unsigned_read.get());
     simple("sessiond_store_records_unreadable_total", "counter",
            "Session records of a newer format than this version reads.", r.records_unreadable.get());
+    simple("sessiond_exceptions_contained_total", "counter",
+           "Exceptions that escaped a detached coroutine or handler: logged, the work restarted or ended.",
+           r.exceptions_contained.get());
     simple("sessiond_store_ready", "gauge", "1 when the session store is reachable.", store_ready ? 1 : 0);
     return out;
 }

@@ -25,6 +25,21 @@ struct counter {
 inline constexpr std::array<std::uint64_t, 12> latency_bounds_us = {
     100, 250, 500, 1000, 2500, 5000, 10'000, 25'000, 100'000, 250'000, 1'000'000, 5'000'000};
 
+// Why a presented session token was refused (401 invalid_session). A caller
+// gets one neutral detail for all of them; operators tell them apart here.
+enum class token_refusal : std::size_t {
+    malformed,        // length, encoding, version or prefix
+    unknown_key,      // key id not accepted
+    bad_tag,          // forged or mangled
+    unknown_session,  // no live session under the id (unknown, expired, revoked)
+    wrong_secret,     // the id is live, the secret is neither current nor previous
+    expired,          // idle or absolute expiry reached
+    reuse,            // a rotated token after its grace: the session was revoked
+    not_current,      // a previous token presented to rotate
+    count_
+};
+inline constexpr std::size_t token_refusal_count = static_cast<std::size_t>(token_refusal::count_);
+
 // A cache line on the x86-64 and AArch64 machines sessiond runs on (GCC warns
 // that std::hardware_destructive_interference_size may change between versions).
 inline constexpr std::size_t cache_line = 64;
@@ -33,6 +48,7 @@ inline constexpr std::size_t cache_line = 64;
 struct alignas(cache_line) shard {
     std::array<counter, 6> responses_by_class;  // 1xx..5xx, index = status / 100
     std::array<counter, latency_bounds_us.size() + 1> latency_buckets;
+    std::array<counter, token_refusal_count> tokens_refused;  // index = token_refusal
     counter latency_sum_us;
     counter connections_accepted;
     counter connections_refused;
@@ -49,6 +65,7 @@ struct alignas(cache_line) shard {
     counter rotation_conflicts;        // a rotation's compare-and-set lost to another write (retried)
     counter store_errors;
     counter store_full;             // creates refused by a full embedded store
+    counter exceptions_contained;   // escaped a detached coroutine or handler, logged, the work went on
     counter rotations_replayed;     // retries of a written rotation answered with its token
     counter records_forged;         // stored records refused: seal wrong, malformed, user outside the bucket
     counter records_unsigned;       // format-2 (unsealed) records refused
@@ -62,6 +79,7 @@ struct alignas(cache_line) shard {
 shard& get();
 
 void observe_request(unsigned status, std::uint64_t duration_us) noexcept;
+void count_refusal(token_refusal why) noexcept;
 
 // The exposition text, with gauges supplied by the caller.
 std::string render(std::uint64_t open_connections, bool store_ready);

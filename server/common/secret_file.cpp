@@ -1,5 +1,7 @@
 #include "common/secret_file.hpp"
 
+#include <sys/stat.h>
+
 #include <cerrno>
 #include <fstream>
 #include <iterator>
@@ -14,6 +16,12 @@ boost::system::result<std::string> read_secret_file(const std::string& path) {
     while (!content.empty() && (content.back() == '\n' || content.back() == '\r'))
         content.pop_back();
     return content;
+}
+
+bool readable_by_others(const std::string& path) noexcept {
+    struct stat st {};
+    if (::stat(path.c_str(), &st) != 0) return false;
+    return (st.st_mode & (S_IRGRP | S_IROTH)) != 0;
 }
 
 }  // namespace sessiond

@@ -12,4 +12,9 @@ namespace sessiond {
 // errno of the failed open or read.
 boost::system::result<std::string> read_secret_file(const std::string& path);
 
+// True when the file (symbolic links followed) is readable by its group or
+// by others (mode & 044): a secret there is one `cat` away from every other
+// account on the machine. False when it cannot be examined.
+bool readable_by_others(const std::string& path) noexcept;
+
 }  // namespace sessiond

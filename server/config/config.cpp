@@ -3,12 +3,15 @@
 #include <boost/asio/ip/address.hpp>
 #include <boost/program_options.hpp>
 
+#include <algorithm>
 #include <charconv>
 #include <fstream>
 #include <functional>
 #include <limits>
 #include <map>
 #include <sstream>
+#include <string_view>
+#include <vector>
 
 namespace po = boost::program_options;
 
@@ -172,7 +175,9 @@ const std::vector<option_def>& options() {
         opt("access-log", "one log line per request", SESSIOND_FIELD(bool, log.access_log)),
         opt("log-queue-size", "async log queue length; when full the oldest line is dropped",
             SESSIOND_FIELD(std::size_t, log.queue_size)),
-        opt("redis-url", "redis://[user:password@]host:port[/db] or rediss://... (empty = embedded in-memory store)",
+        opt("redis-url",
+            "redis://[[user]:password@]host:port[/db] or rediss://... (empty = embedded in-memory store); a lone "
+            "userinfo (redis://password@host) is the password",
             SESSIOND_FIELD(std::string, store.redis_url), true),
         opt("redis-password-file", "file holding the Redis password (overrides the URL's)",
             SESSIOND_FIELD(std::string, store.redis_password_file)),
@@ -184,7 +189,7 @@ const std::vector<option_def>& options() {
             SESSIOND_FIELD(std::string, store.redis_tls_key_file)),
         opt("redis-tls-server-name", "name to verify in the Redis server certificate (empty = URL host)",
             SESSIOND_FIELD(std::string, store.redis_tls_server_name)),
-        opt("redis-tls-verify", "verify the Redis server certificate and name",
+        opt("redis-tls-verify", "verify the Redis server certificate and name (false: development mode only)",
             SESSIOND_FIELD(bool, store.redis_tls_verify)),
         opt("redis-connections", "Redis connections per I/O thread (0 = 1)",
             SESSIOND_FIELD(std::size_t, store.redis_connections)),
@@ -230,7 +235,7 @@ const std::vector<option_def>& options() {
         opt("metadata-max-bytes", "largest session metadata, serialized (beyond: 400)",
             SESSIOND_FIELD(std::size_t, session.metadata_max_bytes)),
         opt("api-keys", "callers: name=sha256hex:scope[,scope...] entries separated by ';' (see sessiond keygen)",
-            SESSIOND_FIELD(std::string, auth.api_keys)),
+            SESSIOND_FIELD(std::string, auth.api_keys), true),
         opt("api-keys-file", "file holding api-keys entries, one per line",
             SESSIOND_FIELD(std::string, auth.api_keys_file)),
         opt("api-key-header", "header carrying the caller's API key", SESSIOND_FIELD(std::string, auth.api_key_header)),
@@ -322,6 +327,12 @@ void validate(const config& c, const std::map<std::string, std::string>& sources
         fail("cookie-path", "must not contain ';' or line breaks");
     if (c.cookie.domain.find_first_of(";\r\n") != std::string::npos)
         fail("cookie-domain", "must not contain ';' or line breaks");
+    // Like development mode itself, switching off what makes a setting safe
+    // is for a developer's machine only.
+    if (!c.store.redis_tls_verify && !c.development)
+        fail("redis-tls-verify",
+             "false is allowed in development mode only: without verification anyone on the network path can pose "
+             "as Redis and read or forge every session");
     if (c.development) {
         boost::system::error_code ec2;
         auto a = boost::asio::ip::make_address(c.http.address, ec2);
@@ -333,15 +344,15 @@ void validate(const config& c, const std::map<std::string, std::string>& sources
 }
 
 // Keeps what an operator needs to read (a URL's scheme and host) and hides
-// the secret part (a URL's password, or the whole value).
+// the secret part: a URL's whole userinfo (a lone userinfo is a password in
+// the Redis URI convention, and a user name says which credentials to try),
+// or the whole value.
 std::string redact(const std::string& value) {
     auto scheme = value.find("://");
-    auto at = value.rfind('@');
     if (scheme == std::string::npos) return "<redacted>";
+    auto at = value.rfind('@');
     if (at == std::string::npos || at < scheme) return value;
-    auto colon = value.find(':', scheme + 3);
-    if (colon == std::string::npos || colon > at) return value;  // a user name, no password
-    return value.substr(0, colon) + ":<redacted>" + value.substr(at);
+    return value.substr(0, scheme + 3) + "<redacted>" + value.substr(at);
 }
 
 std::string help_text() {
@@ -374,20 +385,133 @@ std::string help_text() {
 
 namespace {
 
-// program_options' message for `e`. Its what() fills a template's
-// placeholders (%canonical_option%, %invalid_line%, ...) by replacing each
-// until none is left, which never ends when the text put in holds a
-// placeholder itself (Boost 1.81): a config line or a flag named
-// "%canonical_option%" hung sessiond at start. Such names get a message of
-// our own instead.
+// How far apart two names are (Levenshtein distance), for suggestions.
+std::size_t distance(std::string_view a, std::string_view b) {
+    std::vector<std::size_t> row(b.size() + 1);
+    for (std::size_t j = 0; j <= b.size(); ++j)
+        row[j] = j;
+    for (std::size_t i = 1; i <= a.size(); ++i) {
+        std::size_t diagonal = row[0];
+        row[0] = i;
+        for (std::size_t j = 1; j <= b.size(); ++j) {
+            std::size_t up = row[j];
+            row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] == b[j - 1] ? 0 : 1)});
+            diagonal = up;
+        }
+    }
+    return row[b.size()];
+}
+
+bool known_option(std::string_view name) {
+    if (name == "config") return true;
+    for (const auto& o : options())
+        if (o.name == name) return true;
+    return false;
+}
+
+// " (did you mean 'X'?)" for the known option closest to `name`, if one is
+// close. Only a known name is shown, never what was written.
+std::string suggestion(std::string_view name, std::string_view dashes) {
+    const option_def* best = nullptr;
+    std::size_t best_distance = 3;  // at most two edits
+    for (const auto& o : options())
+        if (auto d = distance(name, o.name); d < best_distance) {
+            best_distance = d;
+            best = &o;
+        }
+    if (!best) return {};
+    return " (did you mean '" + std::string(dashes) + best->name + "'?)";
+}
+
+// An option name as written on the command line, when it may be shown: the
+// part before any '=' (the value may be a secret: --token-key=1:<key>), and
+// only if it looks like an option name (a key or password pasted in its
+// place is not echoed). Empty when it must not be shown.
+std::string shown_name(std::string text) {
+    if (auto eq = text.find('='); eq != std::string::npos) text.resize(eq);
+    auto bare = std::string_view(text);
+    while (bare.starts_with('-'))
+        bare.remove_prefix(1);
+    if (bare.empty() || bare.size() > 48 ||
+        bare.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789-") != std::string_view::npos)
+        return {};
+    return text;
+}
+
+// program_options' message for `e`, rewritten so that nothing the user wrote
+// is echoed but a plausible option name: its own messages quote the whole
+// token ("option '--token-key=1:<key>' is ambiguous") or a config line (a
+// bare key pasted on a line of its own), and a typo must not print a secret
+// to a terminal, a CI log or a journal.
+//
+// Its what() also fills a template's placeholders (%canonical_option%,
+// %invalid_line%, ...) by replacing each until none is left, which never
+// ends when the text put in holds a placeholder itself (Boost 1.81): a config
+// line or a flag named "%canonical_option%" hung sessiond at start. what() is
+// therefore called only on errors that quote nothing.
 std::string message_of(const po::error& e) {
     const auto* named = dynamic_cast<const po::error_with_option_name*>(&e);
     if (!named) return e.what();
-    std::string text = named->get_option_name();
-    if (const auto* line = dynamic_cast<const po::invalid_config_file_syntax*>(&e)) text += line->tokens();
-    if (text.find('%') == std::string::npos) return e.what();
-    if (dynamic_cast<const po::invalid_config_file_syntax*>(&e)) return "invalid line (a '%' in an option name)";
-    return "unrecognised or misused option (a '%' in an option name)";
+    if (dynamic_cast<const po::invalid_config_file_syntax*>(&e))
+        return "invalid line: expected 'name = value' (the line is not shown: it may hold a secret)";
+    const std::string raw = named->get_option_name();
+    const std::string name = shown_name(raw);
+    if (raw.substr(0, raw.find('=')).find('%') != std::string::npos)
+        return "unrecognised or misused option (a '%' in an option name)";
+    const std::string quoted = name.empty() ? std::string("an option") : "option '" + name + "'";
+    if (dynamic_cast<const po::unknown_option*>(&e)) {
+        if (name.empty()) return "unrecognised option (not shown: it may hold a secret)";
+        auto bare = std::string_view(name);
+        while (bare.starts_with('-'))
+            bare.remove_prefix(1);
+        return "unrecognised " + quoted + suggestion(bare, name.substr(0, name.size() - bare.size()));
+    }
+    if (const auto* ambiguous = dynamic_cast<const po::ambiguous_option*>(&e)) {
+        std::string out = quoted + " is ambiguous: write the whole name of one of";
+        for (const auto& alternative : ambiguous->alternatives())
+            if (known_option(alternative)) out += " --" + alternative;
+        return out;
+    }
+    if (dynamic_cast<const po::multiple_occurrences*>(&e)) return quoted + " is given more than once";
+    if (const auto* syntax = dynamic_cast<const po::invalid_syntax*>(&e)) {
+        switch (syntax->kind()) {
+            case po::invalid_syntax::missing_parameter:
+                return quoted + " needs a value";
+            case po::invalid_syntax::extra_parameter:
+                return quoted + " takes no value";
+            default:
+                return quoted + " is not written as --name=value or --name value";
+        }
+    }
+    return "invalid value for " + quoted;
+}
+
+// What program_options would refuse in a config file's text, checked first
+// so that the message can name the line without quoting it: a line that is
+// not "name = value" or names no option is, as often as not, a key or a
+// password pasted on a line of its own. Same reading as
+// po::parse_config_file: '#' starts a comment, blanks around are trimmed.
+void check_config_lines(std::string_view text) {
+    std::size_t number = 0;
+    while (!text.empty()) {
+        ++number;
+        const auto end = text.find('\n');
+        std::string_view line = text.substr(0, end);
+        text.remove_prefix(end == std::string_view::npos ? text.size() : end + 1);
+        line = line.substr(0, line.find('#'));
+        const auto first = line.find_first_not_of(" \t\r");
+        if (first == std::string_view::npos) continue;
+        line = line.substr(first, line.find_last_not_of(" \t\r") - first + 1);
+        const std::string where = "line " + std::to_string(number);
+        if (line.front() == '[') throw config_error(where + ": sections ([name]) are not supported");
+        const auto eq = line.find('=');
+        if (eq == std::string_view::npos)
+            throw config_error(where + ": expected 'name = value' (the line is not shown: it may hold a secret)");
+        auto name = line.substr(0, eq);
+        name = name.substr(0, name.find_last_not_of(" \t") + 1);
+        if (!known_option(name))
+            throw config_error(where + ": unknown option (not shown: it may hold a secret)" + suggestion(name, ""));
+    }
 }
 
 // Every option as program_options sees it: a string value each ("config"
@@ -408,6 +532,7 @@ po::options_description option_descriptions() {
 std::map<std::string, std::string> parse_config_text(std::string_view text) {
     static const po::options_description desc = option_descriptions();
     po::variables_map file;
+    check_config_lines(text);
     std::istringstream in{std::string(text)};
     try {
         po::store(po::parse_config_file(in, desc, false), file);
@@ -430,7 +555,16 @@ load_result load_config(int argc, const char* const* argv, const std::vector<std
 
     po::variables_map cli;
     try {
-        po::store(po::command_line_parser(argc, argv).options(cli_only).run(), cli);
+        auto parsed = po::command_line_parser(argc, argv).options(cli_only).run();
+        // A word that belongs to no option (a value after a flag that takes
+        // none, a quote gone wrong) would otherwise be ignored in silence;
+        // it is not shown, as it may be a secret.
+        for (std::size_t i = 0; i < parsed.options.size(); ++i)
+            if (parsed.options[i].position_key >= 0 || parsed.options[i].string_key.empty())
+                throw config_error(
+                    "command line: an argument that is not an option (not shown: it may hold a secret); values go "
+                    "after their option, as --name=value or --name value");
+        po::store(parsed, cli);
     } catch (const po::error& e) {
         throw config_error("command line: " + message_of(e));
     }

@@ -2,7 +2,6 @@
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
-#include <boost/asio/detached.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
@@ -22,6 +21,7 @@
 #include "http/problem.hpp"
 #include "common/coarse_clock.hpp"
 #include "http/request_id.hpp"
+#include "log/contained.hpp"
 #include "log/log.hpp"
 
 namespace sessiond::http {
@@ -98,8 +98,23 @@ void server::start(std::optional<unsigned short> port, bool reuse_port) {
     acceptor_.bind(endpoint);
     acceptor_.listen(asio::socket_base::max_listen_connections);
     port_ = acceptor_.local_endpoint().port();
-    asio::co_spawn(acceptor_.get_executor(), accept_loop(), asio::detached);
-    asio::co_spawn(ioc_, sweep_loop(), asio::detached);
+    keep_running("http accept loop", &server::accept_loop);
+    keep_running("http deadline sweep", &server::sweep_loop);
+}
+
+void server::keep_running(std::string_view task, asio::awaitable<void> (server::*loop)()) {
+    asio::co_spawn(ioc_, (this->*loop)(), [this, task, loop](const std::exception_ptr& e) {
+        if (!e) return;  // ended by the shutdown
+        log::contained_exception(task, e);
+        if (stopping_) return;
+        // After a pause: an exception that comes back at once must not spin.
+        auto pause = std::make_shared<asio::steady_timer>(ioc_, restart_pause);
+        pause->async_wait([this, task, loop, pause](const beast::error_code& ec) {
+            if (ec || stopping_) return;
+            log::warn("restarting after an exception", {{"task", task}});
+            keep_running(task, loop);
+        });
+    });
 }
 
 asio::awaitable<void> server::accept_loop() {
@@ -126,6 +141,7 @@ asio::awaitable<void> server::accept_loop() {
         }
         beast::error_code ignored;
         auto client = socket.remote_endpoint(ignored).address();
+        if (on_accept_) on_accept_(client);
         // A client at its own cap is refused even while the process has
         // room; at the process limit the oldest idle connection makes room.
         auto slot = per_client_.try_add(client);
@@ -148,7 +164,20 @@ asio::awaitable<void> server::accept_loop() {
         active_.store(active_.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
         open_connections_.fetch_add(1, std::memory_order_relaxed);
         metrics::get().connections_accepted.inc();
-        asio::co_spawn(ioc_, serve(std::move(c)), asio::detached);
+        auto* raw = c.get();
+        asio::co_spawn(ioc_, serve(std::move(c)), [this, raw](const std::exception_ptr& e) {
+            if (!e) return;
+            // serve() contains what its requests throw; this is for what
+            // escaped it: the connection is released, the server goes on.
+            log::contained_exception("http connection", e);
+            if (auto it = connections_.find(raw); it != connections_.end()) {
+                if (auto alive = it->second.lock()) {
+                    beast::error_code ignored;
+                    alive->socket.close(ignored);
+                }
+                on_connection_closed(raw);
+            }
+        });
     }
 }
 
@@ -237,7 +266,7 @@ void server::refuse(tcp::socket socket) {
     auto sent = ec ? 0 : socket.write_some(asio::buffer(out), ec);
     if (!ec && sent == out.size() && lingering_ < lingering_refusals) {
         ++lingering_;
-        asio::co_spawn(ioc_, linger(std::move(socket)), asio::detached);
+        asio::co_spawn(ioc_, linger(std::move(socket)), log::contained{"http refusal linger"});
         return;
     }
     socket.shutdown(tcp::socket::shutdown_send, ec);
@@ -245,9 +274,13 @@ void server::refuse(tcp::socket socket) {
 }
 
 asio::awaitable<void> server::linger(tcp::socket socket) {
+    // Released however the coroutine ends, an exception included.
+    struct release {
+        std::size_t& lingering;
+        ~release() { --lingering; }
+    } slot{lingering_};
     beast::tcp_stream stream(std::move(socket));
     co_await close_gracefully(stream, stream.socket(), [&](auto d) { stream.expires_after(d); });
-    --lingering_;
 }
 
 namespace {

@@ -1,5 +1,6 @@
 #pragma once
-// The HTTP/1.1 server: an accept loop that never dies, one coroutine per
+// The HTTP/1.1 server: an accept loop that never dies (an exception that
+// escapes it is logged and the loop restarts), one coroutine per
 // connection (keep-alive, pipelining, size limits, read, idle and write
 // deadlines), and a graceful shutdown that drains in-flight requests within
 // a deadline.
@@ -23,6 +24,7 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <string_view>
 #include <unordered_map>
 #include <vector>
 
@@ -73,9 +75,22 @@ public:
     // Connections of this server (any thread).
     std::size_t active_connections() const { return active_.load(std::memory_order_relaxed); }
 
+    // Called on the server's thread with each accepted client's address,
+    // before the connection is counted or served (instrumentation; tests make
+    // it throw to exercise the accept loop's restart). Set before start().
+    void on_accept(std::function<void(const boost::asio::ip::address&)> hook) { on_accept_ = std::move(hook); }
+
+    // An accept loop or deadline sweep that ended with an exception is
+    // logged and restarted after this pause (so a failure that repeats at
+    // once cannot spin).
+    static constexpr std::chrono::milliseconds restart_pause{200};
+
 private:
     struct connection;
 
+    // Spawns `loop`; an exception that ends it is logged, and the loop is
+    // spawned again after restart_pause unless the server is stopping.
+    void keep_running(std::string_view task, boost::asio::awaitable<void> (server::*loop)());
     boost::asio::awaitable<void> accept_loop();
     boost::asio::awaitable<void> sweep_loop();
     boost::asio::awaitable<void> serve(std::shared_ptr<connection> c);
@@ -111,6 +126,7 @@ private:
     std::size_t lingering_ = 0;          // refusals still delivering their 503
     std::function<void()> on_drained_;
     std::unique_ptr<boost::asio::steady_timer> drain_timer_;
+    std::function<void(const boost::asio::ip::address&)> on_accept_;
 };
 
 }  // namespace sessiond::http

@@ -44,18 +44,21 @@ boost::system::result<config> parse_url(std::string_view url) {
     std::string_view path = slash == std::string_view::npos ? std::string_view{} : url.substr(slash + 1);
 
     // userinfo: the last '@' ends it (an unencoded '@' in a password is common).
+    // As in the Redis URI convention (redis-cli, redis-py, Jedis): a lone
+    // userinfo is the password (redis://secret@host, the requirepass or
+    // default-user form), user:password both, :password the password.
     if (const auto at = authority.rfind('@'); at != std::string_view::npos) {
         const std::string_view userinfo = authority.substr(0, at);
         authority.remove_prefix(at + 1);
         const auto colon = userinfo.find(':');
-        auto user = percent_decode(userinfo.substr(0, colon));
-        if (!user) return make_error_code(error::bad_url_encoding);
-        cfg.user = std::move(*user);
         if (colon != std::string_view::npos) {
-            auto password = percent_decode(userinfo.substr(colon + 1));
-            if (!password) return make_error_code(error::bad_url_encoding);
-            cfg.password = std::move(*password);
+            auto user = percent_decode(userinfo.substr(0, colon));
+            if (!user) return make_error_code(error::bad_url_encoding);
+            cfg.user = std::move(*user);
         }
+        auto password = percent_decode(colon == std::string_view::npos ? userinfo : userinfo.substr(colon + 1));
+        if (!password) return make_error_code(error::bad_url_encoding);
+        cfg.password = std::move(*password);
     }
 
     // host[:port], host may be [IPv6]

@@ -81,8 +81,9 @@ struct config {
     logger log;
 };
 
-// Parses redis://[user[:password]@]host[:port][/db] and rediss://… (TLS).
-// user and password are percent-decoded; an IPv6 host is written [::1]. Port
+// Parses redis://[[user]:password@ | password@]host[:port][/db] and rediss://…
+// (TLS). A lone userinfo (redis://secret@host) is the password, as in the
+// Redis URI convention. user and password are percent-decoded; an IPv6 host is written [::1]. Port
 // defaults to 6379, db to 0. Fields not in the URL keep config{}'s defaults.
 // Errors: error::bad_url_scheme, bad_url_host, bad_url_port, bad_url_db,
 // bad_url_encoding, bad_url.

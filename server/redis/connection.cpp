@@ -8,6 +8,7 @@
 #include <openssl/ssl.h>
 
 #include "common/coarse_clock.hpp"
+#include "common/contained.hpp"
 #include "redis/error.hpp"
 
 namespace sessiond::redis {
@@ -80,6 +81,25 @@ error_code connection::submit(const command& cmd, detail::completion& done, cloc
 void connection::log(log_level level, std::string_view message, std::initializer_list<log_field> fields) const {
     if (const auto& sink = settings_->cfg.log)
         sink(level, message, std::span<const log_field>(fields.begin(), fields.size()));
+}
+
+void connection::contained(std::string_view task, const std::exception_ptr& e) const noexcept {
+    const std::string text = contain_exception(e);
+    try {
+        log(log_level::error, "exception contained", {{"task", task}, {"connection", index_}, {"error", text}});
+    } catch (...) {
+        // The injected logger failed too: the count is kept.
+    }
+}
+
+void connection::complete(detail::completion& done, const error_code& ec, reply r) noexcept {
+    try {
+        done.complete(ec, std::move(r), io_ex_);
+    } catch (...) {
+        // A handler that ran inline threw: the replies after it are still
+        // delivered and the connection keeps reading.
+        contained("redis completion handler", std::current_exception());
+    }
 }
 
 void connection::schedule_flush() {
@@ -240,7 +260,7 @@ void connection::on_read(std::uint64_t gen, const transport_ptr& t, const error_
     for (std::size_t i = 0; i < done_.size(); ++i) {
         reply& r = replies_[i];
         const error_code rec = r.is_error() ? make_error_code(error_from_reply(r.str())) : error_code{};
-        done_[i].done.complete(rec, std::move(r), io_ex_);
+        complete(done_[i].done, rec, std::move(r));
     }
     replies_.clear();
     done_.clear();
@@ -253,7 +273,11 @@ void connection::do_tick() {
     timer_.expires_after(settings_->tick);
     timer_.async_wait([self = shared_from_this()](const error_code& ec) {
         if (ec || self->state_ == state::stopped) return;
-        self->on_tick();
+        try {
+            self->on_tick();
+        } catch (...) {
+            self->contained("redis connection tick", std::current_exception());
+        }
         self->do_tick();
     });
 }
@@ -314,7 +338,7 @@ void connection::fail(const error_code& why) {
     for (auto& e : failed) {
         error_code ec = for_callers;
         if (why == error::timeout && e.deadline > now) ec = error::connection_lost;
-        e.done.complete(ec, reply{}, io_ex_);
+        complete(e.done, ec, reply{});
     }
     if (stopping) return;
 

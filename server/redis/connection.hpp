@@ -93,6 +93,11 @@ private:
     void fail(const boost::system::error_code& why);
     void schedule_flush();
     void log(log_level level, std::string_view message, std::initializer_list<log_field> fields) const;
+    // Counts and logs (through the injected logger) an exception that
+    // escaped `task`; the caller goes on.
+    void contained(std::string_view task, const std::exception_ptr& e) const noexcept;
+    // Completes a command's handler, containing what it throws.
+    void complete(detail::completion& done, const boost::system::error_code& ec, reply r) noexcept;
 
     executor_type io_ex_;
     std::shared_ptr<const connection_settings> settings_;

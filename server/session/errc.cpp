@@ -16,7 +16,7 @@ const char* describe(errc e) noexcept {
         case errc::bad_tag:
             return "token authentication tag does not match";
         case errc::invalid_user_id:
-            return "user_id must be 1..256 bytes";
+            return "user_id must be 1..256 bytes of UTF-8 without control characters";
         case errc::invalid_idle_timeout:
             return "idle_timeout out of the allowed range";
         case errc::invalid_absolute_timeout:

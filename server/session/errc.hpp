@@ -16,7 +16,7 @@ enum class errc {
     unknown_key,          // key id not (or no longer) accepted
     bad_tag,              // MAC mismatch: forged or mangled
     // rules::new_record
-    invalid_user_id,           // empty or longer than max_user_id_size
+    invalid_user_id,           // not valid_user_id: empty, too long, not UTF-8, control characters
     invalid_idle_timeout,      // <= 0 or above the configured maximum
     invalid_absolute_timeout,  // <= 0 or above the configured maximum
 };

@@ -45,7 +45,41 @@ bool touch_due(const session_record& r, timestamp now, const policy& p) noexcept
     return now >= r.idle_expires_at - r.idle_timeout + fraction;
 }
 
+// The byte string is valid UTF-8: no overlong form, no surrogate, nothing
+// above U+10FFFF.
+bool valid_utf8(std::string_view s) noexcept {
+    std::size_t i = 0;
+    while (i < s.size()) {
+        auto c = static_cast<unsigned char>(s[i]);
+        std::size_t n = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xe ? 3 : (c >> 3) == 0x1e ? 4 : 0;
+        if (n == 0 || i + n > s.size()) return false;
+        std::uint32_t cp = n == 1 ? c : c & (0x7f >> n);
+        for (std::size_t k = 1; k < n; ++k) {
+            auto cc = static_cast<unsigned char>(s[i + k]);
+            if ((cc & 0xc0) != 0x80) return false;
+            cp = (cp << 6) | (cc & 0x3f);
+        }
+        if ((n == 2 && cp < 0x80) || (n == 3 && cp < 0x800) || (n == 4 && (cp < 0x10000 || cp > 0x10ffff)) ||
+            (cp >= 0xd800 && cp <= 0xdfff))
+            return false;
+        i += n;
+    }
+    return true;
+}
+
 }  // namespace
+
+bool valid_user_id(std::string_view user_id) noexcept {
+    if (user_id.empty() || user_id.size() > max_user_id_size) return false;
+    // Only the single bytes below 0x20 and 0x7f are control characters here:
+    // every byte of a multi-byte UTF-8 sequence is 0x80 or above.
+    if (std::any_of(user_id.begin(), user_id.end(), [](char ch) {
+            const auto c = static_cast<unsigned char>(ch);
+            return c < 0x20 || c == 0x7f;
+        }))
+        return false;
+    return valid_utf8(user_id);
+}
 
 void validate(const policy& p) {
     auto require = [](bool ok, const char* field, const char* why) {
@@ -66,7 +100,7 @@ void validate(const policy& p) {
 
 boost::system::result<session_record> new_record(const session_id& id, const secret_digest& secret_hash,
                                                  creation request, timestamp now, const policy& p) {
-    if (request.user_id.empty() || request.user_id.size() > max_user_id_size) return errc::invalid_user_id;
+    if (!valid_user_id(request.user_id)) return errc::invalid_user_id;
     const milliseconds idle = request.idle_timeout.value_or(p.idle_timeout);
     const milliseconds absolute = request.absolute_timeout.value_or(p.absolute_timeout);
     if (idle <= milliseconds::zero() || idle > p.max_idle_timeout) return errc::invalid_idle_timeout;

@@ -17,6 +17,7 @@
 #include <span>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace sessiond::session {
@@ -86,6 +87,13 @@ void validate(const policy& p);
 
 // --- creation -----------------------------------------------------------
 
+// The one rule for a user id, wherever one comes in (a create body, the
+// /v1/users/{user_id}/sessions path after percent-decoding): 1..256 bytes
+// of valid UTF-8 without control characters (C0 0x00-0x1F, DEL 0x7F).
+// Downstream services read the id from the forward-auth header into C
+// strings, where a NUL or a line break would cut or split it.
+bool valid_user_id(std::string_view user_id) noexcept;
+
 struct creation {
     std::string user_id;
     std::string metadata = "{}";                                // JSON object text, validated by the caller
@@ -95,7 +103,7 @@ struct creation {
 
 // A fresh record (version 1): expires_at = now + absolute, idle_expires_at =
 // min(now + idle, expires_at), authenticated_at = last_seen_at = now.
-// Errors: errc::invalid_user_id, invalid_idle_timeout, invalid_absolute_timeout
+// Errors: errc::invalid_user_id (see valid_user_id), invalid_idle_timeout, invalid_absolute_timeout
 // (requested value <= 0 or above the policy's maximum).
 boost::system::result<session_record> new_record(const session_id& id, const secret_digest& secret_hash,
                                                  creation request, timestamp now, const policy& p);

@@ -7,6 +7,7 @@
 
 #include "common/error.hpp"
 #include "common/metrics.hpp"
+#include "log/contained.hpp"
 #include "log/log.hpp"
 
 namespace sessiond::store {
@@ -51,7 +52,12 @@ void memory_store::schedule_sweep() {
     sweep_timer_.expires_after(sweep_interval);
     sweep_timer_.async_wait([this](const boost::system::error_code& ec) {
         if (ec || stopped_) return;
-        sweep_shard(shards_[next_sweep_], clock_.now());
+        try {
+            sweep_shard(shards_[next_sweep_], clock_.now());
+        } catch (...) {
+            // Logged and skipped: the next tick sweeps on, the thread lives.
+            log::contained_exception("memory store sweep", std::current_exception());
+        }
         next_sweep_ = (next_sweep_ + 1) % shard_count;
         schedule_sweep();
     });

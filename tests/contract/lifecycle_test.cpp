@@ -89,6 +89,31 @@ TEST_CASE("non-ASCII user ids are percent-encoded in the forward-auth header") {
     CHECK(r.header("x-session-user") == "zo%C3%AB%20100%25");
 }
 
+TEST_CASE("user ids with control characters are refused on create and in the users path") {
+    auto store = GENERATE(from_range(contract_stores()));
+    INFO("store: " << store);
+    contract_target t(store);
+    // JSON escapes put the control characters into the decoded user_id.
+    for (std::string escaped : {"a\\u0000b", "a\\nb", "a\\rb", "a\\u001fb", "a\\u007fb", "\\t"}) {
+        INFO("user_id " << escaped);
+        auto r = t.call("POST", "/v1/sessions", test_keys::write, R"({"user_id":")" + escaped + "\"}");
+        CHECK(r.status == 400);
+        CHECK(r.code() == "malformed_request");
+    }
+    // The path parameter is checked after percent-decoding.
+    for (std::string encoded : {"a%00b", "a%0Ab", "a%0D%0Ab", "a%1Fb", "a%7Fb", "%09"}) {
+        INFO("path " << encoded);
+        for (const char* method : {"GET", "DELETE"}) {
+            auto r = t.call(method, "/v1/users/" + encoded + "/sessions", test_keys::admin);
+            CHECK(r.status == 400);
+            CHECK(r.code() == "malformed_request");
+        }
+    }
+    // Their printable neighbours are still user ids.
+    CHECK(t.create("a b~").status == 201);
+    CHECK(t.call("GET", "/v1/users/a%20b~/sessions", test_keys::admin).status == 200);
+}
+
 TEST_CASE("delete by id, revoke all with except, list newest first") {
     auto store = GENERATE(from_range(contract_stores()));
     INFO("store: " << store);

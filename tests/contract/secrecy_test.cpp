@@ -6,6 +6,7 @@
 
 #include <signal.h>
 
+#include <map>
 #include <thread>
 
 #include "session/crypto.hpp"
@@ -108,4 +109,52 @@ TEST_CASE("at rest, Redis holds no token or secret in any form") {
     // Every key carries the configured prefix.
     for (const auto& k : keys)
         CHECK(k.rfind("contract:", 0) == 0);
+}
+
+TEST_CASE("every refused token gets the same detail: no oracle for key ids, live sessions or reuse") {
+    auto store = GENERATE(from_range(contract_stores()));
+    INFO("store: " << store);
+    contract_target t(store, {"--rotation-grace", "1s", "--log-level", "debug"});
+    // A token with another payload byte, re-encoded canonically (so only the
+    // changed field is wrong).
+    auto with_byte = [](const std::string& token, std::size_t at, std::uint8_t value) {
+        auto payload = sessiond::session::base64url_decode(token.substr(4));
+        REQUIRE(payload);
+        REQUIRE(payload->size() == 68);
+        (*payload)[at] = value;
+        return token.substr(0, 4) +
+               sessiond::session::base64url_encode(sessiond::session::bytes_view(payload->data(), payload->size()));
+    };
+    auto token = str(t.create("oracle").json, "token");
+    auto expiring = str(t.create("oracle", R"("idle_timeout":1)").json, "token");
+    auto revoked = str(t.create("oracle").json, "token");
+    REQUIRE(t.revoke(revoked).status == 204);
+    auto rotated_away = str(t.create("oracle").json, "token");
+    REQUIRE(t.rotate(rotated_away).status == 200);
+
+    std::map<std::string, api_reply> refused;
+    refused["unknown key id"] = t.validate(with_byte(token, 51, 9));  // kid 9 is not configured
+    refused["forged tag"] = t.validate(with_byte(token, 60, static_cast<std::uint8_t>(token[60] ^ 0x55)));
+    refused["malformed"] = t.validate("sid_short");
+    refused["revoked session"] = t.validate(revoked);
+    // Within its grace the previous token validates but cannot rotate.
+    refused["previous token rotating"] = t.rotate(rotated_away);
+    std::this_thread::sleep_for(1200ms);
+    refused["expired"] = t.validate(expiring);
+    refused["reuse after the grace"] = t.validate(rotated_away);
+    refused["forward auth, unknown key id"] =
+        t.call("GET", "/v1/auth", test_keys::auth, "", {{"Authorization", "Bearer " + with_byte(token, 51, 9)}});
+    for (const auto& [what, r] : refused) {
+        INFO(what << ": " << r.body);
+        CHECK(r.status == 401);
+        CHECK(r.code() == "invalid_session");
+        CHECK(str(r.json, "detail") == "the session token is not valid");
+    }
+    // The session behind the untouched token is fine.
+    CHECK(t.validate(token).status == 200);
+    // Operators still see why, by reason.
+    auto metrics = t.daemon().request("GET", "/metrics").body;
+    CHECK(metrics.find("sessiond_tokens_refused_total{reason=\"unknown_key\"} 2") != std::string::npos);
+    CHECK(metrics.find("sessiond_tokens_refused_total{reason=\"reuse\"} 1") != std::string::npos);
+    CHECK(metrics.find("sessiond_tokens_refused_total{reason=\"bad_tag\"} 1") != std::string::npos);
 }

@@ -71,7 +71,7 @@ TEST_CASE("a request that arrives in pieces is parsed as a whole, wherever it is
                              {{"Content-Type", "application/json"}, {"X-Request-Id", "cut"}});
         REQUIRE(whole);
         REQUIRE(whole->status == 401);  // the token was read: the JSON body arrived whole
-        REQUIRE(whole->body.find(R"("detail":"malformed token")") != std::string::npos);
+        REQUIRE(whole->body.find(R"("detail":"the session token is not valid")") != std::string::npos);
     }
     for (std::size_t cut = 1; cut < req.size(); cut += 7) {
         REQUIRE(conn.send(req.substr(0, cut)));
@@ -98,7 +98,7 @@ TEST_CASE("a request that arrives in pieces is parsed as a whole, wherever it is
     auto r = conn.read_response();
     REQUIRE(r);
     CHECK(r->status == 401);
-    CHECK(r->body.find(R"("detail":"malformed token")") != std::string::npos);
+    CHECK(r->body.find(R"("detail":"the session token is not valid")") != std::string::npos);
     CHECK(r->header("x-request-id") == "chunks");
 }
 

@@ -4,6 +4,8 @@
 
 #include <catch2/catch.hpp>
 
+#include <sys/stat.h>
+
 #include <memory>
 #include <string>
 #include <vector>
@@ -15,6 +17,12 @@ using namespace sessiond::test;
 using namespace std::chrono_literals;
 
 namespace {
+std::size_t count_of(const std::string& text, const std::string& what) {
+    std::size_t n = 0;
+    for (auto at = text.find(what); at != std::string::npos; at = text.find(what, at + 1))
+        ++n;
+    return n;
+}
 const std::string token_keys = "1:b2xkLWtleS1vbGQta2V5LW9sZC1rZXktb2xkLWtleS0xMjM=";
 const std::string index_key = "dXNlci1pbmRleC1rZXktdXNlci1pbmRleC1rZXktMTIzNDU2Nzg=";
 }  // namespace
@@ -45,6 +53,92 @@ TEST_CASE("without keys sessiond refuses to start outside development mode") {
     auto public_dev = run_sessiond({"--development", "--address", "0.0.0.0"});
     CHECK(public_dev.status == 2);
     CHECK_THAT(public_dev.output, Catch::Contains("'development'") && Catch::Contains("loopback"));
+}
+
+TEST_CASE("--check-config never prints a secret, and still names what is wrong") {
+    const std::string key = "c2VjcmV0LWtleS1zZWNyZXQta2V5LXNlY3JldC1rZXktMTIzNDU2Nzg=";
+    const std::string api_keys = "a=" + sha256_hex("k") + ":auth";
+    auto secret_free = [&](const std::string& output) {
+        return output.find(key) == std::string::npos && output.find(key.substr(0, 40)) == std::string::npos &&
+               output.find("s3cret") == std::string::npos && output.find(sha256_hex("k")) == std::string::npos;
+    };
+
+    // A typo in the flag that carries the key.
+    auto typo = run_sessiond({"--check-config", "--token-key=1:" + key, "--user-index-key", index_key});
+    CHECK(typo.status == 2);
+    CHECK(secret_free(typo.output));
+    CHECK_THAT(typo.output, Catch::Contains("--token-keys"));
+
+    // A key pasted on a line of its own in the config file.
+    temp_dir dir;
+    write_file(dir.file("s.conf"), "port = 9000\n" + key + "\n");
+    auto pasted = run_sessiond({"--check-config", "--config", dir.file("s.conf")});
+    CHECK(pasted.status == 2);
+    CHECK(secret_free(pasted.output));
+    CHECK_THAT(pasted.output, Catch::Contains("line 2"));
+
+    // A lone userinfo is the Redis password: redacted in the printed
+    // configuration, like a user and password.
+    for (std::string url : {"redis://s3cret@127.0.0.1:6379", "redis://app:s3cret@127.0.0.1:6379/1"}) {
+        auto printed = run_sessiond({"--check-config", "--redis-url", url, "--token-keys", token_keys,
+                                     "--user-index-key", index_key, "--api-keys", api_keys});
+        INFO(printed.output);
+        CHECK(printed.status == 0);
+        CHECK(secret_free(printed.output));
+        CHECK_THAT(printed.output, Catch::Contains("redis-url = redis://<redacted>@127.0.0.1:6379"));
+        CHECK_THAT(printed.output, Catch::Contains("api-keys = <redacted>"));
+    }
+
+    // An API key pasted where the scopes go is not echoed as an unknown scope.
+    auto pasted_key = run_sessiond({"--check-config", "--token-keys", token_keys, "--user-index-key", index_key,
+                                    "--api-keys", "a=" + sha256_hex("k") + ":" + key});
+    CHECK(pasted_key.status == 2);
+    CHECK(secret_free(pasted_key.output));
+    CHECK_THAT(pasted_key.output, Catch::Contains("'api-keys'") && Catch::Contains("unknown scope"));
+
+    // A key file's content is a secret too: a malformed entry is named by its place.
+    write_file(dir.file("keys"), "1:" + key + ",x" + key);
+    auto file = run_sessiond({"--check-config", "--token-keys-file", dir.file("keys"), "--user-index-key", index_key,
+                              "--api-keys", api_keys});
+    CHECK(file.status == 2);
+    CHECK(secret_free(file.output));
+    CHECK_THAT(file.output, Catch::Contains("'token-keys'") && Catch::Contains("entry 2"));
+}
+
+TEST_CASE("a secret file readable by group or others is named in a warning at start, never its content") {
+    temp_dir dir;
+    const std::string keys_file = dir.file("token-keys"), index_file = dir.file("index-key");
+    write_file(keys_file, token_keys + "\n");
+    write_file(index_file, index_key + "\n");
+    REQUIRE(::chmod(keys_file.c_str(), 0644) == 0);
+    REQUIRE(::chmod(index_file.c_str(), 0600) == 0);
+    {
+        sessiond_process sd({"--development", "--token-keys-file", keys_file, "--user-index-key-file", index_file});
+        auto log = sd.proc().log();
+        INFO(log);
+        CHECK(count_of(log, "readable by group or others") == 1);
+        CHECK_THAT(log, Catch::Contains(keys_file) && Catch::Contains("token-keys-file"));
+        CHECK_THAT(log, !Catch::Contains(index_file));
+        CHECK_THAT(log, !Catch::Contains(token_keys.substr(2)) && !Catch::Contains(index_key));
+        CHECK(sd.request("GET", "/healthz").status == 200);  // a warning, not a refusal
+    }
+    auto checked = run_sessiond({"--check-config", "--token-keys-file", keys_file, "--user-index-key-file", index_file,
+                                 "--api-keys", "a=" + sha256_hex("k") + ":auth"});
+    CHECK(checked.status == 0);
+    CHECK_THAT(checked.output, Catch::Contains("readable by group or others") && Catch::Contains(keys_file));
+    REQUIRE(::chmod(keys_file.c_str(), 0400) == 0);
+    auto quiet = run_sessiond({"--check-config", "--token-keys-file", keys_file, "--user-index-key-file", index_file,
+                               "--api-keys", "a=" + sha256_hex("k") + ":auth"});
+    CHECK(quiet.status == 0);
+    CHECK_THAT(quiet.output, !Catch::Contains("readable by group or others"));
+}
+
+TEST_CASE("redis-tls-verify=false refuses to start outside development mode") {
+    auto refused =
+        run_sessiond({"--redis-url", "rediss://127.0.0.1:6380", "--redis-tls-verify=false", "--token-keys", token_keys,
+                      "--user-index-key", index_key, "--api-keys", "a=" + sha256_hex("k") + ":auth"});
+    CHECK(refused.status == 2);
+    CHECK_THAT(refused.output, Catch::Contains("'redis-tls-verify'") && Catch::Contains("development mode"));
 }
 
 TEST_CASE("development mode starts without keys, and warns") {

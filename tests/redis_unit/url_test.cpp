@@ -76,8 +76,18 @@ TEST_CASE("parse_url accepts valid URLs", "[redis][config]") {
         CHECK(r->port == 7000);
         CHECK(r->db == 0);
     }
-    SECTION("user without password") {
-        auto r = parse_url("redis://bob@h");
+    SECTION("a lone userinfo is the password (Redis URI convention), not a user name") {
+        auto r = parse_url("redis://s3cret@h");
+        REQUIRE(r.has_value());
+        CHECK(r->user.empty());
+        CHECK(r->password == "s3cret");
+        auto encoded = parse_url("redis://p%40ss@h");
+        REQUIRE(encoded.has_value());
+        CHECK(encoded->user.empty());
+        CHECK(encoded->password == "p@ss");
+    }
+    SECTION("a user with an empty password") {
+        auto r = parse_url("redis://bob:@h");
         REQUIRE(r.has_value());
         CHECK(r->user == "bob");
         CHECK(r->password.empty());

@@ -114,6 +114,34 @@ TEST_CASE("new_record applies defaults, requests and caps") {
     CHECK(error({"u", "{}", {}, std::chrono::days(30) + 1ms}) == errc::invalid_absolute_timeout);
 }
 
+TEST_CASE("a user id is 1..256 bytes of UTF-8 without control characters") {
+    CHECK(valid_user_id("alice"));
+    CHECK(valid_user_id("zo\xc3\xab 100%"));
+    CHECK(valid_user_id(std::string(256, 'u')));
+    CHECK(valid_user_id("~"));  // 0x7e, just below DEL
+    CHECK_FALSE(valid_user_id(""));
+    CHECK_FALSE(valid_user_id(std::string(257, 'u')));
+    CHECK_FALSE(valid_user_id("\xc3"));      // truncated sequence
+    CHECK_FALSE(valid_user_id("\xc0\xaf"));  // overlong '/'
+    for (int c = 0; c < 0x20; ++c) {
+        INFO("byte " << c);
+        CHECK_FALSE(valid_user_id("al" + std::string(1, static_cast<char>(c)) + "ice"));
+        CHECK_FALSE(valid_user_id(std::string(1, static_cast<char>(c))));
+    }
+    CHECK_FALSE(valid_user_id("alice\x7f"));
+    CHECK_FALSE(valid_user_id(std::string("alice\0bob", 9)));
+
+    // Creation applies the same rule.
+    const policy p;
+    fake_clock clock;
+    for (std::string bad : {std::string("a\nb"), std::string("a\rb"), std::string("a\x1b[0m"), std::string("a\x7f"),
+                            std::string("a\0b", 3)}) {
+        auto r = new_record(id_n(4), h1, {bad, "{}", {}, {}}, clock.now(), p);
+        REQUIRE_FALSE(r);
+        CHECK(r.error() == errc::invalid_user_id);
+    }
+}
+
 TEST_CASE("validation: current hash valid, any other a reuse, expiry at the deadline") {
     fixture f;
     CHECK(f.validate(h1).outcome == check_outcome::valid);

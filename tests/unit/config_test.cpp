@@ -117,7 +117,19 @@ TEST_CASE("describe redacts secrets and round-trips through a file") {
     auto r = load({"--redis-url", "redis://app:hunter2@10.0.0.1:6379/2", "--port", "9000"});
     auto text = describe(r.cfg);
     CHECK_THAT(text, !Catch::Contains("hunter2"));
-    CHECK_THAT(text, Catch::Contains("redis://app:<redacted>@10.0.0.1:6379/2"));
+    CHECK_THAT(text, Catch::Contains("redis://<redacted>@10.0.0.1:6379/2"));
+    // A lone userinfo is a password (Redis URI convention), never shown.
+    auto lone = describe(load({"--redis-url", "rediss://s3cret@cache:6380"}).cfg);
+    CHECK_THAT(lone, !Catch::Contains("s3cret"));
+    CHECK_THAT(lone, Catch::Contains("redis-url = rediss://<redacted>@cache:6380\n"));
+    CHECK_THAT(describe(load({"--redis-url", "redis://:pw@h"}).cfg), !Catch::Contains("pw@"));
+    CHECK_THAT(describe(load({"--redis-url", "redis://cache:6379"}).cfg), Catch::Contains("redis://cache:6379\n"));
+    // Key hashes of callers, token keys and the index key are secrets too.
+    const std::string hash(64, 'a');
+    auto keys = describe(
+        load({"--api-keys", "gw=" + hash + ":auth", "--token-keys", "1:c2VjcmV0", "--user-index-key", "aW5kZXg="}).cfg);
+    CHECK_THAT(keys, !Catch::Contains(hash) && !Catch::Contains("c2VjcmV0") && !Catch::Contains("aW5kZXg="));
+    CHECK_THAT(keys, Catch::Contains("api-keys = <redacted>\n"));
 
     // The printed configuration is itself a valid config file.
     test::temp_dir dir;
@@ -142,4 +154,65 @@ TEST_CASE("the sample config file holds every option") {
         CHECK_THAT(sample, Catch::Contains("\n# " + name + " =") || Catch::Contains("\n" + name + " ="));
         pos = start;
     }
+}
+
+TEST_CASE("config and flag errors never echo a secret, and still say what is wrong") {
+    const std::string key = "c2VjcmV0LWtleS1zZWNyZXQta2V5LXNlY3JldC1rZXktMTIzNDU2Nzg=";
+    const std::string bare = key.substr(0, key.size() - 1);  // without its '=' padding
+    auto message = [](std::vector<std::string> args, std::vector<std::string> env = {}) {
+        try {
+            load(std::move(args), std::move(env));
+        } catch (const config_error& e) {
+            return std::string(e.what());
+        }
+        return std::string("no error");
+    };
+    auto secret_free = [&](const std::string& text) {
+        return !Catch::Contains(key).match(text) && !Catch::Contains(bare).match(text) &&
+               !Catch::Contains("c2VjcmV0").match(text) && !Catch::Contains("hunter2").match(text);
+    };
+    test::temp_dir dir;
+    auto file_error = [&](const std::string& content) {
+        test::write_file(dir.file("s.conf"), content);
+        return message({"--config", dir.file("s.conf")});
+    };
+    struct row {
+        std::string what, text, expected;
+    };
+    const row rows[] = {
+        // A key pasted on a line of its own: its '=' padding makes it "name =".
+        {"bare key line", file_error("port = 1\n" + key + "\n"), "line 2: unknown option"},
+        {"bare key line, no padding", file_error("port = 1\n\n" + bare + "\n"), "line 3: expected 'name = value'"},
+        {"bare password line", file_error("hunter2\n"), "line 1"},
+        {"misspelt option", file_error("tokenkeys = 1:" + key + "\n"), "did you mean 'token-keys'"},
+        {"section", file_error("[" + key + "]\n"), "line 1"},
+        {"twice in the file", file_error("token-keys = 1:" + key + "\ntoken-keys = 2:" + key + "\n"),
+         "'token-keys' is given more than once"},
+        // Flags: program_options quotes the whole token of an ambiguous or unknown option.
+        {"ambiguous flag", message({"--token-key=1:" + key}), "--token-keys"},
+        {"unknown flag", message({"--tokn-keys=1:" + key}), "did you mean '--token-keys'"},
+        {"flag named by the key", message({"--" + key}), "an option is not written as --name=value"},
+        {"stray value", message({"--token-keys", "1:" + key, "hunter2"}), "not an option"},
+        {"value for a boolean flag", message({"--development", "1:" + key}), "'development'"},
+        {"flag twice", message({"--token-keys=1:" + key, "--token-keys=2:" + key}), "given more than once"},
+        {"typo elsewhere", message({"--token-keys=1:" + key, "--prot", "1"}), "'--prot' (did you mean '--port'?)"},
+        {"unknown variable", message({}, {"SESSIOND_TOKEN_KEY=1:" + key}), "SESSIOND_TOKEN_KEY"},
+    };
+    for (const auto& r : rows) {
+        INFO(r.what << ": " << r.text);
+        CHECK(secret_free(r.text));
+        CHECK_THAT(r.text, Catch::Contains(r.expected));
+    }
+}
+
+TEST_CASE("redis-tls-verify=false is refused outside development mode") {
+    try {
+        load({"--redis-url", "rediss://cache:6380", "--redis-tls-verify=false"});
+        FAIL("accepted");
+    } catch (const config_error& e) {
+        CHECK_THAT(e.what(), Catch::Contains("'redis-tls-verify'") && Catch::Contains("development mode"));
+    }
+    CHECK_THROWS_AS(load({}, {"SESSIOND_REDIS_TLS_VERIFY=false"}), config_error);
+    CHECK_FALSE(load({"--development", "--redis-tls-verify=false"}).cfg.store.redis_tls_verify);
+    CHECK(load({"--redis-tls-verify=true"}).cfg.store.redis_tls_verify);
 }
