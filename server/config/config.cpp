@@ -1,10 +1,12 @@
 #include "config/config.hpp"
 
+#include "common/secret_file.hpp"
+#include "common/secure_memory.hpp"
+
 #include <boost/asio/ip/address.hpp>
 #include <boost/program_options.hpp>
 
 #include <charconv>
-#include <fstream>
 #include <functional>
 #include <limits>
 #include <map>
@@ -396,17 +398,42 @@ po::options_description option_descriptions() {
     return desc;
 }
 
+// Wipes, on every way out of load_config, the copies of secret options'
+// values (token keys, the user index key, the Redis URL) that parsing left
+// in program_options' maps and ours; the config struct keeps the one copy
+// the application parses and then wipes.
+struct secret_values_wiper {
+    std::vector<po::variables_map*> parsed;
+    std::vector<std::map<std::string, std::string>*> texts;
+    std::vector<std::string*> strings;
+    ~secret_values_wiper() {
+        for (const auto& o : options()) {
+            if (!o.secret) continue;
+            for (auto* m : parsed)
+                if (auto it = m->find(o.name); it != m->end())
+                    if (auto* v = boost::any_cast<std::string>(&it->second.value())) secure_wipe(*v);
+            for (auto* m : texts)
+                if (auto it = m->find(o.name); it != m->end()) secure_wipe(it->second);
+        }
+        for (auto* s : strings)
+            secure_wipe(*s);
+    }
+};
+
 }  // namespace
 
 std::map<std::string, std::string> parse_config_text(std::string_view text) {
     static const po::options_description desc = option_descriptions();
     po::variables_map file;
     std::istringstream in{std::string(text)};
+    std::string stream_copy;
+    const secret_values_wiper wipe{{&file}, {}, {&stream_copy}};
     try {
         po::store(po::parse_config_file(in, desc, false), file);
     } catch (const po::error& e) {
         throw config_error(message_of(e));
     }
+    stream_copy = std::move(in).str();
     std::map<std::string, std::string> out;
     for (const auto& [name, value] : file)
         out.emplace(name, value.as<std::string>());
@@ -422,6 +449,9 @@ load_result load_config(int argc, const char* const* argv, const std::vector<std
     cli_only.add_options()("help,h", "")("version", "")("check-config", "");
 
     po::variables_map cli;
+    std::map<std::string, std::string> env_values, file;
+    std::string value, file_text;
+    const secret_values_wiper wipe{{&cli}, {&env_values, &file}, {&value, &file_text}};
     try {
         po::store(po::command_line_parser(argc, argv).options(cli_only).run(), cli);
     } catch (const po::error& e) {
@@ -444,7 +474,6 @@ load_result load_config(int argc, const char* const* argv, const std::vector<std
     env_names[env_name("config")] = "config";
     for (const auto& o : options())
         env_names[env_name(o.name)] = o.name;
-    std::map<std::string, std::string> env_values;
     for (const auto& kv : env) {
         auto eq = kv.find('=');
         if (eq == std::string::npos || kv.rfind("SESSIOND_", 0) != 0) continue;
@@ -459,14 +488,12 @@ load_result load_config(int argc, const char* const* argv, const std::vector<std
         config_path = cli["config"].as<std::string>();
     else if (env_values.count("config"))
         config_path = env_values["config"];
-    std::map<std::string, std::string> file;
     if (!config_path.empty()) {
-        std::ifstream in(config_path);
-        std::ostringstream text;
-        if (!in) throw config_error("cannot read config file '" + config_path + "'");
-        text << in.rdbuf();  // an empty file sets failbit on `text`, harmlessly
+        auto text = read_secret_file(config_path);  // leaves no copy behind
+        if (!text) throw config_error("cannot read config file '" + config_path + "'");
+        file_text = std::move(*text);
         try {
-            file = parse_config_text(std::move(text).str());
+            file = parse_config_text(file_text);
         } catch (const config_error& e) {
             throw config_error("config file '" + config_path + "': " + e.what());
         }
@@ -475,7 +502,8 @@ load_result load_config(int argc, const char* const* argv, const std::vector<std
 
     std::map<std::string, std::string> sources;
     for (const auto& o : options()) {
-        std::string value, source;
+        std::string source;
+        secure_wipe(value);
         if (cli.count(o.name)) {
             value = cli[o.name].as<std::string>();
             source = "flag --" + o.name;
