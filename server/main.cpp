@@ -71,9 +71,11 @@ int main(int argc, char** argv) {
     } catch (const sessiond::config_error& e) {
         failure = e.what();
     }
-    // The copies of the environment may hold secrets (SESSIOND_TOKEN_KEYS...).
+    // The copies of the environment may hold secrets (SESSIOND_TOKEN_KEYS...),
+    // and so may the arguments and environment /proc shows.
     for (auto& kv : env)
         sessiond::secure_wipe(kv);
+    sessiond::wipe_secret_arguments(argc, argv, environ);
     if (failure) {
         std::fprintf(stderr, "sessiond: %s\n", failure->c_str());
         return 2;

@@ -7,6 +7,7 @@
 #include <boost/program_options.hpp>
 
 #include <charconv>
+#include <cstring>
 #include <functional>
 #include <limits>
 #include <map>
@@ -525,6 +526,30 @@ load_result load_config(int argc, const char* const* argv, const std::vector<std
     }
     validate(result.cfg, sources);
     return result;
+}
+
+void wipe_secret_arguments(int argc, char** argv, char** envp) noexcept {
+    auto secret = [](std::string_view name, bool env) {
+        for (const auto& o : options())
+            if (o.secret && (env ? env_name(o.name) == name : o.name == name)) return true;
+        return false;
+    };
+    auto wipe_after = [](char* s, std::size_t at) { secure_wipe(s + at, std::strlen(s) - at); };
+    for (int i = 1; i < argc; ++i) {
+        const std::string_view arg(argv[i]);
+        if (!arg.starts_with("--")) continue;
+        const std::size_t eq = arg.find('=');
+        if (eq != std::string_view::npos) {
+            if (secret(arg.substr(2, eq - 2), false)) wipe_after(argv[i], eq + 1);
+        } else if (secret(arg.substr(2), false) && i + 1 < argc) {
+            wipe_after(argv[++i], 0);
+        }
+    }
+    for (char** e = envp; e && *e; ++e) {
+        const std::string_view kv(*e);
+        const std::size_t eq = kv.find('=');
+        if (eq != std::string_view::npos && secret(kv.substr(0, eq), true)) wipe_after(*e, eq + 1);
+    }
 }
 
 std::string describe(const config& cfg) {
