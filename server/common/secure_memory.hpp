@@ -81,7 +81,8 @@ public:
     explicit basic_secret(const Alloc& alloc) : data_(alloc) {}
     // `size` zero bytes, to be filled through data() (a decoder, an RNG).
     explicit basic_secret(std::size_t size, const Alloc& alloc = Alloc()) : data_(size, T{}, alloc) {}
-    basic_secret(std::span<const T> bytes, const Alloc& alloc = Alloc()) : data_(bytes.begin(), bytes.end(), alloc) {}
+    explicit basic_secret(std::span<const T> bytes, const Alloc& alloc = Alloc())
+        : data_(bytes.begin(), bytes.end(), alloc) {}
 
     basic_secret(const basic_secret& other) : data_(other.data_) {}
     basic_secret(basic_secret&& other) noexcept : data_(std::move(other.data_)) { other.data_.clear(); }

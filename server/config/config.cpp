@@ -432,6 +432,7 @@ std::map<std::string, std::string> parse_config_text(std::string_view text) {
     try {
         po::store(po::parse_config_file(in, desc, false), file);
     } catch (const po::error& e) {
+        stream_copy = std::move(in).str();  // the stream's copy of the text, for the wiper
         throw config_error(message_of(e));
     }
     stream_copy = std::move(in).str();
