@@ -1,11 +1,13 @@
 // sessiond: reads its configuration and hands over to the composition root.
 
 #include <cstdio>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "api/api_keys.hpp"
 #include "app/application.hpp"
+#include "common/secure_memory.hpp"
 #include "config/config.hpp"
 
 extern char** environ;
@@ -43,6 +45,7 @@ int keygen(int argc, char** argv) {
         std::printf("API key (give it to the caller; it is not stored anywhere):\n  %s\n\n", k.key.c_str());
         std::printf("Config entry (add to api-keys, ';'-separated, or one per line in api-keys-file):\n  %s\n",
                     k.entry.c_str());
+        sessiond::secure_wipe(k.key);
         return 0;
     } catch (const std::invalid_argument& e) {
         std::fprintf(stderr, "sessiond keygen: %s\n", e.what());
@@ -53,16 +56,28 @@ int keygen(int argc, char** argv) {
 }  // namespace
 
 int main(int argc, char** argv) {
+    // Before any secret is read: no core dump, no ptrace or /proc/<pid>/mem
+    // by other processes of the same user. Checked (and warned about) at start.
+    sessiond::make_undumpable();
     if (argc >= 2 && std::string(argv[1]) == "keygen") return keygen(argc, argv);
     std::vector<std::string> env;
     for (char** e = environ; *e; ++e)
         env.emplace_back(*e);
 
     sessiond::load_result loaded;
+    std::optional<std::string> failure;
     try {
         loaded = sessiond::load_config(argc, argv, env);
     } catch (const sessiond::config_error& e) {
-        std::fprintf(stderr, "sessiond: %s\n", e.what());
+        failure = e.what();
+    }
+    // The copies of the environment may hold secrets (SESSIOND_TOKEN_KEYS...),
+    // and so may the arguments and environment /proc shows.
+    for (auto& kv : env)
+        sessiond::secure_wipe(kv);
+    sessiond::wipe_secret_arguments(argc, argv, environ);
+    if (failure) {
+        std::fprintf(stderr, "sessiond: %s\n", failure->c_str());
         return 2;
     }
     switch (loaded.mode) {

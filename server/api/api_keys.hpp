@@ -2,9 +2,14 @@
 // Callers and what they may do. Config holds only SHA-256 hashes of API keys;
 // a presented key is hashed and compared with every configured hash in
 // constant time, so neither the key nor which entry matched leaks by timing.
+// A key set is immutable once parsed and carries a generation, a number no
+// other parsed set has: share it as a key_set (std::shared_ptr<const
+// api_keys>), which a reload can swap whole, and no cached authentication
+// survives the swap.
 
 #include <array>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -40,9 +45,17 @@ public:
 
     bool empty() const { return entries_.empty() && !allow_all_; }
     std::size_t size() const { return entries_.size(); }
+    // Different for every set parse() or allow_all() made; a copy keeps it
+    // (same entries). 0 for a default-constructed, empty set.
+    std::uint64_t generation() const { return generation_; }
 
-    // The caller presenting `key`, or nullopt.
+    // The caller presenting `key`, or nullptr.
     const caller* authenticate(std::string_view key) const;
+
+    // For tests: the bytes of this thread's cache of recent keys (what a
+    // memory dump would find there), and forgetting it.
+    static std::string recent_keys_for_testing();
+    static void clear_recent_keys();
 
 private:
     struct entry {
@@ -51,8 +64,12 @@ private:
     };
     std::vector<entry> entries_;
     bool allow_all_ = false;
+    std::uint64_t generation_ = 0;
     caller development_{"development", scope_all};
 };
+
+// The key set in use; replaced whole, never changed in place.
+using key_set = std::shared_ptr<const api_keys>;
 
 // A new random API key ("sk_" + 43 base64url chars) and its config entry.
 struct generated_key {

@@ -173,7 +173,7 @@ void set_failure(http::request_context& ctx, const boost::system::error_code& ec
     if (code == error::concurrent_update) ctx.res.set(http::field::retry_after, "0");
 }
 
-session_api::session_api(service::session_service& sessions, api_keys callers, api_settings settings)
+session_api::session_api(service::session_service& sessions, key_set callers, api_settings settings)
     : sessions_(sessions), callers_(std::move(callers)), settings_(std::move(settings)) {}
 
 void session_api::add_routes(http::router& routes) {
@@ -202,7 +202,7 @@ void session_api::add_routes(http::router& routes) {
 }
 
 const caller* session_api::authorize(http::request_context& ctx, scope needed) const {
-    const caller* who = callers_.authenticate(ctx.req[settings_.api_key_header]);
+    const caller* who = callers_->authenticate(ctx.req[settings_.api_key_header]);
     if (!who) {
         http::set_problem(ctx.res, sessiond::error::unauthenticated,
                           "a valid API key is required in " + settings_.api_key_header, ctx.request_id);

@@ -27,7 +27,7 @@ struct api_settings {
 
 class session_api {
 public:
-    session_api(service::session_service& sessions, api_keys callers, api_settings settings);
+    session_api(service::session_service& sessions, key_set callers, api_settings settings);
 
     void add_routes(http::router& routes);
 
@@ -53,7 +53,7 @@ private:
     std::string cookie_for(const std::string& token, const session::session_record& r) const;
 
     service::session_service& sessions_;
-    api_keys callers_;
+    key_set callers_;  // never null
     api_settings settings_;
 };
 

@@ -9,6 +9,7 @@
 
 #include <csignal>
 #include <cstdio>
+#include <cstring>
 #include <span>
 #include <thread>
 #include <variant>
@@ -20,6 +21,7 @@
 #include "common/cpus.hpp"
 #include "common/fd_limit.hpp"
 #include "common/secret_file.hpp"
+#include "common/secure_memory.hpp"
 #include "http/router.hpp"
 #include "http/server.hpp"
 #include "log/contained.hpp"
@@ -35,7 +37,8 @@ namespace sessiond {
 
 namespace {
 
-// A secret file's content; an unreadable file stops start-up naming its option.
+// A secret file's content (the caller wipes it); an unreadable file stops
+// start-up naming its option.
 std::string secret_file(const std::string& path, const char* option) {
     auto content = read_secret_file(path);
     if (!content)
@@ -56,7 +59,7 @@ struct startup_warning {
 // in development mode (which config validation limits to loopback).
 struct security {
     std::shared_ptr<const session::keyring> keys;
-    api::api_keys callers;
+    api::key_set callers;
     std::vector<startup_warning> warnings;
 };
 
@@ -80,12 +83,28 @@ std::vector<startup_warning> exposed_secret_files(const config& cfg) {
     return out;
 }
 
+// Wipes the strings it was given on every way out, thrown or returned.
+struct wipe_on_exit {
+    std::vector<std::string*> secrets;
+    ~wipe_on_exit() {
+        for (auto* s : secrets)
+            secure_wipe(*s);
+    }
+};
+
 security load_security(const config& cfg) {
     security out;
     std::string token_keys = cfg.token.keys, index_key = cfg.token.user_index_key;
-    if (!cfg.token.keys_file.empty()) token_keys = secret_file(cfg.token.keys_file, "token-keys-file");
-    if (!cfg.token.user_index_key_file.empty())
+    std::string callers = cfg.auth.api_keys;
+    const wipe_on_exit wipe{{&token_keys, &index_key, &callers}};
+    if (!cfg.token.keys_file.empty()) {
+        secure_wipe(token_keys);
+        token_keys = secret_file(cfg.token.keys_file, "token-keys-file");
+    }
+    if (!cfg.token.user_index_key_file.empty()) {
+        secure_wipe(index_key);
         index_key = secret_file(cfg.token.user_index_key_file, "user-index-key-file");
+    }
     if (token_keys.empty() && index_key.empty()) {
         if (!cfg.development)
             throw config_error(
@@ -106,21 +125,28 @@ security load_security(const config& cfg) {
         }
     }
 
-    std::string callers = cfg.auth.api_keys;
-    if (!cfg.auth.api_keys_file.empty()) callers += "\n" + secret_file(cfg.auth.api_keys_file, "api-keys-file");
+    if (!cfg.auth.api_keys_file.empty()) {
+        std::string file = secret_file(cfg.auth.api_keys_file, "api-keys-file");
+        callers.reserve(callers.size() + 1 + file.size());
+        callers += '\n';
+        callers += file;
+        secure_wipe(file);
+    }
+    api::api_keys parsed;
     try {
-        out.callers = api::api_keys::parse(callers);
+        parsed = api::api_keys::parse(callers);
     } catch (const std::invalid_argument& e) {
         throw config_error(std::string("invalid value for 'api-keys': ") + e.what());
     }
-    if (out.callers.empty()) {
+    if (parsed.empty()) {
         if (!cfg.development)
             throw config_error(
                 "invalid value for 'api-keys': at least one caller key is required outside "
                 "development mode (see: sessiond keygen)");
-        out.callers = api::api_keys::allow_all();
+        parsed = api::api_keys::allow_all();
         out.warnings.push_back({"no API keys configured: every request is allowed every scope", {}, {}});
     }
+    out.callers = std::make_shared<const api::api_keys>(std::move(parsed));
     return out;
 }
 
@@ -265,9 +291,15 @@ int check_startup(const config& cfg) {
     return 0;
 }
 
-int run(const config& cfg) {
+int run(config& cfg) {
     startup prepared;
-    if (!prepare(cfg, prepared)) return 2;
+    const bool prepared_ok = prepare(cfg, prepared);
+    // Parsed into the keyring and the Redis config (on key-material pages):
+    // the configuration's text copies are no longer needed.
+    secure_wipe(cfg.token.keys);
+    secure_wipe(cfg.token.user_index_key);
+    secure_wipe(cfg.store.redis_url);
+    if (!prepared_ok) return 2;
     // A reader of stdout that goes away must not kill the daemon: writes
     // then fail with EPIPE, and the logger counts the lines it drops.
     std::signal(SIGPIPE, SIG_IGN);
@@ -278,6 +310,7 @@ int run(const config& cfg) {
     log::init(cfg.log);
     const std::size_t threads = cfg.http.io_threads ? cfg.http.io_threads : cpus::available();
     if (cfg.development) log::warn("development mode: insecure settings are allowed; never use it in production");
+    if (is_dumpable()) log::warn("the process could not be made non-dumpable: a core dump would hold its keys");
     for (const auto& w : sec.warnings)
         if (w.file.empty())
             log::warn(w.message);
@@ -456,15 +489,22 @@ int run(const config& cfg) {
                     co_await pause.async_wait(boost::asio::use_awaitable);
                 }
             },
-            boost::asio::detached);
+            log::contained{"index key check"});
     }
 
+    // Key material is on its pages by now; once, not per allocation.
+    if (const int e = secure_memory_lock_error(); e != 0)
+        log::warn(
+            "key material could not be locked in memory and may be swapped out; raise RLIMIT_MEMLOCK "
+            "(systemd: LimitMEMLOCK=) or grant CAP_IPC_LOCK",
+            {{"error", std::string_view(std::strerror(e))}});
     // Logged once the signals are handled: whoever waits for this line may
     // signal sessiond at once (SIGHUP must not kill it then).
     log::info("listening", {{"address", cfg.http.address},
                             {"port", port},
                             {"io_threads", threads},
-                            {"store", cfg.store.redis_url.empty() ? "memory" : "redis"},
+                            {"store", redis_cfg ? "redis" : "memory"},
+                            {"dumpable", is_dumpable()},
                             {"version", SESSIOND_VERSION}});
     std::vector<std::thread> pool;
     for (std::size_t i = 1; i < workers.size(); ++i)

@@ -7,8 +7,9 @@
 namespace sessiond {
 
 // Runs the daemon until SIGTERM/SIGINT and a graceful drain; returns the
-// process exit status.
-int run(const config& cfg);
+// process exit status. Wipes the secrets in `cfg` (token keys, user index
+// key, Redis URL) once they are parsed.
+int run(config& cfg);
 
 // What run() checks before it starts anything: keys, API keys, secret
 // files, the Redis URL and the session policy. Prints the first problem and

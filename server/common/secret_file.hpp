@@ -9,7 +9,8 @@
 namespace sessiond {
 
 // The file's content without its trailing line breaks (CR, LF), or the
-// errno of the failed open or read.
+// errno of the failed open or read. No copy is left behind in freed memory;
+// the caller wipes the result (secure_wipe) or moves it into a secret type.
 boost::system::result<std::string> read_secret_file(const std::string& path);
 
 // True when the file (symbolic links followed) is readable by its group or

@@ -1,5 +1,7 @@
 #include "common/text.hpp"
 
+#include "common/secure_memory.hpp"
+
 namespace sessiond {
 
 namespace {
@@ -41,9 +43,12 @@ std::optional<std::string> percent_decode(std::string_view s) {
             out += s[i];
             continue;
         }
-        if (i + 2 >= s.size()) return std::nullopt;
-        const int hi = hex_value(s[i + 1]), lo = hex_value(s[i + 2]);
-        if (hi < 0 || lo < 0) return std::nullopt;
+        const int hi = i + 2 < s.size() ? hex_value(s[i + 1]) : -1;
+        const int lo = i + 2 < s.size() ? hex_value(s[i + 2]) : -1;
+        if (hi < 0 || lo < 0) {
+            secure_wipe(out);  // what was decoded may be part of a password
+            return std::nullopt;
+        }
         out += static_cast<char>(hi * 16 + lo);
         i += 2;
     }

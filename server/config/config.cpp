@@ -1,11 +1,14 @@
 #include "config/config.hpp"
 
+#include "common/secret_file.hpp"
+#include "common/secure_memory.hpp"
+
 #include <boost/asio/ip/address.hpp>
 #include <boost/program_options.hpp>
 
 #include <algorithm>
 #include <charconv>
-#include <fstream>
+#include <cstring>
 #include <functional>
 #include <limits>
 #include <map>
@@ -527,6 +530,28 @@ po::options_description option_descriptions() {
     return desc;
 }
 
+// Wipes, on every way out of load_config, the copies of secret options'
+// values (token keys, the user index key, the Redis URL) that parsing left
+// in program_options' maps and ours; the config struct keeps the one copy
+// the application parses and then wipes.
+struct secret_values_wiper {
+    std::vector<po::variables_map*> parsed;
+    std::vector<std::map<std::string, std::string>*> texts;
+    std::vector<std::string*> strings;
+    ~secret_values_wiper() {
+        for (const auto& o : options()) {
+            if (!o.secret) continue;
+            for (auto* m : parsed)
+                if (auto it = m->find(o.name); it != m->end())
+                    if (auto* v = boost::any_cast<std::string>(&it->second.value())) secure_wipe(*v);
+            for (auto* m : texts)
+                if (auto it = m->find(o.name); it != m->end()) secure_wipe(it->second);
+        }
+        for (auto* s : strings)
+            secure_wipe(*s);
+    }
+};
+
 }  // namespace
 
 std::map<std::string, std::string> parse_config_text(std::string_view text) {
@@ -534,11 +559,15 @@ std::map<std::string, std::string> parse_config_text(std::string_view text) {
     po::variables_map file;
     check_config_lines(text);
     std::istringstream in{std::string(text)};
+    std::string stream_copy;
+    const secret_values_wiper wipe{{&file}, {}, {&stream_copy}};
     try {
         po::store(po::parse_config_file(in, desc, false), file);
     } catch (const po::error& e) {
+        stream_copy = std::move(in).str();  // the stream's copy of the text, for the wiper
         throw config_error(message_of(e));
     }
+    stream_copy = std::move(in).str();
     std::map<std::string, std::string> out;
     for (const auto& [name, value] : file)
         out.emplace(name, value.as<std::string>());
@@ -554,6 +583,9 @@ load_result load_config(int argc, const char* const* argv, const std::vector<std
     cli_only.add_options()("help,h", "")("version", "")("check-config", "");
 
     po::variables_map cli;
+    std::map<std::string, std::string> env_values, file;
+    std::string value, file_text;
+    const secret_values_wiper wipe{{&cli}, {&env_values, &file}, {&value, &file_text}};
     try {
         auto parsed = po::command_line_parser(argc, argv).options(cli_only).run();
         // A word that belongs to no option (a value after a flag that takes
@@ -585,7 +617,6 @@ load_result load_config(int argc, const char* const* argv, const std::vector<std
     env_names[env_name("config")] = "config";
     for (const auto& o : options())
         env_names[env_name(o.name)] = o.name;
-    std::map<std::string, std::string> env_values;
     for (const auto& kv : env) {
         auto eq = kv.find('=');
         if (eq == std::string::npos || kv.rfind("SESSIOND_", 0) != 0) continue;
@@ -600,14 +631,12 @@ load_result load_config(int argc, const char* const* argv, const std::vector<std
         config_path = cli["config"].as<std::string>();
     else if (env_values.count("config"))
         config_path = env_values["config"];
-    std::map<std::string, std::string> file;
     if (!config_path.empty()) {
-        std::ifstream in(config_path);
-        std::ostringstream text;
-        if (!in) throw config_error("cannot read config file '" + config_path + "'");
-        text << in.rdbuf();  // an empty file sets failbit on `text`, harmlessly
+        auto text = read_secret_file(config_path);  // leaves no copy behind
+        if (!text) throw config_error("cannot read config file '" + config_path + "'");
+        file_text = std::move(*text);
         try {
-            file = parse_config_text(std::move(text).str());
+            file = parse_config_text(file_text);
         } catch (const config_error& e) {
             throw config_error("config file '" + config_path + "': " + e.what());
         }
@@ -616,7 +645,8 @@ load_result load_config(int argc, const char* const* argv, const std::vector<std
 
     std::map<std::string, std::string> sources;
     for (const auto& o : options()) {
-        std::string value, source;
+        std::string source;
+        secure_wipe(value);
         if (cli.count(o.name)) {
             value = cli[o.name].as<std::string>();
             source = "flag --" + o.name;
@@ -638,6 +668,30 @@ load_result load_config(int argc, const char* const* argv, const std::vector<std
     }
     validate(result.cfg, sources);
     return result;
+}
+
+void wipe_secret_arguments(int argc, char** argv, char** envp) noexcept {
+    auto secret = [](std::string_view name, bool env) {
+        for (const auto& o : options())
+            if (o.secret && (env ? env_name(o.name) == name : o.name == name)) return true;
+        return false;
+    };
+    auto wipe_after = [](char* s, std::size_t at) { secure_wipe(s + at, std::strlen(s) - at); };
+    for (int i = 1; i < argc; ++i) {
+        const std::string_view arg(argv[i]);
+        if (!arg.starts_with("--")) continue;
+        const std::size_t eq = arg.find('=');
+        if (eq != std::string_view::npos) {
+            if (secret(arg.substr(2, eq - 2), false)) wipe_after(argv[i], eq + 1);
+        } else if (secret(arg.substr(2), false) && i + 1 < argc) {
+            wipe_after(argv[++i], 0);
+        }
+    }
+    for (char** e = envp; e && *e; ++e) {
+        const std::string_view kv(*e);
+        const std::size_t eq = kv.find('=');
+        if (eq != std::string_view::npos && secret(kv.substr(0, eq), true)) wipe_after(*e, eq + 1);
+    }
 }
 
 std::string describe(const config& cfg) {

@@ -142,6 +142,13 @@ std::map<std::string, std::string> parse_config_text(std::string_view text);
 // The effective configuration as config-file lines, secrets redacted.
 std::string describe(const config& cfg);
 
+// Overwrites in place, with NULs, the values of secret options (token keys,
+// user index key, Redis URL) in the process's arguments ("--name value",
+// "--name=value") and environment (SESSIOND_NAME=value), so that
+// /proc/<pid>/cmdline, which every user can read, and /proc/<pid>/environ
+// stop showing them once load_config has read them.
+void wipe_secret_arguments(int argc, char** argv, char** envp) noexcept;
+
 // Parses "250ms", "10s", "5m", "1h", "2d". Throws std::invalid_argument.
 std::chrono::milliseconds parse_duration(std::string_view text);
 

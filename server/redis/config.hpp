@@ -10,6 +10,7 @@
 #include <boost/system/error_code.hpp>
 #include <boost/system/result.hpp>
 
+#include "common/secure_memory.hpp"
 #include "redis/logger.hpp"
 
 namespace sessiond::redis {
@@ -25,8 +26,9 @@ struct config {
     // password = no AUTH. `password_file`, when not empty, replaces `password`
     // with the file's content (trailing newlines removed); it is read once, by the
     // client's constructor or load_password_file(), never on an I/O thread.
+    // The password is kept on key-material pages and wiped with the config.
     std::string user;
-    std::string password;
+    secret_string password;
     std::string password_file;
 
     // SELECT db after connecting; 0 = Redis' default database, no SELECT sent.

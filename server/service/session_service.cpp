@@ -110,6 +110,7 @@ asio::awaitable<void> session_service::revoke_reused(const session_record& store
 asio::awaitable<result<issued_session>> session_service::create(create_request request, const actor& who) {
     auto u = user(request.user_id);
     auto issued = codec_.issue(*keys_, u.bucket);
+    session::secure_wipe(issued.secret);  // the token and the digest are what is needed
     session::creation c{std::move(request.user_id), std::move(request.metadata).value_or("{}"), std::nullopt,
                         std::nullopt};
     if (request.idle_timeout) c.idle_timeout = *request.idle_timeout;
@@ -139,6 +140,7 @@ asio::awaitable<result<session_record>> session_service::validate(std::string_vi
     auto decoded = codec_.decode(*keys_, token);
     if (!decoded) co_return reject(decoded.error());
     auto presented = session::digest_secret(decoded->secret);
+    session::secure_wipe(decoded->secret);  // only its digest is compared
 
     for (int attempt = 1;; ++attempt) {
         auto found = co_await store_.get(decoded->id);
@@ -176,6 +178,7 @@ asio::awaitable<result<issued_session>> session_service::rotate(std::string_view
     auto presented = session::digest_secret(decoded->secret);
     std::optional<session::token_secret> derived;
     if (request.idempotency_key) derived = keys_->derive_secret("rotate", decoded->secret, *request.idempotency_key);
+    session::secure_wipe(decoded->secret);
 
     for (int attempt = 0; attempt < rotate_attempts; ++attempt) {
         if (attempt > 0) {
@@ -188,6 +191,7 @@ asio::awaitable<result<issued_session>> session_service::rotate(std::string_view
         if (!*found) co_return errc::unknown_session;
         const auto& stored = **found;
         auto issued = derived ? codec_.reissue(*keys_, decoded->id, *derived) : codec_.reissue(*keys_, decoded->id);
+        session::secure_wipe(issued.secret);
         auto rotated = session::rotate(stored, presented, issued.secret_hash, clock_.now(), policy_,
                                        request.reauthenticated, request.metadata);
         if (rotated.outcome == check_outcome::reuse_detected) co_await revoke_reused(stored, who);
@@ -218,13 +222,14 @@ asio::awaitable<result<issued_session>> session_service::rotate(std::string_view
 asio::awaitable<result<void>> session_service::revoke(std::string_view token, const actor& who) {
     auto decoded = codec_.decode(*keys_, token);
     if (!decoded) co_return decoded.error();
+    const auto presented = session::digest_secret(decoded->secret);
+    session::secure_wipe(decoded->secret);
     // The token must be one that may still act for the session: a token
     // rotated away is a reuse, as on every other entry point.
     auto found = co_await store_.get(decoded->id);
     if (!found) co_return store_failure(found.error());
     if (!*found) co_return result<void>();  // already gone: revoking is idempotent
-    auto checked =
-        session::check(**found, session::digest_secret(decoded->secret), clock_.now(), policy_, {false, std::nullopt});
+    auto checked = session::check(**found, presented, clock_.now(), policy_, {false, std::nullopt});
     if (checked.outcome == check_outcome::reuse_detected) {
         co_await revoke_reused(**found, who);
         co_return errc::reuse_detected;

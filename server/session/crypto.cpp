@@ -77,8 +77,9 @@ mac_ctx_ptr new_hmac_ctx() {
 // keeps a few keyed contexts and re-initialises one with a NULL key, which
 // restarts it with the key already set (crypto_test checks that keys never
 // mix). Entries are matched by
-// key content (a copy, wiped on thread exit), never by address, so a keyring
-// rebuilt at the same address with other keys cannot hit a stale entry.
+// key content (a copy on the thread's key-material page, wiped on thread
+// exit), never by address, so a keyring rebuilt at the same address with
+// other keys cannot hit a stale entry.
 class hmac_cache {
 public:
     static constexpr std::size_t slots = 4;
@@ -90,16 +91,17 @@ public:
             init(uncached_.get(), key.data(), key.size());
             return uncached_.get();
         }
-        for (auto& e : entries_)
-            if (e.ctx && equal_ct(key, bytes_view(e.key.data(), e.key_size))) {
-                init(e.ctx.get(), nullptr, 0);
-                return e.ctx.get();
+        for (std::size_t i = 0; i < slots; ++i)
+            if (entries_[i].ctx && equal_ct(key, bytes_view(key_at(i), entries_[i].key_size))) {
+                init(entries_[i].ctx.get(), nullptr, 0);
+                return entries_[i].ctx.get();
             }
-        entry& e = entries_[next_++ % slots];
+        const std::size_t i = next_++ % slots;
+        entry& e = entries_[i];
         if (!e.ctx) e.ctx = new_hmac_ctx();
         e.key_size = 0;  // not a valid entry until keyed
         init(e.ctx.get(), key.data(), key.size());
-        std::copy(key.begin(), key.end(), e.key.begin());
+        std::copy(key.begin(), key.end(), key_at(i));
         e.key_size = key.size();
         return e.ctx.get();
     }
@@ -107,16 +109,17 @@ public:
 private:
     struct entry {
         mac_ctx_ptr ctx;
-        std::array<std::uint8_t, max_cached_key> key{};
         std::size_t key_size = 0;
-        ~entry() { secure_wipe(key); }
     };
+
+    std::uint8_t* key_at(std::size_t slot) { return keys_.data() + slot * max_cached_key; }
 
     static void init(EVP_MAC_CTX* ctx, const std::uint8_t* key, std::size_t size) {
         if (EVP_MAC_init(ctx, key, size, nullptr) != 1) fail("HMAC init");
     }
 
     std::array<entry, slots> entries_;
+    secret_bytes keys_{slots * max_cached_key};  // one page for the slots' keys
     mac_ctx_ptr uncached_;
     std::size_t next_ = 0;
 };
@@ -256,10 +259,6 @@ bool equal_ct(bytes_view a, bytes_view b) noexcept {
     return a.size() == b.size() && CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
 }
 
-void secure_wipe(void* p, std::size_t n) noexcept {
-    if (n != 0) OPENSSL_cleanse(p, n);
-}
-
 std::size_t base64url_encode(bytes_view in, std::span<char> out) noexcept {
     std::size_t o = 0;
     std::uint32_t acc = 0;
@@ -290,13 +289,34 @@ std::optional<std::vector<std::uint8_t>> base64url_decode(std::string_view in) {
     return decode_vector<'-', '_'>(in);
 }
 
-std::optional<std::vector<std::uint8_t>> base64_decode(std::string_view in) {
-    // Padding, when present, must complete the last quantum exactly.
+namespace {
+
+// Standard base64 without its padding; padding, when present, must complete
+// the last quantum exactly.
+std::optional<std::string_view> unpadded(std::string_view in) {
     if (in.size() % 4 == 0 && in.ends_with('=')) {
         in.remove_suffix(in.ends_with("==") ? 2 : 1);
         if (in.empty()) return std::nullopt;  // nothing but padding
     }
-    return decode_vector<'+', '/'>(in);
+    return in;
+}
+
+}  // namespace
+
+std::optional<std::vector<std::uint8_t>> base64_decode(std::string_view in) {
+    const auto body = unpadded(in);
+    if (!body) return std::nullopt;
+    return decode_vector<'+', '/'>(*body);
+}
+
+std::optional<secret_bytes> base64_decode_secret(std::string_view in) {
+    const auto body = unpadded(in);
+    if (!body) return std::nullopt;
+    const auto size = base64url_decoded_size(body->size());
+    if (!size) return std::nullopt;
+    secret_bytes out(*size);
+    if (!decode_into<'+', '/'>(*body, std::span(out.data(), out.size()))) return std::nullopt;
+    return out;
 }
 
 }  // namespace sessiond::session

@@ -4,6 +4,8 @@
 // OpenSSL failures (which mean a broken library or no memory) throw
 // std::runtime_error: a token must never be issued from a failed RNG.
 
+#include "common/secure_memory.hpp"
+
 #include <array>
 #include <cstddef>
 #include <cstdint>
@@ -53,14 +55,11 @@ struct secret_digest {
 // The first 16 bytes of SHA-256(secret).
 secret_digest digest_secret(bytes_view secret);
 
-// Overwrites memory in a way the compiler cannot elide (OPENSSL_cleanse).
-void secure_wipe(void* p, std::size_t n) noexcept;
-inline void secure_wipe(std::span<std::uint8_t> s) noexcept {
-    secure_wipe(s.data(), s.size());
-}
-inline void secure_wipe(std::string& s) noexcept {
-    secure_wipe(s.data(), s.size());
-}
+// Wiping and self-wiping buffers live in common/secure_memory.hpp.
+using sessiond::secret_array;
+using sessiond::secret_bytes;
+using sessiond::secure_wipe;
+using sessiond::wiped_bytes;
 
 // --- base64url (RFC 4648 §5), no padding --------------------------------
 // Encoding and decoding use branch-free arithmetic instead of lookup tables
@@ -96,31 +95,8 @@ std::optional<std::vector<std::uint8_t>> base64url_decode(std::string_view in);
 // otherwise as strict as base64url_decode.
 std::optional<std::vector<std::uint8_t>> base64_decode(std::string_view in);
 
-// Key material that wipes itself when destroyed or overwritten. Move-only so
-// that no stray copy outlives the wipe.
-class secret_bytes {
-public:
-    secret_bytes() = default;
-    explicit secret_bytes(std::vector<std::uint8_t> bytes) noexcept : bytes_(std::move(bytes)) {}
-    secret_bytes(const secret_bytes&) = delete;
-    secret_bytes& operator=(const secret_bytes&) = delete;
-    secret_bytes(secret_bytes&& other) noexcept : bytes_(std::move(other.bytes_)) { other.bytes_.clear(); }
-    secret_bytes& operator=(secret_bytes&& other) noexcept {
-        if (this != &other) {
-            secure_wipe(bytes_);
-            bytes_ = std::move(other.bytes_);
-            other.bytes_.clear();
-        }
-        return *this;
-    }
-    ~secret_bytes() { secure_wipe(bytes_); }
-
-    bytes_view view() const noexcept { return bytes_; }
-    std::size_t size() const noexcept { return bytes_.size(); }
-    bool empty() const noexcept { return bytes_.empty(); }
-
-private:
-    std::vector<std::uint8_t> bytes_;
-};
+// base64_decode straight into key-material pages: no plaintext copy left
+// behind on the heap.
+std::optional<secret_bytes> base64_decode_secret(std::string_view in);
 
 }  // namespace sessiond::session

@@ -11,9 +11,9 @@ namespace {
 
 // Decodes one configured key; `what` names it in messages ("token key 3").
 secret_bytes decode_key(std::string_view b64, const std::string& what) {
-    auto bytes = base64_decode(b64);
-    if (!bytes) throw keyring_error(what + " is not valid base64");
-    secret_bytes key(std::move(*bytes));
+    auto decoded = base64_decode_secret(b64);
+    if (!decoded) throw keyring_error(what + " is not valid base64");
+    secret_bytes key(std::move(*decoded));
     if (key.size() < keyring::min_key_size)
         throw keyring_error(what + " is " + std::to_string(key.size()) + " bytes, at least " +
                             std::to_string(keyring::min_key_size) + " are required (openssl rand -base64 32)");
@@ -76,9 +76,9 @@ keyring keyring::parse(std::string_view token_keys, std::string_view user_index_
 
 keyring keyring::make_ephemeral() {
     auto random_key = [] {
-        std::vector<std::uint8_t> bytes(min_key_size);
-        random_bytes(bytes);
-        return secret_bytes(std::move(bytes));
+        secret_bytes key(min_key_size);
+        random_bytes(std::span(key.data(), key.size()));
+        return key;
     };
     keyring k;
     k.keys_.push_back(random_key());
@@ -133,18 +133,17 @@ std::uint16_t keyring::user_bucket(std::string_view user_id) const {
     return static_cast<std::uint16_t>((mac[0] << 8 | mac[1]) % bucket_count);
 }
 
-std::array<std::uint8_t, 32> keyring::derive_secret(std::string_view context, bytes_view secret,
-                                                    std::string_view salt) const {
-    std::vector<std::uint8_t> bytes;
-    bytes.reserve(context.size() + 1 + secret.size() + salt.size());
-    bytes.insert(bytes.end(), context.begin(), context.end());
-    bytes.push_back(0);
-    bytes.insert(bytes.end(), secret.begin(), secret.end());
-    bytes.insert(bytes.end(), salt.begin(), salt.end());
-    const secret_bytes message(std::move(bytes));  // wiped when it goes
-    const sha256_digest mac = hmac_sha256(user_index_key_.view(), message.view());
-    std::array<std::uint8_t, 32> out;
+secret_array<32> keyring::derive_secret(std::string_view context, bytes_view secret, std::string_view salt) const {
+    // Built at its final size, so no outgrown buffer keeps a copy; wiped when it goes.
+    wiped_bytes message(context.size() + 1 + secret.size() + salt.size());
+    std::uint8_t* at = std::copy(context.begin(), context.end(), message.data());
+    *at++ = 0;
+    at = std::copy(secret.begin(), secret.end(), at);
+    std::copy(salt.begin(), salt.end(), at);
+    sha256_digest mac = hmac_sha256(user_index_key_.view(), message.view());
+    secret_array<32> out;
     std::copy(mac.begin(), mac.end(), out.begin());
+    secure_wipe(mac);
     return out;
 }
 

@@ -2,8 +2,10 @@
 // The server's secrets for tokens: several token keys are accepted (so keys
 // can rotate without logging everyone out), one of them signs new tokens; and
 // the separate user index key that maps user ids to buckets. Immutable once
-// built; share it as std::shared_ptr<const keyring>. Key material is wiped
-// when the keyring is destroyed and never appears in an error message.
+// built; share it as std::shared_ptr<const keyring>. Key material lives on
+// pages left out of core dumps and locked in memory where allowed
+// (secret_bytes), is wiped when the keyring is destroyed and never appears
+// in an error message.
 
 #include "session/crypto.hpp"
 
@@ -82,8 +84,8 @@ public:
     // `salt`: HMAC-SHA-256(user_index_key, context ‖ 0 ‖ secret ‖ salt). A
     // rotation with an idempotency key derives its new token secret this
     // way, so that a retry of the same rotation gets the same token.
-    std::array<std::uint8_t, 32> derive_secret(std::string_view context, bytes_view secret,
-                                               std::string_view salt) const;
+    // Wipes itself when it goes.
+    secret_array<32> derive_secret(std::string_view context, bytes_view secret, std::string_view salt) const;
 
 private:
     keyring() = default;

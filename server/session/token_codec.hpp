@@ -38,7 +38,9 @@
 
 namespace sessiond::session {
 
-using token_secret = std::array<std::uint8_t, 32>;
+// Wipes itself when it goes, so every issued or decoded token's secret is
+// wiped when the token object is.
+using token_secret = secret_array<32>;
 
 struct issued_token {
     std::string token;  // hand to the client; never log it

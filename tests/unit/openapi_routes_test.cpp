@@ -42,7 +42,8 @@ TEST_CASE("served routes equal the OpenAPI operations") {
     service::session_service service(memory,
                                      std::make_shared<const session::keyring>(session::keyring::make_ephemeral()),
                                      session::token_codec(), clock, session::policy{});
-    api::session_api sessions(service, api::api_keys::allow_all(), api::api_settings{});
+    api::session_api sessions(service, std::make_shared<const api::api_keys>(api::api_keys::allow_all()),
+                              api::api_settings{});
     http::router routes;
     api::add_ops_routes(routes, {[] { return true; }, [] { return std::uint64_t{0}; }});
     sessions.add_routes(routes);
