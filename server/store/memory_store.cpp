@@ -226,9 +226,9 @@ asio::awaitable<result<user_removal>> memory_store::remove_user(const user_ref& 
     auto u = s.users.find(user.user_id);
     if (u == s.users.end()) co_return out;
     std::vector<deadline_key> batch;
-    for (auto it = walk_from(u->second, after); it != u->second.end() && batch.size() < max_walk; ++it)
+    for (auto it = walk_from(u->second, after); it != u->second.end() && batch.size() < max_removal; ++it)
         batch.push_back(*it);
-    if (batch.size() == max_walk && batch.back() != *u->second.rbegin())
+    if (batch.size() == max_removal && batch.back() != *u->second.rbegin())
         out.next = user_cursor{batch.back().first, batch.back().second};
     // Erasing may drop the user's index: `u` is not used again.
     for (const auto& [deadline, id] : batch) {

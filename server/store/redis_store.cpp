@@ -531,7 +531,8 @@ asio::awaitable<result<user_removal>> redis_store::remove_user(const user_ref& u
                                                                std::optional<user_cursor> after) {
     std::vector<std::string> keys{user_key(user)};
     std::vector<std::string> args{slot_prefix(user.bucket) + "s:", bucket_arg(user.bucket),
-                                  except ? member_of(*except) : std::string(), user.user_id, std::to_string(max_walk)};
+                                  except ? member_of(*except) : std::string(), user.user_id,
+                                  std::to_string(max_removal)};
     append_cursor(args, after);
     auto [ec, reply] = co_await client_.async_eval(remove_user_script, keys, args, use_tuple);
     if (ec) co_return api_error(ec, "remove_user");

@@ -271,14 +271,14 @@ TEST_CASE("revoke-all goes in bounded batches and, when the store fails midway, 
     f.store.fail_user_batches_after = 1;
     auto partial = f.run(f.sessions.revoke_user("alice", std::nullopt, f.who));
     CHECK(partial.failure == sessiond::error::store_unavailable);
-    CHECK(partial.revoked == store::max_walk);
-    CHECK(metrics::get().sessions_revoked.get() == revoked_before + store::max_walk);
+    CHECK(partial.revoked == store::max_removal);
+    CHECK(metrics::get().sessions_revoked.get() == revoked_before + store::max_removal);
 
     // Repeating the request revokes the rest.
     f.store.fail_user_batches_after.reset();
     auto rest = f.run(f.sessions.revoke_user("alice", std::nullopt, f.who));
     CHECK_FALSE(rest.failure);
-    CHECK(rest.revoked == count - store::max_walk);
+    CHECK(rest.revoked == count - store::max_removal);
     auto listed = f.run(f.sessions.list_user("alice", std::nullopt, service::max_page));
     REQUIRE(listed);
     CHECK(listed->sessions.empty());

@@ -1,5 +1,6 @@
 // Bounded work per user: a user's sessions are listed page by page and
 // revoked batch by batch, each store call examining at most store::max_walk
+// (store::max_removal for a revoke-all batch)
 // entries of the user's index, and the per-user limit is enforced by looking
 // at the victims only. The same walk runs against both stores; Redis' own
 // command statistics show how much work each script did.
@@ -153,7 +154,7 @@ TEST_CASE("a user's sessions are listed page by page: every live session once, a
         do {
             auto batch = e.run(s->remove_user(alice, sessions[3].id, after));
             REQUIRE(batch);
-            CHECK(batch->removed <= store::max_walk);
+            CHECK(batch->removed <= store::max_removal);
             removed += batch->removed;
             after = batch->next;
             ++batches;
@@ -172,14 +173,14 @@ TEST_CASE("a user's sessions are listed page by page: every live session once, a
             CHECK(page->sessions.size() == 50);
             CHECK(calls(redis, "get") == 50);
         }
-        SECTION("in Redis, one revoke-all batch reads at most max_walk sessions") {
+        SECTION("in Redis, one revoke-all batch reads at most max_removal sessions") {
             redis.command({"CONFIG", "RESETSTAT"});
             auto batch = e.run(s->remove_user(alice, std::nullopt, std::nullopt));
             REQUIRE(batch);
-            CHECK(batch->removed == store::max_walk);
+            CHECK(batch->removed == store::max_removal);
             CHECK(batch->next);
-            CHECK(calls(redis, "get") == static_cast<long long>(store::max_walk));
-            CHECK(calls(redis, "del") == static_cast<long long>(store::max_walk));
+            CHECK(calls(redis, "get") == static_cast<long long>(store::max_removal));
+            CHECK(calls(redis, "del") == static_cast<long long>(store::max_removal));
         }
     }
 }
