@@ -308,11 +308,11 @@ void record_refused(std::string_view what, const session_id& id, const boost::sy
     static log_gate gate;
     if (!gate.pass()) return;
     const auto id_text = id.to_string();
-    const log::field fields[] = {{"session_id", id_text}, {"error", ec.message()}};
+    const auto why = ec.message();
     if (ec == record_errc::unsupported_format)
-        log::warn(what, {fields[0], fields[1]});
+        log::warn(what, {{"session_id", id_text}, {"error", why}});
     else
-        log::error(what, {fields[0], fields[1]});
+        log::error(what, {{"session_id", id_text}, {"error", why}});
 }
 
 }  // namespace
