@@ -52,7 +52,9 @@ errc refusal(check_outcome outcome) {
 
 // A store failure, counted once where the service first sees it.
 boost::system::error_code store_failure(const boost::system::error_code& ec) {
-    metrics::get().store_errors.inc();
+    // A session of a newer record format is no failure of the store (it is
+    // counted as sessiond_store_records_unreadable_total).
+    if (ec != sessiond::error::session_unreadable) metrics::get().store_errors.inc();
     return ec;
 }
 
