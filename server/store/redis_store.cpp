@@ -315,6 +315,15 @@ void record_refused(std::string_view what, const session_id& id, const boost::sy
         log::error(what, {{"session_id", id_text}, {"error", why}});
 }
 
+// A session of a newer record format, as far as this version can tell: its
+// id and (from the header every format keeps) its user.
+session_record unreadable_stub(std::string_view value, const session_id& id) {
+    session_record stub;
+    stub.id = id;
+    stub.user_id = std::string(record_owner(value).value_or(""));
+    return stub;
+}
+
 }  // namespace
 
 redis_store::redis_store(redis::client& client, const session::clock& clock, std::string key_prefix,
@@ -339,8 +348,9 @@ std::string redis_store::user_key(const user_ref& user) const {
     return slot_prefix(user.bucket).append("u:").append(user.index_name);
 }
 
-redis_store::read_outcome redis_store::open_value(std::string_view value, const session_id& id) const {
-    auto r = sealer_.open(value, session_key(id), id);
+redis_store::read_outcome redis_store::open_value(std::string_view value, std::string_view key_name,
+                                                  const session_id& id) const {
+    auto r = sealer_.open(value, key_name, id);
     if (r) {
         if (static_cast<std::uint8_t>(value[0]) == 2) metrics::get().records_unsigned_read.inc();
         if (session::store_deadline(*r) <= clock_.now()) return {std::nullopt, {}};
@@ -362,8 +372,9 @@ redis_store::read_outcome redis_store::open_value(std::string_view value, const 
     return {std::nullopt, r.error()};
 }
 
-result<std::optional<session_record>> redis_store::decode_value(std::string_view value, const session_id& id) const {
-    auto read = open_value(value, id);
+result<std::optional<session_record>> redis_store::decode_value(std::string_view value, std::string_view key_name,
+                                                                const session_id& id) const {
+    auto read = open_value(value, key_name, id);
     // Tampered, corrupt or unsealed: as if there were no session (never served).
     if (read.error == record_errc::unsupported_format) return sessiond::error::session_unreadable;
     return std::move(read.record);
@@ -382,14 +393,12 @@ result<std::vector<session_record>> redis_store::decode_pairs(std::span<const re
             return api_error(redis::error::protocol_error, "pairs");
         id.bucket = user.bucket;
         std::memcpy(id.id.data(), member.data(), id.id.size());
-        auto read = open_value(items[i + 1].str(), id);
+        auto read = open_value(items[i + 1].str(), session_key(id), id);
         if (read.error == record_errc::unsupported_format) {
             if (!unreadable) {
                 // An evicted session this version cannot read: it went all
                 // the same, and its audit event names it and its user.
-                session_record stub;
-                stub.id = id;
-                stub.user_id = std::string(record_owner(items[i + 1].str()).value_or(""));
+                auto stub = unreadable_stub(items[i + 1].str(), id);
                 if (stub.user_id == user.user_id) out.push_back(std::move(stub));
             } else {
                 ++*unreadable;
@@ -445,11 +454,12 @@ asio::awaitable<result<bool>> redis_store::check_index_key(bool overwrite) {
 }
 
 asio::awaitable<result<std::optional<session_record>>> redis_store::get(const session_id& id) {
-    auto [ec, reply] = co_await client_.async_exec(redis::command("GET", session_key(id)), use_tuple);
+    const auto key = session_key(id);  // built once: the GET's key and the seal's key name
+    auto [ec, reply] = co_await client_.async_exec(redis::command("GET", key), use_tuple);
     if (ec) co_return api_error(ec, "get");
     if (reply.is_nil()) co_return std::optional<session_record>();
     if (!reply.is_string()) co_return api_error(redis::error::protocol_error, "get");
-    co_return decode_value(reply.str(), id);
+    co_return decode_value(reply.str(), key, id);
 }
 
 asio::awaitable<result<bool>> redis_store::replace(const session_record& expected, const session_record& next,
@@ -475,14 +485,10 @@ asio::awaitable<result<std::optional<session_record>>> redis_store::remove(const
     if (ec) co_return api_error(ec, "remove");
     if (reply.is_nil()) co_return std::optional<session_record>();
     if (!reply.is_string()) co_return api_error(redis::error::protocol_error, "remove");
-    auto read = open_value(reply.str(), id);
-    if (read.error == record_errc::unsupported_format) {
-        // Gone all the same; what there is to say about it is its id and user.
-        session_record stub;
-        stub.id = id;
-        stub.user_id = std::string(record_owner(reply.str()).value_or(""));
-        co_return std::optional<session_record>(std::move(stub));
-    }
+    auto read = open_value(reply.str(), keys[0], id);
+    // Gone all the same; what there is to say about it is its id and user.
+    if (read.error == record_errc::unsupported_format)
+        co_return std::optional<session_record>(unreadable_stub(reply.str(), id));
     co_return std::move(read.record);  // nothing that was a session (tampered): nothing revoked
 }
 

@@ -61,10 +61,10 @@ private:
         std::optional<session::session_record> record;
         boost::system::error_code error;
     };
-    read_outcome open_value(std::string_view value, const session::session_id& id) const;
+    read_outcome open_value(std::string_view value, std::string_view key_name, const session::session_id& id) const;
     // The same for a single read: a record of a newer format is the error
     // session_unreadable; a refused one reads as no session.
-    result<std::optional<session::session_record>> decode_value(std::string_view value,
+    result<std::optional<session::session_record>> decode_value(std::string_view value, std::string_view key_name,
                                                                 const session::session_id& id) const;
     // {member, record, member, record, ...} from items[first] on: members are
     // the 16 random bytes of ids in the user's bucket. Only the user's own

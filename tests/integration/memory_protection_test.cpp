@@ -12,25 +12,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "support/sanitizers.hpp"
 #include "support/sessiond_process.hpp"
 
 using namespace sessiond::test;
 using namespace std::chrono_literals;
 
 namespace {
-
-// The sanitizers' runtimes replace mlock with a no-op that reports success.
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
-constexpr bool mlock_is_real = false;
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
-constexpr bool mlock_is_real = false;
-#else
-constexpr bool mlock_is_real = true;
-#endif
-#else
-constexpr bool mlock_is_real = true;
-#endif
 
 std::string proc_file(pid_t pid, const std::string& name) {
     std::ifstream in("/proc/" + std::to_string(pid) + "/" + name, std::ios::binary);

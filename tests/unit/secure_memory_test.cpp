@@ -15,6 +15,7 @@
 
 #include <unistd.h>
 
+#include "support/sanitizers.hpp"
 #include "common/secret_file.hpp"
 #include "common/secure_memory.hpp"
 #include "session/crypto.hpp"
@@ -25,18 +26,7 @@ using namespace sessiond;
 
 namespace {
 
-// The sanitizers' runtimes replace mlock with a no-op that reports success.
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
-constexpr bool mlock_is_real = false;
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
-constexpr bool mlock_is_real = false;
-#else
-constexpr bool mlock_is_real = true;
-#endif
-#else
-constexpr bool mlock_is_real = true;
-#endif
+using test::mlock_is_real;
 
 // What the watching allocator saw of each buffer it freed: whether the
 // bytes were all zero at that moment.
