@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <string>
 
 #include "http/router.hpp"
 
@@ -13,6 +14,8 @@ namespace sessiond::api {
 struct ops_probes {
     std::function<bool()> store_ready;
     std::function<std::uint64_t()> open_connections;
+    // Metric families describing the store (Redis topology); may be empty.
+    std::function<std::string()> store_metrics;
 };
 
 void add_ops_routes(http::router& routes, const ops_probes& probes);

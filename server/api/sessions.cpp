@@ -158,6 +158,10 @@ void set_failure(http::request_context& ctx, const boost::system::error_code& ec
                  : code == error::session_limit ? "the user has reached the session limit"
                  : code == error::session_unreadable
                      ? "the session was stored by a newer sessiond; an instance of that version can answer"
+                 : code == error::store_unacknowledged
+                     ? "the write reached the Redis primary but not enough replicas acknowledged it in time, so a "
+                       "failover could undo it; retry (a revoke or delete again, a rotate with the same "
+                       "Idempotency-Key)"
                      : "the session store could not be reached in time";
     }
     if (auto why = refusal_of(ec)) {

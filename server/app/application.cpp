@@ -71,6 +71,7 @@ std::vector<startup_warning> exposed_secret_files(const config& cfg) {
         {"user-index-key-file", &cfg.token.user_index_key_file},
         {"api-keys-file", &cfg.auth.api_keys_file},
         {"redis-password-file", &cfg.store.redis_password_file},
+        {"redis-sentinel-password-file", &cfg.store.redis_sentinel_password_file},
         {"redis-tls-key-file", &cfg.store.redis_tls_key_file},
     };
     std::vector<startup_warning> out;
@@ -190,6 +191,22 @@ redis::config make_redis_config(const store_config& s) {
     c.connect_timeout = s.redis_connect_timeout;
     c.command_timeout = s.redis_command_timeout;
     c.max_in_flight = s.redis_max_in_flight;
+    c.topology_refresh = s.redis_topology_refresh;
+    c.wait_replicas = s.redis_wait_replicas;
+    c.wait_timeout = s.redis_wait_timeout;
+    if (c.mode == redis::topology::sentinel) {
+        c.sentinel_user = s.redis_sentinel_user;
+        c.sentinel_password = s.redis_sentinel_password;
+        if (!s.redis_sentinel_password_file.empty()) {
+            std::string file = secret_file(s.redis_sentinel_password_file, "redis-sentinel-password-file");
+            c.sentinel_password = file;
+            secure_wipe(file);
+        }
+    } else if (!s.redis_sentinel_user.empty() || !s.redis_sentinel_password.empty() ||
+               !s.redis_sentinel_password_file.empty()) {
+        throw config_error("invalid value for 'redis-sentinel-password': the sentinel options need a "
+                           "redis+sentinel:// URL");
+    }
     c.log = make_redis_logger();
     return c;
 }
@@ -205,6 +222,43 @@ session::policy make_policy(const session_config& s) {
     p.max_sessions_per_user = s.max_per_user;
     p.on_limit = s.limit_policy == "reject" ? session::limit_policy::reject : session::limit_policy::evict_lru;
     return p;
+}
+
+// The Redis topology as the I/O threads see it, in the Prometheus text
+// format: the mode, and per thread (each keeps its own view) the primary in
+// use (Sentinel) or the slot map's coverage (Cluster).
+template <class Workers>
+std::string topology_metrics(const Workers& workers) {
+    if (workers.empty() || !workers.front()->redis_client) return {};
+    std::string out;
+    const auto mode = workers.front()->redis_client->status().mode;
+    out += "# HELP sessiond_redis_topology The Redis deployment sessiond is configured for.\n";
+    out += "# TYPE sessiond_redis_topology gauge\n";
+    out += "sessiond_redis_topology{mode=\"" + std::string(redis::to_string(mode)) + "\"} 1\n";
+    if (mode == redis::topology::sentinel) {
+        out += "# HELP sessiond_redis_primary The primary an I/O thread sends commands to (Sentinel).\n";
+        out += "# TYPE sessiond_redis_primary gauge\n";
+        for (std::size_t i = 0; i < workers.size(); ++i) {
+            const auto st = workers[i]->redis_client->status();
+            if (!st.primary.empty())
+                out += "sessiond_redis_primary{thread=\"" + std::to_string(i) + "\",address=\"" + st.primary +
+                       "\"} 1\n";
+        }
+    } else if (mode == redis::topology::cluster) {
+        out += "# HELP sessiond_redis_cluster_slots_covered Slots with a known primary in an I/O thread's map (16384 when whole).\n";
+        out += "# TYPE sessiond_redis_cluster_slots_covered gauge\n";
+        std::string primaries =
+            "# HELP sessiond_redis_cluster_primaries Primaries in an I/O thread's slot map.\n"
+            "# TYPE sessiond_redis_cluster_primaries gauge\n";
+        for (std::size_t i = 0; i < workers.size(); ++i) {
+            const auto st = workers[i]->redis_client->status();
+            const std::string label = "{thread=\"" + std::to_string(i) + "\"} ";
+            out += "sessiond_redis_cluster_slots_covered" + label + std::to_string(st.slots_covered) + "\n";
+            primaries += "sessiond_redis_cluster_primaries" + label + std::to_string(st.primaries) + "\n";
+        }
+        out += primaries;
+    }
+    return out;
 }
 
 // One I/O thread's share of the daemon: its own io_context, HTTP server and,
@@ -299,6 +353,7 @@ int run(config& cfg) {
     secure_wipe(cfg.token.keys);
     secure_wipe(cfg.token.user_index_key);
     secure_wipe(cfg.store.redis_url);
+    secure_wipe(cfg.store.redis_sentinel_password);
     if (!prepared_ok) return 2;
     // A reader of stdout that goes away must not kill the daemon: writes
     // then fail with EPIPE, and the logger counts the lines it drops.
@@ -392,9 +447,11 @@ int run(config& cfg) {
         return true;
     };
     for (auto& w : workers) {
-        api::add_ops_routes(w->routes, {store_ready, [&open_connections] {
+        api::add_ops_routes(w->routes, {store_ready,
+                                        [&open_connections] {
                                             return static_cast<std::uint64_t>(open_connections.load());
-                                        }});
+                                        },
+                                        [&workers] { return topology_metrics(workers); }});
         w->sessions->add_routes(w->routes);
         w->server = std::make_unique<http::server>(w->ioc, http_cfg, w->routes, cfg.log.access_log, open_connections,
                                                    per_client);

@@ -26,6 +26,7 @@ const problem_kind kinds[] = {
     {503, "store_full", "Session store full"},
     {503, "too_many_connections", "Too many connections"},
     {503, "session_unreadable", "Session stored by a newer version"},
+    {503, "store_unavailable", "Session store write not acknowledged by replicas"},
     {500, "internal_error", "Internal error"},
 };
 static_assert(std::size(kinds) == static_cast<std::size_t>(error::internal_error) + 1);

@@ -27,6 +27,7 @@ enum class error {
     store_full,
     too_many_connections,
     session_unreadable,
+    store_unacknowledged,  // durable writes: the replicas did not confirm in time (code store_unavailable)
     internal_error,
 };
 

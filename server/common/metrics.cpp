@@ -70,11 +70,17 @@ constexpr counter shard::*single_counters[] = {
     &shard::records_unsigned,
     &shard::records_unsigned_read,
     &shard::records_unreadable,
+    &shard::redis_failovers,
+    &shard::redis_moves,
+    &shard::redis_asks,
+    &shard::redis_cluster_retries,
+    &shard::redis_topology_refreshes,
+    &shard::redis_writes_unacknowledged,
 };
 // clang-format on
-// A counter appended to shard (after records_unreadable, its last member) but
-// not listed above fails here.
-static_assert(offsetof(shard, records_unreadable) + sizeof(counter) ==
+// A counter appended to shard (after redis_writes_unacknowledged, its last
+// member) but not listed above fails here.
+static_assert(offsetof(shard, redis_writes_unacknowledged) + sizeof(counter) ==
                   sizeof(shard::responses_by_class) + sizeof(shard::latency_buckets) + sizeof(shard::tokens_refused) +
                       std::size(single_counters) * sizeof(counter),
               "every single counter of shard must be listed in single_counters");
@@ -116,7 +122,7 @@ void count_refusal(token_refusal why) noexcept {
     get().tokens_refused[std::min(static_cast<std::size_t>(why), token_refusal_count - 1)].inc();
 }
 
-std::string render(std::uint64_t open_connections, bool store_ready) {
+std::string render(std::uint64_t open_connections, bool store_ready, std::string_view extra) {
     shard r;
     sum(r);
     std::string out;
@@ -198,7 +204,22 @@ std::string render(std::uint64_t open_connections, bool store_ready) {
     simple("sessiond_exceptions_contained_total", "counter",
            "Exceptions that escaped a detached coroutine or handler: logged, the work restarted or ended.",
            r.exceptions_contained.get());
+    simple("sessiond_redis_failovers_total", "counter",
+           "Changes of the Redis primary seen (Sentinel), counted by each I/O thread.", r.redis_failovers.get());
+    out +=
+        "# HELP sessiond_redis_redirects_total Redis Cluster redirects followed, by kind.\n"
+        "# TYPE sessiond_redis_redirects_total counter\n";
+    fmt::format_to(it, "sessiond_redis_redirects_total{{kind=\"moved\"}} {}\n", r.redis_moves.get());
+    fmt::format_to(it, "sessiond_redis_redirects_total{{kind=\"ask\"}} {}\n", r.redis_asks.get());
+    simple("sessiond_redis_cluster_retries_total", "counter",
+           "Redis Cluster commands retried after TRYAGAIN, CLUSTERDOWN or LOADING.", r.redis_cluster_retries.get());
+    simple("sessiond_redis_topology_refreshes_total", "counter",
+           "Slot maps (Cluster) or primaries (Sentinel) asked for.", r.redis_topology_refreshes.get());
+    simple("sessiond_redis_writes_unacknowledged_total", "counter",
+           "Writes not acknowledged by redis-wait-replicas replicas in time (answered 503).",
+           r.redis_writes_unacknowledged.get());
     simple("sessiond_store_ready", "gauge", "1 when the session store is reachable.", store_ready ? 1 : 0);
+    out += extra;
     return out;
 }
 

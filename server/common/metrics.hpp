@@ -9,6 +9,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <string>
+#include <string_view>
 
 namespace sessiond::metrics {
 
@@ -71,6 +72,12 @@ struct alignas(cache_line) shard {
     counter records_unsigned;       // format-2 (unsealed) records refused
     counter records_unsigned_read;  // format-2 records read while accepted (a rolling upgrade)
     counter records_unreadable;     // records of a newer format than this version reads
+    counter redis_failovers;            // the primary named by the sentinels changed
+    counter redis_moves;                // MOVED redirects followed
+    counter redis_asks;                 // ASK redirects followed
+    counter redis_cluster_retries;      // TRYAGAIN, CLUSTERDOWN, LOADING retried after a pause
+    counter redis_topology_refreshes;   // slot maps or primaries asked for
+    counter redis_writes_unacknowledged;  // WAIT: a write not acknowledged by enough replicas in time
     // A new counter goes here, and into single_counters in metrics.cpp.
 };
 
@@ -81,7 +88,8 @@ shard& get();
 void observe_request(unsigned status, std::uint64_t duration_us) noexcept;
 void count_refusal(token_refusal why) noexcept;
 
-// The exposition text, with gauges supplied by the caller.
-std::string render(std::uint64_t open_connections, bool store_ready);
+// The exposition text, with gauges supplied by the caller; `extra` (whole
+// metric families in the text format) is appended.
+std::string render(std::uint64_t open_connections, bool store_ready, std::string_view extra = {});
 
 }  // namespace sessiond::metrics

@@ -180,8 +180,24 @@ const std::vector<option_def>& options() {
             SESSIOND_FIELD(std::size_t, log.queue_size)),
         opt("redis-url",
             "redis://[[user]:password@]host:port[/db] or rediss://... (empty = embedded in-memory store); a lone "
-            "userinfo (redis://password@host) is the password",
+            "userinfo (redis://password@host) is the password. Sentinel: "
+            "redis+sentinel://[userinfo@]sentinel:26379[,sentinel:port...]/master-name[/db]; Cluster: "
+            "redis+cluster://[userinfo@]node:6379[,node:port...] (rediss+... with TLS); userinfo is the data nodes'",
             SESSIOND_FIELD(std::string, store.redis_url), true),
+        opt("redis-sentinel-user", "Sentinel: ACL user on the sentinels (empty = none)",
+            SESSIOND_FIELD(std::string, store.redis_sentinel_user)),
+        opt("redis-sentinel-password", "Sentinel: the sentinels' password (empty = no AUTH to the sentinels)",
+            SESSIOND_FIELD(std::string, store.redis_sentinel_password), true),
+        opt("redis-sentinel-password-file", "Sentinel: file holding the sentinels' password",
+            SESSIOND_FIELD(std::string, store.redis_sentinel_password_file)),
+        opt("redis-topology-refresh",
+            "Sentinel/Cluster: ask for the primary / slot map this often even without a sign of change",
+            SESSIOND_FIELD(ms, store.redis_topology_refresh)),
+        opt("redis-wait-replicas",
+            "durable writes: replicas that must acknowledge each create, rotate and revoke (WAIT); 0 = off",
+            SESSIOND_FIELD(unsigned, store.redis_wait_replicas)),
+        opt("redis-wait-timeout", "durable writes: how long to wait for the acknowledgements (beyond: 503)",
+            SESSIOND_FIELD(ms, store.redis_wait_timeout)),
         opt("redis-password-file", "file holding the Redis password (overrides the URL's)",
             SESSIOND_FIELD(std::string, store.redis_password_file)),
         opt("redis-tls-ca-file", "CA bundle to verify the Redis server (rediss://)",
@@ -341,9 +357,23 @@ void validate(const config& c, const std::map<std::string, std::string>& sources
         auto a = boost::asio::ip::make_address(c.http.address, ec2);
         if (!ec2 && !a.is_loopback()) fail("development", "development mode listens on loopback addresses only");
     }
-    if (!c.store.redis_url.empty() && c.store.redis_url.rfind("redis://", 0) != 0 &&
-        c.store.redis_url.rfind("rediss://", 0) != 0)
-        fail("redis-url", "must start with redis:// or rediss://");
+    if (!c.store.redis_url.empty()) {
+        static constexpr std::string_view schemes[] = {"redis://",          "rediss://",
+                                                       "redis+sentinel://", "rediss+sentinel://",
+                                                       "redis+cluster://",  "rediss+cluster://"};
+        bool known = false;
+        for (auto s : schemes)
+            known = known || c.store.redis_url.starts_with(s);
+        if (!known)
+            fail("redis-url",
+                 "must start with redis://, rediss://, redis+sentinel://, rediss+sentinel://, redis+cluster:// or "
+                 "rediss+cluster://");
+    }
+    if (c.store.redis_wait_replicas > 0 &&
+        (c.store.redis_wait_timeout.count() <= 0 || c.store.redis_wait_timeout >= c.store.redis_command_timeout))
+        fail("redis-wait-timeout",
+             "must be positive and shorter than redis-command-timeout when redis-wait-replicas is set (WAIT holds "
+             "its connection for up to this long)");
 }
 
 // Keeps what an operator needs to read (a URL's scheme and host) and hides

@@ -39,7 +39,8 @@ struct log_config {
 };
 
 struct store_config {
-    // Empty = the embedded in-memory store; otherwise redis:// or rediss:// URL.
+    // Empty = the embedded in-memory store; otherwise a redis://, rediss://,
+    // redis(s)+sentinel:// or redis(s)+cluster:// URL.
     std::string redis_url;
     std::string redis_password_file;  // overrides the URL's password
     std::string redis_tls_ca_file;
@@ -52,6 +53,16 @@ struct store_config {
     std::chrono::milliseconds redis_command_timeout{500};
     std::size_t redis_max_in_flight = 4096;  // per connection; beyond: 503 store_busy
     std::string redis_key_prefix = "sessiond:";
+    // Sentinel: the sentinels' own credentials (not the data nodes').
+    std::string redis_sentinel_user;
+    std::string redis_sentinel_password;
+    std::string redis_sentinel_password_file;
+    // Sentinel, Cluster: how often the primary / slot map is asked for anyway.
+    std::chrono::milliseconds redis_topology_refresh{5'000};
+    // Durable writes: replicas that must acknowledge each create, rotate and
+    // revoke (WAIT) within redis_wait_timeout; 0 = off.
+    unsigned redis_wait_replicas = 0;
+    std::chrono::milliseconds redis_wait_timeout{200};
     // Stored record format (docs/data-model.md): 3 is sealed against forgery
     // in Redis; 2 while instances of a version that reads only 2 still run.
     unsigned record_format = 3;

@@ -4,8 +4,10 @@
 #include <string_view>
 #include <system_error>
 
+#include "redis/cluster_router.hpp"
 #include "redis/connection.hpp"
 #include "redis/handshake.hpp"
+#include "redis/sentinel_router.hpp"
 #include "redis/standalone_router.hpp"
 #include "redis/tls.hpp"
 
@@ -24,14 +26,36 @@ client::client(boost::asio::io_context& ioc, config cfg, std::size_t io_threads)
         if (auto ec = load_password_file(cfg))
             throw std::system_error(ec, "Redis password_file '" + cfg.password_file + "'");
     }
+    if (cfg.mode != topology::standalone && cfg.seeds.empty())
+        throw std::invalid_argument("Redis Sentinel and Cluster need at least one address");
+    if (cfg.mode == topology::sentinel && cfg.master_name.empty())
+        throw std::invalid_argument("Redis Sentinel needs the name of the monitored primary");
     auto settings = std::make_shared<connection_settings>();
     if (cfg.tls) settings->tls = make_tls_context(cfg);
     settings->handshake = handshake_steps(cfg);
     settings->tick = tick_for(cfg);
     connections_ = cfg.connections != 0 ? cfg.connections : std::max<std::size_t>(1, io_threads);
     settings->cfg = cfg;
+    switch (cfg.mode) {
+        case topology::standalone:
+            router_ = std::make_shared<standalone_router>(ioc, std::move(settings), connections_);
+            break;
+        case topology::sentinel: {
+            // The sentinels: their own credentials, the same TLS settings.
+            auto query = std::make_shared<connection_settings>(*settings);
+            query->handshake = sentinel_handshake_steps(cfg, false);
+            auto watch = std::make_shared<connection_settings>(*query);
+            watch->handshake = sentinel_handshake_steps(cfg, true);
+            watch->subscriber = true;
+            router_ = std::make_shared<sentinel_router>(ioc, std::move(settings), std::move(query), std::move(watch),
+                                                        connections_);
+            break;
+        }
+        case topology::cluster:
+            router_ = std::make_shared<cluster_router>(ioc, std::move(settings), connections_);
+            break;
+    }
     cfg_ = std::move(cfg);
-    router_ = std::make_unique<standalone_router>(ioc, std::move(settings), connections_);
 }
 
 client::~client() {
@@ -54,12 +78,16 @@ boost::system::error_code client::last_error() const {
     return router_->last_error();
 }
 
-void client::submit(const command& cmd, detail::completion&& done) {
+topology_status client::status() const {
+    return router_->status();
+}
+
+void client::submit(const command& cmd, std::string_view route, detail::completion&& done, bool durable) {
     if (stopped_.load(std::memory_order_relaxed)) {
         done.post(boost::asio::error::operation_aborted, ioc_.get_executor());
         return;
     }
-    router_->submit(cmd, std::move(done));
+    router_->submit(cmd, route, std::move(done), durable);
 }
 
 command client::make_evalsha(const script& s, const std::vector<std::string>& keys,

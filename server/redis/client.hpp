@@ -49,6 +49,7 @@ struct eval_op {
     // On the heap: `self` (holding this op) moves into the queue while the
     // command is being submitted.
     std::unique_ptr<const command> evalsha;
+    bool durable = false;
     int step = 0;
 
     template <class Self>
@@ -77,6 +78,8 @@ public:
     bool ready() const noexcept;
     // The most recent connection failure, empty if none (logs, /readyz detail).
     boost::system::error_code last_error() const;
+    // The deployment as this client sees it (any thread).
+    topology_status status() const;
     const config& settings() const noexcept { return cfg_; }
     std::size_t connection_count() const noexcept { return connections_; }
 
@@ -86,18 +89,34 @@ public:
     template <class CompletionToken>
     auto async_exec(command cmd, CompletionToken&& token) {
         return boost::asio::async_initiate<CompletionToken, void(boost::system::error_code, reply)>(
-            [this](auto handler, const command& c) { submit(c, detail::completion(std::move(handler))); }, token,
+            [this](auto handler, const command& c) {
+                submit(c, c.key(), detail::completion(std::move(handler)), false);
+            },
+            token,
             std::move(cmd));
     }
 
-    // EVALSHA sha numkeys keys… args…, loading the script (SCRIPT LOAD) and
-    // retrying once when Redis answers NOSCRIPT. Routed by the first key.
+    // EVALSHA sha numkeys keys… args…, loading the script (SCRIPT LOAD, on
+    // the same node) and retrying once when Redis answers NOSCRIPT. Routed by
+    // the first key.
     // Signature: void(boost::system::error_code, reply).
     template <class CompletionToken>
     auto async_eval(const script& s, const std::vector<std::string>& keys, const std::vector<std::string>& args,
                     CompletionToken&& token) {
         return boost::asio::async_compose<CompletionToken, void(boost::system::error_code, reply)>(
-            detail::eval_op{this, s, std::make_unique<const command>(make_evalsha(s, keys, args))}, token, ioc_);
+            detail::eval_op{this, s, std::make_unique<const command>(make_evalsha(s, keys, args)), false}, token,
+            ioc_);
+    }
+
+    // async_eval of a script that writes what must survive a failover: with
+    // config::wait_replicas, its reply comes once that many replicas have the
+    // write, or error::not_acknowledged when they do not within wait_timeout.
+    template <class CompletionToken>
+    auto async_eval_durable(const script& s, const std::vector<std::string>& keys,
+                            const std::vector<std::string>& args, CompletionToken&& token) {
+        return boost::asio::async_compose<CompletionToken, void(boost::system::error_code, reply)>(
+            detail::eval_op{this, s, std::make_unique<const command>(make_evalsha(s, keys, args)), true}, token,
+            ioc_);
     }
 
     // The EVALSHA command of a script call.
@@ -106,12 +125,14 @@ public:
 
 private:
     friend struct detail::eval_op;
-    void submit(const command& cmd, detail::completion&& done);
+    // route: the key that decides the node (a command's own key, or the
+    // script's key for its SCRIPT LOAD); empty = any.
+    void submit(const command& cmd, std::string_view route, detail::completion&& done, bool durable);
 
     boost::asio::io_context& ioc_;
     config cfg_;
     std::size_t connections_ = 0;
-    std::unique_ptr<router> router_;
+    std::shared_ptr<router> router_;
     std::atomic<bool> stopped_{false};
 };
 
@@ -125,8 +146,9 @@ void detail::eval_op::operator()(Self& self) {
     step = 1;
     client* c = owner;
     const command* cmd = evalsha.get();
+    const bool durable_write = durable;
     completion done(std::move(self));
-    c->submit(*cmd, std::move(done));
+    c->submit(*cmd, cmd->key(), std::move(done), durable_write);
 }
 
 template <class Self>
@@ -135,15 +157,17 @@ void detail::eval_op::operator()(Self& self, boost::system::error_code ec, reply
     if (step == 1 && ec == error::noscript) {
         step = 2;
         const command load = command::keyless("SCRIPT", "LOAD", code.source());
+        const command* cmd = evalsha.get();
         completion done(std::move(self));
-        c->submit(load, std::move(done));
+        c->submit(load, cmd->key(), std::move(done), false);
         return;
     }
     if (step == 2 && !ec) {
         step = 3;
         const command* cmd = evalsha.get();
+        const bool durable_write = durable;
         completion done(std::move(self));
-        c->submit(*cmd, std::move(done));
+        c->submit(*cmd, cmd->key(), std::move(done), durable_write);
         return;
     }
     self.complete(ec, std::move(r));

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include <boost/system/error_code.hpp>
 #include <boost/system/result.hpp>
@@ -15,11 +16,47 @@
 
 namespace sessiond::redis {
 
+// A Redis node or sentinel: an IP literal (IPv6 without brackets) or a DNS
+// name, resolved again at every connection attempt, and a port.
+struct endpoint {
+    std::string host;
+    std::uint16_t port = 0;
+    friend bool operator==(const endpoint&, const endpoint&) = default;
+};
+// "host:port", "[v6]:port" (logs, metrics, the node table).
+std::string to_string(const endpoint& e);
+
+// How Redis is deployed, which decides where each command goes.
+enum class topology {
+    standalone,  // one instance (or a managed endpoint that fails over behind one address)
+    sentinel,    // primary and replicas watched by sentinels: commands go to the primary
+    cluster,     // Redis Cluster: each key's slot is served by one primary
+};
+std::string_view to_string(topology t) noexcept;
+
 struct config {
-    // Where. `host` is an IP literal (IPv6 without brackets) or a DNS name,
-    // resolved again at every connection attempt.
+    topology mode = topology::standalone;
+
+    // Standalone: where.
     std::string host = "127.0.0.1";
     std::uint16_t port = 6379;
+
+    // Sentinel: the sentinels asked for the primary, tried in order. Cluster:
+    // seed nodes, asked for the slot map until one answers.
+    std::vector<endpoint> seeds;
+    // Sentinel: the name the sentinels monitor the primary under.
+    std::string master_name;
+    // Sentinel: the sentinels' own credentials (sentinel requirepass or an ACL
+    // user on the sentinels); empty = no AUTH. The data nodes use user/password.
+    std::string sentinel_user;
+    secret_string sentinel_password;
+    // Sentinel and Cluster: how often the primary is asked again of a sentinel,
+    // or the slot map of the cluster, even without a sign of change (a missed
+    // +switch-master, a resharding). 0 = only on a sign of change.
+    std::chrono::milliseconds topology_refresh{5000};
+    // The shortest time between two map refreshes or primary lookups, however
+    // many errors ask for one.
+    std::chrono::milliseconds min_refresh_interval{100};
 
     // Authentication. Empty user with a password = "AUTH password" (requirepass or
     // the default ACL user); user and password = "AUTH user password"; empty
@@ -79,6 +116,13 @@ struct config {
     // logged and ignored.
     std::string client_name = "sessiond";
 
+    // Durable writes: after each write (create, rotate, revoke), WAIT for
+    // this many replicas to acknowledge it within wait_timeout; fewer is
+    // error::not_acknowledged (the write is on the primary, and may be lost
+    // in a failover). 0 = off.
+    unsigned wait_replicas = 0;
+    std::chrono::milliseconds wait_timeout{200};
+
     // Receives the connections' events (see logger.hpp). Empty = silent.
     logger log;
 };
@@ -87,8 +131,16 @@ struct config {
 // (TLS). A lone userinfo (redis://secret@host) is the password, as in the
 // Redis URI convention. user and password are percent-decoded; an IPv6 host is written [::1]. Port
 // defaults to 6379, db to 0. Fields not in the URL keep config{}'s defaults.
+//
+// Sentinel: redis+sentinel://[userinfo@]host[:port][,host[:port]…]/master-name[/db]
+// (rediss+sentinel:// with TLS to sentinels and data nodes alike): the hosts are
+// sentinels (port 26379 by default), the userinfo the data nodes' credentials.
+// Cluster: redis+cluster://[userinfo@]host[:port][,host[:port]…] (rediss+cluster://),
+// seed nodes; no database (a cluster has only database 0).
+//
 // Errors: error::bad_url_scheme, bad_url_host, bad_url_port, bad_url_db,
-// bad_url_encoding, bad_url.
+// bad_url_encoding, bad_url (also: no master name, a list of hosts for a
+// standalone URL).
 boost::system::result<config> parse_url(std::string_view url);
 
 // Replaces cfg.password with the content of cfg.password_file (if set), trailing

@@ -38,10 +38,13 @@ connection::transport::transport(const executor_type& ex, asio::ssl::context* ct
     if (ctx) tls.emplace(sock, *ctx);
 }
 
-connection::connection(asio::io_context& ioc, std::shared_ptr<const connection_settings> settings, std::size_t index)
+connection::connection(asio::io_context& ioc, std::shared_ptr<const connection_settings> settings, endpoint where,
+                       std::size_t index, std::weak_ptr<connection_observer> observer)
     : io_ex_(ioc.get_executor()),
       settings_(std::move(settings)),
+      where_(std::move(where)),
       index_(index),
+      observer_(std::move(observer)),
       pipe_(settings_->cfg.max_in_flight),
       resolver_(io_ex_),
       timer_(io_ex_),
@@ -102,6 +105,15 @@ void connection::complete(detail::completion& done, const error_code& ec, reply 
     }
 }
 
+template <class Event>
+void connection::notify(std::string_view task, Event&& event) noexcept {
+    try {
+        if (auto o = observer_.lock()) event(*o);
+    } catch (...) {
+        contained(task, std::current_exception());
+    }
+}
+
 void connection::schedule_flush() {
     asio::post(io_ex_, [self = shared_from_this()] { self->do_flush(false); });
 }
@@ -124,12 +136,12 @@ void connection::do_connect() {
         self->on_connected(gen, t);
     };
     error_code ec;
-    const auto address = asio::ip::make_address(cfg.host, ec);
+    const auto address = asio::ip::make_address(where_.host, ec);
     if (!ec) {
-        t->sock.async_connect(tcp::endpoint(address, cfg.port), std::move(on_connect));
+        t->sock.async_connect(tcp::endpoint(address, where_.port), std::move(on_connect));
         return;
     }
-    resolver_.async_resolve(cfg.host, std::to_string(cfg.port),
+    resolver_.async_resolve(where_.host, std::to_string(where_.port),
                             [self, gen, t, on_connect = std::move(on_connect)](
                                 const error_code& ec, const tcp::resolver::results_type& results) {
                                 if (gen != self->gen_) return;
@@ -146,7 +158,7 @@ void connection::on_connected(std::uint64_t gen, const transport_ptr& t) {
     if (!t->tls) return do_handshake(t);
 
     const config& cfg = settings_->cfg;
-    const std::string& name = cfg.tls_server_name.empty() ? cfg.host : cfg.tls_server_name;
+    const std::string& name = cfg.tls_server_name.empty() ? where_.host : cfg.tls_server_name;
     error_code not_ip;
     asio::ip::make_address(name, not_ip);
     if (not_ip) SSL_set_tlsext_host_name(t->tls->native_handle(), name.c_str());  // SNI takes names only
@@ -177,6 +189,14 @@ void connection::do_handshake(const transport_ptr& t) {
 void connection::on_handshake_reply(std::uint64_t gen, std::size_t step, const error_code& ec, const reply& r) {
     if (gen != gen_) return;  // the attempt failed meanwhile
     const auto& steps = settings_->handshake;
+    error_code judged = ec;
+    if (!ec && steps[step].check) judged = steps[step].check(r);
+    if (judged && !ec) {
+        log(log_level::warn, "redis node refused by the handshake",
+            {{"connection", index_}, {"node", to_string(where_)}, {"command", steps[step].cmd.name()},
+             {"error", judged.message()}});
+        return fail(judged);
+    }
     if (ec) {
         // NOAUTH on any step: Redis wants a password we do not have; staying up
         // would only refuse every command.
@@ -203,7 +223,8 @@ void connection::become_ready() {
     ready_.store(true, std::memory_order_release);
     was_up_ = true;
     log(log_level::info, "redis connection ready",
-        {{"connection", index_}, {"host", settings_->cfg.host}, {"port", settings_->cfg.port}});
+        {{"connection", index_}, {"host", where_.host}, {"port", where_.port}});
+    notify("redis observer", [this](connection_observer& o) { o.on_ready(*this); });
 }
 
 // force: write even while earlier commands await replies (see take_output).
@@ -248,6 +269,7 @@ void connection::on_read(std::uint64_t gen, const transport_ptr& t, const error_
         return fail(error::protocol_error);
     }
     pipe_.note_activity(coarse_steady_now());
+    if (settings_->subscriber) take_pushes();
     if (replies_.size() > pipe_.awaiting()) {
         log(log_level::error, "redis reply without a command", {{"connection", index_}});
         replies_.clear();
@@ -260,6 +282,7 @@ void connection::on_read(std::uint64_t gen, const transport_ptr& t, const error_
     for (std::size_t i = 0; i < done_.size(); ++i) {
         reply& r = replies_[i];
         const error_code rec = r.is_error() ? make_error_code(error_from_reply(r.str())) : error_code{};
+        if (rec == error::readonly) notify("redis observer", [this](connection_observer& o) { o.on_readonly(*this); });
         complete(done_[i].done, rec, std::move(r));
     }
     replies_.clear();
@@ -342,16 +365,33 @@ void connection::fail(const error_code& why) {
     }
     if (stopping) return;
 
-    const config& cfg = settings_->cfg;
-    if (cfg.log) {
+    if (settings_->cfg.log) {
         const bool first = was_up_ || backoff_.failures() == 0;
+        const std::string text = why.message();
         log(first ? log_level::warn : log_level::debug,
             first ? "redis connection failed" : "redis connection failed again",
-            {{"connection", index_}, {"host", cfg.host}, {"port", cfg.port}, {"error", why.message()}});
+            {{"connection", index_}, {"host", where_.host}, {"port", where_.port}, {"error", text}});
     }
     was_up_ = false;
     state_ = state::waiting;
     retry_at_ = now + backoff_.next();
+    notify("redis observer", [this, &why](connection_observer& o) { o.on_down(*this, why); });
+}
+
+// A subscribed connection's "message" arrays are events, not replies.
+void connection::take_pushes() {
+    std::size_t kept = 0;
+    for (auto& r : replies_) {
+        const auto e = r.elements();
+        if (r.is_array() && e.size() == 3 && e[0].str() == "message") {
+            reply message = std::move(r);
+            notify("redis observer", [this, &message](connection_observer& o) { o.on_push(*this, std::move(message)); });
+            continue;
+        }
+        if (&replies_[kept] != &r) replies_[kept] = std::move(r);
+        ++kept;
+    }
+    replies_.resize(kept);
 }
 
 }  // namespace sessiond::redis

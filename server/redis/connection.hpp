@@ -30,19 +30,41 @@
 
 namespace sessiond::redis {
 
-// What every connection of one client shares; immutable after construction.
+// What every connection of one kind (data node, sentinel, sentinel watch)
+// shares; immutable after construction.
 struct connection_settings {
     config cfg;
     std::shared_ptr<boost::asio::ssl::context> tls;  // null without TLS
     std::vector<handshake_step> handshake;
     std::chrono::milliseconds tick{};
+    // Subscribed (SUBSCRIBE in the handshake): "message" arrays are pushed to
+    // the observer instead of being matched to commands.
+    bool subscriber = false;
+};
+
+class connection;
+
+// Told what happens to a connection, on its thread; for the routers that
+// follow a topology. Every method does nothing by default.
+class connection_observer {
+public:
+    virtual ~connection_observer() = default;
+    virtual void on_ready(connection&) {}
+    // The connection failed (not when stopped); it reconnects by itself.
+    virtual void on_down(connection&, const boost::system::error_code&) {}
+    // A message of a subscribed connection.
+    virtual void on_push(connection&, reply&&) {}
+    // Redis answered READONLY: the node is no longer the primary.
+    virtual void on_readonly(connection&) {}
 };
 
 class connection : public std::enable_shared_from_this<connection> {
 public:
     using clock = pipeline::clock;
 
-    connection(boost::asio::io_context& ioc, std::shared_ptr<const connection_settings> settings, std::size_t index);
+    // `where`: the node; `observer`: told of its events (may be empty).
+    connection(boost::asio::io_context& ioc, std::shared_ptr<const connection_settings> settings, endpoint where,
+               std::size_t index, std::weak_ptr<connection_observer> observer = {});
     ~connection();
 
     // Both post to the connection's thread, so any thread may call them.
@@ -52,6 +74,7 @@ public:
     // Connected, authenticated, taking commands (any thread).
     bool ready() const noexcept { return ready_.load(std::memory_order_acquire); }
     std::size_t index() const noexcept { return index_; }
+    const endpoint& where() const noexcept { return where_; }
     // Why the last connection attempt or connection failed (empty if none since
     // the last success).
     boost::system::error_code last_error() const;
@@ -87,6 +110,7 @@ private:
     void on_write(std::uint64_t gen, const boost::system::error_code& ec);
     void do_read(const transport_ptr& t);
     void on_read(std::uint64_t gen, const transport_ptr& t, const boost::system::error_code& ec, std::size_t n);
+    void take_pushes();
     void do_tick();
     void on_tick();
     void send_ping();
@@ -98,10 +122,15 @@ private:
     void contained(std::string_view task, const std::exception_ptr& e) const noexcept;
     // Completes a command's handler, containing what it throws.
     void complete(detail::completion& done, const boost::system::error_code& ec, reply r) noexcept;
+    // Tells the observer, if any, containing what it throws.
+    template <class Event>
+    void notify(std::string_view task, Event&& event) noexcept;
 
     executor_type io_ex_;
     std::shared_ptr<const connection_settings> settings_;
+    const endpoint where_;
     const std::size_t index_;
+    std::weak_ptr<connection_observer> observer_;
     std::atomic<bool> ready_{false};  // read by other threads (/readyz)
 
     pipeline pipe_;

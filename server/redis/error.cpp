@@ -25,6 +25,10 @@ public:
                 return "too many Redis commands in flight";
             case error::protocol_error:
                 return "Redis protocol error";
+            case error::not_master:
+                return "the Redis node is not a primary (ROLE)";
+            case error::not_acknowledged:
+                return "the write was not acknowledged by enough replicas in time";
             case error::server_error:
                 return "Redis error reply";
             case error::readonly:
@@ -54,7 +58,7 @@ public:
             case error::noperm:
                 return "Redis NOPERM: ACL user lacks permission";
             case error::bad_url_scheme:
-                return "Redis URL: scheme must be redis:// or rediss://";
+                return "Redis URL: scheme must be redis://, rediss://, redis+sentinel://, rediss+sentinel://, redis+cluster:// or rediss+cluster://";
             case error::bad_url_host:
                 return "Redis URL: missing or malformed host";
             case error::bad_url_port:
@@ -113,6 +117,8 @@ bool is_unavailable(const boost::system::error_code& ec) noexcept {
         case error::timeout:
         case error::connection_lost:
         case error::not_connected:
+        case error::not_master:
+        case error::not_acknowledged:
         case error::readonly:
         case error::loading:
         case error::script_busy:

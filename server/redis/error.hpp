@@ -15,6 +15,8 @@ enum class error {
     not_connected,    // no connection is ready (connecting, backing off, or Redis down)
     busy,             // the in-flight bound (max_in_flight) is reached: store_busy
     protocol_error,   // the reply stream could not be parsed
+    not_master,       // the node is a replica (ROLE), or the primary is not known yet
+    not_acknowledged, // WAIT: fewer replicas than required acknowledged the write in time
     // Redis error replies, by their first word.
     server_error,  // "ERR ..." or any error reply not listed below
     readonly,      // READONLY: write sent to a replica
@@ -31,7 +33,7 @@ enum class error {
     noauth,        // NOAUTH: authentication required
     noperm,        // NOPERM: the ACL user may not run this command or touch this key
     // Configuration.
-    bad_url_scheme,    // URL scheme is not redis:// or rediss://
+    bad_url_scheme,    // URL scheme is not redis(s)://, redis(s)+sentinel:// or redis(s)+cluster://
     bad_url_host,      // URL host missing or malformed
     bad_url_port,      // URL port not a number in 1..65535
     bad_url_db,        // URL path is not /<database number>
@@ -50,7 +52,8 @@ error error_from_reply(std::string_view message) noexcept;
 
 // The store could not be reached in time, or not at all right now (session store:
 // HTTP 503 store_unavailable). True for timeout, connection_lost, not_connected,
-// LOADING, BUSY (script), READONLY, MASTERDOWN, TRYAGAIN, CLUSTERDOWN, the
+// LOADING, BUSY (script), READONLY, MASTERDOWN, TRYAGAIN, CLUSTERDOWN, not_master,
+// not_acknowledged, the
 // authentication failures WRONGPASS and NOAUTH (the client cannot log in), and
 // asio::error::operation_aborted (the client was stopped). False for
 // error::busy (map it separately to store_busy), NOPERM, other error replies and

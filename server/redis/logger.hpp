@@ -7,6 +7,7 @@
 #include <concepts>
 #include <cstdint>
 #include <functional>
+#include <initializer_list>
 #include <span>
 #include <string_view>
 #include <variant>
@@ -28,5 +29,11 @@ struct log_field {
 // Called on the client's I/O thread; must not block (hand the event to an
 // asynchronous logger).
 using logger = std::function<void(log_level, std::string_view message, std::span<const log_field> fields)>;
+
+// Reports an event to `log`, if set.
+inline void emit(const logger& log, log_level level, std::string_view message,
+                 std::initializer_list<log_field> fields) {
+    if (log) log(level, message, std::span<const log_field>(fields.begin(), fields.size()));
+}
 
 }  // namespace sessiond::redis

@@ -1,15 +1,28 @@
 #pragma once
-// Where each command goes. The client hands every command to a router; the
-// standalone router spreads them over its connections to one instance, and a
-// Sentinel or Cluster router (later) picks the master's pool or the key's slot
-// owner, with no change for callers.
+// Where each command goes. The client hands every command to a router: the
+// standalone router spreads them over its connections to one instance, the
+// Sentinel router sends them to the primary the sentinels name, the Cluster
+// router to the primary serving the key's slot; callers see no difference.
+
+#include <cstddef>
+#include <string>
+#include <string_view>
 
 #include <boost/system/error_code.hpp>
 
 #include "redis/command.hpp"
 #include "redis/completion.hpp"
+#include "redis/config.hpp"
 
 namespace sessiond::redis {
+
+// What a router knows of the deployment right now (/metrics, /readyz detail).
+struct topology_status {
+    topology mode = topology::standalone;
+    std::string primary;            // the node written to (standalone, Sentinel); "" if unknown
+    std::size_t primaries = 0;      // Cluster: primaries in the slot map
+    std::size_t slots_covered = 0;  // Cluster: slots with a known primary (16384 when whole)
+};
 
 class router {
 public:
@@ -17,13 +30,17 @@ public:
 
     virtual void start() = 0;
     virtual void stop() = 0;
-    // At least one connection is ready to take commands.
+    // Commands can be served now: a connection to the primary (or, in a
+    // cluster, to every slot's primary) is ready. Any thread.
     virtual bool ready() const noexcept = 0;
     // The most recent connection failure (for logs and /readyz details).
     virtual boost::system::error_code last_error() const = 0;
-    // Sends `cmd`, routed by cmd.key(); `done` completes with the reply or an
-    // error, never inline (any thread).
-    virtual void submit(const command& cmd, detail::completion&& done) = 0;
+    // Sends `cmd` to where the key `route` lives (empty: anywhere); `done`
+    // completes with the reply or an error, never inline (any thread).
+    // durable: WAIT for the configured replicas after it (node_pool::submit).
+    virtual void submit(const command& cmd, std::string_view route, detail::completion&& done, bool durable) = 0;
+    // Any thread.
+    virtual topology_status status() const = 0;
 };
 
 }  // namespace sessiond::redis

@@ -299,7 +299,9 @@ private:
 boost::system::error_code api_error(const boost::system::error_code& ec, std::string_view op) {
     static log_gate gate;
     if (gate.pass()) log::warn("redis command failed", {{"operation", op}, {"error", ec.message()}});
-    return ec == redis::error::busy ? sessiond::error::store_busy : sessiond::error::store_unavailable;
+    if (ec == redis::error::busy) return sessiond::error::store_busy;
+    if (ec == redis::error::not_acknowledged) return sessiond::error::store_unacknowledged;
+    return sessiond::error::store_unavailable;
 }
 
 // A stored record refused: logged with the session's public id (never a
@@ -430,7 +432,7 @@ asio::awaitable<result<created>> redis_store::create(const session_record& r, co
     args.push_back(bucket_arg(r.id.bucket));
     args.push_back(user.user_id);
     args.push_back(std::to_string(max_walk));
-    auto [ec, reply] = co_await client_.async_eval(create_script, keys, args, use_tuple);
+    auto [ec, reply] = co_await client_.async_eval_durable(create_script, keys, args, use_tuple);
     if (ec) co_return api_error(ec, "create");
     if (!reply.is_array()) co_return api_error(redis::error::protocol_error, "create");
     auto elements = reply.elements();
@@ -471,7 +473,15 @@ asio::awaitable<result<bool>> redis_store::replace(const session_record& expecte
     args.push_back(sealer_.seal(next, keys[0]));
     args.push_back(std::to_string(ms(session::store_deadline(next))));
     args.push_back(member_of(next.id));
-    auto [ec, reply] = co_await client_.async_eval(replace_script, keys, args, use_tuple);
+    // A rotation must survive a failover (durable writes); a touch, which
+    // only moves the idle expiry, need not: losing one shortens the window.
+    const bool touch_only = next.secret_hash == expected.secret_hash && next.metadata == expected.metadata;
+    std::tuple<boost::system::error_code, redis::reply> answer;
+    if (touch_only)
+        answer = co_await client_.async_eval(replace_script, keys, args, use_tuple);
+    else
+        answer = co_await client_.async_eval_durable(replace_script, keys, args, use_tuple);
+    auto& [ec, reply] = answer;
     if (ec) co_return result<bool>(boost::system::in_place_error, api_error(ec, "replace"));
     if (!reply.is_integer())
         co_return result<bool>(boost::system::in_place_error, api_error(redis::error::protocol_error, "replace"));
@@ -481,7 +491,7 @@ asio::awaitable<result<bool>> redis_store::replace(const session_record& expecte
 asio::awaitable<result<std::optional<session_record>>> redis_store::remove(const session_id& id, const user_ref& user) {
     std::vector<std::string> keys{session_key(id), user_key(user)};
     std::vector<std::string> args{member_of(id)};
-    auto [ec, reply] = co_await client_.async_eval(remove_script, keys, args, use_tuple);
+    auto [ec, reply] = co_await client_.async_eval_durable(remove_script, keys, args, use_tuple);
     if (ec) co_return api_error(ec, "remove");
     if (reply.is_nil()) co_return std::optional<session_record>();
     if (!reply.is_string()) co_return api_error(redis::error::protocol_error, "remove");
@@ -540,7 +550,7 @@ asio::awaitable<result<user_removal>> redis_store::remove_user(const user_ref& u
                                   except ? member_of(*except) : std::string(), user.user_id,
                                   std::to_string(max_removal)};
     append_cursor(args, after);
-    auto [ec, reply] = co_await client_.async_eval(remove_user_script, keys, args, use_tuple);
+    auto [ec, reply] = co_await client_.async_eval_durable(remove_user_script, keys, args, use_tuple);
     if (ec) co_return api_error(ec, "remove_user");
     auto elements = reply.is_array() ? reply.elements() : std::span<const redis::reply>();
     if ((elements.size() != 1 && elements.size() != 3) || !elements[0].is_integer() || elements[0].integer() < 0)

@@ -45,7 +45,7 @@ TEST_CASE("served routes equal the OpenAPI operations") {
     api::session_api sessions(service, std::make_shared<const api::api_keys>(api::api_keys::allow_all()),
                               api::api_settings{});
     http::router routes;
-    api::add_ops_routes(routes, {[] { return true; }, [] { return std::uint64_t{0}; }});
+    api::add_ops_routes(routes, {[] { return true; }, [] { return std::uint64_t{0}; }, {}});
     sessions.add_routes(routes);
 
     std::set<std::string> served;

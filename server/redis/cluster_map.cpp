@@ -1,0 +1,97 @@
+#include "redis/cluster_map.hpp"
+
+#include <array>
+#include <charconv>
+
+namespace sessiond::redis {
+
+namespace {
+
+constexpr std::array<std::uint16_t, 256> make_crc_table() {
+    std::array<std::uint16_t, 256> table{};
+    for (unsigned i = 0; i < 256; ++i) {
+        std::uint16_t crc = static_cast<std::uint16_t>(i << 8);
+        for (int b = 0; b < 8; ++b)
+            crc = static_cast<std::uint16_t>((crc & 0x8000) ? (crc << 1) ^ 0x1021 : crc << 1);
+        table[i] = crc;
+    }
+    return table;
+}
+constexpr auto crc_table = make_crc_table();
+
+std::optional<std::uint16_t> parse_port(std::string_view s) {
+    unsigned v = 0;
+    const auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+    if (ec != std::errc{} || p != s.data() + s.size() || v == 0 || v > 65535) return std::nullopt;
+    return static_cast<std::uint16_t>(v);
+}
+
+std::string node_host(std::string_view host, std::string_view asked_host) {
+    return std::string(host.empty() || host == "?" ? asked_host : host);
+}
+
+}  // namespace
+
+std::uint16_t crc16(std::string_view data) noexcept {
+    std::uint16_t crc = 0;
+    for (unsigned char c : data)
+        crc = static_cast<std::uint16_t>((crc << 8) ^ crc_table[((crc >> 8) ^ c) & 0xFF]);
+    return crc;
+}
+
+std::uint16_t key_slot(std::string_view key) noexcept {
+    if (const auto open = key.find('{'); open != std::string_view::npos) {
+        const auto close = key.find('}', open + 1);
+        if (close != std::string_view::npos && close > open + 1) key = key.substr(open + 1, close - open - 1);
+    }
+    return static_cast<std::uint16_t>(crc16(key) % cluster_slots);
+}
+
+std::optional<redirect> parse_redirect(std::string_view message, std::string_view asked_host) {
+    redirect out;
+    if (message.starts_with("MOVED ")) {
+        message.remove_prefix(6);
+    } else if (message.starts_with("ASK ")) {
+        message.remove_prefix(4);
+        out.ask = true;
+    } else {
+        return std::nullopt;
+    }
+    const auto space = message.find(' ');
+    if (space == std::string_view::npos) return std::nullopt;
+    unsigned slot = 0;
+    const auto [p, ec] = std::from_chars(message.data(), message.data() + space, slot);
+    if (ec != std::errc{} || p != message.data() + space || slot >= cluster_slots) return std::nullopt;
+    out.slot = static_cast<std::uint16_t>(slot);
+    const std::string_view address = message.substr(space + 1);
+    const auto colon = address.rfind(':');
+    if (colon == std::string_view::npos) return std::nullopt;
+    auto port = parse_port(address.substr(colon + 1));
+    if (!port) return std::nullopt;
+    std::string_view host = address.substr(0, colon);
+    if (host.starts_with('[') && host.ends_with(']')) host = host.substr(1, host.size() - 2);
+    out.where = endpoint{node_host(host, asked_host), *port};
+    return out;
+}
+
+std::optional<std::vector<slot_range>> parse_cluster_slots(const reply& r, std::string_view asked_host) {
+    if (!r.is_array()) return std::nullopt;
+    std::vector<slot_range> out;
+    out.reserve(r.elements().size());
+    for (const auto& range : r.elements()) {
+        const auto e = range.elements();
+        if (e.size() < 3 || !e[0].is_integer() || !e[1].is_integer() || !e[2].is_array()) return std::nullopt;
+        const long long first = e[0].integer();
+        const long long last = e[1].integer();
+        if (first < 0 || last < first || last >= static_cast<long long>(cluster_slots)) return std::nullopt;
+        const auto node = e[2].elements();
+        if (node.size() < 2 || !node[0].is_string() || !node[1].is_integer()) return std::nullopt;
+        const long long port = node[1].integer();
+        if (port <= 0 || port > 65535) return std::nullopt;
+        out.push_back({static_cast<std::uint16_t>(first), static_cast<std::uint16_t>(last),
+                       endpoint{node_host(node[0].str(), asked_host), static_cast<std::uint16_t>(port)}});
+    }
+    return out;
+}
+
+}  // namespace sessiond::redis

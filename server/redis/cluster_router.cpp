@@ -1,0 +1,307 @@
+#include "redis/cluster_router.hpp"
+
+#include <algorithm>
+
+#include <boost/asio/post.hpp>
+
+#include "common/metrics.hpp"
+#include "redis/error.hpp"
+
+namespace sessiond::redis {
+
+namespace asio = boost::asio;
+using boost::system::error_code;
+using std::chrono::milliseconds;
+
+namespace {
+
+constexpr std::uint8_t max_redirects = 5;
+constexpr std::uint8_t max_retries = 3;
+constexpr milliseconds first_retry_delay{20};
+
+const command& asking_command() {
+    static const command asking = command::keyless("ASKING");
+    return asking;
+}
+
+bool retried_later(const error_code& ec) {
+    return ec == error::tryagain || ec == error::clusterdown || ec == error::loading;
+}
+
+}  // namespace
+
+void cluster_router::op::operator()(const error_code& ec, reply r) {
+    cluster_router* router = owner.get();
+    router->on_reply(std::move(*this), ec, std::move(r));
+}
+
+cluster_router::cluster_router(asio::io_context& ioc, std::shared_ptr<const connection_settings> settings,
+                               std::size_t connections)
+    : ioc_(ioc), settings_(std::move(settings)), connections_(connections), timer_(ioc) {}
+
+cluster_router::~cluster_router() = default;
+
+void cluster_router::start() {
+    asio::post(ioc_, [self = shared_from_this()] {
+        if (self->stopped_ || self->started_) return;
+        self->started_ = true;
+        self->connect_seeds();
+        self->tick();
+    });
+}
+
+void cluster_router::stop() {
+    asio::post(ioc_, [self = shared_from_this()] {
+        if (self->stopped_) return;
+        self->stopped_ = true;
+        self->timer_.cancel();
+        for (auto& n : self->nodes_)
+            n->pool->stop();
+        for (auto& r : self->retiring_)
+            r.n->pool->stop();
+        self->ready_.store(false);
+    });
+}
+
+bool cluster_router::ready() const noexcept {
+    return ready_.load(std::memory_order_acquire);
+}
+
+error_code cluster_router::last_error() const {
+    std::lock_guard lock(error_mutex_);
+    return last_error_;
+}
+
+topology_status cluster_router::status() const {
+    return {topology::cluster, "", primaries_.load(), covered_.load()};
+}
+
+cluster_router::node& cluster_router::node_at(const endpoint& where) {
+    for (auto& n : nodes_)
+        if (n->where == where) return *n;
+    for (auto it = retiring_.begin(); it != retiring_.end(); ++it)
+        if (it->n->where == where) {
+            nodes_.push_back(std::move(it->n));
+            retiring_.erase(it);
+            return *nodes_.back();
+        }
+    auto n = std::make_unique<node>();
+    n->where = where;
+    n->pool = std::make_unique<node_pool>(ioc_, settings_, where, connections_, shared_from_this());
+    if (!stopped_) n->pool->start();
+    nodes_.push_back(std::move(n));
+    return *nodes_.back();
+}
+
+cluster_router::node* cluster_router::any_ready_node() {
+    const std::size_t n = nodes_.size();
+    for (std::size_t i = 0; i < n; ++i) {
+        node* candidate = nodes_[next_++ % n].get();
+        if (candidate->pool->ready()) return candidate;
+    }
+    return nullptr;
+}
+
+void cluster_router::connect_seeds() {
+    for (const auto& seed : settings_->cfg.seeds)
+        node_at(seed);
+}
+
+void cluster_router::submit(const command& cmd, std::string_view route, detail::completion&& done, bool durable) {
+    op o;
+    o.owner = shared_from_this();
+    o.p = std::make_unique<op::payload>(op::payload{cmd, {}, false});
+    if (route != cmd.key()) {
+        o.p->route = std::string(route);
+        o.p->own_route = true;
+    }
+    o.done = std::move(done);
+    o.durable = durable;
+    o.deadline = command_deadline(settings_->cfg.command_timeout);
+    send(std::move(o));
+}
+
+void cluster_router::send(op&& o) {
+    const auto ex = ioc_.get_executor();
+    if (stopped_) return o.done.post(asio::error::operation_aborted, ex);
+    const std::string_view route = o.route_key();
+    node* n = nullptr;
+    if (o.asking)
+        n = &node_at(o.ask_to);
+    else if (!route.empty())
+        n = slots_[key_slot(route)];
+    else
+        n = any_ready_node();
+    if (!n) {
+        want_refresh_ = true;
+        return o.done.post(make_error_code(error::not_connected), ex);
+    }
+    const bool asking = std::exchange(o.asking, false);
+    o.sent_to = n->where.host;
+    const command& cmd = o.p->cmd;  // on the heap: stays put while `o` moves
+    const auto deadline = o.deadline;
+    const bool durable = o.durable;
+    node_pool& pool = *n->pool;
+    detail::completion c(std::move(o));
+    const error_code ec = asking ? pool.submit_after(asking_command(), cmd, route, c, deadline)
+                                 : pool.submit(cmd, route, c, deadline, durable);
+    if (ec) c.post(ec, ex);  // back through on_reply, which answers with it
+}
+
+void cluster_router::on_reply(op&& o, const error_code& ec, reply&& r) {
+    if (!stopped_ && (ec == error::moved || ec == error::ask) && o.redirects < max_redirects) {
+        if (auto to = parse_redirect(r.str(), o.sent_to)) {
+            ++o.redirects;
+            if (to->ask) {
+                metrics::get().redis_asks.inc();
+                o.asking = true;
+                o.ask_to = to->where;
+            } else {
+                metrics::get().redis_moves.inc();
+                slots_[to->slot] = &node_at(to->where);
+                want_refresh_ = true;
+            }
+            return send(std::move(o));
+        }
+    }
+    if (!stopped_ && retried_later(ec) && o.retries < max_retries) {
+        const auto delay = first_retry_delay * (1 << o.retries);
+        if (clock::now() + delay < o.deadline) {
+            ++o.retries;
+            metrics::get().redis_cluster_retries.inc();
+            if (ec == error::clusterdown) want_refresh_ = true;
+            auto timer = std::make_shared<asio::steady_timer>(ioc_, delay);
+            timer->async_wait([timer, o = std::move(o)](const error_code&) mutable {
+                cluster_router* router = o.owner.get();
+                router->send(std::move(o));
+            });
+            return;
+        }
+    }
+    o.done.complete(ec, std::move(r), ioc_.get_executor());
+}
+
+void cluster_router::refresh() {
+    const auto now = clock::now();
+    if (refresh_in_flight_ || now < last_refresh_ + settings_->cfg.min_refresh_interval) return;
+    node* n = any_ready_node();
+    if (!n) {
+        connect_seeds();  // nothing known answers: start again from the seeds
+        return;
+    }
+    last_refresh_ = now;
+    want_refresh_ = false;
+    refresh_in_flight_ = true;
+    const auto gen = ++refresh_gen_;
+    metrics::get().redis_topology_refreshes.inc();
+    static const command slots_command = command::keyless("CLUSTER", "SLOTS");
+    detail::completion done([weak = std::weak_ptr<cluster_router>(shared_from_this()), gen,
+                             asked = n->where](const error_code& ec, const reply& r) {
+        if (auto self = weak.lock()) self->on_slots(gen, asked, ec, r);
+    });
+    if (n->pool->submit(slots_command, {}, done, n->pool->deadline())) {
+        refresh_in_flight_ = false;
+        want_refresh_ = true;
+    }
+}
+
+void cluster_router::on_slots(std::uint64_t gen, const endpoint& asked, const error_code& ec, const reply& r) {
+    if (gen != refresh_gen_ || stopped_) return;
+    refresh_in_flight_ = false;
+    auto ranges = ec ? std::nullopt : parse_cluster_slots(r, asked.host);
+    if (!ranges) {
+        const std::string text = ec ? ec.message() : "malformed CLUSTER SLOTS reply";
+        emit(settings_->cfg.log, log_level::warn, "redis cluster slot map refresh failed",
+             {{"node", to_string(asked)}, {"error", text}});
+        want_refresh_ = true;
+        return;
+    }
+    std::array<node*, cluster_slots> next{};
+    for (const auto& range : *ranges) {
+        node* n = &node_at(range.primary);
+        std::fill(next.begin() + range.first, next.begin() + range.last + 1, n);
+    }
+    slots_ = next;
+    retire_unused();
+    update_status();
+}
+
+// Nodes that serve no slot are stopped once the commands sent to them have
+// had their time; MOVED to one of them brings it back meanwhile.
+void cluster_router::retire_unused() {
+    const auto stop_at = clock::now() + settings_->cfg.command_timeout + milliseconds(100);
+    for (auto it = nodes_.begin(); it != nodes_.end();) {
+        const bool used = std::find(slots_.begin(), slots_.end(), it->get()) != slots_.end();
+        if (used) {
+            ++it;
+            continue;
+        }
+        retiring_.push_back({std::move(*it), stop_at});
+        it = nodes_.erase(it);
+    }
+}
+
+void cluster_router::update_status() {
+    std::vector<node*> seen;
+    std::size_t covered = 0;
+    bool all_ready = true;
+    for (node* n : slots_) {
+        if (!n) continue;
+        ++covered;
+        if (std::find(seen.begin(), seen.end(), n) != seen.end()) continue;
+        seen.push_back(n);
+        all_ready = all_ready && n->pool->ready();
+    }
+    primaries_.store(seen.size());
+    covered_.store(covered);
+    ready_.store(!stopped_ && covered == cluster_slots && all_ready, std::memory_order_release);
+}
+
+void cluster_router::on_ready(connection&) {
+    if (!stopped_) update_status();
+}
+
+void cluster_router::on_down(connection&, const error_code& why) {
+    if (stopped_) return;
+    want_refresh_ = true;
+    {
+        std::lock_guard lock(error_mutex_);
+        last_error_ = why;
+    }
+    update_status();
+}
+
+void cluster_router::tick() {
+    timer_.expires_after(settings_->tick);
+    timer_.async_wait([weak = std::weak_ptr<cluster_router>(shared_from_this())](const error_code& ec) {
+        auto self = weak.lock();
+        if (ec || !self || self->stopped_) return;
+        try {
+            self->on_tick();
+        } catch (...) {
+            metrics::get().exceptions_contained.inc();
+        }
+        self->tick();
+    });
+}
+
+void cluster_router::on_tick() {
+    const auto now = clock::now();
+    for (auto it = retiring_.begin(); it != retiring_.end();) {
+        if (now < it->stop_at) {
+            ++it;
+            continue;
+        }
+        it->n->pool->stop();
+        it = retiring_.erase(it);
+    }
+    const auto periodic = settings_->cfg.topology_refresh;
+    if (periodic.count() > 0 && now >= next_periodic_) {
+        next_periodic_ = now + periodic;
+        want_refresh_ = true;
+    }
+    if (want_refresh_) refresh();
+    update_status();
+}
+
+}  // namespace sessiond::redis

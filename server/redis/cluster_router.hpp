@@ -1,0 +1,127 @@
+#pragma once
+// Routes each command to the primary that serves its key's slot in a Redis
+// Cluster.
+//
+// The slot map comes from CLUSTER SLOTS, asked of any node this router is
+// connected to (the seeds at first, and again when none answers). Each
+// primary gets its own pool of connections on this I/O thread. A MOVED reply
+// updates the slot at once, asks for a fresh map and sends the command to the
+// named node; ASK sends ASKING and the command, back to back, to the node
+// importing the slot (once, the map unchanged); TRYAGAIN, CLUSTERDOWN and
+// LOADING are retried after 20, 40 and 80 ms while the command's deadline
+// allows, then answered as they are (503). A connection lost or timed out is
+// never retried (a write may have happened); it asks for a fresh map. The
+// map is also refreshed every topology_refresh, and never more often than
+// min_refresh_interval.
+//
+// Each I/O thread keeps its own map: no lock on the request path; a change is
+// learnt by each thread from its own redirects and refreshes.
+
+#include <array>
+#include <atomic>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include "redis/cluster_map.hpp"
+#include "redis/node_pool.hpp"
+#include "redis/router.hpp"
+
+namespace sessiond::redis {
+
+class cluster_router final : public router,
+                             public connection_observer,
+                             public std::enable_shared_from_this<cluster_router> {
+public:
+    cluster_router(boost::asio::io_context& ioc, std::shared_ptr<const connection_settings> settings,
+                   std::size_t connections);
+    ~cluster_router() override;
+
+    void start() override;
+    void stop() override;
+    bool ready() const noexcept override;
+    boost::system::error_code last_error() const override;
+    void submit(const command& cmd, std::string_view route, detail::completion&& done, bool durable) override;
+    topology_status status() const override;
+
+    void on_ready(connection& c) override;
+    void on_down(connection& c, const boost::system::error_code& why) override;
+
+    // A command on its way, with what a redirect or a retry needs.
+    struct op {
+        // On the heap, so that views of it survive the op's moves.
+        struct payload {
+            command cmd;
+            std::string route;  // when not the command's own key
+            bool own_route = false;
+        };
+        std::shared_ptr<cluster_router> owner;
+        std::unique_ptr<payload> p;
+        detail::completion done;
+        connection::clock::time_point deadline;
+        std::string sent_to;  // the host it went to last (a redirect without a host names it)
+        std::uint8_t redirects = 0;
+        std::uint8_t retries = 0;
+        bool durable = false;
+        bool asking = false;  // the next send goes with ASKING to `ask_to`
+        endpoint ask_to;
+
+        std::string_view route_key() const noexcept { return p->own_route ? std::string_view(p->route) : p->cmd.key(); }
+        void operator()(const boost::system::error_code& ec, reply r);
+    };
+
+private:
+    using clock = connection::clock;
+    struct node {
+        endpoint where;
+        std::unique_ptr<node_pool> pool;
+    };
+
+    node& node_at(const endpoint& where);
+    node* any_ready_node();
+    void send(op&& o);
+    void on_reply(op&& o, const boost::system::error_code& ec, reply&& r);
+    void refresh();
+    void on_slots(std::uint64_t gen, const endpoint& asked, const boost::system::error_code& ec, const reply& r);
+    void connect_seeds();
+    void retire_unused();
+    void tick();
+    void on_tick();
+    void update_status();
+
+    boost::asio::io_context& ioc_;
+    std::shared_ptr<const connection_settings> settings_;
+    const std::size_t connections_;
+    boost::asio::steady_timer timer_;
+
+    // The owning thread only.
+    std::vector<std::unique_ptr<node>> nodes_;
+    std::array<node*, cluster_slots> slots_{};
+    struct retired {
+        std::unique_ptr<node> n;
+        clock::time_point stop_at;
+    };
+    std::vector<retired> retiring_;
+    std::size_t next_ = 0;
+    bool stopped_ = false;
+    bool started_ = false;
+    bool want_refresh_ = true;
+    bool refresh_in_flight_ = false;
+    std::uint64_t refresh_gen_ = 0;
+    clock::time_point last_refresh_{};
+    clock::time_point next_periodic_{};
+
+    // Read by other threads.
+    std::atomic<bool> ready_{false};
+    std::atomic<std::size_t> primaries_{0};
+    std::atomic<std::size_t> covered_{0};
+    mutable std::mutex error_mutex_;
+    boost::system::error_code last_error_;  // guarded by error_mutex_
+};
+
+}  // namespace sessiond::redis
