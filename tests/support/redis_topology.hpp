@@ -1,7 +1,8 @@
 #pragma once
 // Real Redis high-availability topologies for the Sentinel and Cluster tests:
 // every node a redis-server on a free 127.0.0.1 port with its files in its own
-// temp dir, started and stopped by PID (SIGKILL at teardown).
+// temp dir, started and stopped by PID (SIGKILL at teardown). The harness'
+// own commands send no AUTH: extra redis args must not require a password.
 
 #include <chrono>
 #include <functional>
