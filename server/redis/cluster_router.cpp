@@ -178,6 +178,8 @@ void cluster_router::on_reply(op&& o, const error_code& ec, reply&& r) {
             return;
         }
     }
+    // The node is down or unreachable: its slots may have a new primary.
+    if (ec == error::not_connected || ec == error::connection_lost || ec == error::timeout) want_refresh_ = true;
     o.done.complete(ec, std::move(r), ioc_.get_executor());
 }
 

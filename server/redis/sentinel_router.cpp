@@ -40,6 +40,8 @@ void sentinel_router::stop() {
         if (self->query_) self->query_->stop();
         if (self->watch_) self->watch_->stop();
         if (self->primary_) self->primary_->stop();
+        for (auto& [pool, at] : self->retiring_)
+            pool->stop();
         self->ready_.store(false);
     });
 }
@@ -133,9 +135,10 @@ void sentinel_router::use_primary(const endpoint& where, std::string_view why) {
         metrics::get().redis_failovers.inc();
         const std::string from = to_string(primary_at_);
         emit(data_->cfg.log, log_level::warn, "redis primary changed", {{"from", from}, {"to", to}, {"by", why}});
-        // Commands in flight there fail (503); a demoted node would refuse
-        // them anyway (READONLY).
-        primary_->stop();
+        // Commands in flight there get their answers (a demoted node refuses
+        // writes with READONLY) or time out; then the pool is stopped.
+        retiring_.emplace_back(std::move(primary_),
+                               clock::now() + data_->cfg.command_timeout + std::chrono::milliseconds(100));
     } else {
         emit(data_->cfg.log, log_level::info, "redis primary found", {{"primary", to}, {"by", why}});
     }
@@ -178,24 +181,25 @@ void sentinel_router::on_readonly(connection& c) {
     if (!stopped_ && primary_ && c.where() == primary_at_) want_lookup_ = true;
 }
 
-// "+switch-master": "<name> <old ip> <old port> <new ip> <new port>".
+std::optional<endpoint> parse_switch_master(std::string_view payload, std::string_view master_name) {
+    std::string_view words[5];
+    for (auto& w : words) {
+        const auto space = payload.find(' ');
+        w = payload.substr(0, space);
+        payload = space == std::string_view::npos ? std::string_view{} : payload.substr(space + 1);
+    }
+    if (!payload.empty() || words[0] != master_name || words[3].empty()) return std::nullopt;
+    unsigned port = 0;
+    const auto [p, ec] = std::from_chars(words[4].data(), words[4].data() + words[4].size(), port);
+    if (ec != std::errc{} || p != words[4].data() + words[4].size() || port == 0 || port > 65535) return std::nullopt;
+    return endpoint{std::string(words[3]), static_cast<std::uint16_t>(port)};
+}
+
 void sentinel_router::on_push(connection& c, reply&& message) {
     if (stopped_ || &c != watch_.get()) return;
     const auto e = message.elements();
     if (e.size() != 3 || e[1].str() != "+switch-master") return;
-    std::string_view text = e[2].str();
-    std::string_view words[5];
-    for (auto& w : words) {
-        const auto space = text.find(' ');
-        w = text.substr(0, space);
-        text = space == std::string_view::npos ? std::string_view{} : text.substr(space + 1);
-    }
-    if (words[0] != data_->cfg.master_name) return;
-    unsigned port = 0;
-    const auto [p, ec] = std::from_chars(words[4].data(), words[4].data() + words[4].size(), port);
-    if (ec != std::errc{} || p != words[4].data() + words[4].size() || port == 0 || port > 65535 || words[3].empty())
-        return;
-    use_primary(endpoint{std::string(words[3]), static_cast<std::uint16_t>(port)}, "+switch-master");
+    if (auto to = parse_switch_master(e[2].str(), data_->cfg.master_name)) use_primary(*to, "+switch-master");
 }
 
 void sentinel_router::tick() {
@@ -214,6 +218,11 @@ void sentinel_router::tick() {
 
 void sentinel_router::on_tick() {
     const auto now = clock::now();
+    std::erase_if(retiring_, [now](auto& r) {
+        if (now < r.second) return false;
+        r.first->stop();
+        return true;
+    });
     if (sentinel_down_ && now >= last_switch_ + data_->cfg.min_refresh_interval) next_sentinel();
     const auto refresh = data_->cfg.topology_refresh;
     if (refresh.count() > 0 && now >= next_periodic_) {

@@ -18,6 +18,7 @@
 #include <atomic>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -28,6 +29,11 @@
 #include "redis/router.hpp"
 
 namespace sessiond::redis {
+
+// The new primary in a +switch-master message ("<name> <old ip> <old port>
+// <new ip> <new port>") about `master_name`; nullopt for another name or a
+// malformed message.
+std::optional<endpoint> parse_switch_master(std::string_view payload, std::string_view master_name);
 
 class sentinel_router final : public router,
                               public connection_observer,
@@ -79,6 +85,9 @@ private:
     std::shared_ptr<connection> watch_;
     std::unique_ptr<node_pool> primary_;
     endpoint primary_at_;
+    // Pools of former primaries, stopped once what was sent to them has had
+    // its time (a demoted node answers READONLY: nothing written).
+    std::vector<std::pair<std::unique_ptr<node_pool>, clock::time_point>> retiring_;
     bool stopped_ = false;
     bool want_lookup_ = true;
     bool lookup_in_flight_ = false;

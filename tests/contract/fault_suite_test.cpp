@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "support/contract_target.hpp"
+#include "support/steady_load.hpp"
 
 using namespace sessiond::test;
 using namespace std::chrono_literals;
@@ -38,82 +39,6 @@ std::size_t rss_kib(pid_t pid) {
         if (line.rfind("VmRSS:", 0) == 0) return std::stoul(line.substr(6));
     return 0;
 }
-
-// Validations of a pool of live tokens and creates, from two threads, each
-// request on its own connection with a 10 s read deadline (a hang fails it).
-class steady_load {
-public:
-    explicit steady_load(contract_target& t) : t_(t) { refill(); }
-
-    void start() {
-        stop_ = false;
-        for (int i = 0; i < 2; ++i)
-            threads_.emplace_back([this, i] { run(i); });
-    }
-    void stop() {
-        stop_ = true;
-        for (auto& th : threads_)
-            th.join();
-        threads_.clear();
-    }
-    // Fresh tokens (after FLUSHALL the old ones are rightly unknown).
-    void refill() {
-        std::vector<std::string> fresh;
-        for (int i = 0; i < 20; ++i) {
-            // Each I/O thread has its own Redis connection, and one may still
-            // be reconnecting after a fault.
-            api_reply c;
-            REQUIRE(eventually(
-                [&] {
-                    c = t_.create("load-" + std::to_string(i));
-                    return c.status == 201;
-                },
-                10s, 20ms));
-            fresh.push_back(str(c.json, "token"));
-        }
-        std::lock_guard lock(mutex_);
-        tokens_ = std::move(fresh);
-    }
-    std::map<int, int> statuses() {
-        std::lock_guard lock(mutex_);
-        return statuses_;
-    }
-    void clear() {
-        std::lock_guard lock(mutex_);
-        statuses_.clear();
-    }
-
-private:
-    void run(int which) {
-        std::size_t n = 0;
-        while (!stop_) {
-            int status = 0;
-            try {
-                if (which == 0) {
-                    std::string token;
-                    {
-                        std::lock_guard lock(mutex_);
-                        token = tokens_[n++ % tokens_.size()];
-                    }
-                    status = t_.validate(token).status;
-                } else {
-                    status = t_.create("steady").status;
-                }
-            } catch (const std::exception&) {
-                status = -1;  // no answer within the deadline, or the connection failed
-            }
-            std::lock_guard lock(mutex_);
-            ++statuses_[status];
-        }
-    }
-
-    contract_target& t_;
-    std::mutex mutex_;
-    std::vector<std::string> tokens_;
-    std::map<int, int> statuses_;
-    std::atomic<bool> stop_{false};
-    std::vector<std::thread> threads_;
-};
 
 }  // namespace
 

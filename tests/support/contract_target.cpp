@@ -3,6 +3,7 @@
 #include <openssl/sha.h>
 
 #include <algorithm>
+#include <atomic>
 #include <mutex>
 #include <stdexcept>
 
@@ -21,7 +22,18 @@ std::string sha256_hex(const std::string& s) {
 }
 
 std::vector<std::string> contract_stores() {
-    return {"memory", "redis"};
+    return {"memory", "redis", "sentinel", "cluster"};
+}
+
+// One topology of each kind per test process, started when first needed:
+// each takes seconds to form. Targets share it under key prefixes of their own.
+sentinel_setup& shared_sentinel() {
+    static sentinel_setup setup({"--enable-debug-command", "yes"});
+    return setup;
+}
+cluster_setup& shared_cluster() {
+    static cluster_setup setup;
+    return setup;
 }
 
 std::string api_reply::code() const {
@@ -58,21 +70,34 @@ std::vector<std::string> redis_args(const redis_server& redis) {
 
 contract_target::contract_target(const std::string& store, std::vector<std::string> extra) : store_(store) {
     std::vector<std::string> args;
+    static std::atomic<int> targets{0};
+    const std::string shared_prefix = "contract-" + std::to_string(targets++) + ":";
     if (store == "redis") {
         // DEBUG SLEEP stalls Redis for the fault tests.
         redis_ = std::make_unique<redis_server>(std::vector<std::string>{"--enable-debug-command", "yes"});
         args = redis_args(*redis_);
+    } else if (store == "sentinel" || store == "cluster") {
+        // The shared topology, unless the caller names its own (--redis-url in extra).
+        std::string url;
+        if (auto it = std::find(extra.begin(), extra.end(), "--redis-url"); it != extra.end() && it + 1 != extra.end()) {
+            url = *(it + 1);
+            extra.erase(it, it + 2);
+        } else {
+            url = store == "sentinel" ? shared_sentinel().url() : shared_cluster().url();
+        }
+        args = {"--redis-url", url, "--redis-key-prefix", shared_prefix};
     } else if (store != "memory") {
         throw std::invalid_argument("unknown store " + store);
     }
+    store_args_ = args;
     args.insert(args.end(), extra.begin(), extra.end());
     start(std::move(args));
 }
 
 contract_target::contract_target(contract_target& other, std::vector<std::string> extra)
-    : store_("redis"), shared_redis_(other.redis()) {
-    if (!shared_redis_) throw std::invalid_argument("a second instance needs a Redis target");
-    auto args = redis_args(*shared_redis_);
+    : store_(other.store_), shared_redis_(other.redis()), store_args_(other.store_args_) {
+    if (store_args_.empty()) throw std::invalid_argument("a second instance needs a Redis target");
+    auto args = store_args_;
     if (std::find(extra.begin(), extra.end(), "--redis-url") != extra.end())
         args.erase(args.begin(), args.begin() + 2);  // the caller's URL (another Redis user) instead
     args.insert(args.end(), extra.begin(), extra.end());

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "support/redis_server.hpp"
+#include "support/redis_topology.hpp"
 #include "support/sessiond_process.hpp"
 
 namespace sessiond::test {
@@ -39,7 +40,10 @@ struct api_reply {
 
 class contract_target {
 public:
-    // store: "memory" or "redis". extra: more sessiond flags.
+    // store: "memory", "redis", "sentinel" or "cluster". extra: more
+    // sessiond flags. A "redis" target has a Redis of its own; "sentinel"
+    // and "cluster" targets share their topology under a key prefix of their
+    // own, or use the one a --redis-url in `extra` names.
     contract_target(const std::string& store, std::vector<std::string> extra = {});
     // Another sessiond on the Redis of `other` (a Redis target), as a second
     // instance of one deployment; `extra` may give its own --redis-url.
@@ -47,6 +51,7 @@ public:
 
     const std::string& store() const { return store_; }
     sessiond_process& daemon() { return *daemon_; }
+    // The target's own Redis ("redis" targets and their second instances), or null.
     redis_server* redis() { return redis_ ? redis_.get() : shared_redis_; }
     unsigned short port() const { return daemon_->port(); }
 
@@ -69,6 +74,7 @@ private:
     std::string store_;
     std::unique_ptr<redis_server> redis_;
     redis_server* shared_redis_ = nullptr;
+    std::vector<std::string> store_args_;  // --redis-url and --redis-key-prefix, if any
     std::unique_ptr<sessiond_process> daemon_;
     std::vector<std::string> issued_;
 };
@@ -83,7 +89,14 @@ inline const boost::json::object& session_of(const api_reply& r) {
     return r.json.as_object().at("session").as_object();
 }
 
-// The stores the contract suite runs against: the embedded one and Redis.
+// The stores the contract suite runs against: the embedded one, Redis,
+// Redis behind Sentinel (a primary, a replica, three sentinels) and a Redis
+// Cluster (three primaries, three replicas).
 std::vector<std::string> contract_stores();
+
+// The Sentinel and Cluster setups the "sentinel" and "cluster" targets use:
+// one of each per test process, started on first use.
+sentinel_setup& shared_sentinel();
+cluster_setup& shared_cluster();
 
 }  // namespace sessiond::test
