@@ -60,8 +60,8 @@ TEST_CASE("MOVED and ASK redirects are parsed; anything else is not one", "[redi
 
 TEST_CASE("CLUSTER SLOTS replies become slot ranges and their primaries", "[redis][cluster]") {
     auto node = [](std::string ip, long long port, std::string id) {
-        return reply::make_array({reply::make_string(std::move(ip)), reply::make_integer(port),
-                                  reply::make_string(std::move(id))});
+        return reply::make_array(
+            {reply::make_string(std::move(ip)), reply::make_integer(port), reply::make_string(std::move(id))});
     };
     auto range = [](long long a, long long b, reply primary, reply replica) {
         return reply::make_array(
@@ -156,14 +156,14 @@ TEST_CASE("Sentinel and Cluster URLs", "[redis][config]") {
         REQUIRE_FALSE(r.has_value());
         return r.error();
     };
-    CHECK(err("redis+sentinel://s1") == error::bad_url);          // no master name
+    CHECK(err("redis+sentinel://s1") == error::bad_url);  // no master name
     CHECK(err("redis+sentinel://s1/") == error::bad_url);
     CHECK(err("redis+sentinel://s1/my master") == error::bad_url);
     CHECK(err("redis+sentinel://s1/m/x") == error::bad_url_db);
     CHECK(err("redis+sentinel://s1,/m") == error::bad_url_host);
     CHECK(err("redis+sentinel://s1:0/m") == error::bad_url_port);
-    CHECK(err("redis+cluster://n1/1") == error::bad_url_db);      // a cluster has database 0 only
-    CHECK(err("redis://h1,h2") == error::bad_url_host);           // one host for a standalone Redis
+    CHECK(err("redis+cluster://n1/1") == error::bad_url_db);  // a cluster has database 0 only
+    CHECK(err("redis://h1,h2") == error::bad_url_host);       // one host for a standalone Redis
     CHECK(err("redis+clustr://n1") == error::bad_url_scheme);
     CHECK(to_string(endpoint{"::1", 6379}) == "[::1]:6379");
     CHECK(to_string(endpoint{"h", 1}) == "h:1");

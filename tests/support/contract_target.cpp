@@ -79,7 +79,8 @@ contract_target::contract_target(const std::string& store, std::vector<std::stri
     } else if (store == "sentinel" || store == "cluster") {
         // The shared topology, unless the caller names its own (--redis-url in extra).
         std::string url;
-        if (auto it = std::find(extra.begin(), extra.end(), "--redis-url"); it != extra.end() && it + 1 != extra.end()) {
+        if (auto it = std::find(extra.begin(), extra.end(), "--redis-url");
+            it != extra.end() && it + 1 != extra.end()) {
             url = *(it + 1);
             extra.erase(it, it + 2);
         } else {
