@@ -202,10 +202,6 @@ redis::config make_redis_config(const store_config& s) {
             c.sentinel_password = file;
             secure_wipe(file);
         }
-    } else if (!s.redis_sentinel_user.empty() || !s.redis_sentinel_password.empty() ||
-               !s.redis_sentinel_password_file.empty()) {
-        throw config_error("invalid value for 'redis-sentinel-password': the sentinel options need a "
-                           "redis+sentinel:// URL");
     }
     c.log = make_redis_logger();
     return c;
@@ -241,11 +237,13 @@ std::string topology_metrics(const Workers& workers) {
         for (std::size_t i = 0; i < workers.size(); ++i) {
             const auto st = workers[i]->redis_client->status();
             if (!st.primary.empty())
-                out += "sessiond_redis_primary{thread=\"" + std::to_string(i) + "\",address=\"" + st.primary +
-                       "\"} 1\n";
+                out +=
+                    "sessiond_redis_primary{thread=\"" + std::to_string(i) + "\",address=\"" + st.primary + "\"} 1\n";
         }
     } else if (mode == redis::topology::cluster) {
-        out += "# HELP sessiond_redis_cluster_slots_covered Slots with a known primary in an I/O thread's map (16384 when whole).\n";
+        out +=
+            "# HELP sessiond_redis_cluster_slots_covered Slots with a known primary in an I/O thread's map (16384 when "
+            "whole).\n";
         out += "# TYPE sessiond_redis_cluster_slots_covered gauge\n";
         std::string primaries =
             "# HELP sessiond_redis_cluster_primaries Primaries in an I/O thread's slot map.\n"
@@ -447,11 +445,10 @@ int run(config& cfg) {
         return true;
     };
     for (auto& w : workers) {
-        api::add_ops_routes(w->routes, {store_ready,
-                                        [&open_connections] {
-                                            return static_cast<std::uint64_t>(open_connections.load());
-                                        },
-                                        [&workers] { return topology_metrics(workers); }});
+        api::add_ops_routes(
+            w->routes,
+            {store_ready, [&open_connections] { return static_cast<std::uint64_t>(open_connections.load()); },
+             [&workers] { return topology_metrics(workers); }});
         w->sessions->add_routes(w->routes);
         w->server = std::make_unique<http::server>(w->ioc, http_cfg, w->routes, cfg.log.access_log, open_connections,
                                                    per_client);

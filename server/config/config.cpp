@@ -358,9 +358,8 @@ void validate(const config& c, const std::map<std::string, std::string>& sources
         if (!ec2 && !a.is_loopback()) fail("development", "development mode listens on loopback addresses only");
     }
     if (!c.store.redis_url.empty()) {
-        static constexpr std::string_view schemes[] = {"redis://",          "rediss://",
-                                                       "redis+sentinel://", "rediss+sentinel://",
-                                                       "redis+cluster://",  "rediss+cluster://"};
+        static constexpr std::string_view schemes[] = {"redis://",           "rediss://",        "redis+sentinel://",
+                                                       "rediss+sentinel://", "redis+cluster://", "rediss+cluster://"};
         bool known = false;
         for (auto s : schemes)
             known = known || c.store.redis_url.starts_with(s);
@@ -369,6 +368,11 @@ void validate(const config& c, const std::map<std::string, std::string>& sources
                  "must start with redis://, rediss://, redis+sentinel://, rediss+sentinel://, redis+cluster:// or "
                  "rediss+cluster://");
     }
+    const bool sentinel_url =
+        c.store.redis_url.starts_with("redis+sentinel://") || c.store.redis_url.starts_with("rediss+sentinel://");
+    if (!sentinel_url && (!c.store.redis_sentinel_user.empty() || !c.store.redis_sentinel_password.empty() ||
+                          !c.store.redis_sentinel_password_file.empty()))
+        fail("redis-sentinel-password", "the sentinel options need a redis+sentinel:// URL");
     if (c.store.redis_wait_replicas > 0 &&
         (c.store.redis_wait_timeout.count() <= 0 || c.store.redis_wait_timeout >= c.store.redis_command_timeout))
         fail("redis-wait-timeout",

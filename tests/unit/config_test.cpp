@@ -85,6 +85,15 @@ TEST_CASE("invalid values name the option and the reason") {
     CHECK_THAT(message({"--log-format", "xml"}), Catch::Contains("'log-format'"));
     CHECK_THAT(message({"--log-level", "loud"}), Catch::Contains("'log-level'"));
     CHECK_THAT(message({"--redis-url", "http://x"}), Catch::Contains("'redis-url'"));
+    CHECK_THAT(message({"--redis-url", "redis+sentinl://s/m"}), Catch::Contains("'redis-url'"));
+    CHECK(message({"--redis-url", "redis+sentinel://s1,s2/m"}) == "no error");
+    CHECK(message({"--redis-url", "rediss+cluster://n1,n2"}) == "no error");
+    CHECK_THAT(message({"--redis-url", "redis+cluster://n1", "--redis-sentinel-user", "u"}),
+               Catch::Contains("'redis-sentinel-password'") && Catch::Contains("redis+sentinel://"));
+    // WAIT holds its connection: its timeout must end before the command's.
+    CHECK_THAT(message({"--redis-wait-replicas", "1", "--redis-wait-timeout", "500ms"}),
+               Catch::Contains("'redis-wait-timeout'"));
+    CHECK(message({"--redis-wait-replicas", "1", "--redis-wait-timeout", "100ms"}) == "no error");
     CHECK_THAT(message({"--cookie-name", "sid", "--cookie-path", "/a;b"}), Catch::Contains("'cookie-path'"));
     CHECK_THAT(message({"--cookie-name", "sid", "--cookie-domain", "example.com;x"}),
                Catch::Contains("'cookie-domain'") && !Catch::Contains("'cookie-path'"));
@@ -124,6 +133,10 @@ TEST_CASE("describe redacts secrets and round-trips through a file") {
     CHECK_THAT(lone, Catch::Contains("redis-url = rediss://<redacted>@cache:6380\n"));
     CHECK_THAT(describe(load({"--redis-url", "redis://:pw@h"}).cfg), !Catch::Contains("pw@"));
     CHECK_THAT(describe(load({"--redis-url", "redis://cache:6379"}).cfg), Catch::Contains("redis://cache:6379\n"));
+    auto sentinel = describe(
+        load({"--redis-url", "redis+sentinel://u:hunter2@s1,s2/m", "--redis-sentinel-password", "hunter2"}).cfg);
+    CHECK_THAT(sentinel, !Catch::Contains("hunter2"));
+    CHECK_THAT(sentinel, Catch::Contains("redis-url = redis+sentinel://<redacted>@s1,s2/m\n"));
     // Key hashes of callers, token keys and the index key are secrets too.
     const std::string hash(64, 'a');
     auto keys = describe(

@@ -101,7 +101,12 @@ TEST_CASE("every error code and status the OpenAPI promises is in the server's t
     const auto* problem_code = spec().at("components/schemas/ProblemCode");
     REQUIRE(problem_code);
     auto documented = scalars(problem_code->find("enum"));
-    CHECK(documented.size() == all_errors().size());
+    // Some errors share a code (a write the replicas did not acknowledge is
+    // store_unavailable, with its own detail): the codes are what callers see.
+    std::set<std::string_view> codes;
+    for (auto e : all_errors())
+        codes.insert(problem_for(e).code);
+    CHECK(documented.size() == codes.size());
     for (const auto& code : documented) {
         INFO(code);
         CHECK(kind_of(code));
