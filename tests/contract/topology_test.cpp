@@ -272,8 +272,7 @@ TEST_CASE("Cluster: a slot migrated under load: its sessions validate, rotate an
 TEST_CASE("durable writes: every acknowledged create and revocation survives a killed primary",
           "[redis][sentinel][durable]") {
     sentinel_setup s;
-    contract_target t("sentinel",
-                      on(s.url(), {"--redis-wait-replicas", "1", "--redis-wait-timeout", "200ms"}));
+    contract_target t("sentinel", on(s.url(), {"--redis-wait-replicas", "1", "--redis-wait-timeout", "200ms"}));
     std::vector<std::string> kept, revoked;
     for (int i = 0; i < 200; ++i) {
         auto made = t.create("durable-" + std::to_string(i % 20));
@@ -295,9 +294,10 @@ TEST_CASE("durable writes: every acknowledged create and revocation survives a k
         lost += t.validate(kept[i]).status != 200;
     for (const auto& token : revoked)
         resurrected += t.validate(token).status != 401;
-    std::printf("durable writes through a killed primary: %zu creates, %zu revocations acknowledged; %d lost, %d "
-                "revocations undone\n",
-                kept.size(), revoked.size(), lost, resurrected);
+    std::printf(
+        "durable writes through a killed primary: %zu creates, %zu revocations acknowledged; %d lost, %d "
+        "revocations undone\n",
+        kept.size(), revoked.size(), lost, resurrected);
     CHECK(lost == 0);
     CHECK(resurrected == 0);
 
