@@ -65,18 +65,18 @@ struct alignas(cache_line) shard {
     counter touches_skipped;           // a due touch lost every compare-and-set attempt
     counter rotation_conflicts;        // a rotation's compare-and-set lost to another write (retried)
     counter store_errors;
-    counter store_full;             // creates refused by a full embedded store
-    counter exceptions_contained;   // escaped a detached coroutine or handler, logged, the work went on
-    counter rotations_replayed;     // retries of a written rotation answered with its token
-    counter records_forged;         // stored records refused: seal wrong, malformed, user outside the bucket
-    counter records_unsigned;       // format-2 (unsealed) records refused
-    counter records_unsigned_read;  // format-2 records read while accepted (a rolling upgrade)
-    counter records_unreadable;     // records of a newer format than this version reads
-    counter redis_failovers;            // the primary named by the sentinels changed
-    counter redis_moves;                // MOVED redirects followed
-    counter redis_asks;                 // ASK redirects followed
-    counter redis_cluster_retries;      // TRYAGAIN, CLUSTERDOWN, LOADING retried after a pause
-    counter redis_topology_refreshes;   // slot maps or primaries asked for
+    counter store_full;                   // creates refused by a full embedded store
+    counter exceptions_contained;         // escaped a detached coroutine or handler, logged, the work went on
+    counter rotations_replayed;           // retries of a written rotation answered with its token
+    counter records_forged;               // stored records refused: seal wrong, malformed, user outside the bucket
+    counter records_unsigned;             // format-2 (unsealed) records refused
+    counter records_unsigned_read;        // format-2 records read while accepted (a rolling upgrade)
+    counter records_unreadable;           // records of a newer format than this version reads
+    counter redis_failovers;              // the primary named by the sentinels changed
+    counter redis_moves;                  // MOVED redirects followed
+    counter redis_asks;                   // ASK redirects followed
+    counter redis_cluster_retries;        // TRYAGAIN, CLUSTERDOWN, LOADING retried after a pause
+    counter redis_topology_refreshes;     // slot maps or primaries asked for
     counter redis_writes_unacknowledged;  // WAIT: a write not acknowledged by enough replicas in time
     // A new counter goes here, and into single_counters in metrics.cpp.
 };

@@ -92,8 +92,7 @@ public:
             [this](auto handler, const command& c) {
                 submit(c, c.key(), detail::completion(std::move(handler)), false);
             },
-            token,
-            std::move(cmd));
+            token, std::move(cmd));
     }
 
     // EVALSHA sha numkeys keys… args…, loading the script (SCRIPT LOAD, on
@@ -104,19 +103,17 @@ public:
     auto async_eval(const script& s, const std::vector<std::string>& keys, const std::vector<std::string>& args,
                     CompletionToken&& token) {
         return boost::asio::async_compose<CompletionToken, void(boost::system::error_code, reply)>(
-            detail::eval_op{this, s, std::make_unique<const command>(make_evalsha(s, keys, args)), false}, token,
-            ioc_);
+            detail::eval_op{this, s, std::make_unique<const command>(make_evalsha(s, keys, args)), false}, token, ioc_);
     }
 
     // async_eval of a script that writes what must survive a failover: with
     // config::wait_replicas, its reply comes once that many replicas have the
     // write, or error::not_acknowledged when they do not within wait_timeout.
     template <class CompletionToken>
-    auto async_eval_durable(const script& s, const std::vector<std::string>& keys,
-                            const std::vector<std::string>& args, CompletionToken&& token) {
+    auto async_eval_durable(const script& s, const std::vector<std::string>& keys, const std::vector<std::string>& args,
+                            CompletionToken&& token) {
         return boost::asio::async_compose<CompletionToken, void(boost::system::error_code, reply)>(
-            detail::eval_op{this, s, std::make_unique<const command>(make_evalsha(s, keys, args)), true}, token,
-            ioc_);
+            detail::eval_op{this, s, std::make_unique<const command>(make_evalsha(s, keys, args)), true}, token, ioc_);
     }
 
     // The EVALSHA command of a script call.

@@ -197,8 +197,8 @@ void cluster_router::refresh() {
     const auto gen = ++refresh_gen_;
     metrics::get().redis_topology_refreshes.inc();
     static const command slots_command = command::keyless("CLUSTER", "SLOTS");
-    detail::completion done([weak = std::weak_ptr<cluster_router>(shared_from_this()), gen,
-                             asked = n->where](const error_code& ec, const reply& r) {
+    detail::completion done([weak = std::weak_ptr<cluster_router>(shared_from_this()), gen, asked = n->where](
+                                const error_code& ec, const reply& r) {
         if (auto self = weak.lock()) self->on_slots(gen, asked, ec, r);
     });
     if (n->pool->submit(slots_command, {}, done, n->pool->deadline())) {

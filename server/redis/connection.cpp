@@ -193,7 +193,9 @@ void connection::on_handshake_reply(std::uint64_t gen, std::size_t step, const e
     if (!ec && steps[step].check) judged = steps[step].check(r);
     if (judged && !ec) {
         log(log_level::warn, "redis node refused by the handshake",
-            {{"connection", index_}, {"node", to_string(where_)}, {"command", steps[step].cmd.name()},
+            {{"connection", index_},
+             {"node", to_string(where_)},
+             {"command", steps[step].cmd.name()},
              {"error", judged.message()}});
         return fail(judged);
     }
@@ -385,7 +387,8 @@ void connection::take_pushes() {
         const auto e = r.elements();
         if (r.is_array() && e.size() == 3 && e[0].str() == "message") {
             reply message = std::move(r);
-            notify("redis observer", [this, &message](connection_observer& o) { o.on_push(*this, std::move(message)); });
+            notify("redis observer",
+                   [this, &message](connection_observer& o) { o.on_push(*this, std::move(message)); });
             continue;
         }
         if (&replies_[kept] != &r) replies_[kept] = std::move(r);

@@ -58,7 +58,8 @@ public:
             case error::noperm:
                 return "Redis NOPERM: ACL user lacks permission";
             case error::bad_url_scheme:
-                return "Redis URL: scheme must be redis://, rediss://, redis+sentinel://, rediss+sentinel://, redis+cluster:// or rediss+cluster://";
+                return "Redis URL: scheme must be redis://, rediss://, redis+sentinel://, rediss+sentinel://, "
+                       "redis+cluster:// or rediss+cluster://";
             case error::bad_url_host:
                 return "Redis URL: missing or malformed host";
             case error::bad_url_port:

@@ -10,13 +10,13 @@ namespace sessiond::redis {
 
 enum class error {
     // Transport and client state.
-    timeout = 1,      // no reply within command_timeout; the connection was reset
-    connection_lost,  // the connection closed or was reset while the command was pending
-    not_connected,    // no connection is ready (connecting, backing off, or Redis down)
-    busy,             // the in-flight bound (max_in_flight) is reached: store_busy
-    protocol_error,   // the reply stream could not be parsed
-    not_master,       // the node is a replica (ROLE), or the primary is not known yet
-    not_acknowledged, // WAIT: fewer replicas than required acknowledged the write in time
+    timeout = 1,       // no reply within command_timeout; the connection was reset
+    connection_lost,   // the connection closed or was reset while the command was pending
+    not_connected,     // no connection is ready (connecting, backing off, or Redis down)
+    busy,              // the in-flight bound (max_in_flight) is reached: store_busy
+    protocol_error,    // the reply stream could not be parsed
+    not_master,        // the node is a replica (ROLE), or the primary is not known yet
+    not_acknowledged,  // WAIT: fewer replicas than required acknowledged the write in time
     // Redis error replies, by their first word.
     server_error,  // "ERR ..." or any error reply not listed below
     readonly,      // READONLY: write sent to a replica

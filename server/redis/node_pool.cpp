@@ -8,8 +8,8 @@
 
 namespace sessiond::redis {
 
-node_pool::node_pool(boost::asio::io_context& ioc, std::shared_ptr<const connection_settings> settings,
-                     endpoint where, std::size_t connections, std::weak_ptr<connection_observer> observer)
+node_pool::node_pool(boost::asio::io_context& ioc, std::shared_ptr<const connection_settings> settings, endpoint where,
+                     std::size_t connections, std::weak_ptr<connection_observer> observer)
     : io_ex_(ioc.get_executor()),
       settings_(std::move(settings)),
       where_(std::move(where)),
@@ -90,7 +90,7 @@ boost::system::error_code node_pool::submit_durable(connection& c, const command
     if (auto ec = c.submit(cmd, first, deadline)) return ec;
     const auto replicas = static_cast<long long>(settings_->cfg.wait_replicas);
     detail::completion then([w, replicas, ex = io_ex_, done = std::move(done)](const boost::system::error_code& ec,
-                                                                                 const reply& acks) mutable {
+                                                                               const reply& acks) mutable {
         if (w->ec) return done.complete(w->ec, std::move(w->r), ex);  // nothing written: the write's own answer
         // Not acknowledged in time, or not known to be (WAIT refused, the
         // connection lost): the write may be undone by a failover.

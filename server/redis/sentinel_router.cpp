@@ -62,8 +62,7 @@ topology_status sentinel_router::status() const {
 
 void sentinel_router::submit(const command& cmd, std::string_view route, detail::completion&& done, bool durable) {
     if (!primary_) return done.post(make_error_code(error::not_connected), ioc_.get_executor());
-    if (auto ec = primary_->submit(cmd, route, done, primary_->deadline(), durable))
-        done.post(ec, ioc_.get_executor());
+    if (auto ec = primary_->submit(cmd, route, done, primary_->deadline(), durable)) done.post(ec, ioc_.get_executor());
 }
 
 void sentinel_router::open_sentinel() {
@@ -111,10 +110,10 @@ void sentinel_router::on_lookup(std::uint64_t gen, const error_code& ec, const r
     lookup_in_flight_ = false;
     const auto e = r.elements();
     unsigned port = 0;
-    const bool named = !ec && e.size() == 2 && !e[0].str().empty() &&
-                       std::from_chars(e[1].str().data(), e[1].str().data() + e[1].str().size(), port).ec ==
-                           std::errc{} &&
-                       port > 0 && port < 65536;
+    const bool named =
+        !ec && e.size() == 2 && !e[0].str().empty() &&
+        std::from_chars(e[1].str().data(), e[1].str().data() + e[1].str().size(), port).ec == std::errc{} && port > 0 &&
+        port < 65536;
     if (!named) {
         // Down, refusing (NOPERM, unknown name: nil), or answering nonsense:
         // ask the next sentinel.

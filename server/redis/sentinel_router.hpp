@@ -79,7 +79,7 @@ private:
     boost::asio::steady_timer timer_;
 
     // The owning thread only.
-    std::size_t current_ = 0;      // the sentinel in use
+    std::size_t current_ = 0;         // the sentinel in use
     std::uint64_t sentinel_gen_ = 0;  // bumped at each switch; older lookups are ignored
     std::shared_ptr<connection> query_;
     std::shared_ptr<connection> watch_;
@@ -99,7 +99,7 @@ private:
     // Read by other threads.
     std::atomic<bool> ready_{false};
     mutable std::mutex status_mutex_;
-    std::string primary_text_;  // guarded by status_mutex_
+    std::string primary_text_;              // guarded by status_mutex_
     boost::system::error_code last_error_;  // guarded by status_mutex_
 };
 

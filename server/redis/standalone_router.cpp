@@ -4,8 +4,7 @@ namespace sessiond::redis {
 
 standalone_router::standalone_router(boost::asio::io_context& ioc, std::shared_ptr<const connection_settings> settings,
                                      std::size_t connections)
-    : io_ex_(ioc.get_executor()),
-      pool_(ioc, settings, endpoint{settings->cfg.host, settings->cfg.port}, connections) {}
+    : io_ex_(ioc.get_executor()), pool_(ioc, settings, endpoint{settings->cfg.host, settings->cfg.port}, connections) {}
 
 standalone_router::~standalone_router() = default;
 
@@ -25,8 +24,7 @@ boost::system::error_code standalone_router::last_error() const {
     return pool_.last_error();
 }
 
-void standalone_router::submit(const command& cmd, std::string_view route, detail::completion&& done,
-                               bool durable) {
+void standalone_router::submit(const command& cmd, std::string_view route, detail::completion&& done, bool durable) {
     if (auto ec = pool_.submit(cmd, route, done, pool_.deadline(), durable)) done.post(ec, io_ex_);
 }
 
