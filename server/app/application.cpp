@@ -422,7 +422,15 @@ int run(config& cfg) {
     http_config http_cfg = cfg.http;
     {
         auto fds = raise_fd_limit();
-        const std::size_t redis_fds = redis_cfg ? std::max<std::size_t>(1, cfg.store.redis_connections) : 0;
+        // Per I/O thread: the connections to each node (a cluster's primaries,
+        // at least three), and a Sentinel's two links to a sentinel.
+        std::size_t redis_fds = 0;
+        if (redis_cfg) {
+            const std::size_t per_node = std::max<std::size_t>(1, cfg.store.redis_connections);
+            const bool cluster = redis_cfg->mode == redis::topology::cluster;
+            const std::size_t nodes = cluster ? std::max<std::size_t>(3, redis_cfg->seeds.size()) : 1;
+            redis_fds = per_node * nodes + (redis_cfg->mode == redis::topology::sentinel ? 2 : 0);
+        }
         const std::size_t reserved = 16 + threads * (8 + redis_fds + http::server::spare_descriptors);
         http_cfg.max_connections = connections_within(cfg.http.max_connections, fds.soft, reserved);
         if (http_cfg.max_connections < cfg.http.max_connections)

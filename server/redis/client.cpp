@@ -44,6 +44,13 @@ client::client(boost::asio::io_context& ioc, config cfg, std::size_t io_threads)
             // The sentinels: their own credentials, the same TLS settings.
             auto query = std::make_shared<connection_settings>(*settings);
             query->handshake = sentinel_handshake_steps(cfg, false);
+            // The router reports sentinels that do not answer, once per round:
+            // each connection's own warnings would repeat it.
+            if (cfg.log)
+                query->cfg.log = [sink = cfg.log](log_level level, std::string_view message,
+                                                  std::span<const log_field> fields) {
+                    sink(level == log_level::warn ? log_level::debug : level, message, fields);
+                };
             auto watch = std::make_shared<connection_settings>(*query);
             watch->handshake = sentinel_handshake_steps(cfg, true);
             watch->subscriber = true;

@@ -20,7 +20,9 @@ sentinel_router::sentinel_router(asio::io_context& ioc, std::shared_ptr<const co
       sentinel_(std::move(sentinel)),
       watch_settings_(std::move(watch)),
       connections_(connections),
-      timer_(ioc) {}
+      timer_(ioc),
+      round_backoff_(data_->cfg.reconnect_min, data_->cfg.reconnect_max,
+                     static_cast<std::uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count())) {}
 
 sentinel_router::~sentinel_router() = default;
 
@@ -71,7 +73,6 @@ void sentinel_router::open_sentinel() {
     sentinel_down_ = false;
     lookup_in_flight_ = false;
     want_lookup_ = true;
-    last_switch_ = clock::now();
     const std::weak_ptr<connection_observer> me = shared_from_this();
     query_ = std::make_shared<connection>(ioc_, sentinel_, where, 0, me);
     watch_ = std::make_shared<connection>(ioc_, watch_settings_, where, 1, me);
@@ -79,9 +80,20 @@ void sentinel_router::open_sentinel() {
     watch_->start();
 }
 
+// The next sentinel at once; after a whole round without an answer, the
+// round starts again after a growing pause (as a connection's reconnects).
 void sentinel_router::next_sentinel() {
     query_->stop();
     watch_->stop();
+    const auto now = clock::now();
+    next_switch_ = now + data_->cfg.min_refresh_interval;
+    if (++failed_in_a_row_ % data_->cfg.seeds.size() == 0) {
+        const auto pause = round_backoff_.next();
+        next_switch_ = now + pause;
+        emit(data_->cfg.log, round_backoff_.failures() == 1 ? log_level::warn : log_level::debug,
+             "no sentinel named the redis primary; asking them again",
+             {{"sentinels", data_->cfg.seeds.size()}, {"pause_ms", pause.count()}});
+    }
     current_ = (current_ + 1) % data_->cfg.seeds.size();
     open_sentinel();
 }
@@ -124,6 +136,8 @@ void sentinel_router::on_lookup(std::uint64_t gen, const error_code& ec, const r
         want_lookup_ = true;
         return;
     }
+    failed_in_a_row_ = 0;
+    round_backoff_.reset();
     use_primary(endpoint{std::string(e[0].str()), static_cast<std::uint16_t>(port)}, "sentinel lookup");
 }
 
@@ -222,7 +236,7 @@ void sentinel_router::on_tick() {
         r.first->stop();
         return true;
     });
-    if (sentinel_down_ && now >= last_switch_ + data_->cfg.min_refresh_interval) next_sentinel();
+    if (sentinel_down_ && now >= next_switch_) next_sentinel();
     const auto refresh = data_->cfg.topology_refresh;
     if (refresh.count() > 0 && now >= next_periodic_) {
         next_periodic_ = now + refresh;

@@ -25,6 +25,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
 
+#include "redis/backoff.hpp"
 #include "redis/node_pool.hpp"
 #include "redis/router.hpp"
 
@@ -93,7 +94,9 @@ private:
     bool lookup_in_flight_ = false;
     bool sentinel_down_ = false;
     clock::time_point last_lookup_{};
-    clock::time_point last_switch_{};
+    clock::time_point next_switch_{};
+    std::size_t failed_in_a_row_ = 0;  // sentinels left since the last one that answered
+    backoff round_backoff_;            // between rounds over every sentinel
     clock::time_point next_periodic_{};
 
     // Read by other threads.
