@@ -9,7 +9,7 @@
 namespace sessiond::redis {
 
 node_pool::node_pool(boost::asio::io_context& ioc, std::shared_ptr<const connection_settings> settings, endpoint where,
-                     std::size_t connections, std::weak_ptr<connection_observer> observer)
+                     std::size_t connections, const std::weak_ptr<connection_observer>& observer)
     : io_ex_(ioc.get_executor()),
       settings_(std::move(settings)),
       where_(std::move(where)),

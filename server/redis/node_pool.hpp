@@ -22,7 +22,7 @@ public:
     using clock = connection::clock;
 
     node_pool(boost::asio::io_context& ioc, std::shared_ptr<const connection_settings> settings, endpoint where,
-              std::size_t connections, std::weak_ptr<connection_observer> observer = {});
+              std::size_t connections, const std::weak_ptr<connection_observer>& observer = {});
     ~node_pool();
     node_pool(const node_pool&) = delete;
     node_pool& operator=(const node_pool&) = delete;

@@ -2,7 +2,8 @@
 
 namespace sessiond::redis {
 
-standalone_router::standalone_router(boost::asio::io_context& ioc, std::shared_ptr<const connection_settings> settings,
+standalone_router::standalone_router(boost::asio::io_context& ioc,
+                                     const std::shared_ptr<const connection_settings>& settings,
                                      std::size_t connections)
     : io_ex_(ioc.get_executor()), pool_(ioc, settings, endpoint{settings->cfg.host, settings->cfg.port}, connections) {}
 

@@ -12,7 +12,7 @@ namespace sessiond::redis {
 
 class standalone_router final : public router {
 public:
-    standalone_router(boost::asio::io_context& ioc, std::shared_ptr<const connection_settings> settings,
+    standalone_router(boost::asio::io_context& ioc, const std::shared_ptr<const connection_settings>& settings,
                       std::size_t connections);
     ~standalone_router() override;
 
