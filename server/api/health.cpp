@@ -28,11 +28,12 @@ void add_ops_routes(http::router& routes, const ops_probes& probes) {
             co_return;
         },
         probe);
+    if (!probes.metrics) return;
     routes.add(http::verb::get, "/metrics", [probes](http::request_context& ctx) -> boost::asio::awaitable<void> {
         ctx.res.result(http::status::ok);
         ctx.res.set(http::field::content_type, "text/plain; version=0.0.4; charset=utf-8");
         auto text = metrics::render(probes.open_connections(), probes.store_ready(),
-                                    probes.store_metrics ? probes.store_metrics() : std::string());
+                                    probes.extra_metrics ? probes.extra_metrics() : std::string());
         const auto lost = log::dropped();
         text +=
             "# HELP sessiond_log_lines_dropped_total Log lines lost: pushed out of a full queue, or not written.\n"

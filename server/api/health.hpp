@@ -14,8 +14,10 @@ namespace sessiond::api {
 struct ops_probes {
     std::function<bool()> store_ready;
     std::function<std::uint64_t()> open_connections;
-    // Metric families describing the store (Redis topology); may be empty.
-    std::function<std::string()> store_metrics;
+    // More metric families (the Redis topology, the TLS certificate); may be empty.
+    std::function<std::string()> extra_metrics;
+    // Serve /metrics here (false when an operations listener has it).
+    bool metrics = true;
 };
 
 void add_ops_routes(http::router& routes, const ops_probes& probes);

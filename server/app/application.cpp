@@ -20,10 +20,12 @@
 #include "api/sessions.hpp"
 #include "common/cpus.hpp"
 #include "common/fd_limit.hpp"
+#include "common/metrics.hpp"
 #include "common/secret_file.hpp"
 #include "common/secure_memory.hpp"
 #include "http/router.hpp"
 #include "http/server.hpp"
+#include "http/tls.hpp"
 #include "log/contained.hpp"
 #include "log/log.hpp"
 #include "redis/client.hpp"
@@ -259,6 +261,29 @@ std::string topology_metrics(const Workers& workers) {
     return out;
 }
 
+// The HTTPS certificate's end of validity, for an alert before it comes.
+std::string certificate_metrics(const http::tls_provider* tls) {
+    if (!tls) return {};
+    const auto not_after = tls->certificate().not_after;
+    const auto seconds = std::chrono::duration_cast<std::chrono::seconds>(not_after.time_since_epoch()).count();
+    return "# HELP sessiond_tls_certificate_not_after_seconds When the HTTPS certificate in use expires (Unix time).\n"
+           "# TYPE sessiond_tls_certificate_not_after_seconds gauge\n"
+           "sessiond_tls_certificate_not_after_seconds " +
+           std::to_string(seconds) + "\n";
+}
+
+http::tls_settings tls_settings_of(const http_config& h) {
+    http::tls_settings s;
+    s.cert_file = h.tls_cert_file;
+    s.key_file = h.tls_key_file;
+    s.min_version = h.tls_min_version;
+    s.client_ca_file = h.tls_client_ca_file;
+    s.client_auth_mode = h.tls_client_auth == "require"    ? http::client_auth::require
+                         : h.tls_client_auth == "optional" ? http::client_auth::optional
+                                                           : http::client_auth::none;
+    return s;
+}
+
 // One I/O thread's share of the daemon: its own io_context, HTTP server and,
 // with Redis, its own Redis connection(s), so that a request is served from
 // accept to reply on one thread without waking another.
@@ -452,14 +477,43 @@ int run(config& cfg) {
             if (!w->redis_client->ready()) return false;
         return true;
     };
+    // HTTPS: the certificate is loaded now, and again on SIGHUP.
+    std::shared_ptr<http::tls_provider> tls;
+    if (!cfg.http.tls_cert_file.empty()) {
+        try {
+            tls = std::make_shared<http::tls_provider>(tls_settings_of(cfg.http));
+        } catch (const std::exception& e) {
+            log::error("cannot load the TLS certificate", {{"error", std::string_view(e.what())}});
+            log::shutdown();
+            return 2;
+        }
+    }
+    const bool ops_listener = cfg.http.ops_port != 0;
+    const api::ops_probes probes{
+        store_ready, [&open_connections] { return static_cast<std::uint64_t>(open_connections.load()); },
+        [&workers, &tls] { return topology_metrics(workers) + certificate_metrics(tls.get()); }, !ops_listener};
     for (auto& w : workers) {
-        api::add_ops_routes(
-            w->routes,
-            {store_ready, [&open_connections] { return static_cast<std::uint64_t>(open_connections.load()); },
-             [&workers] { return topology_metrics(workers); }});
+        api::add_ops_routes(w->routes, probes);
         w->sessions->add_routes(w->routes);
         w->server = std::make_unique<http::server>(w->ioc, http_cfg, w->routes, cfg.log.access_log, open_connections,
                                                    per_client);
+        if (tls) w->server->use_tls(tls);
+    }
+    // The operations listener: plain HTTP on thread 0, with connection
+    // counts of its own, so that probes and scrapes get through while the
+    // main listener is at its limits.
+    http::router ops_routes;
+    http_config ops_cfg = http_cfg;
+    ops_cfg.address = cfg.http.ops_address;
+    ops_cfg.max_connections = 64;
+    http::client_counts ops_per_client(0);
+    std::atomic<std::size_t> ops_open{0};
+    std::unique_ptr<http::server> ops;
+    if (ops_listener) {
+        auto ops_probes = probes;
+        ops_probes.metrics = true;
+        api::add_ops_routes(ops_routes, ops_probes);
+        ops = std::make_unique<http::server>(workers[0]->ioc, ops_cfg, ops_routes, false, ops_open, ops_per_client);
     }
 
     unsigned short port = 0;
@@ -476,6 +530,18 @@ int run(config& cfg) {
         log::error("cannot listen", {{"address", cfg.http.address}, {"port", cfg.http.port}, {"error", e.what()}});
         log::shutdown();
         return 1;
+    }
+    unsigned short ops_port = 0;
+    if (ops) {
+        try {
+            ops->start(cfg.http.ops_port);
+            ops_port = ops->port();
+        } catch (const std::exception& e) {
+            log::error("cannot listen",
+                       {{"address", cfg.http.ops_address}, {"port", cfg.http.ops_port}, {"error", e.what()}});
+            log::shutdown();
+            return 1;
+        }
     }
 
     auto stop_all = [&] {
@@ -500,6 +566,7 @@ int run(config& cfg) {
         log::info("shutting down", {{"signal", sig},
                                     {"connections", open_connections.load()},
                                     {"drain_timeout_ms", static_cast<std::int64_t>(cfg.http.drain_timeout.count())}});
+        if (ops) ops->shutdown([] {});
         for (auto& w : workers)
             w->server->shutdown([&] {
                 if (drained.fetch_add(1) + 1 == workers.size()) stop_all();
@@ -507,13 +574,34 @@ int run(config& cfg) {
         signals.async_wait(on_signal);
     };
     signals.async_wait(on_signal);
-    // SIGHUP conventionally asks a daemon to reload; until sessiond can, it
-    // is logged and ignored rather than left to kill the process.
+    // SIGHUP: the TLS certificate and key are read again (two small local
+    // files, once per operator signal: read here, on thread 0). A pair that
+    // does not load leaves the current one in use. Open connections keep
+    // the certificate they were accepted with.
     boost::asio::signal_set hangup(workers[0]->ioc, SIGHUP);
     std::function<void(const boost::system::error_code&, int)> on_hangup;
     on_hangup = [&](const boost::system::error_code& ec, int) {
         if (ec) return;
-        log::warn("SIGHUP received: configuration reload is not supported yet, ignored");
+        if (!tls) {
+            log::warn(
+                "SIGHUP received: nothing to reload (no TLS certificate configured); other settings need a "
+                "restart");
+        } else {
+            try {
+                const auto info = tls->reload();
+                metrics::get().tls_reloads.inc();
+                log::info(
+                    "SIGHUP received: TLS certificate reloaded",
+                    {{"subject", info.subject},
+                     {"not_after_unix", static_cast<std::int64_t>(std::chrono::duration_cast<std::chrono::seconds>(
+                                                                      info.not_after.time_since_epoch())
+                                                                      .count())}});
+            } catch (const std::exception& e) {
+                metrics::get().tls_reloads_failed.inc();
+                log::error("SIGHUP received: TLS certificate reload failed, the previous certificate stays in use",
+                           {{"error", std::string_view(e.what())}});
+            }
+        }
         hangup.async_wait(on_hangup);
     };
     hangup.async_wait(on_hangup);
@@ -562,8 +650,10 @@ int run(config& cfg) {
             {{"error", std::string_view(std::strerror(e))}});
     // Logged once the signals are handled: whoever waits for this line may
     // signal sessiond at once (SIGHUP must not kill it then).
+    if (ops) log::info("operations listener", {{"address", cfg.http.ops_address}, {"port", ops_port}});
     log::info("listening", {{"address", cfg.http.address},
                             {"port", port},
+                            {"tls", tls != nullptr},
                             {"io_threads", threads},
                             {"store", redis_cfg ? "redis" : "memory"},
                             {"dumpable", is_dumpable()},

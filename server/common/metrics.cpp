@@ -76,11 +76,14 @@ constexpr counter shard::*single_counters[] = {
     &shard::redis_cluster_retries,
     &shard::redis_topology_refreshes,
     &shard::redis_writes_unacknowledged,
+    &shard::tls_handshakes_failed,
+    &shard::tls_reloads,
+    &shard::tls_reloads_failed,
 };
 // clang-format on
-// A counter appended to shard (after redis_writes_unacknowledged, its last
-// member) but not listed above fails here.
-static_assert(offsetof(shard, redis_writes_unacknowledged) + sizeof(counter) ==
+// A counter appended to shard (after tls_reloads_failed, its last member)
+// but not listed above fails here.
+static_assert(offsetof(shard, tls_reloads_failed) + sizeof(counter) ==
                   sizeof(shard::responses_by_class) + sizeof(shard::latency_buckets) + sizeof(shard::tokens_refused) +
                       std::size(single_counters) * sizeof(counter),
               "every single counter of shard must be listed in single_counters");
@@ -218,6 +221,14 @@ std::string render(std::uint64_t open_connections, bool store_ready, std::string
     simple("sessiond_redis_writes_unacknowledged_total", "counter",
            "Writes not acknowledged by redis-wait-replicas replicas in time (answered 503).",
            r.redis_writes_unacknowledged.get());
+    simple("sessiond_tls_handshakes_failed_total", "counter", "HTTPS connections that ended in their TLS handshake.",
+           r.tls_handshakes_failed.get());
+    out +=
+        "# HELP sessiond_tls_reloads_total Certificate reloads (SIGHUP), by result: a failed one keeps the old "
+        "certificate.\n"
+        "# TYPE sessiond_tls_reloads_total counter\n";
+    fmt::format_to(it, "sessiond_tls_reloads_total{{result=\"ok\"}} {}\n", r.tls_reloads.get());
+    fmt::format_to(it, "sessiond_tls_reloads_total{{result=\"failed\"}} {}\n", r.tls_reloads_failed.get());
     simple("sessiond_store_ready", "gauge", "1 when the session store is reachable.", store_ready ? 1 : 0);
     out += extra;
     return out;

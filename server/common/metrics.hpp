@@ -78,6 +78,9 @@ struct alignas(cache_line) shard {
     counter redis_cluster_retries;        // TRYAGAIN, CLUSTERDOWN, LOADING retried after a pause
     counter redis_topology_refreshes;     // slot maps or primaries asked for
     counter redis_writes_unacknowledged;  // WAIT: a write not acknowledged by enough replicas in time
+    counter tls_handshakes_failed;        // HTTPS connections that ended in their handshake
+    counter tls_reloads;                  // certificate reloads that took effect
+    counter tls_reloads_failed;           // certificate reloads refused (the old one stays)
     // A new counter goes here, and into single_counters in metrics.cpp.
 };
 

@@ -150,6 +150,20 @@ const std::vector<option_def>& options() {
     static const std::vector<option_def> defs = {
         opt("address", "listen address (IPv4 or IPv6 literal)", SESSIOND_FIELD(std::string, http.address)),
         opt("port", "listen port (0 = any free port)", SESSIOND_FIELD(std::uint16_t, http.port)),
+        opt("tls-cert-file", "HTTPS: certificate chain (PEM); the listener then speaks TLS only; reloaded on SIGHUP",
+            SESSIOND_FIELD(std::string, http.tls_cert_file)),
+        opt("tls-key-file", "HTTPS: private key (PEM) of tls-cert-file",
+            SESSIOND_FIELD(std::string, http.tls_key_file)),
+        opt("tls-min-version", "HTTPS: oldest TLS version accepted: 1.2 or 1.3",
+            SESSIOND_FIELD(std::string, http.tls_min_version)),
+        opt("tls-client-ca-file", "mTLS: CA bundle (PEM) that signs callers' client certificates",
+            SESSIOND_FIELD(std::string, http.tls_client_ca_file)),
+        opt("tls-client-auth", "mTLS: none, optional (API keys still accepted) or require",
+            SESSIOND_FIELD(std::string, http.tls_client_auth)),
+        opt("ops-address", "operations listener address (plain HTTP: /healthz, /readyz, /metrics)",
+            SESSIOND_FIELD(std::string, http.ops_address)),
+        opt("ops-port", "operations listener port (0 = none; with one, /metrics is served there only)",
+            SESSIOND_FIELD(std::uint16_t, http.ops_port)),
         opt("io-threads", "I/O threads (0 = one per CPU the process may use: affinity mask, cgroup quota)",
             SESSIOND_FIELD(std::size_t, http.io_threads)),
         opt("max-connections",
@@ -294,6 +308,23 @@ void validate(const config& c, const std::map<std::string, std::string>& sources
     boost::asio::ip::make_address(c.http.address, ec);
     if (ec) fail("address", "'" + c.http.address + "' is not an IP address");
     if (c.http.io_threads > 256) fail("io-threads", "at most 256");
+    if (c.http.tls_cert_file.empty() != c.http.tls_key_file.empty())
+        fail(c.http.tls_cert_file.empty() ? "tls-cert-file" : "tls-key-file",
+             "tls-cert-file and tls-key-file are set together");
+    if (c.http.tls_min_version != "1.2" && c.http.tls_min_version != "1.3")
+        fail("tls-min-version", "expected 1.2 or 1.3");
+    if (c.http.tls_client_auth != "none" && c.http.tls_client_auth != "optional" && c.http.tls_client_auth != "require")
+        fail("tls-client-auth", "expected none, optional or require");
+    if (c.http.tls_client_auth != "none" && c.http.tls_cert_file.empty())
+        fail("tls-client-auth", "client certificates need HTTPS (tls-cert-file and tls-key-file)");
+    if (c.http.tls_client_auth != "none" && c.http.tls_client_ca_file.empty())
+        fail("tls-client-ca-file", "required when tls-client-auth is optional or require");
+    if (c.http.ops_port != 0) {
+        boost::asio::ip::make_address(c.http.ops_address, ec);
+        if (ec) fail("ops-address", "'" + c.http.ops_address + "' is not an IP address");
+        if (c.http.ops_port == c.http.port && c.http.ops_address == c.http.address)
+            fail("ops-port", "must differ from the main listener's port");
+    }
     if (c.http.max_connections == 0) fail("max-connections", "must be at least 1");
     if (c.http.max_header_bytes < 512) fail("max-header-bytes", "must be at least 512");
     if (c.http.max_body_bytes < 1024) fail("max-body-bytes", "must be at least 1024");

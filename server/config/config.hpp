@@ -29,6 +29,17 @@ struct http_config {
     std::chrono::milliseconds write_timeout{10'000};  // to send a response
     std::chrono::milliseconds drain_timeout{10'000};  // graceful shutdown: in-flight requests
     std::string request_id_header = "X-Request-Id";
+    // HTTPS: with a certificate, the listener speaks TLS only.
+    std::string tls_cert_file;  // PEM, the certificate then its chain; reloaded on SIGHUP
+    std::string tls_key_file;
+    std::string tls_min_version = "1.2";  // 1.2 or 1.3
+    // mTLS callers: the CA of their certificates, and none | optional | require.
+    std::string tls_client_ca_file;
+    std::string tls_client_auth = "none";
+    // A second, plain-HTTP listener for /healthz, /readyz and /metrics; with
+    // it, /metrics leaves the main listener. 0 = none.
+    std::string ops_address = "127.0.0.1";
+    std::uint16_t ops_port = 0;
 };
 
 struct log_config {

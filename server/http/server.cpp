@@ -8,7 +8,9 @@
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http/error.hpp>
 #include <boost/beast/http/read.hpp>
+#include <boost/asio/ssl/stream.hpp>
 #include <boost/asio/write.hpp>
+#include <openssl/ssl.h>
 
 #include <algorithm>
 #include <array>
@@ -29,6 +31,7 @@ namespace sessiond::http {
 namespace asio = boost::asio;
 namespace beast = boost::beast;
 using tcp = asio::ip::tcp;
+using tls_stream = asio::ssl::stream<tcp::socket&>;
 constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 constexpr std::size_t read_chunk = 4096;  // bytes asked of one read
 
@@ -254,6 +257,12 @@ void account(bool enabled, const request* req, const response& res, std::string_
 }  // namespace
 
 void server::refuse(tcp::socket socket) {
+    beast::error_code ec;
+    if (tls_) {
+        // Not a word of plain text to a TLS client: the close is the refusal.
+        socket.close(ec);
+        return;
+    }
     response res{status::service_unavailable, 11};
     res.set(field::retry_after, "1");
     set_final_problem(res, sessiond::error::too_many_connections, "connection limit reached, retry later", {}, {});
@@ -261,7 +270,6 @@ void server::refuse(tcp::socket socket) {
     serialize(res, out);
     // A fresh socket's send buffer takes the few hundred bytes at once: no
     // coroutine, no descriptor held while it is written.
-    beast::error_code ec;
     socket.non_blocking(true, ec);
     auto sent = ec ? 0 : socket.write_some(asio::buffer(out), ec);
     if (!ec && sent == out.size() && lingering_ < lingering_refusals) {
@@ -299,10 +307,48 @@ bool received_more(tcp::socket& socket, beast::flat_buffer& buffer) {
     if (auto n = socket.available(ec); n > 0 && !ec) buffer.commit(socket.read_some(buffer.prepare(n), ec));
     return buffer.size() > 0;
 }
+// Over TLS, only what was decrypted counts (the socket's bytes may be a
+// record not yet whole).
+bool received_more(tls_stream& stream, beast::flat_buffer& buffer) {
+    return buffer.size() > 0 || SSL_pending(stream.native_handle()) > 0;
+}
+
+// Bytes of a next request waiting, without reading them.
+std::size_t waiting(tcp::socket& socket) {
+    beast::error_code ec;
+    return socket.available(ec);
+}
+std::size_t waiting(tls_stream& stream) {
+    beast::error_code ec;
+    return static_cast<std::size_t>(SSL_pending(stream.native_handle())) + stream.next_layer().available(ec);
+}
 
 }  // namespace
 
 asio::awaitable<void> server::serve(std::shared_ptr<connection> c) {
+    if (!tls_) {
+        co_await serve_on(*c, c->socket);
+        co_return;
+    }
+    // The context current now: a reload meanwhile does not touch this connection.
+    const auto context = tls_->current();
+    tls_stream stream(c->socket, *context);
+    c->expires_after(c->reserved ? std::min(cfg_.read_timeout, probe_timeout) : cfg_.read_timeout);
+    auto [ec] = co_await stream.async_handshake(asio::ssl::stream_base::server, use_tuple);
+    if (ec) {
+        metrics::get().tls_handshakes_failed.inc();
+        log::debug("tls handshake failed", {{"error", ec.message()}});
+        beast::error_code ignored;
+        c->socket.close(ignored);
+        on_connection_closed(c.get());
+        co_return;
+    }
+    co_await serve_on(*c, stream);
+}
+
+template <class Stream>
+asio::awaitable<void> server::serve_on(connection& conn, Stream& stream) {
+    auto* c = &conn;
     beast::flat_buffer buffer;
     std::string wire;  // the serialized response, reused
     bool close_politely = false;
@@ -312,11 +358,10 @@ asio::awaitable<void> server::serve(std::shared_ptr<connection> c) {
             if (buffer.size() == 0) {
                 // Between requests: the idle deadline, and the connection may
                 // be closed by a shutdown, unless a request is already here.
-                beast::error_code aec;
-                if (stopping_ && c->socket.available(aec) == 0) break;
+                if (stopping_ && waiting(stream) == 0) break;
                 set_idle(*c, true);
                 c->expires_after(c->reserved ? read_timeout : cfg_.idle_timeout);
-                auto [ec, n] = co_await c->socket.async_read_some(buffer.prepare(read_chunk), use_tuple);
+                auto [ec, n] = co_await stream.async_read_some(buffer.prepare(read_chunk), use_tuple);
                 set_idle(*c, false);
                 if (ec) break;
                 buffer.commit(n);
@@ -358,7 +403,7 @@ asio::awaitable<void> server::serve(std::shared_ptr<connection> c) {
                         refused_early = !early->target || !header_accepted(*early, head, res, rid);
                         if (refused_early) break;
                         static constexpr std::string_view go_on = "HTTP/1.1 100 Continue\r\n\r\n";
-                        auto [wec, written] = co_await asio::async_write(c->socket, asio::buffer(go_on), use_tuple);
+                        auto [wec, written] = co_await asio::async_write(stream, asio::buffer(go_on), use_tuple);
                         if (wec) {
                             lost = true;
                             break;
@@ -367,7 +412,7 @@ asio::awaitable<void> server::serve(std::shared_ptr<connection> c) {
                     continue;
                 }
                 if (parser.is_done()) break;
-                auto [rec, n] = co_await c->socket.async_read_some(buffer.prepare(read_chunk), use_tuple);
+                auto [rec, n] = co_await stream.async_read_some(buffer.prepare(read_chunk), use_tuple);
                 if (rec) {
                     // Part of a request came but not the rest within
                     // read-timeout: the sweep cancelled the read (a drain
@@ -395,7 +440,7 @@ asio::awaitable<void> server::serve(std::shared_ptr<connection> c) {
                 set_final_problem(res, e, detail, rid, cfg_.request_id_header);
                 c->expires_after(cfg_.write_timeout);
                 serialize(res, wire);
-                co_await asio::async_write(c->socket, asio::buffer(wire), use_tuple);
+                co_await asio::async_write(stream, asio::buffer(wire), use_tuple);
                 account(access_log_, nullptr, res, "-", rid, started);
                 close_politely = true;
                 break;
@@ -411,12 +456,12 @@ asio::awaitable<void> server::serve(std::shared_ptr<connection> c) {
             // Draining: answer what this connection already sent, and
             // close after the last of it.
             res.keep_alive(req.keep_alive() && !refused_early && !c->reserved &&
-                           !(stopping_ && !received_more(c->socket, buffer)));
+                           !(stopping_ && !received_more(stream, buffer)));
             res.prepare_payload();
 
             c->expires_after(cfg_.write_timeout);
             serialize(res, wire, req.method() != verb::head);
-            auto [wec, written] = co_await asio::async_write(c->socket, asio::buffer(wire), use_tuple);
+            auto [wec, written] = co_await asio::async_write(stream, asio::buffer(wire), use_tuple);
             account(access_log_, &req, res, early->route.empty() ? "-" : early->route, rid, started);
             if (wec) break;
             if (!res.keep_alive()) {
@@ -428,12 +473,12 @@ asio::awaitable<void> server::serve(std::shared_ptr<connection> c) {
         log::error("connection failed", {{"error", e.what()}});
     }
     if (close_politely) {
-        co_await close_gracefully(c->socket, c->socket, [&](auto d) { c->expires_after(d); });
+        co_await close_gracefully(stream, c->socket, [&](auto d) { c->expires_after(d); });
     } else {
         beast::error_code ignored;
         c->socket.close(ignored);
     }
-    on_connection_closed(c.get());
+    on_connection_closed(c);
 }
 
 asio::awaitable<void> server::handle(request& req, response& res, std::string_view rid, router::match_result& m,

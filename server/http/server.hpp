@@ -31,6 +31,7 @@
 #include "config/config.hpp"
 #include "http/client_counts.hpp"
 #include "http/router.hpp"
+#include "http/tls.hpp"
 
 namespace sessiond::http {
 
@@ -56,6 +57,10 @@ public:
     ~server();
     server(const server&) = delete;
     server& operator=(const server&) = delete;
+
+    // HTTPS: every connection is TLS, with the provider's context current
+    // when it is accepted. Set before start(); the provider outlives the server.
+    void use_tls(std::shared_ptr<const tls_provider> tls) { tls_ = std::move(tls); }
 
     // Binds and listens (throws std::system_error on failure), then accepts.
     // `port` overrides the configured one (the servers of later threads bind
@@ -94,6 +99,8 @@ private:
     boost::asio::awaitable<void> accept_loop();
     boost::asio::awaitable<void> sweep_loop();
     boost::asio::awaitable<void> serve(std::shared_ptr<connection> c);
+    template <class Stream>
+    boost::asio::awaitable<void> serve_on(connection& c, Stream& stream);
     void refuse(boost::asio::ip::tcp::socket socket);
     boost::asio::awaitable<void> linger(boost::asio::ip::tcp::socket socket);
     boost::asio::awaitable<void> handle(request& req, response& res, std::string_view request_id,
@@ -127,6 +134,7 @@ private:
     std::function<void()> on_drained_;
     std::unique_ptr<boost::asio::steady_timer> drain_timer_;
     std::function<void(const boost::asio::ip::address&)> on_accept_;
+    std::shared_ptr<const tls_provider> tls_;
 };
 
 }  // namespace sessiond::http

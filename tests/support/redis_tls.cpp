@@ -27,28 +27,36 @@ std::unique_ptr<test_pki> make_test_pki() {
                 "' -out '" + f((name + ".crt").c_str()) + "'",
             log);
     };
-    auto make_leaf = [&](const std::string& name, const std::string& cn, const std::string& ext) {
-        const std::string key = f((name + ".key").c_str());
-        const std::string csr = f((name + ".csr").c_str());
-        const std::string crt = f((name + ".crt").c_str());
-        const std::string extfile = f((name + ".ext").c_str());
-        write_file(extfile, ext);
-        run("openssl req " + ec_key + " -subj '/CN=" + cn + "' -keyout '" + key + "' -out '" + csr + "'", log);
-        run("openssl x509 -req -days 2 -in '" + csr + "' -CA '" + f("ca.crt") + "' -CAkey '" + f("ca.key") +
-                "' -CAcreateserial -out '" + crt + "' -extfile '" + extfile + "'",
-            log);
-    };
     make_ca("ca", "sessiond test CA");
     make_ca("other-ca", "unrelated test CA");
-    make_leaf("server", "localhost", "subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n");
-    make_leaf("client", "sessiond", "extendedKeyUsage=clientAuth\n");
     pki->ca_cert = f("ca.crt");
     pki->other_ca_cert = f("other-ca.crt");
-    pki->server_cert = f("server.crt");
-    pki->server_key = f("server.key");
-    pki->client_cert = f("client.crt");
-    pki->client_key = f("client.key");
+    auto server = issue_certificate(*pki, "server", "localhost",
+                                    "subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n");
+    auto client = issue_certificate(*pki, "client", "sessiond", "extendedKeyUsage=clientAuth\n");
+    pki->server_cert = server.cert;
+    pki->server_key = server.key;
+    pki->client_cert = client.cert;
+    pki->client_key = client.key;
     return pki;
+}
+
+issued_certificate issue_certificate(const test_pki& pki, const std::string& name, const std::string& cn,
+                                     const std::string& ext, bool other_ca) {
+    const std::string log = pki.dir.file("openssl.log");
+    const std::string key = pki.dir.file(name + ".key");
+    const std::string csr = pki.dir.file(name + ".csr");
+    const std::string crt = pki.dir.file(name + ".crt");
+    const std::string extfile = pki.dir.file(name + ".ext");
+    const std::string ca = other_ca ? "other-ca" : "ca";
+    write_file(extfile, ext);
+    run("openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -subj '/CN=" + cn + "' -keyout '" + key +
+            "' -out '" + csr + "'",
+        log);
+    run("openssl x509 -req -days 2 -in '" + csr + "' -CA '" + pki.dir.file(ca + ".crt") + "' -CAkey '" +
+            pki.dir.file(ca + ".key") + "' -CAcreateserial -out '" + crt + "' -extfile '" + extfile + "'",
+        log);
+    return {crt, key};
 }
 
 redis_tls_server::redis_tls_server(const test_pki& pki, bool require_client_cert, std::vector<std::string> extra_args) {

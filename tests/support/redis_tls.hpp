@@ -24,6 +24,16 @@ struct test_pki {
 // Throws std::runtime_error (with openssl's output) on failure.
 std::unique_ptr<test_pki> make_test_pki();
 
+// One more certificate signed by pki's CA (or `other_ca` for one signed by
+// the unrelated CA): its files are `<name>.crt` and `<name>.key` in pki.dir.
+// `ext` is an openssl extension file's text (subjectAltName=..., ...).
+struct issued_certificate {
+    std::string cert;
+    std::string key;
+};
+issued_certificate issue_certificate(const test_pki& pki, const std::string& name, const std::string& cn,
+                                     const std::string& ext, bool other_ca = false);
+
 class redis_tls_server {
 public:
     // require_client_cert: --tls-auth-clients yes (client certificates signed by
