@@ -47,6 +47,60 @@ std::uint64_t next_generation() {
 
 }  // namespace
 
+void api_keys::add_tls_callers(std::string_view spec) {
+    std::size_t index = 0;
+    while (!spec.empty()) {
+        auto end = spec.find_first_of(";\n");
+        auto item = trim(spec.substr(0, end));
+        spec.remove_prefix(end == std::string_view::npos ? spec.size() : end + 1);
+        if (item.empty() || item.front() == '#') continue;
+        ++index;
+        std::string where = "tls caller entry " + std::to_string(index);
+        // name, kind:value, scopes: three fields separated by blanks.
+        std::string_view fields[3];
+        std::size_t n = 0;
+        while (!item.empty() && n < 3) {
+            const auto blank = item.find_first_of(" \t");
+            fields[n++] = item.substr(0, blank);
+            item = blank == std::string_view::npos ? std::string_view{} : trim(item.substr(blank));
+        }
+        if (n != 3 || !item.empty())
+            throw std::invalid_argument(where + ": expected 'name kind:value scope[,scope...]' (kind: uri, dns or cn)");
+        where = "tls caller '" + std::string(fields[0]) + "'";
+        const auto colon = fields[1].find(':');
+        const auto kind = fields[1].substr(0, colon);
+        tls_entry e;
+        if (kind == "uri")
+            e.kind = name_kind::uri;
+        else if (kind == "dns")
+            e.kind = name_kind::dns;
+        else if (kind == "cn")
+            e.kind = name_kind::cn;
+        else
+            throw std::invalid_argument(where + ": the name must start with uri:, dns: or cn:");
+        if (colon == std::string_view::npos || colon + 1 == fields[1].size())
+            throw std::invalid_argument(where + ": empty " + std::string(kind) + " name");
+        e.value = std::string(fields[1].substr(colon + 1));
+        e.who = caller{std::string(fields[0]), parse_scopes(fields[2], where)};
+        tls_entries_.push_back(std::move(e));
+    }
+    generation_ = next_generation();
+}
+
+const caller* api_keys::identify(const http::peer_certificate& peer) const {
+    auto find = [&](name_kind kind, std::string_view value) -> const caller* {
+        for (const auto& e : tls_entries_)
+            if (e.kind == kind && e.value == value) return &e.who;
+        return nullptr;
+    };
+    for (const auto& uri : peer.uris)
+        if (auto* who = find(name_kind::uri, uri)) return who;
+    for (const auto& dns : peer.dns)
+        if (auto* who = find(name_kind::dns, dns)) return who;
+    if (!peer.common_name.empty()) return find(name_kind::cn, peer.common_name);
+    return nullptr;
+}
+
 std::optional<scope> parse_scope(std::string_view name) {
     for (auto [n, s] : scope_names)
         if (n == name) return s;

@@ -15,6 +15,8 @@
 #include <string_view>
 #include <vector>
 
+#include "http/types.hpp"
+
 namespace sessiond::api {
 
 enum scope : std::uint8_t {
@@ -43,7 +45,15 @@ public:
     // Development mode without keys: every request is a caller with all scopes.
     static api_keys allow_all();
 
-    bool empty() const { return entries_.empty() && !allow_all_; }
+    // mTLS callers, added to the set: entries "name kind:value scope[,scope...]"
+    // separated by ';' or newlines, where kind is uri (a URI subject
+    // alternative name, such as a SPIFFE id), dns (a DNS subject alternative
+    // name) or cn (the subject's common name); the value has no blank.
+    // Throws std::invalid_argument naming the entry.
+    void add_tls_callers(std::string_view spec);
+
+    bool empty() const { return entries_.empty() && tls_entries_.empty() && !allow_all_; }
+    std::size_t tls_callers() const { return tls_entries_.size(); }
     std::size_t size() const { return entries_.size(); }
     // Different for every set parse() or allow_all() made; a copy keeps it
     // (same entries). 0 for a default-constructed, empty set.
@@ -51,6 +61,9 @@ public:
 
     // The caller presenting `key`, or nullptr.
     const caller* authenticate(std::string_view key) const;
+    // The caller a verified client certificate names (its URI SANs, then
+    // DNS SANs, then CN, against the tls callers), or nullptr.
+    const caller* identify(const http::peer_certificate& peer) const;
 
     // For tests: the bytes of this thread's cache of recent keys (what a
     // memory dump would find there), and forgetting it.
@@ -63,6 +76,13 @@ private:
         caller who;
     };
     std::vector<entry> entries_;
+    enum class name_kind : std::uint8_t { uri, dns, cn };
+    struct tls_entry {
+        name_kind kind;
+        std::string value;
+        caller who;
+    };
+    std::vector<tls_entry> tls_entries_;
     bool allow_all_ = false;
     std::uint64_t generation_ = 0;
     caller development_{"development", scope_all};

@@ -206,6 +206,22 @@ void session_api::add_routes(http::router& routes) {
 }
 
 const caller* session_api::authorize(http::request_context& ctx, scope needed) const {
+    // A verified client certificate names the caller (mTLS); one that names
+    // no configured caller is refused, whatever API key comes with it.
+    if (ctx.peer) {
+        const caller* who = callers_->identify(*ctx.peer);
+        if (!who) {
+            http::set_problem(ctx.res, sessiond::error::forbidden,
+                              "the client certificate names no configured caller (tls-callers)", ctx.request_id);
+            return nullptr;
+        }
+        if (!(who->scopes & needed)) {
+            http::set_problem(ctx.res, sessiond::error::forbidden,
+                              "the caller lacks the scope " + std::string(scope_name(needed)), ctx.request_id);
+            return nullptr;
+        }
+        return who;
+    }
     const caller* who = callers_->authenticate(ctx.req[settings_.api_key_header]);
     if (!who) {
         http::set_problem(ctx.res, sessiond::error::unauthenticated,

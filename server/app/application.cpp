@@ -75,6 +75,7 @@ std::vector<startup_warning> exposed_secret_files(const config& cfg) {
         {"redis-password-file", &cfg.store.redis_password_file},
         {"redis-sentinel-password-file", &cfg.store.redis_sentinel_password_file},
         {"redis-tls-key-file", &cfg.store.redis_tls_key_file},
+        {"tls-key-file", &cfg.http.tls_key_file},
     };
     std::vector<startup_warning> out;
     for (const auto& [option, path] : files)
@@ -141,6 +142,15 @@ security load_security(const config& cfg) {
     } catch (const std::invalid_argument& e) {
         throw config_error(std::string("invalid value for 'api-keys': ") + e.what());
     }
+    try {
+        parsed.add_tls_callers(cfg.auth.tls_callers);
+    } catch (const std::invalid_argument& e) {
+        throw config_error(std::string("invalid value for 'tls-callers': ") + e.what());
+    }
+    if (parsed.tls_callers() > 0 && cfg.http.tls_client_auth == "none")
+        throw config_error(
+            "invalid value for 'tls-callers': callers by certificate need tls-client-auth = optional "
+            "or require");
     if (parsed.empty()) {
         if (!cfg.development)
             throw config_error(

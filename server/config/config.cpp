@@ -271,6 +271,10 @@ const std::vector<option_def>& options() {
             SESSIOND_FIELD(std::string, auth.api_keys), true),
         opt("api-keys-file", "file holding api-keys entries, one per line",
             SESSIOND_FIELD(std::string, auth.api_keys_file)),
+        opt("tls-callers",
+            "mTLS callers: 'name kind:value scope[,scope...]' entries separated by ';' (kind: uri for a URI SAN "
+            "such as a SPIFFE id, dns for a DNS SAN, cn for the subject CN)",
+            SESSIOND_FIELD(std::string, auth.tls_callers)),
         opt("api-key-header", "header carrying the caller's API key", SESSIOND_FIELD(std::string, auth.api_key_header)),
         opt("auth-user-header", "/v1/auth: header naming the session's user",
             SESSIOND_FIELD(std::string, auth.user_header)),

@@ -111,6 +111,9 @@ struct auth_config {
     // Scopes: sessions:read, sessions:write, sessions:admin, auth.
     std::string api_keys;
     std::string api_keys_file;
+    // mTLS callers: "name kind:value scope[,scope...]" entries (kind: uri,
+    // dns, cn) separated by ';' or newlines.
+    std::string tls_callers;
     std::string api_key_header = "X-API-Key";
     std::string user_header = "X-Session-User";  // /v1/auth reply
     std::string id_header = "X-Session-Id";      // /v1/auth reply

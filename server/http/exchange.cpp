@@ -34,7 +34,8 @@ std::string_view query_of(std::string_view target) {
     return q == std::string_view::npos ? std::string_view() : target.substr(q + 1);
 }
 
-boost::asio::awaitable<void> dispatch(router::match_result& m, request& req, response& res, std::string_view rid) {
+boost::asio::awaitable<void> dispatch(router::match_result& m, request& req, response& res, std::string_view rid,
+                                      const peer_certificate* peer) {
     if (!m.target) {
         std::string detail;
         switch (m.failure) {
@@ -52,7 +53,7 @@ boost::asio::awaitable<void> dispatch(router::match_result& m, request& req, res
         set_problem(res, m.failure, detail, rid);
         co_return;
     }
-    request_context ctx{req, res, rid, m.route, query_of(req.target()), std::move(m.params)};
+    request_context ctx{req, res, rid, m.route, query_of(req.target()), std::move(m.params), peer};
     try {
         co_await (*m.target)(ctx);
     } catch (const std::exception& e) {

@@ -37,8 +37,8 @@ std::string_view query_of(std::string_view target);
 // Runs the handler of the route `m` matched for `req`, which fills `res`; an
 // unknown path, a method not allowed and a handler that throws become
 // problems.
-boost::asio::awaitable<void> dispatch(router::match_result& m, request& req, response& res,
-                                      std::string_view request_id);
+boost::asio::awaitable<void> dispatch(router::match_result& m, request& req, response& res, std::string_view request_id,
+                                      const peer_certificate* peer = nullptr);
 
 // The problem+json answer that ends a connection (with the request id, and
 // Connection: close).

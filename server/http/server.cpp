@@ -11,6 +11,7 @@
 #include <boost/asio/ssl/stream.hpp>
 #include <boost/asio/write.hpp>
 #include <openssl/ssl.h>
+#include <openssl/x509v3.h>
 
 #include <algorithm>
 #include <array>
@@ -49,9 +50,10 @@ struct server::connection {
     asio::ip::address client;
     std::size_t client_slot = client_counts::uncounted;
     clock::time_point deadline = clock::time_point::max();
-    bool idle = false;                 // waiting for a request
-    bool reserved = false;             // in the probe reserve: one probe, then close
-    connection* idle_older = nullptr;  // the server's list of idle connections
+    std::unique_ptr<peer_certificate> peer;  // mTLS: the verified client certificate's names
+    bool idle = false;                       // waiting for a request
+    bool reserved = false;                   // in the probe reserve: one probe, then close
+    connection* idle_older = nullptr;        // the server's list of idle connections
     connection* idle_newer = nullptr;
 };
 
@@ -294,9 +296,10 @@ asio::awaitable<void> server::linger(tcp::socket socket) {
 namespace {
 
 // The route's verdict on a request's header alone; a refusal is set in `res`.
-bool header_accepted(const router::match_result& m, request& head, response& res, std::string_view rid) {
+bool header_accepted(const router::match_result& m, request& head, response& res, std::string_view rid,
+                     const peer_certificate* peer) {
     if (!m.options->check) return true;
-    request_context ctx{head, res, rid, m.route, query_of(head.target()), m.params};
+    request_context ctx{head, res, rid, m.route, query_of(head.target()), m.params, peer};
     return m.options->check(ctx);
 }
 
@@ -311,6 +314,34 @@ bool received_more(tcp::socket& socket, beast::flat_buffer& buffer) {
 // record not yet whole).
 bool received_more(tls_stream& stream, beast::flat_buffer& buffer) {
     return buffer.size() > 0 || SSL_pending(stream.native_handle()) > 0;
+}
+
+// The names in the client's certificate, if it sent one that verified
+// (the handshake fails on one that does not, unless none is required).
+std::unique_ptr<peer_certificate> verified_peer(SSL* ssl) {
+    X509* cert = SSL_get0_peer_certificate(ssl);
+    if (!cert || SSL_get_verify_result(ssl) != X509_V_OK) return nullptr;
+    auto out = std::make_unique<peer_certificate>();
+    auto* names = static_cast<GENERAL_NAMES*>(X509_get_ext_d2i(cert, NID_subject_alt_name, nullptr, nullptr));
+    for (int i = 0; names && i < sk_GENERAL_NAME_num(names); ++i) {
+        const GENERAL_NAME* name = sk_GENERAL_NAME_value(names, i);
+        if (name->type != GEN_URI && name->type != GEN_DNS) continue;
+        const ASN1_IA5STRING* text = name->d.ia5;
+        std::string value(reinterpret_cast<const char*>(ASN1_STRING_get0_data(text)),
+                          static_cast<std::size_t>(ASN1_STRING_length(text)));
+        (name->type == GEN_URI ? out->uris : out->dns).push_back(std::move(value));
+    }
+    GENERAL_NAMES_free(names);
+    X509_NAME* subject = X509_get_subject_name(cert);
+    if (const int at = X509_NAME_get_index_by_NID(subject, NID_commonName, -1); at >= 0) {
+        const ASN1_STRING* cn = X509_NAME_ENTRY_get_data(X509_NAME_get_entry(subject, at));
+        unsigned char* utf8 = nullptr;
+        if (const int n = ASN1_STRING_to_UTF8(&utf8, cn); n >= 0) {
+            out->common_name.assign(reinterpret_cast<const char*>(utf8), static_cast<std::size_t>(n));
+            OPENSSL_free(utf8);
+        }
+    }
+    return out;
 }
 
 // Bytes of a next request waiting, without reading them.
@@ -343,6 +374,7 @@ asio::awaitable<void> server::serve(std::shared_ptr<connection> c) {
         on_connection_closed(c.get());
         co_return;
     }
+    c->peer = verified_peer(stream.native_handle());
     co_await serve_on(*c, stream);
 }
 
@@ -400,7 +432,7 @@ asio::awaitable<void> server::serve_on(connection& conn, Stream& stream) {
                         // The client waits for a word before it sends the body:
                         // the route's refusal, or 100 Continue.
                         early = routes_.match(head.method(), path_of(head.target()));
-                        refused_early = !early->target || !header_accepted(*early, head, res, rid);
+                        refused_early = !early->target || !header_accepted(*early, head, res, rid, c->peer.get());
                         if (refused_early) break;
                         static constexpr std::string_view go_on = "HTTP/1.1 100 Continue\r\n\r\n";
                         auto [wec, written] = co_await asio::async_write(stream, asio::buffer(go_on), use_tuple);
@@ -451,7 +483,7 @@ asio::awaitable<void> server::serve_on(connection& conn, Stream& stream) {
             if (!early) early = routes_.match(req.method(), path_of(req.target()));
             // Refused on its header, the body never asked for: the answer is
             // set, and the connection cannot go on.
-            if (!refused_early || !early->target) co_await handle(req, res, rid, *early, c->reserved);
+            if (!refused_early || !early->target) co_await handle(req, res, rid, *early, *c);
             res.set(cfg_.request_id_header, rid);
             // Draining: answer what this connection already sent, and
             // close after the last of it.
@@ -482,15 +514,15 @@ asio::awaitable<void> server::serve_on(connection& conn, Stream& stream) {
 }
 
 asio::awaitable<void> server::handle(request& req, response& res, std::string_view rid, router::match_result& m,
-                                     bool reserved) {
-    if (reserved && !(m.target && m.options->probe)) {
+                                     const connection& c) {
+    if (c.reserved && !(m.target && m.options->probe)) {
         // A connection beyond the limits is there for health probes only.
         metrics::get().connections_refused.inc();
         res.set(field::retry_after, "1");
         set_problem(res, sessiond::error::too_many_connections, "connection limit reached, retry later", rid);
         co_return;
     }
-    co_await dispatch(m, req, res, rid);
+    co_await dispatch(m, req, res, rid, c.peer.get());
 }
 
 void server::on_connection_closed(connection* c) {

@@ -104,7 +104,7 @@ private:
     void refuse(boost::asio::ip::tcp::socket socket);
     boost::asio::awaitable<void> linger(boost::asio::ip::tcp::socket socket);
     boost::asio::awaitable<void> handle(request& req, response& res, std::string_view request_id,
-                                        router::match_result& m, bool reserved);
+                                        router::match_result& m, const connection& c);
     bool reclaim_idle();
     void set_idle(connection& c, bool idle);
     bool reserve_admits(const boost::asio::ip::address& client) const;

@@ -41,6 +41,14 @@ private:
     std::size_t size_ = 0;
 };
 
+// A client certificate that verified against tls-client-ca-file (mTLS):
+// the names a caller may be known by.
+struct peer_certificate {
+    std::vector<std::string> uris;  // URI subject alternative names (SPIFFE ids)
+    std::vector<std::string> dns;   // DNS subject alternative names
+    std::string common_name;        // the subject's CN, if any
+};
+
 // Everything a handler gets for one request; it fills `res`.
 struct request_context {
     request& req;
@@ -49,6 +57,9 @@ struct request_context {
     std::string_view route;  // the route template, e.g. /v1/sessions/{id}
     std::string_view query;  // raw query string without '?', may be empty
     path_params params;
+    // The connection's verified client certificate; null without one (or
+    // over plain HTTP).
+    const peer_certificate* peer = nullptr;
 };
 
 using handler = std::function<boost::asio::awaitable<void>(request_context&)>;

@@ -184,3 +184,112 @@ TEST_CASE("the operations listener serves probes and metrics; the main listener 
     REQUIRE(health);
     CHECK(health->status == 200);
 }
+
+namespace {
+
+// Client certificates: one per caller kind, one the configuration does not
+// name, and one from a CA sessiond does not trust.
+struct client_certificates {
+    issued_certificate spiffe = issue_certificate(pki(), "c-spiffe", "gateway-pod-7",
+                                                  "subjectAltName=URI:spiffe://test.example/ns/edge/sa/gateway\n"
+                                                  "extendedKeyUsage=clientAuth\n");
+    issued_certificate dns = issue_certificate(pki(), "c-dns", "reporting",
+                                               "subjectAltName=DNS:reports.internal\nextendedKeyUsage=clientAuth\n");
+    issued_certificate stranger = issue_certificate(pki(), "c-stranger", "stranger", "extendedKeyUsage=clientAuth\n");
+    issued_certificate foreign = issue_certificate(
+        pki(), "c-foreign", "gateway-pod-7",
+        "subjectAltName=URI:spiffe://test.example/ns/edge/sa/gateway\nextendedKeyUsage=clientAuth\n", true);
+};
+
+const client_certificates& certs() {
+    static const client_certificates made;
+    return made;
+}
+
+tls_client_options as(const issued_certificate& c) {
+    auto o = client();
+    o.cert_file = c.cert;
+    o.key_file = c.key;
+    return o;
+}
+
+std::vector<std::string> mtls_args(const served_certificate& c, const std::string& mode) {
+    return https_args(c, {"--tls-client-ca-file", pki().ca_cert, "--tls-client-auth", mode, "--tls-callers",
+                          "gateway uri:spiffe://test.example/ns/edge/sa/gateway auth,sessions:read;"
+                          "reports dns:reports.internal sessions:admin;"
+                          "cli cn:sessiond sessions:write",
+                          "--api-keys", "app=" + std::string(64, 'a') + ":sessions:write"});
+}
+
+}  // namespace
+
+TEST_CASE("mTLS require: callers named by their certificate get their scopes; others are refused", "[tls][mtls]") {
+    served_certificate cert;
+    sessiond_process sd(mtls_args(cert, "require"));
+
+    // URI SAN (SPIFFE id): auth and sessions:read, not sessions:write.
+    https_connection gateway(sd.port(), as(certs().spiffe));
+    auto denied = gateway.request("POST", "/v1/sessions", R"({"user_id":"u"})");
+    REQUIRE(denied);
+    CHECK(denied->status == 403);
+    CHECK_THAT(denied->body, Catch::Contains("sessions:write"));
+    // CN: the test PKI's client certificate (CN=sessiond) may write.
+    https_connection cli(sd.port(), as(issued_certificate{pki().client_cert, pki().client_key}));
+    auto made = cli.request("POST", "/v1/sessions", R"({"user_id":"mtls-user"})");
+    REQUIRE(made);
+    CHECK(made->status == 201);
+    const auto token_at = made->body.find("\"token\":\"") + 9;
+    const auto token = made->body.substr(token_at, made->body.find('"', token_at) - token_at);
+    auto valid = gateway.request("POST", "/v1/sessions/validate", R"({"token":")" + token + R"("})");
+    REQUIRE(valid);
+    CHECK(valid->status == 200);
+    // DNS SAN: sessions:admin.
+    https_connection reports(sd.port(), as(certs().dns));
+    auto listed = reports.request("GET", "/v1/users/mtls-user/sessions");
+    REQUIRE(listed);
+    CHECK(listed->status == 200);
+    // A certificate that verifies but names no caller: 403, whatever API key it brings.
+    https_connection stranger(sd.port(), as(certs().stranger));
+    auto refused = stranger.request("GET", "/v1/users/mtls-user/sessions", "", {{"X-API-Key", "anything"}});
+    REQUIRE(refused);
+    CHECK(refused->status == 403);
+    CHECK_THAT(refused->body, Catch::Contains("names no configured caller"));
+    // No certificate, or one from another CA: no handshake.
+    CHECK_THROWS(https_connection(sd.port(), client()).request("GET", "/healthz").value());
+    CHECK_THROWS(https_connection(sd.port(), as(certs().foreign)).request("GET", "/healthz").value());
+    // The caller's name is in the audit event.
+    CHECK(eventually(
+        [&] {
+            const auto log = sd.proc().log();
+            return log.find("session.created") != std::string::npos &&
+                   log.find("\"caller\":\"cli\"") != std::string::npos;
+        },
+        5s));
+}
+
+TEST_CASE("mTLS optional: callers without a certificate use API keys", "[tls][mtls]") {
+    served_certificate cert;
+    sessiond_process sd(mtls_args(cert, "optional"));
+    https_connection anonymous(sd.port(), client());
+    auto no_key = anonymous.request("POST", "/v1/sessions", R"({"user_id":"u"})");
+    REQUIRE(no_key);
+    CHECK(no_key->status == 401);
+    https_connection gateway(sd.port(), as(certs().spiffe));
+    auto read = gateway.request("POST", "/v1/sessions/validate", R"({"token":"sid_x"})");
+    REQUIRE(read);
+    CHECK(read->status == 401);  // authorized as a reader; the token is what is refused
+    CHECK_THAT(read->body, Catch::Contains("invalid_session"));
+    CHECK_THROWS(https_connection(sd.port(), as(certs().foreign)).request("GET", "/healthz").value());
+}
+
+TEST_CASE("tls-callers are checked at start", "[tls][mtls]") {
+    served_certificate cert;
+    auto bad_kind = run_sessiond({"--development", "--port", "0", "--tls-cert-file", cert.cert, "--tls-key-file",
+                                  cert.key, "--tls-client-ca-file", pki().ca_cert, "--tls-client-auth", "require",
+                                  "--tls-callers", "gw email:x@y auth"});
+    CHECK(bad_kind.status == 2);
+    CHECK_THAT(bad_kind.output, Catch::Contains("tls-callers") && Catch::Contains("uri:, dns: or cn:"));
+    auto without_mtls = run_sessiond({"--development", "--port", "0", "--tls-callers", "gw cn:gw auth"});
+    CHECK(without_mtls.status == 2);
+    CHECK_THAT(without_mtls.output, Catch::Contains("tls-client-auth"));
+}
