@@ -556,11 +556,14 @@ void session_api::set_identity(http::response& res, const session_record& r) con
     if (settings_.metadata_headers.empty()) return;
     boost::system::error_code ec;
     auto metadata = json::parse(r.metadata, ec);
-    if (ec || !metadata.is_object()) return;
+    const json::object* fields = !ec && metadata.is_object() ? &metadata.as_object() : nullptr;
+    // Each configured header is always sent, empty when there is no value:
+    // a proxy that copies it then overwrites whatever the client sent under
+    // that name (Envoy only overrides the headers that are in the answer).
     for (const auto& [field, header] : settings_.metadata_headers) {
-        auto* v = metadata.as_object().if_contains(field);
-        if (!v) continue;
-        if (auto text = header_value(*v)) res.set(header, *text);
+        const json::value* v = fields ? fields->if_contains(field) : nullptr;
+        auto text = v ? header_value(*v) : std::nullopt;
+        res.set(header, text ? *text : std::string());
     }
 }
 

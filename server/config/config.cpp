@@ -323,8 +323,8 @@ const std::vector<option_def>& options() {
             SESSIOND_FIELD(std::string, auth.id_header)),
         opt("auth-metadata-headers",
             "/v1/auth: session metadata fields sent as headers, field:Header[,field:Header...] (strings "
-            "percent-encoded as the user header, numbers and booleans as JSON, other values and missing fields "
-            "not sent)",
+            "percent-encoded as the user header, numbers and booleans as JSON; empty for other values and missing "
+            "fields)",
             SESSIOND_FIELD(std::string, auth.metadata_headers)),
         opt("auth-login-url",
             "/v1/auth: absolute http(s) URL a browser (Accept: text/html) that would get 401 is redirected to (302), "
