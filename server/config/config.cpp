@@ -406,7 +406,8 @@ void validate(const config& c, const std::map<std::string, std::string>& sources
     header_name("auth-user-header", c.auth.user_header);
     header_name("auth-id-header", c.auth.id_header);
     try {
-        for (const auto& [field, header] : parse_metadata_headers(c.auth.metadata_headers)) {
+        for (const auto& entry : parse_metadata_headers(c.auth.metadata_headers)) {
+            const std::string& header = entry.second;
             auto same = [&](const std::string& other) {
                 return other.size() == header.size() &&
                        std::equal(other.begin(), other.end(), header.begin(),
