@@ -19,6 +19,10 @@ std::string header_safe(std::string_view s) {
 }
 
 std::string_view token_from_request(const http::request& req, std::string_view cookie_name) {
+    return find_token(req, cookie_name).token;
+}
+
+presented_token find_token(const http::request& req, std::string_view cookie_name) {
     std::string_view auth = req[http::field::authorization];
     if (auth.size() > 7 && (auth.substr(0, 7) == "Bearer " || auth.substr(0, 7) == "bearer ")) {
         auto t = auth.substr(7);
@@ -26,7 +30,7 @@ std::string_view token_from_request(const http::request& req, std::string_view c
             t.remove_prefix(1);
         while (!t.empty() && t.back() == ' ')
             t.remove_suffix(1);
-        return t;
+        return {t, false};
     }
     for (auto it = req.find(http::field::cookie); it != req.end() && it->name() == http::field::cookie; ++it) {
         std::string_view cookies = it->value();
@@ -39,7 +43,7 @@ std::string_view token_from_request(const http::request& req, std::string_view c
             if (eq != std::string_view::npos && pair.substr(0, eq) == cookie_name) {
                 auto v = pair.substr(eq + 1);
                 if (v.size() >= 2 && v.front() == '"' && v.back() == '"') v = v.substr(1, v.size() - 2);
-                return v;
+                return {v, true};
             }
             if (semi == std::string_view::npos) break;
             cookies.remove_prefix(semi + 1);

@@ -15,6 +15,15 @@ namespace sessiond::api {
 // A view into `req`.
 std::string_view token_from_request(const http::request& req, std::string_view cookie_name);
 
+// The same token and where it came from: a refused token that came from the
+// cookie is deleted in the browser (strict tokens), one from Authorization
+// is the caller's to drop.
+struct presented_token {
+    std::string_view token;
+    bool from_cookie = false;  // the cookie was present (its value may be empty)
+};
+presented_token find_token(const http::request& req, std::string_view cookie_name);
+
 // Header values must be visible ASCII; anything else (and '%') is
 // percent-encoded so the value is unambiguous.
 std::string header_safe(std::string_view s);

@@ -1,6 +1,7 @@
 #include "api/sessions.hpp"
 
 #include <boost/json/monotonic_resource.hpp>
+#include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 
 #include <algorithm>
@@ -8,6 +9,7 @@
 #include <charconv>
 #include <limits>
 
+#include "api/forwarded.hpp"
 #include "api/headers.hpp"
 #include "api/json_body.hpp"
 #include "api/session_json.hpp"
@@ -202,7 +204,9 @@ void session_api::add_routes(http::router& routes) {
                refuse_early(scope_admin, false));
     routes.add(http::verb::delete_, "/v1/users/{user_id}/sessions", bind(&session_api::delete_user),
                refuse_early(scope_admin, false));
-    routes.add(http::verb::get, "/v1/auth", bind(&session_api::forward_auth), refuse_early(scope_auth, false));
+    // Any method, any path below: proxies may send the original request's
+    // (Envoy ext_authz with a path_prefix).
+    routes.add_subtree("/v1/auth", bind(&session_api::forward_auth), refuse_early(scope_auth, false));
 }
 
 const caller* session_api::authorize(http::request_context& ctx, scope needed) const {
@@ -245,6 +249,19 @@ std::string session_api::cookie_for(const std::string& token, const session_reco
     std::string out = c.name + "=" + token + "; Path=" + c.path;
     if (!c.domain.empty()) out += "; Domain=" + c.domain;
     out += "; Max-Age=" + std::to_string(std::max<std::int64_t>(left, 0));
+    if (c.secure) out += "; Secure";
+    if (c.http_only) out += "; HttpOnly";
+    out += "; SameSite=" + c.same_site;
+    return out;
+}
+
+std::string session_api::cookie_deletion() const {
+    // The attributes of cookie_for's cookie, or a browser would keep it
+    // (a __Host- cookie is only set, and so only deleted, with Secure and Path=/).
+    const auto& c = settings_.cookie;
+    std::string out = c.name + "=; Path=" + c.path;
+    if (!c.domain.empty()) out += "; Domain=" + c.domain;
+    out += "; Max-Age=0";
     if (c.secure) out += "; Secure";
     if (c.http_only) out += "; HttpOnly";
     out += "; SameSite=" + c.same_site;
@@ -484,21 +501,136 @@ asio::awaitable<void> session_api::delete_user(http::request_context& ctx) {
     http::set_json(ctx.res, http::status::ok, R"({"revoked":)" + std::to_string(outcome.revoked) + "}");
 }
 
+namespace {
+
+// What a location asks of a session, from the query of /v1/auth.
+enum class redirect_mode { found, unauthorized, off };
+struct auth_requirements {
+    std::optional<std::chrono::seconds> max_auth_age;
+    redirect_mode redirect = redirect_mode::found;
+};
+
+// The query of /v1/auth itself: max_auth_age (seconds) and redirect (302,
+// 401 or off). Anything else is refused, so that a typo in a proxy's
+// configuration does not silently drop a requirement. nullopt after a 400.
+std::optional<auth_requirements> read_requirements(http::request_context& ctx) {
+    auth_requirements out;
+    std::string_view query = ctx.query;
+    while (!query.empty()) {
+        auto amp = query.find('&');
+        auto pair = query.substr(0, amp);
+        query.remove_prefix(amp == std::string_view::npos ? query.size() : amp + 1);
+        if (pair.empty()) continue;
+        auto eq = pair.find('=');
+        auto name = pair.substr(0, eq);
+        auto value = eq == std::string_view::npos ? std::string_view() : pair.substr(eq + 1);
+        if (name == "max_auth_age") {
+            std::int32_t seconds = -1;
+            auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), seconds);
+            if (ec != std::errc() || end != value.data() + value.size() || value.empty() || seconds < 0) {
+                malformed(ctx, "max_auth_age must be an integer from 0 to 2147483647 (seconds)");
+                return std::nullopt;
+            }
+            out.max_auth_age = std::chrono::seconds(seconds);
+        } else if (name == "redirect") {
+            if (value == "302")
+                out.redirect = redirect_mode::found;
+            else if (value == "401")
+                out.redirect = redirect_mode::unauthorized;
+            else if (value == "off")
+                out.redirect = redirect_mode::off;
+            else {
+                malformed(ctx, "redirect must be 302, 401 or off");
+                return std::nullopt;
+            }
+        } else {
+            malformed(ctx, "unknown query parameter: /v1/auth takes max_auth_age and redirect");
+            return std::nullopt;
+        }
+    }
+    return out;
+}
+
+bool accepts_html(const http::request& req) {
+    auto accept = req[http::field::accept];
+    return accept.size() <= 1024 && accept.find("text/html") != std::string_view::npos;
+}
+
+// A metadata value as header text: strings percent-encoded as the user id,
+// numbers and booleans as JSON; nullopt for null, arrays and objects.
+std::optional<std::string> header_value(const json::value& v) {
+    if (v.is_string()) return header_safe(v.as_string());
+    if (v.is_number() || v.is_bool()) return json::serialize(v);
+    return std::nullopt;
+}
+
+}  // namespace
+
+void session_api::set_identity(http::response& res, const session_record& r) const {
+    res.set(settings_.user_header, header_safe(r.user_id));
+    res.set(settings_.id_header, r.id.to_string());
+    if (settings_.metadata_headers.empty()) return;
+    boost::system::error_code ec;
+    auto metadata = json::parse(r.metadata, ec);
+    const json::object* fields = !ec && metadata.is_object() ? &metadata.as_object() : nullptr;
+    // Each configured header is always sent, empty when there is no value:
+    // a proxy that copies it then overwrites whatever the client sent under
+    // that name (Envoy only overrides the headers that are in the answer).
+    for (const auto& [field, header] : settings_.metadata_headers) {
+        const json::value* v = fields ? fields->if_contains(field) : nullptr;
+        auto text = v ? header_value(*v) : std::nullopt;
+        res.set(header, text ? *text : std::string());
+    }
+}
+
 asio::awaitable<void> session_api::forward_auth(http::request_context& ctx) {
     const caller* who = authorize(ctx, scope_auth);
     if (!who) co_return;
-    auto token = token_from_request(ctx.req, settings_.cookie.name);
-    if (token.size() > max_token_field) token = token.substr(0, 0);
-    auto record = co_await sessions_.validate(token, session::check_options{true, std::nullopt}, actor_of(*who, ctx));
-    if (!record) {
-        set_failure(ctx, record.error());
-        ctx.res.set(http::field::www_authenticate, "Bearer");
+    // Below /v1/auth the query is the original request's (Envoy), not ours.
+    auto below = ctx.params.get("path");
+    auth_requirements wanted;
+    if (below.empty()) {
+        auto read = read_requirements(ctx);
+        if (!read) co_return;
+        wanted = *read;
+    }
+    auto original = original_of(ctx.req, below);
+    auto shown = original.for_log();
+    auto presented = find_token(ctx.req, settings_.cookie.name);
+    auto token = presented.token.size() > max_token_field ? std::string_view() : presented.token;
+    service::actor as{who->name, ctx.request_id, shown};
+    auto record = co_await sessions_.validate(token, session::check_options{true, wanted.max_auth_age}, as);
+    set_no_store(ctx.res);
+    if (record) {
+        ctx.res.result(http::status::ok);
+        set_identity(ctx.res, *record);
         co_return;
     }
-    ctx.res.result(http::status::ok);
-    ctx.res.set(settings_.user_header, header_safe(record->user_id));
-    ctx.res.set(settings_.id_header, record->id.to_string());
-    set_no_store(ctx.res);
+    set_failure(ctx, record.error());
+    if (ctx.res.result() != http::status::unauthorized) co_return;
+    ctx.res.set(http::field::www_authenticate, "Bearer");
+    // Strict tokens: a cookie sessiond does not honour is deleted. One that
+    // only needs a fresh login stays: it is still good elsewhere, and the
+    // login rotates it (reauthenticated) rather than starting over.
+    if (presented.from_cookie && record.error() != service::errc::reauthentication_required)
+        ctx.res.set(http::field::set_cookie, cookie_deletion());
+    log::debug("forward auth refused", {{"original_request", shown}, {"request_id", ctx.request_id}});
+
+    if (settings_.login_url.empty() || wanted.redirect == redirect_mode::off || !accepts_html(ctx.req)) co_return;
+    auto url = original.url();
+    // Never an open redirect: only back to a host the operator named.
+    if (url.empty() || !host_allowed(original.host, settings_.redirect_hosts)) co_return;
+    std::string location = settings_.login_url;
+    location += location.find('?') == std::string::npos ? '?' : '&';
+    location += settings_.redirect_param + '=' + query_escape(url);
+    ctx.res.set(http::field::location, location);
+    if (wanted.redirect == redirect_mode::found) {
+        // The proxy passes this answer to the browser (Traefik, Caddy, Envoy).
+        ctx.res.result(http::status::found);
+        ctx.res.erase(http::field::content_type);
+        ctx.res.erase(http::field::www_authenticate);
+        ctx.res.body().clear();
+    }
 }
 
 }  // namespace sessiond::api

@@ -9,6 +9,8 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include "api/api_keys.hpp"
 #include "config/config.hpp"
@@ -23,6 +25,12 @@ struct api_settings {
     std::string api_key_header = "X-API-Key";
     std::string user_header = "X-Session-User";
     std::string id_header = "X-Session-Id";
+    // /v1/auth: (metadata field, header) pairs sent on success.
+    std::vector<std::pair<std::string, std::string>> metadata_headers;
+    // /v1/auth: browser redirects (see auth_config); empty login_url = none.
+    std::string login_url;
+    std::vector<std::string> redirect_hosts;
+    std::string redirect_param = "rd";
 };
 
 class session_api {
@@ -51,6 +59,10 @@ private:
     // 200/201 {token, session, cookie} with Cache-Control: no-store.
     void reply_with_token(http::request_context& ctx, http::status status, const service::issued_session& s) const;
     std::string cookie_for(const std::string& token, const session::session_record& r) const;
+    // The Set-Cookie value that deletes the session cookie in a browser.
+    std::string cookie_deletion() const;
+    // The identity headers of a /v1/auth success.
+    void set_identity(http::response& res, const session::session_record& r) const;
 
     service::session_service& sessions_;
     key_set callers_;  // never null

@@ -412,6 +412,10 @@ int run(config& cfg) {
     settings.api_key_header = cfg.auth.api_key_header;
     settings.user_header = cfg.auth.user_header;
     settings.id_header = cfg.auth.id_header;
+    settings.metadata_headers = parse_metadata_headers(cfg.auth.metadata_headers);
+    settings.login_url = cfg.auth.login_url;
+    settings.redirect_hosts = parse_host_list(cfg.auth.redirect_hosts);
+    settings.redirect_param = cfg.auth.redirect_param;
     const session::token_codec& codec = *prepared.codec;
 
     std::vector<std::unique_ptr<worker>> workers;

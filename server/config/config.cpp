@@ -20,6 +20,65 @@ namespace po = boost::program_options;
 
 namespace sessiond {
 
+namespace {
+
+constexpr std::string_view header_chars = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
+// The comma-separated items of `text`, trimmed, none empty.
+std::vector<std::string_view> list_items(std::string_view text) {
+    std::vector<std::string_view> out;
+    while (!text.empty()) {
+        auto comma = text.find(',');
+        auto item = text.substr(0, comma);
+        item.remove_prefix(std::min(item.find_first_not_of(" \t"), item.size()));
+        item = item.substr(0, item.find_last_not_of(" \t") + 1);
+        if (item.empty()) throw std::invalid_argument("an empty item in the list");
+        out.push_back(item);
+        if (comma == std::string_view::npos) break;
+        text.remove_prefix(comma + 1);
+        if (text.empty()) throw std::invalid_argument("an empty item in the list");
+    }
+    return out;
+}
+
+}  // namespace
+
+std::vector<std::pair<std::string, std::string>> parse_metadata_headers(std::string_view text) {
+    std::vector<std::pair<std::string, std::string>> out;
+    for (auto item : list_items(text)) {
+        auto colon = item.find(':');
+        if (colon == std::string_view::npos) throw std::invalid_argument("expected field:Header items");
+        auto field = item.substr(0, colon);
+        auto header = item.substr(colon + 1);
+        if (field.empty() || field.size() > 64 ||
+            field.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.") !=
+                std::string_view::npos)
+            throw std::invalid_argument("a metadata field is 1..64 letters, digits, '-', '_' or '.'");
+        if (header.empty() || header.size() > 64 || header.find_first_not_of(header_chars) != std::string_view::npos)
+            throw std::invalid_argument("not a valid header name after '" + std::string(field) + ":'");
+        for (const auto& [f, h] : out)
+            if (f == field || h == header) throw std::invalid_argument("a field or header is named twice");
+        out.emplace_back(field, header);
+    }
+    if (out.size() > 16) throw std::invalid_argument("at most 16 metadata headers");
+    return out;
+}
+
+std::vector<std::string> parse_host_list(std::string_view text) {
+    std::vector<std::string> out;
+    for (auto item : list_items(text)) {
+        auto name = item.starts_with("*.") ? item.substr(2) : item;
+        if (name.empty() || name.size() > 253 || name.front() == '.' || name.back() == '.' ||
+            name.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-.") !=
+                std::string_view::npos)
+            throw std::invalid_argument("expected host names or *.domain entries, without ports or schemes");
+        std::string host(item);
+        std::transform(host.begin(), host.end(), host.begin(), [](unsigned char ch) { return std::tolower(ch); });
+        out.push_back(std::move(host));
+    }
+    return out;
+}
+
 std::chrono::milliseconds parse_duration(std::string_view text) {
     std::uint64_t n = 0;
     auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), n);
@@ -280,6 +339,20 @@ const std::vector<option_def>& options() {
             SESSIOND_FIELD(std::string, auth.user_header)),
         opt("auth-id-header", "/v1/auth: header naming the session's public id",
             SESSIOND_FIELD(std::string, auth.id_header)),
+        opt("auth-metadata-headers",
+            "/v1/auth: session metadata fields sent as headers, field:Header[,field:Header...] (strings "
+            "percent-encoded as the user header, numbers and booleans as JSON; empty for other values and missing "
+            "fields)",
+            SESSIOND_FIELD(std::string, auth.metadata_headers)),
+        opt("auth-login-url",
+            "/v1/auth: absolute http(s) URL a browser (Accept: text/html) that would get 401 is redirected to (302), "
+            "with the original URL as a query parameter (empty = never redirect)",
+            SESSIOND_FIELD(std::string, auth.login_url)),
+        opt("auth-redirect-hosts",
+            "/v1/auth: hosts whose URLs may be sent to the login page, host[,*.domain...] (any other: plain 401)",
+            SESSIOND_FIELD(std::string, auth.redirect_hosts)),
+        opt("auth-redirect-param", "/v1/auth: the login URL's query parameter holding the original URL",
+            SESSIOND_FIELD(std::string, auth.redirect_param)),
         opt("cookie-name", "session cookie name (read by /v1/auth, built in create/rotate replies)",
             SESSIOND_FIELD(std::string, cookie.name)),
         opt("cookie-path", "cookie Path", SESSIOND_FIELD(std::string, cookie.path)),
@@ -367,6 +440,39 @@ void validate(const config& c, const std::map<std::string, std::string>& sources
     header_name("api-key-header", c.auth.api_key_header);
     header_name("auth-user-header", c.auth.user_header);
     header_name("auth-id-header", c.auth.id_header);
+    try {
+        for (const auto& entry : parse_metadata_headers(c.auth.metadata_headers)) {
+            const std::string& header = entry.second;
+            auto same = [&](const std::string& other) {
+                return other.size() == header.size() &&
+                       std::equal(other.begin(), other.end(), header.begin(),
+                                  [](unsigned char a, unsigned char b) { return std::tolower(a) == std::tolower(b); });
+            };
+            if (same(c.auth.user_header) || same(c.auth.id_header) || same(c.auth.api_key_header))
+                fail("auth-metadata-headers", "header " + header + " is already the user, id or API key header");
+        }
+    } catch (const std::invalid_argument& e) {
+        fail("auth-metadata-headers", e.what());
+    }
+    std::vector<std::string> redirect_hosts;
+    try {
+        redirect_hosts = parse_host_list(c.auth.redirect_hosts);
+    } catch (const std::invalid_argument& e) {
+        fail("auth-redirect-hosts", e.what());
+    }
+    if (!c.auth.login_url.empty()) {
+        const auto& u = c.auth.login_url;
+        bool visible = std::all_of(u.begin(), u.end(), [](unsigned char ch) { return ch > 0x20 && ch < 0x7f; });
+        if (!visible || u.size() > 2048 || !(u.starts_with("https://") || u.starts_with("http://")) ||
+            u.find('#') != std::string::npos)
+            fail("auth-login-url", "expected an absolute http:// or https:// URL without spaces or a fragment");
+        if (redirect_hosts.empty())
+            fail("auth-redirect-hosts", "auth-login-url needs the hosts whose URLs may be redirected to it");
+    }
+    if (c.auth.redirect_param.empty() || c.auth.redirect_param.size() > 64 ||
+        c.auth.redirect_param.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.") !=
+            std::string::npos)
+        fail("auth-redirect-param", "expected 1..64 letters, digits, '-', '_' or '.'");
     if (c.cookie.name.empty() || c.cookie.name.find_first_of("()<>@,;:\\\"/[]?={} \t") != std::string::npos)
         fail("cookie-name", "not a valid cookie name");
     if (c.cookie.same_site != "Strict" && c.cookie.same_site != "Lax" && c.cookie.same_site != "None")

@@ -117,6 +117,16 @@ struct auth_config {
     std::string api_key_header = "X-API-Key";
     std::string user_header = "X-Session-User";  // /v1/auth reply
     std::string id_header = "X-Session-Id";      // /v1/auth reply
+    // /v1/auth: top-level session metadata fields sent as headers,
+    // "field:Header[,field:Header...]"; empty = none.
+    std::string metadata_headers;
+    // /v1/auth: where a browser (Accept: text/html) that would get 401 is
+    // sent instead (302), with the original URL in `redirect_param`; empty =
+    // no redirects. Only original URLs whose host is on `redirect_hosts`
+    // ("host[,*.domain...]") are redirected, so it is never an open redirect.
+    std::string login_url;
+    std::string redirect_hosts;
+    std::string redirect_param = "rd";
 };
 
 struct cookie_config {
@@ -173,6 +183,14 @@ std::string describe(const config& cfg);
 // /proc/<pid>/cmdline, which every user can read, and /proc/<pid>/environ
 // stop showing them once load_config has read them.
 void wipe_secret_arguments(int argc, char** argv, char** envp) noexcept;
+
+// auth-metadata-headers: (metadata field, header name) pairs. Throws
+// std::invalid_argument naming what is wrong.
+std::vector<std::pair<std::string, std::string>> parse_metadata_headers(std::string_view text);
+
+// auth-redirect-hosts: lower-cased host names and "*.domain" entries. Throws
+// std::invalid_argument naming what is wrong.
+std::vector<std::string> parse_host_list(std::string_view text);
 
 // Parses "250ms", "10s", "5m", "1h", "2d". Throws std::invalid_argument.
 std::chrono::milliseconds parse_duration(std::string_view text);

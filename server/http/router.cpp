@@ -51,13 +51,50 @@ void router::add(verb method, std::string path_template, handler h, route_option
     }
     for (auto& r : routes_) {
         if (r.path_template != path_template) continue;
+        if (!r.below_template.empty()) throw std::invalid_argument("duplicate route: " + path_template);
         for (auto& m : r.methods)
             if (m.name == method) throw std::invalid_argument("duplicate route: " + path_template);
         r.methods.push_back({method, std::move(h), std::move(options)});
         return;
     }
-    routes_.push_back({std::move(path_template), std::move(segments), {}});
+    routes_.push_back({std::move(path_template), std::move(segments), {}, {}});
     routes_.back().methods.push_back({method, std::move(h), std::move(options)});
+}
+
+void router::add_subtree(std::string path, handler h, route_options options) {
+    std::vector<std::string_view> parts;
+    if (!split_path(path, parts)) throw std::invalid_argument("route must start with '/': " + path);
+    std::vector<segment> segments;
+    for (auto p : parts) {
+        if (p.empty() || p.find_first_of("{}") != std::string_view::npos)
+            throw std::invalid_argument("a subtree route has literal segments only: " + path);
+        segments.push_back({std::string(p), false});
+    }
+    for (const auto& r : routes_)
+        if (r.path_template == path) throw std::invalid_argument("duplicate route: " + path);
+    std::string below = path + "/{path}";
+    routes_.push_back({std::move(path), std::move(segments), {}, std::move(below)});
+    routes_.back().methods.push_back({verb::unknown, std::move(h), std::move(options)});
+}
+
+bool router::match_subtree(std::span<const std::string_view> parts, match_result& result) const {
+    for (const auto& r : routes_) {
+        if (r.below_template.empty() || parts.size() < r.segments.size()) continue;
+        bool ok = true;
+        for (std::size_t i = 0; i < r.segments.size() && ok; ++i)
+            ok = r.segments[i].text == parts[i];
+        if (!ok) continue;
+        std::string below;
+        for (std::size_t i = r.segments.size(); i < parts.size(); ++i)
+            below.append(1, '/').append(parts[i]);
+        result = {};
+        result.route = parts.size() == r.segments.size() ? r.path_template : r.below_template;
+        result.params.add("path", std::move(below));
+        result.target = &r.methods.front().target;
+        result.options = &r.methods.front().options;
+        return true;
+    }
+    return false;
 }
 
 router::match_result router::match(verb method, std::string_view path) const {
@@ -70,7 +107,7 @@ router::match_result router::match(verb method, std::string_view path) const {
     // /v1/sessions/validate and /v1/sessions/{id}): the first one with the
     // method wins; 405 only if none has it, listing what all of them allow.
     for (const auto& r : routes_) {
-        if (r.segments.size() != parts.size()) continue;
+        if (!r.below_template.empty() || r.segments.size() != parts.size()) continue;
         bool ok = true;
         for (std::size_t i = 0; i < parts.size() && ok; ++i) {
             const auto& seg = r.segments[i];
@@ -115,14 +152,25 @@ router::match_result router::match(verb method, std::string_view path) const {
         result.failure = {};
         return result;
     }
+    // A subtree serves every method of every path below it, so it answers
+    // what no route above had the method for.
+    match_subtree(parts, result);
     return result;
 }
 
 std::vector<std::pair<verb, std::string>> router::routes() const {
     std::vector<std::pair<verb, std::string>> out;
-    for (const auto& r : routes_)
+    for (const auto& r : routes_) {
+        if (!r.below_template.empty()) {
+            for (auto m : subtree_methods) {
+                out.emplace_back(m, r.path_template);
+                out.emplace_back(m, r.below_template);
+            }
+            continue;
+        }
         for (const auto& m : r.methods)
             out.emplace_back(m.name, r.path_template);
+    }
     return out;
 }
 

@@ -80,6 +80,15 @@ store::user_ref session_service::user_of(const session_record& r) const {
 
 void session_service::audit(std::string_view event, const session_record& r, const actor& who) const {
     auto id = r.id.to_string();
+    if (!who.original.empty()) {
+        log::info("audit", {{"event", event},
+                            {"session_id", id},
+                            {"user_id", r.user_id},
+                            {"caller", who.caller},
+                            {"request_id", who.request_id},
+                            {"original_request", who.original}});
+        return;
+    }
     log::info("audit", {{"event", event},
                         {"session_id", id},
                         {"user_id", r.user_id},

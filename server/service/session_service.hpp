@@ -31,10 +31,13 @@ namespace sessiond::service {
 template <class T>
 using result = boost::system::result<T>;
 
-// Who asked, for audit events: a caller's name (never a key) and the request id.
+// Who asked, for audit events: a caller's name (never a key) and the request
+// id; for forward auth, the proxied request (method and URL without its
+// query, as api::original_request::for_log), or empty.
 struct actor {
     std::string_view caller;
     std::string_view request_id;
+    std::string_view original = {};
 };
 
 // A new token and the session it opens (create, rotate). Hand the token to

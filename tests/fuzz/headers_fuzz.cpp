@@ -1,7 +1,8 @@
 // Header parsing outside Beast: the session token a request presents
 // (Authorization: Bearer, else the cookie), header_safe for values sessiond
 // echoes, X-Request-Id validation, and the api-keys entries with the
-// X-API-Key lookup.
+// X-API-Key lookup; and the original request a proxy describes to /v1/auth
+// (X-Forwarded-*, X-Original-*), with the redirect's host check and escaping.
 //
 // Input lines: the cookie name, the Authorization value, then Cookie header
 // values (one field each). The request is built as text and parsed by Beast,
@@ -9,6 +10,7 @@
 
 #include <boost/asio/buffer.hpp>
 
+#include <cctype>
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
@@ -18,6 +20,7 @@
 #include <vector>
 
 #include "api/api_keys.hpp"
+#include "api/forwarded.hpp"
 #include "api/headers.hpp"
 #include "http/exchange.hpp"
 #include "http/request_id.hpp"
@@ -90,6 +93,37 @@ void check_token_from_request(const std::vector<std::string_view>& in) {
     if (!inside) std::abort();
 }
 
+// Lines 1..6 as X-Forwarded-Method, -Proto, -Host, -Uri, X-Original-URL and
+// the path below /v1/auth: whatever they hold, a known original URL is
+// http(s)://host/uri of visible ASCII, with no userinfo and no second host,
+// and its escaped form is unreserved characters and %XX only.
+void check_original_request(const std::vector<std::string_view>& in) {
+    static const char* names[] = {"X-Forwarded-Method", "X-Forwarded-Proto", "X-Forwarded-Host", "X-Forwarded-Uri",
+                                  "X-Original-URL"};
+    std::string text = "GET /v1/auth HTTP/1.1\r\nHost: x\r\n";
+    for (std::size_t i = 0; i < 5 && i + 1 < in.size(); ++i)
+        text.append(names[i]).append(": ").append(in[i + 1]).append("\r\n");
+    text += "\r\n";
+    http::request_parser parser;
+    http::apply_limits(parser, http_config{});
+    boost::system::error_code ec;
+    parser.put(boost::asio::buffer(text), ec);
+    if (ec || !parser.is_done()) return;
+    auto below = in.size() > 6 && in[6].starts_with('/') ? in[6] : std::string_view();
+    auto o = api::original_of(parser.get(), below);
+    auto url = o.url();
+    if (url.empty()) return;
+    for (unsigned char c : url)
+        if (c <= 0x20 || c >= 0x7f) std::abort();
+    if (!url.starts_with(o.scheme + "://" + o.host + "/")) std::abort();
+    if (o.host.find_first_of("@/,?#") != std::string::npos || o.uri.starts_with("//")) std::abort();
+    if (api::host_allowed(o.host, {"x.example"}) && api::host_name(o.host) != "x.example") std::abort();
+    for (char c : api::query_escape(url))
+        if (!(std::isalnum(static_cast<unsigned char>(c)) ||
+              std::string_view("-._~%").find(c) != std::string_view::npos))
+            std::abort();
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
@@ -99,6 +133,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     for (auto line : in)
         check_request_id(line);
     check_token_from_request(in);
+    check_original_request(in);
     try {
         auto keys = api::api_keys::parse(input);
         for (auto line : in)

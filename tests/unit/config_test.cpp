@@ -97,6 +97,25 @@ TEST_CASE("invalid values name the option and the reason") {
     CHECK_THAT(message({"--cookie-name", "sid", "--cookie-path", "/a;b"}), Catch::Contains("'cookie-path'"));
     CHECK_THAT(message({"--cookie-name", "sid", "--cookie-domain", "example.com;x"}),
                Catch::Contains("'cookie-domain'") && !Catch::Contains("'cookie-path'"));
+    // Forward auth: metadata header names, the login URL and its host allow-list.
+    CHECK(message({"--auth-metadata-headers", "tenant:X-Tenant, role:X-Role"}) == "no error");
+    CHECK_THAT(message({"--auth-metadata-headers", "tenant:X Tenant"}), Catch::Contains("'auth-metadata-headers'"));
+    CHECK_THAT(message({"--auth-metadata-headers", "tenant:X-Tenant\r\nX-Admin: 1"}),
+               Catch::Contains("'auth-metadata-headers'"));
+    CHECK_THAT(message({"--auth-metadata-headers", "tenant"}), Catch::Contains("'auth-metadata-headers'"));
+    CHECK_THAT(message({"--auth-metadata-headers", "a:X-A,,b:X-B"}), Catch::Contains("'auth-metadata-headers'"));
+    CHECK_THAT(message({"--auth-metadata-headers", "user:x-session-user"}),
+               Catch::Contains("'auth-metadata-headers'") && Catch::Contains("already"));
+    CHECK_THAT(message({"--auth-login-url", "https://login.example.com/"}), Catch::Contains("'auth-redirect-hosts'"));
+    CHECK_THAT(message({"--auth-login-url", "/login", "--auth-redirect-hosts", "a.example"}),
+               Catch::Contains("'auth-login-url'"));
+    CHECK_THAT(message({"--auth-login-url", "https://l.example/a b", "--auth-redirect-hosts", "a.example"}),
+               Catch::Contains("'auth-login-url'"));
+    CHECK(message({"--auth-login-url", "https://l.example/?x=1", "--auth-redirect-hosts", "a.example,*.b.example"}) ==
+          "no error");
+    CHECK_THAT(message({"--auth-redirect-hosts", "https://a.example"}), Catch::Contains("'auth-redirect-hosts'"));
+    CHECK_THAT(message({"--auth-redirect-hosts", "a.example:443"}), Catch::Contains("'auth-redirect-hosts'"));
+    CHECK_THAT(message({"--auth-redirect-param", "r&d"}), Catch::Contains("'auth-redirect-param'"));
     CHECK_THAT(message({}, {"SESSIOND_PORTT=1"}), Catch::Contains("SESSIOND_PORTT"));
     CHECK_THAT(message({"--no-such-option"}), Catch::Contains("no-such-option"));
     // program_options' own message for these never finished (found by tests/fuzz/config_fuzz.cpp).

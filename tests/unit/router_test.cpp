@@ -91,3 +91,45 @@ TEST_CASE("query parameters are found and decoded") {
     CHECK(http::query_param("except=%g1", "except") == std::nullopt);
     CHECK(http::query_param("except", "except") == std::optional<std::string>(""));
 }
+
+TEST_CASE("a subtree route serves its path and every path below it, with any method") {
+    http::router r;
+    r.add(verb::get, "/v1/sessions/{id}", noop());
+    r.add_subtree("/v1/auth", noop());
+    r.add(verb::get, "/v1/auth/status", noop());
+
+    for (auto method : {verb::get, verb::head, verb::post, verb::put, verb::delete_, verb::options, verb::unknown}) {
+        auto m = r.match(method, "/v1/auth");
+        REQUIRE(m.target != nullptr);
+        CHECK(m.route == "/v1/auth");
+        CHECK(m.params.get("path").empty());
+    }
+    auto m = r.match(verb::post, "/v1/auth/app/a%20b/");
+    REQUIRE(m.target != nullptr);
+    CHECK(m.route == "/v1/auth/{path}");
+    CHECK(m.params.get("path") == "/app/a%20b/");  // raw: it is the proxied request's path
+
+    // A route added with add() wins for its method; the subtree takes the others.
+    m = r.match(verb::get, "/v1/auth/status");
+    REQUIRE(m.target != nullptr);
+    CHECK(m.route == "/v1/auth/status");
+    m = r.match(verb::post, "/v1/auth/status");
+    REQUIRE(m.target != nullptr);
+    CHECK(m.route == "/v1/auth/{path}");
+
+    // Only whole segments: elsewhere 404 and 405 are as before.
+    CHECK(r.match(verb::get, "/v1/authx").failure == sessiond::error::not_found);
+    CHECK(r.match(verb::get, "/v1").failure == sessiond::error::not_found);
+    auto na = r.match(verb::post, "/v1/sessions/abc");
+    CHECK(na.failure == sessiond::error::method_not_allowed);
+    CHECK(na.allow == "GET, HEAD");
+
+    CHECK_THROWS_AS(r.add_subtree("/v1/auth", noop()), std::invalid_argument);
+    CHECK_THROWS_AS(r.add(verb::get, "/v1/auth", noop()), std::invalid_argument);
+    CHECK_THROWS_AS(r.add_subtree("/v1/{x}", noop()), std::invalid_argument);
+
+    std::size_t listed = 0;
+    for (const auto& [method, path] : r.routes())
+        if (path == "/v1/auth" || path == "/v1/auth/{path}") ++listed;
+    CHECK(listed == 2 * std::size(http::router::subtree_methods));
+}
