@@ -128,7 +128,12 @@ json::object browser::command(const std::string& method, json::object params, bo
     for (;;) {
         auto answer = read_message(deadline);
         const auto* got = answer.if_contains("id");
-        if (!got || got->to_number<std::int64_t>() != id) continue;  // an event, or an older answer
+        if (!got) {
+            events_.push_back(std::move(answer));
+            if (events_.size() > 10000) events_.pop_front();
+            continue;
+        }
+        if (got->to_number<std::int64_t>() != id) continue;  // an older command's late answer
         if (const auto* error = answer.if_contains("error"))
             throw std::runtime_error(method + " failed: " + json::serialize(*error));
         return answer["result"].as_object();
@@ -194,6 +199,13 @@ int browser::status() {
 
 std::string browser::text() {
     return std::string(evaluate("document.body ? document.body.innerText : ''").as_string());
+}
+
+std::vector<json::object> browser::events(const std::string& method) const {
+    std::vector<json::object> out;
+    for (const auto& e : events_)
+        if (const auto* m = e.if_contains("method"); m && m->as_string() == method) out.push_back(e);
+    return out;
 }
 
 json::array browser::cookies() {

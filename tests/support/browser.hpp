@@ -7,6 +7,7 @@
 #include <boost/json.hpp>
 
 #include <chrono>
+#include <deque>
 #include <memory>
 #include <string>
 #include <vector>
@@ -50,6 +51,11 @@ public:
     boost::json::array cookies();
     void set_cookie(boost::json::object cookie);
 
+    // The events received so far (after e.g. Network.enable) with this
+    // method, oldest first; the browser keeps the last 10000 of all.
+    std::vector<boost::json::object> events(const std::string& method) const;
+    void clear_events() { events_.clear(); }
+
     std::string log() const { return proc_ ? proc_->log() : std::string(); }
 
 private:
@@ -61,6 +67,7 @@ private:
     int socket_ = -1;  // our end of the socketpair that is the child's fds 3 and 4
     std::unique_ptr<process> proc_;
     std::string buffer_;
+    std::deque<boost::json::object> events_;
     std::int64_t next_id_ = 1;
     std::string session_;  // the page's flattened session
 };
