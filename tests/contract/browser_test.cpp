@@ -108,6 +108,27 @@ const json::object* find_cookie(const json::array& jar, const std::string& name)
     return nullptr;
 }
 
+// Why the browser did or did not send the session cookie with its last
+// POST to `url`, as it reports it (Network.requestWillBeSentExtraInfo's
+// associatedCookies): the cookie's blockedReasons, empty when it was sent;
+// null when the browser reported no such request or cookie.
+json::value session_cookie_fate(const browser& chromium, const std::string& url) {
+    const auto is = [](const json::value& v, std::string_view text) { return v.is_string() && v.as_string() == text; };
+    std::string request_id;
+    for (const auto& e : chromium.events("Network.requestWillBeSent")) {
+        const auto& request = e.at("params").at("request");
+        if (is(request.at("url"), url) && is(request.at("method"), "POST"))
+            request_id = std::string(e.at("params").at("requestId").as_string());
+    }
+    for (const auto& e : chromium.events("Network.requestWillBeSentExtraInfo")) {
+        const auto& params = e.at("params").as_object();
+        if (request_id.empty() || !is(params.at("requestId"), request_id)) continue;
+        for (const auto& c : params.at("associatedCookies").as_array())
+            if (is(c.at("cookie").at("name"), session_cookie)) return c.at("blockedReasons");
+    }
+    return nullptr;
+}
+
 bool posted(const std::vector<recorded_request>& requests, const std::string& target) {
     for (const auto& r : requests)
         if (r.method == "POST" && r.target == target) return true;
@@ -157,6 +178,9 @@ TEST_CASE("A browser keeps the session cookie from scripts and other sites, and 
     browser chromium({"--host-resolver-rules=MAP app.test 127.0.0.1, MAP evil.test 127.0.0.1",
                       "--ignore-certificate-errors-spki-list=" + spki_sha256_base64(sites.cert)});
 
+    // What the browser says about the cookies of each request it sends.
+    chromium.command("Network.enable");
+
     // Log in: the login page's form creates the session and lands on the protected page.
     chromium.open(site + "/login", site + "/login");
     CHECK(chromium.status() == 200);
@@ -192,8 +216,10 @@ TEST_CASE("A browser keeps the session cookie from scripts and other sites, and 
         CHECK(chromium.status() == 200);
         CHECK(chromium.text() == "transferred for alice");
         CHECK(posted(app.requests(), "/transfer"));
+        CHECK(session_cookie_fate(chromium, site + "/transfer") == json::array());  // sent
 
         app.clear();
+        chromium.clear_events();
         // evil.test's page posts its form to app.test as soon as it loads.
         chromium.open("https://evil.test:" + std::to_string(nginx.port()) + "/", site + "/transfer");
         CHECK(chromium.status() == 401);  // no cookie: forward auth refused it
@@ -201,6 +227,11 @@ TEST_CASE("A browser keeps the session cookie from scripts and other sites, and 
         REQUIRE(got.size() == 1);
         CHECK(got[0].target == "/evil-page");
         CHECK_FALSE(posted(got, "/transfer"));
+        // Chromium itself says why it held the cookie back: SameSite=Lax
+        // (Chromium 156 reports SchemefulSameSiteLax; plain SameSiteLax is accepted too).
+        auto fate = session_cookie_fate(chromium, site + "/transfer");
+        INFO("blockedReasons: " << json::serialize(fate));
+        CHECK((fate == json::array({"SameSiteLax"}) || fate == json::array({"SchemefulSameSiteLax"})));
         // The cookie is still there for app.test's own requests.
         REQUIRE(find_cookie(chromium.cookies(), session_cookie));
         chromium.open(site + "/orders", site + "/orders");
