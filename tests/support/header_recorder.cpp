@@ -71,7 +71,13 @@ recorded_request parse_head(const std::string& head) {
 
 }  // namespace
 
-header_recorder::header_recorder() {
+header_recorder::header_recorder()
+    : header_recorder([](const recorded_request&) {
+          return std::string(
+              "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 8\r\nConnection: close\r\n\r\nupstream");
+      }) {}
+
+header_recorder::header_recorder(responder respond) : respond_(std::move(respond)) {
     listener_ = ::socket(AF_INET, SOCK_STREAM, 0);
     if (listener_ < 0) throw std::runtime_error("socket failed");
     sockaddr_in addr{};
@@ -113,12 +119,13 @@ void header_recorder::serve() {
         // One request per connection, answered with Connection: close.
         std::string head, body;
         if (read_request(fd, head, body)) {
+            auto request = parse_head(head);
+            request.body = std::move(body);
             {
                 std::lock_guard lock(mutex_);
-                requests_.push_back(parse_head(head));
+                requests_.push_back(request);
             }
-            static const std::string answer =
-                "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 8\r\nConnection: close\r\n\r\nupstream";
+            const std::string answer = respond_(request);
             (void)::send(fd, answer.data(), answer.size(), MSG_NOSIGNAL);
         }
         ::close(fd);

@@ -1,9 +1,10 @@
 #pragma once
 // A tiny HTTP upstream in the test process: it answers every request 200
-// "upstream" and records what it got, so a test behind a proxy can see the
-// headers that reached the application.
+// "upstream" (or what a responder says) and records what it got, so a test
+// behind a proxy can see the headers that reached the application.
 
 #include <atomic>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <string>
@@ -16,6 +17,7 @@ struct recorded_request {
     std::string method;
     std::string target;
     std::multimap<std::string, std::string> headers;  // names lower-cased
+    std::string body;
 
     // The first value of a header, or "" (see has()).
     std::string header(const std::string& lower) const {
@@ -27,7 +29,11 @@ struct recorded_request {
 
 class header_recorder {
 public:
+    // The whole HTTP response to a request (sent with the connection closed after it).
+    using responder = std::function<std::string(const recorded_request&)>;
+
     header_recorder();  // listens on a free loopback port at once
+    explicit header_recorder(responder respond);
     ~header_recorder();
     header_recorder(const header_recorder&) = delete;
     header_recorder& operator=(const header_recorder&) = delete;
@@ -38,6 +44,7 @@ public:
 
 private:
     void serve();
+    responder respond_;
     int listener_ = -1;
     unsigned short port_ = 0;
     std::atomic<bool> stopping_{false};

@@ -69,6 +69,8 @@ process::process(process_options opts) {
     posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
     posix_spawn_file_actions_addopen(&actions, 1, log_path_.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
     posix_spawn_file_actions_adddup2(&actions, 1, 2);
+    for (const auto& [child, parent] : opts.fds)
+        posix_spawn_file_actions_adddup2(&actions, parent, child);
     posix_spawnattr_t attr;
     posix_spawnattr_init(&attr);
     // The child gets its own process group so a stray signal to ours misses it,

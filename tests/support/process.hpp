@@ -7,6 +7,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <sys/types.h>
@@ -18,6 +19,9 @@ struct process_options {
     std::map<std::string, std::string> env;  // added to (or overriding) the environment
     std::vector<std::string> unset_env;      // removed from the environment
     std::string log_path;                    // stdout+stderr; empty = a temp file
+    // More descriptors for the child: {child fd, parent fd}. Parent fds must
+    // be above every child fd named here (dup2 runs in order).
+    std::vector<std::pair<int, int>> fds;
 };
 
 class process {

@@ -59,13 +59,20 @@ bool have_program(const std::string& path) {
     return ::access(path.c_str(), X_OK) == 0;
 }
 
-nginx_proxy::nginx_proxy(std::map<std::string, std::string> values, const std::map<std::string, std::string>& edits) {
+nginx_proxy::nginx_proxy(std::map<std::string, std::string> values, const std::map<std::string, std::string>& edits,
+                         const nginx_extras& extras) {
+    const bool tls = !extras.certificate.empty();
     proc_ = start_on_free_port(
         port_,
         [&](unsigned short port) {
-            values["LISTEN"] = "127.0.0.1:" + std::to_string(port);
-            write_file(dir_.file("site.conf"), apply_edits(render_example("nginx.conf", values), edits));
+            values["LISTEN"] = "127.0.0.1:" + std::to_string(port) + (tls ? " ssl" : "");
+            std::string servers = extras.servers;
+            replace_all(servers, "{{LISTEN}}", values["LISTEN"]);
+            write_file(dir_.file("site.conf"),
+                       apply_edits(render_example("nginx.conf", values), edits) + "\n" + servers);
             const auto& d = dir_.path();
+            const std::string certificate =
+                tls ? "  ssl_certificate " + extras.certificate + ";\n  ssl_certificate_key " + extras.key + ";\n" : "";
             write_file(dir_.file("nginx.conf"), "pid " + d +
                                                     "/nginx.pid;\n"
                                                     "error_log " +
@@ -89,10 +96,7 @@ nginx_proxy::nginx_proxy(std::map<std::string, std::string> values, const std::m
                                                     d +
                                                     "/uwsgi;\n"
                                                     "  scgi_temp_path " +
-                                                    d +
-                                                    "/scgi;\n"
-                                                    "  include " +
-                                                    d +
+                                                    d + "/scgi;\n" + certificate + "  include " + d +
                                                     "/site.conf;\n"
                                                     "}\n");
             process_options opts;

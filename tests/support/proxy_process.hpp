@@ -28,13 +28,23 @@ protected:
     std::unique_ptr<process> proc_;
 };
 
+// What a test adds around the nginx example: TLS on its port (every server
+// there gets the certificate) and more server blocks, in which {{LISTEN}}
+// is the example's listen address (with `ssl`), e.g. another site by name.
+struct nginx_extras {
+    std::string certificate;  // PEM paths; TLS when set
+    std::string key;
+    std::string servers;
+};
+
 // nginx with deploy/proxies/nginx.conf included in a main configuration of
 // its own (pid, logs and temp paths in the temp dir, one process, no daemon).
 class nginx_proxy : public proxy_process {
 public:
     // `values` fill the example's placeholders but {{LISTEN}}, which is the
     // proxy's port; `edit` may change the rendered text (documented by the caller).
-    nginx_proxy(std::map<std::string, std::string> values, const std::map<std::string, std::string>& edits = {});
+    nginx_proxy(std::map<std::string, std::string> values, const std::map<std::string, std::string>& edits = {},
+                const nginx_extras& extras = {});
 };
 
 // Caddy running deploy/proxies/Caddyfile (site http://:<port>), with the
