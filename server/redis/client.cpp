@@ -97,6 +97,14 @@ void client::submit(const command& cmd, std::string_view route, detail::completi
     router_->submit(cmd, route, std::move(done), durable);
 }
 
+void client::broadcast(const command& cmd, detail::completion&& done) {
+    if (stopped_.load(std::memory_order_relaxed)) {
+        done.post(boost::asio::error::operation_aborted, ioc_.get_executor());
+        return;
+    }
+    router_->broadcast(cmd, std::move(done));
+}
+
 command client::make_evalsha(const script& s, const std::vector<std::string>& keys,
                              const std::vector<std::string>& args) {
     std::vector<std::string_view> argv;

@@ -96,7 +96,8 @@ public:
     }
 
     // EVALSHA sha numkeys keys… args…, loading the script (SCRIPT LOAD, on
-    // the same node) and retrying once when Redis answers NOSCRIPT. Routed by
+    // every primary: a redirect may send the EVALSHA to another node than the
+    // map names) and retrying once when Redis answers NOSCRIPT. Routed by
     // the first key.
     // Signature: void(boost::system::error_code, reply).
     template <class CompletionToken>
@@ -125,6 +126,8 @@ private:
     // route: the key that decides the node (a command's own key, or the
     // script's key for its SCRIPT LOAD); empty = any.
     void submit(const command& cmd, std::string_view route, detail::completion&& done, bool durable);
+    // To every primary (SCRIPT LOAD).
+    void broadcast(const command& cmd, detail::completion&& done);
 
     boost::asio::io_context& ioc_;
     config cfg_;
@@ -154,9 +157,8 @@ void detail::eval_op::operator()(Self& self, boost::system::error_code ec, reply
     if (step == 1 && ec == error::noscript) {
         step = 2;
         const command load = command::keyless("SCRIPT", "LOAD", code.source());
-        const command* cmd = evalsha.get();
         completion done(std::move(self));
-        c->submit(load, cmd->key(), std::move(done), false);
+        c->broadcast(load, std::move(done));
         return;
     }
     if (step == 2 && !ec) {

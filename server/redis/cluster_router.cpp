@@ -16,8 +16,9 @@ using std::chrono::milliseconds;
 namespace {
 
 constexpr std::uint8_t max_redirects = 5;
-constexpr std::uint8_t max_retries = 3;
-constexpr milliseconds first_retry_delay{20};
+constexpr std::uint8_t max_retries = 8;
+constexpr milliseconds first_retry_delay{10};
+constexpr milliseconds max_retry_delay{80};
 
 const command& asking_command() {
     static const command asking = command::keyless("ASKING");
@@ -121,6 +122,26 @@ void cluster_router::submit(const command& cmd, std::string_view route, detail::
     send(std::move(o));
 }
 
+void cluster_router::broadcast(const command& cmd, detail::completion&& done) {
+    const auto ex = ioc_.get_executor();
+    if (stopped_ || nodes_.empty()) return done.post(make_error_code(error::not_connected), ex);
+    struct gather {
+        std::size_t left;
+        error_code first;
+        reply last;
+        detail::completion done;
+    };
+    auto g = std::make_shared<gather>(gather{nodes_.size(), {}, {}, std::move(done)});
+    for (auto& n : nodes_) {
+        detail::completion each([g, ex](const error_code& ec, reply r) {
+            if (ec && !g->first) g->first = ec;
+            g->last = std::move(r);
+            if (--g->left == 0) g->done.complete(g->first, std::move(g->last), ex);
+        });
+        if (auto ec = n->pool->submit(cmd, {}, each, n->pool->deadline())) each.post(ec, ex);
+    }
+}
+
 void cluster_router::send(op&& o) {
     const auto ex = ioc_.get_executor();
     if (stopped_) return o.done.post(asio::error::operation_aborted, ex);
@@ -165,7 +186,7 @@ void cluster_router::on_reply(op&& o, const error_code& ec, reply&& r) {
         }
     }
     if (!stopped_ && retried_later(ec) && o.retries < max_retries) {
-        const auto delay = first_retry_delay * (1 << o.retries);
+        const auto delay = std::min(max_retry_delay, first_retry_delay * (1 << o.retries));
         if (clock::now() + delay < o.deadline) {
             ++o.retries;
             metrics::get().redis_cluster_retries.inc();

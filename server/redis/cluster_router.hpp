@@ -8,7 +8,7 @@
 // updates the slot at once, asks for a fresh map and sends the command to the
 // named node; ASK sends ASKING and the command, back to back, to the node
 // importing the slot (once, the map unchanged); TRYAGAIN, CLUSTERDOWN and
-// LOADING are retried after 20, 40 and 80 ms while the command's deadline
+// LOADING are retried after 10, 20, 40, then every 80 ms while the command's deadline
 // allows, then answered as they are (503). A connection lost or timed out is
 // never retried (a write may have happened); it asks for a fresh map. The
 // map is also refreshed every topology_refresh, and never more often than
@@ -48,6 +48,7 @@ public:
     boost::system::error_code last_error() const override;
     void submit(const command& cmd, std::string_view route, detail::completion&& done, bool durable) override;
     topology_status status() const override;
+    void broadcast(const command& cmd, detail::completion&& done) override;
 
     void on_ready(connection& c) override;
     void on_down(connection& c, const boost::system::error_code& why) override;

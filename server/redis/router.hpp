@@ -39,6 +39,10 @@ public:
     // completes with the reply or an error, never inline (any thread).
     // durable: WAIT for the configured replicas after it (node_pool::submit).
     virtual void submit(const command& cmd, std::string_view route, detail::completion&& done, bool durable) = 0;
+    // Sends `cmd` (keyless) to every primary and completes once all have
+    // answered, with the first error if any: SCRIPT LOAD, so that a script
+    // is there wherever a redirect may send its EVALSHA. One node: submit().
+    virtual void broadcast(const command& cmd, detail::completion&& done) { submit(cmd, {}, std::move(done), false); }
     // Any thread.
     virtual topology_status status() const = 0;
 };
