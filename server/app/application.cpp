@@ -313,6 +313,7 @@ struct startup {
     session::policy policy;
     std::optional<session::token_codec> codec;
     std::optional<redis::config> redis_cfg;
+    std::shared_ptr<http::tls_provider> tls;  // HTTPS: the certificate, loaded
 };
 
 // The option that sets a field of session::policy.
@@ -358,6 +359,15 @@ bool prepare(const config& cfg, startup& out) {
             out.codec.emplace(cfg.token.prefix);
         } catch (const std::invalid_argument& e) {
             throw config_error(std::string("invalid value for 'token-prefix': ") + e.what());
+        }
+        // The certificate and key load now (and so with --check-config,
+        // which an operator runs before sending SIGHUP).
+        if (!cfg.http.tls_cert_file.empty()) {
+            try {
+                out.tls = std::make_shared<http::tls_provider>(tls_settings_of(cfg.http));
+            } catch (const std::exception& e) {
+                throw config_error(std::string("cannot load the TLS certificate: ") + e.what());
+            }
         }
     } catch (const config_error& e) {
         std::fprintf(stderr, "sessiond: %s\n", e.what());
@@ -491,17 +501,8 @@ int run(config& cfg) {
             if (!w->redis_client->ready()) return false;
         return true;
     };
-    // HTTPS: the certificate is loaded now, and again on SIGHUP.
-    std::shared_ptr<http::tls_provider> tls;
-    if (!cfg.http.tls_cert_file.empty()) {
-        try {
-            tls = std::make_shared<http::tls_provider>(tls_settings_of(cfg.http));
-        } catch (const std::exception& e) {
-            log::error("cannot load the TLS certificate", {{"error", std::string_view(e.what())}});
-            log::shutdown();
-            return 2;
-        }
-    }
+    // HTTPS: the certificate loaded by prepare(), and again on SIGHUP.
+    std::shared_ptr<http::tls_provider> tls = prepared.tls;
     const bool ops_listener = cfg.http.ops_port != 0;
     const api::ops_probes probes{
         store_ready, [&open_connections] { return static_cast<std::uint64_t>(open_connections.load()); },

@@ -151,6 +151,16 @@ TEST_CASE("a certificate that does not load stops sessiond at start with the rea
     auto r = run_sessiond({"--development", "--port", "0", "--tls-cert-file", cert.cert, "--tls-key-file", cert.key});
     CHECK(r.status == 2);
     CHECK_THAT(r.output, Catch::Contains("does not match"));
+    // --check-config loads the pair the same way: what an operator runs
+    // before sending SIGHUP with new files.
+    auto checked =
+        run_sessiond({"--development", "--check-config", "--tls-cert-file", cert.cert, "--tls-key-file", cert.key});
+    CHECK(checked.status == 2);
+    CHECK_THAT(checked.output, Catch::Contains("does not match"));
+    cert.use(pki().server_cert, pki().server_key);
+    CHECK(run_sessiond({"--development", "--check-config", "--tls-cert-file", cert.cert, "--tls-key-file", cert.key})
+              .status == 0);
+    write_file(cert.key, read_file(pki().client_key));
     auto half = run_sessiond({"--development", "--port", "0", "--tls-cert-file", cert.cert});
     CHECK(half.status == 2);
     CHECK_THAT(half.output, Catch::Contains("tls-key-file"));
