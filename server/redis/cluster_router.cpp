@@ -4,6 +4,7 @@
 
 #include <boost/asio/post.hpp>
 
+#include "common/contained.hpp"
 #include "common/metrics.hpp"
 #include "redis/error.hpp"
 
@@ -302,7 +303,10 @@ void cluster_router::tick() {
         try {
             self->on_tick();
         } catch (...) {
-            metrics::get().exceptions_contained.inc();
+            // Counted and logged; the router goes on ticking.
+            const std::string text = contain_exception(std::current_exception());
+            emit(self->settings_->cfg.log, log_level::error, "exception contained",
+                 {{"task", "redis cluster router tick"}, {"error", text}});
         }
         self->tick();
     });
