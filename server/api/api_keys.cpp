@@ -45,16 +45,24 @@ std::uint64_t next_generation() {
     return last.fetch_add(1, std::memory_order_relaxed) + 1;
 }
 
-}  // namespace
-
-void api_keys::add_tls_callers(std::string_view spec) {
+// Calls each(item, number) for every entry of a list separated by ';' or
+// newlines, trimmed, skipping blanks and '#' comments; number counts from 1.
+template <class Each>
+void for_each_entry(std::string_view spec, Each each) {
     std::size_t index = 0;
     while (!spec.empty()) {
         auto end = spec.find_first_of(";\n");
         auto item = trim(spec.substr(0, end));
         spec.remove_prefix(end == std::string_view::npos ? spec.size() : end + 1);
         if (item.empty() || item.front() == '#') continue;
-        ++index;
+        each(item, ++index);
+    }
+}
+
+}  // namespace
+
+void api_keys::add_tls_callers(std::string_view spec) {
+    for_each_entry(spec, [this](std::string_view item, std::size_t index) {
         std::string where = "tls caller entry " + std::to_string(index);
         // name, kind:value, scopes: three fields separated by blanks.
         std::string_view fields[3];
@@ -83,7 +91,7 @@ void api_keys::add_tls_callers(std::string_view spec) {
         e.value = std::string(fields[1].substr(colon + 1));
         e.who = caller{std::string(fields[0]), parse_scopes(fields[2], where)};
         tls_entries_.push_back(std::move(e));
-    }
+    });
     generation_ = next_generation();
 }
 
@@ -116,13 +124,7 @@ std::string_view scope_name(scope s) {
 api_keys api_keys::parse(std::string_view spec) {
     api_keys out;
     out.generation_ = next_generation();
-    std::size_t index = 0;
-    while (!spec.empty()) {
-        auto end = spec.find_first_of(";\n");
-        auto item = trim(spec.substr(0, end));
-        spec.remove_prefix(end == std::string_view::npos ? spec.size() : end + 1);
-        if (item.empty() || item.front() == '#') continue;
-        ++index;
+    for_each_entry(spec, [&out](std::string_view item, std::size_t index) {
         std::string where = "api key entry " + std::to_string(index);
         auto eq = item.find('=');
         if (eq == std::string_view::npos || eq == 0)
@@ -144,7 +146,7 @@ api_keys api_keys::parse(std::string_view spec) {
             if (other.hash == e.hash) throw std::invalid_argument(where + ": the same key hash is listed twice");
         }
         out.entries_.push_back(std::move(e));
-    }
+    });
     return out;
 }
 

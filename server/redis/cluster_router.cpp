@@ -4,7 +4,6 @@
 
 #include <boost/asio/post.hpp>
 
-#include "common/contained.hpp"
 #include "common/metrics.hpp"
 #include "redis/error.hpp"
 
@@ -296,20 +295,12 @@ void cluster_router::on_down(connection&, const error_code& why) {
 }
 
 void cluster_router::tick() {
-    timer_.expires_after(settings_->tick);
-    timer_.async_wait([weak = std::weak_ptr<cluster_router>(shared_from_this())](const error_code& ec) {
-        auto self = weak.lock();
-        if (ec || !self || self->stopped_) return;
-        try {
-            self->on_tick();
-        } catch (...) {
-            // Counted and logged; the router goes on ticking.
-            const std::string text = contain_exception(std::current_exception());
-            emit(self->settings_->cfg.log, log_level::error, "exception contained",
-                 {{"task", "redis cluster router tick"}, {"error", text}});
-        }
-        self->tick();
-    });
+    tick_every(timer_, settings_->tick, weak_from_this(), settings_->cfg.log, "redis cluster router tick",
+               [](cluster_router& self) {
+                   if (self.stopped_) return false;
+                   self.on_tick();
+                   return true;
+               });
 }
 
 void cluster_router::on_tick() {

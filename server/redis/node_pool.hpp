@@ -9,6 +9,9 @@
 #include <vector>
 
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include "common/contained.hpp"
 
 #include "redis/connection.hpp"
 
@@ -16,6 +19,27 @@ namespace sessiond::redis {
 
 // The deadline of a command submitted now: `timeout` from now (0 = none).
 connection::clock::time_point command_deadline(std::chrono::milliseconds timeout) noexcept;
+
+// Calls step(owner) every `period` on the timer's executor while `owner`
+// lives and step returns true; an exception that escapes it is contained,
+// logged as `task`, and the ticking goes on. The routers' periodic work.
+template <class Owner, class Step>
+void tick_every(boost::asio::steady_timer& timer, std::chrono::milliseconds period, std::weak_ptr<Owner> owner,
+                const logger& log, std::string_view task, Step step) {
+    timer.expires_after(period);
+    timer.async_wait([&timer, period, owner = std::move(owner), &log, task, step](const boost::system::error_code& ec) {
+        auto self = owner.lock();
+        if (ec || !self) return;
+        bool again = true;
+        try {
+            again = step(*self);
+        } catch (...) {
+            const std::string text = contain_exception(std::current_exception());
+            emit(log, log_level::error, "exception contained", {{"task", task}, {"error", text}});
+        }
+        if (again) tick_every(timer, period, owner, log, task, step);
+    });
+}
 
 class node_pool {
 public:

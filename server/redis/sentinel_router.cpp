@@ -4,7 +4,6 @@
 
 #include <boost/asio/post.hpp>
 
-#include "common/contained.hpp"
 #include "common/metrics.hpp"
 #include "redis/error.hpp"
 
@@ -217,20 +216,12 @@ void sentinel_router::on_push(connection& c, reply&& message) {
 }
 
 void sentinel_router::tick() {
-    timer_.expires_after(data_->tick);
-    timer_.async_wait([weak = std::weak_ptr<sentinel_router>(shared_from_this())](const error_code& ec) {
-        auto self = weak.lock();
-        if (ec || !self || self->stopped_) return;
-        try {
-            self->on_tick();
-        } catch (...) {
-            // Counted and logged; the router goes on ticking.
-            const std::string text = contain_exception(std::current_exception());
-            emit(self->data_->cfg.log, log_level::error, "exception contained",
-                 {{"task", "redis sentinel router tick"}, {"error", text}});
-        }
-        self->tick();
-    });
+    tick_every(timer_, data_->tick, weak_from_this(), data_->cfg.log, "redis sentinel router tick",
+               [](sentinel_router& self) {
+                   if (self.stopped_) return false;
+                   self.on_tick();
+                   return true;
+               });
 }
 
 void sentinel_router::on_tick() {
