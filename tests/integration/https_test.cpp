@@ -113,7 +113,7 @@ TEST_CASE("SIGHUP reloads the certificate; an open keep-alive connection goes on
                                   "subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n");
     cert.use(next.cert, next.key);
     sd.proc().signal(SIGHUP);
-    REQUIRE(sd.proc().wait_for_log("TLS certificate reloaded", 5s));
+    REQUIRE(sd.proc().wait_for_log("TLS certificate reloaded", 20s));
     // The connection made before the reload is still served.
     auto still = before.request("GET", "/healthz");
     REQUIRE(still);
@@ -126,7 +126,7 @@ TEST_CASE("SIGHUP reloads the certificate; an open keep-alive connection goes on
     // the next one) leaves the current certificate in use.
     write_file(cert.cert, "-----BEGIN CERTIFICATE-----\nnot a certificate\n-----END CERTIFICATE-----\n");
     sd.proc().signal(SIGHUP);
-    REQUIRE(sd.proc().wait_for_log("TLS certificate reload failed", 5s));
+    REQUIRE(sd.proc().wait_for_log("TLS certificate reload failed", 20s));
     write_file(cert.cert, read_file(pki().server_cert));  // a certificate whose key is not the one in the file
     sd.proc().signal(SIGHUP);
     REQUIRE(eventually(
@@ -134,7 +134,7 @@ TEST_CASE("SIGHUP reloads the certificate; an open keep-alive connection goes on
             const auto log = sd.proc().log();
             return log.find("does not match") != std::string::npos;
         },
-        5s));
+        20s));
     https_connection unchanged(sd.port(), client());
     CHECK_THAT(unchanged.server_subject(), Catch::Contains("renewed.localhost"));
     auto metrics = unchanged.request("GET", "/metrics");
