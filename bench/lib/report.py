@@ -20,6 +20,7 @@ from collections import OrderedDict
 SCENARIOS = ["validate", "auth", "mix", "rotate", "create"]
 TARGETS = ["sessiond-redis", "sessiond-memory", "peer", "nginx"]
 NAMES = {"sessiond-redis": "sessiond (Redis)", "sessiond-memory": "sessiond (embedded)",
+         "sessiond-nocache": "sessiond (Redis, cache off)",
          "peer": "peer (fastify)", "nginx": "nginx return 200", "redis-get": "redis-benchmark GET"}
 SCEN_TEXT = {
     "validate": "POST /v1/sessions/validate, pool of live tokens (touch skipped: fresh sessions)",
@@ -377,6 +378,25 @@ def main():
         w("")
         for n in sorted(notes):
             w("- " + n)
+        w("")
+
+    # ---------------- validation cache ----------------
+    cache = [r for r in other if r["kind"] == "cache"]
+    if cache:
+        w("## Validation cache: hits per run")
+        w("")
+        w("Counted from each sessiond's `/metrics` before and after every run (every run of that cell summed).")
+        w("")
+        w("| server | scenario | connections | mode | hits | misses | blind | hit ratio |")
+        w("|---|---|---|---|---|---|---|---|")
+        cells = {}
+        for r in cache:
+            k = (r["target"], r["scenario"], r["conns"], r.get("mode", "closed"))
+            h, m, b = cells.get(k, (0, 0, 0))
+            cells[k] = (h + r["hits"], m + r["misses"], b + r["blind"])
+        for (t, sc, c, mode), (h, m, b) in sorted(cells.items()):
+            w("| %s | %s | %s | %s | %s | %s | %s | %.2f %% |" % (
+                NAMES.get(t, t), sc, c, mode, fmt_int(h), fmt_int(m), fmt_int(b), 100.0 * h / max(1, h + m + b)))
         w("")
 
     # ---------------- memory ----------------

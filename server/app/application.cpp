@@ -447,6 +447,12 @@ int run(config& cfg) {
             "unsealed (format 2) records are read: set record-accept-unsigned = false once no instance "
             "writes them",
             {{"record_format", cfg.store.record_format}});
+    // The validation cache: each I/O thread keeps its share, and its own
+    // invalidation links; the marks of this instance's writes are shared.
+    const bool cache = redis_cfg && cfg.store.cache;
+    const store::cache_limits cache_limits{std::max<std::size_t>(1, cfg.store.cache_max_entries / workers.size()),
+                                           cfg.store.cache_max_age};
+    auto write_marks = cache ? std::make_shared<store::write_marks>() : nullptr;
     for (auto& w : workers) {
         store::session_store* sessions = memory.get();
         if (redis_cfg) {
@@ -457,9 +463,11 @@ int run(config& cfg) {
                 log::shutdown();
                 return 2;
             }
-            w->redis_client->start();
+            if (cache) w->redis_client->enable_tracking(cfg.store.redis_key_prefix);
             w->redis_sessions = std::make_unique<store::redis_store>(
                 *w->redis_client, clock, cfg.store.redis_key_prefix, store::record_sealer(sec.keys, record_options));
+            if (cache) w->redis_sessions->enable_cache(cache_limits, write_marks);
+            w->redis_client->start();
             sessions = w->redis_sessions.get();
         }
         w->service = std::make_unique<service::session_service>(*sessions, sec.keys, codec, clock, policy);

@@ -6,6 +6,7 @@
 #include <iterator>
 #include <memory>
 #include <mutex>
+#include <span>
 #include <vector>
 
 namespace sessiond::metrics {
@@ -79,13 +80,21 @@ constexpr counter shard::*single_counters[] = {
     &shard::tls_handshakes_failed,
     &shard::tls_reloads,
     &shard::tls_reloads_failed,
+    &shard::invalidation_delay_sum_us,
+    &shard::cache_hits,
+    &shard::cache_misses,
+    &shard::cache_blind,
+    &shard::cache_invalidations,
+    &shard::cache_flushes,
+    &shard::cache_entries,
+    &shard::cache_tracking,
 };
 // clang-format on
-// A counter appended to shard (after tls_reloads_failed, its last member)
-// but not listed above fails here.
-static_assert(offsetof(shard, tls_reloads_failed) + sizeof(counter) ==
+// A counter appended to shard (after cache_tracking, its last member) but
+// not listed above fails here.
+static_assert(offsetof(shard, cache_tracking) + sizeof(counter) ==
                   sizeof(shard::responses_by_class) + sizeof(shard::latency_buckets) + sizeof(shard::tokens_refused) +
-                      std::size(single_counters) * sizeof(counter),
+                      sizeof(shard::invalidation_delay_buckets) + std::size(single_counters) * sizeof(counter),
               "every single counter of shard must be listed in single_counters");
 // The sum of every shard.
 void sum(shard& total) {
@@ -99,6 +108,8 @@ void sum(shard& total) {
             total.latency_buckets[i].inc(s.latency_buckets[i].get());
         for (std::size_t i = 0; i < s.tokens_refused.size(); ++i)
             total.tokens_refused[i].inc(s.tokens_refused[i].get());
+        for (std::size_t i = 0; i < s.invalidation_delay_buckets.size(); ++i)
+            total.invalidation_delay_buckets[i].inc(s.invalidation_delay_buckets[i].get());
         for (auto member : single_counters)
             (total.*member).inc((s.*member).get());
     }
@@ -121,6 +132,15 @@ void observe_request(unsigned status, std::uint64_t duration_us) noexcept {
     r.latency_sum_us.inc(duration_us);
 }
 
+void observe_invalidation_delay(std::uint64_t duration_us) noexcept {
+    auto& r = get();
+    std::size_t i = 0;
+    while (i < invalidation_bounds_us.size() && duration_us > invalidation_bounds_us[i])
+        ++i;
+    r.invalidation_delay_buckets[i].inc();
+    r.invalidation_delay_sum_us.inc(duration_us);
+}
+
 void count_refusal(token_refusal why) noexcept {
     get().tokens_refused[std::min(static_cast<std::size_t>(why), token_refusal_count - 1)].inc();
 }
@@ -138,20 +158,23 @@ std::string render(std::uint64_t open_connections, bool store_ready, std::string
         "# TYPE sessiond_http_responses_total counter\n";
     for (unsigned c = 1; c <= 5; ++c)
         fmt::format_to(it, "sessiond_http_responses_total{{code=\"{}xx\"}} {}\n", c, r.responses_by_class[c].get());
-    out +=
-        "# HELP sessiond_http_request_duration_seconds Time from request start to response written.\n"
-        "# TYPE sessiond_http_request_duration_seconds histogram\n";
-    std::uint64_t cumulative = 0;
-    for (std::size_t i = 0; i < latency_bounds_us.size(); ++i) {
-        cumulative += r.latency_buckets[i].get();
-        fmt::format_to(it, "sessiond_http_request_duration_seconds_bucket{{le=\"{}\"}} {}\n",
-                       static_cast<double>(latency_bounds_us[i]) / 1e6, cumulative);
-    }
-    cumulative += r.latency_buckets.back().get();
-    fmt::format_to(it, "sessiond_http_request_duration_seconds_bucket{{le=\"+Inf\"}} {}\n", cumulative);
-    fmt::format_to(it, "sessiond_http_request_duration_seconds_sum {}\n",
-                   static_cast<double>(r.latency_sum_us.get()) / 1e6);
-    fmt::format_to(it, "sessiond_http_request_duration_seconds_count {}\n", cumulative);
+    // A histogram in seconds from microsecond buckets (the last one +Inf).
+    auto histogram = [&](const char* name, const char* help, std::span<const std::uint64_t> bounds_us,
+                         std::span<const counter> buckets, const counter& sum_us) {
+        fmt::format_to(it, "# HELP {} {}\n# TYPE {} histogram\n", name, help, name);
+        std::uint64_t cumulative = 0;
+        for (std::size_t i = 0; i < bounds_us.size(); ++i) {
+            cumulative += buckets[i].get();
+            fmt::format_to(it, "{}_bucket{{le=\"{}\"}} {}\n", name, static_cast<double>(bounds_us[i]) / 1e6,
+                           cumulative);
+        }
+        cumulative += buckets.back().get();
+        fmt::format_to(it, "{}_bucket{{le=\"+Inf\"}} {}\n", name, cumulative);
+        fmt::format_to(it, "{}_sum {}\n", name, static_cast<double>(sum_us.get()) / 1e6);
+        fmt::format_to(it, "{}_count {}\n", name, cumulative);
+    };
+    histogram("sessiond_http_request_duration_seconds", "Time from request start to response written.",
+              latency_bounds_us, r.latency_buckets, r.latency_sum_us);
     simple("sessiond_http_connections_open", "gauge", "Open client connections.", open_connections);
     simple("sessiond_http_connections_accepted_total", "counter", "Accepted client connections.",
            r.connections_accepted.get());
@@ -229,6 +252,25 @@ std::string render(std::uint64_t open_connections, bool store_ready, std::string
         "# TYPE sessiond_tls_reloads_total counter\n";
     fmt::format_to(it, "sessiond_tls_reloads_total{{result=\"ok\"}} {}\n", r.tls_reloads.get());
     fmt::format_to(it, "sessiond_tls_reloads_total{{result=\"failed\"}} {}\n", r.tls_reloads_failed.get());
+    simple("sessiond_cache_hits_total", "counter", "Validations answered from the validation cache.",
+           r.cache_hits.get());
+    simple("sessiond_cache_misses_total", "counter", "Validations that read Redis and could fill the cache.",
+           r.cache_misses.get());
+    simple("sessiond_cache_blind_total", "counter",
+           "Validations that read Redis because invalidation was not established or not heard from recently.",
+           r.cache_blind.get());
+    simple("sessiond_cache_invalidations_total", "counter", "Invalidations of session keys received from Redis.",
+           r.cache_invalidations.get());
+    simple("sessiond_cache_flushes_total", "counter",
+           "Validation cache flushes (an invalidation link lost, a topology change, Redis flushed).",
+           r.cache_flushes.get());
+    simple("sessiond_cache_entries", "gauge", "Session records in the validation cache (all I/O threads).",
+           r.cache_entries.get());
+    simple("sessiond_cache_tracking_threads", "gauge",
+           "I/O threads whose invalidation links to every Redis primary are established.", r.cache_tracking.get());
+    histogram("sessiond_cache_invalidation_delay_seconds",
+              "From a write sent by this instance to Redis' invalidation of its key arriving.", invalidation_bounds_us,
+              r.invalidation_delay_buckets, r.invalidation_delay_sum_us);
     simple("sessiond_store_ready", "gauge", "1 when the session store is reachable.", store_ready ? 1 : 0);
     out += extra;
     return out;

@@ -19,12 +19,19 @@ struct counter {
     void inc(std::uint64_t n = 1) noexcept {
         value.store(value.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
     }
+    // For a per-thread gauge (the shards' values are summed).
+    void set(std::uint64_t v) noexcept { value.store(v, std::memory_order_relaxed); }
     std::uint64_t get() const noexcept { return value.load(std::memory_order_relaxed); }
 };
 
 // Request latency buckets in microseconds (upper bounds), cumulative on output.
 inline constexpr std::array<std::uint64_t, 12> latency_bounds_us = {
     100, 250, 500, 1000, 2500, 5000, 10'000, 25'000, 100'000, 250'000, 1'000'000, 5'000'000};
+
+// Invalidation delay buckets in microseconds (upper bounds): from a write sent
+// by this instance to Redis' invalidation of its key arriving.
+inline constexpr std::array<std::uint64_t, 10> invalidation_bounds_us = {100,   250,    500,    1000,    2500,
+                                                                         5'000, 10'000, 25'000, 100'000, 1'000'000};
 
 // Why a presented session token was refused (401 invalid_session). A caller
 // gets one neutral detail for all of them; operators tell them apart here.
@@ -50,6 +57,7 @@ struct alignas(cache_line) shard {
     std::array<counter, 6> responses_by_class;  // 1xx..5xx, index = status / 100
     std::array<counter, latency_bounds_us.size() + 1> latency_buckets;
     std::array<counter, token_refusal_count> tokens_refused;  // index = token_refusal
+    std::array<counter, invalidation_bounds_us.size() + 1> invalidation_delay_buckets;
     counter latency_sum_us;
     counter connections_accepted;
     counter connections_refused;
@@ -81,6 +89,14 @@ struct alignas(cache_line) shard {
     counter tls_handshakes_failed;        // HTTPS connections that ended in their handshake
     counter tls_reloads;                  // certificate reloads that took effect
     counter tls_reloads_failed;           // certificate reloads refused (the old one stays)
+    counter invalidation_delay_sum_us;
+    counter cache_hits;           // validations answered from the validation cache
+    counter cache_misses;         // validations that read Redis while the cache could be used
+    counter cache_blind;          // validations that read Redis because invalidation was not established or fresh
+    counter cache_invalidations;  // invalidations received for session keys
+    counter cache_flushes;        // every entry dropped (link lost, topology change, Redis flushed)
+    counter cache_entries;        // gauge: this thread's entries
+    counter cache_tracking;       // gauge: 1 while this thread's invalidation links are established
     // A new counter goes here, and into single_counters in metrics.cpp.
 };
 
@@ -90,6 +106,7 @@ shard& get();
 
 void observe_request(unsigned status, std::uint64_t duration_us) noexcept;
 void count_refusal(token_refusal why) noexcept;
+void observe_invalidation_delay(std::uint64_t duration_us) noexcept;
 
 // The exposition text, with gauges supplied by the caller; `extra` (whole
 // metric families in the text format) is appended.

@@ -298,6 +298,14 @@ const std::vector<option_def>& options() {
             SESSIOND_FIELD(bool, store.record_accept_unsigned)),
         opt("memory-max-sessions", "embedded store: sessions at most",
             SESSIOND_FIELD(std::size_t, store.memory_max_sessions)),
+        opt("cache",
+            "Redis store: answer validations from an in-process cache that Redis keeps correct (CLIENT TRACKING "
+            "invalidations; without them every validation reads Redis)",
+            SESSIOND_FIELD(bool, store.cache)),
+        opt("cache-max-entries", "validation cache: session records kept at most (all I/O threads together)",
+            SESSIOND_FIELD(std::size_t, store.cache_max_entries)),
+        opt("cache-max-age", "validation cache: how long a record is kept at most before it is read again",
+            SESSIOND_FIELD(ms, store.cache_max_age)),
         opt("token-keys", "token keys kid:base64key[,kid:base64key...] (>= 32 bytes each); all accepted",
             SESSIOND_FIELD(std::string, token.keys), true),
         opt("token-keys-file", "file holding token-keys", SESSIOND_FIELD(std::string, token.keys_file)),
@@ -514,6 +522,8 @@ void validate(const config& c, const std::map<std::string, std::string>& sources
     if (!sentinel_url && (!c.store.redis_sentinel_user.empty() || !c.store.redis_sentinel_password.empty() ||
                           !c.store.redis_sentinel_password_file.empty()))
         fail("redis-sentinel-password", "the sentinel options need a redis+sentinel:// URL");
+    if (c.store.cache && (c.store.cache_max_entries == 0 || c.store.cache_max_age.count() <= 0))
+        fail("cache-max-entries", "cache-max-entries and cache-max-age must be positive while cache is on");
     if (c.store.redis_wait_replicas > 0 &&
         (c.store.redis_wait_timeout.count() <= 0 || c.store.redis_wait_timeout >= c.store.redis_command_timeout))
         fail("redis-wait-timeout",

@@ -79,6 +79,11 @@ struct store_config {
     unsigned record_format = 3;
     bool record_accept_unsigned = false;          // read format-2 records too (during an upgrade)
     std::size_t memory_max_sessions = 1'000'000;  // embedded store bound
+    // The validation cache (Redis store only): records kept in process while
+    // Redis' invalidation links vouch for them (CLIENT TRACKING).
+    bool cache = true;
+    std::size_t cache_max_entries = 100'000;  // in all, shared out among the I/O threads
+    std::chrono::milliseconds cache_max_age{60'000};
 };
 
 struct token_config {

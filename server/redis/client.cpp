@@ -1,6 +1,8 @@
 #include "redis/client.hpp"
 
 #include <algorithm>
+
+#include <boost/asio/post.hpp>
 #include <string_view>
 #include <system_error>
 
@@ -36,6 +38,7 @@ client::client(boost::asio::io_context& ioc, config cfg, std::size_t io_threads)
     settings->tick = tick_for(cfg);
     connections_ = cfg.connections != 0 ? cfg.connections : std::max<std::size_t>(1, io_threads);
     settings->cfg = cfg;
+    settings_ = settings;
     switch (cfg.mode) {
         case topology::standalone:
             router_ = std::make_shared<standalone_router>(ioc, std::move(settings), connections_);
@@ -69,12 +72,28 @@ client::~client() {
     stop();
 }
 
+invalidation_tracker& client::enable_tracking(std::string prefix) {
+    tracker_ = std::make_shared<invalidation_tracker>(ioc_, *settings_, std::move(prefix));
+    router_->on_topology_change([weak = std::weak_ptr<invalidation_tracker>(tracker_), r = router_.get()] {
+        if (auto t = weak.lock()) t->track(r->primaries());
+    });
+    return *tracker_;
+}
+
 void client::start() {
-    if (!stopped_.load()) router_->start();
+    if (stopped_.load()) return;
+    router_->start();
+    if (tracker_)
+        boost::asio::post(ioc_, [t = tracker_, r = router_] {
+            t->start();
+            t->track(r->primaries());
+        });
 }
 
 void client::stop() {
-    if (!stopped_.exchange(true)) router_->stop();
+    if (stopped_.exchange(true)) return;
+    router_->stop();
+    if (tracker_) boost::asio::post(ioc_, [t = tracker_] { t->stop(); });
 }
 
 bool client::ready() const noexcept {

@@ -36,6 +36,7 @@
 #include "redis/reply.hpp"
 #include "redis/router.hpp"
 #include "redis/script.hpp"
+#include "redis/tracking.hpp"
 
 namespace sessiond::redis {
 
@@ -117,6 +118,13 @@ public:
             detail::eval_op{this, s, std::make_unique<const command>(make_evalsha(s, keys, args)), true}, token, ioc_);
     }
 
+    // Client-side caching: invalidation links to every primary, told of
+    // every change to a key under `prefix` (tracking.hpp); they follow the
+    // router's topology. Call before start(), at most once.
+    invalidation_tracker& enable_tracking(std::string prefix);
+    // The tracker, or null without enable_tracking().
+    invalidation_tracker* tracker() const noexcept { return tracker_.get(); }
+
     // The EVALSHA command of a script call.
     static command make_evalsha(const script& s, const std::vector<std::string>& keys,
                                 const std::vector<std::string>& args);
@@ -132,7 +140,9 @@ private:
     boost::asio::io_context& ioc_;
     config cfg_;
     std::size_t connections_ = 0;
+    std::shared_ptr<const connection_settings> settings_;
     std::shared_ptr<router> router_;
+    std::shared_ptr<invalidation_tracker> tracker_;
     std::atomic<bool> stopped_{false};
 };
 

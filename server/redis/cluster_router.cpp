@@ -1,6 +1,7 @@
 #include "redis/cluster_router.hpp"
 
 #include <algorithm>
+#include <utility>
 
 #include <boost/asio/post.hpp>
 
@@ -75,6 +76,17 @@ error_code cluster_router::last_error() const {
 
 topology_status cluster_router::status() const {
     return {topology::cluster, "", primaries_.load(), covered_.load()};
+}
+
+std::vector<endpoint> cluster_router::primaries() const {
+    std::vector<endpoint> out;
+    const node* last = nullptr;
+    for (const node* n : slots_) {
+        if (!n || n == last) continue;
+        last = n;
+        if (std::find(out.begin(), out.end(), n->where) == out.end()) out.push_back(n->where);
+    }
+    return out;
 }
 
 cluster_router::node& cluster_router::node_at(const endpoint& where) {
@@ -179,8 +191,10 @@ void cluster_router::on_reply(op&& o, const error_code& ec, reply&& r) {
                 o.ask_to = to->where;
             } else {
                 metrics::get().redis_moves.inc();
-                slots_[to->slot] = &node_at(to->where);
+                node* owner = &node_at(to->where);
+                const bool moved = std::exchange(slots_[to->slot], owner) != owner;
                 want_refresh_ = true;
+                if (moved) topology_changed();
             }
             return send(std::move(o));
         }
@@ -244,9 +258,11 @@ void cluster_router::on_slots(std::uint64_t gen, const endpoint& asked, const er
         node* n = &node_at(range.primary);
         std::fill(next.begin() + range.first, next.begin() + range.last + 1, n);
     }
+    const bool changed = next != slots_;
     slots_ = next;
     retire_unused();
     update_status();
+    if (changed) topology_changed();
 }
 
 // Nodes that serve no slot are stopped once the commands sent to them have

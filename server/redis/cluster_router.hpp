@@ -48,6 +48,7 @@ public:
     boost::system::error_code last_error() const override;
     void submit(const command& cmd, std::string_view route, detail::completion&& done, bool durable) override;
     topology_status status() const override;
+    std::vector<endpoint> primaries() const override;
     void broadcast(const command& cmd, detail::completion&& done) override;
 
     void on_ready(connection& c) override;

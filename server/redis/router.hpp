@@ -5,8 +5,11 @@
 // router to the primary serving the key's slot; callers see no difference.
 
 #include <cstddef>
+#include <functional>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include <boost/system/error_code.hpp>
 
@@ -45,6 +48,22 @@ public:
     virtual void broadcast(const command& cmd, detail::completion&& done) { submit(cmd, {}, std::move(done), false); }
     // Any thread.
     virtual topology_status status() const = 0;
+
+    // The primaries commands go to now (the owning thread): where the
+    // invalidation links of client-side caching connect (tracking.hpp).
+    virtual std::vector<endpoint> primaries() const = 0;
+    // `f` is called on the owning thread whenever the primaries or the slots
+    // they serve change (a failover, a new slot map, a MOVED): whatever was
+    // learnt from the old topology may no longer hold.
+    void on_topology_change(std::function<void()> f) { topology_changed_ = std::move(f); }
+
+protected:
+    void topology_changed() const {
+        if (topology_changed_) topology_changed_();
+    }
+
+private:
+    std::function<void()> topology_changed_;
 };
 
 }  // namespace sessiond::redis

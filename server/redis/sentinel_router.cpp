@@ -62,6 +62,11 @@ topology_status sentinel_router::status() const {
     return {topology::sentinel, primary_text_, 0, 0};
 }
 
+std::vector<endpoint> sentinel_router::primaries() const {
+    if (!primary_) return {};
+    return {primary_at_};
+}
+
 void sentinel_router::submit(const command& cmd, std::string_view route, detail::completion&& done, bool durable) {
     if (!primary_) return done.post(make_error_code(error::not_connected), ioc_.get_executor());
     if (auto ec = primary_->submit(cmd, route, done, primary_->deadline(), durable)) done.post(ec, ioc_.get_executor());
@@ -163,6 +168,7 @@ void sentinel_router::use_primary(const endpoint& where, std::string_view why) {
         primary_text_ = to;
     }
     update_ready();
+    topology_changed();
 }
 
 void sentinel_router::update_ready() noexcept {

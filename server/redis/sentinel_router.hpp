@@ -53,6 +53,7 @@ public:
     boost::system::error_code last_error() const override;
     void submit(const command& cmd, std::string_view route, detail::completion&& done, bool durable) override;
     topology_status status() const override;
+    std::vector<endpoint> primaries() const override;
 
     void on_ready(connection& c) override;
     void on_down(connection& c, const boost::system::error_code& why) override;

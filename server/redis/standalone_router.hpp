@@ -22,6 +22,7 @@ public:
     boost::system::error_code last_error() const override;
     void submit(const command& cmd, std::string_view route, detail::completion&& done, bool durable) override;
     topology_status status() const override;
+    std::vector<endpoint> primaries() const override { return {pool_.where()}; }
 
 private:
     boost::asio::io_context::executor_type io_ex_;

@@ -154,7 +154,13 @@ asio::awaitable<result<session_record>> session_service::validate(std::string_vi
     session::secure_wipe(decoded->secret);  // only its digest is compared
 
     for (int attempt = 1;; ++attempt) {
-        auto found = co_await store_.get(decoded->id);
+        // The first read may be answered by the store's validation cache;
+        // one after a lost compare-and-set goes to the store itself.
+        result<std::optional<session_record>> found{std::nullopt};
+        if (attempt == 1)
+            found = co_await store_.get_cached(decoded->id);
+        else
+            found = co_await store_.get(decoded->id);
         if (!found) co_return store_failure(found.error());
         if (!*found) co_return reject(errc::unknown_session);
         const auto& stored = **found;

@@ -9,6 +9,7 @@
 #include <chrono>
 #include <iterator>
 #include <cstring>
+#include <stdexcept>
 
 #include "common/error.hpp"
 #include "common/metrics.hpp"
@@ -332,6 +333,66 @@ redis_store::redis_store(redis::client& client, const session::clock& clock, std
                          record_sealer sealer)
     : client_(client), clock_(clock), prefix_(std::move(key_prefix)), sealer_(std::move(sealer)) {}
 
+redis_store::~redis_store() {
+    if (cache_ && client_.tracker()) client_.tracker()->set_listener(nullptr);
+}
+
+void redis_store::enable_cache(cache_limits limits, std::shared_ptr<write_marks> marks) {
+    auto* tracker = client_.tracker();
+    if (!tracker) throw std::logic_error("the validation cache needs the client's invalidation tracking");
+    marks_ = std::move(marks);
+    cache_ = std::make_unique<record_cache>(limits, marks_);
+    tracker->set_listener(this);
+}
+
+std::optional<session_id> redis_store::session_of(std::string_view key) const {
+    // <prefix>{<bucket>}:s:<public id>
+    if (!key.starts_with(prefix_)) return std::nullopt;
+    key.remove_prefix(prefix_.size());
+    const auto close = key.find("}:s:");
+    if (!key.starts_with('{') || close == std::string_view::npos) return std::nullopt;
+    auto id = session_id::parse(key.substr(close + 4));
+    if (!id || std::to_string(id->bucket) != key.substr(1, close - 1)) return std::nullopt;
+    return id;
+}
+
+void redis_store::on_invalidate(std::string_view key) {
+    const auto id = session_of(key);
+    if (!id || !cache_) return;
+    metrics::get().cache_invalidations.inc();
+    cache_->invalidate(*id);
+    metrics::get().cache_entries.set(cache_->size());
+    if (auto it = awaiting_.find(*id); it != awaiting_.end()) {
+        const auto delay = std::chrono::steady_clock::now() - it->second;
+        metrics::observe_invalidation_delay(
+            static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(delay).count()));
+        awaiting_.erase(it);
+    }
+}
+
+void redis_store::on_flush() {
+    if (!cache_) return;
+    metrics::get().cache_flushes.inc();
+    cache_->clear();
+    awaiting_.clear();
+    metrics::get().cache_entries.set(0);
+}
+
+void redis_store::writing(const session_id& id) {
+    if (!cache_) return;
+    cache_->invalidate(id);
+    // Bounded: writes whose invalidation never comes (the link was down) go.
+    if (awaiting_.size() >= 4096) awaiting_.clear();
+    awaiting_.insert_or_assign(id, std::chrono::steady_clock::now());
+}
+
+void redis_store::written(const session_id& id) {
+    if (!cache_) return;
+    cache_->invalidate(id);
+    marks_->mark(id);
+    metrics::get().cache_entries.set(cache_->size());
+}
+
 std::string redis_store::slot_prefix(std::uint16_t bucket) const {
     // Built in place: this runs for every request (validate's key).
     char digits[8];
@@ -440,6 +501,8 @@ asio::awaitable<result<created>> redis_store::create(const session_record& r, co
     if (elements[0].integer() == 1) co_return sessiond::error::session_limit;
     auto evicted = decode_pairs(elements, 1, user, nullptr);
     if (!evicted) co_return evicted.error();
+    for (const auto& gone : *evicted)
+        written(gone.id);
     co_return created{std::move(*evicted)};
 }
 
@@ -464,6 +527,38 @@ asio::awaitable<result<std::optional<session_record>>> redis_store::get(const se
     co_return decode_value(reply.str(), key, id);
 }
 
+asio::awaitable<result<std::optional<session_record>>> redis_store::get_cached(const session_id& id) {
+    const auto* tracker = client_.tracker();
+    if (!cache_ || !tracker) co_return co_await get(id);
+    auto& m = metrics::get();
+    const bool established = tracker->established();
+    const auto now = std::chrono::steady_clock::now();
+    if (!established || !tracker->fresh(now)) {
+        m.cache_blind.inc();
+        // Established but not heard from lately: the read may still fill
+        // the cache (a late answer proves the link current, see tracking.hpp).
+        if (!established) co_return co_await get(id);
+    } else if (const auto* hit = cache_->find(id, now)) {
+        // As Redis would: a session past its store deadline is gone, whether
+        // or not its expiry has reached us yet.
+        if (session::store_deadline(*hit) > clock_.now()) {
+            m.cache_hits.inc();
+            co_return std::optional<session_record>(*hit);
+        }
+        cache_->invalidate(id);
+        m.cache_misses.inc();
+    } else {
+        m.cache_misses.inc();
+    }
+    auto ticket = cache_->begin(id);
+    auto read = co_await get(id);
+    if (read && *read) {
+        cache_->fill(ticket, **read, std::chrono::steady_clock::now());
+        metrics::get().cache_entries.set(cache_->size());
+    }
+    co_return read;
+}
+
 asio::awaitable<result<bool>> redis_store::replace(const session_record& expected, const session_record& next,
                                                    const user_ref& user) {
     std::vector<std::string> keys{session_key(next.id), user_key(user)};
@@ -477,10 +572,12 @@ asio::awaitable<result<bool>> redis_store::replace(const session_record& expecte
     // only moves the idle expiry, need not: losing one shortens the window.
     const bool touch_only = next.secret_hash == expected.secret_hash && next.metadata == expected.metadata;
     std::tuple<boost::system::error_code, redis::reply> answer;
+    writing(next.id);
     if (touch_only)
         answer = co_await client_.async_eval(replace_script, keys, args, use_tuple);
     else
         answer = co_await client_.async_eval_durable(replace_script, keys, args, use_tuple);
+    written(next.id);
     auto& [ec, reply] = answer;
     if (ec) co_return result<bool>(boost::system::in_place_error, api_error(ec, "replace"));
     if (!reply.is_integer())
@@ -491,7 +588,9 @@ asio::awaitable<result<bool>> redis_store::replace(const session_record& expecte
 asio::awaitable<result<std::optional<session_record>>> redis_store::remove(const session_id& id, const user_ref& user) {
     std::vector<std::string> keys{session_key(id), user_key(user)};
     std::vector<std::string> args{member_of(id)};
+    writing(id);
     auto [ec, reply] = co_await client_.async_eval_durable(remove_script, keys, args, use_tuple);
+    written(id);
     if (ec) co_return api_error(ec, "remove");
     if (reply.is_nil()) co_return std::optional<session_record>();
     if (!reply.is_string()) co_return api_error(redis::error::protocol_error, "remove");
@@ -551,6 +650,9 @@ asio::awaitable<result<user_removal>> redis_store::remove_user(const user_ref& u
                                   std::to_string(max_removal)};
     append_cursor(args, after);
     auto [ec, reply] = co_await client_.async_eval_durable(remove_user_script, keys, args, use_tuple);
+    // The sessions deleted are not named: every cache's entries read
+    // before now are not served again (they are read anew).
+    if (marks_) marks_->mark_all();
     if (ec) co_return api_error(ec, "remove_user");
     auto elements = reply.is_array() ? reply.elements() : std::span<const redis::reply>();
     if ((elements.size() != 1 && elements.size() != 3) || !elements[0].is_integer() || elements[0].integer() < 0)

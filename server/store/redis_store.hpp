@@ -15,21 +15,34 @@
 // so no key names a user. Two users of one bucket may share an index; the
 // scripts then act only on the sessions whose record names the user.
 
+#include <chrono>
+#include <memory>
 #include <string>
+#include <unordered_map>
 
 #include "redis/client.hpp"
+#include "store/record_cache.hpp"
 #include "store/record_codec.hpp"
 #include "store/session_store.hpp"
 
 namespace sessiond::store {
 
-class redis_store final : public session_store {
+class redis_store final : public session_store, public redis::tracking_listener {
 public:
     redis_store(redis::client& client, const session::clock& clock, std::string key_prefix, record_sealer sealer);
+    ~redis_store() override;
+
+    // The validation cache: get_cached() answers from this thread's cache
+    // while the client's invalidation links (client::enable_tracking, with
+    // this store's key prefix, before start) are established and fresh.
+    // `marks` is shared by every thread's store.
+    void enable_cache(cache_limits limits, std::shared_ptr<write_marks> marks);
 
     boost::asio::awaitable<result<created>> create(const session::session_record& r, const user_ref& user,
                                                    const session::policy& p) override;
     boost::asio::awaitable<result<std::optional<session::session_record>>> get(const session::session_id& id) override;
+    boost::asio::awaitable<result<std::optional<session::session_record>>> get_cached(
+        const session::session_id& id) override;
     boost::asio::awaitable<result<bool>> replace(const session::session_record& expected,
                                                  const session::session_record& next, const user_ref& user) override;
     boost::asio::awaitable<result<std::optional<session::session_record>>> remove(const session::session_id& id,
@@ -40,6 +53,13 @@ public:
                                                              std::optional<session::session_id> except,
                                                              std::optional<user_cursor> after) override;
     bool ready() const override { return client_.ready(); }
+
+    // From the client's tracker (redis::tracking_listener).
+    void on_invalidate(std::string_view key) override;
+    void on_flush() override;
+
+    // The session a key name is of: nullopt for any other key.
+    std::optional<session::session_id> session_of(std::string_view key) const;
 
     // The user index key this deployment's sessions are indexed with, as a
     // fingerprint under "<prefix>meta:index-key": set if there is none yet
@@ -78,10 +98,22 @@ private:
                                                     const user_ref& user);
     static void append_cursor(std::vector<std::string>& args, const std::optional<user_cursor>& after);
 
+    // A write of `id` is about to be sent / has been answered (or failed:
+    // it may still happen): the cache entry goes, every thread's cache
+    // learns of it, and the invalidation it causes is timed.
+    void writing(const session::session_id& id);
+    void written(const session::session_id& id);
+
     redis::client& client_;
     const session::clock& clock_;
     std::string prefix_;
     record_sealer sealer_;
+
+    // The validation cache (null when off), and the writes of this thread
+    // whose invalidation has not come yet (sessiond_cache_invalidation_delay_seconds).
+    std::unique_ptr<record_cache> cache_;
+    std::shared_ptr<write_marks> marks_;
+    std::unordered_map<session::session_id, std::chrono::steady_clock::time_point> awaiting_;
 };
 
 }  // namespace sessiond::store

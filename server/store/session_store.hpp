@@ -79,6 +79,13 @@ public:
     virtual boost::asio::awaitable<result<std::optional<session::session_record>>> get(
         const session::session_id& id) = 0;
 
+    // get(), or, for a validation, what a store's validation cache holds
+    // (record_cache.hpp): as current as Redis' invalidations allow.
+    virtual boost::asio::awaitable<result<std::optional<session::session_record>>> get_cached(
+        const session::session_id& id) {
+        co_return co_await get(id);
+    }
+
     // Compare-and-set: writes `next` only if the stored session is still the
     // one read as `expected` (same version). false if it changed or is gone.
     virtual boost::asio::awaitable<result<bool>> replace(const session::session_record& expected,

@@ -15,6 +15,7 @@
 
 using namespace sessiond::test;
 namespace json = boost::json;
+using namespace std::chrono_literals;
 
 namespace {
 
@@ -26,14 +27,6 @@ std::string session_key(resp_client& redis, const std::string& id) {
             return k;
     FAIL("no key for session " << id);
     return {};
-}
-
-// One counter of the target's /metrics, or -1.
-long long metric(contract_target& t, const std::string& name) {
-    auto body = t.call("GET", "/metrics", "").body;
-    auto at = body.find("\n" + name + " ");
-    if (at == std::string::npos) return -1;
-    return std::stoll(body.substr(at + name.size() + 2));
 }
 
 struct created_session {
@@ -241,6 +234,12 @@ TEST_CASE("sessiond works as the Redis ACL user that deploy/redis/sessiond.acl d
     CHECK(limited.revoke(made[2].token).status == 204);
     CHECK(limited.call("DELETE", "/v1/users/hana/sessions", test_keys::admin).json.as_object().at("revoked") == 1);
     CHECK(metric(limited, "sessiond_store_errors_total") == 0);
+    // The validation cache's invalidation links are allowed too.
+    CHECK(eventually([&] { return metric(limited, "sessiond_cache_tracking_threads") == 2; }, 10s));
+    const auto cached = create(limited, "kai");
+    for (int i = 0; i < 4; ++i)
+        REQUIRE(limited.validate(cached.token).status == 200);
+    CHECK(metric(limited, "sessiond_cache_hits_total") >= 2);
     // And the user can reach nothing else.
     redis.command({"SET", "other:secret", "x"});
     resp_client as_sessiond(t.redis()->port());

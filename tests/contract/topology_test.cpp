@@ -64,13 +64,6 @@ void check_answers(steady_load& load, const char* what, std::chrono::steady_cloc
     load.clear();
 }
 
-int metric(contract_target& t, const std::string& line_prefix) {
-    auto text = t.daemon().request("GET", "/metrics").body;
-    auto at = text.find("\n" + line_prefix + " ");
-    if (at == std::string::npos) return -1;
-    return std::stoi(text.substr(at + line_prefix.size() + 2));
-}
-
 }  // namespace
 
 TEST_CASE("Sentinel: a forced failover and a killed primary under load: 503s only in the window, no restart",

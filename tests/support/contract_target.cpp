@@ -21,8 +21,15 @@ std::string sha256_hex(const std::string& s) {
     return out;
 }
 
+long long metric(contract_target& t, const std::string& name) {
+    auto body = t.call("GET", "/metrics", "").body;
+    auto at = body.find("\n" + name + " ");
+    if (at == std::string::npos) return -1;
+    return std::stoll(body.substr(at + name.size() + 2));
+}
+
 std::vector<std::string> contract_stores() {
-    return {"memory", "redis", "sentinel", "cluster"};
+    return {"memory", "redis", "redis-nocache", "sentinel", "cluster"};
 }
 
 // One topology of each kind per test process, started when first needed:
@@ -72,10 +79,12 @@ contract_target::contract_target(const std::string& store, std::vector<std::stri
     std::vector<std::string> args;
     static std::atomic<int> targets{0};
     const std::string shared_prefix = "contract-" + std::to_string(targets++) + ":";
-    if (store == "redis") {
+    if (store == "redis" || store == "redis-nocache") {
         // DEBUG SLEEP stalls Redis for the fault tests.
         redis_ = std::make_unique<redis_server>(std::vector<std::string>{"--enable-debug-command", "yes"});
         args = redis_args(*redis_);
+        // The validation cache is on by default; the suite runs without it too.
+        if (store == "redis-nocache") args.insert(args.end(), {"--cache", "false"});
     } else if (store == "sentinel" || store == "cluster") {
         // The shared topology, unless the caller names its own (--redis-url in extra).
         std::string url;

@@ -40,8 +40,9 @@ struct api_reply {
 
 class contract_target {
 public:
-    // store: "memory", "redis", "sentinel" or "cluster". extra: more
-    // sessiond flags. A "redis" target has a Redis of its own; "sentinel"
+    // store: "memory", "redis", "redis-nocache" (the validation cache off),
+    // "sentinel" or "cluster". extra: more sessiond flags. A "redis" target
+    // has a Redis of its own; "sentinel"
     // and "cluster" targets share their topology under a key prefix of their
     // own, or use the one a --redis-url in `extra` names.
     contract_target(const std::string& store, std::vector<std::string> extra = {});
@@ -81,6 +82,9 @@ private:
 
 std::string sha256_hex(const std::string& s);
 
+// One unlabelled counter or gauge of the target's /metrics, or -1.
+long long metric(contract_target& t, const std::string& name);
+
 // Reading replies: a string field, and the session object of a reply.
 inline std::string str(const boost::json::value& v, std::string_view key) {
     return std::string(v.as_object().at(key).as_string());
@@ -89,8 +93,8 @@ inline const boost::json::object& session_of(const api_reply& r) {
     return r.json.as_object().at("session").as_object();
 }
 
-// The stores the contract suite runs against: the embedded one, Redis,
-// Redis behind Sentinel (a primary, a replica, three sentinels) and a Redis
+// The stores the contract suite runs against: the embedded one, Redis (with
+// the validation cache, and without), Redis behind Sentinel (a primary, a replica, three sentinels) and a Redis
 // Cluster (three primaries, three replicas).
 std::vector<std::string> contract_stores();
 

@@ -1,0 +1,97 @@
+#include "store/record_cache.hpp"
+
+#include <utility>
+
+namespace sessiond::store {
+
+write_marks::stamp write_marks::now() noexcept {
+    return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch())
+        .count();
+}
+
+void write_marks::mark(const session::session_id& id) noexcept {
+    marks_[std::hash<session::session_id>{}(id) % slots].store(now(), std::memory_order_release);
+}
+
+void write_marks::mark_all() noexcept {
+    all_.store(now(), std::memory_order_release);
+}
+
+bool write_marks::written_since(const session::session_id& id, stamp since) const noexcept {
+    return all_.load(std::memory_order_acquire) >= since ||
+           marks_[std::hash<session::session_id>{}(id) % slots].load(std::memory_order_acquire) >= since;
+}
+
+record_cache::ticket::ticket(ticket&& other) noexcept
+    : cache_(std::exchange(other.cache_, nullptr)),
+      id_(other.id_),
+      generation_(other.generation_),
+      sent_(other.sent_) {}
+
+record_cache::ticket::~ticket() {
+    if (cache_) cache_->end(id_);
+}
+
+record_cache::record_cache(cache_limits limits, std::shared_ptr<const write_marks> marks)
+    : limits_(limits), marks_(std::move(marks)) {}
+
+const session::session_record* record_cache::find(const session::session_id& id, clock::time_point now) {
+    auto it = index_.find(id);
+    if (it == index_.end()) return nullptr;
+    const entry& e = *it->second;
+    if (now - e.filled > limits_.max_age || marks_->written_since(id, e.sent)) {
+        erase(it);
+        return nullptr;
+    }
+    lru_.splice(lru_.begin(), lru_, it->second);
+    return &it->second->record;
+}
+
+record_cache::ticket record_cache::begin(const session::session_id& id) {
+    ticket t;
+    if (limits_.max_entries == 0) return t;
+    ++pending_[id].reads;
+    t.cache_ = this;
+    t.id_ = id;
+    t.generation_ = generation_;
+    t.sent_ = write_marks::now();
+    return t;
+}
+
+void record_cache::fill(ticket& t, const session::session_record& read, clock::time_point now) {
+    if (!t.cache_) return;
+    const auto p = pending_.find(t.id_);
+    const bool current = t.generation_ == generation_ && p != pending_.end() && !p->second.changed;
+    if (current) {
+        if (auto it = index_.find(t.id_); it != index_.end()) erase(it);
+        lru_.push_front(entry{t.id_, read, now, t.sent_});
+        index_.emplace(t.id_, lru_.begin());
+        while (index_.size() > limits_.max_entries)
+            erase(index_.find(lru_.back().id));
+    }
+    end(t.id_);
+    t.cache_ = nullptr;
+}
+
+void record_cache::end(const session::session_id& id) {
+    const auto p = pending_.find(id);
+    if (p != pending_.end() && --p->second.reads == 0) pending_.erase(p);
+}
+
+void record_cache::invalidate(const session::session_id& id) {
+    if (auto it = index_.find(id); it != index_.end()) erase(it);
+    if (auto p = pending_.find(id); p != pending_.end()) p->second.changed = true;
+}
+
+void record_cache::clear() {
+    ++generation_;
+    index_.clear();
+    lru_.clear();
+}
+
+void record_cache::erase(std::unordered_map<session::session_id, std::list<entry>::iterator>::iterator it) {
+    lru_.erase(it->second);
+    index_.erase(it);
+}
+
+}  // namespace sessiond::store
