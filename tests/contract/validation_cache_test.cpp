@@ -323,3 +323,58 @@ TEST_CASE("cache: a Sentinel failover drops every entry; what changes after it i
     const auto after = create(a, "failover-after");
     warm(b, after.token);
 }
+
+namespace {
+
+// The bucket a public session id carries: its first 16 bits (base64url).
+std::string bucket_of(const std::string& id) {
+    static const std::string alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    unsigned bits = 0;
+    for (int i = 0; i < 3; ++i)
+        bits = bits << 6 | static_cast<unsigned>(alphabet.find(id.at(static_cast<std::size_t>(i))));
+    return std::to_string(bits >> 2);
+}
+
+}  // namespace
+
+TEST_CASE("cache: a Cluster slot moved or failed over drops every entry; what changes after it is seen",
+          "[cache][cluster]") {
+    cluster_setup c;
+    const std::vector<std::string> timeouts{"--redis-command-timeout", "300ms", "--redis-connect-timeout", "300ms"};
+    auto args = timeouts;
+    args.insert(args.begin(), {"--redis-url", c.url()});
+    contract_target a("cluster", args);
+    contract_target b(a, timeouts);
+    REQUIRE(eventually([&] { return metric(b, "sessiond_cache_tracking_threads") == 2; }, 20s));
+    const auto s = create(a, "cluster-cached");
+    const int slot = c.slot_of("{" + bucket_of(s.id) + "}");
+    const auto owner = c.owner_of_slot(slot);
+    warm(b, s.token);
+    const auto flushes = metric(b, "sessiond_cache_flushes_total");
+
+    SECTION("the session's slot migrated to another primary") {
+        unsigned short to = 0;
+        for (int other : {0, 5500, 11000, 16383})
+            if (c.owner_of_slot(other) != owner) to = c.owner_of_slot(other);
+        REQUIRE(to != 0);
+        c.migrate_slot(slot, to);
+        REQUIRE(c.owner_of_slot(slot) == to);
+    }
+    SECTION("the session's primary failed over to its replica") {
+        c.manual_failover(c.replica_of(owner));
+        REQUIRE(c.owner_of_slot(slot) != owner);
+    }
+    // B learns of the change (a MOVED, or its periodic refresh) and drops
+    // everything; the session itself lives on.
+    REQUIRE(eventually(
+        [&] {
+            CHECK(b.validate(s.token).status == 200);
+            return metric(b, "sessiond_cache_flushes_total") > flushes;
+        },
+        20s, 20ms));
+    warm(b, s.token);  // cached again, from the slot's new primary
+    REQUIRE(eventually([&] { return a.revoke(s.token).status == 204; }, 20s, 20ms));
+    const auto took = refused_within(b, s.token);
+    REQUIRE(took);
+    std::printf("cluster change: B refuses a revocation through A after %.0f us\n", us(*took));
+}
