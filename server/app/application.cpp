@@ -514,7 +514,12 @@ int run(config& cfg) {
     const bool ops_listener = cfg.http.ops_port != 0;
     const api::ops_probes probes{
         store_ready, [&open_connections] { return static_cast<std::uint64_t>(open_connections.load()); },
-        [&workers, &tls] { return topology_metrics(workers) + certificate_metrics(tls.get()); }, !ops_listener};
+        [&workers, &tls] {
+            return topology_metrics(workers) + certificate_metrics(tls.get()) + metrics::process_metrics() +
+                   "# HELP sessiond_build_info The running version.\n# TYPE sessiond_build_info gauge\n"
+                   "sessiond_build_info{version=\"" SESSIOND_VERSION "\"} 1\n";
+        },
+        !ops_listener};
     for (auto& w : workers) {
         api::add_ops_routes(w->routes, probes);
         w->sessions->add_routes(w->routes);

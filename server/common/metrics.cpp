@@ -2,9 +2,17 @@
 
 #include <fmt/format.h>
 
+#include <sys/resource.h>
+#include <unistd.h>
+
 #include <cstddef>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
 #include <iterator>
 #include <memory>
+#include <atomic>
 #include <mutex>
 #include <span>
 #include <vector>
@@ -49,7 +57,6 @@ struct thread_shard {
 // summed (and so rendered) only once it is listed here.
 // clang-format off
 constexpr counter shard::*single_counters[] = {
-    &shard::latency_sum_us,
     &shard::connections_accepted,
     &shard::connections_refused,
     &shard::connections_reclaimed,
@@ -88,28 +95,57 @@ constexpr counter shard::*single_counters[] = {
     &shard::cache_flushes,
     &shard::cache_entries,
     &shard::cache_tracking,
+    &shard::redis_reconnects,
+    &shard::redis_in_flight,
 };
 // clang-format on
-// A counter appended to shard (after cache_tracking, its last member) but
+// A counter appended to shard (after redis_in_flight, its last member) but
 // not listed above fails here.
-static_assert(offsetof(shard, cache_tracking) + sizeof(counter) ==
-                  sizeof(shard::responses_by_class) + sizeof(shard::latency_buckets) + sizeof(shard::tokens_refused) +
-                      sizeof(shard::invalidation_delay_buckets) + std::size(single_counters) * sizeof(counter),
+static_assert(offsetof(shard, redis_in_flight) + sizeof(counter) ==
+                  sizeof(shard::responses_by_class) + sizeof(shard::latency_buckets) + sizeof(shard::latency_sum_us) +
+                      sizeof(shard::tokens_refused) + sizeof(shard::invalidation_delay_buckets) +
+                      sizeof(shard::redis_buckets) + sizeof(shard::redis_sum_us) + sizeof(shard::redis_failures) +
+                      std::size(single_counters) * sizeof(counter),
               "every single counter of shard must be listed in single_counters");
+// Adds every counter of `from` to `to`.
+template <std::size_t N>
+void add(std::array<counter, N>& to, const std::array<counter, N>& from) {
+    for (std::size_t i = 0; i < N; ++i)
+        to[i].inc(from[i].get());
+}
+template <std::size_t N, std::size_t M>
+void add(std::array<std::array<counter, N>, M>& to, const std::array<std::array<counter, N>, M>& from) {
+    for (std::size_t i = 0; i < M; ++i)
+        add(to[i], from[i]);
+}
+
+// The route templates by slot; slot 0 is "other". A slot's name is written
+// once, before the count that publishes it.
+struct route_names {
+    std::mutex mutex;
+    std::array<std::string, max_routes> names{"other"};
+    std::atomic<std::size_t> count{1};
+
+    static route_names& instance() {
+        static route_names r;
+        return r;
+    }
+};
+
 // The sum of every shard.
 void sum(shard& total) {
     auto& pool = shards::instance();
     std::lock_guard lock(pool.mutex);
     for (const auto& p : pool.all) {
         const shard& s = *p;
-        for (std::size_t i = 0; i < s.responses_by_class.size(); ++i)
-            total.responses_by_class[i].inc(s.responses_by_class[i].get());
-        for (std::size_t i = 0; i < s.latency_buckets.size(); ++i)
-            total.latency_buckets[i].inc(s.latency_buckets[i].get());
-        for (std::size_t i = 0; i < s.tokens_refused.size(); ++i)
-            total.tokens_refused[i].inc(s.tokens_refused[i].get());
-        for (std::size_t i = 0; i < s.invalidation_delay_buckets.size(); ++i)
-            total.invalidation_delay_buckets[i].inc(s.invalidation_delay_buckets[i].get());
+        add(total.responses_by_class, s.responses_by_class);
+        add(total.latency_buckets, s.latency_buckets);
+        add(total.latency_sum_us, s.latency_sum_us);
+        add(total.tokens_refused, s.tokens_refused);
+        add(total.invalidation_delay_buckets, s.invalidation_delay_buckets);
+        add(total.redis_buckets, s.redis_buckets);
+        add(total.redis_sum_us, s.redis_sum_us);
+        add(total.redis_failures, s.redis_failures);
         for (auto member : single_counters)
             (total.*member).inc((s.*member).get());
     }
@@ -122,27 +158,110 @@ shard& get() {
     return *mine.s;
 }
 
-void observe_request(unsigned status, std::uint64_t duration_us) noexcept {
+namespace {
+
+// The bucket of a duration: the first bound it does not exceed, else the last (+Inf).
+template <std::size_t N>
+std::size_t bucket(const std::array<std::uint64_t, N>& bounds, std::uint64_t us) noexcept {
+    std::size_t i = 0;
+    while (i < N && us > bounds[i])
+        ++i;
+    return i;
+}
+
+}  // namespace
+
+std::size_t register_route(std::string_view route_template) {
+    auto& r = route_names::instance();
+    std::lock_guard lock(r.mutex);
+    const std::size_t n = r.count.load(std::memory_order_relaxed);
+    for (std::size_t i = 1; i < n; ++i)
+        if (r.names[i] == route_template) return i;
+    if (n == max_routes) return 0;
+    r.names[n] = std::string(route_template);
+    r.count.store(n + 1, std::memory_order_release);
+    return n;
+}
+
+std::size_t route_slot(std::string_view route_template) noexcept {
+    const auto& r = route_names::instance();
+    const std::size_t n = r.count.load(std::memory_order_acquire);
+    for (std::size_t i = 1; i < n; ++i)
+        if (r.names[i] == route_template) return i;
+    return 0;
+}
+
+void observe_request(unsigned status, std::uint64_t duration_us, std::string_view route) noexcept {
     auto& r = get();
     r.responses_by_class[std::min<unsigned>(status / 100, 5)].inc();
-    std::size_t i = 0;
-    while (i < latency_bounds_us.size() && duration_us > latency_bounds_us[i])
-        ++i;
-    r.latency_buckets[i].inc();
-    r.latency_sum_us.inc(duration_us);
+    const std::size_t slot = route.empty() ? 0 : route_slot(route);
+    r.latency_buckets[slot][bucket(latency_bounds_us, duration_us)].inc();
+    r.latency_sum_us[slot].inc(duration_us);
+}
+
+void observe_redis(redis_op op, std::uint64_t duration_us) noexcept {
+    auto& r = get();
+    const auto i = std::min(static_cast<std::size_t>(op), redis_op_count - 1);
+    r.redis_buckets[i][bucket(redis_bounds_us, duration_us)].inc();
+    r.redis_sum_us[i].inc(duration_us);
+}
+
+void count_redis_failure(redis_failure why) noexcept {
+    get().redis_failures[std::min(static_cast<std::size_t>(why), redis_failure_count - 1)].inc();
 }
 
 void observe_invalidation_delay(std::uint64_t duration_us) noexcept {
     auto& r = get();
-    std::size_t i = 0;
-    while (i < invalidation_bounds_us.size() && duration_us > invalidation_bounds_us[i])
-        ++i;
-    r.invalidation_delay_buckets[i].inc();
+    r.invalidation_delay_buckets[bucket(invalidation_bounds_us, duration_us)].inc();
     r.invalidation_delay_sum_us.inc(duration_us);
 }
 
 void count_refusal(token_refusal why) noexcept {
     get().tokens_refused[std::min(static_cast<std::size_t>(why), token_refusal_count - 1)].inc();
+}
+
+std::string process_metrics() {
+    std::string out;
+    auto it = std::back_inserter(out);
+    auto gauge = [&](const char* name, const char* type, const char* help, double v) {
+        fmt::format_to(it, "# HELP {} {}\n# TYPE {} {}\n{} {}\n", name, help, name, type, name, v);
+    };
+    const double ticks = static_cast<double>(::sysconf(_SC_CLK_TCK));
+    const double page = static_cast<double>(::sysconf(_SC_PAGESIZE));
+    std::ifstream stat("/proc/self/stat");
+    std::string line;
+    if (ticks > 0 && std::getline(stat, line)) {
+        // The fields after the command name, which is in parentheses and may hold spaces.
+        const auto close = line.rfind(')');
+        std::istringstream rest(close == std::string::npos ? std::string() : line.substr(close + 2));
+        std::vector<std::string> f{std::istream_iterator<std::string>(rest), std::istream_iterator<std::string>()};
+        // f[0] is field 3 (state): utime 14, stime 15, starttime 22, vsize 23, rss 24.
+        if (f.size() > 21) {
+            const double cpu = (std::stod(f[11]) + std::stod(f[12])) / ticks;
+            gauge("process_cpu_seconds_total", "counter", "Total user and system CPU time spent in seconds.", cpu);
+            gauge("process_virtual_memory_bytes", "gauge", "Virtual memory size in bytes.", std::stod(f[20]));
+            gauge("process_resident_memory_bytes", "gauge", "Resident memory size in bytes.", std::stod(f[21]) * page);
+            std::ifstream boot("/proc/stat");
+            for (std::string l; std::getline(boot, l);)
+                if (l.starts_with("btime ")) {
+                    gauge("process_start_time_seconds", "gauge",
+                          "Start time of the process since unix epoch in seconds.",
+                          std::stod(l.substr(6)) + std::stod(f[19]) / ticks);
+                    break;
+                }
+        }
+    }
+    std::error_code ec;
+    std::size_t fds = 0;
+    for (auto d = std::filesystem::directory_iterator("/proc/self/fd", ec);
+         !ec && d != std::filesystem::directory_iterator(); d.increment(ec))
+        ++fds;
+    if (!ec) gauge("process_open_fds", "gauge", "Number of open file descriptors.", static_cast<double>(fds));
+    rlimit limit{};
+    if (::getrlimit(RLIMIT_NOFILE, &limit) == 0)
+        gauge("process_max_fds", "gauge", "Maximum number of open file descriptors.",
+              static_cast<double>(limit.rlim_cur));
+    return out;
 }
 
 std::string render(std::uint64_t open_connections, bool store_ready, std::string_view extra) {
@@ -158,23 +277,37 @@ std::string render(std::uint64_t open_connections, bool store_ready, std::string
         "# TYPE sessiond_http_responses_total counter\n";
     for (unsigned c = 1; c <= 5; ++c)
         fmt::format_to(it, "sessiond_http_responses_total{{code=\"{}xx\"}} {}\n", c, r.responses_by_class[c].get());
-    // A histogram in seconds from microsecond buckets (the last one +Inf).
-    auto histogram = [&](const char* name, const char* help, std::span<const std::uint64_t> bounds_us,
-                         std::span<const counter> buckets, const counter& sum_us) {
-        fmt::format_to(it, "# HELP {} {}\n# TYPE {} histogram\n", name, help, name);
+    // One series of a histogram in seconds from microsecond buckets (the
+    // last one +Inf); `label` is `key="value",` or empty.
+    auto series = [&](const char* name, std::string_view label, std::span<const std::uint64_t> bounds_us,
+                      std::span<const counter> buckets, const counter& sum_us) {
         std::uint64_t cumulative = 0;
         for (std::size_t i = 0; i < bounds_us.size(); ++i) {
             cumulative += buckets[i].get();
-            fmt::format_to(it, "{}_bucket{{le=\"{}\"}} {}\n", name, static_cast<double>(bounds_us[i]) / 1e6,
+            fmt::format_to(it, "{}_bucket{{{}le=\"{}\"}} {}\n", name, label, static_cast<double>(bounds_us[i]) / 1e6,
                            cumulative);
         }
         cumulative += buckets.back().get();
-        fmt::format_to(it, "{}_bucket{{le=\"+Inf\"}} {}\n", name, cumulative);
-        fmt::format_to(it, "{}_sum {}\n", name, static_cast<double>(sum_us.get()) / 1e6);
-        fmt::format_to(it, "{}_count {}\n", name, cumulative);
+        fmt::format_to(it, "{}_bucket{{{}le=\"+Inf\"}} {}\n", name, label, cumulative);
+        const std::string_view bare = label.empty() ? label : label.substr(0, label.size() - 1);
+        const char* open = bare.empty() ? "" : "{";
+        const char* close = bare.empty() ? "" : "}";
+        fmt::format_to(it, "{}_sum{}{}{} {}\n", name, open, bare, close, static_cast<double>(sum_us.get()) / 1e6);
+        fmt::format_to(it, "{}_count{}{}{} {}\n", name, open, bare, close, cumulative);
     };
-    histogram("sessiond_http_request_duration_seconds", "Time from request start to response written.",
-              latency_bounds_us, r.latency_buckets, r.latency_sum_us);
+    auto histogram = [&](const char* name, const char* help, std::span<const std::uint64_t> bounds_us,
+                         std::span<const counter> buckets, const counter& sum_us) {
+        fmt::format_to(it, "# HELP {} {}\n# TYPE {} histogram\n", name, help, name);
+        series(name, {}, bounds_us, buckets, sum_us);
+    };
+    out +=
+        "# HELP sessiond_http_request_duration_seconds Time from request start to response written, by route "
+        "template (\"other\": no route matched).\n"
+        "# TYPE sessiond_http_request_duration_seconds histogram\n";
+    const std::size_t routes = route_names::instance().count.load(std::memory_order_acquire);
+    for (std::size_t i = 0; i < routes; ++i)
+        series("sessiond_http_request_duration_seconds", fmt::format("route=\"{}\",", route_names::instance().names[i]),
+               latency_bounds_us, r.latency_buckets[i], r.latency_sum_us[i]);
     simple("sessiond_http_connections_open", "gauge", "Open client connections.", open_connections);
     simple("sessiond_http_connections_accepted_total", "counter", "Accepted client connections.",
            r.connections_accepted.get());
@@ -271,6 +404,27 @@ std::string render(std::uint64_t open_connections, bool store_ready, std::string
     histogram("sessiond_cache_invalidation_delay_seconds",
               "From a write sent by this instance to Redis' invalidation of its key arriving.", invalidation_bounds_us,
               r.invalidation_delay_buckets, r.invalidation_delay_sum_us);
+    out +=
+        "# HELP sessiond_redis_operation_duration_seconds Redis store operations (one command or script each), "
+        "from sent to answered, by operation.\n"
+        "# TYPE sessiond_redis_operation_duration_seconds histogram\n";
+    static constexpr const char* op_names[redis_op_count] = {"get",  "create",      "replace",        "remove",
+                                                             "list", "remove_user", "check_index_key"};
+    for (std::size_t i = 0; i < redis_op_count; ++i)
+        series("sessiond_redis_operation_duration_seconds", fmt::format("operation=\"{}\",", op_names[i]),
+               redis_bounds_us, r.redis_buckets[i], r.redis_sum_us[i]);
+    out +=
+        "# HELP sessiond_redis_errors_total Redis store operations that failed, by kind.\n"
+        "# TYPE sessiond_redis_errors_total counter\n";
+    static constexpr const char* failure_names[redis_failure_count] = {
+        "timeout", "connection_lost", "not_connected", "busy", "unacknowledged", "error_reply", "protocol"};
+    for (std::size_t i = 0; i < redis_failure_count; ++i)
+        fmt::format_to(it, "sessiond_redis_errors_total{{kind=\"{}\"}} {}\n", failure_names[i],
+                       r.redis_failures[i].get());
+    simple("sessiond_redis_reconnects_total", "counter", "Redis connections made again after one failed.",
+           r.redis_reconnects.get());
+    simple("sessiond_redis_operations_in_flight", "gauge", "Redis store operations sent and not yet answered.",
+           r.redis_in_flight.get());
     simple("sessiond_store_ready", "gauge", "1 when the session store is reachable.", store_ready ? 1 : 0);
     out += extra;
     return out;

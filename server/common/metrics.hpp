@@ -21,12 +21,39 @@ struct counter {
     }
     // For a per-thread gauge (the shards' values are summed).
     void set(std::uint64_t v) noexcept { value.store(v, std::memory_order_relaxed); }
+    void dec() noexcept { value.store(value.load(std::memory_order_relaxed) - 1, std::memory_order_relaxed); }
     std::uint64_t get() const noexcept { return value.load(std::memory_order_relaxed); }
 };
 
 // Request latency buckets in microseconds (upper bounds), cumulative on output.
 inline constexpr std::array<std::uint64_t, 12> latency_bounds_us = {
     100, 250, 500, 1000, 2500, 5000, 10'000, 25'000, 100'000, 250'000, 1'000'000, 5'000'000};
+
+// Redis operation latency buckets in microseconds (upper bounds).
+inline constexpr std::array<std::uint64_t, 11> redis_bounds_us = {50,    100,    250,    500,     1000,     2500,
+                                                                  5'000, 10'000, 50'000, 250'000, 1'000'000};
+
+// Request latency is kept per route template: routes are registered once
+// (register_route, by the router as routes are added), at most max_routes;
+// slot 0 is every request no registered route matched.
+inline constexpr std::size_t max_routes = 32;
+
+// What the Redis store asks of Redis, one label each.
+enum class redis_op : std::size_t { get, create, replace, remove, list, remove_user, check_index_key, count_ };
+inline constexpr std::size_t redis_op_count = static_cast<std::size_t>(redis_op::count_);
+
+// Why a Redis operation failed.
+enum class redis_failure : std::size_t {
+    timeout,          // no reply within redis-command-timeout
+    connection_lost,  // the connection failed with the command on it
+    not_connected,    // no connection ready to take it
+    busy,             // redis-max-in-flight reached
+    unacknowledged,   // WAIT: not enough replicas in time
+    error_reply,      // Redis answered an error (READONLY, LOADING, NOSCRIPT after a retry, OOM, …)
+    protocol,         // a reply sessiond cannot read
+    count_
+};
+inline constexpr std::size_t redis_failure_count = static_cast<std::size_t>(redis_failure::count_);
 
 // Invalidation delay buckets in microseconds (upper bounds): from a write sent
 // by this instance to Redis' invalidation of its key arriving.
@@ -55,10 +82,13 @@ inline constexpr std::size_t cache_line = 64;
 // One thread's counts.
 struct alignas(cache_line) shard {
     std::array<counter, 6> responses_by_class;  // 1xx..5xx, index = status / 100
-    std::array<counter, latency_bounds_us.size() + 1> latency_buckets;
+    std::array<std::array<counter, latency_bounds_us.size() + 1>, max_routes> latency_buckets;  // [route slot]
+    std::array<counter, max_routes> latency_sum_us;
     std::array<counter, token_refusal_count> tokens_refused;  // index = token_refusal
     std::array<counter, invalidation_bounds_us.size() + 1> invalidation_delay_buckets;
-    counter latency_sum_us;
+    std::array<std::array<counter, redis_bounds_us.size() + 1>, redis_op_count> redis_buckets;  // [redis_op]
+    std::array<counter, redis_op_count> redis_sum_us;
+    std::array<counter, redis_failure_count> redis_failures;  // index = redis_failure
     counter connections_accepted;
     counter connections_refused;
     counter connections_reclaimed;  // idle keep-alive connections closed to make room
@@ -97,6 +127,8 @@ struct alignas(cache_line) shard {
     counter cache_flushes;        // every entry dropped (link lost, topology change, Redis flushed)
     counter cache_entries;        // gauge: this thread's entries
     counter cache_tracking;       // gauge: 1 while this thread's invalidation links are established
+    counter redis_reconnects;     // Redis connections made again after one failed
+    counter redis_in_flight;      // gauge: Redis operations of this thread awaiting their reply
     // A new counter goes here, and into single_counters in metrics.cpp.
 };
 
@@ -104,9 +136,21 @@ struct alignas(cache_line) shard {
 // after the thread ends, and a later thread reuses it).
 shard& get();
 
-void observe_request(unsigned status, std::uint64_t duration_us) noexcept;
+// The slot of a route template (any thread; at start-up): 0 when all are taken.
+std::size_t register_route(std::string_view route_template);
+// The slot a registered route has, else 0.
+std::size_t route_slot(std::string_view route_template) noexcept;
+
+void observe_request(unsigned status, std::uint64_t duration_us, std::string_view route = {}) noexcept;
+void observe_redis(redis_op op, std::uint64_t duration_us) noexcept;
+void count_redis_failure(redis_failure why) noexcept;
 void count_refusal(token_refusal why) noexcept;
 void observe_invalidation_delay(std::uint64_t duration_us) noexcept;
+
+// The process_* families Prometheus' client libraries export (resident and
+// virtual memory, open and maximum descriptors, CPU seconds, start time),
+// read from /proc; empty where /proc cannot be read.
+std::string process_metrics();
 
 // The exposition text, with gauges supplied by the caller; `extra` (whole
 // metric families in the text format) is appended.

@@ -2,6 +2,8 @@
 
 #include <stdexcept>
 
+#include "common/metrics.hpp"
+
 namespace sessiond::http {
 
 namespace {
@@ -57,6 +59,7 @@ void router::add(verb method, std::string path_template, handler h, route_option
         r.methods.push_back({method, std::move(h), std::move(options)});
         return;
     }
+    metrics::register_route(path_template);
     routes_.push_back({std::move(path_template), std::move(segments), {}, {}});
     routes_.back().methods.push_back({method, std::move(h), std::move(options)});
 }
@@ -73,6 +76,8 @@ void router::add_subtree(std::string path, handler h, route_options options) {
     for (const auto& r : routes_)
         if (r.path_template == path) throw std::invalid_argument("duplicate route: " + path);
     std::string below = path + "/{path}";
+    metrics::register_route(path);
+    metrics::register_route(below);
     routes_.push_back({std::move(path), std::move(segments), {}, std::move(below)});
     routes_.back().methods.push_back({verb::unknown, std::move(h), std::move(options)});
 }

@@ -246,7 +246,7 @@ asio::awaitable<void> close_gracefully(Stream& stream, tcp::socket& socket, SetD
 void account(bool enabled, const request* req, const response& res, std::string_view route, std::string_view rid,
              std::chrono::steady_clock::time_point started) {
     auto us = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - started);
-    metrics::observe_request(res.result_int(), static_cast<std::uint64_t>(us.count()));
+    metrics::observe_request(res.result_int(), static_cast<std::uint64_t>(us.count()), route);
     if (!enabled) return;
     log::access("request", {{"method", req ? std::string_view(req->method_string()) : std::string_view("-")},
                             {"route", route},

@@ -145,7 +145,8 @@ private:
     clock::time_point connect_deadline_{};
     clock::time_point retry_at_{};
     bool writing_ = false;
-    bool was_up_ = false;  // for logging transitions only once
+    bool was_up_ = false;      // for logging transitions only once
+    bool ever_ready_ = false;  // a later ready is a reconnect (sessiond_redis_reconnects_total)
     std::vector<reply> replies_;
     std::vector<pipeline::entry> done_;
 };

@@ -10,6 +10,7 @@
 #include <iterator>
 #include <cstring>
 #include <stdexcept>
+#include <utility>
 
 #include "common/error.hpp"
 #include "common/metrics.hpp"
@@ -297,13 +298,51 @@ private:
     std::atomic<std::int64_t> last_{0};
 };
 
+// The kind of a Redis failure, for sessiond_redis_errors_total.
+metrics::redis_failure failure_kind(const boost::system::error_code& ec) {
+    using metrics::redis_failure;
+    if (ec == redis::error::timeout) return redis_failure::timeout;
+    if (ec == redis::error::connection_lost) return redis_failure::connection_lost;
+    if (ec == redis::error::busy) return redis_failure::busy;
+    if (ec == redis::error::not_acknowledged) return redis_failure::unacknowledged;
+    if (ec == redis::error::protocol_error) return redis_failure::protocol;
+    if (ec == redis::error::not_connected || ec == redis::error::not_master || ec.category() != redis::error_category())
+        return redis_failure::not_connected;
+    return redis_failure::error_reply;
+}
+
 boost::system::error_code api_error(const boost::system::error_code& ec, std::string_view op) {
+    metrics::count_redis_failure(failure_kind(ec));
     static log_gate gate;
     if (gate.pass()) log::warn("redis command failed", {{"operation", op}, {"error", ec.message()}});
     if (ec == redis::error::busy) return sessiond::error::store_busy;
     if (ec == redis::error::not_acknowledged) return sessiond::error::store_unacknowledged;
     return sessiond::error::store_unavailable;
 }
+
+// One Redis operation, timed from sent to answered and counted in flight
+// meanwhile (on the coroutine's thread, whose shard it counts in).
+class timed_op {
+public:
+    explicit timed_op(metrics::redis_op op) noexcept : op_(op), start_(std::chrono::steady_clock::now()) {
+        metrics::get().redis_in_flight.inc();
+    }
+    timed_op(const timed_op&) = delete;
+    timed_op& operator=(const timed_op&) = delete;
+    ~timed_op() { done(); }
+    void done() noexcept {
+        if (std::exchange(finished_, true)) return;
+        metrics::get().redis_in_flight.dec();
+        const auto us =
+            std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - start_).count();
+        metrics::observe_redis(op_, static_cast<std::uint64_t>(us));
+    }
+
+private:
+    metrics::redis_op op_;
+    std::chrono::steady_clock::time_point start_;
+    bool finished_ = false;
+};
 
 // A stored record refused: logged with the session's public id (never a
 // secret) and why.
@@ -493,7 +532,9 @@ asio::awaitable<result<created>> redis_store::create(const session_record& r, co
     args.push_back(bucket_arg(r.id.bucket));
     args.push_back(user.user_id);
     args.push_back(std::to_string(max_walk));
+    timed_op timing(metrics::redis_op::create);
     auto [ec, reply] = co_await client_.async_eval_durable(create_script, keys, args, use_tuple);
+    timing.done();
     if (ec) co_return api_error(ec, "create");
     if (!reply.is_array()) co_return api_error(redis::error::protocol_error, "create");
     auto elements = reply.elements();
@@ -510,7 +551,9 @@ asio::awaitable<result<bool>> redis_store::check_index_key(bool overwrite) {
     const auto fingerprint = sealer_.keys().user_index_fingerprint();
     std::vector<std::string> keys{index_key_name()};
     std::vector<std::string> args{fingerprint, overwrite ? "1" : "0"};
+    timed_op timing(metrics::redis_op::check_index_key);
     auto [ec, reply] = co_await client_.async_eval(index_key_script, keys, args, use_tuple);
+    timing.done();
     if (ec) co_return result<bool>(boost::system::in_place_error, api_error(ec, "check_index_key"));
     if (!reply.is_string())
         co_return result<bool>(boost::system::in_place_error,
@@ -520,7 +563,9 @@ asio::awaitable<result<bool>> redis_store::check_index_key(bool overwrite) {
 
 asio::awaitable<result<std::optional<session_record>>> redis_store::get(const session_id& id) {
     const auto key = session_key(id);  // built once: the GET's key and the seal's key name
+    timed_op timing(metrics::redis_op::get);
     auto [ec, reply] = co_await client_.async_exec(redis::command("GET", key), use_tuple);
+    timing.done();
     if (ec) co_return api_error(ec, "get");
     if (reply.is_nil()) co_return std::optional<session_record>();
     if (!reply.is_string()) co_return api_error(redis::error::protocol_error, "get");
@@ -573,10 +618,12 @@ asio::awaitable<result<bool>> redis_store::replace(const session_record& expecte
     const bool touch_only = next.secret_hash == expected.secret_hash && next.metadata == expected.metadata;
     std::tuple<boost::system::error_code, redis::reply> answer;
     writing(next.id);
+    timed_op timing(metrics::redis_op::replace);
     if (touch_only)
         answer = co_await client_.async_eval(replace_script, keys, args, use_tuple);
     else
         answer = co_await client_.async_eval_durable(replace_script, keys, args, use_tuple);
+    timing.done();
     written(next.id);
     auto& [ec, reply] = answer;
     if (ec) co_return result<bool>(boost::system::in_place_error, api_error(ec, "replace"));
@@ -589,7 +636,9 @@ asio::awaitable<result<std::optional<session_record>>> redis_store::remove(const
     std::vector<std::string> keys{session_key(id), user_key(user)};
     std::vector<std::string> args{member_of(id)};
     writing(id);
+    timed_op timing(metrics::redis_op::remove);
     auto [ec, reply] = co_await client_.async_eval_durable(remove_script, keys, args, use_tuple);
+    timing.done();
     written(id);
     if (ec) co_return api_error(ec, "remove");
     if (reply.is_nil()) co_return std::optional<session_record>();
@@ -627,7 +676,9 @@ asio::awaitable<result<user_page>> redis_store::list_user(const user_ref& user, 
                                   std::to_string(std::clamp<std::size_t>(limit, 1, max_walk)),
                                   std::to_string(max_walk)};
     append_cursor(args, after);
+    timed_op timing(metrics::redis_op::list);
     auto [ec, reply] = co_await client_.async_eval(list_script, keys, args, use_tuple);
+    timing.done();
     if (ec) co_return api_error(ec, "list");
     if (!reply.is_array() || reply.elements().size() < 2) co_return api_error(redis::error::protocol_error, "list");
     auto elements = reply.elements();
@@ -649,7 +700,9 @@ asio::awaitable<result<user_removal>> redis_store::remove_user(const user_ref& u
                                   except ? member_of(*except) : std::string(), user.user_id,
                                   std::to_string(max_removal)};
     append_cursor(args, after);
+    timed_op timing(metrics::redis_op::remove_user);
     auto [ec, reply] = co_await client_.async_eval_durable(remove_user_script, keys, args, use_tuple);
+    timing.done();
     // The sessions deleted are not named: every cache's entries read
     // before now are not served again (they are read anew).
     if (marks_) marks_->mark_all();

@@ -22,6 +22,9 @@ std::uint64_t sample(const std::string& text, const std::string& series) {
 }  // namespace
 
 TEST_CASE("counters from several threads are summed when rendered", "[metrics]") {
+    const auto slot = metrics::register_route("/v1/metrics-test");
+    REQUIRE(slot != 0);
+    CHECK(metrics::register_route("/v1/metrics-test") == slot);
     const auto before = metrics::render(0, true);
     constexpr int threads = 4;
     constexpr int per_thread = 1000;
@@ -30,7 +33,7 @@ TEST_CASE("counters from several threads are summed when rendered", "[metrics]")
         pool.emplace_back([] {
             for (int i = 0; i < per_thread; ++i) {
                 metrics::get().sessions_created.inc();
-                metrics::observe_request(201, 300);  // the 500 µs bucket
+                metrics::observe_request(201, 300, "/v1/metrics-test");  // the 500 µs bucket
             }
             metrics::get().sessions_revoked.inc(5);
         });
@@ -45,10 +48,15 @@ TEST_CASE("counters from several threads are summed when rendered", "[metrics]")
     CHECK(delta("sessiond_sessions_created_total") == threads * per_thread + 2);
     CHECK(delta("sessiond_sessions_revoked_total") == threads * 5);
     CHECK(delta("sessiond_http_responses_total{code=\"2xx\"}") == threads * per_thread);
-    CHECK(delta("sessiond_http_request_duration_seconds_bucket{le=\"0.00025\"}") == 0);
-    CHECK(delta("sessiond_http_request_duration_seconds_bucket{le=\"0.0005\"}") == threads * per_thread);
-    CHECK(delta("sessiond_http_request_duration_seconds_bucket{le=\"+Inf\"}") == threads * per_thread);
-    CHECK(delta("sessiond_http_request_duration_seconds_count") == threads * per_thread);
+    const std::string route = "route=\"/v1/metrics-test\"";
+    CHECK(delta("sessiond_http_request_duration_seconds_bucket{" + route + ",le=\"0.00025\"}") == 0);
+    CHECK(delta("sessiond_http_request_duration_seconds_bucket{" + route + ",le=\"0.0005\"}") == threads * per_thread);
+    CHECK(delta("sessiond_http_request_duration_seconds_bucket{" + route + ",le=\"+Inf\"}") == threads * per_thread);
+    CHECK(delta("sessiond_http_request_duration_seconds_count{" + route + "}") == threads * per_thread);
+    const std::string sum = "\nsessiond_http_request_duration_seconds_sum{" + route + "} ";
+    const auto at = after.find(sum);
+    REQUIRE(at != std::string::npos);
+    CHECK(std::stod(after.substr(at + sum.size())) == Approx(threads * per_thread * 300e-6));
     CHECK(sample(after, "sessiond_http_connections_open") == 7);
     CHECK(sample(after, "sessiond_store_ready") == 0);
 }
