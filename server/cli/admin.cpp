@@ -544,7 +544,13 @@ int run(std::span<char* const> args) {
 
 int run_admin(std::span<char* const> args) {
     try {
-        return run(args);
+        int status = run(args);
+        // A full disk or a closed pipe must not pass for a listing.
+        if (std::fflush(stdout) != 0 || std::ferror(stdout) != 0) {
+            say("cannot write the output");
+            return exit_refused;
+        }
+        return status;
     } catch (const usage_error& e) {
         say(e.what());
         std::fputs("run `sessiond admin --help` for the commands and options\n", stderr);

@@ -150,6 +150,7 @@ asio::awaitable<api_response> exchange(const client_settings& s, http::verb verb
     if (!ctx) co_return co_await send_and_read(tcp_stream, s, verb, target, deadline);
 
     beast::ssl_stream<beast::tcp_stream> tls(std::move(tcp_stream), *ctx);
+    beast::get_lowest_layer(tls).expires_at(deadline);
     SSL* handle = tls.native_handle();
     // The certificate must name the host of the URL: a DNS name (also sent
     // as SNI) or an IP address.
