@@ -2,11 +2,13 @@
 
 #include <cstdio>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
 #include "api/api_keys.hpp"
 #include "app/application.hpp"
+#include "cli/admin.hpp"
 #include "common/secure_memory.hpp"
 #include "config/config.hpp"
 
@@ -14,11 +16,12 @@ extern char** environ;
 
 namespace {
 
-// `sessiond keygen --scopes a,b [--name NAME]`: a new API key and the
-// config entry holding its hash (the key itself is shown once, here).
-int keygen(int argc, char** argv) {
+// `sessiond keygen --scopes a,b [--name NAME]` (also `sessiond admin keygen`,
+// its options from argv[first]): a new API key and the config entry holding
+// its hash (the key itself is shown once, here).
+int keygen(int argc, char** argv, int first) {
     std::string scopes, name = "caller";
-    for (int i = 2; i < argc; ++i) {
+    for (int i = first; i < argc; ++i) {
         std::string a = argv[i];
         if (a == "--scopes" && i + 1 < argc)
             scopes = argv[++i];
@@ -59,7 +62,11 @@ int main(int argc, char** argv) {
     // Before any secret is read: no core dump, no ptrace or /proc/<pid>/mem
     // by other processes of the same user. Checked (and warned about) at start.
     sessiond::make_undumpable();
-    if (argc >= 2 && std::string(argv[1]) == "keygen") return keygen(argc, argv);
+    if (argc >= 2 && std::string(argv[1]) == "keygen") return keygen(argc, argv, 2);
+    if (argc >= 2 && std::string(argv[1]) == "admin") {
+        if (argc >= 3 && std::string(argv[2]) == "keygen") return keygen(argc, argv, 3);
+        return sessiond::cli::run_admin(std::span<char* const>(argv + 2, static_cast<std::size_t>(argc - 2)));
+    }
     std::vector<std::string> env;
     for (char** e = environ; *e; ++e)
         env.emplace_back(*e);

@@ -1,0 +1,570 @@
+#include "cli/admin.hpp"
+
+#include <boost/json.hpp>
+#include <boost/url/encode.hpp>
+#include <boost/url/rfc/unreserved_chars.hpp>
+
+#include <algorithm>
+#include <charconv>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "cli/admin_client.hpp"
+#include "common/secret_file.hpp"
+#include "common/secure_memory.hpp"
+#include "common/text.hpp"
+
+namespace sessiond::cli {
+
+namespace json = boost::json;
+
+namespace {
+
+constexpr const char* usage_text =
+    R"(usage: sessiond admin <command> [options]
+
+Commands (each a call to a running sessiond's admin API, scope sessions:admin):
+  sessions list USER [--json] [--limit N] [--cursor C | --all]
+                              the user's live sessions, newest first; one page
+                              of N (default 100) unless --all follows the pages
+  sessions show ID [--json]   one session by its public id
+  sessions revoke ID          revoke one session by its public id
+  users revoke USER [--except ID] [--json]
+                              revoke all of the user's sessions, but ID
+  keygen --scopes S [--name N]
+                              a new API key and its config entry (as `sessiond keygen`)
+
+Connection (flags win over the environment):
+  --url URL              http:// or https:// address of the API
+                         [SESSIOND_ADMIN_URL, default http://127.0.0.1:8080]
+  --api-key-file FILE    file holding the API key
+                         [SESSIOND_ADMIN_API_KEY_FILE, or the key itself in SESSIOND_ADMIN_API_KEY]
+  --api-key-header NAME  header carrying the key [SESSIOND_ADMIN_API_KEY_HEADER, default X-API-Key]
+  --ca-file FILE         CA certificates for https (default: the system's)
+                         [SESSIOND_ADMIN_CA_FILE]
+  --timeout D            limit for each request, connect included (default 10s)
+  --connect-timeout D    limit for connecting (default 5s); D as 500ms, 5s, 1m
+
+Put `--` before a USER that starts with '-'. The key is never accepted as a
+flag's value: the command line is visible to every user of the machine.
+
+Exit status: 0 done, 1 the server refused or failed (its problem is shown),
+2 usage error, 3 the server could not be reached (refused, timeout, TLS).
+)";
+
+// Options that take a value, and flags.
+const std::set<std::string_view> valued = {"--url",     "--api-key-file", "--api-key-header",
+                                           "--ca-file", "--timeout",      "--connect-timeout",
+                                           "--limit",   "--cursor",       "--except"};
+const std::set<std::string_view> flags = {"--json", "--all", "--help", "-h"};
+const std::set<std::string_view> connection_options = {"--url",     "--api-key-file",    "--api-key-header",
+                                                       "--ca-file", "--connect-timeout", "--timeout"};
+
+struct command_line {
+    std::vector<std::string> words;  // positional: noun, verb, argument
+    std::map<std::string, std::string, std::less<>> values;
+    std::set<std::string, std::less<>> set_flags;
+
+    bool flag(std::string_view name) const { return set_flags.find(name) != set_flags.end(); }
+    std::optional<std::string> value(std::string_view name) const {
+        auto it = values.find(name);
+        if (it == values.end()) return std::nullopt;
+        return it->second;
+    }
+};
+
+command_line parse(std::span<char* const> args) {
+    command_line c;
+    bool options_done = false;
+    for (std::size_t i = 0; i < args.size(); ++i) {
+        std::string a = args[i];
+        if (options_done || a.empty() || a[0] != '-' || a == "-") {
+            c.words.push_back(std::move(a));
+            continue;
+        }
+        if (a == "--") {
+            options_done = true;
+            continue;
+        }
+        std::string name = a, value;
+        bool inline_value = false;
+        if (auto eq = a.find('='); eq != std::string::npos && a.rfind("--", 0) == 0) {
+            name = a.substr(0, eq);
+            value = a.substr(eq + 1);
+            inline_value = true;
+        }
+        if (name == "--api-key")
+            throw usage_error(
+                "--api-key is not accepted: a key on the command line is visible to every user of the machine; "
+                "use --api-key-file FILE or the environment (SESSIOND_ADMIN_API_KEY_FILE, SESSIOND_ADMIN_API_KEY)");
+        if (flags.count(name) != 0) {
+            if (inline_value) throw usage_error(name + " takes no value");
+            c.set_flags.insert(name);
+        } else if (valued.count(name) != 0) {
+            if (!inline_value) {
+                if (i + 1 >= args.size()) throw usage_error(name + " needs a value");
+                value = args[++i];
+            }
+            if (c.values.count(name) != 0) throw usage_error(name + " is given twice");
+            c.values[name] = value;
+        } else {
+            throw usage_error("unknown option " + name);
+        }
+    }
+    return c;
+}
+
+std::optional<std::string> env(const char* name) {
+    const char* v = std::getenv(name);  // NOLINT(concurrency-mt-unsafe): single-threaded here
+    if (v == nullptr || *v == '\0') return std::nullopt;
+    return std::string(v);
+}
+
+// "500ms", "5s", "2m" or a number of seconds.
+std::chrono::milliseconds parse_duration(const std::string& option, const std::string& text) {
+    long long n = 0;
+    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), n);
+    std::string_view unit(end, text.data() + text.size() - end);
+    long long ms = 0;
+    if (ec == std::errc() && end != text.data() && n > 0 && n <= 86400) {
+        if (unit.empty() || unit == "s")
+            ms = n * 1000;
+        else if (unit == "ms")
+            ms = n;
+        else if (unit == "m")
+            ms = n * 60000;
+    }
+    if (ms <= 0) throw usage_error(option + " '" + text + "' is not a duration such as 500ms, 5s or 1m");
+    return std::chrono::milliseconds(ms);
+}
+
+bool is_session_id(std::string_view id) {
+    return id.size() == 24 && std::all_of(id.begin(), id.end(), [](char ch) {
+               return (ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '-' ||
+                      ch == '_';
+           });
+}
+
+std::string encode(std::string_view s) {
+    return boost::urls::encode(s, boost::urls::unreserved_chars);
+}
+
+// What the server or the store sent, made safe for a terminal: control
+// characters (C0, DEL, and C1 as UTF-8) become '?'.
+std::string printable(std::string_view s) {
+    std::string out;
+    out.reserve(s.size());
+    for (std::size_t i = 0; i < s.size(); ++i) {
+        auto c = static_cast<unsigned char>(s[i]);
+        if (c < 0x20 || c == 0x7f) {
+            out += '?';
+        } else if (c == 0xc2 && i + 1 < s.size() && static_cast<unsigned char>(s[i + 1]) >= 0x80 &&
+                   static_cast<unsigned char>(s[i + 1]) <= 0x9f) {
+            out += '?';
+            ++i;
+        } else {
+            out += static_cast<char>(c);
+        }
+    }
+    return out;
+}
+
+// At most `max` bytes, cut on a UTF-8 character boundary, "..." when cut.
+std::string shorten(std::string s, std::size_t max) {
+    if (s.size() <= max) return s;
+    std::size_t at = max - 3;
+    while (at > 0 && (static_cast<unsigned char>(s[at]) & 0xc0) == 0x80)
+        --at;
+    s.resize(at);
+    return s + "...";
+}
+
+// Display width of UTF-8 text: one column per character (close enough for
+// aligning a table of ids, times and metadata).
+std::size_t columns(std::string_view s) {
+    return static_cast<std::size_t>(
+        std::count_if(s.begin(), s.end(), [](char c) { return (static_cast<unsigned char>(c) & 0xc0) != 0x80; }));
+}
+
+void say(const std::string& message) {
+    std::fprintf(stderr, "sessiond admin: %s\n", message.c_str());
+}
+
+// An API failure: the server answered, but not with what was asked for.
+struct refused_error : std::runtime_error {
+    using std::runtime_error::runtime_error;
+};
+
+std::string field(const json::object& o, std::string_view key) {
+    const auto* v = o.if_contains(key);
+    if (v == nullptr || !v->is_string()) return {};
+    return std::string(v->as_string());
+}
+
+// "<status> <title> (<code>): <detail> [request id <id>]" from problem+json,
+// or the status and the start of whatever else came.
+[[noreturn]] void refuse(const api_response& r) {
+    std::string message = "the server answered " + std::to_string(r.status);
+    json::error_code ec;
+    auto v = json::parse(r.body, ec);
+    if (!ec && v.is_object() && v.as_object().contains("code")) {
+        const auto& o = v.as_object();
+        auto title = field(o, "title"), code = field(o, "code"), detail = field(o, "detail"),
+             request_id = field(o, "request_id");
+        if (!title.empty()) message += " " + title;
+        if (!code.empty()) message += " (" + code + ")";
+        if (!detail.empty()) message += ": " + detail;
+        if (!request_id.empty()) message += " [request id " + request_id + "]";
+    } else if (!r.body.empty()) {
+        message += ", not an API reply: " + shorten(std::string(trim(r.body)), 200);
+    }
+    if (r.status == 401)
+        message += "; check the API key";
+    else if (r.status == 403)
+        message += "; the API key needs the scope sessions:admin";
+    throw refused_error(printable(message));
+}
+
+json::object expect_object(const api_response& r) {
+    json::error_code ec;
+    auto v = json::parse(r.body, ec);
+    if (ec || !v.is_object())
+        throw refused_error("the server answered " + std::to_string(r.status) + " with a body that is not JSON");
+    return std::move(v.as_object());
+}
+
+class admin_session {
+public:
+    explicit admin_session(client_settings s) : settings_(std::move(s)) {}
+    api_response call(std::string_view method, const std::string& target) const {
+        return call_api(settings_, method, target);
+    }
+
+private:
+    client_settings settings_;
+};
+
+client_settings connection(const command_line& c) {
+    client_settings s;
+    auto url = c.value("--url");
+    if (!url) url = env("SESSIOND_ADMIN_URL");
+    s.endpoint = parse_endpoint(url.value_or("http://127.0.0.1:8080"));
+
+    if (auto h = c.value("--api-key-header").value_or(env("SESSIOND_ADMIN_API_KEY_HEADER").value_or("X-API-Key"));
+        !h.empty()) {
+        bool token = std::all_of(h.begin(), h.end(), [](char ch) {
+            return (ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '-' ||
+                   ch == '_';
+        });
+        if (!token) throw usage_error("--api-key-header '" + printable(h) + "' is not a header name");
+        s.api_key_header = h;
+    }
+    s.ca_file = c.value("--ca-file").value_or(env("SESSIOND_ADMIN_CA_FILE").value_or(""));
+    if (!s.ca_file.empty() && !s.endpoint.tls) throw usage_error("--ca-file is for an https:// URL");
+    if (auto t = c.value("--timeout")) s.timeout = parse_duration("--timeout", *t);
+    if (auto t = c.value("--connect-timeout")) s.connect_timeout = parse_duration("--connect-timeout", *t);
+
+    // The key: a file named by flag, else by the environment, else the
+    // environment's value itself.
+    std::optional<std::string> key_file = c.value("--api-key-file");
+    if (!key_file) {
+        key_file = env("SESSIOND_ADMIN_API_KEY_FILE");
+        if (key_file && env("SESSIOND_ADMIN_API_KEY"))
+            throw usage_error("both SESSIOND_ADMIN_API_KEY and SESSIOND_ADMIN_API_KEY_FILE are set; unset one");
+    }
+    std::string key;
+    if (key_file) {
+        auto read = read_secret_file(*key_file);
+        if (!read) throw usage_error("cannot read the API key file " + *key_file + ": " + read.error().message());
+        key = std::move(*read);
+        if (readable_by_others(*key_file))
+            say("warning: the API key file " + *key_file + " is readable by other users (chmod 600 it)");
+    } else if (auto k = env("SESSIOND_ADMIN_API_KEY")) {
+        key = std::move(*k);
+    } else {
+        throw usage_error(
+            "no API key: give --api-key-file FILE, or set SESSIOND_ADMIN_API_KEY_FILE or SESSIOND_ADMIN_API_KEY");
+    }
+    std::string_view trimmed = trim(key);
+    bool sendable = !trimmed.empty() && std::all_of(trimmed.begin(), trimmed.end(), [](char ch) {
+        auto u = static_cast<unsigned char>(ch);
+        return u > 0x20 && u < 0x7f;
+    });
+    if (!sendable) {
+        secure_wipe(key);
+        throw usage_error("the API key is empty or holds characters a header cannot carry");
+    }
+    s.api_key = secret_string(trimmed);
+    secure_wipe(key);
+    return s;
+}
+
+// Times without their milliseconds: a table is for reading.
+std::string when(const json::object& o, std::string_view key) {
+    const auto* v = o.if_contains(key);
+    if (v == nullptr || v->is_null()) return "-";
+    if (!v->is_string()) return "?";
+    std::string t(v->as_string());
+    if (auto dot = t.find('.'); dot != std::string::npos && t.back() == 'Z') t = t.substr(0, dot) + "Z";
+    return printable(t);
+}
+
+std::string metadata_summary(const json::object& session, std::size_t max) {
+    const auto* m = session.if_contains("metadata");
+    if (m == nullptr || (m->is_object() && m->as_object().empty())) return "-";
+    return shorten(printable(json::serialize(*m)), max);
+}
+
+void print_table(const std::vector<json::object>& sessions) {
+    std::vector<std::vector<std::string>> rows;
+    rows.push_back({"ID", "CREATED", "LAST SEEN", "IDLE EXPIRES", "EXPIRES", "METADATA"});
+    for (const auto& s : sessions)
+        rows.push_back({printable(field(s, "id")), when(s, "created_at"), when(s, "last_seen_at"),
+                        when(s, "idle_expires_at"), when(s, "expires_at"), metadata_summary(s, 60)});
+    std::vector<std::size_t> width(rows.front().size(), 0);
+    for (const auto& row : rows)
+        for (std::size_t i = 0; i < row.size(); ++i)
+            width[i] = std::max(width[i], columns(row[i]));
+    for (const auto& row : rows) {
+        std::string line;
+        for (std::size_t i = 0; i < row.size(); ++i) {
+            line += row[i];
+            if (i + 1 < row.size()) line += std::string(width[i] - columns(row[i]) + 2, ' ');
+        }
+        std::printf("%s\n", line.c_str());
+    }
+}
+
+void print_json(const std::string& body) {
+    std::fputs(body.c_str(), stdout);
+    if (body.empty() || body.back() != '\n') std::fputc('\n', stdout);
+}
+
+std::vector<json::object> sessions_of(const json::object& page) {
+    std::vector<json::object> out;
+    const auto* list = page.if_contains("sessions");
+    if (list == nullptr || !list->is_array()) throw refused_error("the server's reply has no session list");
+    for (const auto& s : list->as_array())
+        if (s.is_object()) out.push_back(s.as_object());
+    return out;
+}
+
+int list_sessions(const admin_session& api, const command_line& c, const std::string& user) {
+    std::string query;
+    if (auto limit = c.value("--limit")) {
+        int n = 0;
+        auto [end, ec] = std::from_chars(limit->data(), limit->data() + limit->size(), n);
+        if (ec != std::errc() || end != limit->data() + limit->size() || n < 1 || n > 1000)
+            throw usage_error("--limit must be a number from 1 to 1000");
+        query = "limit=" + std::to_string(n);
+    }
+    auto cursor = c.value("--cursor");
+    if (cursor && c.flag("--all")) throw usage_error("--cursor and --all exclude each other");
+    auto page_target = [&](const std::optional<std::string>& at) {
+        std::string q = query;
+        if (at) q += (q.empty() ? "" : "&") + std::string("cursor=") + encode(*at);
+        return "/v1/users/" + encode(user) + "/sessions" + (q.empty() ? "" : "?" + q);
+    };
+
+    std::vector<json::object> sessions;
+    std::int64_t unreadable = 0;
+    std::optional<std::string> next;
+    std::set<std::string> cursors_seen;
+    for (;;) {
+        auto r = api.call("GET", page_target(cursor));
+        if (r.status != 200) refuse(r);
+        if (!c.flag("--all") && c.flag("--json")) {
+            print_json(r.body);
+            return exit_ok;
+        }
+        auto page = expect_object(r);
+        auto more = sessions_of(page);
+        sessions.insert(sessions.end(), more.begin(), more.end());
+        if (const auto* u = page.if_contains("unreadable"); u != nullptr && u->is_int64()) unreadable += u->as_int64();
+        next.reset();
+        if (auto n = field(page, "next_cursor"); !n.empty()) next = n;
+        if (!c.flag("--all") || !next) break;
+        // A server that hands back a cursor twice would keep us here forever.
+        if (!cursors_seen.insert(*next).second) throw refused_error("the server repeated a page cursor");
+        cursor = next;
+    }
+
+    if (c.flag("--all")) {
+        // A session used during the walk may come twice: keep its later copy.
+        std::map<std::string, std::size_t> at;
+        std::vector<json::object> unique;
+        for (auto& s : sessions) {
+            auto id = field(s, "id");
+            if (auto it = at.find(id); it != at.end()) {
+                unique[it->second] = std::move(s);
+            } else {
+                at.emplace(id, unique.size());
+                unique.push_back(std::move(s));
+            }
+        }
+        // Pages are newest first each; the whole list is made so too (the
+        // times are fixed-width RFC 3339, so text order is time order).
+        std::stable_sort(unique.begin(), unique.end(), [](const json::object& a, const json::object& b) {
+            return field(a, "created_at") > field(b, "created_at");
+        });
+        sessions = std::move(unique);
+    }
+
+    if (c.flag("--json")) {
+        json::object out;
+        json::array list;
+        for (auto& s : sessions)
+            list.emplace_back(std::move(s));
+        out["sessions"] = std::move(list);
+        if (unreadable > 0) out["unreadable"] = unreadable;
+        print_json(json::serialize(out));
+        return exit_ok;
+    }
+    if (sessions.empty())
+        say("user '" + printable(user) + "' has no live sessions");
+    else
+        print_table(sessions);
+    if (unreadable > 0)
+        say(std::to_string(unreadable) +
+            " more session(s) were stored by a newer sessiond and are not shown; list them through an upgraded "
+            "instance");
+    if (next) say("more sessions follow: add --cursor " + printable(*next) + ", or --all for every page");
+    return exit_ok;
+}
+
+int show_session(const admin_session& api, const command_line& c, const std::string& id) {
+    auto r = api.call("GET", "/v1/sessions/" + encode(id));
+    if (r.status != 200) refuse(r);
+    if (c.flag("--json")) {
+        print_json(r.body);
+        return exit_ok;
+    }
+    auto reply = expect_object(r);
+    const auto* s = reply.if_contains("session");
+    if (s == nullptr || !s->is_object()) throw refused_error("the server's reply has no session");
+    const auto& o = s->as_object();
+    const std::pair<const char*, std::string> lines[] = {
+        {"id", printable(field(o, "id"))},
+        {"user", printable(field(o, "user_id"))},
+        {"created", when(o, "created_at")},
+        {"last seen", when(o, "last_seen_at")},
+        {"idle expires", when(o, "idle_expires_at")},
+        {"expires", when(o, "expires_at")},
+        {"rotated", o.contains("rotated_at") && o.at("rotated_at").is_null() ? "never" : when(o, "rotated_at")},
+        {"authenticated", when(o, "authenticated_at")},
+        {"metadata", metadata_summary(o, 4096)},
+    };
+    for (const auto& [name, value] : lines)
+        std::printf("%-14s %s\n", name, value.c_str());
+    return exit_ok;
+}
+
+int revoke_session(const admin_session& api, const std::string& id) {
+    auto r = api.call("DELETE", "/v1/sessions/" + encode(id));
+    if (r.status != 204 && r.status != 200) refuse(r);
+    std::printf("revoked session %s\n", id.c_str());
+    return exit_ok;
+}
+
+int revoke_user(const admin_session& api, const command_line& c, const std::string& user) {
+    std::string target = "/v1/users/" + encode(user) + "/sessions";
+    auto except = c.value("--except");
+    if (except) {
+        if (!is_session_id(*except)) throw usage_error("--except '" + printable(*except) + "' is not a session id");
+        target += "?except=" + encode(*except);
+    }
+    auto r = api.call("DELETE", target);
+    if (r.status != 200) refuse(r);
+    if (c.flag("--json")) {
+        print_json(r.body);
+        return exit_ok;
+    }
+    auto reply = expect_object(r);
+    const auto* n = reply.if_contains("revoked");
+    if (n == nullptr || !n->is_int64()) throw refused_error("the server's reply has no count");
+    std::printf("revoked %lld session(s) of user '%s'%s\n", static_cast<long long>(n->as_int64()),
+                printable(user).c_str(), except ? (", except " + *except).c_str() : "");
+    return exit_ok;
+}
+
+// The options each command takes besides the connection's.
+const std::map<std::string, std::set<std::string_view>, std::less<>> command_options = {
+    {"sessions list", {"--json", "--limit", "--cursor", "--all"}},
+    {"sessions show", {"--json"}},
+    {"sessions revoke", {}},
+    {"users revoke", {"--json", "--except"}},
+};
+
+[[noreturn]] void not_taken(const std::string& command, std::string_view option) {
+    std::string message = "'" + command + "' does not take ";
+    message += option;
+    throw usage_error(message);
+}
+
+int run(std::span<char* const> args) {
+    auto c = parse(args);
+    if (c.flag("--help") || c.flag("-h") || (c.words.size() == 1 && c.words[0] == "help")) {
+        std::fputs(usage_text, stdout);
+        return exit_ok;
+    }
+    if (c.words.size() < 2) throw usage_error(c.words.empty() ? "no command given" : "incomplete command");
+    std::string command = c.words[0] + " " + c.words[1];
+    auto allowed = command_options.find(command);
+    if (allowed == command_options.end()) throw usage_error("unknown command '" + printable(command) + "'");
+    if (c.words.size() != 3)
+        throw usage_error("'" + command + "' takes one " +
+                          (c.words[0] == "users" || command == "sessions list" ? "USER" : "ID") +
+                          (c.words.size() < 3 ? "" : ", not more"));
+    for (const auto& [name, value] : c.values)
+        if (connection_options.count(name) == 0 && allowed->second.count(name) == 0) not_taken(command, name);
+    for (const auto& name : c.set_flags)
+        if (allowed->second.count(name) == 0) not_taken(command, name);
+
+    const std::string& arg = c.words[2];
+    if (c.words[0] == "users" || command == "sessions list") {
+        if (arg.empty()) throw usage_error("the user id is empty");
+    } else if (!is_session_id(arg)) {
+        throw usage_error("'" + printable(arg) + "' is not a session id (24 characters of A-Z a-z 0-9 - _)");
+    }
+    admin_session api(connection(c));
+    if (command == "sessions list") return list_sessions(api, c, arg);
+    if (command == "sessions show") return show_session(api, c, arg);
+    if (command == "sessions revoke") return revoke_session(api, arg);
+    return revoke_user(api, c, arg);
+}
+
+}  // namespace
+
+int run_admin(std::span<char* const> args) {
+    try {
+        int status = run(args);
+        // A full disk or a closed pipe must not pass for a listing.
+        if (std::fflush(stdout) != 0 || std::ferror(stdout) != 0) {
+            say("cannot write the output");
+            return exit_refused;
+        }
+        return status;
+    } catch (const usage_error& e) {
+        say(e.what());
+        std::fputs("run `sessiond admin --help` for the commands and options\n", stderr);
+        return exit_usage;
+    } catch (const refused_error& e) {
+        say(e.what());
+        return exit_refused;
+    } catch (const unreachable_error& e) {
+        say(e.what());
+        return exit_unreachable;
+    } catch (const std::exception& e) {
+        say(std::string("failed: ") + e.what());
+        return exit_refused;
+    }
+}
+
+}  // namespace sessiond::cli

@@ -1,0 +1,385 @@
+// `sessiond admin`: the real binary as the operator runs it, against a running
+// sessiond with API keys of each scope. Each command's stdout, stderr and exit
+// status; a wrong key, a key without the admin scope, an unreachable, silent
+// or TLS-mismatched server, usage errors; and that the API key shows in no
+// output.
+
+#include <catch2/catch.hpp>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <boost/json.hpp>
+
+#include <algorithm>
+#include <chrono>
+#include <map>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "support/contract_target.hpp"
+#include "support/process.hpp"
+#include "support/redis_tls.hpp"
+#include "support/sessiond_process.hpp"
+
+extern char** environ;
+
+using namespace sessiond::test;
+using namespace std::chrono_literals;
+
+namespace {
+
+struct cli_result {
+    int status = -1;
+    std::string out;
+    std::string err;
+};
+
+const std::string wrong_key = "sk_test_wrong_0123456789abcdef0123456789abcde";
+
+std::size_t lines_of(const std::string& text) {
+    return static_cast<std::size_t>(std::count(text.begin(), text.end(), '\n'));
+}
+
+// Key files for the CLI, and the CLI run with its stdout and stderr apart.
+struct cli_runner {
+    temp_dir dir;
+
+    std::string key_file(const std::string& name, const std::string& key) const {
+        auto path = dir.file(name);
+        write_file(path, key + "\n");
+        ::chmod(path.c_str(), 0600);
+        return path;
+    }
+    std::string admin_key() const { return key_file("admin.key", test_keys::admin); }
+
+    // `sessiond admin <args>` with `env` and none of the test's own SESSIOND_*.
+    cli_result admin(std::vector<std::string> args, std::map<std::string, std::string> env = {}) const {
+        static int runs = 0;
+        auto err_path = dir.file("stderr-" + std::to_string(++runs));
+        process_options opts;
+        opts.argv = {"sh", "-c", "exec \"$0\" admin \"$@\" 2>\"$CLI_STDERR\"", SESSIOND_BINARY};
+        opts.argv.insert(opts.argv.end(), args.begin(), args.end());
+        for (char** e = ::environ; *e; ++e) {
+            std::string kv = *e;
+            if (kv.rfind("SESSIOND_", 0) == 0) opts.unset_env.push_back(kv.substr(0, kv.find('=')));
+        }
+        env["CLI_STDERR"] = err_path;
+        opts.env = std::move(env);
+        process p(opts);
+        auto status = p.wait(30s);
+        REQUIRE(status);
+        cli_result r{*status, p.log(), read_file(err_path)};
+        // Whatever happened, no key is ever printed.
+        for (const char* key : {test_keys::admin, test_keys::read, test_keys::all})
+            CHECK(r.out.find(key) == std::string::npos);
+        for (const char* key : {test_keys::admin, test_keys::read, test_keys::all, wrong_key.c_str()})
+            CHECK(r.err.find(key) == std::string::npos);
+        CHECK(r.out.find(wrong_key) == std::string::npos);
+        return r;
+    }
+};
+
+// A sessiond on the embedded store with API keys of each scope, and the CLI.
+struct cli_fixture : cli_runner {
+    contract_target target{"memory"};
+
+    std::string url() const { return "http://127.0.0.1:" + std::to_string(target.port()); }
+
+    // With the URL and the admin key file.
+    cli_result run(std::vector<std::string> args) const {
+        args.insert(args.end(), {"--url", url(), "--api-key-file", admin_key()});
+        return admin(std::move(args));
+    }
+
+    // A session of `user`; its token and public id.
+    std::pair<std::string, std::string> create(const std::string& user, const std::string& metadata = "{}") {
+        auto r = target.create(user, R"("metadata":)" + metadata);
+        REQUIRE(r.status == 201);
+        return {str(r.json, "token"), str(session_of(r), "id")};
+    }
+};
+
+boost::json::object parse_object(const std::string& text) {
+    auto v = boost::json::parse(text);
+    REQUIRE(v.is_object());
+    return v.as_object();
+}
+
+std::set<std::string> ids_of(const boost::json::object& list) {
+    std::set<std::string> ids;
+    for (const auto& s : list.at("sessions").as_array())
+        ids.insert(std::string(s.as_object().at("id").as_string()));
+    return ids;
+}
+
+}  // namespace
+
+TEST_CASE("admin CLI: list as a table and as JSON, one page or all of them", "[cli]") {
+    cli_fixture f;
+    // A user id a path cannot carry as it is.
+    const std::string user = "ops/team a+b%";
+    std::set<std::string> ids;
+    for (int i = 0; i < 5; ++i)
+        ids.insert(f.create(user, R"({"device":"laptop-)" + std::to_string(i) + R"("})").second);
+    f.create("someone else");
+
+    auto table = f.run({"sessions", "list", user});
+    REQUIRE(table.status == 0);
+    CHECK(table.err.empty());
+    CHECK(lines_of(table.out) == 6);  // the header and five sessions
+    CHECK(table.out.rfind("ID", 0) == 0);
+    for (const char* column : {"CREATED", "LAST SEEN", "IDLE EXPIRES", "EXPIRES", "METADATA"})
+        CHECK_THAT(table.out, Catch::Contains(column));
+    for (const auto& id : ids)
+        CHECK_THAT(table.out, Catch::Contains(id));
+    CHECK_THAT(table.out, Catch::Contains(R"({"device":"laptop-3"})"));
+
+    auto as_json = f.run({"sessions", "list", user, "--json"});
+    REQUIRE(as_json.status == 0);
+    CHECK(ids_of(parse_object(as_json.out)) == ids);
+
+    // One page of two: the rest is announced on stderr with its cursor.
+    auto page = f.run({"sessions", "list", user, "--limit", "2"});
+    REQUIRE(page.status == 0);
+    CHECK(lines_of(page.out) <= 3);
+    CHECK_THAT(page.err, Catch::Contains("more sessions follow: add --cursor "));
+    auto page_json = parse_object(f.run({"sessions", "list", user, "--limit", "2", "--json"}).out);
+    REQUIRE(page_json.contains("next_cursor"));
+    auto second =
+        f.run({"sessions", "list", user, "--limit", "2", "--cursor", str(page_json, "next_cursor"), "--json"});
+    REQUIRE(second.status == 0);
+    CHECK(!ids_of(parse_object(second.out)).empty());
+
+    // --all follows the cursor to the end.
+    auto all = f.run({"sessions", "list", user, "--limit", "2", "--all", "--json"});
+    REQUIRE(all.status == 0);
+    auto all_json = parse_object(all.out);
+    CHECK(all_json.at("sessions").as_array().size() == 5);
+    CHECK(ids_of(all_json) == ids);
+    CHECK(!all_json.contains("next_cursor"));
+    auto all_table = f.run({"sessions", "list", user, "--limit", "1", "--all"});
+    REQUIRE(all_table.status == 0);
+    CHECK(lines_of(all_table.out) == 6);
+    CHECK(all_table.err.empty());
+
+    // A user without sessions: nothing to list, said on stderr, still success.
+    auto none = f.run({"sessions", "list", "nobody"});
+    CHECK(none.status == 0);
+    CHECK(none.out.empty());
+    CHECK_THAT(none.err, Catch::Contains("'nobody' has no live sessions"));
+    auto none_json = f.run({"sessions", "list", "nobody", "--json"});
+    CHECK(none_json.status == 0);
+    CHECK(parse_object(none_json.out).at("sessions").as_array().empty());
+}
+
+TEST_CASE("admin CLI: show, revoke by id, then show answers 404", "[cli]") {
+    cli_fixture f;
+    auto [token, id] = f.create("user-4711", R"({"ip":"192.0.2.7"})");
+
+    auto shown = f.run({"sessions", "show", id});
+    REQUIRE(shown.status == 0);
+    CHECK(shown.err.empty());
+    CHECK_THAT(shown.out, Catch::Contains("id             " + id));
+    CHECK_THAT(shown.out, Catch::Contains("user           user-4711"));
+    CHECK_THAT(shown.out, Catch::Contains("rotated        never"));
+    CHECK_THAT(shown.out, Catch::Contains(R"(metadata       {"ip":"192.0.2.7"})"));
+    auto shown_json = f.run({"sessions", "show", id, "--json"});
+    REQUIRE(shown_json.status == 0);
+    CHECK(str(parse_object(shown_json.out).at("session"), "user_id") == "user-4711");
+
+    auto revoked = f.run({"sessions", "revoke", id});
+    CHECK(revoked.status == 0);
+    CHECK(revoked.out == "revoked session " + id + "\n");
+    CHECK(f.target.validate(token).status == 401);
+
+    auto gone = f.run({"sessions", "show", id});
+    CHECK(gone.status == 1);
+    CHECK(gone.out.empty());
+    CHECK_THAT(gone.err, Catch::Contains("404") && Catch::Contains("not_found"));
+    auto again = f.run({"sessions", "revoke", id});
+    CHECK(again.status == 1);
+    CHECK_THAT(again.err, Catch::Contains("404"));
+}
+
+TEST_CASE("admin CLI: users revoke, with --except keeping one session", "[cli]") {
+    cli_fixture f;
+    auto [kept_token, kept_id] = f.create("alice");
+    std::vector<std::string> tokens;
+    for (int i = 0; i < 3; ++i)
+        tokens.push_back(f.create("alice").first);
+    auto [other_token, other_id] = f.create("bob");
+
+    auto r = f.run({"users", "revoke", "alice", "--except", kept_id});
+    REQUIRE(r.status == 0);
+    CHECK(r.out == "revoked 3 session(s) of user 'alice', except " + kept_id + "\n");
+    CHECK(f.target.validate(kept_token).status == 200);
+    for (const auto& t : tokens)
+        CHECK(f.target.validate(t).status == 401);
+    CHECK(f.target.validate(other_token).status == 200);
+
+    auto rest = f.run({"users", "revoke", "alice", "--json"});
+    REQUIRE(rest.status == 0);
+    CHECK(parse_object(rest.out).at("revoked").as_int64() == 1);
+    CHECK(f.target.validate(kept_token).status == 401);
+    CHECK(f.run({"users", "revoke", "alice"}).out == "revoked 0 session(s) of user 'alice'\n");
+}
+
+TEST_CASE("admin CLI: a wrong key and a key without sessions:admin are refused with exit status 1", "[cli]") {
+    cli_fixture f;
+    f.create("carol");
+    auto wrong =
+        f.admin({"sessions", "list", "carol", "--url", f.url(), "--api-key-file", f.key_file("wrong.key", wrong_key)});
+    CHECK(wrong.status == 1);
+    CHECK(wrong.out.empty());
+    CHECK_THAT(wrong.err, Catch::Contains("401") && Catch::Contains("unauthenticated"));
+
+    auto reader = f.admin({"sessions", "list", "carol"},
+                          {{"SESSIOND_ADMIN_URL", f.url()}, {"SESSIOND_ADMIN_API_KEY", test_keys::read}});
+    CHECK(reader.status == 1);
+    CHECK_THAT(reader.err, Catch::Contains("403") && Catch::Contains("sessions:admin"));
+}
+
+TEST_CASE("admin CLI: settings from the environment; flags win over it", "[cli]") {
+    cli_fixture f;
+    f.create("dave");
+    auto from_env = f.admin({"sessions", "list", "dave"},
+                            {{"SESSIOND_ADMIN_URL", f.url()}, {"SESSIOND_ADMIN_API_KEY_FILE", f.admin_key()}});
+    CHECK(from_env.status == 0);
+    CHECK(lines_of(from_env.out) == 2);
+
+    // The environment names a dead port and a wrong key; the flags the right ones.
+    auto flags_win = f.admin({"sessions", "list", "dave", "--url", f.url(), "--api-key-file", f.admin_key()},
+                             {{"SESSIOND_ADMIN_URL", "http://127.0.0.1:" + std::to_string(free_port())},
+                              {"SESSIOND_ADMIN_API_KEY", wrong_key}});
+    CHECK(flags_win.status == 0);
+
+    // A key file others may read works, with a warning.
+    auto loose = f.key_file("loose.key", test_keys::admin);
+    ::chmod(loose.c_str(), 0644);
+    auto warned = f.admin({"sessions", "list", "dave", "--url", f.url(), "--api-key-file", loose});
+    CHECK(warned.status == 0);
+    CHECK_THAT(warned.err, Catch::Contains("readable by other users"));
+}
+
+TEST_CASE("admin CLI: an unreachable, silent or TLS-mismatched server is exit status 3", "[cli]") {
+    cli_fixture f;
+    auto key = f.admin_key();
+
+    auto refused = f.admin(
+        {"sessions", "list", "eve", "--url", "http://127.0.0.1:" + std::to_string(free_port()), "--api-key-file", key});
+    CHECK(refused.status == 3);
+    CHECK(refused.out.empty());
+    CHECK_THAT(refused.err, Catch::Contains("cannot connect to 127.0.0.1:") && Catch::Contains("refused"));
+
+    // A listener that accepts (in the kernel) and never answers.
+    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    REQUIRE(fd >= 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
+    REQUIRE(::listen(fd, 16) == 0);
+    socklen_t len = sizeof addr;
+    ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+    auto silent_url = "http://127.0.0.1:" + std::to_string(ntohs(addr.sin_port));
+    auto started = std::chrono::steady_clock::now();
+    auto silent = f.admin({"sessions", "show", "LVxpmTxbZBGuJ3d-Nz-hVi4v", "--url", silent_url, "--api-key-file", key,
+                           "--timeout", "500ms"});
+    ::close(fd);
+    CHECK(silent.status == 3);
+    CHECK_THAT(silent.err, Catch::Contains("no reply from") && Catch::Contains("within 500 ms"));
+    CHECK(std::chrono::steady_clock::now() - started < 10s);
+
+    // https:// to a plain HTTP listener: the handshake fails.
+    auto https = f.admin({"sessions", "list", "eve", "--url", "https://127.0.0.1:" + std::to_string(f.target.port()),
+                          "--api-key-file", key});
+    CHECK(https.status == 3);
+    CHECK_THAT(https.err, Catch::Contains("TLS handshake with 127.0.0.1:"));
+}
+
+TEST_CASE("admin CLI: over HTTPS, the certificate verified against --ca-file", "[cli][tls]") {
+    static const auto pki = make_test_pki();
+    // Not a contract target: that one checks readiness over plain HTTP.
+    sessiond_process daemon({"--tls-cert-file", pki->server_cert, "--tls-key-file", pki->server_key},
+                            {{"SESSIOND_API_KEYS", "admin=" + sha256_hex(test_keys::admin) + ":sessions:admin"},
+                             {"SESSIOND_TOKEN_KEYS", "1:b2xkLWtleS1vbGQta2V5LW9sZC1rZXktb2xkLWtleS0xMjM="},
+                             {"SESSIOND_USER_INDEX_KEY", "dXNlci1pbmRleC1rZXktdXNlci1pbmRleC1rZXktMTIzNDU2Nzg="}});
+    cli_runner f;
+    auto key = f.admin_key();
+    auto url = "https://127.0.0.1:" + std::to_string(daemon.port());
+
+    auto trusted =
+        f.admin({"sessions", "list", "frank", "--url", url, "--api-key-file", key, "--ca-file", pki->ca_cert});
+    CHECK(trusted.status == 0);
+    CHECK_THAT(trusted.err, Catch::Contains("has no live sessions"));
+    // The name in the URL must be one the certificate holds.
+    auto by_name = f.admin({"sessions", "list", "frank", "--url", "https://localhost:" + std::to_string(daemon.port()),
+                            "--api-key-file", key, "--ca-file", pki->ca_cert});
+    CHECK(by_name.status == 0);
+
+    // Not trusted: the system's store, or another CA.
+    auto system_store = f.admin({"sessions", "list", "frank", "--url", url, "--api-key-file", key});
+    CHECK(system_store.status == 3);
+    CHECK_THAT(system_store.err, Catch::Contains("TLS handshake") && Catch::Contains("certificate"));
+    auto other_ca =
+        f.admin({"sessions", "list", "frank", "--url", url, "--api-key-file", key, "--ca-file", pki->other_ca_cert});
+    CHECK(other_ca.status == 3);
+}
+
+TEST_CASE("admin CLI: usage errors are exit status 2 and say what is wrong", "[cli]") {
+    cli_fixture f;
+    auto key = f.admin_key();
+    auto expect_usage = [&](std::vector<std::string> args, const std::string& message,
+                            std::map<std::string, std::string> env = {}) {
+        INFO(message);
+        auto r = f.admin(std::move(args), std::move(env));
+        CHECK(r.status == 2);
+        CHECK(r.out.empty());
+        CHECK_THAT(r.err, Catch::Contains(message));
+    };
+    expect_usage({}, "no command given");
+    expect_usage({"sessions"}, "incomplete command");
+    expect_usage({"sessions", "delete", "x"}, "unknown command 'sessions delete'");
+    expect_usage({"sessions", "list"}, "'sessions list' takes one USER");
+    expect_usage({"sessions", "show", "not-an-id", "--api-key-file", key}, "'not-an-id' is not a session id");
+    expect_usage({"sessions", "list", "u", "--limit", "0", "--api-key-file", key}, "--limit must be a number");
+    expect_usage({"sessions", "list", "u", "--all", "--cursor", "c", "--api-key-file", key},
+                 "--cursor and --all exclude each other");
+    expect_usage({"sessions", "revoke", "LVxpmTxbZBGuJ3d-Nz-hVi4v", "--json"}, "does not take --json");
+    expect_usage({"users", "revoke", "u", "--except", "x", "--api-key-file", key}, "'x' is not a session id");
+    expect_usage({"sessions", "list", "u", "--frobnicate"}, "unknown option --frobnicate");
+    expect_usage({"sessions", "list", "u", "--url", "ftp://host", "--api-key-file", key},
+                 "must start with http:// or https://");
+    expect_usage({"sessions", "list", "u", "--timeout", "soon", "--api-key-file", key}, "not a duration");
+    expect_usage({"sessions", "list", "u", "--url", f.url()}, "no API key");
+    expect_usage({"sessions", "list", "u", "--api-key-file", f.dir.file("missing.key")},
+                 "cannot read the API key file");
+    // The key as a flag's value is refused, and not echoed.
+    expect_usage({"sessions", "list", "u", "--api-key", test_keys::admin}, "--api-key is not accepted");
+    expect_usage({"sessions", "list", "u", std::string("--api-key=") + test_keys::admin}, "--api-key is not accepted");
+
+    auto help = f.admin({"--help"});
+    CHECK(help.status == 0);
+    CHECK_THAT(help.out, Catch::Contains("sessions list USER") && Catch::Contains("users revoke USER"));
+    CHECK(help.err.empty());
+}
+
+TEST_CASE("admin CLI: a user id starting with '-' after --, and keygen as an alias", "[cli]") {
+    cli_fixture f;
+    f.create("-dash");
+    auto r = f.run({"sessions", "list", "--", "-dash"});
+    // run() appends the connection flags after "--": they are positional there.
+    CHECK(r.status == 2);
+    auto ok = f.admin({"--url", f.url(), "--api-key-file", f.admin_key(), "sessions", "list", "--", "-dash"});
+    CHECK(ok.status == 0);
+    CHECK(lines_of(ok.out) == 2);
+
+    auto keygen = f.admin({"keygen", "--scopes", "sessions:admin", "--name", "ops"});
+    CHECK(keygen.status == 0);
+    CHECK_THAT(keygen.out, Catch::Contains("API key") && Catch::Contains("ops="));
+}
