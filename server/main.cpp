@@ -70,6 +70,33 @@ int main(int argc, char** argv) {
     std::vector<std::string> env;
     for (char** e = environ; *e; ++e)
         env.emplace_back(*e);
+    // What a reload (SIGHUP) parses again: the same arguments and SESSIOND_*
+    // environment, kept on key-material pages (they may hold secrets, as
+    // the keys parsed from them do), read with the files' new content.
+    std::vector<sessiond::secret_string> kept_args(argv, argv + argc), kept_env;
+    for (const auto& kv : env)
+        if (kv.starts_with("SESSIOND_")) kept_env.emplace_back(kv);
+    const sessiond::config_source reread = [&kept_args, &kept_env] {
+        std::vector<std::string> args, vars;
+        for (const auto& a : kept_args)
+            args.emplace_back(a.view());
+        for (const auto& v : kept_env)
+            vars.emplace_back(v.view());
+        std::vector<const char*> argv_again;
+        for (const auto& a : args)
+            argv_again.push_back(a.c_str());
+        argv_again.push_back(nullptr);
+        struct wipe_all {
+            std::vector<std::string>& a;
+            std::vector<std::string>& b;
+            ~wipe_all() {
+                for (auto* list : {&a, &b})
+                    for (auto& s : *list)
+                        sessiond::secure_wipe(s);
+            }
+        } wipe{args, vars};
+        return sessiond::load_config(static_cast<int>(args.size()), argv_again.data(), vars).cfg;
+    };
 
     sessiond::load_result loaded;
     std::optional<std::string> failure;
@@ -102,5 +129,5 @@ int main(int argc, char** argv) {
         case sessiond::run_mode::serve:
             break;
     }
-    return sessiond::run(loaded.cfg);
+    return sessiond::run(loaded.cfg, reread);
 }

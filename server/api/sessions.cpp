@@ -182,6 +182,9 @@ void set_failure(http::request_context& ctx, const boost::system::error_code& ec
 session_api::session_api(service::session_service& sessions, key_set callers, api_settings settings)
     : sessions_(sessions), callers_(std::move(callers)), settings_(std::move(settings)) {}
 
+session_api::session_api(service::session_service& sessions, const reloadable<api_keys>& callers, api_settings settings)
+    : sessions_(sessions), callers_(callers), settings_(std::move(settings)) {}
+
 void session_api::add_routes(http::router& routes) {
     auto bind = [this](awaitable (session_api::*fn)(http::request_context&)) {
         return [this, fn](http::request_context& ctx) { return (this->*fn)(ctx); };
@@ -209,11 +212,12 @@ void session_api::add_routes(http::router& routes) {
     routes.add_subtree("/v1/auth", bind(&session_api::forward_auth), refuse_early(scope_auth, false));
 }
 
-const caller* session_api::authorize(http::request_context& ctx, scope needed) const {
+std::shared_ptr<const caller> session_api::authorize(http::request_context& ctx, scope needed) const {
+    const auto set = callers_.get();
     // A verified client certificate names the caller (mTLS); one that names
     // no configured caller is refused, whatever API key comes with it.
     if (ctx.peer) {
-        const caller* who = callers_->identify(*ctx.peer);
+        const caller* who = set->identify(*ctx.peer);
         if (!who) {
             http::set_problem(ctx.res, sessiond::error::forbidden,
                               "the client certificate names no configured caller (tls-callers)", ctx.request_id);
@@ -224,9 +228,9 @@ const caller* session_api::authorize(http::request_context& ctx, scope needed) c
                               "the caller lacks the scope " + std::string(scope_name(needed)), ctx.request_id);
             return nullptr;
         }
-        return who;
+        return std::shared_ptr<const caller>(set, who);
     }
-    const caller* who = callers_->authenticate(ctx.req[settings_.api_key_header]);
+    const caller* who = set->authenticate(ctx.req[settings_.api_key_header]);
     if (!who) {
         http::set_problem(ctx.res, sessiond::error::unauthenticated,
                           "a valid API key is required in " + settings_.api_key_header, ctx.request_id);
@@ -237,7 +241,7 @@ const caller* session_api::authorize(http::request_context& ctx, scope needed) c
                           "the API key lacks the scope " + std::string(scope_name(needed)), ctx.request_id);
         return nullptr;
     }
-    return who;
+    return std::shared_ptr<const caller>(set, who);
 }
 
 std::string session_api::cookie_for(const std::string& token, const session_record& r) const {
@@ -301,7 +305,7 @@ void session_api::reply_with_token(http::request_context& ctx, http::status stat
 }
 
 asio::awaitable<void> session_api::create(http::request_context& ctx) {
-    const caller* who = authorize(ctx, scope_write);
+    const auto who = authorize(ctx, scope_write);
     if (!who) co_return;
     unsigned char buffer[4096];
     json::monotonic_resource mr(buffer, sizeof buffer);
@@ -337,7 +341,7 @@ asio::awaitable<void> session_api::create(http::request_context& ctx) {
 }
 
 asio::awaitable<void> session_api::validate(http::request_context& ctx) {
-    const caller* who = authorize(ctx, scope_read);
+    const auto who = authorize(ctx, scope_read);
     if (!who) co_return;
     unsigned char buffer[2048];
     json::monotonic_resource mr(buffer, sizeof buffer);
@@ -362,7 +366,7 @@ asio::awaitable<void> session_api::validate(http::request_context& ctx) {
 }
 
 asio::awaitable<void> session_api::rotate(http::request_context& ctx) {
-    const caller* who = authorize(ctx, scope_write);
+    const auto who = authorize(ctx, scope_write);
     if (!who) co_return;
     unsigned char buffer[4096];
     json::monotonic_resource mr(buffer, sizeof buffer);
@@ -392,7 +396,7 @@ asio::awaitable<void> session_api::rotate(http::request_context& ctx) {
 }
 
 asio::awaitable<void> session_api::revoke(http::request_context& ctx) {
-    const caller* who = authorize(ctx, scope_write);
+    const auto who = authorize(ctx, scope_write);
     if (!who) co_return;
     unsigned char buffer[2048];
     json::monotonic_resource mr(buffer, sizeof buffer);
@@ -418,7 +422,7 @@ asio::awaitable<void> session_api::get_by_id(http::request_context& ctx) {
 }
 
 asio::awaitable<void> session_api::delete_by_id(http::request_context& ctx) {
-    const caller* who = authorize(ctx, scope_admin);
+    const auto who = authorize(ctx, scope_admin);
     if (!who) co_return;
     auto id = session::session_id::parse(ctx.params.get("id"));
     if (!id) co_return set_failure(ctx, service::errc::not_found);
@@ -470,7 +474,7 @@ asio::awaitable<void> session_api::list_user(http::request_context& ctx) {
 }
 
 asio::awaitable<void> session_api::delete_user(http::request_context& ctx) {
-    const caller* who = authorize(ctx, scope_admin);
+    const auto who = authorize(ctx, scope_admin);
     if (!who) co_return;
     auto user_id = ctx.params.get("user_id");
     if (!valid_user_id(user_id)) {
@@ -584,7 +588,7 @@ void session_api::set_identity(http::response& res, const session_record& r) con
 }
 
 asio::awaitable<void> session_api::forward_auth(http::request_context& ctx) {
-    const caller* who = authorize(ctx, scope_auth);
+    const auto who = authorize(ctx, scope_auth);
     if (!who) co_return;
     // Below /v1/auth the query is the original request's (Envoy), not ours.
     auto below = ctx.params.get("path");

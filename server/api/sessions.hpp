@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "api/api_keys.hpp"
+#include "common/reloadable.hpp"
 #include "config/config.hpp"
 #include "http/router.hpp"
 #include "service/session_service.hpp"
@@ -35,7 +36,10 @@ struct api_settings {
 
 class session_api {
 public:
+    // `callers`: fixed, or reloadable (each request uses the set current when
+    // it is authorized, to its end).
     session_api(service::session_service& sessions, key_set callers, api_settings settings);
+    session_api(service::session_service& sessions, const reloadable<api_keys>& callers, api_settings settings);
 
     void add_routes(http::router& routes);
 
@@ -51,7 +55,9 @@ private:
     awaitable delete_user(http::request_context& ctx);
     awaitable forward_auth(http::request_context& ctx);
 
-    const caller* authorize(http::request_context& ctx, scope needed) const;
+    // The caller, kept alive with its key set for as long as the request
+    // holds it; null after a 401/403 problem was set.
+    std::shared_ptr<const caller> authorize(http::request_context& ctx, scope needed) const;
     // The request's metadata as JSON text: nullopt after a 400, an empty
     // optional when the field is absent.
     std::optional<std::optional<std::string>> read_metadata(http::request_context& ctx,
@@ -65,7 +71,7 @@ private:
     void set_identity(http::response& res, const session::session_record& r) const;
 
     service::session_service& sessions_;
-    key_set callers_;  // never null
+    local_view<api_keys> callers_;
     api_settings settings_;
 };
 

@@ -8,6 +8,9 @@
 #include <boost/asio/use_awaitable.hpp>
 
 #include <csignal>
+#include <map>
+#include <set>
+#include <sstream>
 #include <cstdio>
 #include <cstring>
 #include <span>
@@ -21,6 +24,7 @@
 #include "common/cpus.hpp"
 #include "common/fd_limit.hpp"
 #include "common/metrics.hpp"
+#include "common/reloadable.hpp"
 #include "common/secret_file.hpp"
 #include "common/secure_memory.hpp"
 #include "http/router.hpp"
@@ -342,9 +346,9 @@ void run_contained(boost::asio::io_context& ioc) {
     }
 }
 
-// Fills `out`; prints the first problem and returns false.
-bool prepare(const config& cfg, startup& out) {
-    try {
+// Fills `out`; throws config_error naming the first problem.
+void prepare_checked(const config& cfg, startup& out) {
+    {
         if (!cfg.store.redis_url.empty()) out.redis_cfg = make_redis_config(cfg.store);
         out.sec = load_security(cfg);
         for (auto& w : exposed_secret_files(cfg))
@@ -369,11 +373,44 @@ bool prepare(const config& cfg, startup& out) {
                 throw config_error(std::string("cannot load the TLS certificate: ") + e.what());
             }
         }
+    }
+}
+
+// Fills `out`; prints the first problem and returns false.
+bool prepare(const config& cfg, startup& out) {
+    try {
+        prepare_checked(cfg, out);
     } catch (const config_error& e) {
         std::fprintf(stderr, "sessiond: %s\n", e.what());
         return false;
     }
     return true;
+}
+
+// The options that differ between two describe() texts, but for those a
+// reload applies (keys, callers, the log level, the certificate's files,
+// which are read again) and the secret ones (whose text the daemon wiped).
+std::string needs_restart(const std::string& before, const std::string& after) {
+    static const std::set<std::string, std::less<>> live = {
+        "token-keys",  "token-keys-file", "token-signing-kid", "api-keys",  "api-keys-file",
+        "tls-callers", "log-level",       "user-index-key",    "redis-url", "redis-sentinel-password"};
+    auto values = [](const std::string& text) {
+        std::map<std::string, std::string, std::less<>> out;
+        std::istringstream in(text);
+        for (std::string line; std::getline(in, line);) {
+            const auto eq = line.find(" = ");
+            if (!line.starts_with('#') && eq != std::string::npos) out[line.substr(0, eq)] = line.substr(eq + 3);
+        }
+        return out;
+    };
+    const auto a = values(before), b = values(after);
+    std::string out;
+    for (const auto& [name, value] : b) {
+        if (live.contains(name)) continue;
+        const auto it = a.find(name);
+        if (it == a.end() || it->second != value) out += (out.empty() ? "" : ", ") + name;
+    }
+    return out;
 }
 
 }  // namespace
@@ -388,9 +425,11 @@ int check_startup(const config& cfg) {
     return 0;
 }
 
-int run(config& cfg) {
+int run(config& cfg, const config_source& reread) {
     startup prepared;
     const bool prepared_ok = prepare(cfg, prepared);
+    // What a reload compares the new configuration with (secrets redacted).
+    const std::string started_with = describe(cfg);
     // Parsed into the keyring and the Redis config (on key-material pages):
     // the configuration's text copies are no longer needed.
     secure_wipe(cfg.token.keys);
@@ -447,6 +486,9 @@ int run(config& cfg) {
             "unsealed (format 2) records are read: set record-accept-unsigned = false once no instance "
             "writes them",
             {{"record_format", cfg.store.record_format}});
+    // Token keys and callers: replaced whole by a reload, read per thread.
+    reloadable<session::keyring> keys(sec.keys);
+    reloadable<api::api_keys> callers(sec.callers);
     // The validation cache: each I/O thread keeps its share, and its own
     // invalidation links; the marks of this instance's writes are shared.
     const bool cache = redis_cfg && cfg.store.cache;
@@ -465,13 +507,13 @@ int run(config& cfg) {
             }
             if (cache) w->redis_client->enable_tracking(cfg.store.redis_key_prefix);
             w->redis_sessions = std::make_unique<store::redis_store>(
-                *w->redis_client, clock, cfg.store.redis_key_prefix, store::record_sealer(sec.keys, record_options));
+                *w->redis_client, clock, cfg.store.redis_key_prefix, store::record_sealer(keys, record_options));
             if (cache) w->redis_sessions->enable_cache(cache_limits, write_marks);
             w->redis_client->start();
             sessions = w->redis_sessions.get();
         }
-        w->service = std::make_unique<service::session_service>(*sessions, sec.keys, codec, clock, policy);
-        w->sessions = std::make_unique<api::session_api>(*w->service, sec.callers, settings);
+        w->service = std::make_unique<service::session_service>(*sessions, keys, codec, clock, policy);
+        w->sessions = std::make_unique<api::session_api>(*w->service, callers, settings);
     }
 
     // Every connection holds a descriptor: max-connections must fit in the
@@ -602,33 +644,67 @@ int run(config& cfg) {
         signals.async_wait(on_signal);
     };
     signals.async_wait(on_signal);
-    // SIGHUP: the TLS certificate and key are read again (two small local
-    // files, once per operator signal: read here, on thread 0). A pair that
-    // does not load leaves the current one in use. Open connections keep
-    // the certificate they were accepted with.
+    // SIGHUP: the configuration is read again from where it came (the
+    // files' current content; flags and environment as at start) and
+    // checked in full as at start, the TLS certificate included. Only then
+    // do the token keys, the callers, the log level and the certificate
+    // change; anything wrong, and all of it stays as it was. Requests in
+    // flight keep the keys and callers they started with. Runs on thread 0:
+    // a few small local files, once per operator signal.
     boost::asio::signal_set hangup(workers[0]->ioc, SIGHUP);
     std::function<void(const boost::system::error_code&, int)> on_hangup;
+    auto reload = [&] {
+        if (!reread) throw config_error("this process cannot read its configuration again");
+        config next = reread();
+        startup fresh;
+        prepare_checked(next, fresh);
+        const auto now = keys.current();
+        // Ephemeral keys (development mode without keys) stay: new ones
+        // would end every session.
+        const bool ephemeral = next.token.keys.empty() && next.token.keys_file.empty();
+        if (!ephemeral && fresh.sec.keys->user_index_fingerprint() != now->user_index_fingerprint())
+            throw config_error(
+                "user-index-key differs from the one in use: it cannot change while running (every user's "
+                "index would be missed); restart with it, see docs/data-model.md");
+        const std::string restart = needs_restart(started_with, describe(next));
+        secure_wipe(next.token.keys);
+        secure_wipe(next.token.user_index_key);
+        secure_wipe(next.store.redis_url);
+        secure_wipe(next.store.redis_sentinel_password);
+        std::optional<http::certificate_info> certificate;
+        if (tls) certificate = tls->reload();
+        if (!ephemeral) keys.publish(fresh.sec.keys);
+        callers.publish(fresh.sec.callers);
+        const auto kept = keys.current();
+        std::string kids;
+        for (auto kid : kept->kids())
+            kids += (kids.empty() ? "" : ",") + std::to_string(kid);
+        log::info("configuration reloaded", {{"signing_kid", static_cast<std::int64_t>(kept->signing_kid())},
+                                             {"accepted_kids", kids},
+                                             {"log_level", next.log.level}});
+        if (certificate) {
+            metrics::get().tls_reloads.inc();
+            log::info("TLS certificate reloaded",
+                      {{"subject", certificate->subject},
+                       {"not_after_unix", static_cast<std::int64_t>(std::chrono::duration_cast<std::chrono::seconds>(
+                                                                        certificate->not_after.time_since_epoch())
+                                                                        .count())}});
+        }
+        if (!restart.empty())
+            log::warn("options that only a restart applies differ from those in use; they were not changed",
+                      {{"options", restart}});
+        log::set_level(next.log.level);  // last: the lines above are written at the level in use
+    };
     on_hangup = [&](const boost::system::error_code& ec, int) {
         if (ec) return;
-        if (!tls) {
-            log::warn(
-                "SIGHUP received: nothing to reload (no TLS certificate configured); other settings need a "
-                "restart");
-        } else {
-            try {
-                const auto info = tls->reload();
-                metrics::get().tls_reloads.inc();
-                log::info(
-                    "SIGHUP received: TLS certificate reloaded",
-                    {{"subject", info.subject},
-                     {"not_after_unix", static_cast<std::int64_t>(std::chrono::duration_cast<std::chrono::seconds>(
-                                                                      info.not_after.time_since_epoch())
-                                                                      .count())}});
-            } catch (const std::exception& e) {
-                metrics::get().tls_reloads_failed.inc();
-                log::error("SIGHUP received: TLS certificate reload failed, the previous certificate stays in use",
-                           {{"error", std::string_view(e.what())}});
-            }
+        try {
+            reload();
+            metrics::get().config_reloads.inc();
+        } catch (const std::exception& e) {
+            metrics::get().config_reloads_failed.inc();
+            if (tls) metrics::get().tls_reloads_failed.inc();
+            log::error("SIGHUP received: reload failed, the configuration in use stays",
+                       {{"error", std::string_view(e.what())}});
         }
         hangup.async_wait(on_hangup);
     };

@@ -97,11 +97,13 @@ constexpr counter shard::*single_counters[] = {
     &shard::cache_tracking,
     &shard::redis_reconnects,
     &shard::redis_in_flight,
+    &shard::config_reloads,
+    &shard::config_reloads_failed,
 };
 // clang-format on
-// A counter appended to shard (after redis_in_flight, its last member) but
-// not listed above fails here.
-static_assert(offsetof(shard, redis_in_flight) + sizeof(counter) ==
+// A counter appended to shard (after config_reloads_failed, its last
+// member) but not listed above fails here.
+static_assert(offsetof(shard, config_reloads_failed) + sizeof(counter) ==
                   sizeof(shard::responses_by_class) + sizeof(shard::latency_buckets) + sizeof(shard::latency_sum_us) +
                       sizeof(shard::tokens_refused) + sizeof(shard::invalidation_delay_buckets) +
                       sizeof(shard::redis_buckets) + sizeof(shard::redis_sum_us) + sizeof(shard::redis_failures) +
@@ -379,12 +381,14 @@ std::string render(std::uint64_t open_connections, bool store_ready, std::string
            r.redis_writes_unacknowledged.get());
     simple("sessiond_tls_handshakes_failed_total", "counter", "HTTPS connections that ended in their TLS handshake.",
            r.tls_handshakes_failed.get());
-    out +=
-        "# HELP sessiond_tls_reloads_total Certificate reloads (SIGHUP), by result: a failed one keeps the old "
-        "certificate.\n"
-        "# TYPE sessiond_tls_reloads_total counter\n";
-    fmt::format_to(it, "sessiond_tls_reloads_total{{result=\"ok\"}} {}\n", r.tls_reloads.get());
-    fmt::format_to(it, "sessiond_tls_reloads_total{{result=\"failed\"}} {}\n", r.tls_reloads_failed.get());
+    // A counter of outcomes, result="ok" and result="failed".
+    auto outcomes = [&](const char* name, const char* help, const counter& ok, const counter& failed) {
+        fmt::format_to(it, "# HELP {} {}\n# TYPE {} counter\n", name, help, name);
+        fmt::format_to(it, "{}{{result=\"ok\"}} {}\n{}{{result=\"failed\"}} {}\n", name, ok.get(), name, failed.get());
+    };
+    outcomes("sessiond_tls_reloads_total",
+             "Certificate reloads (SIGHUP), by result: a failed one keeps the old certificate.", r.tls_reloads,
+             r.tls_reloads_failed);
     simple("sessiond_cache_hits_total", "counter", "Validations answered from the validation cache.",
            r.cache_hits.get());
     simple("sessiond_cache_misses_total", "counter", "Validations that read Redis and could fill the cache.",
@@ -425,6 +429,9 @@ std::string render(std::uint64_t open_connections, bool store_ready, std::string
            r.redis_reconnects.get());
     simple("sessiond_redis_operations_in_flight", "gauge", "Redis store operations sent and not yet answered.",
            r.redis_in_flight.get());
+    outcomes("sessiond_config_reloads_total",
+             "Configuration reloads (SIGHUP), by result: a failed one keeps the configuration in use.",
+             r.config_reloads, r.config_reloads_failed);
     simple("sessiond_store_ready", "gauge", "1 when the session store is reachable.", store_ready ? 1 : 0);
     out += extra;
     return out;

@@ -120,15 +120,17 @@ struct alignas(cache_line) shard {
     counter tls_reloads;                  // certificate reloads that took effect
     counter tls_reloads_failed;           // certificate reloads refused (the old one stays)
     counter invalidation_delay_sum_us;
-    counter cache_hits;           // validations answered from the validation cache
-    counter cache_misses;         // validations that read Redis while the cache could be used
-    counter cache_blind;          // validations that read Redis because invalidation was not established or fresh
-    counter cache_invalidations;  // invalidations received for session keys
-    counter cache_flushes;        // every entry dropped (link lost, topology change, Redis flushed)
-    counter cache_entries;        // gauge: this thread's entries
-    counter cache_tracking;       // gauge: 1 while this thread's invalidation links are established
-    counter redis_reconnects;     // Redis connections made again after one failed
-    counter redis_in_flight;      // gauge: Redis operations of this thread awaiting their reply
+    counter cache_hits;             // validations answered from the validation cache
+    counter cache_misses;           // validations that read Redis while the cache could be used
+    counter cache_blind;            // validations that read Redis because invalidation was not established or fresh
+    counter cache_invalidations;    // invalidations received for session keys
+    counter cache_flushes;          // every entry dropped (link lost, topology change, Redis flushed)
+    counter cache_entries;          // gauge: this thread's entries
+    counter cache_tracking;         // gauge: 1 while this thread's invalidation links are established
+    counter redis_reconnects;       // Redis connections made again after one failed
+    counter redis_in_flight;        // gauge: Redis operations of this thread awaiting their reply
+    counter config_reloads;         // SIGHUP reloads that took effect
+    counter config_reloads_failed;  // SIGHUP reloads refused (the configuration in use stays)
     // A new counter goes here, and into single_counters in metrics.cpp.
 };
 

@@ -133,6 +133,12 @@ void init(const log_config& cfg) {
     spdlog::set_default_logger(g.events);
 }
 
+void set_level(std::string_view level) {
+    const auto l = spdlog::level::from_str(std::string(level));
+    for (auto* logger : {g.events.get(), g.access.get()})
+        if (logger) logger->set_level(l);  // atomic in spdlog: any thread
+}
+
 void shutdown() {
     // Each pool's worker drains its queue when the pool is destroyed.
     spdlog::drop_all();

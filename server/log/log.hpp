@@ -39,6 +39,8 @@ struct field {
 
 // Sets up the process-wide loggers. Call once, before the I/O threads start.
 void init(const log_config& cfg);
+// Another level (a reload): trace, debug, info, warn, error or off.
+void set_level(std::string_view level);
 // Writes out what is queued and stops the loggers (at exit).
 void shutdown();
 

@@ -70,12 +70,17 @@ session_service::session_service(store::session_store& store, std::shared_ptr<co
                                  session::token_codec codec, const session::clock& clock, session::policy policy)
     : store_(store), keys_(std::move(keys)), codec_(std::move(codec)), clock_(clock), policy_(policy) {}
 
+session_service::session_service(store::session_store& store, const reloadable<session::keyring>& keys,
+                                 session::token_codec codec, const session::clock& clock, session::policy policy)
+    : store_(store), keys_(keys), codec_(std::move(codec)), clock_(clock), policy_(policy) {}
+
 store::user_ref session_service::user(std::string_view user_id) const {
-    return store::user_ref{std::string(user_id), keys_->user_bucket(user_id), keys_->user_index_name(user_id)};
+    const auto keys = keys_.get();
+    return store::user_ref{std::string(user_id), keys->user_bucket(user_id), keys->user_index_name(user_id)};
 }
 
 store::user_ref session_service::user_of(const session_record& r) const {
-    return store::user_ref{r.user_id, r.id.bucket, keys_->user_index_name(r.user_id)};
+    return store::user_ref{r.user_id, r.id.bucket, keys_.get()->user_index_name(r.user_id)};
 }
 
 void session_service::audit(std::string_view event, const session_record& r, const actor& who) const {
@@ -119,8 +124,10 @@ asio::awaitable<void> session_service::revoke_reused(const session_record& store
 }
 
 asio::awaitable<result<issued_session>> session_service::create(create_request request, const actor& who) {
+    // The keys of this call, kept to its end whatever a reload publishes meanwhile.
+    const auto keys = keys_.get();
     auto u = user(request.user_id);
-    auto issued = codec_.issue(*keys_, u.bucket);
+    auto issued = codec_.issue(*keys, u.bucket);
     session::secure_wipe(issued.secret);  // the token and the digest are what is needed
     session::creation c{std::move(request.user_id), std::move(request.metadata).value_or("{}"), std::nullopt,
                         std::nullopt};
@@ -143,12 +150,14 @@ asio::awaitable<result<issued_session>> session_service::create(create_request r
 asio::awaitable<result<session_record>> session_service::validate(std::string_view token,
                                                                   const session::check_options& options,
                                                                   const actor& who) {
+    // The keys of this call, kept to its end whatever a reload publishes meanwhile.
+    const auto keys = keys_.get();
     auto reject = [](boost::system::error_code ec) {
         metrics::get().validations_rejected.inc();
         return ec;
     };
     if (token.empty()) co_return reject(errc::no_token);
-    auto decoded = codec_.decode(*keys_, token);
+    auto decoded = codec_.decode(*keys, token);
     if (!decoded) co_return reject(decoded.error());
     auto presented = session::digest_secret(decoded->secret);
     session::secure_wipe(decoded->secret);  // only its digest is compared
@@ -190,11 +199,13 @@ asio::awaitable<result<session_record>> session_service::validate(std::string_vi
 
 asio::awaitable<result<issued_session>> session_service::rotate(std::string_view token, rotate_request request,
                                                                 const actor& who) {
-    auto decoded = codec_.decode(*keys_, token);
+    // The keys of this call, kept to its end whatever a reload publishes meanwhile.
+    const auto keys = keys_.get();
+    auto decoded = codec_.decode(*keys, token);
     if (!decoded) co_return decoded.error();
     auto presented = session::digest_secret(decoded->secret);
     std::optional<session::token_secret> derived;
-    if (request.idempotency_key) derived = keys_->derive_secret("rotate", decoded->secret, *request.idempotency_key);
+    if (request.idempotency_key) derived = keys->derive_secret("rotate", decoded->secret, *request.idempotency_key);
     session::secure_wipe(decoded->secret);
 
     for (int attempt = 0; attempt < rotate_attempts; ++attempt) {
@@ -207,7 +218,7 @@ asio::awaitable<result<issued_session>> session_service::rotate(std::string_view
         if (!found) co_return store_failure(found.error());
         if (!*found) co_return errc::unknown_session;
         const auto& stored = **found;
-        auto issued = derived ? codec_.reissue(*keys_, decoded->id, *derived) : codec_.reissue(*keys_, decoded->id);
+        auto issued = derived ? codec_.reissue(*keys, decoded->id, *derived) : codec_.reissue(*keys, decoded->id);
         session::secure_wipe(issued.secret);
         auto rotated = session::rotate(stored, presented, issued.secret_hash, clock_.now(), policy_,
                                        request.reauthenticated, request.metadata);
@@ -237,7 +248,9 @@ asio::awaitable<result<issued_session>> session_service::rotate(std::string_view
 }
 
 asio::awaitable<result<void>> session_service::revoke(std::string_view token, const actor& who) {
-    auto decoded = codec_.decode(*keys_, token);
+    // The keys of this call, kept to its end whatever a reload publishes meanwhile.
+    const auto keys = keys_.get();
+    auto decoded = codec_.decode(*keys, token);
     if (!decoded) co_return decoded.error();
     const auto presented = session::digest_secret(decoded->secret);
     session::secure_wipe(decoded->secret);

@@ -20,6 +20,7 @@
 #include <string_view>
 #include <vector>
 
+#include "common/reloadable.hpp"
 #include "service/errc.hpp"
 #include "session/keyring.hpp"
 #include "session/rules.hpp"
@@ -83,8 +84,11 @@ struct rotate_request {
 
 class session_service {
 public:
+    // `keys`: fixed, or reloadable (each call takes the keys current when it starts).
     session_service(store::session_store& store, std::shared_ptr<const session::keyring> keys,
                     session::token_codec codec, const session::clock& clock, session::policy policy);
+    session_service(store::session_store& store, const reloadable<session::keyring>& keys, session::token_codec codec,
+                    const session::clock& clock, session::policy policy);
 
     // A new session; sessions evicted by the per-user limit are audited.
     boost::asio::awaitable<result<issued_session>> create(create_request request, const actor& who);
@@ -132,7 +136,7 @@ private:
     void audit(std::string_view event, const session::session_record& r, const actor& who) const;
 
     store::session_store& store_;
-    std::shared_ptr<const session::keyring> keys_;
+    local_view<session::keyring> keys_;
     session::token_codec codec_;
     const session::clock& clock_;
     session::policy policy_;

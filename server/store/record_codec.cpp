@@ -273,13 +273,20 @@ record_sealer::record_sealer(std::shared_ptr<const session::keyring> keys, recor
         throw std::invalid_argument("record format must be 2 or 3");
 }
 
+record_sealer::record_sealer(const reloadable<session::keyring>& keys, record_format_options options)
+    : keys_(keys), options_(options) {
+    if (options_.write_format != record_format && options_.write_format != sealed_format)
+        throw std::invalid_argument("record format must be 2 or 3");
+}
+
 std::string record_sealer::seal(const session_record& r, std::string_view key_name) const {
     std::string out = encode_record(r);
     if (options_.write_format == record_format) return out;
     out[0] = static_cast<char>(sealed_format);
-    const std::uint8_t kid = keys_->signing_kid();
+    const auto keys = keys_.get();
+    const std::uint8_t kid = keys->signing_kid();
     out.push_back(static_cast<char>(kid));
-    const auto tag = seal_tag(keys_->record_key(kid), key_name, out);
+    const auto tag = seal_tag(keys->record_key(kid), key_name, out);
     out.append(reinterpret_cast<const char*>(tag.data()), tag.size());
     return out;
 }
@@ -288,11 +295,12 @@ boost::system::result<session_record> record_sealer::open(std::string_view value
                                                           const session_id& id) const {
     if (value.empty()) return record_errc::malformed;
     const auto format = static_cast<std::uint8_t>(value[0]);
+    const auto keys = keys_.get();
     if (format == sealed_format) {
         if (value.size() <= seal_size) return record_errc::malformed;
         const auto sealed_part = value.substr(0, value.size() - tag_size);
         const auto kid = static_cast<std::uint8_t>(sealed_part.back());
-        const auto key = keys_->record_key(kid);
+        const auto key = keys->record_key(kid);
         if (key.empty()) return record_errc::forged;  // no such key (any more): nobody can vouch for it
         const auto expected = seal_tag(key, key_name, sealed_part);
         if (!session::equal_ct(session::as_bytes(value.substr(sealed_part.size())),
@@ -305,7 +313,7 @@ boost::system::result<session_record> record_sealer::open(std::string_view value
         // and then at least the user must belong to the session's bucket.
         if (!options_.accept_unsigned) return record_errc::unsigned_record;
         auto r = decode_record(value, id);
-        if (r && keys_->user_bucket(r->user_id) != id.bucket) return record_errc::forged;
+        if (r && keys->user_bucket(r->user_id) != id.bucket) return record_errc::forged;
         return r;
     }
     return format > sealed_format ? record_errc::unsupported_format : record_errc::malformed;

@@ -13,6 +13,7 @@
 #include <string_view>
 #include <type_traits>
 
+#include "common/reloadable.hpp"
 #include "session/keyring.hpp"
 #include "session/session_record.hpp"
 
@@ -80,8 +81,10 @@ struct record_format_options {
 
 class record_sealer {
 public:
-    // Throws std::invalid_argument for a format other than 2 or 3.
+    // Throws std::invalid_argument for a format other than 2 or 3. With a
+    // reloadable, each call uses the keys current when it is made.
     record_sealer(std::shared_ptr<const session::keyring> keys, record_format_options options);
+    record_sealer(const reloadable<session::keyring>& keys, record_format_options options);
 
     // The value to store under `key_name`, in the configured format.
     std::string seal(const session::session_record& r, std::string_view key_name) const;
@@ -94,10 +97,10 @@ public:
                                                         const session::session_id& id) const;
 
     const record_format_options& options() const noexcept { return options_; }
-    const session::keyring& keys() const noexcept { return *keys_; }
+    std::shared_ptr<const session::keyring> keys() const { return keys_.get(); }
 
 private:
-    std::shared_ptr<const session::keyring> keys_;
+    local_view<session::keyring> keys_;
     record_format_options options_;
 };
 

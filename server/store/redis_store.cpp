@@ -548,7 +548,7 @@ asio::awaitable<result<created>> redis_store::create(const session_record& r, co
 }
 
 asio::awaitable<result<bool>> redis_store::check_index_key(bool overwrite) {
-    const auto fingerprint = sealer_.keys().user_index_fingerprint();
+    const auto fingerprint = sealer_.keys()->user_index_fingerprint();
     std::vector<std::string> keys{index_key_name()};
     std::vector<std::string> args{fingerprint, overwrite ? "1" : "0"};
     timed_op timing(metrics::redis_op::check_index_key);
