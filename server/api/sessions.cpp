@@ -564,7 +564,9 @@ std::optional<std::string> header_value(const json::value& v) {
 
 void session_api::set_identity(http::response& res, const session_record& r) const {
     res.set(settings_.user_header, header_safe(r.user_id));
-    res.set(settings_.id_header, r.id.to_string());
+    std::array<char, session::session_id::encoded_size> id;  // the header's copy is the only one
+    r.id.to_chars(id);
+    res.set(settings_.id_header, std::string_view(id.data(), id.size()));
     if (settings_.metadata_headers.empty()) return;
     boost::system::error_code ec;
     auto metadata = json::parse(r.metadata, ec);

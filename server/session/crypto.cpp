@@ -270,18 +270,25 @@ bool equal_ct(bytes_view a, bytes_view b) noexcept {
 }
 
 std::size_t base64url_encode(bytes_view in, std::span<char> out) noexcept {
+    // Three bytes to four characters at a time, then the one or two left.
     std::size_t o = 0;
-    std::uint32_t acc = 0;
-    unsigned bits = 0;
-    for (const std::uint8_t b : in) {
-        acc = (acc << 8) | b;
-        bits += 8;
-        while (bits >= 6) {
-            bits -= 6;
-            out[o++] = encode_char<'-', '_'>((acc >> bits) & 0x3F);
-        }
+    std::size_t i = 0;
+    for (; i + 3 <= in.size(); i += 3, o += 4) {
+        const std::uint32_t x = std::uint32_t{in[i]} << 16 | std::uint32_t{in[i + 1]} << 8 | in[i + 2];
+        out[o] = encode_char<'-', '_'>(x >> 18);
+        out[o + 1] = encode_char<'-', '_'>((x >> 12) & 0x3F);
+        out[o + 2] = encode_char<'-', '_'>((x >> 6) & 0x3F);
+        out[o + 3] = encode_char<'-', '_'>(x & 0x3F);
     }
-    if (bits > 0) out[o++] = encode_char<'-', '_'>((acc << (6 - bits)) & 0x3F);
+    if (in.size() - i == 1) {
+        out[o++] = encode_char<'-', '_'>(in[i] >> 2);
+        out[o++] = encode_char<'-', '_'>((in[i] & 0x03) << 4);
+    } else if (in.size() - i == 2) {
+        const std::uint32_t x = std::uint32_t{in[i]} << 8 | in[i + 1];
+        out[o++] = encode_char<'-', '_'>(x >> 10);
+        out[o++] = encode_char<'-', '_'>((x >> 4) & 0x3F);
+        out[o++] = encode_char<'-', '_'>((x & 0x0F) << 2);
+    }
     return o;
 }
 
