@@ -6,8 +6,11 @@
 #include <boost/json/object.hpp>
 #include <boost/json/value.hpp>
 
+#include <array>
+#include <cstdint>
 #include <initializer_list>
 #include <optional>
+#include <string>
 #include <string_view>
 
 #include "http/types.hpp"
@@ -35,5 +38,50 @@ std::optional<std::optional<std::int64_t>> get_int(http::request_context& ctx, c
                                                    std::string_view name, std::int64_t min, std::int64_t max);
 
 void malformed(http::request_context& ctx, std::string_view detail);
+
+// A body whose fields are all strings, booleans or integers (validate,
+// revoke), read in one pass without building a JSON value: the checks and
+// refusals of parse_object and only_fields, word for word, and no
+// allocation for the usual body. A string without escapes is a view into
+// the request body; one with escapes is unescaped into the field's own
+// buffer.
+class flat_body {
+public:
+    static constexpr std::size_t max_fields = 4;
+    enum class kind : std::uint8_t { absent, string, boolean, int64, uint64, other };
+    struct field {
+        std::string_view name;
+        kind type = kind::absent;
+        bool boolean = false;
+        std::int64_t int64 = 0;
+        std::uint64_t uint64 = 0;
+        std::string_view text;  // kind::string
+        std::string unescaped;  // text's storage when the string had escapes
+    };
+
+    // The fields a handler knows; any other is refused (only_fields).
+    flat_body(std::initializer_list<std::string_view> allowed);
+    flat_body(const flat_body&) = delete;  // its fields may be views of its own storage
+    flat_body& operator=(const flat_body&) = delete;
+
+    const field* find(std::string_view name) const;
+
+private:
+    friend class flat_reader;
+    std::array<field, max_fields> fields_;
+    std::size_t count_ = 0;
+};
+
+// Fills `body` from the request (415 and 400 exactly as parse_object and
+// then only_fields would set them); false after a refusal.
+bool read_flat(http::request_context& ctx, flat_body& body);
+
+// The field readers over a flat body: the same results and refusals as
+// those over an object.
+std::optional<std::string_view> get_string(http::request_context& ctx, const flat_body& body, std::string_view name,
+                                           bool required);
+std::optional<bool> get_bool(http::request_context& ctx, const flat_body& body, std::string_view name, bool fallback);
+std::optional<std::optional<std::int64_t>> get_int(http::request_context& ctx, const flat_body& body,
+                                                   std::string_view name, std::int64_t min, std::int64_t max);
 
 }  // namespace sessiond::api

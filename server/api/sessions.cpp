@@ -343,19 +343,17 @@ asio::awaitable<void> session_api::create(http::request_context& ctx) {
 asio::awaitable<void> session_api::validate(http::request_context& ctx) {
     const auto who = authorize(ctx, scope_read);
     if (!who) co_return;
-    unsigned char buffer[2048];
-    json::monotonic_resource mr(buffer, sizeof buffer);
-    auto body = parse_object(ctx, &mr);
-    if (!body || !only_fields(ctx, *body, {"token", "touch", "max_auth_age"})) co_return;
-    auto token = get_string(ctx, *body, "token", true);
+    flat_body body{"token", "touch", "max_auth_age"};
+    if (!read_flat(ctx, body)) co_return;
+    auto token = get_string(ctx, body, "token", true);
     if (!token) co_return;
     if (token->size() > max_token_field) {
         malformed(ctx, "token is too long");
         co_return;
     }
-    auto touch = get_bool(ctx, *body, "touch", true);
+    auto touch = get_bool(ctx, body, "touch", true);
     if (!touch) co_return;
-    auto max_age = get_int(ctx, *body, "max_auth_age", 0, INT32_MAX);
+    auto max_age = get_int(ctx, body, "max_auth_age", 0, INT32_MAX);
     if (!max_age) co_return;
     session::check_options options{*touch, std::nullopt};
     if (*max_age) options.max_auth_age = std::chrono::seconds(**max_age);
@@ -398,11 +396,9 @@ asio::awaitable<void> session_api::rotate(http::request_context& ctx) {
 asio::awaitable<void> session_api::revoke(http::request_context& ctx) {
     const auto who = authorize(ctx, scope_write);
     if (!who) co_return;
-    unsigned char buffer[2048];
-    json::monotonic_resource mr(buffer, sizeof buffer);
-    auto body = parse_object(ctx, &mr);
-    if (!body || !only_fields(ctx, *body, {"token"})) co_return;
-    auto token = get_string(ctx, *body, "token", true);
+    flat_body body{"token"};
+    if (!read_flat(ctx, body)) co_return;
+    auto token = get_string(ctx, body, "token", true);
     if (!token) co_return;
     // A token that sessiond did not issue is refused; one it issued revokes
     // its session (idempotent: already gone is fine).
@@ -572,7 +568,9 @@ std::optional<std::string> header_value(const json::value& v) {
 
 void session_api::set_identity(http::response& res, const session_record& r) const {
     res.set(settings_.user_header, header_safe(r.user_id));
-    res.set(settings_.id_header, r.id.to_string());
+    std::array<char, session::session_id::encoded_size> id;  // the header's copy is the only one
+    r.id.to_chars(id);
+    res.set(settings_.id_header, std::string_view(id.data(), id.size()));
     if (settings_.metadata_headers.empty()) return;
     boost::system::error_code ec;
     auto metadata = json::parse(r.metadata, ec);

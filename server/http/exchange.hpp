@@ -20,7 +20,7 @@
 
 namespace sessiond::http {
 
-using request_parser = beast_http::request_parser<beast_http::string_body>;
+using request_parser = beast_http::request_parser<beast_http::string_body, field_allocator<char>>;
 
 // The server's parser limits: header and body sizes from `cfg`. (Whether the
 // body is parsed with the header is the caller's choice: a connection reads

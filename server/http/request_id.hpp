@@ -14,5 +14,7 @@ bool valid_request_id(std::string_view id) noexcept;
 // A new id, unique within the process and unlikely to repeat across
 // processes: a random per-process prefix and a counter. Not a secret.
 std::string make_request_id();
+// The same, written over `out` (whose storage a connection reuses).
+void make_request_id(std::string& out);
 
 }  // namespace sessiond::http

@@ -383,6 +383,7 @@ asio::awaitable<void> server::serve_on(connection& conn, Stream& stream) {
     auto* c = &conn;
     beast::flat_buffer buffer;
     std::string wire;  // the serialized response, reused
+    std::string rid;   // the request's id, its storage reused
     bool close_politely = false;
     const auto read_timeout = c->reserved ? std::min(cfg_.read_timeout, probe_timeout) : cfg_.read_timeout;
     try {
@@ -414,7 +415,7 @@ asio::awaitable<void> server::serve_on(connection& conn, Stream& stream) {
             std::optional<router::match_result> early;  // matched on the header (100-continue)
             bool refused_early = false;                 // ... and refused without its body
             response res;
-            std::string rid;
+            rid.clear();
             for (;;) {
                 if (buffer.size() > 0 && !parser.is_done()) {
                     buffer.consume(parser.put(buffer.data(), ec));
@@ -426,8 +427,10 @@ asio::awaitable<void> server::serve_on(connection& conn, Stream& stream) {
                     parser.eager(true);
                     request& head = parser.get();
                     if (refusal = framing_problem(head); !refusal.empty()) break;
-                    auto given = head[cfg_.request_id_header];
-                    rid = valid_request_id(given) ? std::string(given) : make_request_id();
+                    if (auto given = head[cfg_.request_id_header]; valid_request_id(given))
+                        rid.assign(given);
+                    else
+                        make_request_id(rid);
                     if (!parser.is_done() && buffer.size() == 0 && expects_continue(head)) {
                         // The client waits for a word before it sends the body:
                         // the route's refusal, or 100 Continue.
@@ -466,7 +469,7 @@ asio::awaitable<void> server::serve_on(connection& conn, Stream& stream) {
                     e = sessiond::error::malformed_request;
                     detail = refusal;
                 }
-                if (rid.empty()) rid = make_request_id();
+                if (rid.empty()) make_request_id(rid);
                 res = response{};
                 res.version(11);
                 set_final_problem(res, e, detail, rid, cfg_.request_id_header);

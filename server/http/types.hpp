@@ -11,14 +11,18 @@
 #include <string>
 #include <string_view>
 
+#include "http/field_allocator.hpp"
+
 namespace sessiond::http {
 
 namespace beast_http = boost::beast::http;
 using verb = beast_http::verb;
 using status = beast_http::status;
 using field = beast_http::field;
-using request = beast_http::request<beast_http::string_body>;
-using response = beast_http::response<beast_http::string_body>;
+// Header fields from per-thread free lists (field_allocator.hpp).
+using fields = beast_http::basic_fields<field_allocator<char>>;
+using request = beast_http::request<beast_http::string_body, fields>;
+using response = beast_http::response<beast_http::string_body, fields>;
 
 // Path parameters of a matched route, percent-decoded. Routes have few.
 class path_params {

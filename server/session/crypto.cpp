@@ -1,126 +1,137 @@
+// SHA-256 through OpenSSL's SHA256_* functions, deprecated in OpenSSL 3 in
+// favour of EVP but still part of its API: see sha256_state below for why.
+// Defined before any header includes OpenSSL's.
+#define OPENSSL_SUPPRESS_DEPRECATED
+
 #include "session/crypto.hpp"
 
-#include <openssl/core_names.h>
 #include <openssl/crypto.h>
-#include <openssl/evp.h>
-#include <openssl/params.h>
 #include <openssl/rand.h>
+#include <openssl/sha.h>
 
 #include <algorithm>
 #include <climits>
 #include <cstring>
 #include <memory>
+#include <new>
 #include <stdexcept>
+#include <type_traits>
 
 namespace sessiond::session {
 namespace {
-
-template <auto Free>
-struct openssl_deleter {
-    template <class T>
-    void operator()(T* p) const noexcept {
-        Free(p);
-    }
-};
-using md_ptr = std::unique_ptr<EVP_MD, openssl_deleter<EVP_MD_free>>;
-using md_ctx_ptr = std::unique_ptr<EVP_MD_CTX, openssl_deleter<EVP_MD_CTX_free>>;
-using mac_ptr = std::unique_ptr<EVP_MAC, openssl_deleter<EVP_MAC_free>>;
-using mac_ctx_ptr = std::unique_ptr<EVP_MAC_CTX, openssl_deleter<EVP_MAC_CTX_free>>;
 
 [[noreturn]] void fail(const char* what) {
     throw std::runtime_error(std::string("OpenSSL: ") + what);
 }
 
-// Algorithms are fetched once: an implicit fetch per call (EVP_sha256(),
-// one-shot HMAC()) takes a lock and searches the provider store every time.
-// Fetching initialises OpenSSL first, so these statics are destroyed before
-// OpenSSL's own atexit cleanup.
-const EVP_MD* sha256_md() {
-    static const md_ptr md = [] {
-        md_ptr p{EVP_MD_fetch(nullptr, "SHA2-256", nullptr)};
-        if (!p) fail("SHA2-256 unavailable");
-        return p;
-    }();
-    return md.get();
+// SHA-256 on a plain state that can be copied: the digest of a secret and an
+// HMAC both hash one or two blocks, and through EVP each call paid more for
+// the dispatch than for the hashing (an HMAC duplicated two digest contexts,
+// two allocations, per call). In a loop on the development box: HMAC 230 ns
+// through EVP_MAC against 145 ns here, SHA-256 of 32 bytes 81 against 58 ns.
+// OpenSSL picks the same block function (SHA-NI, AVX2) either way.
+using sha256_state = SHA256_CTX;
+static_assert(std::is_trivially_copyable_v<sha256_state>);
+
+void sha256_init(sha256_state& s) {
+    if (SHA256_Init(&s) != 1) fail("SHA-256 init");
+}
+void sha256_update(sha256_state& s, const void* data, std::size_t size) {
+    if (SHA256_Update(&s, data, size) != 1) fail("SHA-256 update");
+}
+void sha256_final(sha256_state& s, std::uint8_t* out) {
+    if (SHA256_Final(out, &s) != 1) fail("SHA-256 final");
 }
 
-// One context per thread, reinitialised per call, so hashing allocates
-// nothing after the first call on a thread.
-EVP_MD_CTX* digest_ctx() {
-    thread_local const md_ctx_ptr ctx = [] {
-        md_ctx_ptr p{EVP_MD_CTX_new()};
-        if (!p) fail("EVP_MD_CTX_new");
-        return p;
-    }();
-    return ctx.get();
+// An HMAC-SHA-256 key as the two states it leaves after the inner and the
+// outer padded key block (RFC 2104): each MAC then hashes only the message
+// and the inner digest.
+struct hmac_key_state {
+    sha256_state inner;
+    sha256_state outer;
+};
+
+constexpr std::size_t sha256_block = 64;
+
+void hmac_prepare(bytes_view key, hmac_key_state& out) {
+    std::array<std::uint8_t, sha256_block> block{};
+    if (key.size() > sha256_block) {
+        sha256_state s;
+        sha256_init(s);
+        sha256_update(s, key.data(), key.size());
+        sha256_final(s, block.data());  // a longer key is replaced by its digest
+        secure_wipe(&s, sizeof s);
+    } else {
+        std::copy(key.begin(), key.end(), block.begin());
+    }
+    for (auto& b : block)
+        b ^= 0x36;
+    sha256_init(out.inner);
+    sha256_update(out.inner, block.data(), block.size());
+    for (auto& b : block)
+        b ^= 0x36 ^ 0x5c;
+    sha256_init(out.outer);
+    sha256_update(out.outer, block.data(), block.size());
+    secure_wipe(block);
 }
 
-mac_ctx_ptr new_hmac_ctx() {
-    static const mac_ptr mac = [] {
-        mac_ptr p{EVP_MAC_fetch(nullptr, "HMAC", nullptr)};
-        if (!p) fail("HMAC unavailable");
-        return p;
-    }();
-    mac_ctx_ptr p{EVP_MAC_CTX_new(mac.get())};
-    char digest[] = "SHA2-256";
-    const OSSL_PARAM params[] = {
-        OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest, 0),
-        OSSL_PARAM_construct_end(),
-    };
-    if (!p || EVP_MAC_CTX_set_params(p.get(), params) != 1) fail("HMAC context");
-    return p;
+sha256_digest hmac_finish(const hmac_key_state& key, bytes_view data) {
+    sha256_digest out;
+    sha256_state s = key.inner;
+    sha256_update(s, data.data(), data.size());
+    std::array<std::uint8_t, 32> inner{};
+    sha256_final(s, inner.data());
+    s = key.outer;
+    sha256_update(s, inner.data(), inner.size());
+    sha256_final(s, out.data());
+    secure_wipe(&s, sizeof s);
+    secure_wipe(inner);
+    return out;
 }
 
-// Keying an HMAC context (hashing the key into the inner and outer pads)
-// costs as much as the MAC itself, and a server uses very few keys: the
-// signing key, the user index key, perhaps an old token key. So each thread
-// keeps a few keyed contexts and re-initialises one with a NULL key, which
-// restarts it with the key already set (crypto_test checks that keys never
-// mix). Entries are matched by
-// key content (a copy on the thread's key-material page, wiped on thread
-// exit), never by address, so a keyring rebuilt at the same address with
-// other keys cannot hit a stale entry.
+// Preparing a key costs as much as the MAC itself, and a server uses very
+// few keys: the signing key, the user index key, perhaps an old token key.
+// So each thread keeps the prepared states of a few keys. Entries are
+// matched by key content (a copy next to the states, on the thread's
+// key-material pages, wiped on thread exit), never by address, so a keyring
+// rebuilt at the same address with other keys cannot hit a stale entry.
 class hmac_cache {
 public:
     static constexpr std::size_t slots = 4;
     static constexpr std::size_t max_cached_key = 256;
 
-    EVP_MAC_CTX* keyed(bytes_view key) {
-        if (key.size() > max_cached_key) {
-            if (!uncached_) uncached_ = new_hmac_ctx();
-            init(uncached_.get(), key.data(), key.size());
-            return uncached_.get();
-        }
+    hmac_cache() : entries_(static_cast<entry*>(secure_allocate(sizeof(entry) * slots))) {
         for (std::size_t i = 0; i < slots; ++i)
-            if (entries_[i].ctx && equal_ct(key, bytes_view(key_at(i), entries_[i].key_size))) {
-                init(entries_[i].ctx.get(), nullptr, 0);
-                return entries_[i].ctx.get();
-            }
-        const std::size_t i = next_++ % slots;
-        entry& e = entries_[i];
-        if (!e.ctx) e.ctx = new_hmac_ctx();
-        e.key_size = 0;  // not a valid entry until keyed
-        init(e.ctx.get(), key.data(), key.size());
-        std::copy(key.begin(), key.end(), key_at(i));
+            new (entries_ + i) entry{};
+    }
+    ~hmac_cache() { secure_deallocate(entries_, sizeof(entry) * slots); }
+    hmac_cache(const hmac_cache&) = delete;
+    hmac_cache& operator=(const hmac_cache&) = delete;
+
+    // The prepared states of `key`; null when it is too long to be kept.
+    const hmac_key_state* find_or_add(bytes_view key) {
+        if (key.size() > max_cached_key) return nullptr;
+        for (std::size_t i = 0; i < slots; ++i) {
+            const entry& e = entries_[i];
+            if (e.key_size != 0 && equal_ct(key, bytes_view(e.key.data(), e.key_size))) return &e.state;
+        }
+        entry& e = entries_[next_++ % slots];
+        e.key_size = 0;  // not a valid entry until prepared
+        hmac_prepare(key, e.state);
+        std::copy(key.begin(), key.end(), e.key.begin());
         e.key_size = key.size();
-        return e.ctx.get();
+        return &e.state;
     }
 
 private:
     struct entry {
-        mac_ctx_ptr ctx;
-        std::size_t key_size = 0;
+        hmac_key_state state;
+        std::array<std::uint8_t, max_cached_key> key;
+        std::size_t key_size;  // 0 = empty (keys are never empty)
     };
+    static_assert(std::is_trivially_copyable_v<entry>);
 
-    std::uint8_t* key_at(std::size_t slot) { return keys_.data() + slot * max_cached_key; }
-
-    static void init(EVP_MAC_CTX* ctx, const std::uint8_t* key, std::size_t size) {
-        if (EVP_MAC_init(ctx, key, size, nullptr) != 1) fail("HMAC init");
-    }
-
-    std::array<entry, slots> entries_;
-    secret_bytes keys_{slots * max_cached_key};  // one page for the slots' keys
-    mac_ctx_ptr uncached_;
+    entry* entries_;  // `slots` entries on key-material pages
     std::size_t next_ = 0;
 };
 
@@ -228,11 +239,11 @@ void random_bytes(std::span<std::uint8_t> out) {
 
 sha256_digest sha256(bytes_view data) {
     sha256_digest out;
-    unsigned int len = 0;
-    EVP_MD_CTX* ctx = digest_ctx();
-    if (EVP_DigestInit_ex2(ctx, sha256_md(), nullptr) != 1 || EVP_DigestUpdate(ctx, data.data(), data.size()) != 1 ||
-        EVP_DigestFinal_ex(ctx, out.data(), &len) != 1 || len != out.size())
-        fail("SHA-256 failed");
+    sha256_state s;
+    sha256_init(s);
+    sha256_update(s, data.data(), data.size());
+    sha256_final(s, out.data());
+    secure_wipe(&s, sizeof s);  // what is hashed may be a secret
     return out;
 }
 
@@ -245,13 +256,12 @@ secret_digest digest_secret(bytes_view secret) {
 
 sha256_digest hmac_sha256(bytes_view key, bytes_view data) {
     if (key.empty()) throw std::invalid_argument("hmac_sha256: empty key");
-    sha256_digest out;
-    std::size_t len = 0;
     thread_local hmac_cache cache;
-    EVP_MAC_CTX* ctx = cache.keyed(key);
-    if (EVP_MAC_update(ctx, data.data(), data.size()) != 1 || EVP_MAC_final(ctx, out.data(), &len, out.size()) != 1 ||
-        len != out.size())
-        fail("HMAC-SHA-256 failed");
+    if (const hmac_key_state* prepared = cache.find_or_add(key)) return hmac_finish(*prepared, data);
+    hmac_key_state once;
+    hmac_prepare(key, once);
+    const sha256_digest out = hmac_finish(once, data);
+    secure_wipe(&once, sizeof once);
     return out;
 }
 
@@ -260,18 +270,25 @@ bool equal_ct(bytes_view a, bytes_view b) noexcept {
 }
 
 std::size_t base64url_encode(bytes_view in, std::span<char> out) noexcept {
+    // Three bytes to four characters at a time, then the one or two left.
     std::size_t o = 0;
-    std::uint32_t acc = 0;
-    unsigned bits = 0;
-    for (const std::uint8_t b : in) {
-        acc = (acc << 8) | b;
-        bits += 8;
-        while (bits >= 6) {
-            bits -= 6;
-            out[o++] = encode_char<'-', '_'>((acc >> bits) & 0x3F);
-        }
+    std::size_t i = 0;
+    for (; i + 3 <= in.size(); i += 3, o += 4) {
+        const std::uint32_t x = std::uint32_t{in[i]} << 16 | std::uint32_t{in[i + 1]} << 8 | in[i + 2];
+        out[o] = encode_char<'-', '_'>(x >> 18);
+        out[o + 1] = encode_char<'-', '_'>((x >> 12) & 0x3F);
+        out[o + 2] = encode_char<'-', '_'>((x >> 6) & 0x3F);
+        out[o + 3] = encode_char<'-', '_'>(x & 0x3F);
     }
-    if (bits > 0) out[o++] = encode_char<'-', '_'>((acc << (6 - bits)) & 0x3F);
+    if (in.size() - i == 1) {
+        out[o++] = encode_char<'-', '_'>(in[i] >> 2);
+        out[o++] = encode_char<'-', '_'>((in[i] & 0x03) << 4);
+    } else if (in.size() - i == 2) {
+        const std::uint32_t x = std::uint32_t{in[i]} << 8 | in[i + 1];
+        out[o++] = encode_char<'-', '_'>(x >> 10);
+        out[o++] = encode_char<'-', '_'>((x >> 4) & 0x3F);
+        out[o++] = encode_char<'-', '_'>((x & 0x0F) << 2);
+    }
     return o;
 }
 
