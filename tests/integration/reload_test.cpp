@@ -142,7 +142,7 @@ TEST_CASE("SIGHUP: callers added and removed, the log level changed, restart-onl
     const auto token = d.create(key_b);
     CHECK(d.validate(token, key_b) == 200);
     // The audit event names the new caller.
-    CHECK_THAT(d.sd->proc().log(), Catch::Contains(R"("caller":"b")"));
+    CHECK(d.sd->proc().wait_for_log(R"("caller":"b")", 5s));
 
     write_file(d.api_keys, caller("b", key_b));
     d.write_config("warn", "1024");
