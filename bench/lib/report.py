@@ -18,7 +18,7 @@ import tempfile
 from collections import OrderedDict
 
 SCENARIOS = ["validate", "auth", "mix", "rotate", "create"]
-TARGETS = ["sessiond-redis", "sessiond-memory", "peer", "nginx"]
+TARGETS = ["sessiond-redis", "sessiond-nocache", "sessiond-memory", "sessiond-cluster", "sessiond-tls", "peer", "nginx"]
 NAMES = {"sessiond-redis": "sessiond (Redis)", "sessiond-memory": "sessiond (embedded)",
          "sessiond-nocache": "sessiond (Redis, cache off)",
          "peer": "peer (fastify)", "nginx": "nginx return 200", "redis-get": "redis-benchmark GET"}
