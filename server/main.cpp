@@ -77,12 +77,16 @@ int main(int argc, char** argv) {
     for (const auto& kv : env)
         if (kv.starts_with("SESSIOND_")) kept_env.emplace_back(kv);
     const sessiond::config_source reread = [&kept_args, &kept_env] {
+        // Reserved: a reallocation would leave copies behind unwiped.
         std::vector<std::string> args, vars;
+        args.reserve(kept_args.size());
+        vars.reserve(kept_env.size());
         for (const auto& a : kept_args)
             args.emplace_back(a.view());
         for (const auto& v : kept_env)
             vars.emplace_back(v.view());
         std::vector<const char*> argv_again;
+        argv_again.reserve(args.size() + 1);
         for (const auto& a : args)
             argv_again.push_back(a.c_str());
         argv_again.push_back(nullptr);
