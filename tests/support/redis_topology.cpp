@@ -308,7 +308,9 @@ void sentinel_setup::wait_for_good_replica(unsigned short port) {
                 if (!good_in(s->port)) return false;
             return true;
         },
-        15s, 50ms);
+        // Sentinels learn of a replica from the master's INFO, asked every
+        // 10 s: two rounds, with room for a loaded machine.
+        40s, 50ms);
     if (!good)
         throw std::runtime_error("sentinel_setup: the sentinels do not see 127.0.0.1:" + std::to_string(port) +
                                  " as a good replica");
