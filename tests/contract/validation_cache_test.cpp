@@ -46,14 +46,16 @@ std::string session_key(resp_client& redis, const std::string& id) {
 // Validates through `t` until the token is answered from the cache (the
 // hits counter moves), so that what follows tests a cached entry.
 void warm(contract_target& t, const std::string& token) {
-    REQUIRE(t.validate(token).status == 200);  // a miss fills the cache of one I/O thread
+    // A miss fills one I/O thread's cache; 503 only while a topology change
+    // is under way (never a refusal).
     const bool cached = eventually(
         [&] {
             const auto before = metric(t, "sessiond_cache_hits_total");
-            REQUIRE(t.validate(token).status == 200);
-            return metric(t, "sessiond_cache_hits_total") > before;
+            const int status = t.validate(token).status;
+            REQUIRE((status == 200 || status == 503));
+            return status == 200 && metric(t, "sessiond_cache_hits_total") > before;
         },
-        10s, 10ms);
+        20s, 10ms);
     REQUIRE(cached);
 }
 

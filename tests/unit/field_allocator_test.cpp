@@ -37,7 +37,10 @@ TEST_CASE("field_allocator keeps a bounded number of blocks") {
         blocks.push_back(a.allocate(40));
     for (char* b : blocks)
         a.deallocate(b, 40);
-    if (http::detail::pool_fields) CHECK(pool::kept(40) == pool::keep);
+    if (http::detail::pool_fields)
+        CHECK(pool::kept(40) == pool::keep);
+    else
+        SUCCEED("fields are not pooled in this build (sanitizers see every allocation)");
 }
 
 TEST_CASE("messages built on one thread and destroyed on another keep their fields") {
