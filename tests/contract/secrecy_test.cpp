@@ -125,6 +125,15 @@ TEST_CASE("every refused token gets the same detail: no oracle for key ids, live
         return token.substr(0, 4) +
                sessiond::session::base64url_encode(sessiond::session::bytes_view(payload->data(), payload->size()));
     };
+    // The payload byte at `at` changed (a real change: flipped bits).
+    auto flipped = [](const std::string& token, std::size_t at) {
+        auto payload = sessiond::session::base64url_decode(token.substr(4));
+        REQUIRE(payload);
+        REQUIRE(payload->size() == 68);
+        (*payload)[at] ^= 0x55;
+        return token.substr(0, 4) +
+               sessiond::session::base64url_encode(sessiond::session::bytes_view(payload->data(), payload->size()));
+    };
     auto token = str(t.create("oracle").json, "token");
     auto expiring = str(t.create("oracle", R"("idle_timeout":1)").json, "token");
     auto revoked = str(t.create("oracle").json, "token");
@@ -134,7 +143,7 @@ TEST_CASE("every refused token gets the same detail: no oracle for key ids, live
 
     std::map<std::string, api_reply> refused;
     refused["unknown key id"] = t.validate(with_byte(token, 51, 9));  // kid 9 is not configured
-    refused["forged tag"] = t.validate(with_byte(token, 60, static_cast<std::uint8_t>(token[60] ^ 0x55)));
+    refused["forged tag"] = t.validate(flipped(token, 60));
     refused["malformed"] = t.validate("sid_short");
     refused["revoked session"] = t.validate(revoked);
     // Within its grace the previous token validates but cannot rotate.
