@@ -34,7 +34,8 @@ int keygen(int argc, char** argv, int first) {
         else {
             std::fprintf(
                 stderr,
-                "usage: sessiond keygen --scopes sessions:read,sessions:write,sessions:admin,auth [--name NAME]\n");
+                "usage: sessiond keygen --scopes "
+                "sessions:read,sessions:write,sessions:admin,auth,assertions:mint,assertions:redeem [--name NAME]\n");
             return 2;
         }
     }

@@ -12,10 +12,8 @@ namespace sessiond::api {
 namespace {
 
 constexpr std::pair<std::string_view, scope> scope_names[] = {
-    {"sessions:read", scope_read},
-    {"sessions:write", scope_write},
-    {"sessions:admin", scope_admin},
-    {"auth", scope_auth},
+    {"sessions:read", scope_read}, {"sessions:write", scope_write}, {"sessions:admin", scope_admin},
+    {"auth", scope_auth},          {"assertions:mint", scope_mint}, {"assertions:redeem", scope_redeem},
 };
 
 std::uint8_t parse_scopes(std::string_view list, const std::string& where) {

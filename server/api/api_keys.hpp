@@ -20,11 +20,13 @@
 namespace sessiond::api {
 
 enum scope : std::uint8_t {
-    scope_read = 1 << 0,   // sessions:read
-    scope_write = 1 << 1,  // sessions:write
-    scope_admin = 1 << 2,  // sessions:admin
-    scope_auth = 1 << 3,   // auth
-    scope_all = scope_read | scope_write | scope_admin | scope_auth,
+    scope_read = 1 << 0,    // sessions:read
+    scope_write = 1 << 1,   // sessions:write
+    scope_admin = 1 << 2,   // sessions:admin
+    scope_auth = 1 << 3,    // auth
+    scope_mint = 1 << 4,    // assertions:mint
+    scope_redeem = 1 << 5,  // assertions:redeem
+    scope_all = scope_read | scope_write | scope_admin | scope_auth | scope_mint | scope_redeem,
 };
 
 // "sessions:read" -> scope_read; nullopt for an unknown name.

@@ -212,8 +212,8 @@ void session_api::add_routes(http::router& routes) {
     routes.add_subtree("/v1/auth", bind(&session_api::forward_auth), refuse_early(scope_auth, false));
 }
 
-std::shared_ptr<const caller> session_api::authorize(http::request_context& ctx, scope needed) const {
-    const auto set = callers_.get();
+std::shared_ptr<const caller> authorize(http::request_context& ctx, const key_set& set, scope needed,
+                                        std::string_view api_key_header) {
     // A verified client certificate names the caller (mTLS); one that names
     // no configured caller is refused, whatever API key comes with it.
     if (ctx.peer) {
@@ -230,10 +230,10 @@ std::shared_ptr<const caller> session_api::authorize(http::request_context& ctx,
         }
         return std::shared_ptr<const caller>(set, who);
     }
-    const caller* who = set->authenticate(ctx.req[settings_.api_key_header]);
+    const caller* who = set->authenticate(ctx.req[api_key_header]);
     if (!who) {
         http::set_problem(ctx.res, sessiond::error::unauthenticated,
-                          "a valid API key is required in " + settings_.api_key_header, ctx.request_id);
+                          "a valid API key is required in " + std::string(api_key_header), ctx.request_id);
         return nullptr;
     }
     if (!(who->scopes & needed)) {
@@ -242,6 +242,16 @@ std::shared_ptr<const caller> session_api::authorize(http::request_context& ctx,
         return nullptr;
     }
     return std::shared_ptr<const caller>(set, who);
+}
+
+std::shared_ptr<const caller> session_api::authorize(http::request_context& ctx, scope needed) const {
+    return api::authorize(ctx, callers_.get(), needed, settings_.api_key_header);
+}
+
+void session_api::add_assertions(service::assertion_service& assertions, std::string audience, std::string header) {
+    assertions_ = &assertions;
+    assertion_audience_ = std::move(audience);
+    assertion_header_ = std::move(header);
 }
 
 std::string session_api::cookie_for(const std::string& token, const session_record& r) const {
@@ -606,6 +616,10 @@ asio::awaitable<void> session_api::forward_auth(http::request_context& ctx) {
     if (record) {
         ctx.res.result(http::status::ok);
         set_identity(ctx.res, *record);
+        if (assertions_ && !assertion_audience_.empty()) {
+            auto assertion = assertions_->for_forward_auth(*record, assertion_audience_);
+            if (!assertion.empty()) ctx.res.set(assertion_header_, assertion);
+        }
         co_return;
     }
     set_failure(ctx, record.error());

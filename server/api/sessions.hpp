@@ -16,6 +16,7 @@
 #include "common/reloadable.hpp"
 #include "config/config.hpp"
 #include "http/router.hpp"
+#include "service/assertions.hpp"
 #include "service/session_service.hpp"
 
 namespace sessiond::api {
@@ -34,6 +35,13 @@ struct api_settings {
     std::string redirect_param = "rd";
 };
 
+// The caller of a request with the scope `needed`, kept alive with its key
+// set for as long as the request holds it: a verified client certificate
+// names it (mTLS), else the API key in `api_key_header`. Null after a 401 or
+// 403 problem was set.
+std::shared_ptr<const caller> authorize(http::request_context& ctx, const key_set& callers, scope needed,
+                                        std::string_view api_key_header);
+
 class session_api {
 public:
     // `callers`: fixed, or reloadable (each request uses the set current when
@@ -42,6 +50,9 @@ public:
     session_api(service::session_service& sessions, const reloadable<api_keys>& callers, api_settings settings);
 
     void add_routes(http::router& routes);
+
+    // /v1/auth adds an assertion for `audience` in `header` to every 200.
+    void add_assertions(service::assertion_service& assertions, std::string audience, std::string header);
 
 private:
     using awaitable = boost::asio::awaitable<void>;
@@ -73,6 +84,9 @@ private:
     service::session_service& sessions_;
     local_view<api_keys> callers_;
     api_settings settings_;
+    service::assertion_service* assertions_ = nullptr;
+    std::string assertion_audience_;
+    std::string assertion_header_;
 };
 
 // The `detail` of every refused session token (401 invalid_session): unknown

@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "api/api_keys.hpp"
+#include "api/assertions.hpp"
 #include "api/health.hpp"
 #include "api/sessions.hpp"
 #include "common/cpus.hpp"
@@ -34,6 +35,7 @@
 #include "log/log.hpp"
 #include "redis/client.hpp"
 #include "redis/config.hpp"
+#include "service/assertions.hpp"
 #include "service/session_service.hpp"
 #include "session/keyring.hpp"
 #include "store/memory_store.hpp"
@@ -82,12 +84,17 @@ std::vector<startup_warning> exposed_secret_files(const config& cfg) {
         {"tls-key-file", &cfg.http.tls_key_file},
     };
     std::vector<startup_warning> out;
-    for (const auto& [option, path] : files)
-        if (!path->empty() && readable_by_others(*path))
+    auto check = [&out](const char* option, const std::string& path) {
+        if (!path.empty() && readable_by_others(path))
             out.push_back(
                 {"a secret file is readable by group or others: make it readable by sessiond's user only "
                  "(chmod 600, or defaultMode 0400 for a Kubernetes secret)",
-                 option, *path});
+                 option, path});
+    };
+    for (const auto& [option, path] : files)
+        check(option, *path);
+    for (const auto& [kid, path] : parse_assertion_keys(cfg.assertion.keys))
+        check("assertion-keys", path);
     return out;
 }
 
@@ -165,6 +172,34 @@ security load_security(const config& cfg) {
     }
     out.callers = std::make_shared<const api::api_keys>(std::move(parsed));
     return out;
+}
+
+// The signed assertions' keys and rules (null when assertion-keys is empty).
+// The private keys are read from their files and wiped once parsed.
+std::shared_ptr<const service::assertion_signer> load_assertions(const assertion_config& a) {
+    const auto files = parse_assertion_keys(a.keys);
+    if (files.empty()) return nullptr;
+    service::assertion_settings settings;
+    settings.issuer = a.issuer;
+    settings.audiences = parse_list(a.audiences);
+    settings.ttl = std::chrono::duration_cast<std::chrono::seconds>(a.ttl);
+    settings.max_ttl = std::chrono::duration_cast<std::chrono::seconds>(a.max_ttl);
+    settings.claims = parse_list(a.claims);
+    settings.jwks_max_age = std::chrono::duration_cast<std::chrono::seconds>(a.jwks_max_age);
+    std::vector<std::string> pems;
+    pems.reserve(files.size());  // no reallocation leaves an unwiped copy
+    wipe_on_exit wipe;
+    std::vector<service::assertion_key_source> sources;
+    for (const auto& [kid, path] : files) {
+        pems.push_back(secret_file(path, "assertion-keys"));
+        wipe.secrets.push_back(&pems.back());
+        sources.push_back({kid, pems.back()});
+    }
+    try {
+        return service::assertion_signer::make(std::move(settings), sources, a.signing_kid);
+    } catch (const service::assertion_config_error& e) {
+        throw config_error(std::string("invalid value for 'assertion-keys': ") + e.what());
+    }
 }
 
 // The Redis client's connection events, as lines of sessiond's structured log.
@@ -307,6 +342,8 @@ struct worker {
     std::unique_ptr<store::redis_store> redis_sessions;
     std::unique_ptr<service::session_service> service;
     std::unique_ptr<api::session_api> sessions;
+    std::unique_ptr<service::assertion_service> assertions;
+    std::unique_ptr<api::assertion_api> assertion_routes;
     http::router routes;
     std::unique_ptr<http::server> server;
 };
@@ -317,7 +354,8 @@ struct startup {
     session::policy policy;
     std::optional<session::token_codec> codec;
     std::optional<redis::config> redis_cfg;
-    std::shared_ptr<http::tls_provider> tls;  // HTTPS: the certificate, loaded
+    std::shared_ptr<http::tls_provider> tls;                      // HTTPS: the certificate, loaded
+    std::shared_ptr<const service::assertion_signer> assertions;  // null: off
 };
 
 // The option that sets a field of session::policy.
@@ -364,6 +402,7 @@ void prepare_checked(const config& cfg, startup& out) {
         } catch (const std::invalid_argument& e) {
             throw config_error(std::string("invalid value for 'token-prefix': ") + e.what());
         }
+        out.assertions = load_assertions(cfg.assertion);
         // The certificate and key load now (and so with --check-config,
         // which an operator runs before sending SIGHUP).
         if (!cfg.http.tls_cert_file.empty()) {
@@ -391,9 +430,15 @@ bool prepare(const config& cfg, startup& out) {
 // reload applies (keys, callers, the log level, the certificate's files,
 // which are read again) and the secret ones (whose text the daemon wiped).
 std::string needs_restart(const std::string& before, const std::string& after) {
-    static const std::set<std::string, std::less<>> live = {
-        "token-keys",  "token-keys-file", "token-signing-kid", "api-keys",  "api-keys-file",
-        "tls-callers", "log-level",       "user-index-key",    "redis-url", "redis-sentinel-password"};
+    static const std::set<std::string, std::less<>> live = {"token-keys",        "token-keys-file",
+                                                            "token-signing-kid", "api-keys",
+                                                            "api-keys-file",     "tls-callers",
+                                                            "log-level",         "user-index-key",
+                                                            "redis-url",         "redis-sentinel-password",
+                                                            "assertion-keys",    "assertion-signing-kid",
+                                                            "assertion-issuer",  "assertion-audiences",
+                                                            "assertion-ttl",     "assertion-max-ttl",
+                                                            "assertion-claims",  "assertion-jwks-max-age"};
     auto values = [](const std::string& text) {
         std::map<std::string, std::string, std::less<>> out;
         std::istringstream in(text);
@@ -489,6 +534,7 @@ int run(config& cfg, const config_source& reread) {
     // Token keys and callers: replaced whole by a reload, read per thread.
     reloadable<session::keyring> keys(sec.keys);
     reloadable<api::api_keys> callers(sec.callers);
+    reloadable<service::assertion_signer> assertion_signer(prepared.assertions);
     // The validation cache: each I/O thread keeps its share, and its own
     // invalidation links; the marks of this instance's writes are shared.
     const bool cache = redis_cfg && cfg.store.cache;
@@ -514,6 +560,10 @@ int run(config& cfg, const config_source& reread) {
         }
         w->service = std::make_unique<service::session_service>(*sessions, keys, codec, clock, policy);
         w->sessions = std::make_unique<api::session_api>(*w->service, callers, settings);
+        w->assertions = std::make_unique<service::assertion_service>(*w->service, *sessions, assertion_signer);
+        w->assertion_routes = std::make_unique<api::assertion_api>(*w->assertions, callers, cfg.auth.api_key_header);
+        if (!cfg.auth.assertion_audience.empty())
+            w->sessions->add_assertions(*w->assertions, cfg.auth.assertion_audience, cfg.auth.assertion_header);
     }
 
     // Every connection holds a descriptor: max-connections must fit in the
@@ -565,6 +615,7 @@ int run(config& cfg, const config_source& reread) {
     for (auto& w : workers) {
         api::add_ops_routes(w->routes, probes);
         w->sessions->add_routes(w->routes);
+        w->assertion_routes->add_routes(w->routes);
         w->server = std::make_unique<http::server>(w->ioc, http_cfg, w->routes, cfg.log.access_log, open_connections,
                                                    per_client);
         if (tls) w->server->use_tls(tls);
@@ -673,15 +724,25 @@ int run(config& cfg, const config_source& reread) {
         secure_wipe(next.store.redis_sentinel_password);
         std::optional<http::certificate_info> certificate;
         if (tls) certificate = tls->reload();
+        if (!cfg.auth.assertion_audience.empty() && !fresh.assertions)
+            throw config_error("assertion-keys cannot be emptied while auth-assertion-audience is set");
         if (!ephemeral) keys.publish(fresh.sec.keys);
         callers.publish(fresh.sec.callers);
+        assertion_signer.publish(fresh.assertions);
         const auto kept = keys.current();
         std::string kids;
         for (auto kid : kept->kids())
             kids += (kids.empty() ? "" : ",") + std::to_string(kid);
-        log::info("configuration reloaded", {{"signing_kid", static_cast<std::int64_t>(kept->signing_kid())},
-                                             {"accepted_kids", kids},
-                                             {"log_level", next.log.level}});
+        std::string assertion_kids;
+        if (fresh.assertions)
+            for (const auto& kid : fresh.assertions->kids())
+                assertion_kids += (assertion_kids.empty() ? "" : ",") + kid;
+        log::info("configuration reloaded",
+                  {{"signing_kid", static_cast<std::int64_t>(kept->signing_kid())},
+                   {"accepted_kids", kids},
+                   {"assertion_signing_kid", fresh.assertions ? fresh.assertions->signing_kid() : std::string_view()},
+                   {"assertion_kids", assertion_kids},
+                   {"log_level", next.log.level}});
         if (certificate) {
             metrics::get().tls_reloads.inc();
             log::info("TLS certificate reloaded",
@@ -754,6 +815,14 @@ int run(config& cfg, const config_source& reread) {
             {{"error", std::string_view(std::strerror(e))}});
     // Logged once the signals are handled: whoever waits for this line may
     // signal sessiond at once (SIGHUP must not kill it then).
+    if (prepared.assertions) {
+        std::string kids;
+        for (const auto& kid : prepared.assertions->kids())
+            kids += (kids.empty() ? "" : ",") + kid;
+        log::info("signed assertions", {{"signing_kid", prepared.assertions->signing_kid()},
+                                        {"kids", kids},
+                                        {"issuer", prepared.assertions->settings().issuer}});
+    }
     if (ops) log::info("operations listener", {{"address", cfg.http.ops_address}, {"port", ops_port}});
     log::info("listening", {{"address", cfg.http.address},
                             {"port", port},

@@ -27,6 +27,8 @@ const problem_kind kinds[] = {
     {503, "too_many_connections", "Too many connections"},
     {503, "session_unreadable", "Session stored by a newer version"},
     {503, "store_unavailable", "Session store write not acknowledged by replicas"},
+    {401, "invalid_assertion", "Invalid assertion"},
+    {409, "assertion_used", "Assertion already redeemed"},
     {500, "internal_error", "Internal error"},
 };
 static_assert(std::size(kinds) == static_cast<std::size_t>(error::internal_error) + 1);

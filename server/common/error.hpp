@@ -28,6 +28,8 @@ enum class error {
     too_many_connections,
     session_unreadable,
     store_unacknowledged,  // durable writes: the replicas did not confirm in time (code store_unavailable)
+    invalid_assertion,
+    assertion_used,
     internal_error,
 };
 

@@ -99,14 +99,17 @@ constexpr counter shard::*single_counters[] = {
     &shard::redis_in_flight,
     &shard::config_reloads,
     &shard::config_reloads_failed,
+    &shard::assertions_minted,
+    &shard::assertions_redeemed,
 };
 // clang-format on
-// A counter appended to shard (after config_reloads_failed, its last
+// A counter appended to shard (after assertions_redeemed, its last
 // member) but not listed above fails here.
-static_assert(offsetof(shard, config_reloads_failed) + sizeof(counter) ==
+static_assert(offsetof(shard, assertions_redeemed) + sizeof(counter) ==
                   sizeof(shard::responses_by_class) + sizeof(shard::latency_buckets) + sizeof(shard::latency_sum_us) +
-                      sizeof(shard::tokens_refused) + sizeof(shard::invalidation_delay_buckets) +
-                      sizeof(shard::redis_buckets) + sizeof(shard::redis_sum_us) + sizeof(shard::redis_failures) +
+                      sizeof(shard::tokens_refused) + sizeof(shard::assertions_refused) +
+                      sizeof(shard::invalidation_delay_buckets) + sizeof(shard::redis_buckets) +
+                      sizeof(shard::redis_sum_us) + sizeof(shard::redis_failures) +
                       std::size(single_counters) * sizeof(counter),
               "every single counter of shard must be listed in single_counters");
 // Adds every counter of `from` to `to`.
@@ -144,6 +147,7 @@ void sum(shard& total) {
         add(total.latency_buckets, s.latency_buckets);
         add(total.latency_sum_us, s.latency_sum_us);
         add(total.tokens_refused, s.tokens_refused);
+        add(total.assertions_refused, s.assertions_refused);
         add(total.invalidation_delay_buckets, s.invalidation_delay_buckets);
         add(total.redis_buckets, s.redis_buckets);
         add(total.redis_sum_us, s.redis_sum_us);
@@ -220,6 +224,10 @@ void observe_invalidation_delay(std::uint64_t duration_us) noexcept {
 
 void count_refusal(token_refusal why) noexcept {
     get().tokens_refused[std::min(static_cast<std::size_t>(why), token_refusal_count - 1)].inc();
+}
+
+void count_refusal(assertion_refusal why) noexcept {
+    get().assertions_refused[std::min(static_cast<std::size_t>(why), assertion_refusal_count - 1)].inc();
 }
 
 std::string process_metrics() {
@@ -335,6 +343,19 @@ std::string render(std::uint64_t open_connections, bool store_ready, std::string
     for (std::size_t i = 0; i < token_refusal_count; ++i)
         fmt::format_to(it, "sessiond_tokens_refused_total{{reason=\"{}\"}} {}\n", refusal_names[i],
                        r.tokens_refused[i].get());
+    simple("sessiond_assertions_minted_total", "counter", "Signed assertions issued (mint and forward auth).",
+           r.assertions_minted.get());
+    simple("sessiond_assertions_redeemed_total", "counter", "Signed assertions redeemed (their first use).",
+           r.assertions_redeemed.get());
+    out +=
+        "# HELP sessiond_assertions_refused_total Signed assertions refused at redemption, by reason.\n"
+        "# TYPE sessiond_assertions_refused_total counter\n";
+    static constexpr const char* assertion_refusal_names[assertion_refusal_count] = {
+        "malformed", "algorithm", "unknown_key",   "signature", "issuer",
+        "audience",  "expired",   "not_yet_valid", "session",   "used"};
+    for (std::size_t i = 0; i < assertion_refusal_count; ++i)
+        fmt::format_to(it, "sessiond_assertions_refused_total{{reason=\"{}\"}} {}\n", assertion_refusal_names[i],
+                       r.assertions_refused[i].get());
     simple("sessiond_token_reuse_detected_total", "counter", "Rotated tokens presented after the grace period.",
            r.reuse_detected.get());
     simple("sessiond_token_reuse_revocations_failed_total", "counter",
@@ -412,8 +433,8 @@ std::string render(std::uint64_t open_connections, bool store_ready, std::string
         "# HELP sessiond_redis_operation_duration_seconds Redis store operations (one command or script each), "
         "from sent to answered, by operation.\n"
         "# TYPE sessiond_redis_operation_duration_seconds histogram\n";
-    static constexpr const char* op_names[redis_op_count] = {"get",  "create",      "replace",        "remove",
-                                                             "list", "remove_user", "check_index_key"};
+    static constexpr const char* op_names[redis_op_count] = {"get",  "create",      "replace",         "remove",
+                                                             "list", "remove_user", "check_index_key", "claim"};
     for (std::size_t i = 0; i < redis_op_count; ++i)
         series("sessiond_redis_operation_duration_seconds", fmt::format("operation=\"{}\",", op_names[i]),
                redis_bounds_us, r.redis_buckets[i], r.redis_sum_us[i]);

@@ -39,7 +39,7 @@ inline constexpr std::array<std::uint64_t, 11> redis_bounds_us = {50,    100,   
 inline constexpr std::size_t max_routes = 32;
 
 // What the Redis store asks of Redis, one label each.
-enum class redis_op : std::size_t { get, create, replace, remove, list, remove_user, check_index_key, count_ };
+enum class redis_op : std::size_t { get, create, replace, remove, list, remove_user, check_index_key, claim, count_ };
 inline constexpr std::size_t redis_op_count = static_cast<std::size_t>(redis_op::count_);
 
 // Why a Redis operation failed.
@@ -75,6 +75,23 @@ enum class token_refusal : std::size_t {
 };
 inline constexpr std::size_t token_refusal_count = static_cast<std::size_t>(token_refusal::count_);
 
+// Why a signed assertion was refused at redemption (401 invalid_assertion,
+// or 409 assertion_used).
+enum class assertion_refusal : std::size_t {
+    malformed,      // not a compact JWS of JSON objects, or a claim missing or mistyped
+    algorithm,      // alg none, HS*, or not the alg of the key named
+    unknown_key,    // kid not in the key set
+    signature,      // the signature does not verify
+    issuer,         // iss is not this deployment's
+    audience,       // aud is not the redeemer's
+    expired,        // exp passed
+    not_yet_valid,  // nbf or iat in the future
+    session,        // the session is gone, expired, or another user's
+    used,           // redeemed before
+    count_
+};
+inline constexpr std::size_t assertion_refusal_count = static_cast<std::size_t>(assertion_refusal::count_);
+
 // A cache line on the x86-64 and AArch64 machines sessiond runs on (GCC warns
 // that std::hardware_destructive_interference_size may change between versions).
 inline constexpr std::size_t cache_line = 64;
@@ -84,7 +101,8 @@ struct alignas(cache_line) shard {
     std::array<counter, 6> responses_by_class;  // 1xx..5xx, index = status / 100
     std::array<std::array<counter, latency_bounds_us.size() + 1>, max_routes> latency_buckets;  // [route slot]
     std::array<counter, max_routes> latency_sum_us;
-    std::array<counter, token_refusal_count> tokens_refused;  // index = token_refusal
+    std::array<counter, token_refusal_count> tokens_refused;          // index = token_refusal
+    std::array<counter, assertion_refusal_count> assertions_refused;  // index = assertion_refusal
     std::array<counter, invalidation_bounds_us.size() + 1> invalidation_delay_buckets;
     std::array<std::array<counter, redis_bounds_us.size() + 1>, redis_op_count> redis_buckets;  // [redis_op]
     std::array<counter, redis_op_count> redis_sum_us;
@@ -131,6 +149,8 @@ struct alignas(cache_line) shard {
     counter redis_in_flight;        // gauge: Redis operations of this thread awaiting their reply
     counter config_reloads;         // SIGHUP reloads that took effect
     counter config_reloads_failed;  // SIGHUP reloads refused (the configuration in use stays)
+    counter assertions_minted;      // signed assertions issued (mint and forward auth)
+    counter assertions_redeemed;    // assertions redeemed (first use)
     // A new counter goes here, and into single_counters in metrics.cpp.
 };
 
@@ -147,6 +167,7 @@ void observe_request(unsigned status, std::uint64_t duration_us, std::string_vie
 void observe_redis(redis_op op, std::uint64_t duration_us) noexcept;
 void count_redis_failure(redis_failure why) noexcept;
 void count_refusal(token_refusal why) noexcept;
+void count_refusal(assertion_refusal why) noexcept;
 void observe_invalidation_delay(std::uint64_t duration_us) noexcept;
 
 // The process_* families Prometheus' client libraries export (resident and

@@ -361,6 +361,28 @@ const std::vector<option_def>& options() {
             SESSIOND_FIELD(std::string, auth.redirect_hosts)),
         opt("auth-redirect-param", "/v1/auth: the login URL's query parameter holding the original URL",
             SESSIOND_FIELD(std::string, auth.redirect_param)),
+        opt("auth-assertion-audience",
+            "/v1/auth: add a signed assertion for this audience to every 200 (empty = none; needs assertion-keys)",
+            SESSIOND_FIELD(std::string, auth.assertion_audience)),
+        opt("auth-assertion-header", "/v1/auth: the header carrying that assertion",
+            SESSIOND_FIELD(std::string, auth.assertion_header)),
+        opt("assertion-keys",
+            "signed assertions (JWT): kid:path[,kid:path...] of PEM private keys, Ed25519 (EdDSA) or P-256 (ES256), "
+            "all published in /.well-known/jwks.json (empty = assertions off)",
+            SESSIOND_FIELD(std::string, assertion.keys)),
+        opt("assertion-signing-kid", "the kid of assertion-keys that signs (required with several keys)",
+            SESSIOND_FIELD(std::string, assertion.signing_kid)),
+        opt("assertion-issuer", "the iss claim of every assertion (required with assertion-keys)",
+            SESSIOND_FIELD(std::string, assertion.issuer)),
+        opt("assertion-audiences", "aud values callers may ask for, comma-separated (required with assertion-keys)",
+            SESSIOND_FIELD(std::string, assertion.audiences)),
+        opt("assertion-ttl", "lifetime of an assertion unless the caller asks for less or more",
+            SESSIOND_FIELD(ms, assertion.ttl)),
+        opt("assertion-max-ttl", "the longest lifetime a caller may ask for", SESSIOND_FIELD(ms, assertion.max_ttl)),
+        opt("assertion-claims", "top-level session metadata fields copied as claims, comma-separated",
+            SESSIOND_FIELD(std::string, assertion.claims)),
+        opt("assertion-jwks-max-age", "Cache-Control max-age of /.well-known/jwks.json",
+            SESSIOND_FIELD(ms, assertion.jwks_max_age)),
         opt("cookie-name", "session cookie name (read by /v1/auth, built in create/rotate replies)",
             SESSIOND_FIELD(std::string, cookie.name)),
         opt("cookie-path", "cookie Path", SESSIOND_FIELD(std::string, cookie.path)),
@@ -373,6 +395,46 @@ const std::vector<option_def>& options() {
     };
     return defs;
 }
+
+}  // namespace
+
+std::vector<std::string> parse_list(std::string_view text) {
+    std::vector<std::string> out;
+    auto trim = [](std::string_view v) {
+        while (!v.empty() && (v.front() == ' ' || v.front() == '\t'))
+            v.remove_prefix(1);
+        while (!v.empty() && (v.back() == ' ' || v.back() == '\t'))
+            v.remove_suffix(1);
+        return v;
+    };
+    if (trim(text).empty()) return out;
+    while (true) {
+        const auto comma = text.find(',');
+        const auto entry = trim(text.substr(0, comma));
+        if (entry.empty()) throw std::invalid_argument("an entry of the list is empty");
+        if (entry.size() > 256 || std::any_of(entry.begin(), entry.end(), [](unsigned char ch) {
+                return ch < 0x20 || ch == 0x7f || ch == '"' || ch == '\\';
+            }))
+            throw std::invalid_argument("an entry is longer than 256 bytes or holds a control character, '\"' or '\\'");
+        out.emplace_back(entry);
+        if (comma == std::string_view::npos) break;
+        text.remove_prefix(comma + 1);
+    }
+    return out;
+}
+
+std::vector<std::pair<std::string, std::string>> parse_assertion_keys(std::string_view text) {
+    std::vector<std::pair<std::string, std::string>> out;
+    for (const auto& entry : parse_list(text)) {
+        const auto colon = entry.find(':');
+        if (colon == std::string::npos || colon == 0 || colon + 1 == entry.size())
+            throw std::invalid_argument("expected kid:path entries");
+        out.emplace_back(entry.substr(0, colon), entry.substr(colon + 1));
+    }
+    return out;
+}
+
+namespace {
 
 std::string env_name(const std::string& option) {
     std::string n = "SESSIOND_";
@@ -448,6 +510,36 @@ void validate(const config& c, const std::map<std::string, std::string>& sources
     header_name("api-key-header", c.auth.api_key_header);
     header_name("auth-user-header", c.auth.user_header);
     header_name("auth-id-header", c.auth.id_header);
+    header_name("auth-assertion-header", c.auth.assertion_header);
+    {
+        auto whole_seconds = [&](const char* option, std::chrono::milliseconds v) {
+            if (v.count() < 1000 || v.count() % 1000 != 0)
+                fail(option, "must be a whole number of seconds, at least 1s");
+        };
+        whole_seconds("assertion-ttl", c.assertion.ttl);
+        whole_seconds("assertion-max-ttl", c.assertion.max_ttl);
+        if (c.assertion.jwks_max_age.count() < 0 || c.assertion.jwks_max_age.count() % 1000 != 0)
+            fail("assertion-jwks-max-age", "must be a whole number of seconds");
+        if (c.assertion.ttl > c.assertion.max_ttl) fail("assertion-ttl", "must not exceed assertion-max-ttl");
+        std::vector<std::pair<std::string, std::string>> keys;
+        try {
+            keys = parse_assertion_keys(c.assertion.keys);
+        } catch (const std::invalid_argument& e) {
+            fail("assertion-keys", e.what());
+        }
+        std::vector<std::string> audiences;
+        try {
+            audiences = parse_list(c.assertion.audiences);
+            parse_list(c.assertion.claims);
+        } catch (const std::invalid_argument& e) {
+            fail(audiences.empty() ? "assertion-audiences" : "assertion-claims", e.what());
+        }
+        if (!keys.empty()) {
+            if (c.assertion.issuer.empty()) fail("assertion-issuer", "required with assertion-keys");
+            if (audiences.empty()) fail("assertion-audiences", "required with assertion-keys");
+        }
+        if (!c.auth.assertion_audience.empty() && keys.empty()) fail("auth-assertion-audience", "needs assertion-keys");
+    }
     try {
         for (const auto& entry : parse_metadata_headers(c.auth.metadata_headers)) {
             const std::string& header = entry.second;

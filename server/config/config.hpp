@@ -113,7 +113,8 @@ struct session_config {
 
 struct auth_config {
     // Callers: "name=sha256hex:scope[,scope...]" entries separated by ';'.
-    // Scopes: sessions:read, sessions:write, sessions:admin, auth.
+    // Scopes: sessions:read, sessions:write, sessions:admin, auth,
+    // assertions:mint, assertions:redeem.
     std::string api_keys;
     std::string api_keys_file;
     // mTLS callers: "name kind:value scope[,scope...]" entries (kind: uri,
@@ -132,6 +133,24 @@ struct auth_config {
     std::string login_url;
     std::string redirect_hosts;
     std::string redirect_param = "rd";
+    // /v1/auth: an assertion for this audience in `assertion_header` of every
+    // 200 (empty = none).
+    std::string assertion_audience;
+    std::string assertion_header = "X-Session-Assertion";
+};
+
+// Signed assertions (JWT): off while `keys` is empty.
+struct assertion_config {
+    // "kid:path[,kid:path...]": PEM private keys (Ed25519 or P-256), each
+    // published in the JWKS; read again on SIGHUP.
+    std::string keys;
+    std::string signing_kid;  // empty = the only key (required with several)
+    std::string issuer;       // iss
+    std::string audiences;    // aud values callers may ask for, comma-separated
+    std::chrono::milliseconds ttl{60'000};
+    std::chrono::milliseconds max_ttl{300'000};
+    std::string claims;  // top-level metadata fields copied as claims, comma-separated
+    std::chrono::milliseconds jwks_max_age{300'000};
 };
 
 struct cookie_config {
@@ -150,6 +169,7 @@ struct config {
     token_config token;
     session_config session;
     auth_config auth;
+    assertion_config assertion;
     cookie_config cookie;
     bool development = false;  // allows insecure settings on loopback only
     std::string config_file;   // where the file source came from, if any
@@ -196,6 +216,14 @@ std::vector<std::pair<std::string, std::string>> parse_metadata_headers(std::str
 // auth-redirect-hosts: lower-cased host names and "*.domain" entries. Throws
 // std::invalid_argument naming what is wrong.
 std::vector<std::string> parse_host_list(std::string_view text);
+
+// assertion-keys: (kid, path) pairs. Throws std::invalid_argument naming
+// what is wrong.
+std::vector<std::pair<std::string, std::string>> parse_assertion_keys(std::string_view text);
+
+// A comma-separated list (assertion-audiences, assertion-claims): the
+// entries, trimmed; empty entries are refused. Throws std::invalid_argument.
+std::vector<std::string> parse_list(std::string_view text);
 
 // Parses "250ms", "10s", "5m", "1h", "2d". Throws std::invalid_argument.
 std::chrono::milliseconds parse_duration(std::string_view text);

@@ -29,7 +29,42 @@ const char* describe(errc e) noexcept {
     return "unknown session service error";
 }
 
+const char* describe(assertion_errc e) noexcept {
+    switch (e) {
+        case assertion_errc::disabled:
+            return "signed assertions are not configured (assertion-keys)";
+        case assertion_errc::audience_not_allowed:
+            return "audience is not on assertion-audiences";
+        case assertion_errc::malformed:
+            return "the assertion is not a well-formed JWT of this issuer";
+        case assertion_errc::algorithm:
+            return "the assertion's alg is not allowed: only the alg of the key named by kid (EdDSA or ES256)";
+        case assertion_errc::unknown_key:
+            return "the assertion's kid names no key in the JWKS";
+        case assertion_errc::signature:
+            return "the assertion's signature does not verify";
+        case assertion_errc::issuer:
+            return "the assertion was issued by someone else";
+        case assertion_errc::audience:
+            return "the assertion is for another audience";
+        case assertion_errc::expired:
+            return "the assertion has expired";
+        case assertion_errc::not_yet_valid:
+            return "the assertion is not valid yet";
+        case assertion_errc::session:
+            return "the assertion's session is no longer live";
+        case assertion_errc::used:
+            return "the assertion has been redeemed before";
+    }
+    return "unknown assertion error";
+}
+
 }  // namespace
+
+const boost::system::error_category& assertion_category() noexcept {
+    static const enum_category<assertion_errc> instance("sessiond.assertion", describe);
+    return instance;
+}
 
 const boost::system::error_category& service_category() noexcept {
     static const enum_category<errc> instance("sessiond.service", describe);

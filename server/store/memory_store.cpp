@@ -162,6 +162,26 @@ asio::awaitable<result<std::optional<session_record>>> memory_store::get(const s
     co_return it->second;
 }
 
+asio::awaitable<result<bool>> memory_store::claim_once(std::string_view name, std::chrono::milliseconds ttl) {
+    const auto now = clock_.now();
+    std::lock_guard lock(claims_mutex_);
+    if (claims_.size() >= claims_purge_at_) {
+        std::erase_if(claims_, [now](const auto& entry) { return entry.second <= now; });
+        claims_purge_at_ = std::min(std::max<std::size_t>(1024, claims_.size() * 2), max_sessions_);
+    }
+    auto [it, fresh] = claims_.try_emplace(std::string(name), now + ttl);
+    if (!fresh) {
+        if (it->second > now) co_return false;
+        it->second = now + ttl;
+        co_return true;
+    }
+    if (claims_.size() > max_sessions_) {
+        claims_.erase(it);
+        co_return result<bool>(boost::system::in_place_error, full());
+    }
+    co_return true;
+}
+
 asio::awaitable<result<bool>> memory_store::replace(const session_record& expected, const session_record& next,
                                                     const user_ref&) {
     auto& s = shard_for(expected.id.bucket);

@@ -46,6 +46,7 @@ public:
     boost::asio::awaitable<result<user_removal>> remove_user(const user_ref& user,
                                                              std::optional<session::session_id> except,
                                                              std::optional<user_cursor> after) override;
+    boost::asio::awaitable<result<bool>> claim_once(std::string_view name, std::chrono::milliseconds ttl) override;
     bool ready() const override { return true; }
 
     std::size_t size() const { return count_.load(std::memory_order_relaxed); }
@@ -74,6 +75,12 @@ private:
     void schedule_sweep();
     // Counts and (rate-limited) logs a create refused for want of room.
     boost::system::error_code full();
+
+    // Assertion ids redeemed, until their expiry: at most max_sessions_,
+    // expired ones purged whenever the map has doubled since the last purge.
+    std::mutex claims_mutex_;
+    std::unordered_map<std::string, session::timestamp> claims_;
+    std::size_t claims_purge_at_ = 1024;
 
     const session::clock& clock_;
     const std::size_t max_sessions_;

@@ -561,6 +561,21 @@ asio::awaitable<result<bool>> redis_store::check_index_key(bool overwrite) {
     co_return reply.str() == fingerprint;
 }
 
+asio::awaitable<result<bool>> redis_store::claim_once(std::string_view name, std::chrono::milliseconds ttl) {
+    std::string key = prefix_;
+    key.append("jti:{").append(name).append(1, '}');
+    timed_op timing(metrics::redis_op::claim);
+    auto [ec, reply] = co_await client_.async_exec(
+        redis::command("SET", key, "1", "NX", "PX", static_cast<std::int64_t>(std::max<std::int64_t>(ttl.count(), 1))),
+        use_tuple);
+    timing.done();
+    if (ec) co_return result<bool>(boost::system::in_place_error, api_error(ec, "claim"));
+    if (reply.is_nil()) co_return false;
+    if (!reply.is_status())
+        co_return result<bool>(boost::system::in_place_error, api_error(redis::error::protocol_error, "claim"));
+    co_return true;
+}
+
 asio::awaitable<result<std::optional<session_record>>> redis_store::get(const session_id& id) {
     const auto key = session_key(id);  // built once: the GET's key and the seal's key name
     timed_op timing(metrics::redis_op::get);

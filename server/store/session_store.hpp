@@ -8,7 +8,9 @@
 #include <boost/asio/awaitable.hpp>
 #include <boost/system/result.hpp>
 
+#include <chrono>
 #include <optional>
+#include <string_view>
 #include <string>
 #include <vector>
 
@@ -109,6 +111,13 @@ public:
     virtual boost::asio::awaitable<result<user_removal>> remove_user(const user_ref& user,
                                                                      std::optional<session::session_id> except,
                                                                      std::optional<user_cursor> after) = 0;
+
+    // Marks `name` (a signed assertion's jti: up to 128 characters of
+    // base64url) used for `ttl` from now, atomically: true when this call
+    // marked it, false when it was marked already and the mark has not
+    // expired. Every instance on one store sees the same marks.
+    static constexpr std::size_t max_claim_name = 128;
+    virtual boost::asio::awaitable<result<bool>> claim_once(std::string_view name, std::chrono::milliseconds ttl) = 0;
 
     // Whether the store can serve requests now (readiness).
     virtual bool ready() const = 0;

@@ -40,6 +40,9 @@ public:
     asio::awaitable<store::result<std::optional<session_record>>> get(const session::session_id& id) override {
         return inner_.get(id);
     }
+    asio::awaitable<store::result<bool>> claim_once(std::string_view name, std::chrono::milliseconds ttl) override {
+        return inner_.claim_once(name, ttl);
+    }
     asio::awaitable<store::result<bool>> replace(const session_record& expected, const session_record& next,
                                                  const store::user_ref& u) override {
         if (lose_replaces > 0) {

@@ -7,6 +7,7 @@
 
 #include <set>
 
+#include "api/assertions.hpp"
 #include "api/health.hpp"
 #include "api/sessions.hpp"
 #include "store/memory_store.hpp"
@@ -44,9 +45,13 @@ TEST_CASE("served routes equal the OpenAPI operations") {
                                      session::token_codec(), clock, session::policy{});
     api::session_api sessions(service, std::make_shared<const api::api_keys>(api::api_keys::allow_all()),
                               api::api_settings{});
+    service::assertion_service assertions(service, memory, nullptr);
+    api::assertion_api assertion_routes(assertions, std::make_shared<const api::api_keys>(api::api_keys::allow_all()),
+                                        "X-API-Key");
     http::router routes;
     api::add_ops_routes(routes, {[] { return true; }, [] { return std::uint64_t{0}; }, {}});
     sessions.add_routes(routes);
+    assertion_routes.add_routes(routes);
 
     std::set<std::string> served;
     for (const auto& [method, path] : routes.routes())
@@ -56,4 +61,5 @@ TEST_CASE("served routes equal the OpenAPI operations") {
     REQUIRE(spec.size() >= 12);
     CHECK(served == spec);
     CHECK(spec.count("DELETE /v1/users/{user_id}/sessions") == 1);
+    CHECK(spec.count("POST /v1/assertions/redeem") == 1);
 }
