@@ -179,7 +179,7 @@ std::shared_ptr<const assertion_signer> assertion_signer::make(assertion_setting
         }
         jwk += R"(,"kid":")" + k->kid + R"(","alg":")" + std::string(alg_name(k->alg)) + R"(","use":"sig"})";
         k->header = b64(R"({"alg":")" + std::string(alg_name(k->alg)) + R"(","typ":"JWT","kid":")" + k->kid + "\"}");
-        if (out->keys_.size() > 0) jwks += ',';
+        if (!out->keys_.empty()) jwks += ',';
         jwks += jwk;
         k->jwk = std::move(jwk);
         out->keys_.push_back(std::move(k));
