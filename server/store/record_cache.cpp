@@ -39,7 +39,7 @@ const session::session_record* record_cache::find(const session::session_id& id,
     auto it = index_.find(id);
     if (it == index_.end()) return nullptr;
     const entry& e = *it->second;
-    if (now - e.filled > limits_.max_age || marks_->written_since(id, e.sent)) {
+    if (now > e.expires || marks_->written_since(id, e.sent)) {
         erase(it);
         return nullptr;
     }
@@ -64,7 +64,9 @@ void record_cache::fill(ticket& t, const session::session_record& read, clock::t
     const bool current = t.generation_ == generation_ && p != pending_.end() && !p->second.changed;
     if (current) {
         if (auto it = index_.find(t.id_); it != index_.end()) erase(it);
-        lru_.push_front(entry{t.id_, read, now, t.sent_});
+        // 3/4 of max_age and up to a quarter more, by the id's first random byte.
+        const auto age = limits_.max_age - limits_.max_age / 4 * (255 - t.id_.id[0]) / 255;
+        lru_.push_front(entry{t.id_, read, now + age, t.sent_});
         index_.emplace(t.id_, lru_.begin());
         while (index_.size() > limits_.max_entries)
             erase(index_.find(lru_.back().id));

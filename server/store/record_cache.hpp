@@ -16,7 +16,10 @@
 //    not served by any thread, even while Redis' invalidation is still on its
 //    way to that thread's link (read-your-writes within an instance).
 //  - An entry lives at most max_age, and at most max_entries are kept (the
-//    least recently used goes).
+//    least recently used goes). Each entry's age limit is between 3/4 of
+//    max_age and max_age, spread by its session id, so that entries filled
+//    together (a warm-up, the refill after a flush) are not all read again
+//    in the same instant.
 // The cache never decides validity: a hit is the stored record, which the
 // service checks (secret digest in constant time, expiry against the clock)
 // as it checks one read from Redis.
@@ -105,8 +108,8 @@ private:
     struct entry {
         session::session_id id;
         session::session_record record;
-        clock::time_point filled;
-        write_marks::stamp sent;  // when the read that brought it was begun
+        clock::time_point expires;  // filled + its share of max_age
+        write_marks::stamp sent;    // when the read that brought it was begun
     };
     struct pending {
         std::uint32_t reads = 0;

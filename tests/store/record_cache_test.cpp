@@ -4,7 +4,9 @@
 
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <thread>
+#include <vector>
 
 #include "store/record_cache.hpp"
 
@@ -117,9 +119,37 @@ TEST_CASE("record_cache: at most max_entries, the least recently used goes; at m
     CHECK(f.cache.find(c, f.now) != nullptr);
     CHECK(f.cache.find(d, f.now) != nullptr);
 
-    CHECK(f.cache.find(a, f.now + 59s) != nullptr);
+    CHECK(f.cache.find(a, f.now + 45s) != nullptr);
     CHECK(f.cache.find(a, f.now + 61s) == nullptr);
     CHECK(f.cache.size() == 2);  // the old entry went
+}
+
+TEST_CASE("record_cache: entries filled together expire spread over the last quarter of max_age") {
+    auto marks = std::make_shared<store::write_marks>();
+    record_cache cache{{1000, 60s}, marks};
+    const auto t0 = record_cache::clock::now();
+    std::vector<session::session_id> ids;
+    for (int i = 0; i < 200; ++i) {
+        ids.push_back(session::session_id::generate(1));
+        auto t = cache.begin(ids.back());
+        cache.fill(t, record(ids.back()), t0);
+    }
+    auto live_at = [&](std::chrono::seconds at) {
+        std::size_t n = 0;
+        for (const auto& id : ids)
+            n += cache.find(id, t0 + at) != nullptr ? 1 : 0;
+        return n;
+    };
+    CHECK(live_at(45s) == 200);  // none before 3/4 of max_age
+    const auto at_50 = live_at(50s), at_55 = live_at(55s);
+    CHECK(at_50 < 200);  // some have gone ...
+    CHECK(at_50 > 0);    // ... not all
+    CHECK(at_55 < at_50);
+    CHECK(at_55 > 0);
+    // The last within max_age: an id whose first byte is 255 lives exactly max_age.
+    const auto longest = std::count_if(ids.begin(), ids.end(), [](const auto& id) { return id.id[0] == 255; });
+    CHECK(live_at(60s) == static_cast<std::size_t>(longest));
+    CHECK(live_at(61s) == 0);
 }
 
 TEST_CASE("record_cache: no entries at all with max_entries 0") {
