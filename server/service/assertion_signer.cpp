@@ -276,8 +276,9 @@ boost::system::result<json::object> assertion_signer::verify(std::string_view jw
 
     std::array<std::uint8_t, signature_size> sig{};
     auto n = session::base64url_decode(signature_b64, sig);
-    if (!n || *n != signature_size || signature_b64.size() != session::base64url_encoded_size(signature_size))
-        return assertion_errc::signature;
+    // Only the canonical spelling: the last character's unused bits must be
+    // zero, so that one signature has one text.
+    if (!n || *n != signature_size || session::base64url_encode(sig) != signature_b64) return assertion_errc::signature;
     std::unique_ptr<EVP_MD_CTX, md_ctx_free> ctx(EVP_MD_CTX_new());
     if (!ctx) return assertion_errc::signature;
     const auto* signed_part = reinterpret_cast<const unsigned char*>(jws.data());

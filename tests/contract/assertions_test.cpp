@@ -113,6 +113,16 @@ std::string b64(const std::string& text) {
     return sessiond::session::base64url_encode(sessiond::session::as_bytes(text));
 }
 
+// The same assertion with the signature's last character spelled with other
+// unused bits: the same 64 bytes (86 characters carry 516 bits, 4 of them
+// unused), which only the canonical spelling may stand for.
+std::string other_spelling(std::string jwt) {
+    static const std::string alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    const auto v = alphabet.find(jwt.back());
+    jwt.back() = alphabet[v ^ 1];
+    return jwt;
+}
+
 // An independent verifier's verdict: exit status and output.
 struct verdict {
     int status = -1;
@@ -339,6 +349,7 @@ TEST_CASE("assertions: malformed, forged and misdirected ones are refused", "[as
         {jwt.substr(0, jwt.size() - 2) + (jwt[jwt.size() - 2] == 'A' ? "B" : "A") + jwt.back(),
          "the assertion's signature does not verify"},
         {jwt.substr(0, jwt.rfind('.') + 1), "the assertion's signature does not verify"},
+        {other_spelling(jwt), "the assertion's signature does not verify"},
         {header_of("none", "a1") + "." + body + ".",
          "the assertion's alg is not allowed: only the alg of the key named by kid (EdDSA or ES256)"},
         {b64(R"({"alg":"none"})") + "." + body + ".",

@@ -1,8 +1,8 @@
 // Signed assertions at redemption. Any bytes: assertion_signer::verify
 // refuses them (they are no signature of its keys), never crashes, never
 // accepts. And a payload taken from the input, signed by either key,
-// verifies to the same claims, and stops verifying when any byte of the
-// signed part or the signature changes.
+// verifies to the same claims, and stops verifying when any character of
+// the signed part or the signature changes.
 
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
@@ -63,9 +63,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     std::string changed = jws;
     const std::size_t at = static_cast<std::size_t>(data[0]) * 7919 % changed.size();
     changed[at] = changed[at] == 'A' ? 'B' : 'A';
-    // Only the signature's last character carries unused bits, which may
-    // decode to the same bytes.
-    auto forged = signer(false).verify(changed);
-    if (forged && !(at + 1 == changed.size() && boost::json::value(*forged) == payload)) std::abort();
+    // (The signature's last character carries unused bits: only the
+    // canonical spelling is accepted, so that changes it too.)
+    if (signer(false).verify(changed)) std::abort();
     return 0;
 }
