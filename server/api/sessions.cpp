@@ -616,7 +616,7 @@ asio::awaitable<void> session_api::forward_auth(http::request_context& ctx) {
     if (record) {
         ctx.res.result(http::status::ok);
         set_identity(ctx.res, *record);
-        if (assertions_ && !assertion_audience_.empty()) {
+        if (assertions_) {
             auto assertion = assertions_->for_forward_auth(*record, assertion_audience_);
             if (!assertion.empty()) ctx.res.set(assertion_header_, assertion);
         }

@@ -400,25 +400,13 @@ const std::vector<option_def>& options() {
 
 std::vector<std::string> parse_list(std::string_view text) {
     std::vector<std::string> out;
-    auto trim = [](std::string_view v) {
-        while (!v.empty() && (v.front() == ' ' || v.front() == '\t'))
-            v.remove_prefix(1);
-        while (!v.empty() && (v.back() == ' ' || v.back() == '\t'))
-            v.remove_suffix(1);
-        return v;
-    };
-    if (trim(text).empty()) return out;
-    while (true) {
-        const auto comma = text.find(',');
-        const auto entry = trim(text.substr(0, comma));
-        if (entry.empty()) throw std::invalid_argument("an entry of the list is empty");
+    if (text.find_first_not_of(" \t") == std::string_view::npos) return out;
+    for (auto entry : list_items(text)) {
         if (entry.size() > 256 || std::any_of(entry.begin(), entry.end(), [](unsigned char ch) {
                 return ch < 0x20 || ch == 0x7f || ch == '"' || ch == '\\';
             }))
             throw std::invalid_argument("an entry is longer than 256 bytes or holds a control character, '\"' or '\\'");
         out.emplace_back(entry);
-        if (comma == std::string_view::npos) break;
-        text.remove_prefix(comma + 1);
     }
     return out;
 }
