@@ -7,6 +7,7 @@
 #include <boost/program_options.hpp>
 
 #include <algorithm>
+#include <array>
 #include <charconv>
 #include <cstring>
 #include <functional>
@@ -654,8 +655,10 @@ std::string help_text() {
 namespace {
 
 // How far apart two names are (Levenshtein distance), for suggestions.
+// `b` is a known option's name: short, so the row lives on the stack.
 std::size_t distance(std::string_view a, std::string_view b) {
-    std::vector<std::size_t> row(b.size() + 1);
+    std::array<std::size_t, 64> row{};
+    if (b.size() >= row.size()) return std::max(a.size(), b.size());
     for (std::size_t j = 0; j <= b.size(); ++j)
         row[j] = j;
     for (std::size_t i = 1; i <= a.size(); ++i) {
@@ -682,11 +685,16 @@ bool known_option(std::string_view name) {
 std::string suggestion(std::string_view name, std::string_view dashes) {
     const option_def* best = nullptr;
     std::size_t best_distance = 3;  // at most two edits
-    for (const auto& o : options())
+    for (const auto& o : options()) {
+        // The lengths' difference is a lower bound of the distance: a long
+        // name costs no comparison.
+        auto longer = std::max(name.size(), o.name.size()), shorter = std::min(name.size(), o.name.size());
+        if (longer - shorter >= best_distance) continue;
         if (auto d = distance(name, o.name); d < best_distance) {
             best_distance = d;
             best = &o;
         }
+    }
     if (!best) return {};
     return " (did you mean '" + std::string(dashes) + best->name + "'?)";
 }
