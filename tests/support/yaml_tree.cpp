@@ -59,8 +59,8 @@ private:
             stack_.pop_back();
         yaml_node& parent = *stack_.back().node;
         if (text.rfind("- ", 0) == 0 || text == "-") {
-            parent.items.emplace_back("-", yaml_node{});
-            stack_.push_back({depth, &parent.items.back().second});
+            parent.items.push_back({"-", yaml_node{}});
+            stack_.push_back({depth, &parent.items.back().node});
             auto rest = trim(text.substr(1));
             if (rest.empty()) return;
             if (split(rest).first.empty())
@@ -71,8 +71,8 @@ private:
         }
         auto [key, value] = split(text);
         if (key.empty()) throw std::runtime_error("yaml: cannot read line " + std::to_string(i_ + 1));
-        parent.items.emplace_back(unquote(key), yaml_node{});
-        yaml_node& node = parent.items.back().second;
+        parent.items.push_back({unquote(key), yaml_node{}});
+        yaml_node& node = parent.items.back().node;
         stack_.push_back({depth, &node});
         value = trim(value);
         if (!value.empty() && (value[0] == '|' || value[0] == '>')) {
@@ -81,7 +81,7 @@ private:
             std::istringstream in(std::string(value.substr(1, value.size() - 2)));
             std::string item;
             while (std::getline(in, item, ','))
-                if (!trim(item).empty()) node.items.emplace_back("-", yaml_node{unquote(item), {}});
+                if (!trim(item).empty()) node.items.push_back({"-", yaml_node{unquote(item), {}}});
         } else {
             node.value = unquote(value);
         }

@@ -6,19 +6,27 @@
 
 #include <string>
 #include <string_view>
-#include <utility>
 #include <vector>
 
 namespace sessiond::test {
 
+struct yaml_entry;
+
 struct yaml_node {
-    std::string value;                                     // a scalar's text
-    std::vector<std::pair<std::string, yaml_node>> items;  // mapping entries; sequence entries have key "-"
+    std::string value;              // a scalar's text
+    std::vector<yaml_entry> items;  // mapping entries; sequence entries have key "-"
 
     // The entry under `key`, or nullptr.
     const yaml_node* find(std::string_view key) const;
     // The node at a '/'-separated path of keys, or nullptr.
     const yaml_node* at(std::string_view path) const;
+};
+
+// A struct rather than std::pair, which needs yaml_node complete where
+// yaml_node declares its items (clang with libstdc++ holds to that).
+struct yaml_entry {
+    std::string key;
+    yaml_node node;
 };
 
 yaml_node parse_yaml(const std::string& text);

@@ -25,8 +25,8 @@ std::set<std::string> spec_operations(const std::string& yaml) {
     auto spec = test::parse_yaml(yaml);
     for (const auto& [path, item] : spec.find("paths")->items)
         for (const auto& entry : item.items)
-            if (methods.count(entry.first)) {
-                std::string method = entry.first;
+            if (methods.count(entry.key)) {
+                std::string method = entry.key;
                 for (auto& c : method)
                     c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
                 out.insert(method + " " + path);
