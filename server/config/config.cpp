@@ -850,10 +850,12 @@ std::map<std::string, std::string> parse_config_text(std::string_view text) {
 load_result load_config(int argc, const char* const* argv, const std::vector<std::string>& env) {
     load_result result;
 
-    po::options_description desc = option_descriptions();
-    po::options_description cli_only;
-    cli_only.add(desc);
-    cli_only.add_options()("help,h", "")("version", "")("check-config", "");
+    static const po::options_description cli_only = [] {
+        po::options_description all;
+        all.add(option_descriptions());
+        all.add_options()("help,h", "")("version", "")("check-config", "");
+        return all;
+    }();
 
     po::variables_map cli;
     std::map<std::string, std::string> env_values, file;
@@ -886,10 +888,12 @@ load_result load_config(int argc, const char* const* argv, const std::vector<std
 
     // Environment: only names that belong to an option are read; an unknown
     // SESSIOND_ variable is most likely a typo and is refused.
-    std::map<std::string, std::string> env_names;
-    env_names[env_name("config")] = "config";
-    for (const auto& o : options())
-        env_names[env_name(o.name)] = o.name;
+    static const std::map<std::string, std::string> env_names = [] {
+        std::map<std::string, std::string> names{{env_name("config"), "config"}};
+        for (const auto& o : options())
+            names[env_name(o.name)] = o.name;
+        return names;
+    }();
     for (const auto& kv : env) {
         auto eq = kv.find('=');
         if (eq == std::string::npos || kv.rfind("SESSIOND_", 0) != 0) continue;
