@@ -29,7 +29,7 @@ std::set<std::string> spec_operations(const std::string& yaml) {
                 std::string method = entry.key;
                 for (auto& c : method)
                     c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-                out.insert(method + " " + path);
+                out.insert(method.append(" ").append(path));
             }
     return out;
 }
