@@ -20,7 +20,8 @@ from collections import OrderedDict
 SCENARIOS = ["validate", "auth", "mix", "rotate", "create"]
 TARGETS = ["sessiond-redis", "sessiond-nocache", "sessiond-memory", "sessiond-cluster", "sessiond-tls", "peer", "nginx"]
 NAMES = {"sessiond-redis": "sessiond (Redis)", "sessiond-memory": "sessiond (embedded)",
-         "sessiond-nocache": "sessiond (Redis, cache off)",
+         "sessiond-nocache": "sessiond (Redis, cache off)", "sessiond-cluster": "sessiond (Redis Cluster)",
+         "sessiond-tls": "sessiond (HTTPS)",
          "peer": "peer (fastify)", "nginx": "nginx return 200", "redis-get": "redis-benchmark GET"}
 SCEN_TEXT = {
     "validate": "POST /v1/sessions/validate, pool of live tokens (touch skipped: fresh sessions)",
