@@ -164,6 +164,13 @@ void set_failure(http::request_context& ctx, const boost::system::error_code& ec
                      ? "the write reached the Redis primary but not enough replicas acknowledged it in time, so a "
                        "failover could undo it; retry (a revoke or delete again, a rotate with the same "
                        "Idempotency-Key)"
+                 : code == error::store_out_of_memory
+                     ? "Redis refused the write: it is out of memory (OOM: maxmemory reached); nothing was written"
+                 : code == error::store_forbidden
+                     ? "Redis refused the command: sessiond's Redis user lacks a permission (NOPERM; see "
+                       "deploy/redis/sessiond.acl); nothing was done"
+                 : code == error::store_rejected
+                     ? "Redis rejected the command (an error reply; sessiond's log names it); nothing was done"
                      : "the session store could not be reached in time";
     }
     if (auto why = refusal_of(ec)) {

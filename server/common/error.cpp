@@ -29,6 +29,9 @@ const problem_kind kinds[] = {
     {503, "store_unavailable", "Session store write not acknowledged by replicas"},
     {401, "invalid_assertion", "Invalid assertion"},
     {409, "assertion_used", "Assertion already redeemed"},
+    {503, "store_unavailable", "Session store out of memory"},
+    {503, "store_unavailable", "Session store refused the command: permission"},
+    {503, "store_unavailable", "Session store refused the command"},
     {500, "internal_error", "Internal error"},
 };
 static_assert(std::size(kinds) == static_cast<std::size_t>(error::internal_error) + 1);

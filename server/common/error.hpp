@@ -30,6 +30,9 @@ enum class error {
     store_unacknowledged,  // durable writes: the replicas did not confirm in time (code store_unavailable)
     invalid_assertion,
     assertion_used,
+    store_out_of_memory,  // Redis refused a write: OOM (code store_unavailable)
+    store_forbidden,      // Redis refused a command: NOPERM (code store_unavailable)
+    store_rejected,       // Redis refused a command otherwise (code store_unavailable)
     internal_error,
 };
 

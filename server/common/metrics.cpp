@@ -81,6 +81,7 @@ constexpr counter shard::*single_counters[] = {
     &shard::redis_failovers,
     &shard::redis_moves,
     &shard::redis_asks,
+    &shard::redis_redirects_refused,
     &shard::redis_cluster_retries,
     &shard::redis_topology_refreshes,
     &shard::redis_writes_unacknowledged,
@@ -393,6 +394,9 @@ std::string render(std::uint64_t open_connections, bool store_ready, std::string
         "# TYPE sessiond_redis_redirects_total counter\n";
     fmt::format_to(it, "sessiond_redis_redirects_total{{kind=\"moved\"}} {}\n", r.redis_moves.get());
     fmt::format_to(it, "sessiond_redis_redirects_total{{kind=\"ask\"}} {}\n", r.redis_asks.get());
+    simple("sessiond_redis_redirects_refused_total", "counter",
+           "Redis Cluster redirects refused: the address named is not a member of the cluster.",
+           r.redis_redirects_refused.get());
     simple("sessiond_redis_cluster_retries_total", "counter",
            "Redis Cluster commands retried after TRYAGAIN, CLUSTERDOWN or LOADING.", r.redis_cluster_retries.get());
     simple("sessiond_redis_topology_refreshes_total", "counter",
@@ -442,7 +446,7 @@ std::string render(std::uint64_t open_connections, bool store_ready, std::string
         "# HELP sessiond_redis_errors_total Redis store operations that failed, by kind.\n"
         "# TYPE sessiond_redis_errors_total counter\n";
     static constexpr const char* failure_names[redis_failure_count] = {
-        "timeout", "connection_lost", "not_connected", "busy", "unacknowledged", "error_reply", "protocol"};
+        "timeout", "connection_lost", "not_connected", "busy", "unacknowledged", "error_reply", "oom", "noperm", "rejected", "protocol"};
     for (std::size_t i = 0; i < redis_failure_count; ++i)
         fmt::format_to(it, "sessiond_redis_errors_total{{kind=\"{}\"}} {}\n", failure_names[i],
                        r.redis_failures[i].get());

@@ -49,7 +49,10 @@ enum class redis_failure : std::size_t {
     not_connected,    // no connection ready to take it
     busy,             // redis-max-in-flight reached
     unacknowledged,   // WAIT: not enough replicas in time
-    error_reply,      // Redis answered an error (READONLY, LOADING, NOSCRIPT after a retry, OOM, …)
+    error_reply,      // Redis answered a failover's error (READONLY, LOADING, TRYAGAIN, …)
+    oom,              // Redis refused: out of memory (OOM)
+    noperm,           // Redis refused: the ACL user lacks a permission (NOPERM)
+    rejected,         // Redis refused the command otherwise (ERR, WRONGTYPE, …)
     protocol,         // a reply sessiond cannot read
     count_
 };
@@ -131,6 +134,7 @@ struct alignas(cache_line) shard {
     counter redis_failovers;              // the primary named by the sentinels changed
     counter redis_moves;                  // MOVED redirects followed
     counter redis_asks;                   // ASK redirects followed
+    counter redis_redirects_refused;      // MOVED/ASK to an address that is not a cluster member
     counter redis_cluster_retries;        // TRYAGAIN, CLUSTERDOWN, LOADING retried after a pause
     counter redis_topology_refreshes;     // slot maps or primaries asked for
     counter redis_writes_unacknowledged;  // WAIT: a write not acknowledged by enough replicas in time

@@ -129,7 +129,11 @@ asio::awaitable<void> server::accept_loop() {
         // The connection's executor is its thread's io_context, which only
         // that thread runs: an implicit strand, without a strand's cost.
         auto [ec, socket] = co_await acceptor_.async_accept(ioc_, use_tuple);
-        if (stopping_) co_return;
+        if (stopping_) {
+            // Accepted as the drain began: its request may be on its way.
+            if (!ec) admit(std::move(socket));
+            co_return;
+        }
         if (ec) {
             if (ec == asio::error::operation_aborted) co_return;
             // Once a second at most: a full descriptor table fails every accept.
@@ -144,46 +148,50 @@ asio::awaitable<void> server::accept_loop() {
             co_await backoff.async_wait(use_tuple);
             continue;
         }
-        beast::error_code ignored;
-        auto client = socket.remote_endpoint(ignored).address();
-        if (on_accept_) on_accept_(client);
-        // A client at its own cap is refused even while the process has
-        // room; at the process limit the oldest idle connection makes room.
-        auto slot = per_client_.try_add(client);
-        bool over = !slot;
-        if (!over && open_connections_.load(std::memory_order_relaxed) >= cfg_.max_connections) over = !reclaim_idle();
-        bool reserved = over && reserve_admits(client);
-        if (over && !reserved) {
-            if (slot) per_client_.remove(*slot);
-            metrics::get().connections_refused.inc();
-            refuse(std::move(socket));
-            continue;
-        }
-        socket.set_option(tcp::no_delay(true), ignored);
-        auto c = std::make_shared<connection>(std::move(socket), std::move(client));
-        c->client_slot = slot.value_or(client_counts::uncounted);
-        c->reserved = reserved;
-        if (reserved) reserved_.push_back(c.get());
-        c->expires_after(cfg_.idle_timeout);
-        connections_.emplace(c.get(), c);
-        active_.store(active_.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
-        open_connections_.fetch_add(1, std::memory_order_relaxed);
-        metrics::get().connections_accepted.inc();
-        auto* raw = c.get();
-        asio::co_spawn(ioc_, serve(std::move(c)), [this, raw](const std::exception_ptr& e) {
-            if (!e) return;
-            // serve() contains what its requests throw; this is for what
-            // escaped it: the connection is released, the server goes on.
-            log::contained_exception("http connection", e);
-            if (auto it = connections_.find(raw); it != connections_.end()) {
-                if (auto alive = it->second.lock()) {
-                    beast::error_code ignored;
-                    alive->socket.close(ignored);
-                }
-                on_connection_closed(raw);
-            }
-        });
+        admit(std::move(socket));
     }
+}
+
+void server::admit(tcp::socket socket) {
+    beast::error_code ignored;
+    auto client = socket.remote_endpoint(ignored).address();
+    if (on_accept_) on_accept_(client);
+    // A client at its own cap is refused even while the process has
+    // room; at the process limit the oldest idle connection makes room.
+    auto slot = per_client_.try_add(client);
+    bool over = !slot;
+    if (!over && open_connections_.load(std::memory_order_relaxed) >= cfg_.max_connections) over = !reclaim_idle();
+    bool reserved = over && reserve_admits(client);
+    if (over && !reserved) {
+        if (slot) per_client_.remove(*slot);
+        metrics::get().connections_refused.inc();
+        refuse(std::move(socket));
+        return;
+    }
+    socket.set_option(tcp::no_delay(true), ignored);
+    auto c = std::make_shared<connection>(std::move(socket), std::move(client));
+    c->client_slot = slot.value_or(client_counts::uncounted);
+    c->reserved = reserved;
+    if (reserved) reserved_.push_back(c.get());
+    c->expires_after(cfg_.idle_timeout);
+    connections_.emplace(c.get(), c);
+    active_.store(active_.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+    open_connections_.fetch_add(1, std::memory_order_relaxed);
+    metrics::get().connections_accepted.inc();
+    auto* raw = c.get();
+    asio::co_spawn(ioc_, serve(std::move(c)), [this, raw](const std::exception_ptr& e) {
+        if (!e) return;
+        // serve() contains what its requests throw; this is for what
+        // escaped it: the connection is released, the server goes on.
+        log::contained_exception("http connection", e);
+        if (auto it = connections_.find(raw); it != connections_.end()) {
+            if (auto alive = it->second.lock()) {
+                beast::error_code ignored;
+                alive->socket.close(ignored);
+            }
+            on_connection_closed(raw);
+        }
+    });
 }
 
 bool server::reclaim_idle() {
@@ -344,16 +352,6 @@ std::unique_ptr<peer_certificate> verified_peer(SSL* ssl) {
     return out;
 }
 
-// Bytes of a next request waiting, without reading them.
-std::size_t waiting(tcp::socket& socket) {
-    beast::error_code ec;
-    return socket.available(ec);
-}
-std::size_t waiting(tls_stream& stream) {
-    beast::error_code ec;
-    return static_cast<std::size_t>(SSL_pending(stream.native_handle())) + stream.next_layer().available(ec);
-}
-
 }  // namespace
 
 asio::awaitable<void> server::serve(std::shared_ptr<connection> c) {
@@ -389,11 +387,11 @@ asio::awaitable<void> server::serve_on(connection& conn, Stream& stream) {
     try {
         for (;;) {
             if (buffer.size() == 0) {
-                // Between requests: the idle deadline, and the connection may
-                // be closed by a shutdown, unless a request is already here.
-                if (stopping_ && waiting(stream) == 0) break;
+                // Between requests: the idle deadline; draining, only
+                // drain_linger for a next request (the last response said
+                // keep-alive, so the client may be sending one).
                 set_idle(*c, true);
-                c->expires_after(c->reserved ? read_timeout : cfg_.idle_timeout);
+                c->expires_after(c->reserved ? read_timeout : stopping_ ? linger() : cfg_.idle_timeout);
                 auto [ec, n] = co_await stream.async_read_some(buffer.prepare(read_chunk), use_tuple);
                 set_idle(*c, false);
                 if (ec) break;
@@ -547,6 +545,16 @@ void server::shutdown(std::function<void()> on_drained) {
 void server::begin_drain(std::function<void()> on_drained) {
     stopping_ = true;
     beast::error_code ignored;
+    // Connections the kernel completed but nobody accepted yet would be
+    // reset by the close, with their requests in them: serve them too.
+    acceptor_.non_blocking(true, ignored);
+    for (std::size_t n = 0; n < cfg_.max_connections; ++n) {
+        tcp::socket socket(ioc_);
+        beast::error_code ec;
+        acceptor_.accept(socket, ec);
+        if (ec) break;
+        admit(std::move(socket));
+    }
     acceptor_.close(ignored);
     on_drained_ = std::move(on_drained);
     drain_timer_ = std::make_unique<asio::steady_timer>(ioc_, cfg_.drain_timeout);
@@ -561,11 +569,16 @@ void server::begin_drain(std::function<void()> on_drained) {
             }
         finish_drain();
     });
-    // Idle keep-alive connections close now, unless a request is already
-    // waiting in the socket; busy ones after the requests they received.
+    // Idle keep-alive connections close after drain_linger without a
+    // request; busy ones after the requests they received.
     for (auto& [ptr, weak] : connections_)
-        if (auto c = weak.lock(); c && c->idle && c->socket.available(ignored) == 0) c->socket.cancel(ignored);
+        if (auto c = weak.lock(); c && c->idle)
+            c->expires_after(std::min<connection::clock::duration>(c->deadline - coarse_steady_now(), linger()));
     if (active_.load(std::memory_order_relaxed) == 0) finish_drain();
+}
+
+std::chrono::milliseconds server::linger() const noexcept {
+    return std::min(drain_linger, std::chrono::duration_cast<std::chrono::milliseconds>(cfg_.drain_timeout));
 }
 
 void server::finish_drain() {

@@ -52,6 +52,11 @@ public:
     // Refused connections that linger (to deliver their 503 before the
     // close) at most; beyond, they are closed once the 503 is sent. Per server.
     static constexpr std::size_t lingering_refusals = 16;
+    // Draining, an idle keep-alive connection waits this long (at most the
+    // drain deadline) for a request before it closes: a client that read a
+    // keep-alive response before the drain began may already be sending its
+    // next request, which is then answered (with Connection: close).
+    static constexpr std::chrono::milliseconds drain_linger{500};
     // Descriptors a server may hold beyond its share of max-connections.
     static constexpr std::size_t spare_descriptors = probe_reserve + lingering_refusals;
     ~server();
@@ -69,9 +74,10 @@ public:
     // The port actually bound (useful with port 0).
     unsigned short port() const { return port_; }
 
-    // Stops accepting, closes idle connections that have nothing buffered,
-    // lets requests in flight and requests already received finish (their
-    // connections then close) and calls `on_drained` once, on the
+    // Stops accepting (connections already queued in the listener are
+    // accepted and served first), gives idle connections drain_linger for a
+    // request, lets requests in flight and requests already received finish
+    // (their connections then close) and calls `on_drained` once, on the
     // server's thread, when the last connection is gone or the drain deadline
     // forced the rest closed. Any thread; the work is posted to the server's
     // thread. Calls after the first are ignored.
@@ -97,6 +103,8 @@ private:
     // spawned again after restart_pause unless the server is stopping.
     void keep_running(std::string_view task, boost::asio::awaitable<void> (server::*loop)());
     boost::asio::awaitable<void> accept_loop();
+    // Serves an accepted connection (or refuses it, over the limits).
+    void admit(boost::asio::ip::tcp::socket socket);
     boost::asio::awaitable<void> sweep_loop();
     boost::asio::awaitable<void> serve(std::shared_ptr<connection> c);
     template <class Stream>
@@ -111,6 +119,7 @@ private:
     void on_connection_closed(connection* c);
     void begin_drain(std::function<void()> on_drained);
     void finish_drain();
+    std::chrono::milliseconds linger() const noexcept;  // drain_linger within the drain deadline
 
     boost::asio::io_context& ioc_;
     const http_config& cfg_;

@@ -94,4 +94,44 @@ std::optional<std::vector<slot_range>> parse_cluster_slots(const reply& r, std::
     return out;
 }
 
+std::optional<std::vector<endpoint>> parse_cluster_nodes(const reply& r, std::string_view asked_host) {
+    if (!r.is_string()) return std::nullopt;
+    std::vector<endpoint> out;
+    std::string_view text = r.str();
+    while (!text.empty()) {
+        const auto eol = text.find('\n');
+        std::string_view line = text.substr(0, eol);
+        text.remove_prefix(eol == std::string_view::npos ? text.size() : eol + 1);
+        if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+        if (line.empty()) continue;
+        // id, address, flags: the fields read here.
+        std::array<std::string_view, 3> field;
+        for (auto& f : field) {
+            const auto space = line.find(' ');
+            if (space == std::string_view::npos) return std::nullopt;
+            f = line.substr(0, space);
+            line.remove_prefix(space + 1);
+        }
+        const std::string_view flags = field[2];
+        if (flags.find("handshake") != std::string_view::npos || flags.find("noaddr") != std::string_view::npos)
+            continue;
+        std::string_view address = field[1];
+        std::string_view hostname;
+        if (const auto comma = address.find(','); comma != std::string_view::npos) {
+            hostname = address.substr(comma + 1);
+            address = address.substr(0, comma);
+        }
+        address = address.substr(0, address.find('@'));
+        const auto colon = address.rfind(':');
+        if (colon == std::string_view::npos) return std::nullopt;
+        const auto port = parse_port(address.substr(colon + 1));
+        if (!port) continue;  // port 0: no address known yet
+        std::string_view host = address.substr(0, colon);
+        if (host.starts_with('[') && host.ends_with(']')) host = host.substr(1, host.size() - 2);
+        out.push_back(endpoint{node_host(host, asked_host), *port});
+        if (!hostname.empty()) out.push_back(endpoint{std::string(hostname), *port});
+    }
+    return out;
+}
+
 }  // namespace sessiond::redis

@@ -41,4 +41,13 @@ struct slot_range {
 // reply is not shaped so (ranges out of bounds, ports out of range).
 std::optional<std::vector<slot_range>> parse_cluster_slots(const reply& r, std::string_view asked_host);
 
+// The members of the cluster as the text of CLUSTER NODES lists them, one
+// line a node: "<id> <ip>:<port>@<bus-port>[,<hostname>] <flags> …". Each
+// node's address, and its hostname with the same port when it announces one;
+// an empty ip is the node that answered (`asked_host`). Nodes still in the
+// handshake or without an address are left out. nullopt if the reply is not
+// text or a line is not shaped so. A redirect is followed only to a member
+// (cluster_router).
+std::optional<std::vector<endpoint>> parse_cluster_nodes(const reply& r, std::string_view asked_host);
+
 }  // namespace sessiond::redis

@@ -20,6 +20,13 @@ constexpr std::uint8_t max_redirects = 5;
 constexpr std::uint8_t max_retries = 8;
 constexpr milliseconds first_retry_delay{10};
 constexpr milliseconds max_retry_delay{80};
+// Bounds of the commands that wait: for a node's first connection, and for a
+// fresh member list after a redirect to an unknown address.
+constexpr std::size_t max_waiting_per_node = 4096;
+constexpr std::size_t max_unverified = 1024;
+// An import target is tracked this long after the last ASK that named it
+// (a migration interrupted midway goes on answering ASK for hours).
+constexpr std::chrono::seconds import_target_kept{60};
 
 const command& asking_command() {
     static const command asking = command::keyless("ASKING");
@@ -31,6 +38,12 @@ bool retried_later(const error_code& ec) {
 }
 
 }  // namespace
+
+struct cluster_router::refresh_answers {
+    std::pair<error_code, reply> slots;
+    std::pair<error_code, reply> nodes;
+    int left = 2;
+};
 
 void cluster_router::op::operator()(const error_code& ec, reply r) {
     cluster_router* router = owner.get();
@@ -57,8 +70,14 @@ void cluster_router::stop() {
         if (self->stopped_) return;
         self->stopped_ = true;
         self->timer_.cancel();
-        for (auto& n : self->nodes_)
+        const auto ex = self->ioc_.get_executor();
+        for (auto& n : self->nodes_) {
+            for (auto& o : std::exchange(n->waiting, {}))
+                o.done.post(asio::error::operation_aborted, ex);
             n->pool->stop();
+        }
+        for (auto& u : std::exchange(self->unverified_, {}))
+            u.o.done.post(asio::error::operation_aborted, ex);
         for (auto& r : self->retiring_)
             r.n->pool->stop();
         self->ready_.store(false);
@@ -86,7 +105,31 @@ std::vector<endpoint> cluster_router::primaries() const {
         last = n;
         if (std::find(out.begin(), out.end(), n->where) == out.end()) out.push_back(n->where);
     }
+    for (const auto& t : importing_)
+        if (std::find(out.begin(), out.end(), t.where) == out.end()) out.push_back(t.where);
     return out;
+}
+
+bool cluster_router::is_member(const endpoint& where) const {
+    const auto& seeds = settings_->cfg.seeds;
+    return std::find(members_.begin(), members_.end(), where) != members_.end() ||
+           std::find(seeds.begin(), seeds.end(), where) != seeds.end();
+}
+
+// A node that answers through ASK may own no slot yet (a new, empty node
+// that slots are being moved to): its invalidations must reach the cache
+// before any reply of it fills the cache. Linking to it is a topology change:
+// the cache is dropped, and fills wait until the new link tracks.
+void cluster_router::note_import_target(const endpoint& where) {
+    const auto now = clock::now();
+    for (auto& t : importing_)
+        if (t.where == where) {
+            t.last_ask = now;
+            return;
+        }
+    const auto owners = primaries();
+    importing_.push_back({where, now});
+    if (std::find(owners.begin(), owners.end(), where) == owners.end()) topology_changed();
 }
 
 cluster_router::node& cluster_router::node_at(const endpoint& where) {
@@ -169,6 +212,13 @@ void cluster_router::send(op&& o) {
         want_refresh_ = true;
         return o.done.post(make_error_code(error::not_connected), ex);
     }
+    if (!n->connected_once && !n->pool->ready()) {
+        // A node just learnt of (a redirect, a new map): its pool is still
+        // connecting. The command waits for it rather than failing at once.
+        if (n->waiting.size() >= max_waiting_per_node) return o.done.post(make_error_code(error::busy), ex);
+        n->waiting.push_back(std::move(o));
+        return;
+    }
     const bool asking = std::exchange(o.asking, false);
     o.sent_to = n->where.host;
     const command& cmd = o.p->cmd;  // on the heap: stays put while `o` moves
@@ -185,18 +235,17 @@ void cluster_router::on_reply(op&& o, const error_code& ec, reply&& r) {
     if (!stopped_ && (ec == error::moved || ec == error::ask) && o.redirects < max_redirects) {
         if (auto to = parse_redirect(r.str(), o.sent_to)) {
             ++o.redirects;
-            if (to->ask) {
-                metrics::get().redis_asks.inc();
-                o.asking = true;
-                o.ask_to = to->where;
-            } else {
-                metrics::get().redis_moves.inc();
-                node* owner = &node_at(to->where);
-                const bool moved = std::exchange(slots_[to->slot], owner) != owner;
-                want_refresh_ = true;
-                if (moved) topology_changed();
+            if (is_member(to->where)) return follow(std::move(o), *to);
+            // Not a node the cluster's map lists: ask for the members again
+            // before sending anything (AUTH, a client certificate) there.
+            if (unverified_.size() >= max_unverified) {
+                metrics::get().redis_redirects_refused.inc();
+                return o.done.complete(make_error_code(error::redirect_refused), std::move(r), ioc_.get_executor());
             }
-            return send(std::move(o));
+            want_refresh_ = true;
+            unverified_.push_back({std::move(o), std::move(*to)});
+            refresh();
+            return;
         }
     }
     if (!stopped_ && retried_later(ec) && o.retries < max_retries) {
@@ -218,6 +267,55 @@ void cluster_router::on_reply(op&& o, const error_code& ec, reply&& r) {
     o.done.complete(ec, std::move(r), ioc_.get_executor());
 }
 
+void cluster_router::follow(op&& o, const redirect& to) {
+    if (to.ask) {
+        metrics::get().redis_asks.inc();
+        o.asking = true;
+        o.ask_to = to.where;
+        note_import_target(to.where);
+    } else {
+        metrics::get().redis_moves.inc();
+        node* owner = &node_at(to.where);
+        const bool moved = std::exchange(slots_[to.slot], owner) != owner;
+        want_refresh_ = true;
+        if (moved) topology_changed();
+    }
+    send(std::move(o));
+}
+
+// After a member list came in (or could not be had): each redirect that
+// waited for it is followed if its address is now a member, refused if not.
+void cluster_router::settle_unverified() {
+    for (auto& u : std::exchange(unverified_, {})) {
+        if (is_member(u.to.where)) {
+            follow(std::move(u.o), u.to);
+            continue;
+        }
+        metrics::get().redis_redirects_refused.inc();
+        emit(settings_->cfg.log, log_level::warn,
+             "redis cluster redirect refused: the address is not a member of the cluster",
+             {{"node", to_string(u.to.where)}});
+        u.o.done.post(make_error_code(error::redirect_refused), ioc_.get_executor());
+    }
+}
+
+// Commands that waited for a pool's first connection, or for a member list,
+// until their deadline: nothing was sent.
+void cluster_router::expire_waiting(clock::time_point now) {
+    const auto ex = ioc_.get_executor();
+    for (auto& n : nodes_)
+        std::erase_if(n->waiting, [&](op& o) {
+            if (now < o.deadline) return false;
+            o.done.post(make_error_code(error::not_connected), ex);
+            return true;
+        });
+    std::erase_if(unverified_, [&](unverified& u) {
+        if (now < u.o.deadline) return false;
+        u.o.done.post(make_error_code(error::not_connected), ex);
+        return true;
+    });
+}
+
 void cluster_router::refresh() {
     const auto now = clock::now();
     if (refresh_in_flight_ || now < last_refresh_ + settings_->cfg.min_refresh_interval) return;
@@ -232,27 +330,62 @@ void cluster_router::refresh() {
     const auto gen = ++refresh_gen_;
     metrics::get().redis_topology_refreshes.inc();
     static const command slots_command = command::keyless("CLUSTER", "SLOTS");
-    detail::completion done([weak = std::weak_ptr<cluster_router>(shared_from_this()), gen, asked = n->where](
-                                const error_code& ec, const reply& r) {
-        if (auto self = weak.lock()) self->on_slots(gen, asked, ec, r);
-    });
-    if (n->pool->submit(slots_command, {}, done, n->pool->deadline())) {
+    static const command nodes_command = command::keyless("CLUSTER", "NODES");
+    auto answers = std::make_shared<refresh_answers>();
+    auto collect = [weak = std::weak_ptr<cluster_router>(shared_from_this()), gen, asked = n->where,
+                    answers](bool slots) {
+        return detail::completion([weak, gen, asked, answers, slots](const error_code& ec, reply r) {
+            auto& [answer_ec, answer] = slots ? answers->slots : answers->nodes;
+            answer_ec = ec;
+            answer = std::move(r);
+            if (--answers->left != 0) return;
+            if (auto self = weak.lock()) self->on_map(gen, asked, *answers);
+        });
+    };
+    auto on_slots = collect(true);
+    auto on_nodes = collect(false);
+    // One connection (the same route), so both describe the same moment.
+    const auto deadline = n->pool->deadline();
+    if (n->pool->submit(slots_command, "cluster-map", on_slots, deadline)) {
         refresh_in_flight_ = false;
-        want_refresh_ = true;
-    }
-}
-
-void cluster_router::on_slots(std::uint64_t gen, const endpoint& asked, const error_code& ec, const reply& r) {
-    if (gen != refresh_gen_ || stopped_) return;
-    refresh_in_flight_ = false;
-    auto ranges = ec ? std::nullopt : parse_cluster_slots(r, asked.host);
-    if (!ranges) {
-        const std::string text = ec ? ec.message() : "malformed CLUSTER SLOTS reply";
-        emit(settings_->cfg.log, log_level::warn, "redis cluster slot map refresh failed",
-             {{"node", to_string(asked)}, {"error", text}});
         want_refresh_ = true;
         return;
     }
+    if (auto ec = n->pool->submit(nodes_command, "cluster-map", on_nodes, deadline))
+        on_nodes.post(ec, ioc_.get_executor());
+}
+
+void cluster_router::on_map(std::uint64_t gen, const endpoint& asked, const refresh_answers& answers) {
+    if (gen != refresh_gen_ || stopped_) return;
+    refresh_in_flight_ = false;
+    const auto& [slots_ec, slots_reply] = answers.slots;
+    auto ranges = slots_ec ? std::nullopt : parse_cluster_slots(slots_reply, asked.host);
+    if (!ranges) {
+        const std::string text = slots_ec ? slots_ec.message() : "malformed CLUSTER SLOTS reply";
+        emit(settings_->cfg.log, log_level::warn, "redis cluster slot map refresh failed",
+             {{"node", to_string(asked)}, {"error", text}});
+        want_refresh_ = true;  // redirects waiting for the members wait for the next one
+        return;
+    }
+    // The members: every node CLUSTER NODES lists and every primary of the
+    // slot map. Without CLUSTER NODES (an ACL without it) only the latter, so
+    // that a redirect to a node that owns no slot yet is refused.
+    const auto& [nodes_ec, nodes_reply] = answers.nodes;
+    auto members = nodes_ec ? std::nullopt : parse_cluster_nodes(nodes_reply, asked.host);
+    if (!members) {
+        if (!std::exchange(members_logged_, true))
+            emit(settings_->cfg.log, log_level::warn,
+                 "redis cluster member list unavailable: redirects are followed only to the slot map's primaries "
+                 "(grant CLUSTER NODES)",
+                 {{"node", to_string(asked)},
+                  {"error", nodes_ec ? nodes_ec.message() : std::string("malformed CLUSTER NODES reply")}});
+        members.emplace();
+    }
+    for (const auto& range : *ranges)
+        if (std::find(members->begin(), members->end(), range.primary) == members->end())
+            members->push_back(range.primary);
+    members_ = std::move(*members);
+
     std::array<node*, cluster_slots> next{};
     for (const auto& range : *ranges) {
         node* n = &node_at(range.primary);
@@ -263,6 +396,7 @@ void cluster_router::on_slots(std::uint64_t gen, const endpoint& asked, const er
     retire_unused();
     update_status();
     if (changed) topology_changed();
+    settle_unverified();
 }
 
 // Nodes that serve no slot are stopped once the commands sent to them have
@@ -270,7 +404,10 @@ void cluster_router::on_slots(std::uint64_t gen, const endpoint& asked, const er
 void cluster_router::retire_unused() {
     const auto stop_at = clock::now() + settings_->cfg.command_timeout + milliseconds(100);
     for (auto it = nodes_.begin(); it != nodes_.end();) {
-        const bool used = std::find(slots_.begin(), slots_.end(), it->get()) != slots_.end();
+        const bool used = std::find(slots_.begin(), slots_.end(), it->get()) != slots_.end() ||
+                          std::any_of(importing_.begin(), importing_.end(),
+                                      [&](const import_target& t) { return t.where == (*it)->where; }) ||
+                          !(*it)->waiting.empty();
         if (used) {
             ++it;
             continue;
@@ -296,8 +433,15 @@ void cluster_router::update_status() {
     ready_.store(!stopped_ && covered == cluster_slots && all_ready, std::memory_order_release);
 }
 
-void cluster_router::on_ready(connection&) {
-    if (!stopped_) update_status();
+void cluster_router::on_ready(connection& c) {
+    if (stopped_) return;
+    for (auto& n : nodes_) {
+        if (n->where != c.where()) continue;
+        n->connected_once = true;
+        for (auto& o : std::exchange(n->waiting, {}))
+            send(std::move(o));
+    }
+    update_status();
 }
 
 void cluster_router::on_down(connection&, const error_code& why) {
@@ -329,6 +473,10 @@ void cluster_router::on_tick() {
         it->n->pool->stop();
         it = retiring_.erase(it);
     }
+    expire_waiting(now);
+    const auto before = importing_.size();
+    std::erase_if(importing_, [&](const import_target& t) { return now - t.last_ask > import_target_kept; });
+    if (importing_.size() != before) topology_changed();
     const auto periodic = settings_->cfg.topology_refresh;
     if (periodic.count() > 0 && now >= next_periodic_) {
         next_periodic_ = now + periodic;

@@ -2,17 +2,29 @@
 // Routes each command to the primary that serves its key's slot in a Redis
 // Cluster.
 //
-// The slot map comes from CLUSTER SLOTS, asked of any node this router is
-// connected to (the seeds at first, and again when none answers). Each
-// primary gets its own pool of connections on this I/O thread. A MOVED reply
-// updates the slot at once, asks for a fresh map and sends the command to the
-// named node; ASK sends ASKING and the command, back to back, to the node
-// importing the slot (once, the map unchanged); TRYAGAIN, CLUSTERDOWN and
+// The slot map comes from CLUSTER SLOTS, and the cluster's members from
+// CLUSTER NODES, both asked of any node this router is connected to (the
+// seeds at first, and again when none answers). Each primary gets its own
+// pool of connections on this I/O thread; a command for a node whose pool has
+// not connected yet waits for it (within the command's deadline). A MOVED
+// reply updates the slot at once, asks for a fresh map and sends the command
+// to the named node; ASK sends ASKING and the command, back to back, to the
+// node importing the slot (once, the map unchanged). A redirect is followed
+// only to a member of the cluster (or a seed): one naming another address
+// waits for a fresh member list and is refused (error::redirect_refused,
+// counted) if the address is still not on it, so that no reply can send AUTH
+// or the client certificate elsewhere. TRYAGAIN, CLUSTERDOWN and
 // LOADING are retried after 10, 20, 40, then every 80 ms while the command's deadline
 // allows, then answered as they are (503). A connection lost or timed out is
 // never retried (a write may have happened); it asks for a fresh map. The
 // map is also refreshed every topology_refresh, and never more often than
 // min_refresh_interval.
+//
+// The nodes primaries() names, where the invalidation links of the
+// validation cache connect, are the slots' primaries and every node an ASK
+// sent a command to lately (the importing side of a slot migration, which
+// may own no slot yet): a reply from a node is never one whose
+// invalidations the cache does not hear (tracking.hpp).
 //
 // Each I/O thread keeps its own map: no lock on the request path; a change is
 // learnt by each thread from its own redirects and refreshes.
@@ -82,14 +94,33 @@ private:
     struct node {
         endpoint where;
         std::unique_ptr<node_pool> pool;
+        bool connected_once = false;  // a connection of the pool has been ready
+        std::vector<op> waiting;      // sent before the pool first connected
     };
+    // A redirect to an address that is not (yet) a known member.
+    struct unverified {
+        op o;
+        redirect to;
+    };
+    // A node an ASK sent commands to: tracked as long as it may answer.
+    struct import_target {
+        endpoint where;
+        clock::time_point last_ask;
+    };
+    // The answers of one refresh (CLUSTER SLOTS, CLUSTER NODES).
+    struct refresh_answers;
 
     node& node_at(const endpoint& where);
     node* any_ready_node();
     void send(op&& o);
+    void follow(op&& o, const redirect& to);
+    bool is_member(const endpoint& where) const;
+    void note_import_target(const endpoint& where);
     void on_reply(op&& o, const boost::system::error_code& ec, reply&& r);
     void refresh();
-    void on_slots(std::uint64_t gen, const endpoint& asked, const boost::system::error_code& ec, const reply& r);
+    void on_map(std::uint64_t gen, const endpoint& asked, const refresh_answers& answers);
+    void settle_unverified();
+    void expire_waiting(clock::time_point now);
     void connect_seeds();
     void retire_unused();
     void tick();
@@ -109,6 +140,10 @@ private:
         clock::time_point stop_at;
     };
     std::vector<retired> retiring_;
+    std::vector<endpoint> members_;  // CLUSTER NODES, the slot map's primaries and the seeds
+    std::vector<unverified> unverified_;
+    std::vector<import_target> importing_;
+    bool members_logged_ = false;
     std::size_t next_ = 0;
     bool stopped_ = false;
     bool started_ = false;

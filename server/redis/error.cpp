@@ -29,6 +29,8 @@ public:
                 return "the Redis node is not a primary (ROLE)";
             case error::not_acknowledged:
                 return "the write was not acknowledged by enough replicas in time";
+            case error::redirect_refused:
+                return "Redis Cluster redirect to a node that is not a member of the cluster";
             case error::server_error:
                 return "Redis error reply";
             case error::readonly:
@@ -55,6 +57,8 @@ public:
                 return "Redis WRONGPASS: invalid user name or password";
             case error::noauth:
                 return "Redis NOAUTH: authentication required";
+            case error::oom:
+                return "Redis OOM: out of memory (maxmemory), the write was refused";
             case error::noperm:
                 return "Redis NOPERM: ACL user lacks permission";
             case error::bad_url_scheme:
@@ -100,6 +104,7 @@ error error_from_reply(std::string_view message) noexcept {
         {"WRONGPASS", error::wrongpass},
         {"NOAUTH", error::noauth},
         {"NOPERM", error::noperm},
+        {"OOM", error::oom},
         {"ERR", error::server_error},
     }};
     for (const auto& [prefix, e] : table)
@@ -120,6 +125,7 @@ bool is_unavailable(const boost::system::error_code& ec) noexcept {
         case error::not_connected:
         case error::not_master:
         case error::not_acknowledged:
+        case error::redirect_refused:
         case error::readonly:
         case error::loading:
         case error::script_busy:

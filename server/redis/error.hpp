@@ -17,6 +17,7 @@ enum class error {
     protocol_error,    // the reply stream could not be parsed
     not_master,        // the node is a replica (ROLE), or the primary is not known yet
     not_acknowledged,  // WAIT: fewer replicas than required acknowledged the write in time
+    redirect_refused,  // MOVED/ASK named an address that is not a member of the cluster
     // Redis error replies, by their first word.
     server_error,  // "ERR ..." or any error reply not listed below
     readonly,      // READONLY: write sent to a replica
@@ -31,6 +32,7 @@ enum class error {
     wrongtype,     // WRONGTYPE: operation against a key holding the wrong kind of value
     wrongpass,     // WRONGPASS (or "ERR invalid password"): bad credentials
     noauth,        // NOAUTH: authentication required
+    oom,           // OOM: maxmemory reached, the write refused
     noperm,        // NOPERM: the ACL user may not run this command or touch this key
     // Configuration.
     bad_url_scheme,    // URL scheme is not redis(s)://, redis(s)+sentinel:// or redis(s)+cluster://
@@ -53,7 +55,7 @@ error error_from_reply(std::string_view message) noexcept;
 // The store could not be reached in time, or not at all right now (session store:
 // HTTP 503 store_unavailable). True for timeout, connection_lost, not_connected,
 // LOADING, BUSY (script), READONLY, MASTERDOWN, TRYAGAIN, CLUSTERDOWN, not_master,
-// not_acknowledged, the
+// not_acknowledged, redirect_refused, the
 // authentication failures WRONGPASS and NOAUTH (the client cannot log in), and
 // asio::error::operation_aborted (the client was stopped). False for
 // error::busy (map it separately to store_busy), NOPERM, other error replies and

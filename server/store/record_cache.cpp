@@ -9,12 +9,28 @@ write_marks::stamp write_marks::now() noexcept {
         .count();
 }
 
+namespace {
+
+// Marks only move forward: two threads marking the same slot may store in
+// either order, and the later stamp must win.
+void raise(std::atomic<write_marks::stamp>& mark, write_marks::stamp at) noexcept {
+    auto seen = mark.load(std::memory_order_relaxed);
+    while (seen < at && !mark.compare_exchange_weak(seen, at, std::memory_order_release, std::memory_order_relaxed)) {
+    }
+}
+
+}  // namespace
+
 void write_marks::mark(const session::session_id& id) noexcept {
-    marks_[std::hash<session::session_id>{}(id) % slots].store(now(), std::memory_order_release);
+    mark_at(id, now());
+}
+
+void write_marks::mark_at(const session::session_id& id, stamp at) noexcept {
+    raise(marks_[std::hash<session::session_id>{}(id) % slots], at);
 }
 
 void write_marks::mark_all() noexcept {
-    all_.store(now(), std::memory_order_release);
+    raise(all_, now());
 }
 
 bool write_marks::written_since(const session::session_id& id, stamp since) const noexcept {

@@ -55,6 +55,9 @@ public:
 
     // After a write's reply (any thread).
     void mark(const session::session_id& id) noexcept;
+    // The same with the stamp taken by the caller: a mark never moves back,
+    // whatever the order in which threads store their stamps.
+    void mark_at(const session::session_id& id, stamp at) noexcept;
     // After a write to sessions not known one by one (revoke-all).
     void mark_all() noexcept;
     // A write of `id`, or of everything, was marked at or after `since`.

@@ -279,9 +279,6 @@ redis.call('SET', KEYS[1], ARGV[1])
 return ARGV[1]
 )lua");
 
-// A store failure as the API's error: busy when the client's bound was hit,
-// otherwise the store is unavailable (timeouts, lost connections, failover
-// replies such as READONLY or LOADING alike).
 // Opens at most once a second: an outage, or a flood of bad records, must
 // not flood the log (the metrics count every one).
 class log_gate {
@@ -308,16 +305,46 @@ metrics::redis_failure failure_kind(const boost::system::error_code& ec) {
     if (ec == redis::error::protocol_error) return redis_failure::protocol;
     if (ec == redis::error::not_connected || ec == redis::error::not_master || ec.category() != redis::error_category())
         return redis_failure::not_connected;
+    if (ec == redis::error::oom) return redis_failure::oom;
+    if (ec == redis::error::noperm) return redis_failure::noperm;
+    if (redis::is_server_reply(ec) && !redis::is_unavailable(ec)) return redis_failure::rejected;
     return redis_failure::error_reply;
 }
 
+// When a command was last refused for lack of a permission (steady clock,
+// nanoseconds; 0 = never), for every thread's readiness.
+std::atomic<std::int64_t> last_forbidden{0};
+
+std::int64_t steady_ns() {
+    return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch())
+        .count();
+}
+
+// A store failure as the API's error: busy when the client's bound was hit;
+// refused when Redis answered that it will not do it (out of memory, a
+// permission missing, an argument it rejects): retrying does not help until
+// an operator acts; otherwise the store is unavailable (timeouts, lost
+// connections, failover replies such as READONLY or LOADING alike).
 boost::system::error_code api_error(const boost::system::error_code& ec, std::string_view op) {
-    metrics::count_redis_failure(failure_kind(ec));
+    const auto kind = failure_kind(ec);
+    metrics::count_redis_failure(kind);
     static log_gate gate;
     if (gate.pass()) log::warn("redis command failed", {{"operation", op}, {"error", ec.message()}});
-    if (ec == redis::error::busy) return sessiond::error::store_busy;
-    if (ec == redis::error::not_acknowledged) return sessiond::error::store_unacknowledged;
-    return sessiond::error::store_unavailable;
+    switch (kind) {
+        case metrics::redis_failure::busy:
+            return sessiond::error::store_busy;
+        case metrics::redis_failure::unacknowledged:
+            return sessiond::error::store_unacknowledged;
+        case metrics::redis_failure::oom:
+            return sessiond::error::store_out_of_memory;
+        case metrics::redis_failure::noperm:
+            last_forbidden.store(steady_ns(), std::memory_order_relaxed);
+            return sessiond::error::store_forbidden;
+        case metrics::redis_failure::rejected:
+            return sessiond::error::store_rejected;
+        default:
+            return sessiond::error::store_unavailable;
+    }
 }
 
 // One Redis operation, timed from sent to answered and counted in flight
@@ -545,6 +572,12 @@ asio::awaitable<result<created>> redis_store::create(const session_record& r, co
     for (const auto& gone : *evicted)
         written(gone.id);
     co_return created{std::move(*evicted)};
+}
+
+bool redis_store::ready() const {
+    if (!client_.ready()) return false;
+    const auto forbidden = last_forbidden.load(std::memory_order_relaxed);
+    return forbidden == 0 || steady_ns() - forbidden > std::chrono::nanoseconds(refused_hold).count();
 }
 
 asio::awaitable<result<bool>> redis_store::check_index_key(bool overwrite) {

@@ -54,7 +54,11 @@ public:
                                                              std::optional<user_cursor> after) override;
     // SET <prefix>jti:{<name>} 1 NX PX <ttl>: the name's own slot.
     boost::asio::awaitable<result<bool>> claim_once(std::string_view name, std::chrono::milliseconds ttl) override;
-    bool ready() const override { return client_.ready(); }
+    // Connected, and no command refused for lack of a permission (NOPERM)
+    // within refused_hold: an instance whose Redis user may not run its
+    // scripts is not ready, however reachable Redis is.
+    bool ready() const override;
+    static constexpr std::chrono::seconds refused_hold{5};
 
     // From the client's tracker (redis::tracking_listener).
     void on_invalidate(std::string_view key) override;

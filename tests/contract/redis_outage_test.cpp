@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "support/contract_target.hpp"
+#include "support/resp_client.hpp"
 
 using namespace sessiond::test;
 using namespace std::chrono_literals;
@@ -71,4 +72,44 @@ TEST_CASE("SIGTERM while a request waits on a frozen Redis: it is answered, then
     REQUIRE(r);
     CHECK(r->status == 503);
     CHECK(t.daemon().proc().wait(10s) == std::optional<int>(0));
+}
+
+TEST_CASE("Redis refusing a command is told apart from Redis unreachable: NOPERM fails readiness, OOM does not",
+          "[redis][refusal]") {
+    contract_target t("redis");
+    resp_client redis(t.redis()->port());
+    const auto token = str(t.create("refusals").json, "token");
+    REQUIRE(t.call("GET", "/readyz", "").status == 200);
+
+    SECTION("NOPERM: the Redis user may not run sessiond's scripts") {
+        redis.command({"ACL", "SETUSER", "default", "-evalsha", "-eval"});
+        auto r = t.create("refusals-2");
+        CHECK(r.status == 503);
+        CHECK(r.code() == "store_unavailable");
+        CHECK_THAT(str(r.json, "detail"), Catch::Contains("NOPERM"));
+        CHECK(metric(t, "sessiond_redis_errors_total{kind=\"noperm\"}") >= 1);
+        // Reachable, but unable to serve: not ready.
+        CHECK(wait_ready(t, 503, 5s));
+        redis.command({"ACL", "SETUSER", "default", "+@all"});
+        CHECK(eventually([&] { return t.create("refusals-3").status == 201; }, 10s, 50ms));
+        CHECK(wait_ready(t, 200, 20s));
+    }
+    SECTION("OOM: Redis at maxmemory refuses writes; reads go on and the instance stays ready") {
+        redis.command({"CONFIG", "SET", "maxmemory-policy", "noeviction"});
+        redis.command({"CONFIG", "SET", "maxmemory", "1"});  // below what is used: every write refused
+        auto r = t.create("refusals-oom");
+        CHECK(r.status == 503);
+        CHECK(r.code() == "store_unavailable");
+        CHECK_THAT(str(r.json, "detail"), Catch::Contains("OOM"));
+        CHECK(metric(t, "sessiond_redis_errors_total{kind=\"oom\"}") >= 1);
+        CHECK(t.validate(token).status == 200);
+        CHECK(t.call("GET", "/readyz", "").status == 200);
+        redis.command({"CONFIG", "SET", "maxmemory", "0"});
+        CHECK(t.create("refusals-oom").status == 201);
+    }
+    // Unreachable is still its own detail.
+    t.redis()->stop();
+    auto down = t.validate(token);
+    CHECK(down.status == 503);
+    CHECK_THAT(str(down.json, "detail"), Catch::Contains("could not be reached"));
 }

@@ -387,3 +387,42 @@ TEST_CASE("cache: a Cluster slot moved or failed over drops every entry; what ch
     REQUIRE(took);
     std::printf("cluster change: B refuses a revocation through A after %.0f us\n", us(*took));
 }
+
+TEST_CASE("cache: during a scale-out, a session answered through ASK by a new node is not served stale",
+          "[cache][cluster]") {
+    // A new, empty primary joins; the session's slot starts moving to it and
+    // its key moves: every read of it is answered through ASK by the new
+    // node, which owns no slot yet. A revocation through A, there, must be
+    // refused by B as promptly as anywhere else, the migration left open.
+    cluster_setup c;
+    const std::vector<std::string> timeouts{"--redis-command-timeout", "1000ms", "--redis-connect-timeout", "1000ms"};
+    auto args = timeouts;
+    args.insert(args.begin(), {"--redis-url", c.url()});
+    contract_target a("cluster", args);
+    contract_target b(a, timeouts);
+    REQUIRE(eventually([&] { return metric(b, "sessiond_cache_tracking_threads") == 2; }, 20s));
+    const auto s = create(a, "scale-out-cached");
+    const int slot = c.slot_of("{" + bucket_of(s.id) + "}");
+    const auto source = c.owner_of_slot(slot);
+
+    const auto fresh = c.add_primary();
+    c.begin_migration(slot, fresh);
+    c.move_keys(slot, fresh);
+    const auto asks = metric(b, "sessiond_redis_redirects_total{kind=\"ask\"}");
+    // B reads the session through ASK from the new node until it serves it
+    // from its cache (its links now include that node).
+    warm(b, s.token);
+    CHECK(metric(b, "sessiond_redis_redirects_total{kind=\"ask\"}") > asks);
+    REQUIRE(c.owner_of_slot(slot) == source);  // still migrating
+
+    REQUIRE(eventually([&] { return a.revoke(s.token).status == 204; }, 20s, 20ms));
+    const auto took = refused_within(b, s.token, 5s, true);
+    REQUIRE(took);
+    std::printf("scale-out, slot migrating to an empty node: B refuses a revocation through A after %.0f us\n",
+                us(*took));
+    // Nothing through ASK is cached stale either after the move completes.
+    c.finish_migration(slot, source, fresh);
+    REQUIRE(c.owner_of_slot(slot) == fresh);
+    CHECK(b.validate(s.token).status == 401);
+    CHECK(a.validate(s.token).status == 401);
+}

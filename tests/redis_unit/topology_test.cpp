@@ -89,6 +89,32 @@ TEST_CASE("CLUSTER SLOTS replies become slot ranges and their primaries", "[redi
     CHECK_FALSE(parse_cluster_slots(reply::make_array({reply::make_integer(1)}), "h"));
 }
 
+TEST_CASE("CLUSTER NODES replies become the cluster's members", "[redis][cluster]") {
+    const std::string text =
+        "07c37dfeb235213a872192d90877d0cd55635b91 127.0.0.1:30004@31004 slave e7d1eecce10fd6bb5eb35b9f99a514335d9ba9ca "
+        "0 1426238317239 4 connected\n"
+        "67ed2db8d677e59ec4a4cefb06858cf2a1a89fa1 127.0.0.1:30002@31002 master - 0 1426238316232 2 connected "
+        "5461-10922\n"
+        "e7d1eecce10fd6bb5eb35b9f99a514335d9ba9ca :30001@31001 myself,master - 0 0 1 connected 0-5460\n"
+        "292f8b365bb7edb5e285caf0b7e6ddc7265d2f4f 10.0.0.7:30007@31007,node-7.internal master - 0 0 7 connected\n"
+        "6ec23923021cf3ffec47632106199cb7f496ce01 [::1]:30008@31008 master,fail - 0 0 8 disconnected\n"
+        "824fe116063bc5fcf9f4ffd895bc17aee7731ac3 127.0.0.1:30009@31009 handshake - 0 0 0 connected\n"
+        "c8a1c7d4d3b3e0e9a4e3e1f2c3d4e5f6a7b8c9d0 :0@0 master,noaddr - 0 0 0 disconnected\n";
+    auto members = parse_cluster_nodes(reply::make_string(text), "10.1.1.1");
+    REQUIRE(members);
+    CHECK(*members == std::vector<endpoint>{{"127.0.0.1", 30004},
+                                            {"127.0.0.1", 30002},
+                                            {"10.1.1.1", 30001},  // no ip: the node asked
+                                            {"10.0.0.7", 30007},
+                                            {"node-7.internal", 30007},  // its hostname, same port
+                                            {"::1", 30008}});
+    CHECK(parse_cluster_nodes(reply::make_string(""), "h")->empty());
+    CHECK_FALSE(parse_cluster_nodes(reply::make_status("OK"), "h"));
+    CHECK_FALSE(parse_cluster_nodes(reply::make_array({}), "h"));
+    CHECK_FALSE(parse_cluster_nodes(reply::make_string("id-without-fields\n"), "h"));
+    CHECK_FALSE(parse_cluster_nodes(reply::make_string("id 127.0.0.1-no-port master - 0 0 1 connected\n"), "h"));
+}
+
 TEST_CASE("+switch-master names the new primary of the monitored name only", "[redis][sentinel]") {
     auto to = parse_switch_master("sessiond 10.0.0.1 6379 10.0.0.2 6380", "sessiond");
     REQUIRE(to);

@@ -187,3 +187,29 @@ TEST_CASE("record_cache: a write through this instance, on any thread, hides ent
         CHECK(f.cache.find(later, f.now) != nullptr);
     }
 }
+
+TEST_CASE("write_marks: a mark never moves back, whatever order threads store their stamps in") {
+    store::write_marks marks;
+    const auto id = session::session_id::generate(7);
+    const auto earlier = store::write_marks::now();
+    const auto later = earlier + 1'000'000;
+    // The thread that stamped later stores first; the earlier stamp arrives
+    // after it and must not lower the mark.
+    std::thread([&] { marks.mark_at(id, later); }).join();
+    std::thread([&] { marks.mark_at(id, earlier); }).join();
+    CHECK(marks.written_since(id, later));
+    CHECK_FALSE(marks.written_since(id, later + 1));
+
+    // Racing threads: the largest stamp of all is what stays.
+    store::write_marks raced;
+    std::vector<std::thread> writers;
+    for (int t = 0; t < 4; ++t)
+        writers.emplace_back([&, t] {
+            for (int i = 0; i < 10'000; ++i)
+                raced.mark_at(id, earlier + (i * 4 + t));
+        });
+    for (auto& w : writers)
+        w.join();
+    CHECK(raced.written_since(id, earlier + 39'999));
+    CHECK_FALSE(raced.written_since(id, earlier + 40'000));
+}

@@ -6,6 +6,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cctype>
 #include <optional>
 #include <stdexcept>
 
@@ -14,9 +16,9 @@ namespace sessiond::test {
 namespace {
 
 // Whole commands at the front of `in` ("*N\r\n" then N bulk strings): the
-// first argument of each, removed from `in`.
-std::vector<std::string> take_commands(std::string& in) {
-    std::vector<std::string> names;
+// first two arguments of each (upper case), removed from `in`.
+std::vector<std::vector<std::string>> take_commands(std::string& in) {
+    std::vector<std::vector<std::string>> names;
     for (;;) {
         std::size_t at = 0;
         auto line = [&](std::size_t& pos) -> std::optional<std::string> {
@@ -29,17 +31,21 @@ std::vector<std::string> take_commands(std::string& in) {
         auto head = line(at);
         if (!head || head->empty() || (*head)[0] != '*') return names;
         const int n = std::stoi(head->substr(1));
-        std::string first;
+        std::vector<std::string> words;
         for (int i = 0; i < n; ++i) {
             auto len = line(at);
             if (!len) return names;
             const auto size = static_cast<std::size_t>(std::stoul(len->substr(1)));
             if (in.size() < at + size + 2) return names;
-            if (i == 0) first = in.substr(at, size);
+            if (i < 2) {
+                words.push_back(in.substr(at, size));
+                std::transform(words.back().begin(), words.back().end(), words.back().begin(),
+                               [](unsigned char c) { return static_cast<char>(std::toupper(c)); });
+            }
             at += size + 2;
         }
         in.erase(0, at);
-        names.push_back(first);
+        names.push_back(std::move(words));
     }
 }
 
@@ -57,6 +63,25 @@ lying_redis::lying_redis(std::string verb, std::string lie, std::string truth)
         throw std::runtime_error("lying_redis: cannot listen on a loopback port");
     port_ = ntohs(addr.sin_port);
     thread_ = std::thread([this] { serve(); });
+}
+
+lying_redis::lying_redis() : lying_redis("", "") {
+    scripted_ = true;
+}
+
+void lying_redis::answer(const std::string& command, std::string reply) {
+    std::lock_guard lock(answers_mutex_);
+    answers_[command] = std::move(reply);
+}
+
+std::string lying_redis::reply_to(const std::vector<std::string>& words) {
+    const std::string verb = words.empty() ? std::string() : words[0];
+    if (!scripted_) return verb != verb_ ? "+OK\r\n" : lied_++ == 0 ? lie_ : truth_;
+    std::lock_guard lock(answers_mutex_);
+    if (words.size() > 1)
+        if (auto it = answers_.find(verb + " " + words[1]); it != answers_.end()) return it->second;
+    if (auto it = answers_.find(verb); it != answers_.end()) return it->second;
+    return "+OK\r\n";
 }
 
 lying_redis::~lying_redis() {
@@ -81,8 +106,8 @@ void lying_redis::serve() {
             if (n <= 0) break;
             in.append(buf, static_cast<std::size_t>(n));
             std::string out;
-            for (const auto& name : take_commands(in))
-                out += name != verb_ ? "+OK\r\n" : lied_++ == 0 ? lie_ : truth_;
+            for (const auto& words : take_commands(in))
+                out += reply_to(words);
             if (!out.empty() && ::write(c, out.data(), out.size()) < 0) break;
         }
         ::close(c);

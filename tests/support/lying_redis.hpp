@@ -3,6 +3,8 @@
 // with replies no real Redis sends. One connection at a time.
 
 #include <atomic>
+#include <map>
+#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
@@ -15,6 +17,10 @@ namespace sessiond::test {
 class lying_redis {
 public:
     lying_redis(std::string verb, std::string lie, std::string truth = "$2\r\nok\r\n");
+    // Answers each command by its first two words ("CLUSTER SLOTS"), else by
+    // its first ("GET"), from `answers` (set with answer(), any time), else +OK.
+    lying_redis();
+    void answer(const std::string& command, std::string reply);
     ~lying_redis();
     lying_redis(const lying_redis&) = delete;
     lying_redis& operator=(const lying_redis&) = delete;
@@ -26,7 +32,12 @@ public:
 private:
     void serve();
 
+    std::string reply_to(const std::vector<std::string>& words);
+
     std::string verb_, lie_, truth_;
+    bool scripted_ = false;
+    std::mutex answers_mutex_;
+    std::map<std::string, std::string> answers_;  // guarded by answers_mutex_
     int fd_ = -1;
     unsigned short port_ = 0;
     std::atomic<bool> stop_{false};

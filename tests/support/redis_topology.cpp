@@ -162,7 +162,7 @@ std::string role_of(unsigned short port) {
 }  // namespace
 
 sentinel_setup::sentinel_setup(std::vector<std::string> extra_redis_args, int down_after_ms)
-    : extra_args_(std::move(extra_redis_args)) {
+    : extra_args_(std::move(extra_redis_args)), down_after_ms_(down_after_ms) {
     for (int i = 0; i < 2; ++i)
         data_.push_back(std::make_unique<node>());
     start_data_node(*data_[0], 0);
@@ -317,24 +317,56 @@ void sentinel_setup::wait_for_good_replica(unsigned short port) {
 }
 
 unsigned short sentinel_setup::wait_for_new_master(unsigned short old_port, std::chrono::milliseconds timeout) {
+    // A majority of the sentinels (the quorum that elects a leader) must
+    // report the same new master, which must say it is one. All three are
+    // not waited for: a sentinel in TILT mode (its timer stalled for over
+    // 2 s on a loaded machine) acts on nothing for 30 s, its view included.
+    // If no sentinel has started a failover well after down-after, one that
+    // is not in TILT is asked to (SENTINEL FAILOVER): a failover vote that
+    // split, or a replica not yet seen as good, would otherwise retry only
+    // after twice failover-timeout. What the harness waits for is a new
+    // master; how the sentinels agree on it is theirs, not sessiond's.
+    const auto start = std::chrono::steady_clock::now();
+    auto nudge_at = start + std::chrono::milliseconds(down_after_ms_) + 4s;
     unsigned short found = 0;
     std::string seen;
     const bool ok = eventually(
         [&] {
             seen.clear();
             found = 0;
+            std::map<unsigned short, int> votes;
             for (const auto& s : sentinels_) {
                 const auto p = reported_master(s->port);
                 seen += " " + std::to_string(p);
-                if (p == 0 || p == old_port || (found != 0 && p != found)) return false;
-                found = p;
+                if (p != 0 && p != old_port) ++votes[p];
             }
-            return role_of(found) == "master";
+            for (const auto& [port, count] : votes)
+                if (count * 2 > static_cast<int>(sentinels_.size()) && role_of(port) == "master") found = port;
+            if (found != 0) return true;
+            if (votes.empty() && std::chrono::steady_clock::now() >= nudge_at) {
+                nudge_at = std::chrono::steady_clock::now() + 5s;
+                for (const auto& s : sentinels_) {
+                    auto info = try_ask(s->port, {"INFO", "sentinel"});
+                    if (!info || info_field(info->str, "sentinel_tilt") == "1") continue;
+                    // -INPROG (a failover under way) or -NOGOODSLAVE: wait on.
+                    try_ask(s->port, {"SENTINEL", "FAILOVER", master_name});
+                    break;
+                }
+            }
+            return false;
         },
         timeout, 50ms);
-    if (!ok)
+    if (!ok) {
+        std::string states;
+        for (const auto& s : sentinels_) {
+            auto info = try_ask(s->port, {"INFO", "sentinel"});
+            states += "; sentinel " + std::to_string(s->port) + ": " +
+                      (info ? "tilt=" + info_field(info->str, "sentinel_tilt") + " " + info_field(info->str, "master0")
+                            : std::string("no answer"));
+        }
         throw std::runtime_error("sentinel_setup: no new master instead of " + std::to_string(old_port) +
-                                 "; the sentinels report:" + seen);
+                                 "; the sentinels report:" + seen + states);
+    }
     return found;
 }
 
@@ -509,13 +541,25 @@ void cluster_setup::wait_until_ok(std::chrono::milliseconds timeout) const {
 void cluster_setup::migrate_slot(int slot, unsigned short to_port, const std::function<void()>& while_migrating) {
     const auto from_port = owner_of_slot(slot);
     if (from_port == to_port) return;
+    begin_migration(slot, to_port);
+    if (while_migrating) while_migrating();
+    move_keys(slot, to_port);
+    finish_migration(slot, from_port, to_port);
+}
+
+void cluster_setup::begin_migration(int slot, unsigned short to_port) {
+    const auto from_port = owner_of_slot(slot);
     const auto s = std::to_string(slot);
     const auto from_id = ask_ok(from_port, {"CLUSTER", "MYID"}).str;
     const auto to_id = ask_ok(to_port, {"CLUSTER", "MYID"}).str;
     // Importing first: once the source says MIGRATING it sends ASK there.
     ask_ok(to_port, {"CLUSTER", "SETSLOT", s, "IMPORTING", from_id});
     ask_ok(from_port, {"CLUSTER", "SETSLOT", s, "MIGRATING", to_id});
-    if (while_migrating) while_migrating();
+}
+
+void cluster_setup::move_keys(int slot, unsigned short to_port) {
+    const auto from_port = owner_of_slot(slot);
+    const auto s = std::to_string(slot);
     for (;;) {
         auto keys = ask_ok(from_port, {"CLUSTER", "GETKEYSINSLOT", s, "100"});
         if (keys.elements.empty()) break;
@@ -524,6 +568,11 @@ void cluster_setup::migrate_slot(int slot, unsigned short to_port, const std::fu
             migrate.push_back(k.str);
         ask_ok(from_port, migrate);
     }
+}
+
+void cluster_setup::finish_migration(int slot, unsigned short from_port, unsigned short to_port) {
+    const auto s = std::to_string(slot);
+    const auto to_id = ask_ok(to_port, {"CLUSTER", "MYID"}).str;
     // Target first (it must own the slot before the source stops redirecting
     // with ASK), then the source, then the other primaries; replicas learn it
     // from their primaries.
@@ -532,6 +581,38 @@ void cluster_setup::migrate_slot(int slot, unsigned short to_port, const std::fu
     for (auto p : live_ports())
         if (p != to_port && p != from_port && role_of(p) == "master")
             ask_ok(p, {"CLUSTER", "SETSLOT", s, "NODE", to_id});
+}
+
+unsigned short cluster_setup::add_primary() {
+    auto n = std::make_unique<node>();
+    start_cluster_node(*n, node_timeout_ms_, extra_args_, false);
+    const auto port = n->port;
+    const auto& met = *nodes_.front();
+    ask_ok(port, {"CLUSTER", "MEET", "127.0.0.1", std::to_string(met.port), std::to_string(met.bus_port)});
+    const auto id = ask_ok(port, {"CLUSTER", "MYID"}).str;
+    nodes_.push_back(std::move(n));
+    std::string why;
+    const bool joined = eventually(
+        [&] {
+            for (auto p : live_ports()) {
+                auto r = try_ask(p, {"CLUSTER", "NODES"});
+                if (!r) {
+                    why = "127.0.0.1:" + std::to_string(p) + " does not answer";
+                    return false;
+                }
+                const auto at = r->str.find(id);
+                const auto eol = r->str.find('\n', at);
+                const auto line = at == std::string::npos ? std::string() : r->str.substr(at, eol - at);
+                if (line.find(" connected") == std::string::npos || line.find("handshake") != std::string::npos) {
+                    why = "127.0.0.1:" + std::to_string(p) + " does not list the new node as connected";
+                    return false;
+                }
+            }
+            return true;
+        },
+        20s, 20ms);
+    if (!joined) throw std::runtime_error("cluster_setup: the new primary did not join: " + why);
+    return port;
 }
 
 void cluster_setup::manual_failover(unsigned short replica_port, std::chrono::milliseconds timeout) {

@@ -47,9 +47,11 @@ public:
     // it is in sync and every sentinel would promote it.
     void restart_node(unsigned short port);
 
-    // Waits until every sentinel reports a master other than old_port and
-    // that node answers ROLE with "master". Returns its port; throws
-    // std::runtime_error on timeout.
+    // Waits until a majority of the sentinels report the same master other
+    // than old_port and that node answers ROLE with "master" (asking a
+    // sentinel not in TILT mode for a failover if none started in time).
+    // Returns its port; throws std::runtime_error on timeout, with every
+    // sentinel's view.
     unsigned short wait_for_new_master(unsigned short old_port, std::chrono::milliseconds timeout);
 
     struct node;  // a redis-server with its temp dir (in the .cpp)
@@ -62,6 +64,7 @@ private:
     void wait_for_good_replica(unsigned short port);
 
     std::vector<std::string> extra_args_;
+    int down_after_ms_;
     std::vector<std::unique_ptr<node>> data_;
     std::vector<std::unique_ptr<node>> sentinels_;
 };
@@ -102,6 +105,20 @@ public:
     // MIGRATE of its keys in batches (GETKEYSINSLOT), then SETSLOT NODE on the
     // target, the source and the other live primaries.
     void migrate_slot(int slot, unsigned short to_port, const std::function<void()>& while_migrating = {});
+    // The same in three steps, for a test that acts between them: the slot
+    // IMPORTING on the target and MIGRATING on its owner (from then on the
+    // owner answers ASK for keys it no longer has); its keys moved (MIGRATE:
+    // every command for them is then redirected with ASK); the slot given to
+    // the target everywhere. Between begin and finish owner_of_slot() still
+    // names the source.
+    void begin_migration(int slot, unsigned short to_port);
+    void move_keys(int slot, unsigned short to_port);
+    void finish_migration(int slot, unsigned short from_port, unsigned short to_port);
+
+    // Scale-out: starts a new, empty primary (no slots, no replica), has it
+    // meet the cluster, and returns its port once every live node lists it
+    // as connected. Slots then move to it with migrate_slot().
+    unsigned short add_primary();
     // CLUSTER FAILOVER on that replica; waits until it is primary and every
     // live node agrees on the slots' owners.
     void manual_failover(unsigned short replica_port,

@@ -31,6 +31,10 @@ TEST_CASE("every error maps to one status and a stable code") {
         {error::store_busy, 503, "store_busy"},
         {error::store_full, 503, "store_full"},
         {error::too_many_connections, 503, "too_many_connections"},
+        {error::store_unacknowledged, 503, "store_unavailable"},
+        {error::store_out_of_memory, 503, "store_unavailable"},
+        {error::store_forbidden, 503, "store_unavailable"},
+        {error::store_rejected, 503, "store_unavailable"},
         {error::internal_error, 500, "internal_error"},
     };
     for (const auto& r : rows) {

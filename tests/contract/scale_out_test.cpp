@@ -1,0 +1,246 @@
+// A Redis Cluster scaled out under load: a fourth, empty primary joins and
+// the slots of the sessions in use move to it one by one while two sessiond
+// instances (validation cache on) validate, rotate and revoke those sessions.
+// Every request is recorded with its send and answer times and the history
+// is checked afterwards (support/history.hpp): no validation sent after a
+// revocation was acknowledged answers 200 on either instance; no session the
+// client did not revoke is ever refused or lost; no reuse revocation
+// happens (the client only ever presents a session's current token). The
+// largest delay from a revocation to another instance's refusal is printed.
+
+#include <catch2/catch.hpp>
+
+#include <atomic>
+#include <cstdio>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "support/contract_target.hpp"
+#include "support/history.hpp"
+#include "support/redis_topology.hpp"
+
+using namespace sessiond::test;
+using namespace std::chrono_literals;
+using clock_type = history::clock;
+
+namespace {
+
+// The bucket a public session id carries: its first 16 bits (base64url);
+// the hash tag of every key of its user.
+std::string bucket_of(const std::string& id) {
+    static const std::string alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    unsigned bits = 0;
+    for (int i = 0; i < 3; ++i)
+        bits = bits << 6 | static_cast<unsigned>(alphabet.find(id.at(static_cast<std::size_t>(i))));
+    return std::to_string(bits >> 2);
+}
+
+struct tracked_session {
+    int number = 0;
+    std::string user;
+    std::string token;
+    bool gone = false;  // revoked, or its fate unknown
+};
+
+// One client thread: the sessions it owns, each used by it alone, so that
+// the token it presents is always the session's current one.
+class client_thread {
+public:
+    client_thread(std::vector<contract_target*> instances, history& h, std::atomic<int>& numbers, int which)
+        : instances_(std::move(instances)), h_(h), numbers_(numbers), which_(which) {}
+
+    // A new session for `user`, through an instance chosen by `n`.
+    void create(const std::string& user, std::size_t n) {
+        for (int attempt = 0; attempt < 20; ++attempt) {
+            const int instance = static_cast<int>((n + static_cast<std::size_t>(attempt)) % instances_.size());
+            const int number = numbers_++;
+            const auto sent = clock_type::now();
+            auto r = instances_[static_cast<std::size_t>(instance)]->create(user);
+            h_.record({history::kind::create, instance, number, sent, clock_type::now(), r.status, r.code()});
+            if (r.status == 201) {
+                sessions_.push_back({number, user, str(r.json, "token")});
+                return;
+            }
+            // A create answered 503 may still have happened: that session is
+            // never presented, so nothing is expected of it.
+            std::this_thread::sleep_for(20ms);
+        }
+        FAIL("no session could be created for " << user);
+    }
+
+    void run(const std::atomic<bool>& stop) {
+        std::size_t n = static_cast<std::size_t>(which_);
+        while (!stop) {
+            bool any = false;
+            for (std::size_t i = 0; i < sessions_.size() && !stop; ++i) {
+                if (sessions_[i].gone) continue;
+                any = true;
+                ++n;
+                if (n % 23 == 0)
+                    revoke(i, n);
+                else if (n % 7 == 0)
+                    rotate(sessions_[i], n);
+                else
+                    validate(sessions_[i], instance(n), false);
+            }
+            if (!any) return;
+        }
+    }
+
+    // Every session still live validates on every instance (503 retried).
+    void sweep() {
+        for (auto& s : sessions_)
+            for (int instance = 0; instance < static_cast<int>(instances_.size()) && !s.gone; ++instance)
+                for (int attempt = 0; attempt < 100 && validate(s, instance, false) == 503; ++attempt)
+                    std::this_thread::sleep_for(20ms);
+    }
+
+    std::vector<tracked_session>& sessions() { return sessions_; }
+
+private:
+    int instance(std::size_t n) const { return static_cast<int>(n % instances_.size()); }
+
+    int validate(const tracked_session& s, int instance, bool probe) {
+        const auto sent = clock_type::now();
+        auto r = instances_[static_cast<std::size_t>(instance)]->validate(s.token);
+        history::op o{history::kind::validate, instance, s.number, sent, clock_type::now(), r.status, r.code()};
+        o.probe = probe;
+        h_.record(std::move(o));
+        return r.status;
+    }
+
+    // A rotation retried with its Idempotency-Key while it answers 503: the
+    // retry gets the same new token if the first one was written.
+    void rotate(tracked_session& s, std::size_t n) {
+        const std::string key = "scale-out-" + std::to_string(s.number) + "-" + std::to_string(n);
+        const std::string body = R"({"token":")" + s.token + R"("})";
+        for (int attempt = 0; attempt < 10; ++attempt) {
+            const int at = instance(n + static_cast<std::size_t>(attempt));
+            const auto sent = clock_type::now();
+            auto r = instances_[static_cast<std::size_t>(at)]->call("POST", "/v1/sessions/rotate", test_keys::all, body,
+                                                                    {{"Idempotency-Key", key}});
+            h_.record({history::kind::rotate, at, s.number, sent, clock_type::now(), r.status, r.code()});
+            if (r.status == 200) {
+                s.token = str(r.json, "token");
+                return;
+            }
+            if (r.status != 503) return;  // a refusal: the history check names it
+            std::this_thread::sleep_for(20ms);
+        }
+        s.gone = true;  // which token is current is not known
+        h_.uncertain(s.number);
+    }
+
+    // Revocation (idempotent: retried while 503), then a validation through
+    // the other instance right away, then a new session for the same user
+    // (so the load stays on the slots that move).
+    void revoke(std::size_t i, std::size_t n) {
+        auto& s = sessions_[i];
+        s.gone = true;
+        int at = instance(n);
+        for (int attempt = 0; attempt < 10; ++attempt, at = instance(n + static_cast<std::size_t>(attempt))) {
+            const auto sent = clock_type::now();
+            auto r = instances_[static_cast<std::size_t>(at)]->revoke(s.token);
+            h_.record({history::kind::revoke, at, s.number, sent, clock_type::now(), r.status, r.code()});
+            if (r.status == 204) {
+                const int other = (at + 1) % static_cast<int>(instances_.size());
+                validate(s, other, true);
+                const std::string user = s.user;  // `s` may move as the vector grows
+                create(user, n);
+                return;
+            }
+            if (r.status != 503) return;
+            std::this_thread::sleep_for(20ms);
+        }
+        h_.uncertain(s.number);
+    }
+
+    std::vector<contract_target*> instances_;
+    history& h_;
+    std::atomic<int>& numbers_;
+    int which_;
+    std::vector<tracked_session> sessions_;
+};
+
+}  // namespace
+
+TEST_CASE(
+    "Cluster scale-out under load: slots move to a new primary while two cached instances validate, rotate and "
+    "revoke; the recorded history holds",
+    "[redis][cluster][migration][history]") {
+    cluster_setup c;
+    const std::vector<std::string> timeouts{"--redis-command-timeout", "1000ms", "--redis-connect-timeout", "1000ms"};
+    auto args = timeouts;
+    args.insert(args.begin(), {"--redis-url", c.url()});
+    contract_target a("cluster", args);
+    contract_target b(a, timeouts);
+    REQUIRE(eventually([&] { return metric(a, "sessiond_cache_tracking_threads") == 2; }, 20s));
+    REQUIRE(eventually([&] { return metric(b, "sessiond_cache_tracking_threads") == 2; }, 20s));
+
+    history h;
+    std::atomic<int> numbers{0};
+    std::vector<std::unique_ptr<client_thread>> clients;
+    for (int w = 0; w < 2; ++w)
+        clients.push_back(std::make_unique<client_thread>(std::vector<contract_target*>{&a, &b}, h, numbers, w));
+    // Eight users, three sessions each; a user's sessions share a slot.
+    for (int u = 0; u < 8; ++u)
+        for (std::size_t k = 0; k < 3; ++k)
+            clients[static_cast<std::size_t>(u) % 2]->create("scale-out-user-" + std::to_string(u), k);
+    std::set<int> slots;
+    for (auto& client : clients)
+        for (const auto& s : client->sessions()) {
+            auto v = a.validate(s.token);
+            REQUIRE(v.status == 200);
+            slots.insert(c.slot_of("{" + bucket_of(std::string(session_of(v).at("id").as_string())) + "}"));
+        }
+
+    const auto fresh = c.add_primary();
+    std::atomic<bool> stop{false};
+    std::vector<std::thread> threads;
+    for (auto& client : clients)
+        threads.emplace_back([&, cl = client.get()] { cl->run(stop); });
+    std::this_thread::sleep_for(300ms);
+    const auto before = h.size();
+    std::size_t while_half_moved = 0;
+    for (int slot : slots)
+        c.migrate_slot(slot, fresh, [&] {
+            const auto at = h.size();
+            std::this_thread::sleep_for(150ms);
+            while_half_moved += h.size() - at;
+        });
+    std::this_thread::sleep_for(300ms);
+    stop = true;
+    for (auto& t : threads)
+        t.join();
+    for (auto& client : clients)
+        client->sweep();
+
+    for (int slot : slots)
+        CHECK(c.owner_of_slot(slot) == fresh);
+    const auto v = h.check();
+    std::string statuses;
+    for (const auto& [status, count] : v.statuses)
+        statuses += " " + std::to_string(status) + "x" + std::to_string(count);
+    const auto redirects = metric(a, "sessiond_redis_redirects_total{kind=\"ask\"}") +
+                           metric(b, "sessiond_redis_redirects_total{kind=\"ask\"}") +
+                           metric(a, "sessiond_redis_redirects_total{kind=\"moved\"}") +
+                           metric(b, "sessiond_redis_redirects_total{kind=\"moved\"}");
+    std::printf(
+        "cluster scale-out: %zu slots moved to a new primary under load; %zu requests (%zu while a slot was "
+        "half-moved), statuses%s; %zu revocations acknowledged, %zu probed on the other instance, largest "
+        "revoke-to-refusal delay %.1f ms; %lld redirects followed\n",
+        slots.size(), h.size(), while_half_moved, statuses.c_str(), v.revocations, v.probes,
+        std::chrono::duration<double, std::milli>(v.max_revoke_to_refusal).count(), redirects);
+    for (std::size_t i = 0; i < v.violations.size() && i < 20; ++i)
+        UNSCOPED_INFO(v.violations[i]);
+    CHECK(v.violations.empty());
+    CHECK(h.size() - before > 50);  // the load ran through the moves
+    CHECK(while_half_moved > 0);
+    CHECK(v.probes > 0);
+    CHECK(redirects > 0);
+    // The client never presented a superseded token: no reuse was detected.
+    CHECK(metric(a, "sessiond_token_reuse_detected_total") == 0);
+    CHECK(metric(b, "sessiond_token_reuse_detected_total") == 0);
+}
