@@ -45,13 +45,12 @@ namespace sessiond {
 
 namespace {
 
-// A secret file's content (the caller wipes it); an unreadable file stops
-// start-up naming its option.
-std::string secret_file(const std::string& path, const char* option) {
-    auto content = read_secret_file(path);
-    if (!content)
-        throw config_error(std::string("cannot read the file of '") + option + "': " + path + ": " +
-                           content.error().message());
+// A secret file's content (the caller wipes it); an unreadable file (not a
+// regular file, larger than `max_bytes`) stops start-up, or fails a reload,
+// naming its option and path, never its content.
+std::string secret_file(const std::string& path, const char* option, std::size_t max_bytes = secret_file_max_bytes) {
+    auto content = read_secret_file(path, max_bytes);
+    if (!content) throw config_error(file_error_text(option, path, content.error(), max_bytes));
     return std::move(*content);
 }
 
@@ -141,7 +140,7 @@ security load_security(const config& cfg) {
     }
 
     if (!cfg.auth.api_keys_file.empty()) {
-        std::string file = secret_file(cfg.auth.api_keys_file, "api-keys-file");
+        std::string file = secret_file(cfg.auth.api_keys_file, "api-keys-file", list_file_max_bytes);
         callers.reserve(callers.size() + 1 + file.size());
         callers += '\n';
         callers += file;
@@ -232,7 +231,13 @@ redis::config make_redis_config(const store_config& s) {
     auto parsed = redis::parse_url(s.redis_url);
     if (!parsed) throw config_error("invalid value for 'redis-url': " + parsed.error().message());
     redis::config c = *parsed;
-    if (!s.redis_password_file.empty()) c.password_file = s.redis_password_file;
+    if (!s.redis_password_file.empty()) {
+        // Read by each Redis client as it starts; read here as well so that
+        // a file that cannot be read stops --check-config and a reload.
+        std::string file = secret_file(s.redis_password_file, "redis-password-file");
+        secure_wipe(file);
+        c.password_file = s.redis_password_file;
+    }
     c.tls_ca_file = s.redis_tls_ca_file;
     c.tls_cert_file = s.redis_tls_cert_file;
     c.tls_key_file = s.redis_tls_key_file;
@@ -770,6 +775,8 @@ int run(config& cfg, const config_source& reread) {
         hangup.async_wait(on_hangup);
     };
     hangup.async_wait(on_hangup);
+    };
+    ignored.async_wait(on_ignored);
 
     // The user index key must be the one this Redis's sessions are indexed
     // with: with another, every list and revoke-all would silently miss the

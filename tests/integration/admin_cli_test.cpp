@@ -383,3 +383,22 @@ TEST_CASE("admin CLI: a user id starting with '-' after --, and keygen as an ali
     CHECK(keygen.status == 0);
     CHECK_THAT(keygen.out, Catch::Contains("API key") && Catch::Contains("ops="));
 }
+
+TEST_CASE("admin CLI: an API key or CA file that is /dev/zero or a FIFO is refused at once", "[cli][files]") {
+    cli_runner f;
+    const std::string fifo = f.dir.file("key.fifo");
+    REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
+    for (const auto& path : {std::string("/dev/zero"), fifo}) {
+        INFO(path);
+        // admin() gives the CLI 30 s: the old reader never came back from either.
+        auto r = f.admin({"sessions", "list", "u", "--url", "http://127.0.0.1:1", "--api-key-file", path});
+        CHECK(r.status == 2);
+        CHECK(r.out.empty());
+        CHECK_THAT(r.err,
+                   Catch::Contains("cannot read the API key file " + path) && Catch::Contains("not a regular file"));
+    }
+    auto ca = f.admin({"sessions", "list", "u", "--url", "https://127.0.0.1:1", "--api-key-file", f.admin_key(),
+                       "--ca-file", "/dev/zero"});
+    CHECK(ca.status == 2);
+    CHECK_THAT(ca.err, Catch::Contains("--ca-file /dev/zero") && Catch::Contains("not a regular file"));
+}

@@ -11,6 +11,9 @@
 #include <string>
 #include <thread>
 
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include "support/contract_target.hpp"
 #include "support/http_client.hpp"
 #include "support/process.hpp"
@@ -184,4 +187,32 @@ TEST_CASE("SIGHUP under load: no request fails while the configuration is reload
     load.join();
     CHECK(failed == 0);
     CHECK(ok > 10);
+}
+
+TEST_CASE("SIGHUP: a key file swapped for /dev/zero or a FIFO fails the reload; the keys in use stay", "[reload]") {
+    reloading_daemon d;
+    const auto token = d.create();
+    std::string swapped;
+    SECTION("the token keys file becomes /dev/zero") {
+        swapped = d.token_keys;
+        REQUIRE(::unlink(d.token_keys.c_str()) == 0);
+        REQUIRE(::symlink("/dev/zero", d.token_keys.c_str()) == 0);
+    }
+    SECTION("the API keys file becomes /dev/zero") {
+        swapped = d.api_keys;
+        REQUIRE(::unlink(d.api_keys.c_str()) == 0);
+        REQUIRE(::symlink("/dev/zero", d.api_keys.c_str()) == 0);
+    }
+    SECTION("the config file becomes a FIFO") {
+        swapped = d.config;
+        REQUIRE(::unlink(d.config.c_str()) == 0);
+        REQUIRE(::mkfifo(d.config.c_str(), 0600) == 0);
+    }
+    d.reload("reload failed");
+    CHECK_THAT(d.sd->proc().log(), Catch::Contains(swapped) && Catch::Contains("not a regular file"));
+    // Still serving, with the old keys and callers.
+    CHECK(d.sd->request("GET", "/healthz").status == 200);
+    CHECK(d.validate(token) == 200);
+    CHECK(d.validate(d.create()) == 200);
+    CHECK_THAT(d.metrics(), Catch::Contains(R"(sessiond_config_reloads_total{result="failed"} 1)"));
 }
