@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "cli/admin_client.hpp"
+#include "common/json_text.hpp"
 #include "common/secret_file.hpp"
 #include "common/secure_memory.hpp"
 #include "common/text.hpp"
@@ -157,23 +158,10 @@ std::string encode(std::string_view s) {
 }
 
 // What the server or the store sent, made safe for a terminal: control
-// characters (C0, DEL, and C1 as UTF-8) become '?'.
+// characters (C0, DEL, C1 as UTF-8), the line and paragraph separators and
+// the bidirectional controls become a visible escape ("\u009b").
 std::string printable(std::string_view s) {
-    std::string out;
-    out.reserve(s.size());
-    for (std::size_t i = 0; i < s.size(); ++i) {
-        auto c = static_cast<unsigned char>(s[i]);
-        if (c < 0x20 || c == 0x7f) {
-            out += '?';
-        } else if (c == 0xc2 && i + 1 < s.size() && static_cast<unsigned char>(s[i + 1]) >= 0x80 &&
-                   static_cast<unsigned char>(s[i + 1]) <= 0x9f) {
-            out += '?';
-            ++i;
-        } else {
-            out += static_cast<char>(c);
-        }
-    }
-    return out;
+    return visible_text(s);
 }
 
 // At most `max` bytes, cut on a UTF-8 character boundary, "..." when cut.
@@ -342,9 +330,34 @@ void print_table(const std::vector<json::object>& sessions) {
     }
 }
 
-void print_json(const std::string& body) {
-    std::fputs(body.c_str(), stdout);
-    if (body.empty() || body.back() != '\n') std::fputc('\n', stdout);
+// JSON for a terminal or a pipe: as serialize() writes it, with the C1
+// controls, U+2028, U+2029, the bidirectional controls and DEL escaped as
+// \uXXXX too (serialize() escapes C0 only). Outside strings serialize()
+// writes ASCII alone, so every such sequence is inside a string, where the
+// escape means the same character.
+std::string terminal_safe_json(const json::value& v) {
+    const std::string text = json::serialize(v);
+    std::string out;
+    out.reserve(text.size());
+    for (std::size_t i = 0; i < text.size(); ++i) {
+        const auto u = static_cast<unsigned char>(text[i]);
+        char32_t cp = 0;
+        if (u == 0x7f) {
+            append_u_escape(out, u);
+        } else if (const std::size_t n = u >= 0xc2 ? terminal_control_at(text, i, cp) : 0; n != 0) {
+            append_u_escape(out, cp);
+            i += n - 1;
+        } else {
+            out.push_back(text[i]);
+        }
+    }
+    return out;
+}
+
+void print_json(const json::value& v) {
+    const std::string text = terminal_safe_json(v);
+    std::fputs(text.c_str(), stdout);
+    std::fputc('\n', stdout);
 }
 
 std::vector<json::object> sessions_of(const json::object& page) {
@@ -380,11 +393,11 @@ int list_sessions(const admin_session& api, const command_line& c, const std::st
     for (;;) {
         auto r = api.call("GET", page_target(cursor));
         if (r.status != 200) refuse(r);
+        auto page = expect_object(r);
         if (!c.flag("--all") && c.flag("--json")) {
-            print_json(r.body);
+            print_json(page);
             return exit_ok;
         }
-        auto page = expect_object(r);
         auto more = sessions_of(page);
         sessions.insert(sessions.end(), more.begin(), more.end());
         if (const auto* u = page.if_contains("unreadable"); u != nullptr && u->is_int64()) unreadable += u->as_int64();
@@ -424,7 +437,7 @@ int list_sessions(const admin_session& api, const command_line& c, const std::st
             list.emplace_back(std::move(s));
         out["sessions"] = std::move(list);
         if (unreadable > 0) out["unreadable"] = unreadable;
-        print_json(json::serialize(out));
+        print_json(out);
         return exit_ok;
     }
     if (sessions.empty())
@@ -442,11 +455,11 @@ int list_sessions(const admin_session& api, const command_line& c, const std::st
 int show_session(const admin_session& api, const command_line& c, const std::string& id) {
     auto r = api.call("GET", "/v1/sessions/" + encode(id));
     if (r.status != 200) refuse(r);
+    auto reply = expect_object(r);
     if (c.flag("--json")) {
-        print_json(r.body);
+        print_json(reply);
         return exit_ok;
     }
-    auto reply = expect_object(r);
     const auto* s = reply.if_contains("session");
     if (s == nullptr || !s->is_object()) throw refused_error("the server's reply has no session");
     const auto& o = s->as_object();
@@ -482,11 +495,11 @@ int revoke_user(const admin_session& api, const command_line& c, const std::stri
     }
     auto r = api.call("DELETE", target);
     if (r.status != 200) refuse(r);
+    auto reply = expect_object(r);
     if (c.flag("--json")) {
-        print_json(r.body);
+        print_json(reply);
         return exit_ok;
     }
-    auto reply = expect_object(r);
     const auto* n = reply.if_contains("revoked");
     if (n == nullptr || !n->is_int64()) throw refused_error("the server's reply has no count");
     std::printf("revoked %lld session(s) of user '%s'%s\n", static_cast<long long>(n->as_int64()),

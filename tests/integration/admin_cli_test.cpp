@@ -402,3 +402,30 @@ TEST_CASE("admin CLI: an API key or CA file that is /dev/zero or a FIFO is refus
     CHECK(ca.status == 2);
     CHECK_THAT(ca.err, Catch::Contains("--ca-file /dev/zero") && Catch::Contains("not a regular file"));
 }
+
+TEST_CASE("admin CLI: C1 and bidirectional controls in metadata are escaped in tables and in --json", "[cli]") {
+    cli_fixture f;
+    // CSI (U+009B), RLO (U+202E), LINE SEPARATOR (U+2028), as JSON escapes in the create body.
+    auto [token, id] = f.create("c1-user", R"({"note":"a\u009b31mb\u202ec\u2028d"})");
+    (void)token;
+    auto raw_free = [](const std::string& text) {
+        return text.find("\xc2\x9b") == std::string::npos && text.find("\xe2\x80\xae") == std::string::npos &&
+               text.find("\xe2\x80\xa8") == std::string::npos;
+    };
+    const std::vector<std::vector<std::string>> commands = {{"sessions", "list", "c1-user"}, {"sessions", "show", id}};
+    for (const auto& args : commands) {
+        auto table = f.run(args);
+        CHECK(table.status == 0);
+        CHECK(raw_free(table.out));
+        CHECK_THAT(table.out, Catch::Contains("a\\u009b31mb\\u202ec\\u2028d"));
+        auto with_json = args;
+        with_json.push_back("--json");
+        auto json = f.run(with_json);
+        CHECK(json.status == 0);
+        CHECK(raw_free(json.out));
+        CHECK_THAT(json.out, Catch::Contains(R"("a\u009b31mb\u202ec\u2028d")"));
+        // Still JSON, with the same text.
+        CHECK_THAT(json.out, Catch::Contains(id));
+        CHECK(boost::json::parse(json.out).is_object());
+    }
+}
