@@ -702,9 +702,10 @@ int run(config& cfg, const config_source& reread) {
     signals.async_wait(on_signal);
     // SIGHUP: the configuration is read again from where it came (the
     // files' current content; flags and environment as at start) and
-    // checked in full as at start, the TLS certificate included. Only then
+    // checked in full as at start, the TLS certificate loaded. Only then
     // do the token keys, the callers, the log level and the certificate
-    // change; anything wrong, and all of it stays as it was. Requests in
+    // change; anything wrong, and all of it stays as it was: nothing is
+    // applied before the last check has passed. Requests in
     // flight keep the keys and callers they started with. Runs on thread 0:
     // a few small local files, once per operator signal.
     boost::asio::signal_set hangup(workers[0]->ioc, SIGHUP);
@@ -727,10 +728,13 @@ int run(config& cfg, const config_source& reread) {
         secure_wipe(next.token.user_index_key);
         secure_wipe(next.store.redis_url);
         secure_wipe(next.store.redis_sentinel_password);
-        std::optional<http::certificate_info> certificate;
-        if (tls) certificate = tls->reload();
+        std::optional<http::tls_provider::loaded> next_tls;
+        if (tls) next_tls = tls->load();
         if (!cfg.auth.assertion_audience.empty() && !fresh.assertions)
             throw config_error("assertion-keys cannot be emptied while auth-assertion-audience is set");
+        // Checked: from here on nothing throws before all of it is applied.
+        std::optional<http::certificate_info> certificate;
+        if (next_tls) certificate = tls->use(std::move(*next_tls));
         if (!ephemeral) keys.publish(fresh.sec.keys);
         callers.publish(fresh.sec.callers);
         assertion_signer.publish(fresh.assertions);

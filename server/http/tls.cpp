@@ -195,13 +195,21 @@ certificate_info tls_provider::certificate() const {
     return info_;
 }
 
-certificate_info tls_provider::reload() {
-    certificate_info info;
-    auto next = make_server_context(settings_, &info);  // throws: the old one stays
+tls_provider::loaded tls_provider::load() const {
+    loaded out;
+    out.context = make_server_context(settings_, &out.info);
+    return out;
+}
+
+certificate_info tls_provider::use(loaded next) noexcept {
     std::lock_guard lock(mutex_);
-    context_ = std::move(next);
-    info_ = info;
-    return info;
+    context_ = std::move(next.context);
+    info_ = std::move(next.info);
+    return info_;
+}
+
+certificate_info tls_provider::reload() {
+    return use(load());  // load() throws: the old one stays
 }
 
 }  // namespace sessiond::http
