@@ -779,6 +779,14 @@ int run(config& cfg, const config_source& reread) {
         hangup.async_wait(on_hangup);
     };
     hangup.async_wait(on_hangup);
+    // SIGUSR1 and SIGUSR2 mean nothing to sessiond; by default either
+    // would end the process (a stray `kill -USR1`, a supervisor's habit).
+    boost::asio::signal_set ignored(workers[0]->ioc, SIGUSR1, SIGUSR2);
+    std::function<void(const boost::system::error_code&, int)> on_ignored;
+    on_ignored = [&](const boost::system::error_code& ec, int sig) {
+        if (ec) return;
+        log::warn("signal ignored: sessiond has no use for it (SIGHUP reloads, SIGTERM stops)", {{"signal", sig}});
+        ignored.async_wait(on_ignored);
     };
     ignored.async_wait(on_ignored);
 

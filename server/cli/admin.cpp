@@ -157,6 +157,15 @@ std::string encode(std::string_view s) {
     return boost::urls::encode(s, boost::urls::unreserved_chars);
 }
 
+// A path segment: encode(), and "." or ".." (which '.' being unreserved
+// leaves as they are, and which a client, a proxy or a server may resolve
+// as the current or the parent path) as %2E and %2E%2E, which none does.
+std::string encode_segment(std::string_view s) {
+    if (s == ".") return "%2E";
+    if (s == "..") return "%2E%2E";
+    return encode(s);
+}
+
 // What the server or the store sent, made safe for a terminal: control
 // characters (C0, DEL, C1 as UTF-8), the line and paragraph separators and
 // the bidirectional controls become a visible escape ("\u009b").
@@ -360,12 +369,27 @@ void print_json(const json::value& v) {
     std::fputc('\n', stdout);
 }
 
+// A session object as sessiond sends it: an id and its times. Anything else
+// is a reply from something that is not sessiond (or a broken one), which
+// must not pass for a listing of nothing.
+const json::object& checked_session(const json::value& v) {
+    if (!v.is_object()) throw refused_error("the server's reply holds a session that is not an object");
+    const auto& o = v.as_object();
+    if (!is_session_id(field(o, "id")))
+        throw refused_error("the server's reply holds a session without a valid id: not a sessiond reply");
+    for (const char* time : {"created_at", "expires_at"})
+        if (field(o, time).empty())
+            throw refused_error(std::string("the server's reply holds a session without ") + time +
+                                ": not a sessiond reply");
+    return o;
+}
+
 std::vector<json::object> sessions_of(const json::object& page) {
     std::vector<json::object> out;
     const auto* list = page.if_contains("sessions");
     if (list == nullptr || !list->is_array()) throw refused_error("the server's reply has no session list");
     for (const auto& s : list->as_array())
-        if (s.is_object()) out.push_back(s.as_object());
+        out.push_back(checked_session(s));
     return out;
 }
 
@@ -383,7 +407,7 @@ int list_sessions(const admin_session& api, const command_line& c, const std::st
     auto page_target = [&](const std::optional<std::string>& at) {
         std::string q = query;
         if (at) q += (q.empty() ? "" : "&") + std::string("cursor=") + encode(*at);
-        return "/v1/users/" + encode(user) + "/sessions" + (q.empty() ? "" : "?" + q);
+        return "/v1/users/" + encode_segment(user) + "/sessions" + (q.empty() ? "" : "?" + q);
     };
 
     std::vector<json::object> sessions;
@@ -394,11 +418,11 @@ int list_sessions(const admin_session& api, const command_line& c, const std::st
         auto r = api.call("GET", page_target(cursor));
         if (r.status != 200) refuse(r);
         auto page = expect_object(r);
+        auto more = sessions_of(page);
         if (!c.flag("--all") && c.flag("--json")) {
             print_json(page);
             return exit_ok;
         }
-        auto more = sessions_of(page);
         sessions.insert(sessions.end(), more.begin(), more.end());
         if (const auto* u = page.if_contains("unreadable"); u != nullptr && u->is_int64()) unreadable += u->as_int64();
         next.reset();
@@ -456,13 +480,13 @@ int show_session(const admin_session& api, const command_line& c, const std::str
     auto r = api.call("GET", "/v1/sessions/" + encode(id));
     if (r.status != 200) refuse(r);
     auto reply = expect_object(r);
+    const auto* s = reply.if_contains("session");
+    if (s == nullptr) throw refused_error("the server's reply has no session");
+    const auto& o = checked_session(*s);
     if (c.flag("--json")) {
         print_json(reply);
         return exit_ok;
     }
-    const auto* s = reply.if_contains("session");
-    if (s == nullptr || !s->is_object()) throw refused_error("the server's reply has no session");
-    const auto& o = s->as_object();
     const std::pair<const char*, std::string> lines[] = {
         {"id", printable(field(o, "id"))},
         {"user", printable(field(o, "user_id"))},
@@ -487,7 +511,7 @@ int revoke_session(const admin_session& api, const std::string& id) {
 }
 
 int revoke_user(const admin_session& api, const command_line& c, const std::string& user) {
-    std::string target = "/v1/users/" + encode(user) + "/sessions";
+    std::string target = "/v1/users/" + encode_segment(user) + "/sessions";
     auto except = c.value("--except");
     if (except) {
         if (!is_session_id(*except)) throw usage_error("--except '" + printable(*except) + "' is not a session id");
@@ -496,12 +520,12 @@ int revoke_user(const admin_session& api, const command_line& c, const std::stri
     auto r = api.call("DELETE", target);
     if (r.status != 200) refuse(r);
     auto reply = expect_object(r);
+    const auto* n = reply.if_contains("revoked");
+    if (n == nullptr || !n->is_int64()) throw refused_error("the server's reply has no count");
     if (c.flag("--json")) {
         print_json(reply);
         return exit_ok;
     }
-    const auto* n = reply.if_contains("revoked");
-    if (n == nullptr || !n->is_int64()) throw refused_error("the server's reply has no count");
     std::printf("revoked %lld session(s) of user '%s'%s\n", static_cast<long long>(n->as_int64()),
                 printable(user).c_str(), except ? (", except " + *except).c_str() : "");
     return exit_ok;

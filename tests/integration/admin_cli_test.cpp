@@ -19,6 +19,7 @@
 #include <map>
 #include <set>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "support/contract_target.hpp"
@@ -427,5 +428,101 @@ TEST_CASE("admin CLI: C1 and bidirectional controls in metadata are escaped in t
         // Still JSON, with the same text.
         CHECK_THAT(json.out, Catch::Contains(id));
         CHECK(boost::json::parse(json.out).is_object());
+    }
+}
+
+namespace {
+
+// A loopback listener that answers each request with `reply` (a status line,
+// headers and body): a server that is not sessiond, or a broken one.
+class canned_server {
+public:
+    explicit canned_server(std::string body) : body_(std::move(body)) {
+        fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        REQUIRE(fd_ >= 0);
+        sockaddr_in addr{};
+        addr.sin_family = AF_INET;
+        addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        REQUIRE(::bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
+        REQUIRE(::listen(fd_, 16) == 0);
+        socklen_t len = sizeof addr;
+        ::getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len);
+        port_ = ntohs(addr.sin_port);
+        thread_ = std::thread([this] {
+            for (;;) {
+                const int c = ::accept(fd_, nullptr, nullptr);
+                if (c < 0) return;  // closed by the destructor
+                std::string request;
+                char buf[4096];
+                while (request.find("\r\n\r\n") == std::string::npos) {
+                    const ssize_t n = ::read(c, buf, sizeof buf);
+                    if (n <= 0) break;
+                    request.append(buf, static_cast<std::size_t>(n));
+                }
+                const std::string reply = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: " +
+                                          std::to_string(body_.size()) + "\r\nConnection: close\r\n\r\n" + body_;
+                (void)::write(c, reply.data(), reply.size());
+                ::close(c);
+            }
+        });
+    }
+    ~canned_server() {
+        ::shutdown(fd_, SHUT_RDWR);
+        ::close(fd_);
+        thread_.join();
+    }
+    std::string url() const { return "http://127.0.0.1:" + std::to_string(port_); }
+
+private:
+    std::string body_;
+    int fd_ = -1;
+    unsigned short port_ = 0;
+    std::thread thread_;
+};
+
+}  // namespace
+
+TEST_CASE("admin CLI: user ids '.' and '..' are sent as %2E segments, not as path steps", "[cli]") {
+    cli_fixture f;
+    f.create("..");
+    f.create("..");
+    f.create(".");
+    auto dots = f.run({"sessions", "list", ".."});
+    CHECK(dots.status == 0);
+    CHECK(lines_of(dots.out) == 3);  // the header and the two sessions of ".."
+    auto dot = f.run({"sessions", "list", "."});
+    CHECK(dot.status == 0);
+    CHECK(lines_of(dot.out) == 2);
+    auto revoked = f.run({"users", "revoke", "..", "--json"});
+    CHECK(revoked.status == 0);
+    CHECK(parse_object(revoked.out).at("revoked").as_int64() == 2);
+}
+
+TEST_CASE("admin CLI: a reply that is not sessiond's is an error, not a row of dashes", "[cli]") {
+    cli_runner f;
+    auto key = f.admin_key();
+    const std::string id = "LVxpmTxbZBGuJ3d-Nz-hVi4v";
+    struct bad_reply {
+        std::string body;
+        std::vector<std::string> command;
+    };
+    const std::vector<bad_reply> cases = {
+        {R"({"sessions":[{}]})", {"sessions", "list", "u"}},
+        {R"({"sessions":[{}]})", {"sessions", "list", "u", "--json"}},
+        {R"({"sessions":[1,2]})", {"sessions", "list", "u"}},
+        {R"({"sessions":[{"id":"x","created_at":"2026-01-01T00:00:00Z"}]})", {"sessions", "list", "u"}},
+        {R"({"session":{}})", {"sessions", "show", id}},
+        {R"({"session":{"id":")" + id + R"("}})", {"sessions", "show", id, "--json"}},
+        {R"({"nothing":true})", {"users", "revoke", "u", "--json"}},
+    };
+    for (const auto& c : cases) {
+        INFO(c.body);
+        canned_server server(c.body);
+        auto args = c.command;
+        args.insert(args.end(), {"--url", server.url(), "--api-key-file", key});
+        auto r = f.admin(args);
+        CHECK(r.status == 1);
+        CHECK(r.out.empty());
+        CHECK_THAT(r.err, Catch::Contains("the server's reply"));
     }
 }

@@ -145,6 +145,22 @@ TEST_CASE("SIGHUP reloads the configuration; the daemon keeps serving") {
     CHECK(sd.proc().running());
 }
 
+TEST_CASE("SIGUSR1 and SIGUSR2 are logged and ignored; the daemon keeps serving") {
+    sessiond_process sd;
+    for (const int sig : {SIGUSR1, SIGUSR2, SIGUSR1}) {
+        const auto before = sd.proc().log();
+        sd.proc().signal(sig);
+        CHECK(eventually(
+            [&] {
+                const auto log = sd.proc().log();
+                return log.size() > before.size() && log.find("signal ignored", before.size()) != std::string::npos;
+            },
+            20s));
+        CHECK(sd.proc().running());
+        CHECK(sd.request("GET", "/healthz").status == 200);
+    }
+}
+
 TEST_CASE("C1 and bidirectional controls reach no log line raw, JSON or text; a create refuses a C1 user id",
           "[logging]") {
     for (const std::string format : {"json", "text"}) {
