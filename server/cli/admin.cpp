@@ -1,10 +1,12 @@
 #include "cli/admin.hpp"
 
+#include <boost/asio/ip/address.hpp>
 #include <boost/json.hpp>
 #include <boost/url/encode.hpp>
 #include <boost/url/rfc/unreserved_chars.hpp>
 
 #include <algorithm>
+#include <cctype>
 #include <charconv>
 #include <chrono>
 #include <cstdio>
@@ -52,6 +54,9 @@ Connection (flags win over the environment):
                          [SESSIOND_ADMIN_CA_FILE]
   --timeout D            limit for each request, connect included (default 10s)
   --connect-timeout D    limit for connecting (default 5s); D as 500ms, 5s, 1m
+  --allow-insecure-http  allow an http:// URL to a host other than loopback
+                         (localhost, 127.0.0.0/8, ::1): the key then crosses
+                         the network in clear; refused without it
 
 Put `--` before a USER that starts with '-'. The key is never accepted as a
 flag's value: the command line is visible to every user of the machine.
@@ -64,9 +69,10 @@ Exit status: 0 done, 1 the server refused or failed (its problem is shown),
 const std::set<std::string_view> valued = {"--url",     "--api-key-file", "--api-key-header",
                                            "--ca-file", "--timeout",      "--connect-timeout",
                                            "--limit",   "--cursor",       "--except"};
-const std::set<std::string_view> flags = {"--json", "--all", "--help", "-h"};
+const std::set<std::string_view> flags = {"--json", "--all", "--help", "-h", "--allow-insecure-http"};
 const std::set<std::string_view> connection_options = {"--url",     "--api-key-file",    "--api-key-header",
                                                        "--ca-file", "--connect-timeout", "--timeout"};
+const std::set<std::string_view> connection_flags = {"--allow-insecure-http"};
 
 struct command_line {
     std::vector<std::string> words;  // positional: noun, verb, argument
@@ -144,6 +150,21 @@ std::chrono::milliseconds parse_duration(const std::string& option, const std::s
     }
     if (ms <= 0) throw usage_error(option + " '" + text + "' is not a duration such as 500ms, 5s or 1m");
     return std::chrono::milliseconds(ms);
+}
+
+// localhost, 127.0.0.0/8, ::1 (and 127.0.0.0/8 mapped into IPv6): what
+// never leaves the machine. Any other name may resolve anywhere.
+bool is_loopback_host(const std::string& host) {
+    std::string lower = host;
+    std::transform(lower.begin(), lower.end(), lower.begin(),
+                   [](unsigned char ch) { return static_cast<char>(std::tolower(ch)); });
+    if (lower == "localhost" || lower == "localhost.") return true;
+    boost::system::error_code ec;
+    const auto address = boost::asio::ip::make_address(host, ec);
+    if (ec) return false;
+    if (address.is_v6() && address.to_v6().is_v4_mapped())
+        return boost::asio::ip::make_address_v4(boost::asio::ip::v4_mapped, address.to_v6()).is_loopback();
+    return address.is_loopback();
 }
 
 bool is_session_id(std::string_view id) {
@@ -253,6 +274,13 @@ client_settings connection(const command_line& c) {
     auto url = c.value("--url");
     if (!url) url = env("SESSIOND_ADMIN_URL");
     s.endpoint = parse_endpoint(url.value_or("http://127.0.0.1:8080"));
+    // The key goes in a header: over plain HTTP, anyone on the path reads
+    // it. Refused before anything is read or sent, unless the operator says
+    // the path is trusted (a private network, a tunnel).
+    if (!s.endpoint.tls && !is_loopback_host(s.endpoint.host) && !c.flag("--allow-insecure-http"))
+        throw usage_error("http:// to " + printable(s.endpoint.host) +
+                          " would send the API key in clear over the network; use https://, or give "
+                          "--allow-insecure-http if the path to it is trusted (loopback needs neither)");
 
     if (auto h = c.value("--api-key-header").value_or(env("SESSIOND_ADMIN_API_KEY_HEADER").value_or("X-API-Key"));
         !h.empty()) {
@@ -562,7 +590,7 @@ int run(std::span<char* const> args) {
     for (const auto& [name, value] : c.values)
         if (connection_options.count(name) == 0 && allowed->second.count(name) == 0) not_taken(command, name);
     for (const auto& name : c.set_flags)
-        if (allowed->second.count(name) == 0) not_taken(command, name);
+        if (connection_flags.count(name) == 0 && allowed->second.count(name) == 0) not_taken(command, name);
 
     const std::string& arg = c.words[2];
     if (c.words[0] == "users" || command == "sessions list") {

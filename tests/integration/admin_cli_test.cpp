@@ -526,3 +526,32 @@ TEST_CASE("admin CLI: a reply that is not sessiond's is an error, not a row of d
         CHECK_THAT(r.err, Catch::Contains("the server's reply"));
     }
 }
+
+TEST_CASE("admin CLI: http:// to a host that is not loopback is refused before connecting", "[cli]") {
+    cli_fixture f;
+    auto key = f.admin_key();
+    // TEST-NET-1 and a name: refused as a usage error (2), so never connected to
+    // (an attempt would end in 3, unreachable).
+    for (const std::string url : {"http://192.0.2.1:1", "http://sessiond.example:8080", "http://[2001:db8::1]:1"}) {
+        INFO(url);
+        auto r = f.admin({"sessions", "list", "u", "--url", url, "--api-key-file", key});
+        CHECK(r.status == 2);
+        CHECK_THAT(r.err, Catch::Contains("in clear") && Catch::Contains("--allow-insecure-http"));
+        auto from_env = f.admin({"sessions", "list", "u", "--api-key-file", key}, {{"SESSIOND_ADMIN_URL", url}});
+        CHECK(from_env.status == 2);
+    }
+    // Loopback, by address or by name, needs no flag.
+    const auto port = std::to_string(f.target.port());
+    for (const auto& url : std::vector<std::string>{"http://127.0.0.1:" + port, "http://localhost:" + port}) {
+        INFO(url);
+        CHECK(f.admin({"sessions", "list", "u", "--url", url, "--api-key-file", key}).status == 0);
+    }
+    // "127.1" is not an address literal of the URL's grammar: a name, so
+    // refused; with the flag it is resolved (to loopback here) and used.
+    auto name = f.admin({"sessions", "list", "u", "--url", "http://127.1:" + port, "--api-key-file", key});
+    CHECK(name.status == 2);
+    auto allowed = f.admin(
+        {"sessions", "list", "u", "--url", "http://127.1:" + port, "--api-key-file", key, "--allow-insecure-http"});
+    CHECK(allowed.status == 0);
+    CHECK_THAT(allowed.err, Catch::Contains("has no live sessions"));
+}
