@@ -335,8 +335,8 @@ asio::awaitable<void> session_api::create(http::request_context& ctx) {
     if (!only_fields(ctx, *body, {"user_id", "metadata", "idle_timeout", "absolute_timeout"})) co_return;
     auto user_id = get_string(ctx, *body, "user_id", true);
     if (!user_id) co_return;
-    if (!valid_user_id(*user_id)) {
-        malformed(ctx, "user_id must be 1..256 bytes of UTF-8 without control characters");
+    if (!session::valid_new_user_id(*user_id)) {
+        malformed(ctx, "user_id must be 1..256 bytes of UTF-8 without control characters (C0, DEL, C1)");
         co_return;
     }
     auto metadata = read_metadata(ctx, *body);

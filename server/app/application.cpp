@@ -45,13 +45,12 @@ namespace sessiond {
 
 namespace {
 
-// A secret file's content (the caller wipes it); an unreadable file stops
-// start-up naming its option.
-std::string secret_file(const std::string& path, const char* option) {
-    auto content = read_secret_file(path);
-    if (!content)
-        throw config_error(std::string("cannot read the file of '") + option + "': " + path + ": " +
-                           content.error().message());
+// A secret file's content (the caller wipes it); an unreadable file (not a
+// regular file, larger than `max_bytes`) stops start-up, or fails a reload,
+// naming its option and path, never its content.
+std::string secret_file(const std::string& path, const char* option, std::size_t max_bytes = secret_file_max_bytes) {
+    auto content = read_secret_file(path, max_bytes);
+    if (!content) throw config_error(file_error_text(option, path, content.error(), max_bytes));
     return std::move(*content);
 }
 
@@ -141,7 +140,7 @@ security load_security(const config& cfg) {
     }
 
     if (!cfg.auth.api_keys_file.empty()) {
-        std::string file = secret_file(cfg.auth.api_keys_file, "api-keys-file");
+        std::string file = secret_file(cfg.auth.api_keys_file, "api-keys-file", list_file_max_bytes);
         callers.reserve(callers.size() + 1 + file.size());
         callers += '\n';
         callers += file;
@@ -232,7 +231,13 @@ redis::config make_redis_config(const store_config& s) {
     auto parsed = redis::parse_url(s.redis_url);
     if (!parsed) throw config_error("invalid value for 'redis-url': " + parsed.error().message());
     redis::config c = *parsed;
-    if (!s.redis_password_file.empty()) c.password_file = s.redis_password_file;
+    if (!s.redis_password_file.empty()) {
+        // Read by each Redis client as it starts; read here as well so that
+        // a file that cannot be read stops --check-config and a reload.
+        std::string file = secret_file(s.redis_password_file, "redis-password-file");
+        secure_wipe(file);
+        c.password_file = s.redis_password_file;
+    }
     c.tls_ca_file = s.redis_tls_ca_file;
     c.tls_cert_file = s.redis_tls_cert_file;
     c.tls_key_file = s.redis_tls_key_file;
@@ -697,9 +702,10 @@ int run(config& cfg, const config_source& reread) {
     signals.async_wait(on_signal);
     // SIGHUP: the configuration is read again from where it came (the
     // files' current content; flags and environment as at start) and
-    // checked in full as at start, the TLS certificate included. Only then
+    // checked in full as at start, the TLS certificate loaded. Only then
     // do the token keys, the callers, the log level and the certificate
-    // change; anything wrong, and all of it stays as it was. Requests in
+    // change; anything wrong, and all of it stays as it was: nothing is
+    // applied before the last check has passed. Requests in
     // flight keep the keys and callers they started with. Runs on thread 0:
     // a few small local files, once per operator signal.
     boost::asio::signal_set hangup(workers[0]->ioc, SIGHUP);
@@ -722,10 +728,13 @@ int run(config& cfg, const config_source& reread) {
         secure_wipe(next.token.user_index_key);
         secure_wipe(next.store.redis_url);
         secure_wipe(next.store.redis_sentinel_password);
-        std::optional<http::certificate_info> certificate;
-        if (tls) certificate = tls->reload();
+        std::optional<http::tls_provider::loaded> next_tls;
+        if (tls) next_tls = tls->load();
         if (!cfg.auth.assertion_audience.empty() && !fresh.assertions)
             throw config_error("assertion-keys cannot be emptied while auth-assertion-audience is set");
+        // Checked: from here on nothing throws before all of it is applied.
+        std::optional<http::certificate_info> certificate;
+        if (next_tls) certificate = tls->use(std::move(*next_tls));
         if (!ephemeral) keys.publish(fresh.sec.keys);
         callers.publish(fresh.sec.callers);
         assertion_signer.publish(fresh.assertions);
@@ -770,6 +779,16 @@ int run(config& cfg, const config_source& reread) {
         hangup.async_wait(on_hangup);
     };
     hangup.async_wait(on_hangup);
+    // SIGUSR1 and SIGUSR2 mean nothing to sessiond; by default either
+    // would end the process (a stray `kill -USR1`, a supervisor's habit).
+    boost::asio::signal_set ignored(workers[0]->ioc, SIGUSR1, SIGUSR2);
+    std::function<void(const boost::system::error_code&, int)> on_ignored;
+    on_ignored = [&](const boost::system::error_code& ec, int sig) {
+        if (ec) return;
+        log::warn("signal ignored: sessiond has no use for it (SIGHUP reloads, SIGTERM stops)", {{"signal", sig}});
+        ignored.async_wait(on_ignored);
+    };
+    ignored.async_wait(on_ignored);
 
     // The user index key must be the one this Redis's sessions are indexed
     // with: with another, every list and revoke-all would silently miss the

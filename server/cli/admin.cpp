@@ -1,10 +1,12 @@
 #include "cli/admin.hpp"
 
+#include <boost/asio/ip/address.hpp>
 #include <boost/json.hpp>
 #include <boost/url/encode.hpp>
 #include <boost/url/rfc/unreserved_chars.hpp>
 
 #include <algorithm>
+#include <cctype>
 #include <charconv>
 #include <chrono>
 #include <cstdio>
@@ -17,6 +19,7 @@
 #include <vector>
 
 #include "cli/admin_client.hpp"
+#include "common/json_text.hpp"
 #include "common/secret_file.hpp"
 #include "common/secure_memory.hpp"
 #include "common/text.hpp"
@@ -51,6 +54,9 @@ Connection (flags win over the environment):
                          [SESSIOND_ADMIN_CA_FILE]
   --timeout D            limit for each request, connect included (default 10s)
   --connect-timeout D    limit for connecting (default 5s); D as 500ms, 5s, 1m
+  --allow-insecure-http  allow an http:// URL to a host other than loopback
+                         (localhost, 127.0.0.0/8, ::1): the key then crosses
+                         the network in clear; refused without it
 
 Put `--` before a USER that starts with '-'. The key is never accepted as a
 flag's value: the command line is visible to every user of the machine.
@@ -63,9 +69,10 @@ Exit status: 0 done, 1 the server refused or failed (its problem is shown),
 const std::set<std::string_view> valued = {"--url",     "--api-key-file", "--api-key-header",
                                            "--ca-file", "--timeout",      "--connect-timeout",
                                            "--limit",   "--cursor",       "--except"};
-const std::set<std::string_view> flags = {"--json", "--all", "--help", "-h"};
+const std::set<std::string_view> flags = {"--json", "--all", "--help", "-h", "--allow-insecure-http"};
 const std::set<std::string_view> connection_options = {"--url",     "--api-key-file",    "--api-key-header",
                                                        "--ca-file", "--connect-timeout", "--timeout"};
+const std::set<std::string_view> connection_flags = {"--allow-insecure-http"};
 
 struct command_line {
     std::vector<std::string> words;  // positional: noun, verb, argument
@@ -145,6 +152,21 @@ std::chrono::milliseconds parse_duration(const std::string& option, const std::s
     return std::chrono::milliseconds(ms);
 }
 
+// localhost, 127.0.0.0/8, ::1 (and 127.0.0.0/8 mapped into IPv6): what
+// never leaves the machine. Any other name may resolve anywhere.
+bool is_loopback_host(const std::string& host) {
+    std::string lower = host;
+    std::transform(lower.begin(), lower.end(), lower.begin(),
+                   [](unsigned char ch) { return static_cast<char>(std::tolower(ch)); });
+    if (lower == "localhost" || lower == "localhost.") return true;
+    boost::system::error_code ec;
+    const auto address = boost::asio::ip::make_address(host, ec);
+    if (ec) return false;
+    if (address.is_v6() && address.to_v6().is_v4_mapped())
+        return boost::asio::ip::make_address_v4(boost::asio::ip::v4_mapped, address.to_v6()).is_loopback();
+    return address.is_loopback();
+}
+
 bool is_session_id(std::string_view id) {
     return id.size() == 24 && std::all_of(id.begin(), id.end(), [](char ch) {
                return (ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '-' ||
@@ -156,24 +178,20 @@ std::string encode(std::string_view s) {
     return boost::urls::encode(s, boost::urls::unreserved_chars);
 }
 
+// A path segment: encode(), and "." or ".." (which '.' being unreserved
+// leaves as they are, and which a client, a proxy or a server may resolve
+// as the current or the parent path) as %2E and %2E%2E, which none does.
+std::string encode_segment(std::string_view s) {
+    if (s == ".") return "%2E";
+    if (s == "..") return "%2E%2E";
+    return encode(s);
+}
+
 // What the server or the store sent, made safe for a terminal: control
-// characters (C0, DEL, and C1 as UTF-8) become '?'.
+// characters (C0, DEL, C1 as UTF-8), the line and paragraph separators and
+// the bidirectional controls become a visible escape ("\u009b").
 std::string printable(std::string_view s) {
-    std::string out;
-    out.reserve(s.size());
-    for (std::size_t i = 0; i < s.size(); ++i) {
-        auto c = static_cast<unsigned char>(s[i]);
-        if (c < 0x20 || c == 0x7f) {
-            out += '?';
-        } else if (c == 0xc2 && i + 1 < s.size() && static_cast<unsigned char>(s[i + 1]) >= 0x80 &&
-                   static_cast<unsigned char>(s[i + 1]) <= 0x9f) {
-            out += '?';
-            ++i;
-        } else {
-            out += static_cast<char>(c);
-        }
-    }
-    return out;
+    return visible_text(s);
 }
 
 // At most `max` bytes, cut on a UTF-8 character boundary, "..." when cut.
@@ -256,6 +274,13 @@ client_settings connection(const command_line& c) {
     auto url = c.value("--url");
     if (!url) url = env("SESSIOND_ADMIN_URL");
     s.endpoint = parse_endpoint(url.value_or("http://127.0.0.1:8080"));
+    // The key goes in a header: over plain HTTP, anyone on the path reads
+    // it. Refused before anything is read or sent, unless the operator says
+    // the path is trusted (a private network, a tunnel).
+    if (!s.endpoint.tls && !is_loopback_host(s.endpoint.host) && !c.flag("--allow-insecure-http"))
+        throw usage_error("http:// to " + printable(s.endpoint.host) +
+                          " would send the API key in clear over the network; use https://, or give "
+                          "--allow-insecure-http if the path to it is trusted (loopback needs neither)");
 
     if (auto h = c.value("--api-key-header").value_or(env("SESSIOND_ADMIN_API_KEY_HEADER").value_or("X-API-Key"));
         !h.empty()) {
@@ -342,9 +367,49 @@ void print_table(const std::vector<json::object>& sessions) {
     }
 }
 
-void print_json(const std::string& body) {
-    std::fputs(body.c_str(), stdout);
-    if (body.empty() || body.back() != '\n') std::fputc('\n', stdout);
+// JSON for a terminal or a pipe: as serialize() writes it, with the C1
+// controls, U+2028, U+2029, the bidirectional controls and DEL escaped as
+// \uXXXX too (serialize() escapes C0 only). Outside strings serialize()
+// writes ASCII alone, so every such sequence is inside a string, where the
+// escape means the same character.
+std::string terminal_safe_json(const json::value& v) {
+    const std::string text = json::serialize(v);
+    std::string out;
+    out.reserve(text.size());
+    for (std::size_t i = 0; i < text.size(); ++i) {
+        const auto u = static_cast<unsigned char>(text[i]);
+        char32_t cp = 0;
+        if (u == 0x7f) {
+            append_u_escape(out, u);
+        } else if (const std::size_t n = u >= 0xc2 ? terminal_control_at(text, i, cp) : 0; n != 0) {
+            append_u_escape(out, cp);
+            i += n - 1;
+        } else {
+            out.push_back(text[i]);
+        }
+    }
+    return out;
+}
+
+void print_json(const json::value& v) {
+    const std::string text = terminal_safe_json(v);
+    std::fputs(text.c_str(), stdout);
+    std::fputc('\n', stdout);
+}
+
+// A session object as sessiond sends it: an id and its times. Anything else
+// is a reply from something that is not sessiond (or a broken one), which
+// must not pass for a listing of nothing.
+const json::object& checked_session(const json::value& v) {
+    if (!v.is_object()) throw refused_error("the server's reply holds a session that is not an object");
+    const auto& o = v.as_object();
+    if (!is_session_id(field(o, "id")))
+        throw refused_error("the server's reply holds a session without a valid id: not a sessiond reply");
+    for (const char* time : {"created_at", "expires_at"})
+        if (field(o, time).empty())
+            throw refused_error(std::string("the server's reply holds a session without ") + time +
+                                ": not a sessiond reply");
+    return o;
 }
 
 std::vector<json::object> sessions_of(const json::object& page) {
@@ -352,7 +417,7 @@ std::vector<json::object> sessions_of(const json::object& page) {
     const auto* list = page.if_contains("sessions");
     if (list == nullptr || !list->is_array()) throw refused_error("the server's reply has no session list");
     for (const auto& s : list->as_array())
-        if (s.is_object()) out.push_back(s.as_object());
+        out.push_back(checked_session(s));
     return out;
 }
 
@@ -370,7 +435,7 @@ int list_sessions(const admin_session& api, const command_line& c, const std::st
     auto page_target = [&](const std::optional<std::string>& at) {
         std::string q = query;
         if (at) q += (q.empty() ? "" : "&") + std::string("cursor=") + encode(*at);
-        return "/v1/users/" + encode(user) + "/sessions" + (q.empty() ? "" : "?" + q);
+        return "/v1/users/" + encode_segment(user) + "/sessions" + (q.empty() ? "" : "?" + q);
     };
 
     std::vector<json::object> sessions;
@@ -380,12 +445,12 @@ int list_sessions(const admin_session& api, const command_line& c, const std::st
     for (;;) {
         auto r = api.call("GET", page_target(cursor));
         if (r.status != 200) refuse(r);
-        if (!c.flag("--all") && c.flag("--json")) {
-            print_json(r.body);
-            return exit_ok;
-        }
         auto page = expect_object(r);
         auto more = sessions_of(page);
+        if (!c.flag("--all") && c.flag("--json")) {
+            print_json(page);
+            return exit_ok;
+        }
         sessions.insert(sessions.end(), more.begin(), more.end());
         if (const auto* u = page.if_contains("unreadable"); u != nullptr && u->is_int64()) unreadable += u->as_int64();
         next.reset();
@@ -424,7 +489,7 @@ int list_sessions(const admin_session& api, const command_line& c, const std::st
             list.emplace_back(std::move(s));
         out["sessions"] = std::move(list);
         if (unreadable > 0) out["unreadable"] = unreadable;
-        print_json(json::serialize(out));
+        print_json(out);
         return exit_ok;
     }
     if (sessions.empty())
@@ -442,14 +507,14 @@ int list_sessions(const admin_session& api, const command_line& c, const std::st
 int show_session(const admin_session& api, const command_line& c, const std::string& id) {
     auto r = api.call("GET", "/v1/sessions/" + encode(id));
     if (r.status != 200) refuse(r);
-    if (c.flag("--json")) {
-        print_json(r.body);
-        return exit_ok;
-    }
     auto reply = expect_object(r);
     const auto* s = reply.if_contains("session");
-    if (s == nullptr || !s->is_object()) throw refused_error("the server's reply has no session");
-    const auto& o = s->as_object();
+    if (s == nullptr) throw refused_error("the server's reply has no session");
+    const auto& o = checked_session(*s);
+    if (c.flag("--json")) {
+        print_json(reply);
+        return exit_ok;
+    }
     const std::pair<const char*, std::string> lines[] = {
         {"id", printable(field(o, "id"))},
         {"user", printable(field(o, "user_id"))},
@@ -474,7 +539,7 @@ int revoke_session(const admin_session& api, const std::string& id) {
 }
 
 int revoke_user(const admin_session& api, const command_line& c, const std::string& user) {
-    std::string target = "/v1/users/" + encode(user) + "/sessions";
+    std::string target = "/v1/users/" + encode_segment(user) + "/sessions";
     auto except = c.value("--except");
     if (except) {
         if (!is_session_id(*except)) throw usage_error("--except '" + printable(*except) + "' is not a session id");
@@ -482,13 +547,13 @@ int revoke_user(const admin_session& api, const command_line& c, const std::stri
     }
     auto r = api.call("DELETE", target);
     if (r.status != 200) refuse(r);
-    if (c.flag("--json")) {
-        print_json(r.body);
-        return exit_ok;
-    }
     auto reply = expect_object(r);
     const auto* n = reply.if_contains("revoked");
     if (n == nullptr || !n->is_int64()) throw refused_error("the server's reply has no count");
+    if (c.flag("--json")) {
+        print_json(reply);
+        return exit_ok;
+    }
     std::printf("revoked %lld session(s) of user '%s'%s\n", static_cast<long long>(n->as_int64()),
                 printable(user).c_str(), except ? (", except " + *except).c_str() : "");
     return exit_ok;
@@ -525,7 +590,7 @@ int run(std::span<char* const> args) {
     for (const auto& [name, value] : c.values)
         if (connection_options.count(name) == 0 && allowed->second.count(name) == 0) not_taken(command, name);
     for (const auto& name : c.set_flags)
-        if (allowed->second.count(name) == 0) not_taken(command, name);
+        if (connection_flags.count(name) == 0 && allowed->second.count(name) == 0) not_taken(command, name);
 
     const std::string& arg = c.words[2];
     if (c.words[0] == "users" || command == "sessions list") {

@@ -24,6 +24,8 @@
 #include <utility>
 #include <variant>
 
+#include "common/secret_file.hpp"
+
 namespace sessiond::cli {
 
 namespace asio = boost::asio;
@@ -66,10 +68,14 @@ ssl::context make_context(const client_settings& s) {
                     ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1);
     ctx.set_verify_mode(ssl::verify_peer);
     boost::system::error_code ec;
-    if (s.ca_file.empty())
+    if (s.ca_file.empty()) {
         ctx.set_default_verify_paths(ec);
-    else
-        ctx.load_verify_file(s.ca_file, ec);
+    } else {
+        // Bounded: a FIFO or /dev/zero named by mistake fails at once.
+        auto pem = read_secret_file(s.ca_file, list_file_max_bytes);
+        if (!pem) throw usage_error("--ca-file " + s.ca_file + ": " + pem.error().message());
+        ctx.add_certificate_authority(asio::buffer(*pem), ec);
+    }
     if (ec) {
         // A CA file we cannot read is the operator's mistake, not the server's.
         if (!s.ca_file.empty()) throw usage_error("--ca-file " + s.ca_file + ": " + ec.message());

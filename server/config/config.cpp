@@ -909,8 +909,13 @@ load_result load_config(int argc, const char* const* argv, const std::vector<std
     else if (env_values.count("config"))
         config_path = env_values["config"];
     if (!config_path.empty()) {
-        auto text = read_secret_file(config_path);  // leaves no copy behind
-        if (!text) throw config_error("cannot read config file '" + config_path + "'");
+        // Bounded, and never blocking on a FIFO; leaves no copy behind.
+        auto text = read_secret_file(config_path, list_file_max_bytes);
+        if (!text) {
+            std::string why = text.error().message();
+            if (text.error() == file_errc::too_large) why += " (4 MiB)";
+            throw config_error("cannot read config file '" + config_path + "': " + why);
+        }
         file_text = std::move(*text);
         try {
             file = parse_config_text(file_text);

@@ -41,9 +41,21 @@ public:
     certificate_info certificate() const;
     const tls_settings& settings() const noexcept { return settings_; }
 
-    // Loads the files again (blocking file I/O: not on an I/O thread) and,
-    // if they make a valid context, uses it for new connections. Returns
-    // the new certificate, or throws std::runtime_error and keeps the old.
+    // A context loaded from the files, not yet in use.
+    struct loaded {
+        std::shared_ptr<boost::asio::ssl::context> context;
+        certificate_info info;
+    };
+
+    // Loads the files again (blocking file I/O: not on an I/O thread) and
+    // returns the context they make, changing nothing; throws
+    // std::runtime_error. A reload loads first, checks everything else,
+    // and only then uses what it loaded.
+    loaded load() const;
+    // From now on new connections use `next`. Returns its certificate.
+    certificate_info use(loaded next) noexcept;
+
+    // load(), then use(): the new certificate, or throws and keeps the old.
     certificate_info reload();
 
 private:

@@ -81,6 +81,16 @@ bool valid_user_id(std::string_view user_id) noexcept {
     return valid_utf8(user_id);
 }
 
+bool valid_new_user_id(std::string_view user_id) noexcept {
+    if (!valid_user_id(user_id)) return false;
+    // Valid UTF-8 by now: a C1 control is the pair C2 80..C2 9F, and 0xC2
+    // starts no other sequence.
+    for (std::size_t i = 0; i + 1 < user_id.size(); ++i)
+        if (static_cast<unsigned char>(user_id[i]) == 0xc2 && static_cast<unsigned char>(user_id[i + 1]) <= 0x9f)
+            return false;
+    return true;
+}
+
 void validate(const policy& p) {
     auto require = [](bool ok, const char* field, const char* why) {
         if (!ok) throw policy_error(field, why);
@@ -100,7 +110,7 @@ void validate(const policy& p) {
 
 boost::system::result<session_record> new_record(const session_id& id, const secret_digest& secret_hash,
                                                  creation request, timestamp now, const policy& p) {
-    if (!valid_user_id(request.user_id)) return errc::invalid_user_id;
+    if (!valid_new_user_id(request.user_id)) return errc::invalid_user_id;
     const milliseconds idle = request.idle_timeout.value_or(p.idle_timeout);
     const milliseconds absolute = request.absolute_timeout.value_or(p.absolute_timeout);
     if (idle <= milliseconds::zero() || idle > p.max_idle_timeout) return errc::invalid_idle_timeout;

@@ -94,6 +94,13 @@ void validate(const policy& p);
 // strings, where a NUL or a line break would cut or split it.
 bool valid_user_id(std::string_view user_id) noexcept;
 
+// The rule for the user id of a new session: valid_user_id, and no C1
+// control either (U+0080..U+009F as UTF-8; U+009B is a terminal's CSI),
+// which a log or a console would otherwise carry to a terminal. Lookups
+// keep valid_user_id, so a session created before this rule stays listable
+// and revocable by its user id.
+bool valid_new_user_id(std::string_view user_id) noexcept;
+
 struct creation {
     std::string user_id;
     std::string metadata = "{}";                                // JSON object text, validated by the caller

@@ -19,6 +19,7 @@
 #include <map>
 #include <set>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "support/contract_target.hpp"
@@ -382,4 +383,175 @@ TEST_CASE("admin CLI: a user id starting with '-' after --, and keygen as an ali
     auto keygen = f.admin({"keygen", "--scopes", "sessions:admin", "--name", "ops"});
     CHECK(keygen.status == 0);
     CHECK_THAT(keygen.out, Catch::Contains("API key") && Catch::Contains("ops="));
+}
+
+TEST_CASE("admin CLI: an API key or CA file that is /dev/zero or a FIFO is refused at once", "[cli][files]") {
+    cli_runner f;
+    const std::string fifo = f.dir.file("key.fifo");
+    REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
+    for (const auto& path : {std::string("/dev/zero"), fifo}) {
+        INFO(path);
+        // admin() gives the CLI 30 s: the old reader never came back from either.
+        auto r = f.admin({"sessions", "list", "u", "--url", "http://127.0.0.1:1", "--api-key-file", path});
+        CHECK(r.status == 2);
+        CHECK(r.out.empty());
+        CHECK_THAT(r.err,
+                   Catch::Contains("cannot read the API key file " + path) && Catch::Contains("not a regular file"));
+    }
+    auto ca = f.admin({"sessions", "list", "u", "--url", "https://127.0.0.1:1", "--api-key-file", f.admin_key(),
+                       "--ca-file", "/dev/zero"});
+    CHECK(ca.status == 2);
+    CHECK_THAT(ca.err, Catch::Contains("--ca-file /dev/zero") && Catch::Contains("not a regular file"));
+}
+
+TEST_CASE("admin CLI: C1 and bidirectional controls in metadata are escaped in tables and in --json", "[cli]") {
+    cli_fixture f;
+    // CSI (U+009B), RLO (U+202E), LINE SEPARATOR (U+2028), as JSON escapes in the create body.
+    auto [token, id] = f.create("c1-user", R"({"note":"a\u009b31mb\u202ec\u2028d"})");
+    (void)token;
+    auto raw_free = [](const std::string& text) {
+        return text.find("\xc2\x9b") == std::string::npos && text.find("\xe2\x80\xae") == std::string::npos &&
+               text.find("\xe2\x80\xa8") == std::string::npos;
+    };
+    const std::vector<std::vector<std::string>> commands = {{"sessions", "list", "c1-user"}, {"sessions", "show", id}};
+    for (const auto& args : commands) {
+        auto table = f.run(args);
+        CHECK(table.status == 0);
+        CHECK(raw_free(table.out));
+        CHECK_THAT(table.out, Catch::Contains("a\\u009b31mb\\u202ec\\u2028d"));
+        auto with_json = args;
+        with_json.push_back("--json");
+        auto json = f.run(with_json);
+        CHECK(json.status == 0);
+        CHECK(raw_free(json.out));
+        CHECK_THAT(json.out, Catch::Contains(R"("a\u009b31mb\u202ec\u2028d")"));
+        // Still JSON, with the same text.
+        CHECK_THAT(json.out, Catch::Contains(id));
+        CHECK(boost::json::parse(json.out).is_object());
+    }
+}
+
+namespace {
+
+// A loopback listener that answers each request with `reply` (a status line,
+// headers and body): a server that is not sessiond, or a broken one.
+class canned_server {
+public:
+    explicit canned_server(std::string body) : body_(std::move(body)) {
+        fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        REQUIRE(fd_ >= 0);
+        sockaddr_in addr{};
+        addr.sin_family = AF_INET;
+        addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        REQUIRE(::bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
+        REQUIRE(::listen(fd_, 16) == 0);
+        socklen_t len = sizeof addr;
+        ::getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len);
+        port_ = ntohs(addr.sin_port);
+        thread_ = std::thread([this] {
+            for (;;) {
+                const int c = ::accept(fd_, nullptr, nullptr);
+                if (c < 0) return;  // closed by the destructor
+                std::string request;
+                char buf[4096];
+                while (request.find("\r\n\r\n") == std::string::npos) {
+                    const ssize_t n = ::read(c, buf, sizeof buf);
+                    if (n <= 0) break;
+                    request.append(buf, static_cast<std::size_t>(n));
+                }
+                const std::string reply = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: " +
+                                          std::to_string(body_.size()) + "\r\nConnection: close\r\n\r\n" + body_;
+                (void)::write(c, reply.data(), reply.size());
+                ::close(c);
+            }
+        });
+    }
+    ~canned_server() {
+        ::shutdown(fd_, SHUT_RDWR);
+        ::close(fd_);
+        thread_.join();
+    }
+    std::string url() const { return "http://127.0.0.1:" + std::to_string(port_); }
+
+private:
+    std::string body_;
+    int fd_ = -1;
+    unsigned short port_ = 0;
+    std::thread thread_;
+};
+
+}  // namespace
+
+TEST_CASE("admin CLI: user ids '.' and '..' are sent as %2E segments, not as path steps", "[cli]") {
+    cli_fixture f;
+    f.create("..");
+    f.create("..");
+    f.create(".");
+    auto dots = f.run({"sessions", "list", ".."});
+    CHECK(dots.status == 0);
+    CHECK(lines_of(dots.out) == 3);  // the header and the two sessions of ".."
+    auto dot = f.run({"sessions", "list", "."});
+    CHECK(dot.status == 0);
+    CHECK(lines_of(dot.out) == 2);
+    auto revoked = f.run({"users", "revoke", "..", "--json"});
+    CHECK(revoked.status == 0);
+    CHECK(parse_object(revoked.out).at("revoked").as_int64() == 2);
+}
+
+TEST_CASE("admin CLI: a reply that is not sessiond's is an error, not a row of dashes", "[cli]") {
+    cli_runner f;
+    auto key = f.admin_key();
+    const std::string id = "LVxpmTxbZBGuJ3d-Nz-hVi4v";
+    struct bad_reply {
+        std::string body;
+        std::vector<std::string> command;
+    };
+    const std::vector<bad_reply> cases = {
+        {R"({"sessions":[{}]})", {"sessions", "list", "u"}},
+        {R"({"sessions":[{}]})", {"sessions", "list", "u", "--json"}},
+        {R"({"sessions":[1,2]})", {"sessions", "list", "u"}},
+        {R"({"sessions":[{"id":"x","created_at":"2026-01-01T00:00:00Z"}]})", {"sessions", "list", "u"}},
+        {R"({"session":{}})", {"sessions", "show", id}},
+        {R"({"session":{"id":")" + id + R"("}})", {"sessions", "show", id, "--json"}},
+        {R"({"nothing":true})", {"users", "revoke", "u", "--json"}},
+    };
+    for (const auto& c : cases) {
+        INFO(c.body);
+        canned_server server(c.body);
+        auto args = c.command;
+        args.insert(args.end(), {"--url", server.url(), "--api-key-file", key});
+        auto r = f.admin(args);
+        CHECK(r.status == 1);
+        CHECK(r.out.empty());
+        CHECK_THAT(r.err, Catch::Contains("the server's reply"));
+    }
+}
+
+TEST_CASE("admin CLI: http:// to a host that is not loopback is refused before connecting", "[cli]") {
+    cli_fixture f;
+    auto key = f.admin_key();
+    // TEST-NET-1 and a name: refused as a usage error (2), so never connected to
+    // (an attempt would end in 3, unreachable).
+    for (const std::string url : {"http://192.0.2.1:1", "http://sessiond.example:8080", "http://[2001:db8::1]:1"}) {
+        INFO(url);
+        auto r = f.admin({"sessions", "list", "u", "--url", url, "--api-key-file", key});
+        CHECK(r.status == 2);
+        CHECK_THAT(r.err, Catch::Contains("in clear") && Catch::Contains("--allow-insecure-http"));
+        auto from_env = f.admin({"sessions", "list", "u", "--api-key-file", key}, {{"SESSIOND_ADMIN_URL", url}});
+        CHECK(from_env.status == 2);
+    }
+    // Loopback, by address or by name, needs no flag.
+    const auto port = std::to_string(f.target.port());
+    for (const auto& url : std::vector<std::string>{"http://127.0.0.1:" + port, "http://localhost:" + port}) {
+        INFO(url);
+        CHECK(f.admin({"sessions", "list", "u", "--url", url, "--api-key-file", key}).status == 0);
+    }
+    // "127.1" is not an address literal of the URL's grammar: a name, so
+    // refused; with the flag it is resolved (to loopback here) and used.
+    auto name = f.admin({"sessions", "list", "u", "--url", "http://127.1:" + port, "--api-key-file", key});
+    CHECK(name.status == 2);
+    auto allowed = f.admin(
+        {"sessions", "list", "u", "--url", "http://127.1:" + port, "--api-key-file", key, "--allow-insecure-http"});
+    CHECK(allowed.status == 0);
+    CHECK_THAT(allowed.err, Catch::Contains("has no live sessions"));
 }

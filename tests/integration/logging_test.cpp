@@ -144,3 +144,46 @@ TEST_CASE("SIGHUP reloads the configuration; the daemon keeps serving") {
     CHECK(sd.request("GET", "/healthz").status == 200);
     CHECK(sd.proc().running());
 }
+
+TEST_CASE("SIGUSR1 and SIGUSR2 are logged and ignored; the daemon keeps serving") {
+    sessiond_process sd;
+    for (const int sig : {SIGUSR1, SIGUSR2, SIGUSR1}) {
+        const auto before = sd.proc().log();
+        sd.proc().signal(sig);
+        CHECK(eventually(
+            [&] {
+                const auto log = sd.proc().log();
+                return log.size() > before.size() && log.find("signal ignored", before.size()) != std::string::npos;
+            },
+            20s));
+        CHECK(sd.proc().running());
+        CHECK(sd.request("GET", "/healthz").status == 200);
+    }
+}
+
+TEST_CASE("C1 and bidirectional controls reach no log line raw, JSON or text; a create refuses a C1 user id",
+          "[logging]") {
+    for (const std::string format : {"json", "text"}) {
+        INFO(format);
+        fifo_daemon d({"--log-format", format});
+        // A create with CSI (U+009B) in the user id: refused, with a detail that says why.
+        auto created = d.request("POST", "/v1/sessions", R"({"user_id":"evil\u009b31m"})");
+        CHECK(created.status == 400);
+        CHECK_THAT(created.body, Catch::Contains("C1"));
+        // A lookup by such a user id is still served (sessions created before the rule), and its
+        // audit event names the user id escaped.
+        auto revoked = d.request("DELETE", "/v1/users/evil%C2%9B31m%E2%80%AEx%E2%80%A8y/sessions");
+        CHECK(revoked.status == 200);
+        REQUIRE(eventually(
+            [&] {
+                d.drain(50ms);
+                return d.output.find("user.sessions_revoked") != std::string::npos;
+            },
+            20s));
+        const std::string& log = d.output;
+        CHECK(log.find("\xc2\x9b") == std::string::npos);
+        CHECK(log.find("\xe2\x80\xae") == std::string::npos);
+        CHECK(log.find("\xe2\x80\xa8") == std::string::npos);
+        CHECK_THAT(log, Catch::Contains("evil\\u009b31m\\u202ex\\u2028y"));
+    }
+}

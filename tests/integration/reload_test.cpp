@@ -6,14 +6,22 @@
 
 #include <boost/json.hpp>
 
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+
 #include <atomic>
 #include <csignal>
 #include <string>
 #include <thread>
 
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include "support/contract_target.hpp"
 #include "support/http_client.hpp"
+#include "support/https_client.hpp"
 #include "support/process.hpp"
+#include "support/redis_tls.hpp"
 #include "support/sessiond_process.hpp"
 
 using namespace sessiond::test;
@@ -184,4 +192,87 @@ TEST_CASE("SIGHUP under load: no request fails while the configuration is reload
     load.join();
     CHECK(failed == 0);
     CHECK(ok > 10);
+}
+
+TEST_CASE("SIGHUP: a key file swapped for /dev/zero or a FIFO fails the reload; the keys in use stay", "[reload]") {
+    reloading_daemon d;
+    const auto token = d.create();
+    std::string swapped;
+    SECTION("the token keys file becomes /dev/zero") {
+        swapped = d.token_keys;
+        REQUIRE(::unlink(d.token_keys.c_str()) == 0);
+        REQUIRE(::symlink("/dev/zero", d.token_keys.c_str()) == 0);
+    }
+    SECTION("the API keys file becomes /dev/zero") {
+        swapped = d.api_keys;
+        REQUIRE(::unlink(d.api_keys.c_str()) == 0);
+        REQUIRE(::symlink("/dev/zero", d.api_keys.c_str()) == 0);
+    }
+    SECTION("the config file becomes a FIFO") {
+        swapped = d.config;
+        REQUIRE(::unlink(d.config.c_str()) == 0);
+        REQUIRE(::mkfifo(d.config.c_str(), 0600) == 0);
+    }
+    d.reload("reload failed");
+    CHECK_THAT(d.sd->proc().log(), Catch::Contains(swapped) && Catch::Contains("not a regular file"));
+    // Still serving, with the old keys and callers.
+    CHECK(d.sd->request("GET", "/healthz").status == 200);
+    CHECK(d.validate(token) == 200);
+    CHECK(d.validate(d.create()) == 200);
+    CHECK_THAT(d.metrics(), Catch::Contains(R"(sessiond_config_reloads_total{result="failed"} 1)"));
+}
+
+TEST_CASE("SIGHUP: a reload that fails after loading a new certificate leaves the old one served", "[reload][tls]") {
+    static const auto pki = make_test_pki();
+    temp_dir dir;
+    const std::string cert = dir.file("server.crt"), key = dir.file("server.key"), signing = dir.file("a1.pem");
+    const std::string config = dir.file("sessiond.conf");
+    write_file(cert, read_file(pki->server_cert));
+    write_file(key, read_file(pki->server_key));
+    {
+        // An Ed25519 key for the signed assertions.
+        EVP_PKEY* pkey = EVP_PKEY_Q_keygen(nullptr, nullptr, "ED25519");
+        REQUIRE(pkey);
+        BIO* bio = BIO_new(BIO_s_mem());
+        REQUIRE(PEM_write_bio_PrivateKey(bio, pkey, nullptr, nullptr, 0, nullptr, nullptr) == 1);
+        char* data = nullptr;
+        const long n = BIO_get_mem_data(bio, &data);
+        write_file(signing, std::string(data, static_cast<std::size_t>(n)));
+        BIO_free(bio);
+        EVP_PKEY_free(pkey);
+    }
+    const std::string tls_lines = "development = true\ntls-cert-file = " + cert + "\ntls-key-file = " + key + "\n";
+    // auth-assertion-audience is read at start only; the keys it needs must stay.
+    const std::string assertion_lines = "assertion-keys = a1:" + signing +
+                                        "\nassertion-issuer = https://sessiond.test\nassertion-audiences = svc\n"
+                                        "auth-assertion-audience = svc\n";
+    write_file(config, tls_lines + assertion_lines);
+    sessiond_process sd({"--config", config, "--log-format", "json"});
+    tls_client_options client;
+    client.ca_file = pki->ca_cert;
+    const auto subject = [&] { return https_connection(sd.port(), client).server_subject(); };
+    REQUIRE_THAT(subject(), Catch::Contains("CN = localhost") || Catch::Contains("CN=localhost"));
+    const auto reload = [&](const std::string& outcome) {
+        const auto before = count(sd.proc().log(), outcome);
+        sd.proc().signal(SIGHUP);
+        REQUIRE(eventually([&] { return count(sd.proc().log(), outcome) > before; }, 20s));
+    };
+
+    // A renewed certificate that loads, and a later check that fails: the
+    // assertion keys emptied while the auth-assertion-audience in use (a
+    // restart-only option) needs them.
+    auto renewed = issue_certificate(*pki, "renewed", "renewed.localhost",
+                                     "subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n");
+    write_file(cert, read_file(renewed.cert));
+    write_file(key, read_file(renewed.key));
+    write_file(config, tls_lines);
+    reload("reload failed");
+    CHECK_THAT(sd.proc().log(), Catch::Contains("assertion-keys cannot be emptied"));
+    CHECK_THAT(subject(), !Catch::Contains("renewed.localhost"));
+    CHECK_THAT(subject(), Catch::Contains("CN = localhost") || Catch::Contains("CN=localhost"));
+
+    // With the assertion keys back, the same files reload, certificate included.
+    write_file(config, tls_lines + assertion_lines);
+    reload("TLS certificate reloaded");
+    CHECK_THAT(subject(), Catch::Contains("renewed.localhost"));
 }

@@ -215,3 +215,75 @@ TEST_CASE("session policy and token prefix are checked once, by the domain, and 
 
     CHECK(run_sessiond({"--development", "--check-config", "--touch-fraction", "0.25"}).status == 0);
 }
+
+TEST_CASE("a key or secret file that is /dev/zero, a FIFO or too large stops start-up at once, named", "[files]") {
+    temp_dir dir;
+    const std::string api_keys = "a=" + sha256_hex("k") + ":auth";
+    const std::string fifo = dir.file("fifo");
+    REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
+    const std::string big = dir.file("big");
+    write_file(big, std::string((1 << 20) + 1, 'k'));
+    write_file(dir.file("index"), index_key + "\n");
+    const std::vector<std::string> keys = {"--token-keys", token_keys, "--user-index-key", index_key};
+    auto with_keys = [&](std::vector<std::string> args) {
+        args.insert(args.end(), keys.begin(), keys.end());
+        return args;
+    };
+    struct refusal {
+        std::vector<std::string> args;
+        std::string option, path, why;
+    };
+    const std::vector<refusal> cases = {
+        {{"--token-keys-file", "/dev/zero", "--user-index-key", index_key, "--api-keys", api_keys},
+         "token-keys-file",
+         "/dev/zero",
+         "not a regular file"},
+        {{"--token-keys-file", fifo, "--user-index-key", index_key, "--api-keys", api_keys},
+         "token-keys-file",
+         fifo,
+         "not a regular file"},
+        {{"--token-keys-file", big, "--user-index-key", index_key, "--api-keys", api_keys},
+         "token-keys-file",
+         big,
+         "larger than the limit"},
+        {{"--token-keys", token_keys, "--user-index-key-file", "/dev/zero", "--api-keys", api_keys},
+         "user-index-key-file",
+         "/dev/zero",
+         "not a regular file"},
+        {with_keys({"--api-keys-file", "/dev/zero"}), "api-keys-file", "/dev/zero", "not a regular file"},
+        {with_keys(
+             {"--api-keys", api_keys, "--redis-url", "redis://127.0.0.1:1", "--redis-password-file", "/dev/zero"}),
+         "redis-password-file", "/dev/zero", "not a regular file"},
+        {with_keys({"--api-keys", api_keys, "--assertion-keys", "a1:/dev/zero", "--assertion-issuer",
+                    "https://sessiond.test", "--assertion-audiences", "svc"}),
+         "assertion-keys", "/dev/zero", "not a regular file"},
+        {with_keys({"--api-keys", api_keys, "--tls-cert-file", "/dev/zero", "--tls-key-file", "/dev/zero"}),
+         "tls-cert-file", "/dev/zero", "not a regular file"},
+    };
+    for (const auto& c : cases) {
+        INFO(c.option);
+        for (const bool check : {false, true}) {
+            auto args = c.args;
+            if (check) args.insert(args.begin(), "--check-config");
+            auto r = run_sessiond(args);  // throws if sessiond does not exit within 20 s
+            CHECK(r.status == 2);
+            CHECK_THAT(r.output,
+                       Catch::Contains("'" + c.option + "'") && Catch::Contains(c.path) && Catch::Contains(c.why));
+        }
+    }
+}
+
+TEST_CASE("a config file that is a FIFO, /dev/zero or too large is refused at once by --check-config", "[files]") {
+    temp_dir dir;
+    const std::string fifo = dir.file("sessiond.conf");
+    REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
+    const std::string big = dir.file("big.conf");
+    write_file(big, std::string((4 << 20) + 1, '#'));
+    for (const auto& [path, why] : std::vector<std::pair<std::string, std::string>>{
+             {fifo, "not a regular file"}, {"/dev/zero", "not a regular file"}, {big, "larger than the limit"}}) {
+        INFO(path);
+        auto r = run_sessiond({"--check-config", "--config", path});  // throws if it hangs for 20 s
+        CHECK(r.status == 2);
+        CHECK_THAT(r.output, Catch::Contains("cannot read config file '" + path + "'") && Catch::Contains(why));
+    }
+}

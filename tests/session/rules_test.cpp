@@ -142,6 +142,29 @@ TEST_CASE("a user id is 1..256 bytes of UTF-8 without control characters") {
     }
 }
 
+TEST_CASE("a new session's user id has no C1 control either; a lookup's may, for older sessions") {
+    CHECK(valid_new_user_id("alice"));
+    CHECK(valid_new_user_id("zo\xc3\xab \xc2\xa0\xc2\xbf"));  // U+00EB, U+00A0, U+00BF: not controls
+    for (int b = 0x80; b <= 0x9f; ++b) {
+        INFO("U+00" << std::hex << b);
+        const std::string id = "al\xc2" + std::string(1, static_cast<char>(b)) + "ice";
+        CHECK(valid_user_id(id));
+        CHECK_FALSE(valid_new_user_id(id));
+    }
+    CHECK_FALSE(valid_new_user_id("a\x1b"));
+    const policy p;
+    fake_clock clock;
+    auto r = new_record(id_n(5), h1,
+                        {"evil\xc2\x9b"
+                         "31m",
+                         "{}",
+                         {},
+                         {}},
+                        clock.now(), p);
+    REQUIRE_FALSE(r);
+    CHECK(r.error() == errc::invalid_user_id);
+}
+
 TEST_CASE("validation: current hash valid, any other a reuse, expiry at the deadline") {
     fixture f;
     CHECK(f.validate(h1).outcome == check_outcome::valid);
