@@ -90,7 +90,7 @@ const boost::system::error_category& error_category() noexcept {
 error error_from_reply(std::string_view message) noexcept {
     const auto space = message.find(' ');
     const std::string_view word = message.substr(0, space);
-    static constexpr std::array<std::pair<std::string_view, error>, 14> table{{
+    static constexpr std::array<std::pair<std::string_view, error>, 15> table{{
         {"READONLY", error::readonly},
         {"LOADING", error::loading},
         {"BUSY", error::script_busy},
