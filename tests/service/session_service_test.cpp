@@ -25,20 +25,31 @@ namespace {
 
 // The embedded store, with the next `lose_replaces` compare-and-sets
 // reported as lost to a concurrent write and every removal failing while
-// `fail_removals` is set.
+// `fail_removals` is set. While `stale` holds a record, get_cached()
+// answers with it, as a validation cache whose invalidation is still on the
+// way would; get() always reads the store, and counts its reads.
 class flaky_store final : public store::session_store {
 public:
     flaky_store(asio::io_context& ioc, const session::clock& clock) : inner_(ioc, clock, 100000) {}
 
     int lose_replaces = 0;
     bool fail_removals = false;
+    std::optional<session_record> stale;
+    int cached_reads = 0, store_reads = 0;
 
     asio::awaitable<store::result<store::created>> create(const session_record& r, const store::user_ref& u,
                                                           const session::policy& p) override {
         return inner_.create(r, u, p);
     }
     asio::awaitable<store::result<std::optional<session_record>>> get(const session::session_id& id) override {
+        ++store_reads;
         return inner_.get(id);
+    }
+    asio::awaitable<store::result<std::optional<session_record>>> get_cached(const session::session_id& id) override {
+        ++cached_reads;
+        if (stale && stale->id == id) co_return std::optional<session_record>(*stale);
+        ++store_reads;
+        co_return co_await inner_.get(id);
     }
     asio::awaitable<store::result<bool>> claim_once(std::string_view name, std::chrono::milliseconds ttl) override {
         return inner_.claim_once(name, ttl);
@@ -230,6 +241,65 @@ TEST_CASE("a rotated token after its grace revokes the session; a failed revocat
     CHECK(f.run(f.sessions.rotate(s.token, {}, f.who)).error() == service::errc::reuse_detected);
     CHECK(metrics::get().reuse_detected.get() == reused + 1);
     CHECK(f.validate(r->token).error() == service::errc::unknown_session);
+}
+
+TEST_CASE("a cached record that refuses is read again from the store, which alone decides") {
+    fixture f;
+    auto s = f.create();
+    const auto reused = metrics::get().reuse_detected.get();
+
+    SECTION("a token rotated through another instance, its invalidation still on the way") {
+        // The cache still holds the record of before the rotation: the new
+        // token's secret is neither its current nor its previous one.
+        f.store.stale = s.session;
+        auto r = f.run(f.sessions.rotate(s.token, {}, f.who));
+        REQUIRE(r);
+        f.clock.advance(1ms);
+        f.store.store_reads = f.store.cached_reads = 0;
+        auto v = f.validate(r->token);
+        REQUIRE(v);
+        CHECK(v->secret_hash == r->session.secret_hash);
+        CHECK(f.store.cached_reads == 1);
+        CHECK(f.store.store_reads == 1);
+        CHECK(metrics::get().reuse_detected.get() == reused);
+        f.store.stale.reset();
+        CHECK(f.validate(r->token));  // the session was not revoked
+        CHECK(f.validate(s.token));   // and the previous token is within its grace
+    }
+    SECTION("a session touched through another instance: the cached record says expired") {
+        f.clock.advance(6min);
+        REQUIRE(f.validate(s.token));  // touched: idle expiry now + 10 min
+        f.store.stale = s.session;     // idle expiry at creation + 10 min
+        f.clock.advance(5min);
+        auto v = f.validate(s.token);
+        REQUIRE(v);
+        CHECK(v->idle_expires_at > f.clock.now());
+    }
+    SECTION("a session reauthenticated through another instance: the cached record is too old") {
+        auto first = f.run(f.sessions.rotate(s.token, {}, f.who));
+        REQUIRE(first);
+        f.store.stale = first->session;  // its token current, authenticated at creation
+        f.clock.advance(6min);
+        auto again = f.run(f.sessions.rotate(first->token, {true, std::nullopt, std::nullopt}, f.who));
+        REQUIRE(again);
+        // The first rotation's token, now the previous one, of a session
+        // authenticated just now.
+        auto v = f.run(f.sessions.validate(first->token, {false, std::chrono::milliseconds(5min)}, f.who));
+        REQUIRE(v);
+        CHECK(v->authenticated_at == f.clock.now());
+    }
+    SECTION("a refusal the store confirms stands: a reuse still revokes") {
+        auto r = f.run(f.sessions.rotate(s.token, {}, f.who));
+        REQUIRE(r);
+        f.clock.advance(11s);
+        f.store.stale = f.run(f.store.get(s.session.id)).value();  // current, as cached
+        f.store.store_reads = 0;
+        CHECK(f.validate(s.token).error() == service::errc::reuse_detected);
+        CHECK(f.store.store_reads == 1);
+        CHECK(metrics::get().reuse_detected.get() == reused + 1);
+        f.store.stale.reset();
+        CHECK(f.validate(r->token).error() == service::errc::unknown_session);
+    }
 }
 
 TEST_CASE("administration by id and by user") {
