@@ -293,7 +293,9 @@ const std::vector<option_def>& options() {
             SESSIOND_FIELD(std::size_t, store.redis_max_in_flight)),
         opt("redis-key-prefix", "prefix of every Redis key, so deployments can share a Redis",
             SESSIOND_FIELD(std::string, store.redis_key_prefix)),
-        opt("record-format", "Redis record format written: 3 (sealed) or 2 (during an upgrade from 0.1)",
+        opt("record-format",
+            "Redis record format written: 4 (sealed, every previous token within its grace), 3 (beside instances "
+            "that read only formats 2 and 3: one previous token) or 2 (during an upgrade from 0.1)",
             SESSIOND_FIELD(unsigned, store.record_format)),
         opt("record-accept-unsigned", "also read unsealed format-2 records (during an upgrade from 0.1)",
             SESSIOND_FIELD(bool, store.record_accept_unsigned)),
@@ -480,7 +482,7 @@ void validate(const config& c, const std::map<std::string, std::string>& sources
     if (c.log.queue_size < 16) fail("log-queue-size", "must be at least 16");
     if (c.store.redis_max_in_flight == 0) fail("redis-max-in-flight", "must be at least 1");
     if (c.store.memory_max_sessions == 0) fail("memory-max-sessions", "must be at least 1");
-    if (c.store.record_format != 2 && c.store.record_format != 3) fail("record-format", "expected 2 or 3");
+    if (c.store.record_format < 2 || c.store.record_format > 4) fail("record-format", "expected 2, 3 or 4");
     if (c.store.record_format == 2 && !c.store.record_accept_unsigned)
         fail("record-format", "2 needs record-accept-unsigned, or this instance could not read its own records");
     if (c.token.signing_kid > 255) fail("token-signing-kid", "at most 255");

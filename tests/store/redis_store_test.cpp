@@ -241,3 +241,33 @@ TEST_CASE("an instance whose clock runs ahead drops no live session from its use
     for (const auto& id : ids)
         CHECK(*f.run(f.store.get(id)) == std::nullopt);
 }
+
+TEST_CASE("a record with a chain of previous secrets is stored as format 4 and read back whole; the scripts read it",
+          "[store][redis]") {
+    fixture f;
+    const user_ref user{"chained", 7, "idx-chained"};
+    auto r = f.create(id_of(7, 0x42), user);
+    // Three rotations within each other's grace.
+    for (const char* next : {"s2", "s3", "s4"}) {
+        auto rotated =
+            session::rotate(r, r.secret_hash, session::digest_secret(session::as_bytes(next)), f.clock.now(), f.policy);
+        REQUIRE(rotated.updated);
+        REQUIRE(f.run(f.store.replace(r, *rotated.updated, user)).value());
+        r = *rotated.updated;
+    }
+    REQUIRE(r.previous.size() == 3);
+    resp_client redis(f.srv.port());
+    const auto value = redis.command({"GET", f.store.session_key(r.id)});
+    REQUIRE(value.kind == resp_value::bulk);
+    CHECK(value.str[0] == 4);
+    auto read = f.run(f.store.get(r.id));
+    REQUIRE(read);
+    REQUIRE(*read);
+    CHECK(**read == r);
+    // The scripts find the owner and the version in its header.
+    CHECK(f.listed(user) == std::set<session_id>{r.id});
+    auto stale = r;
+    --stale.version;
+    CHECK_FALSE(f.run(f.store.replace(stale, r, user)).value());
+    CHECK(f.remove_all(user, std::nullopt) == 1);
+}
