@@ -381,7 +381,8 @@ const std::vector<option_def>& options() {
             SESSIOND_FIELD(std::string, assertion.audiences)),
         opt("assertion-ttl", "lifetime of an assertion unless the caller asks for less or more",
             SESSIOND_FIELD(ms, assertion.ttl)),
-        opt("assertion-max-ttl", "the longest lifetime a caller may ask for", SESSIOND_FIELD(ms, assertion.max_ttl)),
+        opt("assertion-max-ttl", "the longest lifetime a caller may ask for (at most 1d)",
+            SESSIOND_FIELD(ms, assertion.max_ttl)),
         opt("assertion-claims", "top-level session metadata fields copied as claims, comma-separated",
             SESSIOND_FIELD(std::string, assertion.claims)),
         opt("assertion-jwks-max-age", "Cache-Control max-age of /.well-known/jwks.json",
@@ -509,6 +510,8 @@ void validate(const config& c, const std::map<std::string, std::string>& sources
         };
         whole_seconds("assertion-ttl", c.assertion.ttl);
         whole_seconds("assertion-max-ttl", c.assertion.max_ttl);
+        // Redemption refuses an assertion that lives longer (service::max_assertion_lifetime).
+        if (c.assertion.max_ttl > std::chrono::hours(24)) fail("assertion-max-ttl", "must not exceed 1d");
         if (c.assertion.jwks_max_age.count() < 0 || c.assertion.jwks_max_age.count() % 1000 != 0)
             fail("assertion-jwks-max-age", "must be a whole number of seconds");
         if (c.assertion.ttl > c.assertion.max_ttl) fail("assertion-ttl", "must not exceed assertion-max-ttl");
