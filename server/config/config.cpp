@@ -293,7 +293,9 @@ const std::vector<option_def>& options() {
             SESSIOND_FIELD(std::size_t, store.redis_max_in_flight)),
         opt("redis-key-prefix", "prefix of every Redis key, so deployments can share a Redis",
             SESSIOND_FIELD(std::string, store.redis_key_prefix)),
-        opt("record-format", "Redis record format written: 3 (sealed) or 2 (during an upgrade from 0.1)",
+        opt("record-format",
+            "Redis record format written: 4 (sealed, every previous token within its grace), 3 (beside instances "
+            "that read only formats 2 and 3: one previous token) or 2 (during an upgrade from 0.1)",
             SESSIOND_FIELD(unsigned, store.record_format)),
         opt("record-accept-unsigned", "also read unsealed format-2 records (during an upgrade from 0.1)",
             SESSIOND_FIELD(bool, store.record_accept_unsigned)),
@@ -379,7 +381,8 @@ const std::vector<option_def>& options() {
             SESSIOND_FIELD(std::string, assertion.audiences)),
         opt("assertion-ttl", "lifetime of an assertion unless the caller asks for less or more",
             SESSIOND_FIELD(ms, assertion.ttl)),
-        opt("assertion-max-ttl", "the longest lifetime a caller may ask for", SESSIOND_FIELD(ms, assertion.max_ttl)),
+        opt("assertion-max-ttl", "the longest lifetime a caller may ask for (at most 1d)",
+            SESSIOND_FIELD(ms, assertion.max_ttl)),
         opt("assertion-claims", "top-level session metadata fields copied as claims, comma-separated",
             SESSIOND_FIELD(std::string, assertion.claims)),
         opt("assertion-jwks-max-age", "Cache-Control max-age of /.well-known/jwks.json",
@@ -480,7 +483,7 @@ void validate(const config& c, const std::map<std::string, std::string>& sources
     if (c.log.queue_size < 16) fail("log-queue-size", "must be at least 16");
     if (c.store.redis_max_in_flight == 0) fail("redis-max-in-flight", "must be at least 1");
     if (c.store.memory_max_sessions == 0) fail("memory-max-sessions", "must be at least 1");
-    if (c.store.record_format != 2 && c.store.record_format != 3) fail("record-format", "expected 2 or 3");
+    if (c.store.record_format < 2 || c.store.record_format > 4) fail("record-format", "expected 2, 3 or 4");
     if (c.store.record_format == 2 && !c.store.record_accept_unsigned)
         fail("record-format", "2 needs record-accept-unsigned, or this instance could not read its own records");
     if (c.token.signing_kid > 255) fail("token-signing-kid", "at most 255");
@@ -507,6 +510,8 @@ void validate(const config& c, const std::map<std::string, std::string>& sources
         };
         whole_seconds("assertion-ttl", c.assertion.ttl);
         whole_seconds("assertion-max-ttl", c.assertion.max_ttl);
+        // Redemption refuses an assertion that lives longer (service::max_assertion_lifetime).
+        if (c.assertion.max_ttl > std::chrono::hours(24)) fail("assertion-max-ttl", "must not exceed 1d");
         if (c.assertion.jwks_max_age.count() < 0 || c.assertion.jwks_max_age.count() % 1000 != 0)
             fail("assertion-jwks-max-age", "must be a whole number of seconds");
         if (c.assertion.ttl > c.assertion.max_ttl) fail("assertion-ttl", "must not exceed assertion-max-ttl");

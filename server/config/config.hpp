@@ -74,9 +74,11 @@ struct store_config {
     // revoke (WAIT) within redis_wait_timeout; 0 = off.
     unsigned redis_wait_replicas = 0;
     std::chrono::milliseconds redis_wait_timeout{200};
-    // Stored record format (docs/data-model.md): 3 is sealed against forgery
-    // in Redis; 2 while instances of a version that reads only 2 still run.
-    unsigned record_format = 3;
+    // Stored record format (docs/data-model.md): 4 is sealed against forgery
+    // in Redis and keeps every previous secret within its grace (format 3
+    // for a record without a chain); 3 while instances of a version that
+    // reads only 2 and 3 still run; 2 while ones that read only 2 still run.
+    unsigned record_format = 4;
     bool record_accept_unsigned = false;          // read format-2 records too (during an upgrade)
     std::size_t memory_max_sessions = 1'000'000;  // embedded store bound
     // The validation cache (Redis store only): records kept in process while

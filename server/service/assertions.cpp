@@ -90,6 +90,11 @@ void audit(std::string_view event, const session_record& r, std::string_view aud
 
 }  // namespace
 
+std::chrono::milliseconds single_use_mark(timestamp exp, timestamp now, std::chrono::seconds max_ttl) noexcept {
+    const std::chrono::milliseconds remaining = exp - now;
+    return std::max<std::chrono::milliseconds>(remaining, max_ttl) + single_use_skew;
+}
+
 assertion_service::assertion_service(session_service& sessions, store::session_store& store,
                                      const reloadable<assertion_signer>& signer)
     : sessions_(sessions), store_(store), signer_(signer) {}
@@ -181,6 +186,10 @@ asio::awaitable<result<json::object>> assertion_service::redeem(std::string_view
     if (*iss != signer->settings().issuer) co_return refused(assertion_errc::issuer, who);
     if (!audience_matches(claims.if_contains("aud"), audience)) co_return refused(assertion_errc::audience, who);
     if (*exp <= now_s) co_return refused(assertion_errc::expired, who);
+    // Further ahead than any assertion sessiond mints, and than a mark is
+    // kept: refused before the mark's lifetime is computed from it.
+    if (*exp - now_s > static_cast<double>(std::chrono::seconds(max_assertion_lifetime).count()))
+        co_return refused(assertion_errc::malformed, who);
     const double ahead = now_s + static_cast<double>(clock_leeway.count());
     for (const char* name : {"nbf", "iat"}) {
         if (!claims.contains(name)) continue;
@@ -199,9 +208,10 @@ asio::awaitable<result<json::object>> assertion_service::redeem(std::string_view
     if (!r || r->user_id != *sub || now >= r->expires_at || now >= r->idle_expires_at)
         co_return refused(assertion_errc::session, who);
 
-    // Single use: the mark lives as long as the assertion could.
+    // Single use: the mark lives as long as any instance could accept the
+    // assertion, whether or not this instance's clock is right.
     const auto until = timestamp(std::chrono::milliseconds(static_cast<std::int64_t>(std::ceil(*exp * 1000.0))));
-    auto first = co_await store_.claim_once(*jti, std::max(until - now, std::chrono::milliseconds(1)));
+    auto first = co_await store_.claim_once(*jti, single_use_mark(until, now, signer->settings().max_ttl));
     if (!first) co_return first.error();
     if (!*first) co_return refused(assertion_errc::used, who);
     metrics::get().assertions_redeemed.inc();

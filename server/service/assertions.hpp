@@ -43,6 +43,26 @@ struct minted_assertion {
 // this far ahead is not "not yet valid".
 inline constexpr std::chrono::seconds clock_leeway{5};
 
+// A redeemed assertion's jti stays marked this long past the end of its
+// life, and never less than assertion-max-ttl plus this from the redemption:
+// instances whose clocks disagree by less than this never see it redeemed
+// twice (an instance whose clock runs ahead would otherwise set a short
+// mark, which a correct one outlives before exp).
+inline constexpr std::chrono::seconds single_use_skew{60};
+
+// An assertion whose exp lies further ahead than this is refused as
+// malformed: sessiond mints none (assertion-max-ttl is at most this), and
+// no store could promise to keep its mark. Every store is thus asked for the
+// same bounded mark.
+inline constexpr std::chrono::hours max_assertion_lifetime{24};
+
+// How long the jti of an assertion ending at `exp` is marked, from `now`
+// (this instance's clock): its remaining life, at least `max_ttl` (the
+// longest any instance mints), plus single_use_skew. The store measures it
+// on its own clock from when it sets the mark.
+std::chrono::milliseconds single_use_mark(session::timestamp exp, session::timestamp now,
+                                          std::chrono::seconds max_ttl) noexcept;
+
 class assertion_service {
 public:
     // `signer` holds null while assertions are not configured.

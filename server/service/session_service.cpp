@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <random>
+#include <utility>
 
 #include "common/error.hpp"
 #include "common/metrics.hpp"
@@ -162,21 +163,30 @@ asio::awaitable<result<session_record>> session_service::validate(std::string_vi
     auto presented = session::digest_secret(decoded->secret);
     session::secure_wipe(decoded->secret);  // only its digest is compared
 
-    for (int attempt = 1;; ++attempt) {
-        // The first read may be answered by the store's validation cache;
-        // one after a lost compare-and-set goes to the store itself.
+    // The first read may be answered by the store's validation cache; any
+    // later one (a refusal to confirm, or after a lost compare-and-set) goes
+    // to the store itself.
+    bool use_cache = true;
+    for (int attempt = 1;;) {
         result<std::optional<session_record>> found{std::nullopt};
-        if (attempt == 1)
+        if (use_cache)
             found = co_await store_.get_cached(decoded->id);
         else
             found = co_await store_.get(decoded->id);
+        const bool from_cache = std::exchange(use_cache, false);
         if (!found) co_return store_failure(found.error());
         if (!*found) co_return reject(errc::unknown_session);
         const auto& stored = **found;
         auto checked = session::check(stored, presented, clock_.now(), policy_, options);
-        if (checked.outcome == check_outcome::reuse_detected) co_await revoke_reused(stored, who);
-        if (checked.outcome != check_outcome::valid && checked.outcome != check_outcome::valid_previous)
+        if (checked.outcome != check_outcome::valid && checked.outcome != check_outcome::valid_previous) {
+            // A cached record may be stale (its invalidation still on the
+            // way): a token rotated or a session touched through another
+            // instance would read as a reuse or as expired. Only a record
+            // read from the store itself may refuse, and revoke.
+            if (from_cache) continue;
+            if (checked.outcome == check_outcome::reuse_detected) co_await revoke_reused(stored, who);
             co_return reject(refusal(checked.outcome));
+        }
         if (checked.updated && attempt == cas_attempts) {
             // Every write lost to a concurrent one: the session is valid, its
             // idle expiry is just not extended this time.
@@ -193,7 +203,7 @@ asio::awaitable<result<session_record>> session_service::validate(std::string_vi
             metrics::get().validations_ok.inc();
             co_return std::move(*checked.updated);
         }
-        // Changed underneath: read again.
+        ++attempt;  // changed underneath: read again
     }
 }
 

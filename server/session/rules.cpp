@@ -10,17 +10,30 @@ namespace {
 
 using std::chrono::milliseconds;
 
-// Which secret the presented hash is. Both comparisons always run, in
-// constant time, so timing does not tell current from previous.
+// Which secret the presented hash is: the current one, or a previous one
+// whose grace has not passed at `now`. Every comparison runs, in constant
+// time, so timing does not tell current from previous, nor which previous.
 struct match {
     bool current;
-    bool previous;
+    bool previous;  // within its grace
 };
 
-match compare(const session_record& r, const secret_digest& presented) noexcept {
+match compare(const session_record& r, const secret_digest& presented, timestamp now) noexcept {
     const bool current = equal_ct(presented.view(), r.secret_hash.view());
-    const bool previous = r.previous && equal_ct(presented.view(), r.previous->secret_hash.view());
+    bool previous = false;
+    for (const auto& p : r.previous) {
+        const bool same = equal_ct(presented.view(), p.secret_hash.view());
+        previous = previous || (same && now < p.valid_until);
+    }
     return {current, previous};
+}
+
+// The replaced secrets worth keeping at `now`: those still within their grace.
+void drop_past_grace(session_record& r, timestamp now) {
+    auto& chain = r.previous;
+    chain.erase(
+        std::remove_if(chain.begin(), chain.end(), [now](const previous_secret& p) { return p.valid_until <= now; }),
+        chain.end());
 }
 
 bool expired(const session_record& r, timestamp now) noexcept {
@@ -143,10 +156,10 @@ check_result check(const session_record& r, const secret_digest& presented_hash,
     // The token's tag already proved that sessiond issued it for this
     // session: a secret that is neither current nor previous within its
     // grace belongs to a token rotated away, so it is a reuse.
-    const match m = compare(r, presented_hash);
+    const match m = compare(r, presented_hash, now);
     if (m.current)
         out.outcome = check_outcome::valid;
-    else if (m.previous && now < r.previous->valid_until)
+    else if (m.previous)
         out.outcome = check_outcome::valid_previous;
     else
         out.outcome = check_outcome::reuse_detected;
@@ -159,6 +172,7 @@ check_result check(const session_record& r, const secret_digest& presented_hash,
     if (options.touch && touch_due(r, now, p)) {
         out.updated = r;
         extend(*out.updated, now);
+        drop_past_grace(*out.updated, now);
         ++out.updated->version;
     }
     return out;
@@ -171,16 +185,19 @@ rotate_result rotate(const session_record& r, const secret_digest& presented_has
         out.outcome = check_outcome::expired;
         return out;
     }
-    const match m = compare(r, presented_hash);
+    const match m = compare(r, presented_hash, now);
     if (!m.current) {
-        // The previous token within its grace belongs to a request that raced
-        // the rotation; it may still validate but not fork the session.
-        out.outcome =
-            m.previous && now < r.previous->valid_until ? check_outcome::invalid : check_outcome::reuse_detected;
+        // A previous token within its grace belongs to a request that raced
+        // a rotation; it may still validate but not fork the session.
+        out.outcome = m.previous ? check_outcome::invalid : check_outcome::reuse_detected;
         return out;
     }
     session_record& u = out.updated.emplace(r);
-    u.previous = previous_secret{r.secret_hash, now + p.rotation_grace};
+    // The replaced secret goes first; of the older ones, those still within
+    // their grace follow, as many as there is room for.
+    drop_past_grace(u, now);
+    if (u.previous.size() == max_previous_secrets) u.previous.pop_back();
+    u.previous.insert(u.previous.begin(), previous_secret{r.secret_hash, now + p.rotation_grace});
     u.secret_hash = new_secret_hash;
     u.rotated_at = now;
     if (reauthenticated) u.authenticated_at = now;

@@ -124,8 +124,8 @@ timestamp store_deadline(const session_record& r) noexcept;
 
 enum class check_outcome {
     valid,                      // current token
-    valid_previous,             // previous token, within the rotation grace
-    invalid,                    // rotation only: the previous token within its grace may not rotate
+    valid_previous,             // a previous token, within its rotation grace
+    invalid,                    // rotation only: a previous token within its grace may not rotate
     expired,                    // idle or absolute expiry reached
     reuse_detected,             // any other secret (the tag proved sessiond issued it): revoke the session
     reauthentication_required,  // valid, but authenticated_at is older than max_auth_age
@@ -143,26 +143,29 @@ struct check_result {
     std::optional<session_record> updated;
 };
 
-// Order: expiry, then the current hash, then the previous one; both hashes
-// are compared in constant time. A touch extends idle_expires_at to
+// Order: expiry, then the current hash, then the previous ones (each valid
+// until its own valid_until); every hash is compared in constant time. A touch extends idle_expires_at to
 // min(now + idle_timeout, expires_at) and sets last_seen_at = now, but only
 // when it moves idle_expires_at and once now >= idle_expires_at -
-// idle_timeout + touch_fraction × idle_timeout; otherwise the record is
-// returned unchanged and its idle_expires_at is the true stored value.
+// idle_timeout + touch_fraction × idle_timeout (the write also drops previous
+// secrets past their grace); otherwise the record is returned unchanged and
+// its idle_expires_at is the true stored value.
 check_result check(const session_record& r, const secret_digest& presented_hash, timestamp now, const policy& p,
                    const check_options& options = {});
 
 // --- rotation -----------------------------------------------------------
 
 struct rotate_result {
-    // valid: rotated; invalid: the previous token within its grace (only the
+    // valid: rotated; invalid: a previous token within its grace (only the
     // current token may rotate); expired; reuse_detected: any other secret.
     check_outcome outcome = check_outcome::invalid;
     std::optional<session_record> updated;  // set iff outcome == valid
 };
 
 // Same id and expires_at; secret_hash = new_secret_hash; previous = {old
-// hash, now + rotation_grace}; rotated_at = now; authenticated_at = now if
+// hash, now + rotation_grace} followed by the earlier previous secrets still
+// within their grace, newest first, at most max_previous_secrets in all (the
+// oldest dropped); rotated_at = now; authenticated_at = now if
 // `reauthenticated`; metadata replaced if given; idle extended as by a touch
 // (unconditionally); version + 1.
 rotate_result rotate(const session_record& r, const secret_digest& presented_hash, const secret_digest& new_secret_hash,

@@ -7,6 +7,8 @@
 #include "session/crypto.hpp"
 #include "session/session_id.hpp"
 
+#include <boost/container/static_vector.hpp>
+
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -26,14 +28,22 @@ inline constexpr timestamp max_timestamp{std::chrono::milliseconds{253'402'300'7
 inline constexpr std::size_t max_user_id_size = 256;           // API: 1..256 bytes of UTF-8
 inline constexpr std::size_t max_metadata_size = 1024 * 1024;  // hard bound; the API's configured limit is lower
 
-// The token secret that was current before the last rotation, accepted until
-// `valid_until` (the grace period) and a sign of theft after it.
+// A token secret that a rotation replaced, accepted until `valid_until` (the
+// grace period) and a sign of theft after it.
 struct previous_secret {
     secret_digest secret_hash{};
     timestamp valid_until{};
 
     friend bool operator==(const previous_secret&, const previous_secret&) = default;
 };
+
+// How many replaced secrets a record keeps: each rotation within the grace of
+// the ones before it adds one, so that a request still in flight with a
+// token two or three rotations old (a page whose parallel requests rotate
+// twice in a second) is not taken for a theft. Beyond these, the oldest
+// goes first and is a reuse like any token past its grace.
+inline constexpr std::size_t max_previous_secrets = 4;
+using previous_secrets = boost::container::static_vector<previous_secret, max_previous_secrets>;
 
 struct session_record {
     session_id id;
@@ -47,7 +57,9 @@ struct session_record {
     std::optional<timestamp> rotated_at;
     std::chrono::milliseconds idle_timeout{};  // this session's sliding window
     secret_digest secret_hash{};               // digest_secret of the current token's secret
-    std::optional<previous_secret> previous;
+    // The secrets replaced by the last rotations whose grace had not passed
+    // at the time, newest first (empty before the first rotation).
+    previous_secrets previous;
     // Bumped on every write; stores compare-and-set on it. A new record has 1.
     std::uint64_t version = 1;
 

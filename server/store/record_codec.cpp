@@ -22,7 +22,9 @@ using session::timestamp;
 
 namespace {
 
-constexpr std::uint8_t record_format = 2;
+constexpr std::uint8_t record_format = 2;  // unsealed
+constexpr std::uint8_t sealed_format = 3;  // sealed, one previous secret at most
+constexpr std::uint8_t chain_format = 4;   // sealed, two previous secrets or more
 constexpr std::uint8_t flag_rotated = 1, flag_previous = 2, known_flags = flag_rotated | flag_previous;
 constexpr std::int64_t max_ms = max_timestamp.time_since_epoch().count();
 
@@ -156,20 +158,31 @@ const boost::system::error_category& record_category() noexcept {
     return instance;
 }
 
-std::string encode_record(const session_record& r) {
+namespace {
+
+// The fields of `format` (2, 3 or 4, before any seal). Formats 2 and 3 hold
+// the newest previous secret only; format 4 holds the whole chain, and is
+// written only for a chain of two or more (one spelling per record).
+std::string encode_fields(const session_record& r, std::uint8_t format) {
+    if (format < record_format || format > chain_format) throw std::invalid_argument("encode_record: no such format");
+    if (format == chain_format && r.previous.size() < 2)
+        throw std::invalid_argument("encode_record: format 4 holds two previous secrets or more");
     if (r.user_id.empty() || r.user_id.size() > max_user_id_size)
         throw std::invalid_argument("encode_record: user_id size out of bounds");
     if (r.metadata.size() > max_metadata_size) throw std::invalid_argument("encode_record: metadata too large");
     if (r.id.bucket >= bucket_count) throw std::invalid_argument("encode_record: bucket out of range");
     if (r.idle_timeout.count() < 0) throw std::invalid_argument("encode_record: negative idle_timeout");
     for (const timestamp t : {r.created_at, r.last_seen_at, r.idle_expires_at, r.expires_at, r.authenticated_at,
-                              r.rotated_at.value_or(r.created_at), r.previous ? r.previous->valid_until : r.created_at})
+                              r.rotated_at.value_or(r.created_at)})
         if (!in_range(t)) throw std::invalid_argument("encode_record: timestamp out of range");
+    for (const auto& p : r.previous)
+        if (!in_range(p.valid_until)) throw std::invalid_argument("encode_record: timestamp out of range");
+    const std::size_t kept = format == chain_format ? r.previous.size() : std::min<std::size_t>(r.previous.size(), 1);
 
     std::string out;
     out.reserve(200 + r.user_id.size() + r.metadata.size());
-    out.push_back(static_cast<char>(record_format));
-    out.push_back(static_cast<char>((r.rotated_at ? flag_rotated : 0) | (r.previous ? flag_previous : 0)));
+    out.push_back(static_cast<char>(format));
+    out.push_back(static_cast<char>((r.rotated_at ? flag_rotated : 0) | (kept > 0 ? flag_previous : 0)));
     put_varint(out, r.version);
     put_varint(out, r.user_id.size());
     out += r.user_id;
@@ -183,17 +196,17 @@ std::string encode_record(const session_record& r) {
     put_delta(out, r.authenticated_at, r.created_at);
     if (r.rotated_at) put_delta(out, *r.rotated_at, r.created_at);
     put_bytes(out, r.secret_hash.view());
-    if (r.previous) {
-        put_bytes(out, r.previous->secret_hash.view());
-        put_delta(out, r.previous->valid_until, r.created_at);
+    if (format == chain_format) put_varint(out, kept);
+    for (std::size_t i = 0; i < kept; ++i) {
+        put_bytes(out, r.previous[i].secret_hash.view());
+        put_delta(out, r.previous[i].valid_until, r.created_at);
     }
     return out;
 }
 
-namespace {
-
-// The fields of format 2, and of format 3 before its seal: the same layout
-// under another format byte.
+// The fields of format 2, and of formats 3 and 4 before their seal: the
+// same layout under another format byte, format 4 with a count of previous
+// secrets (2 to max_previous_secrets) before them.
 boost::system::result<session_record> decode_fields(std::string_view data, const session_id& id,
                                                     std::uint8_t expected_format) {
     reader in(data);
@@ -223,17 +236,23 @@ boost::system::result<session_record> decode_fields(std::string_view data, const
     r.authenticated_at = in.delta_from(r.created_at);
     if (flags & flag_rotated) r.rotated_at = in.delta_from(r.created_at);
     in.copy_to(r.secret_hash.bytes);
-    if (flags & flag_previous) {
+    std::uint64_t count = (flags & flag_previous) ? 1 : 0;
+    if (format == chain_format) {
+        // A chain, or it would have been written as format 3.
+        if (count == 0) in.fail();
+        count = in.varint();
+        if (count < 2 || count > session::max_previous_secrets) in.fail();
+    }
+    for (std::uint64_t i = 0; i < count && !in.bad(); ++i) {
         previous_secret prev;
         in.copy_to(prev.secret_hash.bytes);
         prev.valid_until = in.delta_from(r.created_at);
-        r.previous = prev;
+        r.previous.push_back(prev);
     }
     if (in.bad() || !in.at_end()) return record_errc::malformed;
     return r;
 }
 
-constexpr std::uint8_t sealed_format = 3;
 constexpr std::size_t tag_size = 16;
 constexpr std::size_t seal_size = 1 + tag_size;  // kid, tag
 
@@ -253,8 +272,24 @@ std::array<std::uint8_t, tag_size> seal_tag(bytes_view record_key, std::string_v
 
 }  // namespace
 
+std::string encode_record(const session_record& r) {
+    return encode_fields(r, record_format);
+}
+
 boost::system::result<session_record> decode_record(std::string_view data, const session_id& id) {
     return decode_fields(data, id, record_format);
+}
+
+std::string encode_record_fields(const session_record& r, std::uint8_t format) {
+    return encode_fields(r, format);
+}
+
+boost::system::result<session_record> decode_record_fields(std::string_view data, const session_id& id) {
+    if (data.empty()) return record_errc::malformed;
+    const auto format = static_cast<std::uint8_t>(data[0]);
+    if (format > chain_format) return record_errc::unsupported_format;
+    if (format < record_format) return record_errc::malformed;
+    return decode_fields(data, id, format);
 }
 
 std::optional<std::string_view> record_owner(std::string_view value) {
@@ -269,20 +304,24 @@ std::optional<std::string_view> record_owner(std::string_view value) {
 
 record_sealer::record_sealer(std::shared_ptr<const session::keyring> keys, record_format_options options)
     : keys_(std::move(keys)), options_(options) {
-    if (options_.write_format != record_format && options_.write_format != sealed_format)
-        throw std::invalid_argument("record format must be 2 or 3");
+    if (options_.write_format < record_format || options_.write_format > chain_format)
+        throw std::invalid_argument("record format must be 2, 3 or 4");
 }
 
 record_sealer::record_sealer(const reloadable<session::keyring>& keys, record_format_options options)
     : keys_(keys), options_(options) {
-    if (options_.write_format != record_format && options_.write_format != sealed_format)
-        throw std::invalid_argument("record format must be 2 or 3");
+    if (options_.write_format < record_format || options_.write_format > chain_format)
+        throw std::invalid_argument("record format must be 2, 3 or 4");
 }
 
 std::string record_sealer::seal(const session_record& r, std::string_view key_name) const {
-    std::string out = encode_record(r);
-    if (options_.write_format == record_format) return out;
-    out[0] = static_cast<char>(sealed_format);
+    // Format 4 only where format 3 cannot hold the record: while a record
+    // has one previous secret at most, it is what every version from format
+    // 3 on reads.
+    const std::uint8_t format =
+        options_.write_format == chain_format && r.previous.size() < 2 ? sealed_format : options_.write_format;
+    std::string out = encode_fields(r, format);
+    if (format == record_format) return out;
     const auto keys = keys_.get();
     const std::uint8_t kid = keys->signing_kid();
     out.push_back(static_cast<char>(kid));
@@ -296,7 +335,7 @@ boost::system::result<session_record> record_sealer::open(std::string_view value
     if (value.empty()) return record_errc::malformed;
     const auto format = static_cast<std::uint8_t>(value[0]);
     const auto keys = keys_.get();
-    if (format == sealed_format) {
+    if (format == sealed_format || format == chain_format) {
         if (value.size() <= seal_size) return record_errc::malformed;
         const auto sealed_part = value.substr(0, value.size() - tag_size);
         const auto kid = static_cast<std::uint8_t>(sealed_part.back());
@@ -306,7 +345,7 @@ boost::system::result<session_record> record_sealer::open(std::string_view value
         if (!session::equal_ct(session::as_bytes(value.substr(sealed_part.size())),
                                bytes_view(expected.data(), expected.size())))
             return record_errc::forged;
-        return decode_fields(sealed_part.substr(0, sealed_part.size() - 1), id, sealed_format);
+        return decode_fields(sealed_part.substr(0, sealed_part.size() - 1), id, format);
     }
     if (format == record_format) {
         // No seal: read only while told to (a rolling upgrade from format 2),
@@ -316,7 +355,7 @@ boost::system::result<session_record> record_sealer::open(std::string_view value
         if (r && keys->user_bucket(r->user_id) != id.bucket) return record_errc::forged;
         return r;
     }
-    return format > sealed_format ? record_errc::unsupported_format : record_errc::malformed;
+    return format > chain_format ? record_errc::unsupported_format : record_errc::malformed;
 }
 
 }  // namespace sessiond::store

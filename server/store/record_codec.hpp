@@ -41,6 +41,8 @@ inline boost::system::error_code make_error_code(record_errc e) noexcept {
 //   | zz(t - created_at) for expires_at, authenticated_at[, rotated_at]
 //   | secret_hash (16)
 //   [| previous secret_hash (16) | zz(valid_until - created_at)]
+// Format 2 holds one previous secret at most: a record with more is written
+// with the newest only (see format 4).
 // The session id is not in the record: the store's key names it, and the
 // decoder is given it. Deltas keep the timestamps to 1–5 bytes each, and
 // last_seen_at to one byte while the idle deadline is last_seen_at plus the
@@ -53,6 +55,7 @@ inline boost::system::error_code make_error_code(record_errc e) noexcept {
 
 // Throws std::invalid_argument if the record breaks the bounds above
 // (user_id size, metadata size, timestamp range, negative idle_timeout).
+// Format 2.
 std::string encode_record(const session::session_record& r);
 
 // Strict: rejects any truncation, trailing byte, non-minimal varint, unknown
@@ -60,6 +63,15 @@ std::string encode_record(const session::session_record& r);
 // formats (record_errc::unsupported_format). Never reads past `data`.
 // `id` is the session's id, from the key the record was stored under.
 boost::system::result<session::session_record> decode_record(std::string_view data, const session::session_id& id);
+
+// The fields of format 2, 3 or 4 without a seal (what seal() signs, before
+// the kid and tag), as strictly as decode_record; for the tests and the fuzz
+// target, never for a stored value. encode_record_fields throws
+// std::invalid_argument as encode_record does, and for format 4 with fewer
+// than two previous secrets (such a record is written as format 3).
+std::string encode_record_fields(const session::session_record& r, std::uint8_t format);
+boost::system::result<session::session_record> decode_record_fields(std::string_view data,
+                                                                    const session::session_id& id);
 
 // Format 3 is format 2's fields under the format byte 3, sealed:
 //   format 2's fields (format byte 3) | u8 kid | tag (16)
@@ -70,10 +82,22 @@ boost::system::result<session::session_record> decode_record(std::string_view da
 // who can write to Redis but does not hold a token key. Every format from 2
 // on starts with the same header (format, flags, version, user id), which
 // the Redis scripts read.
+//
+// Format 4 is format 3 with a chain of previous secrets, for a record that
+// holds two or more (rotations within each other's grace):
+//   ... | secret_hash (16) | varint n (2..max_previous_secrets)
+//   | n × (previous secret_hash (16) | zz(valid_until - created_at)), newest first
+//   | u8 kid | tag (16)
+// with flag bit 1 set. A record with one previous secret at most is written
+// as format 3, byte for byte, so that versions which read only formats 2 and
+// 3 read every session that has no chain; one that meets a chain answers
+// unsupported_format (format > 3), never a misreading.
 struct record_format_options {
-    // The format written: 3 (sealed), or 2 while instances of a version that
-    // reads only format 2 still run (a rolling upgrade).
-    std::uint8_t write_format = 3;
+    // The format written: 4 (sealed; format 3 unless the record holds a
+    // chain); 3 while instances of a version that reads formats 2 and 3 only
+    // still run (the chain is then cut to its newest secret); or 2 while
+    // instances of a version that reads only format 2 still run.
+    std::uint8_t write_format = 4;
     // Whether format-2 records (no seal) are read: during an upgrade, until
     // every session has been written again in format 3 or has expired.
     bool accept_unsigned = false;
@@ -81,7 +105,7 @@ struct record_format_options {
 
 class record_sealer {
 public:
-    // Throws std::invalid_argument for a format other than 2 or 3. With a
+    // Throws std::invalid_argument for a format other than 2, 3 or 4. With a
     // reloadable, each call uses the keys current when it is made.
     record_sealer(std::shared_ptr<const session::keyring> keys, record_format_options options);
     record_sealer(const reloadable<session::keyring>& keys, record_format_options options);
@@ -92,7 +116,7 @@ public:
     // The record stored under `key_name` for session `id`: forged (or
     // malformed) for a value sessiond did not write there, unsigned_record
     // for format 2 unless accepted (then its user must hash to id's bucket),
-    // unsupported_format for a newer format.
+    // unsupported_format for a newer format (above 4).
     boost::system::result<session::session_record> open(std::string_view value, std::string_view key_name,
                                                         const session::session_id& id) const;
 

@@ -270,6 +270,14 @@ if #entries < 2 * walk then return {n} end
 return {n, entries[#entries], entries[#entries - 1]}
 )lua");
 
+// KEYS[1] the mark; ARGV: its lifetime (ms), counted by Redis' clock from
+// now. 1 if this call set it, 0 if it was set already. A script so that the
+// mark can be a durable write (WAIT), as a revocation is.
+const redis::script claim_script(R"lua(
+if redis.call('SET', KEYS[1], '1', 'NX', 'PX', ARGV[1]) then return 1 end
+return 0
+)lua");
+
 // KEYS[1] the fingerprint key; ARGV: fingerprint, overwrite (1/0). The
 // fingerprint Redis holds now: ARGV[1] if there was none.
 const redis::script index_key_script(R"lua(
@@ -597,16 +605,17 @@ asio::awaitable<result<bool>> redis_store::check_index_key(bool overwrite) {
 asio::awaitable<result<bool>> redis_store::claim_once(std::string_view name, std::chrono::milliseconds ttl) {
     std::string key = prefix_;
     key.append("jti:{").append(name).append(1, '}');
+    std::vector<std::string> keys{std::move(key)};
+    std::vector<std::string> args{std::to_string(std::max<std::int64_t>(ttl.count(), 1))};
     timed_op timing(metrics::redis_op::claim);
-    auto [ec, reply] = co_await client_.async_exec(
-        redis::command("SET", key, "1", "NX", "PX", static_cast<std::int64_t>(std::max<std::int64_t>(ttl.count(), 1))),
-        use_tuple);
+    // Durable like a revocation: a failover must not forget that the
+    // assertion was redeemed.
+    auto [ec, reply] = co_await client_.async_eval_durable(claim_script, keys, args, use_tuple);
     timing.done();
     if (ec) co_return result<bool>(boost::system::in_place_error, api_error(ec, "claim"));
-    if (reply.is_nil()) co_return false;
-    if (!reply.is_status())
+    if (!reply.is_integer() || (reply.integer() != 0 && reply.integer() != 1))
         co_return result<bool>(boost::system::in_place_error, api_error(redis::error::protocol_error, "claim"));
-    co_return true;
+    co_return reply.integer() == 1;
 }
 
 asio::awaitable<result<std::optional<session_record>>> redis_store::get(const session_id& id) {

@@ -52,7 +52,9 @@ public:
     boost::asio::awaitable<result<user_removal>> remove_user(const user_ref& user,
                                                              std::optional<session::session_id> except,
                                                              std::optional<user_cursor> after) override;
-    // SET <prefix>jti:{<name>} 1 NX PX <ttl>: the name's own slot.
+    // SET <prefix>jti:{<name>} 1 NX PX <ttl> (in a script, a durable write:
+    // with wait_replicas, store_unacknowledged when too few replicas have
+    // it, the mark set all the same): the name's own slot.
     boost::asio::awaitable<result<bool>> claim_once(std::string_view name, std::chrono::milliseconds ttl) override;
     // Connected, and no command refused for lack of a permission (NOPERM)
     // within refused_hold: an instance whose Redis user may not run its

@@ -20,6 +20,7 @@
 #include "service/assertion_signer.hpp"
 #include "session/crypto.hpp"
 #include "support/contract_target.hpp"
+#include "support/resp_client.hpp"
 
 using namespace sessiond::test;
 using namespace std::chrono_literals;
@@ -272,6 +273,42 @@ TEST_CASE("assertions: twenty concurrent redemptions, one 200", "[assertions]") 
         CHECK(ok == 1);
         CHECK(used == 19);
         CHECK(other == 0);
+    }
+}
+
+TEST_CASE("assertions: every store keeps a redeemed assertion's mark past assertion-max-ttl, and refuses a far exp",
+          "[assertions]") {
+    auto store = GENERATE(as<std::string>{}, "memory", "redis");
+    INFO("store: " << store);
+    key_files keys;
+    contract_target t(store, assertion_flags(keys));
+    const auto token = str(t.create("erin").json, "token");
+    const auto claims = part(str(mint(t, token).json, "assertion"), 1);
+    const auto now =
+        std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+    auto with_exp = [&](std::int64_t exp, const std::string& jti) {
+        auto c = claims;
+        c["exp"] = exp;
+        c["jti"] = jti;
+        return keys.signer("a1")->sign(json::serialize(c));
+    };
+    // Further ahead than sessiond mints (a day at most): the same 401 from every store.
+    for (const std::int64_t exp : {std::int64_t{1} << 62, now + 2 * 86400}) {
+        INFO("exp " << exp);
+        auto far = redeem(t, with_exp(exp, "far-" + std::to_string(exp)));
+        CHECK(far.status == 401);
+        CHECK(far.code() == "invalid_assertion");
+        CHECK(text(far.json.at("detail")) == "the assertion is not a well-formed JWT of this issuer");
+    }
+    // One that ends in 5 s: marked for assertion-max-ttl (300 s) and 60 s more all the same.
+    const auto soon = with_exp(now + 5, "soon-" + store);
+    REQUIRE(redeem(t, soon).status == 200);
+    CHECK(redeem(t, soon).status == 409);
+    if (store == "redis") {
+        resp_client redis(t.redis()->port());
+        const auto ttl = redis.command({"PTTL", "contract:jti:{soon-" + store + "}"}).num;
+        CHECK(ttl > 350'000);
+        CHECK(ttl <= 360'000);
     }
 }
 

@@ -226,21 +226,25 @@ TEST_CASE("concurrent creates never leave more sessions than the per-user limit"
     }
 }
 
-TEST_CASE("a token two or more rotations old is a reuse on every entry point: the session is revoked") {
+TEST_CASE("a token rotated away beyond the four kept is a reuse on every entry point: the session is revoked") {
     auto store = GENERATE(from_range(contract_stores()));
     INFO("store: " << store);
     contract_target t(store);
 
-    // Each case: create, rotate twice (t0 → t1 → t2), then present t0 in one way.
-    auto rotated_twice = [&] {
+    // Each case: create, rotate five times within the grace (t0 → … → t5),
+    // which keeps t1 to t4 within their grace but not t0, then present t0 in
+    // one way.
+    auto rotated_away = [&] {
         auto c = t.create("alice");
         REQUIRE(c.status == 201);
         auto t0 = str(c.json, "token");
-        auto r1 = t.rotate(t0);
-        REQUIRE(r1.status == 200);
-        auto r2 = t.rotate(str(r1.json, "token"));
-        REQUIRE(r2.status == 200);
-        return std::pair{t0, str(r2.json, "token")};
+        auto current = t0;
+        for (int i = 0; i < 5; ++i) {
+            auto r = t.rotate(current);
+            REQUIRE(r.status == 200);
+            current = str(r.json, "token");
+        }
+        return std::pair{t0, current};
     };
     auto expect_revoked = [&](const api_reply& r, const std::string& current) {
         CHECK(r.status == 401);
@@ -251,19 +255,19 @@ TEST_CASE("a token two or more rotations old is a reuse on every entry point: th
         CHECK(after.status == 401);
     };
     {
-        auto [old, current] = rotated_twice();
+        auto [old, current] = rotated_away();
         expect_revoked(t.validate(old), current);
     }
     {
-        auto [old, current] = rotated_twice();
+        auto [old, current] = rotated_away();
         expect_revoked(t.rotate(old), current);
     }
     {
-        auto [old, current] = rotated_twice();
+        auto [old, current] = rotated_away();
         expect_revoked(t.revoke(old), current);
     }
     {
-        auto [old, current] = rotated_twice();
+        auto [old, current] = rotated_away();
         expect_revoked(t.call("GET", "/v1/auth", test_keys::auth, "", {{"Authorization", "Bearer " + old}}), current);
     }
     // The previous token within its grace still validates, and revoking with
@@ -274,6 +278,42 @@ TEST_CASE("a token two or more rotations old is a reuse on every entry point: th
     CHECK(t.validate(t0).status == 200);
     CHECK(t.revoke(t0).status == 204);
     CHECK(t.validate(t1).status == 401);
+}
+
+TEST_CASE("two quick rotations: the first token still validates within its grace, and is a reuse after it") {
+    auto store = GENERATE(from_range(contract_stores()));
+    INFO("store: " << store);
+    contract_target t(store, {"--rotation-grace", "2s"});
+    auto t1 = str(t.create("quick").json, "token");
+    auto r2 = t.rotate(t1);
+    REQUIRE(r2.status == 200);
+    auto t2 = str(r2.json, "token");
+    auto r3 = t.rotate(t2);
+    REQUIRE(r3.status == 200);
+    auto t3 = str(r3.json, "token");
+
+    // A request still in flight with T1, right after the second rotation.
+    auto in_flight = t.validate(t1);
+    CHECK(in_flight.status == 200);
+    CHECK(session_of(in_flight).at("id") == session_of(r3).at("id"));
+    CHECK(t.call("GET", "/v1/auth", test_keys::auth, "", {{"Authorization", "Bearer " + t1}}).status == 200);
+    CHECK(t.validate(t2).status == 200);
+    CHECK(t.validate(t3).status == 200);
+    // Neither superseded token may rotate (refused as not current, nothing revoked).
+    for (const auto& old : {t1, t2}) {
+        auto again = t.rotate(old);
+        CHECK(again.status == 401);
+        CHECK(again.code() == "invalid_session");
+    }
+    CHECK(t.validate(t3).status == 200);
+    CHECK_FALSE(t.daemon().proc().log().find("session.reuse_detected") != std::string::npos);
+
+    // After its grace T1 is a theft: the whole session goes.
+    std::this_thread::sleep_for(2200ms);
+    auto theft = t.validate(t1);
+    CHECK(theft.status == 401);
+    CHECK(t.validate(t3).status == 401);
+    CHECK(t.daemon().proc().wait_for_log("session.reuse_detected", 5s));
 }
 
 TEST_CASE("rotations racing validations of the same session never answer like a dead session") {

@@ -8,7 +8,14 @@
 
 #include <catch2/catch.hpp>
 
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <atomic>
+#include <mutex>
 #include <cstdio>
 #include <future>
 #include <string>
@@ -75,6 +82,148 @@ std::optional<clock_type::duration> refused_within(contract_target& t, const std
     return std::nullopt;
 }
 
+// A TCP relay to Redis for one sessiond that can hold back what Redis sends
+// on its invalidation links (the connections that subscribe to
+// __redis__:invalidate) while everything else flows: an invalidation
+// deterministically on its way for as long as a test needs.
+class link_relay {
+public:
+    explicit link_relay(unsigned short redis_port) : redis_port_(redis_port) {
+        listener_ = ::socket(AF_INET, SOCK_STREAM, 0);
+        REQUIRE(listener_ >= 0);
+        sockaddr_in a{};
+        a.sin_family = AF_INET;
+        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        REQUIRE(::bind(listener_, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
+        REQUIRE(::listen(listener_, 64) == 0);
+        socklen_t n = sizeof a;
+        REQUIRE(::getsockname(listener_, reinterpret_cast<sockaddr*>(&a), &n) == 0);
+        port_ = ntohs(a.sin_port);
+        thread_ = std::thread([this] { run(); });
+    }
+    ~link_relay() {
+        stop_ = true;
+        thread_.join();
+        for (auto& p : pairs_) {
+            ::close(p.client);
+            ::close(p.server);
+        }
+        ::close(listener_);
+    }
+    link_relay(const link_relay&) = delete;
+    link_relay& operator=(const link_relay&) = delete;
+
+    std::string url() const { return "redis://127.0.0.1:" + std::to_string(port_); }
+    // While held, Redis' bytes to the links wait in the relay (in order).
+    void hold(bool on) { held_ = on; }
+    int links() const { return links_; }
+
+private:
+    struct pair {
+        int client = -1, server = -1;
+        bool link = false;
+        std::string from_client;  // what the client sent (until it is known to be a link)
+        std::string pending;      // Redis' bytes held back for a link
+    };
+
+    static bool send_all(int fd, const std::string& bytes) {
+        std::size_t sent = 0;
+        while (sent < bytes.size()) {
+            const auto n = ::send(fd, bytes.data() + sent, bytes.size() - sent, MSG_NOSIGNAL);
+            if (n <= 0) return false;
+            sent += static_cast<std::size_t>(n);
+        }
+        return true;
+    }
+
+    void accept_one() {
+        const int c = ::accept(listener_, nullptr, nullptr);
+        if (c < 0) return;
+        const int s = ::socket(AF_INET, SOCK_STREAM, 0);
+        sockaddr_in a{};
+        a.sin_family = AF_INET;
+        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        a.sin_port = htons(redis_port_);
+        if (::connect(s, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
+            ::close(c);
+            ::close(s);
+            return;
+        }
+        pair p;
+        p.client = c;
+        p.server = s;
+        pairs_.push_back(std::move(p));
+    }
+
+    void run() {
+        char buf[65536];
+        while (!stop_) {
+            std::vector<pollfd> fds{{listener_, POLLIN, 0}};
+            for (const auto& p : pairs_) {
+                fds.push_back({p.client, POLLIN, 0});
+                fds.push_back({p.server, POLLIN, 0});
+            }
+            if (::poll(fds.data(), fds.size(), 10) <= 0) {
+                flush();
+                continue;
+            }
+            if (fds[0].revents & POLLIN) accept_one();
+            std::vector<std::size_t> closed;
+            for (std::size_t i = 0; i + 1 < fds.size() && i / 2 < pairs_.size(); i += 2) {
+                auto& p = pairs_[i / 2];
+                bool ok = true;
+                if (fds[i + 1].revents & (POLLIN | POLLHUP | POLLERR)) {
+                    const auto n = ::recv(p.client, buf, sizeof buf, 0);
+                    ok = n > 0 && send_all(p.server, std::string(buf, static_cast<std::size_t>(n)));
+                    if (ok && !p.link) {
+                        p.from_client.append(buf, static_cast<std::size_t>(n));
+                        if (p.from_client.find("__redis__:invalidate") != std::string::npos) {
+                            p.link = true;
+                            ++links_;
+                        }
+                    }
+                }
+                if (ok && (fds[i + 2].revents & (POLLIN | POLLHUP | POLLERR))) {
+                    const auto n = ::recv(p.server, buf, sizeof buf, 0);
+                    ok = n > 0;
+                    if (ok && p.link && held_) {
+                        p.pending.append(buf, static_cast<std::size_t>(n));
+                    } else if (ok) {
+                        ok = send_all(p.client, p.pending + std::string(buf, static_cast<std::size_t>(n)));
+                        p.pending.clear();
+                    }
+                }
+                if (!ok) closed.push_back(i / 2);
+            }
+            for (auto it = closed.rbegin(); it != closed.rend(); ++it) {
+                ::close(pairs_[*it].client);
+                ::close(pairs_[*it].server);
+                if (pairs_[*it].link) --links_;
+                pairs_.erase(pairs_.begin() + static_cast<std::ptrdiff_t>(*it));
+            }
+            flush();
+        }
+    }
+
+    // Released: what was held goes first, in order.
+    void flush() {
+        if (held_) return;
+        for (auto& p : pairs_)
+            if (!p.pending.empty()) {
+                send_all(p.client, p.pending);
+                p.pending.clear();
+            }
+    }
+
+    unsigned short redis_port_;
+    unsigned short port_ = 0;
+    int listener_ = -1;
+    std::vector<pair> pairs_;
+    std::atomic<bool> held_{false}, stop_{false};
+    std::atomic<int> links_{0};
+    std::thread thread_;
+};
+
 double us(clock_type::duration d) {
     return static_cast<double>(std::chrono::duration_cast<std::chrono::microseconds>(d).count());
 }
@@ -132,6 +281,40 @@ TEST_CASE(
     // A rotated token after its grace is taken as stolen: the whole session went.
     CHECK(b.validate(next).status == 401);
     CHECK(a.validate(next).status == 401);
+}
+
+TEST_CASE(
+    "cache: a token rotated through one instance, presented to another whose invalidation is still on the way, "
+    "is confirmed by Redis: valid, never a reuse",
+    "[cache]") {
+    contract_target a("redis");
+    link_relay relay(a.redis()->port());
+    // One I/O thread: the validation after warm() meets the entry warm() made.
+    contract_target b(a, {"--redis-url", relay.url(), "--io-threads", "1"});
+    REQUIRE(eventually([&] { return metric(b, "sessiond_cache_tracking_threads") == 1 && relay.links() >= 1; }, 20s));
+    const auto s = create(a, "in-flight");
+    warm(b, s.token);
+
+    // B's link hears nothing from now on: its entry still holds the record of
+    // before the rotation. Held for far less than the link's freshness bound
+    // (a second), so B still serves from its cache meanwhile.
+    relay.hold(true);
+    auto rotated = a.rotate(s.token);
+    REQUIRE(rotated.status == 200);
+    const auto next = str(rotated.json, "token");
+    const auto hits = metric(b, "sessiond_cache_hits_total");
+    const auto seen = b.validate(next);
+    const auto served_from_cache = metric(b, "sessiond_cache_hits_total") > hits;
+    relay.hold(false);
+
+    // The cached record refused the new token (to it, a token it does not
+    // know: a reuse); Redis, asked again, knows it as the current one.
+    CHECK(served_from_cache);
+    CHECK(seen.status == 200);
+    CHECK(b.validate(next).status == 200);
+    CHECK(a.validate(next).status == 200);
+    CHECK(metric(b, "sessiond_token_reuse_detected_total") == 0);
+    CHECK_FALSE(b.daemon().proc().log().find("session.reuse_detected") != std::string::npos);
 }
 
 TEST_CASE("cache: a session changed behind sessiond's back (DEL, FLUSHALL, expiry, SET) is refused", "[cache]") {

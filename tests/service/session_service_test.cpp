@@ -3,14 +3,20 @@
 
 #include <catch2/catch.hpp>
 
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
 
 #include <exception>
 #include <optional>
 
 #include "common/error.hpp"
 #include "common/metrics.hpp"
+#include "service/assertions.hpp"
 #include "service/session_service.hpp"
 #include "session/errc.hpp"
 #include "store/memory_store.hpp"
@@ -25,22 +31,35 @@ namespace {
 
 // The embedded store, with the next `lose_replaces` compare-and-sets
 // reported as lost to a concurrent write and every removal failing while
-// `fail_removals` is set.
+// `fail_removals` is set. While `stale` holds a record, get_cached()
+// answers with it, as a validation cache whose invalidation is still on the
+// way would; get() always reads the store, and counts its reads.
 class flaky_store final : public store::session_store {
 public:
     flaky_store(asio::io_context& ioc, const session::clock& clock) : inner_(ioc, clock, 100000) {}
 
     int lose_replaces = 0;
     bool fail_removals = false;
+    std::optional<session_record> stale;
+    int cached_reads = 0, store_reads = 0;
 
     asio::awaitable<store::result<store::created>> create(const session_record& r, const store::user_ref& u,
                                                           const session::policy& p) override {
         return inner_.create(r, u, p);
     }
     asio::awaitable<store::result<std::optional<session_record>>> get(const session::session_id& id) override {
+        ++store_reads;
         return inner_.get(id);
     }
+    asio::awaitable<store::result<std::optional<session_record>>> get_cached(const session::session_id& id) override {
+        ++cached_reads;
+        if (stale && stale->id == id) co_return std::optional<session_record>(*stale);
+        ++store_reads;
+        co_return co_await inner_.get(id);
+    }
+    std::vector<std::chrono::milliseconds> claims;  // the mark lifetimes asked for
     asio::awaitable<store::result<bool>> claim_once(std::string_view name, std::chrono::milliseconds ttl) override {
+        claims.push_back(ttl);
         return inner_.claim_once(name, ttl);
     }
     asio::awaitable<store::result<bool>> replace(const session_record& expected, const session_record& next,
@@ -232,6 +251,65 @@ TEST_CASE("a rotated token after its grace revokes the session; a failed revocat
     CHECK(f.validate(r->token).error() == service::errc::unknown_session);
 }
 
+TEST_CASE("a cached record that refuses is read again from the store, which alone decides") {
+    fixture f;
+    auto s = f.create();
+    const auto reused = metrics::get().reuse_detected.get();
+
+    SECTION("a token rotated through another instance, its invalidation still on the way") {
+        // The cache still holds the record of before the rotation: the new
+        // token's secret is neither its current nor its previous one.
+        f.store.stale = s.session;
+        auto r = f.run(f.sessions.rotate(s.token, {}, f.who));
+        REQUIRE(r);
+        f.clock.advance(1ms);
+        f.store.store_reads = f.store.cached_reads = 0;
+        auto v = f.validate(r->token);
+        REQUIRE(v);
+        CHECK(v->secret_hash == r->session.secret_hash);
+        CHECK(f.store.cached_reads == 1);
+        CHECK(f.store.store_reads == 1);
+        CHECK(metrics::get().reuse_detected.get() == reused);
+        f.store.stale.reset();
+        CHECK(f.validate(r->token));  // the session was not revoked
+        CHECK(f.validate(s.token));   // and the previous token is within its grace
+    }
+    SECTION("a session touched through another instance: the cached record says expired") {
+        f.clock.advance(6min);
+        REQUIRE(f.validate(s.token));  // touched: idle expiry now + 10 min
+        f.store.stale = s.session;     // idle expiry at creation + 10 min
+        f.clock.advance(5min);
+        auto v = f.validate(s.token);
+        REQUIRE(v);
+        CHECK(v->idle_expires_at > f.clock.now());
+    }
+    SECTION("a session reauthenticated through another instance: the cached record is too old") {
+        auto first = f.run(f.sessions.rotate(s.token, {}, f.who));
+        REQUIRE(first);
+        f.store.stale = first->session;  // its token current, authenticated at creation
+        f.clock.advance(6min);
+        auto again = f.run(f.sessions.rotate(first->token, {true, std::nullopt, std::nullopt}, f.who));
+        REQUIRE(again);
+        // The first rotation's token, now the previous one, of a session
+        // authenticated just now.
+        auto v = f.run(f.sessions.validate(first->token, {false, std::chrono::milliseconds(5min)}, f.who));
+        REQUIRE(v);
+        CHECK(v->authenticated_at == f.clock.now());
+    }
+    SECTION("a refusal the store confirms stands: a reuse still revokes") {
+        auto r = f.run(f.sessions.rotate(s.token, {}, f.who));
+        REQUIRE(r);
+        f.clock.advance(11s);
+        f.store.stale = f.run(f.store.get(s.session.id)).value();  // current, as cached
+        f.store.store_reads = 0;
+        CHECK(f.validate(s.token).error() == service::errc::reuse_detected);
+        CHECK(f.store.store_reads == 1);
+        CHECK(metrics::get().reuse_detected.get() == reused + 1);
+        f.store.stale.reset();
+        CHECK(f.validate(r->token).error() == service::errc::unknown_session);
+    }
+}
+
 TEST_CASE("administration by id and by user") {
     fixture f;
     auto a1 = f.create("alice");
@@ -370,4 +448,104 @@ TEST_CASE("the same idempotency key on two rotations of a session gives two diff
     REQUIRE(r2);
     CHECK(r2->token != r1->token);
     CHECK(f.validate(r2->token));
+}
+
+namespace {
+
+// An assertion signer over a fresh Ed25519 key: assertion-ttl 60 s, assertion-max-ttl 300 s.
+std::shared_ptr<const service::assertion_signer> test_signer() {
+    EVP_PKEY* key = EVP_PKEY_Q_keygen(nullptr, nullptr, "ED25519");
+    REQUIRE(key);
+    BIO* bio = BIO_new(BIO_s_mem());
+    REQUIRE(PEM_write_bio_PrivateKey(bio, key, nullptr, nullptr, 0, nullptr, nullptr) == 1);
+    char* data = nullptr;
+    const long n = BIO_get_mem_data(bio, &data);
+    const std::string pem(data, static_cast<std::size_t>(n));
+    BIO_free(bio);
+    EVP_PKEY_free(key);
+    service::assertion_settings settings;
+    settings.issuer = "https://sessiond.test";
+    settings.audiences = {"files"};
+    return service::assertion_signer::make(settings, {{"a1", pem}}, "a1");
+}
+
+// The claims of a compact JWS, unverified.
+boost::json::object claims_of(const std::string& jwt) {
+    const auto first = jwt.find('.') + 1;
+    auto bytes = session::base64url_decode(jwt.substr(first, jwt.find('.', first) - first));
+    REQUIRE(bytes);
+    return boost::json::parse(std::string(bytes->begin(), bytes->end())).as_object();
+}
+
+}  // namespace
+
+TEST_CASE("a redeemed assertion stays used while any instance could accept it, whatever the redeemer's clock") {
+    fixture f;
+    const auto signer = test_signer();
+    service::assertion_service assertions(f.sessions, f.store, signer);
+    // Another instance of the deployment over the same store, whose clock runs 290 s ahead.
+    session::fake_clock ahead(f.clock.now() + 290s);
+    service::session_service sessions_ahead{
+        f.store, std::make_shared<const session::keyring>(session::keyring::make_ephemeral()), session::token_codec(),
+        ahead, f.policy};
+    service::assertion_service assertions_ahead(sessions_ahead, f.store, signer);
+
+    auto s = f.create();
+    auto minted = f.run(assertions.mint({s.token, "files", std::chrono::seconds(300), {}}, f.who));
+    REQUIRE(minted);
+    CHECK(minted->expires_at == f.clock.now() + 300s);
+
+    // By its own clock 10 s remain; it marks the jti all the same for the
+    // longest lifetime any instance mints, and the skew allowance.
+    f.clock.advance(1s);
+    ahead.advance(1s);
+    REQUIRE(f.run(assertions_ahead.redeem(minted->assertion, "files", f.who)));
+    REQUIRE(f.store.claims.size() == 1);
+    CHECK(f.store.claims[0] == 300s + service::single_use_skew);
+
+    // 20 s later the correct instance, by whose clock it expires in 279 s, refuses it as used.
+    f.clock.advance(20s);
+    ahead.advance(20s);
+    auto again = f.run(assertions.redeem(minted->assertion, "files", f.who));
+    REQUIRE_FALSE(again);
+    CHECK(again.error() == service::assertion_errc::used);
+
+    // Past its exp plus the allowance the mark may go; the assertion is expired by then.
+    f.clock.advance(300s);
+    CHECK(f.run(assertions.redeem(minted->assertion, "files", f.who)).error() == service::assertion_errc::expired);
+}
+
+TEST_CASE("a redeemed assertion's mark lasts its whole remaining life past assertion-max-ttl, plus the allowance") {
+    fixture f;
+    const auto signer = test_signer();
+    service::assertion_service assertions(f.sessions, f.store, signer);
+    CHECK(service::single_use_mark(f.clock.now() + 1h, f.clock.now(), 300s) == 1h + service::single_use_skew);
+    CHECK(service::single_use_mark(f.clock.now() - 5s, f.clock.now(), 300s) == 300s + service::single_use_skew);
+
+    // Signed with the deployment's key but living longer than sessiond mints.
+    auto s = f.create();
+    auto minted = f.run(assertions.mint({s.token, "files", std::nullopt, {}}, f.who));
+    REQUIRE(minted);
+    auto claims = claims_of(minted->assertion);
+    const auto now_s = std::chrono::floor<std::chrono::seconds>(f.clock.now()).time_since_epoch().count();
+    auto with_exp = [&](std::int64_t exp, const char* jti) {
+        auto c = claims;
+        c["exp"] = exp;
+        c["jti"] = jti;
+        return signer->sign(boost::json::serialize(c));
+    };
+    REQUIRE(f.run(assertions.redeem(with_exp(now_s + 7200, "two-hours"), "files", f.who)));
+    REQUIRE(f.store.claims.size() == 1);
+    CHECK(f.store.claims[0] == 2h + service::single_use_skew);
+
+    // Further ahead than any store keeps a mark: refused, and no store is asked.
+    for (const std::int64_t exp : {now_s + 86400 + 1, std::int64_t{1} << 40, std::int64_t{1} << 62}) {
+        INFO("exp " << exp);
+        auto far = f.run(assertions.redeem(with_exp(exp, "far"), "files", f.who));
+        REQUIRE_FALSE(far);
+        CHECK(far.error() == service::assertion_errc::malformed);
+    }
+    CHECK(f.store.claims.size() == 1);
+    REQUIRE(f.run(assertions.redeem(with_exp(now_s + 86400, "a-day"), "files", f.who)));
+    CHECK(f.store.claims.back() == 24h + service::single_use_skew);
 }

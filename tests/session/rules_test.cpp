@@ -17,7 +17,8 @@ secret_digest hash_of(std::string_view s) {
     return digest_secret(as_bytes(s));
 }
 
-const secret_digest h1 = hash_of("secret-1"), h2 = hash_of("secret-2"), h3 = hash_of("secret-3");
+const secret_digest h1 = hash_of("secret-1"), h2 = hash_of("secret-2"), h3 = hash_of("secret-3"),
+                    h4 = hash_of("secret-4"), h5 = hash_of("secret-5"), h6 = hash_of("secret-6");
 
 session_id id_n(std::uint8_t n) {
     session_id id;
@@ -90,7 +91,7 @@ TEST_CASE("new_record applies defaults, requests and caps") {
     CHECK(r->idle_expires_at == now + 30min);
     CHECK(r->idle_timeout == 30min);
     CHECK_FALSE(r->rotated_at);
-    CHECK_FALSE(r->previous);
+    CHECK(r->previous.empty());
     CHECK(r->secret_hash == h1);
     CHECK(r->version == 1);
     CHECK(store_deadline(*r) == now + 30min);
@@ -243,9 +244,9 @@ TEST_CASE("rotation keeps the id and expires_at and replaces the secret") {
     CHECK(u.expires_at == t0 + 12h);
     CHECK(u.created_at == t0);
     CHECK(u.secret_hash == h2);
-    REQUIRE(u.previous);
-    CHECK(u.previous->secret_hash == h1);
-    CHECK(u.previous->valid_until == t0 + 5min + 10s);
+    REQUIRE(u.previous.size() == 1);
+    CHECK(u.previous.front().secret_hash == h1);
+    CHECK(u.previous.front().valid_until == t0 + 5min + 10s);
     CHECK(u.rotated_at == t0 + 5min);
     CHECK(u.authenticated_at == t0);  // not reauthenticated
     CHECK(u.last_seen_at == t0 + 5min);
@@ -288,6 +289,71 @@ TEST_CASE("rotation grace: previous token valid within it, reuse detected after 
     f.clock.advance(31min);
     CHECK(f.validate(h2).outcome == check_outcome::expired);
     CHECK(rotate(f.rec, h3, h1, f.clock.now(), f.p).outcome == check_outcome::expired);
+}
+
+TEST_CASE("quick rotations: every token superseded within its grace still validates, until its own grace ends") {
+    fixture f;
+    f.clock.advance(1min);
+    const auto t1 = f.clock.now();
+    f.rec = *rotate(f.rec, h1, h2, f.clock.now(), f.p).updated;
+    f.clock.advance(1ms);
+    f.rec = *rotate(f.rec, h2, h3, f.clock.now(), f.p).updated;
+    REQUIRE(f.rec.previous.size() == 2);
+    CHECK(f.rec.previous[0] == previous_secret{h2, t1 + 1ms + 10s});  // newest first
+    CHECK(f.rec.previous[1] == previous_secret{h1, t1 + 10s});
+
+    // A request still in flight with the first token, 1 ms after the second rotation.
+    f.clock.advance(1ms);
+    CHECK(f.validate(h1).outcome == check_outcome::valid_previous);
+    CHECK(f.validate(h2).outcome == check_outcome::valid_previous);
+    CHECK(f.validate(h3).outcome == check_outcome::valid);
+    // A superseded token may not rotate (409 not_current), however old within its grace.
+    for (const auto& old : {h1, h2}) {
+        const auto r = rotate(f.rec, old, h4, f.clock.now(), f.p);
+        CHECK(r.outcome == check_outcome::invalid);
+        CHECK_FALSE(r.updated);
+    }
+
+    // Each previous secret has its own grace: h1's ends first.
+    f.clock.set(t1 + 10s);
+    CHECK(f.validate(h1).outcome == check_outcome::reuse_detected);
+    CHECK(rotate(f.rec, h1, h4, f.clock.now(), f.p).outcome == check_outcome::reuse_detected);
+    CHECK(f.validate(h2).outcome == check_outcome::valid_previous);
+    f.clock.set(t1 + 10s + 1ms);
+    CHECK(f.validate(h2).outcome == check_outcome::reuse_detected);
+    CHECK(f.validate(h3).outcome == check_outcome::valid);
+}
+
+TEST_CASE("the chain of previous secrets is bounded and drops what is past its grace") {
+    fixture f;
+    const std::vector<secret_digest> h = {h1, h2, h3, h4, h5, h6};
+    // Five rotations 1 ms apart: four previous secrets kept, the oldest (h1) gone.
+    for (std::size_t i = 0; i + 1 < h.size(); ++i) {
+        f.clock.advance(1ms);
+        f.rec = *rotate(f.rec, h[i], h[i + 1], f.clock.now(), f.p).updated;
+    }
+    REQUIRE(f.rec.previous.size() == max_previous_secrets);
+    CHECK(f.rec.previous.front().secret_hash == h5);
+    CHECK(f.rec.previous.back().secret_hash == h2);
+    CHECK(f.validate(h1).outcome == check_outcome::reuse_detected);  // beyond the chain, though within its grace
+    for (const auto& kept : {h2, h3, h4, h5})
+        CHECK(f.validate(kept).outcome == check_outcome::valid_previous);
+
+    // A rotation after their grace keeps only the secret it replaces.
+    f.clock.advance(10s);
+    f.rec = *rotate(f.rec, h6, h1, f.clock.now(), f.p).updated;
+    REQUIRE(f.rec.previous.size() == 1);
+    CHECK(f.rec.previous.front().secret_hash == h6);
+
+    // A touch drops those past their grace too (nothing it changes: they are reuses either way).
+    f.clock.advance(10s);
+    CHECK(f.validate(h6).outcome == check_outcome::reuse_detected);
+    f.clock.advance(15min);
+    const auto touched = f.validate(h1);
+    CHECK(touched.outcome == check_outcome::valid);
+    REQUIRE(touched.updated);
+    CHECK(f.rec.previous.empty());
+    CHECK(f.validate(h6).outcome == check_outcome::reuse_detected);
 }
 
 TEST_CASE("max_auth_age demands reauthentication; a reauthenticated rotation satisfies it") {

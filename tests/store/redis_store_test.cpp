@@ -241,3 +241,60 @@ TEST_CASE("an instance whose clock runs ahead drops no live session from its use
     for (const auto& id : ids)
         CHECK(*f.run(f.store.get(id)) == std::nullopt);
 }
+
+TEST_CASE("a record with a chain of previous secrets is stored as format 4 and read back whole; the scripts read it",
+          "[store][redis]") {
+    fixture f;
+    const user_ref user{"chained", 7, "idx-chained"};
+    auto r = f.create(id_of(7, 0x42), user);
+    // Three rotations within each other's grace.
+    for (const char* next : {"s2", "s3", "s4"}) {
+        auto rotated =
+            session::rotate(r, r.secret_hash, session::digest_secret(session::as_bytes(next)), f.clock.now(), f.policy);
+        REQUIRE(rotated.updated);
+        REQUIRE(f.run(f.store.replace(r, *rotated.updated, user)).value());
+        r = *rotated.updated;
+    }
+    REQUIRE(r.previous.size() == 3);
+    resp_client redis(f.srv.port());
+    const auto value = redis.command({"GET", f.store.session_key(r.id)});
+    REQUIRE(value.kind == resp_value::bulk);
+    CHECK(value.str[0] == 4);
+    auto read = f.run(f.store.get(r.id));
+    REQUIRE(read);
+    REQUIRE(*read);
+    CHECK(**read == r);
+    // The scripts find the owner and the version in its header.
+    CHECK(f.listed(user) == std::set<session_id>{r.id});
+    auto stale = r;
+    --stale.version;
+    CHECK_FALSE(f.run(f.store.replace(stale, r, user)).value());
+    CHECK(f.remove_all(user, std::nullopt) == 1);
+}
+
+TEST_CASE("a claimed name stays marked for the lifetime asked, by Redis' clock, and is a durable write",
+          "[store][redis]") {
+    fixture f;
+    resp_client redis(f.srv.port());
+    REQUIRE(f.run(f.store.claim_once("jti-a", 10min)).value());
+    CHECK_FALSE(f.run(f.store.claim_once("jti-a", 10min)).value());
+    const auto ttl = redis.command({"PTTL", "t:jti:{jti-a}"}).num;
+    CHECK(ttl > std::chrono::milliseconds(10min - 10s).count());
+    CHECK(ttl <= std::chrono::milliseconds(10min).count());
+
+    // With durable writes on, the mark waits for its replicas as a
+    // revocation does: none here, so the redemption is not acknowledged
+    // (503), and the mark holds all the same.
+    auto cfg = fixture::config(f.srv);
+    cfg.wait_replicas = 1;
+    cfg.wait_timeout = 100ms;
+    redis::client durable(f.ioc, cfg, 1);
+    store::redis_store waiting(durable, f.clock, "t:", store::record_sealer(f.keys, {}));
+    start_and_wait(f.ioc, durable);
+    auto first = f.run(waiting.claim_once("jti-b", 1min));
+    REQUIRE_FALSE(first);
+    CHECK(first.error() == sessiond::error::store_unacknowledged);
+    CHECK(redis.command({"EXISTS", "t:jti:{jti-b}"}).num == 1);
+    CHECK_FALSE(f.run(f.store.claim_once("jti-b", 1min)).value());
+    durable.stop();
+}

@@ -117,7 +117,10 @@ contract_target::contract_target(contract_target& other, std::vector<std::string
 }
 
 void contract_target::start(std::vector<std::string> args) {
-    args.insert(args.begin(), {"--io-threads", "2", "--log-format", "json"});
+    // Two I/O threads unless the test asks for its own number.
+    if (std::find(args.begin(), args.end(), "--io-threads") == args.end())
+        args.insert(args.begin(), {"--io-threads", "2"});
+    args.insert(args.begin(), {"--log-format", "json"});
     daemon_ = std::make_unique<sessiond_process>(args, target_env());
     // Ready means the store answers.
     if (!eventually([this] { return daemon_->request("GET", "/readyz").status == 200; }, std::chrono::seconds(20),

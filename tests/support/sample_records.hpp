@@ -41,9 +41,22 @@ inline session::session_record typical_record() {
 inline session::session_record rotated_record() {
     session::session_record r = typical_record();
     r.rotated_at = created + 40min;
-    r.previous = session::previous_secret{session::digest_secret(session::as_bytes("old")), created + 40min + 10s};
+    r.previous.push_back({session::digest_secret(session::as_bytes("old")), created + 40min + 10s});
     r.authenticated_at = created + 40min;
     r.version = 4;
+    return r;
+}
+
+// rotated_record() after two more rotations, each 1 s after the one before:
+// three previous secrets within their grace, newest first.
+inline session::session_record chained_record() {
+    session::session_record r = rotated_record();
+    r.rotated_at = created + 40min + 2s;
+    r.previous.insert(r.previous.begin(),
+                      {session::digest_secret(session::as_bytes("older")), created + 40min + 1s + 10s});
+    r.previous.insert(r.previous.begin(),
+                      {session::digest_secret(session::as_bytes("newer")), created + 40min + 2s + 10s});
+    r.version = 6;
     return r;
 }
 

@@ -18,6 +18,7 @@ using namespace sessiond::store;
 using namespace std::chrono;
 using namespace std::chrono_literals;
 
+using sessiond::test::chained_record;
 using sessiond::test::created;
 using sessiond::test::rotated_record;
 using sessiond::test::typical_record;
@@ -277,17 +278,128 @@ TEST_CASE("unsealed format-2 records are read only while accepted, and only in t
     CHECK(upgrading.open(encode_record(elsewhere), name, elsewhere.id).error() == record_errc::forged);
     // Told to write format 2, a sealer writes exactly what 0.1 wrote.
     CHECK(record_sealer(keys, {2, true}).seal(r, name) == legacy);
-    CHECK_THROWS_AS(record_sealer(keys, {4, true}), std::invalid_argument);
+    CHECK_THROWS_AS(record_sealer(keys, {5, true}), std::invalid_argument);
+    CHECK_THROWS_AS(record_sealer(keys, {1, true}), std::invalid_argument);
 }
 
 TEST_CASE("a newer format is unsupported, and its owner is still read from the common header") {
     const auto keys = keys_of(key_a);
     const auto r = bucketed_record(*keys);
     std::string newer = record_sealer(keys, {}).seal(r, "k");
-    newer[0] = 4;
+    newer[0] = 5;
     CHECK(record_sealer(keys, {3, true}).open(newer, "k", r.id).error() == record_errc::unsupported_format);
+    CHECK(record_sealer(keys, {4, true}).open(newer, "k", r.id).error() == record_errc::unsupported_format);
     CHECK(record_owner(newer) == std::optional<std::string_view>(r.user_id));
     CHECK(record_owner(encode_record(r)) == std::optional<std::string_view>(r.user_id));
     CHECK(record_owner("\x01") == std::nullopt);
     CHECK(record_owner("") == std::nullopt);
+}
+
+// --- format 4: a chain of previous secrets ----------------------------------
+
+TEST_CASE("a record with a chain of previous secrets is sealed as format 4 and opens whole") {
+    const auto keys = keys_of(key_a);
+    const record_sealer sealer(keys, {});
+    CHECK(sealer.options().write_format == 4);
+    auto r = chained_record();
+    r.id.bucket = keys->user_bucket(r.user_id);
+    const std::string name = "p:{1}:s:" + r.id.to_string();
+    const std::string sealed = sealer.seal(r, name);
+    CHECK(static_cast<unsigned char>(sealed[0]) == 4);
+    // Two more previous secrets than format 3 holds: a count byte and 16 + 4 bytes each.
+    CHECK(sealed.size() == encode_record(r).size() + 17 + 1 + 2 * (16 + 4));
+    auto opened = sealer.open(sealed, name, r.id);
+    REQUIRE(opened);
+    CHECK(*opened == r);
+    CHECK(opened->previous.size() == 3);
+    // The seal covers the chain: every changed byte is refused, so is every truncation.
+    for (std::size_t i = 1; i < sealed.size(); ++i) {
+        std::string changed = sealed;
+        changed[i] = static_cast<char>(changed[i] ^ 0x20);
+        INFO("byte " << i);
+        CHECK(sealer.open(changed, name, r.id).error() == record_errc::forged);
+    }
+    for (std::size_t n = 0; n < sealed.size(); ++n) {
+        INFO("truncated to " << n);
+        CHECK_FALSE(sealer.open(sealed.substr(0, n), name, r.id));
+    }
+    // The header the scripts and older versions read is the same as in every format.
+    CHECK(record_owner(sealed) == std::optional<std::string_view>(r.user_id));
+}
+
+TEST_CASE("without a chain, format 4 writes format 3 byte for byte; format 3 or 2 keeps the newest previous secret") {
+    const auto keys = keys_of(key_a);
+    const std::string name = "p:s:x";
+    const record_sealer four(keys, {4, true}), three(keys, {3, true}), two(keys, {2, true});
+    for (auto r : {typical_record(), rotated_record()}) {
+        r.id.bucket = keys->user_bucket(r.user_id);
+        CHECK(four.seal(r, name) == three.seal(r, name));
+        CHECK(static_cast<unsigned char>(four.seal(r, name)[0]) == 3);
+    }
+    // Beside instances that read formats 2 and 3 only (record-format = 3),
+    // a chain is cut to its newest secret: what they read, never a format 4.
+    auto r = chained_record();
+    r.id.bucket = keys->user_bucket(r.user_id);
+    auto newest_only = r;
+    newest_only.previous.resize(1);
+    const auto as_three = three.seal(r, name);
+    CHECK(static_cast<unsigned char>(as_three[0]) == 3);
+    CHECK(as_three == three.seal(newest_only, name));
+    auto opened = four.open(as_three, name, r.id);
+    REQUIRE(opened);
+    CHECK(*opened == newest_only);
+    CHECK(two.seal(r, name) == encode_record(newest_only));
+    CHECK(four.open(two.seal(r, name), name, r.id).value() == newest_only);
+}
+
+TEST_CASE("format 4 fields: a count of 2 to 4 previous secrets, one spelling per record") {
+    const auto r = chained_record();
+    const std::string four = encode_record_fields(r, 4);
+    CHECK(static_cast<unsigned char>(four[0]) == 4);
+    CHECK(decode_record_fields(four, r.id).value() == r);
+    // Formats 2 and 3 of the same record hold only the newest previous secret.
+    auto newest_only = r;
+    newest_only.previous.resize(1);
+    CHECK(decode_record_fields(encode_record_fields(r, 3), r.id).value() == newest_only);
+    CHECK(encode_record_fields(r, 2) == encode_record(newest_only));
+
+    // The count: two at least (one is format 3's spelling), max_previous_secrets at most.
+    CHECK_THROWS_AS((void)encode_record_fields(rotated_record(), 4), std::invalid_argument);
+    CHECK_THROWS_AS((void)encode_record_fields(typical_record(), 4), std::invalid_argument);
+    CHECK_THROWS_AS((void)encode_record_fields(r, 5), std::invalid_argument);
+    auto full = r;
+    full.previous.push_back({digest_secret(as_bytes("oldest")), created + 40min + 10s});
+    REQUIRE(full.previous.size() == max_previous_secrets);
+    CHECK(decode_record_fields(encode_record_fields(full, 4), r.id).value() == full);
+    // Where the count sits: after the 16-byte current digest, before the three entries of 20 bytes.
+    const std::size_t count_at = four.size() - 3 * 20 - 1;
+    REQUIRE(four[count_at] == 3);
+    for (const char bad : {'\x00', '\x01', '\x05', '\x7f'}) {
+        std::string changed = four;
+        changed[count_at] = bad;
+        INFO("count " << int(bad));
+        CHECK(decode_record_fields(changed, r.id).error() == record_errc::malformed);
+    }
+    std::string no_flag = four;
+    no_flag[1] = static_cast<char>(no_flag[1] & ~2);
+    CHECK(decode_record_fields(no_flag, r.id).error() == record_errc::malformed);
+    CHECK(decode_record_fields(four + "x", r.id).error() == record_errc::malformed);
+    std::string newer = four;
+    newer[0] = 5;
+    CHECK(decode_record_fields(newer, r.id).error() == record_errc::unsupported_format);
+
+    // Mutations: whatever decodes re-encodes to the same bytes in its own format.
+    std::mt19937_64 rng(4242);
+    std::uniform_int_distribution<int> byte(0, 255);
+    std::size_t decoded = 0;
+    for (int round = 0; round < 20000; ++round) {
+        std::string s = four;
+        for (int f = 0, flips = 1 + round % 3; f < flips; ++f)
+            s[1 + rng() % (s.size() - 1)] = static_cast<char>(byte(rng));
+        if (const auto back = decode_record_fields(s, r.id)) {
+            ++decoded;
+            REQUIRE(encode_record_fields(*back, static_cast<std::uint8_t>(s[0])) == s);
+        }
+    }
+    CHECK(decoded > 1000);
 }
