@@ -602,8 +602,10 @@ int run(config& cfg, const config_source& reread) {
     auto store_ready = [&workers, &memory, &index_key_checked] {
         if (memory) return true;
         if (!index_key_checked.load()) return false;
+        // Each thread's store: connected, and not refused for lack of a
+        // permission lately.
         for (const auto& w : workers)
-            if (!w->redis_client->ready()) return false;
+            if (!w->redis_sessions->ready()) return false;
         return true;
     };
     // HTTPS: the certificate loaded by prepare(), and again on SIGHUP.

@@ -446,7 +446,8 @@ std::string render(std::uint64_t open_connections, bool store_ready, std::string
         "# HELP sessiond_redis_errors_total Redis store operations that failed, by kind.\n"
         "# TYPE sessiond_redis_errors_total counter\n";
     static constexpr const char* failure_names[redis_failure_count] = {
-        "timeout", "connection_lost", "not_connected", "busy", "unacknowledged", "error_reply", "oom", "noperm", "rejected", "protocol"};
+        "timeout", "connection_lost", "not_connected", "busy",    "unacknowledged", "error_reply",
+        "oom",     "noperm",          "rejected",      "protocol"};
     for (std::size_t i = 0; i < redis_failure_count; ++i)
         fmt::format_to(it, "sessiond_redis_errors_total{{kind=\"{}\"}} {}\n", failure_names[i],
                        r.redis_failures[i].get());

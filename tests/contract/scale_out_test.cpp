@@ -199,6 +199,17 @@ TEST_CASE(
     const auto fresh = c.add_primary();
     std::atomic<bool> stop{false};
     std::vector<std::thread> threads;
+    // Stops and joins the load however this test ends (a harness step that
+    // throws included).
+    struct joiner {
+        std::atomic<bool>& stop;
+        std::vector<std::thread>& threads;
+        ~joiner() {
+            stop = true;
+            for (auto& t : threads)
+                if (t.joinable()) t.join();
+        }
+    } join_all{stop, threads};
     for (auto& client : clients)
         threads.emplace_back([&, cl = client.get()] { cl->run(stop); });
     std::this_thread::sleep_for(300ms);

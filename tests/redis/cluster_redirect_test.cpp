@@ -11,6 +11,7 @@
 
 #include "common/metrics.hpp"
 #include "helpers.hpp"
+#include "redis/cluster_map.hpp"
 #include "redis/error.hpp"
 #include "support/lying_redis.hpp"
 
@@ -23,18 +24,26 @@ std::string bulk(const std::string& s) {
     return "$" + std::to_string(s.size()) + "\r\n" + s + "\r\n";
 }
 
+std::string slot_range(int first, int last, unsigned short port) {
+    return "*3\r\n:" + std::to_string(first) + "\r\n:" + std::to_string(last) + "\r\n*2\r\n" + bulk("127.0.0.1") + ":" +
+           std::to_string(port) + "\r\n";
+}
+
+// The slot of the key the tests read.
+const int key_slot = redis::key_slot("k");
+
 // `seed` owns all 16384 slots and answers GET with MOVED to `to`;
 // CLUSTER NODES lists the seed and the `members`.
 void script_seed(lying_redis& seed, unsigned short to, const std::vector<unsigned short>& members) {
     const auto port = std::to_string(seed.port());
-    seed.answer("CLUSTER SLOTS", "*1\r\n*3\r\n:0\r\n:16383\r\n*2\r\n" + bulk("127.0.0.1") + ":" + port + "\r\n");
+    seed.answer("CLUSTER SLOTS", "*1\r\n" + slot_range(0, 16383, seed.port()));
     std::string nodes =
         "0000000000000000000000000000000000000001 127.0.0.1:" + port + "@1 myself,master - 0 0 1 connected 0-16383\n";
     for (auto m : members)
         nodes += "000000000000000000000000000000000000000" + std::to_string(m % 10) +
                  " 127.0.0.1:" + std::to_string(m) + "@2 master - 0 0 2 connected\n";
     seed.answer("CLUSTER NODES", bulk(nodes));
-    seed.answer("GET", "-MOVED 12539 127.0.0.1:" + std::to_string(to) + "\r\n");
+    seed.answer("GET", "-MOVED " + std::to_string(key_slot) + " 127.0.0.1:" + std::to_string(to) + "\r\n");
 }
 
 redis::config cluster_config(const lying_redis& seed) {
@@ -83,8 +92,13 @@ TEST_CASE("Cluster: MOVED to a member not connected yet is followed; its first c
     client.start();
     REQUIRE(wait_ready(ioc, client, 10s));
 
-    // The member owns no slot in the map: nothing has connected to it yet.
+    // The member owns no slot in the map it was given: nothing has
+    // connected to it yet. From now on the seed's map says what its MOVED
+    // says, as a real cluster's does once a slot has moved.
     CHECK(member.connections() == 0);
+    seed.answer("CLUSTER SLOTS", "*3\r\n" + slot_range(0, key_slot - 1, seed.port()) +
+                                     slot_range(key_slot, key_slot, member.port()) +
+                                     slot_range(key_slot + 1, 16383, seed.port()));
     auto r = exec(ioc, client, redis::command("GET", "k"));
     REQUIRE_FALSE(r.ec);
     CHECK(r.value.str() == "here");

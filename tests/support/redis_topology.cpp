@@ -612,6 +612,8 @@ unsigned short cluster_setup::add_primary() {
         },
         20s, 20ms);
     if (!joined) throw std::runtime_error("cluster_setup: the new primary did not join: " + why);
+    // It takes MIGRATE only once it knows every slot's owner (cluster_state:ok).
+    wait_until_ok(20s);
     return port;
 }
 

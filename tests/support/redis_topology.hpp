@@ -117,7 +117,8 @@ public:
 
     // Scale-out: starts a new, empty primary (no slots, no replica), has it
     // meet the cluster, and returns its port once every live node lists it
-    // as connected. Slots then move to it with migrate_slot().
+    // as connected and it sees the cluster ok. Slots then move to it with
+    // migrate_slot().
     unsigned short add_primary();
     // CLUSTER FAILOVER on that replica; waits until it is primary and every
     // live node agrees on the slots' owners.

@@ -30,7 +30,7 @@ TEST_CASE("history: a clean history has no violation and reports the revoke-to-r
     h.record(at(kind::revoke, 1, 1, 10, 12, 204));
     // Sent before the revocation was acknowledged: either answer is right.
     h.record(at(kind::validate, 0, 1, 11, 13, 200));
-    h.record(at(kind::validate, 0, 1, 12, 15, 401, true));
+    h.record(at(kind::validate, 0, 1, 13, 15, 401, true));
     const auto v = h.check();
     CHECK(v.violations.empty());
     CHECK(v.revocations == 1);
