@@ -561,11 +561,6 @@ std::optional<auth_requirements> read_requirements(http::request_context& ctx) {
     return out;
 }
 
-bool accepts_html(const http::request& req) {
-    auto accept = req[http::field::accept];
-    return accept.size() <= 1024 && accept.find("text/html") != std::string_view::npos;
-}
-
 // A metadata value as header text: strings percent-encoded as the user id,
 // numbers and booleans as JSON; nullopt for null, arrays and objects.
 std::optional<std::string> header_value(const json::value& v) {
@@ -606,7 +601,7 @@ asio::awaitable<void> session_api::forward_auth(http::request_context& ctx) {
         if (!read) co_return;
         wanted = *read;
     }
-    auto original = original_of(ctx.req, below);
+    auto original = original_of(ctx.req, below, settings_.original_headers);
     auto shown = original.for_log();
     auto presented = find_token(ctx.req, settings_.cookie.name);
     auto token = presented.token.size() > max_token_field ? std::string_view() : presented.token;
@@ -632,7 +627,9 @@ asio::awaitable<void> session_api::forward_auth(http::request_context& ctx) {
         ctx.res.set(http::field::set_cookie, cookie_deletion());
     log::debug("forward auth refused", {{"original_request", shown}, {"request_id", ctx.request_id}});
 
-    if (settings_.login_url.empty() || wanted.redirect == redirect_mode::off || !accepts_html(ctx.req)) co_return;
+    if (settings_.login_url.empty() || wanted.redirect == redirect_mode::off ||
+        !accepts_html(ctx.req[http::field::accept]))
+        co_return;
     auto url = original.url();
     // Never an open redirect: only back to a host the operator named.
     if (url.empty() || !host_allowed(original.host, settings_.redirect_hosts)) co_return;

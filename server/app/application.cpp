@@ -510,6 +510,7 @@ int run(config& cfg, const config_source& reread) {
     settings.login_url = cfg.auth.login_url;
     settings.redirect_hosts = parse_host_list(cfg.auth.redirect_hosts);
     settings.redirect_param = cfg.auth.redirect_param;
+    settings.original_headers = parse_original_headers(cfg.auth.original_headers);
     const session::token_codec& codec = *prepared.codec;
 
     std::vector<std::unique_ptr<worker>> workers;

@@ -362,6 +362,12 @@ const std::vector<option_def>& options() {
             SESSIOND_FIELD(std::string, auth.redirect_hosts)),
         opt("auth-redirect-param", "/v1/auth: the login URL's query parameter holding the original URL",
             SESSIOND_FIELD(std::string, auth.redirect_param)),
+        opt("auth-original-headers",
+            "/v1/auth: header families describing the original request, most trusted first: x-original "
+            "(X-Original-URL, X-Original-Method: nginx) and x-forwarded (X-Forwarded-Method, -Proto, -Host, -Uri: "
+            "Traefik, Caddy); the first one present is the only one read (empty = none; below /v1/auth the request "
+            "line always is)",
+            SESSIOND_FIELD(std::string, auth.original_headers)),
         opt("auth-assertion-audience",
             "/v1/auth: add a signed assertion for this audience to every 200 (empty = none; needs assertion-keys)",
             SESSIOND_FIELD(std::string, auth.assertion_audience)),
@@ -408,6 +414,24 @@ std::vector<std::string> parse_list(std::string_view text) {
             }))
             throw std::invalid_argument("an entry is longer than 256 bytes or holds a control character, '\"' or '\\'");
         out.emplace_back(entry);
+    }
+    return out;
+}
+
+std::vector<header_family> parse_original_headers(std::string_view text) {
+    std::vector<header_family> out;
+    for (const auto& entry : parse_list(text)) {
+        std::string name(entry);
+        std::transform(name.begin(), name.end(), name.begin(), [](unsigned char ch) { return std::tolower(ch); });
+        header_family f{};
+        if (name == "x-original")
+            f = header_family::x_original;
+        else if (name == "x-forwarded")
+            f = header_family::x_forwarded;
+        else
+            throw std::invalid_argument("expected x-original and/or x-forwarded, comma-separated");
+        if (std::find(out.begin(), out.end(), f) != out.end()) throw std::invalid_argument(name + " is named twice");
+        out.push_back(f);
     }
     return out;
 }
@@ -542,6 +566,11 @@ void validate(const config& c, const std::map<std::string, std::string>& sources
         }
     } catch (const std::invalid_argument& e) {
         fail("auth-metadata-headers", e.what());
+    }
+    try {
+        parse_original_headers(c.auth.original_headers);
+    } catch (const std::invalid_argument& e) {
+        fail("auth-original-headers", e.what());
     }
     std::vector<std::string> redirect_hosts;
     try {

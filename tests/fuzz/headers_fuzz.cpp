@@ -117,6 +117,8 @@ void check_original_request(const std::vector<std::string_view>& in) {
         if (c <= 0x20 || c >= 0x7f) std::abort();
     if (!url.starts_with(o.scheme + "://" + o.host + "/")) std::abort();
     if (o.host.find_first_of("@/,?#") != std::string::npos || o.uri.starts_with("//")) std::abort();
+    // The host is one an RFC 3986 parser takes as it is: labels, IP literals, a port of 1..65535.
+    if (api::checked_host(o.host) != o.host) std::abort();
     if (api::host_allowed(o.host, {"x.example"}) && api::host_name(o.host) != "x.example") std::abort();
     for (char c : api::query_escape(url))
         if (!(std::isalnum(static_cast<unsigned char>(c)) ||

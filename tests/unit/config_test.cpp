@@ -172,6 +172,23 @@ TEST_CASE("describe redacts secrets and round-trips through a file") {
     CHECK(again.cfg.http.read_timeout == 1500ms);
 }
 
+TEST_CASE("auth-original-headers: known families, each once", "[config]") {
+    CHECK(load({}).cfg.auth.original_headers == "x-original,x-forwarded");
+    CHECK(parse_original_headers(load({}).cfg.auth.original_headers) ==
+          std::vector<header_family>{header_family::x_original, header_family::x_forwarded});
+    CHECK(load({"--auth-original-headers", "x-forwarded"}).cfg.auth.original_headers == "x-forwarded");
+    CHECK(load({"--auth-original-headers", ""}).cfg.auth.original_headers.empty());
+    for (std::string bad : {"x-forwarded-host", "x-original,x-original", "forwarded", "x-original,,x-forwarded"}) {
+        INFO(bad);
+        try {
+            load({"--auth-original-headers", bad});
+            FAIL("accepted");
+        } catch (const config_error& e) {
+            CHECK_THAT(e.what(), Catch::Contains("'auth-original-headers'"));
+        }
+    }
+}
+
 TEST_CASE("the sample config file holds every option") {
     auto sample = test::read_file(std::string(SESSIOND_SOURCE_DIR) + "/config/sessiond.conf");
     REQUIRE_FALSE(sample.empty());
