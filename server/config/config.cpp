@@ -65,6 +65,71 @@ std::vector<std::pair<std::string, std::string>> parse_metadata_headers(std::str
     return out;
 }
 
+std::optional<std::string> reserved_header_reason(std::string_view name) {
+    std::string n(name);
+    std::transform(n.begin(), n.end(), n.begin(), [](unsigned char ch) { return std::tolower(ch); });
+    struct rule {
+        std::string_view name;
+        bool prefix;
+        std::string_view why;
+    };
+    static constexpr std::string_view browser_state = "it sets state in the browser";
+    static constexpr std::string_view redirects = "it redirects the client";
+    static constexpr std::string_view routing = "it routes the request";
+    static constexpr std::string_view caching = "it controls caching";
+    static constexpr std::string_view framing = "it frames or describes the message body";
+    static constexpr std::string_view hop = "it is a hop-by-hop header";
+    static constexpr std::string_view credentials = "it carries or asks for credentials";
+    static constexpr std::string_view own = "sessiond sets it itself";
+    static constexpr std::string_view original = "it describes the original request to proxies and sessiond";
+    static constexpr std::string_view proxy = "a proxy acts on it";
+    static constexpr rule rules[] = {
+        {"set-cookie", false, browser_state},
+        {"set-cookie2", false, browser_state},
+        {"clear-site-data", false, browser_state},
+        {"strict-transport-security", false, browser_state},
+        {"access-control-", true, browser_state},
+        {"location", false, redirects},
+        {"refresh", false, redirects},
+        {"host", false, routing},
+        {":", true, routing},
+        {"cache-control", false, caching},
+        {"pragma", false, caching},
+        {"expires", false, caching},
+        {"age", false, caching},
+        {"vary", false, caching},
+        {"etag", false, caching},
+        {"last-modified", false, caching},
+        {"content-", true, framing},
+        {"transfer-encoding", false, framing},
+        {"trailer", false, framing},
+        {"connection", false, hop},
+        {"keep-alive", false, hop},
+        {"te", false, hop},
+        {"upgrade", false, hop},
+        {"proxy-", true, hop},
+        {"http2-settings", false, hop},
+        {"authorization", false, credentials},
+        {"cookie", false, credentials},
+        {"www-authenticate", false, credentials},
+        {"x-request-id", false, own},
+        {"date", false, own},
+        {"server", false, own},
+        {"retry-after", false, own},
+        {"forwarded", false, original},
+        {"x-forwarded-", true, original},
+        {"x-original-", true, original},
+        {"x-real-ip", false, original},
+        {"x-accel-", true, proxy},
+        {"x-sendfile", false, proxy},
+        {"x-envoy-", true, proxy},
+    };
+    for (const auto& r : rules)
+        if (r.prefix ? n.starts_with(r.name) : n == r.name)
+            return std::string("cannot carry session data: ") + std::string(r.why);
+    return std::nullopt;
+}
+
 std::vector<std::string> parse_host_list(std::string_view text) {
     std::vector<std::string> out;
     for (auto item : list_items(text)) {
@@ -553,19 +618,37 @@ void validate(const config& c, const std::map<std::string, std::string>& sources
         }
         if (!c.auth.assertion_audience.empty() && keys.empty()) fail("auth-assertion-audience", "needs assertion-keys");
     }
+    // The headers of a /v1/auth 200, which proxies copy to the upstream
+    // request (and some to the client): none may be a header that frames,
+    // routes or redirects a message, sets browser state, carries
+    // credentials, or describes the original request.
+    auto same_name = [](const std::string& a, const std::string& b) {
+        return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](unsigned char x, unsigned char y) {
+                   return std::tolower(x) == std::tolower(y);
+               });
+    };
+    for (auto [option, header] : {std::pair<const char*, const std::string*>{"auth-user-header", &c.auth.user_header},
+                                  {"auth-id-header", &c.auth.id_header},
+                                  {"auth-assertion-header", &c.auth.assertion_header}})
+        if (auto why = reserved_header_reason(*header)) fail(option, "header " + *header + " " + *why);
+    if (same_name(c.auth.user_header, c.auth.id_header)) fail("auth-id-header", "must differ from auth-user-header");
+    std::vector<std::pair<std::string, std::string>> metadata_headers;
     try {
-        for (const auto& entry : parse_metadata_headers(c.auth.metadata_headers)) {
-            const std::string& header = entry.second;
-            auto same = [&](const std::string& other) {
-                return other.size() == header.size() &&
-                       std::equal(other.begin(), other.end(), header.begin(),
-                                  [](unsigned char a, unsigned char b) { return std::tolower(a) == std::tolower(b); });
-            };
-            if (same(c.auth.user_header) || same(c.auth.id_header) || same(c.auth.api_key_header))
-                fail("auth-metadata-headers", "header " + header + " is already the user, id or API key header");
-        }
+        metadata_headers = parse_metadata_headers(c.auth.metadata_headers);
     } catch (const std::invalid_argument& e) {
         fail("auth-metadata-headers", e.what());
+    }
+    for (const auto& entry : metadata_headers) {
+        const std::string& header = entry.second;
+        if (auto why = reserved_header_reason(header)) fail("auth-metadata-headers", "header " + header + " " + *why);
+        for (auto [option, other] :
+             {std::pair<const char*, const std::string*>{"auth-user-header", &c.auth.user_header},
+              {"auth-id-header", &c.auth.id_header},
+              {"auth-assertion-header", &c.auth.assertion_header},
+              {"api-key-header", &c.auth.api_key_header},
+              {"request-id-header", &c.http.request_id_header}})
+            if (same_name(*other, header))
+                fail("auth-metadata-headers", "header " + header + " is already the " + option + " header");
     }
     try {
         parse_original_headers(c.auth.original_headers);

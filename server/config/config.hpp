@@ -230,6 +230,12 @@ std::vector<std::string> parse_host_list(std::string_view text);
 // the order given. Throws std::invalid_argument naming what is wrong.
 std::vector<header_family> parse_original_headers(std::string_view text);
 
+// Whether a header name may be configured to carry a metadata value on a
+// /v1/auth 200: nullopt if so, else why not. Names that frame or route a
+// message, set state in a browser, carry credentials, or describe the
+// original request to sessiond are refused (compared case-insensitively).
+std::optional<std::string> reserved_header_reason(std::string_view name);
+
 // assertion-keys: (kid, path) pairs. Throws std::invalid_argument naming
 // what is wrong.
 std::vector<std::pair<std::string, std::string>> parse_assertion_keys(std::string_view text);
