@@ -230,6 +230,15 @@ std::shared_ptr<const caller> authorize(http::request_context& ctx, const key_se
         }
         return std::shared_ptr<const caller>(set, who);
     }
+    // Two keys are ambiguous: which one a proxy or a server behind it would
+    // read differs, so neither is taken.
+    auto keys = ctx.req.equal_range(api_key_header);
+    if (keys.first != keys.second && std::next(keys.first) != keys.second) {
+        http::set_problem(ctx.res, sessiond::error::unauthenticated,
+                          "exactly one " + std::string(api_key_header) + " header is required; the request has several",
+                          ctx.request_id);
+        return nullptr;
+    }
     const caller* who = set->authenticate(ctx.req[api_key_header]);
     if (!who) {
         http::set_problem(ctx.res, sessiond::error::unauthenticated,
@@ -600,6 +609,12 @@ asio::awaitable<void> session_api::forward_auth(http::request_context& ctx) {
         auto read = read_requirements(ctx);
         if (!read) co_return;
         wanted = *read;
+    }
+    // Two Authorization headers are ambiguous: a proxy or the application
+    // may read the other one than sessiond would.
+    if (ctx.req.count(http::field::authorization) > 1) {
+        malformed(ctx, "a request carries one Authorization header at most");
+        co_return;
     }
     auto original = original_of(ctx.req, below, settings_.original_headers);
     auto shown = original.for_log();

@@ -10,6 +10,7 @@
 
 #include <boost/asio/buffer.hpp>
 
+#include <algorithm>
 #include <cctype>
 #include <cstddef>
 #include <cstdint>
@@ -63,9 +64,9 @@ void check_header_safe(std::string_view in) {
 }
 
 void check_request_id(std::string_view id) {
+    // 1..128 printable ASCII characters, as proto/openapi.yaml allows.
     bool ok = !id.empty() && id.size() <= http::max_request_id_length &&
-              id.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._:-") ==
-                  std::string_view::npos;
+              std::all_of(id.begin(), id.end(), [](unsigned char c) { return c >= 0x20 && c < 0x7f; });
     if (http::valid_request_id(id) != ok) std::abort();
 }
 
