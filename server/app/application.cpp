@@ -162,6 +162,15 @@ security load_security(const config& cfg) {
         throw config_error(
             "invalid value for 'tls-callers': callers by certificate need tls-client-auth = optional "
             "or require");
+    // With several audiences, a redeem caller bound to none can burn any
+    // audience's assertions; it keeps working as before, with a warning.
+    if (parse_list(cfg.assertion.audiences).size() > 1)
+        for (const auto& name : parsed.unbound_redeemers())
+            out.warnings.push_back({"caller '" + name +
+                                        "' may redeem assertions for every audience: bind it to its own with the "
+                                        "scope assertions:redeem:<audience>",
+                                    "api-keys",
+                                    {}});
     if (parsed.empty()) {
         if (!cfg.development)
             throw config_error(

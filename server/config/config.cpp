@@ -400,7 +400,9 @@ const std::vector<option_def>& options() {
             SESSIOND_FIELD(std::string, session.limit_policy)),
         opt("metadata-max-bytes", "largest session metadata, serialized (beyond: 400)",
             SESSIOND_FIELD(std::size_t, session.metadata_max_bytes)),
-        opt("api-keys", "callers: name=sha256hex:scope[,scope...] entries separated by ';' (see sessiond keygen)",
+        opt("api-keys",
+            "callers: name=sha256hex:scope[,scope...] entries separated by ';' (see sessiond keygen); "
+            "assertions:mint:<audience> and assertions:redeem:<audience> bind a caller to audiences",
             SESSIOND_FIELD(std::string, auth.api_keys), true),
         opt("api-keys-file", "file holding api-keys entries, one per line",
             SESSIOND_FIELD(std::string, auth.api_keys_file)),
