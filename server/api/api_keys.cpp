@@ -1,8 +1,10 @@
 #include "api/api_keys.hpp"
 
+#include <algorithm>
 #include <atomic>
 #include <cstring>
 #include <stdexcept>
+#include <tuple>
 
 #include "common/text.hpp"
 #include "session/crypto.hpp"
@@ -16,12 +18,33 @@ constexpr std::pair<std::string_view, scope> scope_names[] = {
     {"auth", scope_auth},          {"assertions:mint", scope_mint}, {"assertions:redeem", scope_redeem},
 };
 
-std::uint8_t parse_scopes(std::string_view list, const std::string& where) {
+// The scopes of `list` into `who`: names, and "assertions:mint:<audience>" or
+// "assertions:redeem:<audience>" for a scope bound to audiences.
+void parse_scopes(std::string_view list, const std::string& where, caller& who) {
     std::uint8_t scopes = 0;
+    bool unbound_mint = false, unbound_redeem = false;
     while (!list.empty()) {
         auto comma = list.find(',');
         auto name = trim(list.substr(0, comma));
         auto s = parse_scope(name);
+        if (s) {
+            unbound_mint = unbound_mint || *s == scope_mint;
+            unbound_redeem = unbound_redeem || *s == scope_redeem;
+        } else {
+            for (auto [prefix, bound, audiences] :
+                 {std::tuple{std::string_view("assertions:mint:"), scope_mint, &who.mint_audiences},
+                  std::tuple{std::string_view("assertions:redeem:"), scope_redeem, &who.redeem_audiences}}) {
+                if (!name.starts_with(prefix)) continue;
+                auto audience = name.substr(prefix.size());
+                if (audience.empty() || audience.size() > 256 ||
+                    std::any_of(audience.begin(), audience.end(),
+                                [](unsigned char ch) { return ch <= 0x20 || ch >= 0x7f || ch == '"' || ch == '\\'; }))
+                    throw std::invalid_argument(where + ": " + std::string(prefix) +
+                                                " needs an audience of visible ASCII without '\"' or '\\'");
+                audiences->emplace_back(audience);
+                s = bound;
+            }
+        }
         if (!s) {
             // A scope name is echoed to help with a typo; anything else there
             // may be a key pasted in the wrong place.
@@ -35,7 +58,10 @@ std::uint8_t parse_scopes(std::string_view list, const std::string& where) {
         list.remove_prefix(comma + 1);
     }
     if (!scopes) throw std::invalid_argument(where + ": no scope");
-    return scopes;
+    // Both would leave the binding without effect: say which is meant.
+    if ((unbound_mint && !who.mint_audiences.empty()) || (unbound_redeem && !who.redeem_audiences.empty()))
+        throw std::invalid_argument(where + ": an assertions scope is given both for any audience and for some");
+    who.scopes = scopes;
 }
 
 std::uint64_t next_generation() {
@@ -87,7 +113,8 @@ void api_keys::add_tls_callers(std::string_view spec) {
         if (colon == std::string_view::npos || colon + 1 == fields[1].size())
             throw std::invalid_argument(where + ": empty " + std::string(kind) + " name");
         e.value = std::string(fields[1].substr(colon + 1));
-        e.who = caller{std::string(fields[0]), parse_scopes(fields[2], where)};
+        e.who.name = std::string(fields[0]);
+        parse_scopes(fields[2], where, e.who);
         tls_entries_.push_back(std::move(e));
     });
     generation_ = next_generation();
@@ -138,13 +165,26 @@ api_keys api_keys::parse(std::string_view spec) {
             if (hi < 0 || lo < 0) throw std::invalid_argument(where + ": the hash is not hexadecimal");
             e.hash[i] = static_cast<std::uint8_t>(hi * 16 + lo);
         }
-        e.who = caller{name, parse_scopes(rest.substr(65), where)};
+        e.who.name = name;
+        parse_scopes(rest.substr(65), where, e.who);
         for (const auto& other : out.entries_) {
             if (other.who.name == name) throw std::invalid_argument(where + ": the name is used twice");
             if (other.hash == e.hash) throw std::invalid_argument(where + ": the same key hash is listed twice");
         }
         out.entries_.push_back(std::move(e));
     });
+    return out;
+}
+
+std::vector<std::string> api_keys::unbound_redeemers() const {
+    std::vector<std::string> out;
+    auto check = [&out](const caller& who) {
+        if ((who.scopes & scope_redeem) && who.redeem_audiences.empty()) out.push_back(who.name);
+    };
+    for (const auto& e : entries_)
+        check(e.who);
+    for (const auto& e : tls_entries_)
+        check(e.who);
     return out;
 }
 
@@ -210,8 +250,8 @@ void api_keys::clear_recent_keys() {
 }
 
 generated_key generate_key(std::string_view name, std::string_view scopes) {
-    auto parsed = parse_scopes(scopes, "keygen");
-    (void)parsed;
+    caller parsed;
+    parse_scopes(scopes, "keygen", parsed);
     std::array<std::uint8_t, 32> raw{};
     session::random_bytes(raw);
     generated_key out;

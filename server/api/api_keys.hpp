@@ -7,6 +7,7 @@
 // api_keys>), which a reload can swap whole, and no cached authentication
 // survives the swap.
 
+#include <algorithm>
 #include <array>
 #include <cstdint>
 #include <memory>
@@ -36,12 +37,27 @@ std::string_view scope_name(scope s);
 struct caller {
     std::string name;  // for audit logs; never the key
     std::uint8_t scopes = 0;
+    // The audiences a caller bound by "assertions:mint:<audience>" or
+    // "assertions:redeem:<audience>" scopes may mint or redeem for; empty =
+    // unbound: every audience of assertion-audiences.
+    std::vector<std::string> mint_audiences;
+    std::vector<std::string> redeem_audiences;
+
+    bool may_mint_for(std::string_view audience) const { return allows(mint_audiences, audience); }
+    bool may_redeem_for(std::string_view audience) const { return allows(redeem_audiences, audience); }
+
+    static bool allows(const std::vector<std::string>& audiences, std::string_view audience) {
+        return audiences.empty() || std::find(audiences.begin(), audiences.end(), audience) != audiences.end();
+    }
 };
 
 class api_keys {
 public:
     // Entries "name=sha256hex:scope[,scope...]" separated by ';' or newlines;
-    // '#' starts a comment. Throws std::invalid_argument naming the entry.
+    // '#' starts a comment. "assertions:mint:<audience>" and
+    // "assertions:redeem:<audience>" grant the scope for that audience only
+    // (several may be given; not together with the unbound scope). Throws
+    // std::invalid_argument naming the entry.
     static api_keys parse(std::string_view spec);
 
     // Development mode without keys: every request is a caller with all scopes.
@@ -60,6 +76,10 @@ public:
     // Different for every set parse() or allow_all() made; a copy keeps it
     // (same entries). 0 for a default-constructed, empty set.
     std::uint64_t generation() const { return generation_; }
+
+    // The names of the callers (API keys and certificates) with the scope
+    // assertions:redeem for every audience, for the warning at start.
+    std::vector<std::string> unbound_redeemers() const;
 
     // The caller presenting `key`, or nullptr.
     const caller* authenticate(std::string_view key) const;
@@ -87,7 +107,7 @@ private:
     std::vector<tls_entry> tls_entries_;
     bool allow_all_ = false;
     std::uint64_t generation_ = 0;
-    caller development_{"development", scope_all};
+    caller development_{"development", scope_all, {}, {}};
 };
 
 // The key set in use; replaced whole, never changed in place.

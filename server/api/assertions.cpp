@@ -68,6 +68,13 @@ asio::awaitable<void> assertion_api::mint(http::request_context& ctx) {
     if (!token) co_return;
     auto audience = get_string(ctx, body, "audience", true);
     if (!audience) co_return;
+    if (!who->may_mint_for(*audience)) {
+        http::set_problem(ctx.res, sessiond::error::forbidden,
+                          "the caller may not mint assertions for this audience (its assertions:mint:<audience> "
+                          "scopes name others)",
+                          ctx.request_id);
+        co_return;
+    }
     const auto signer = assertions_.signer();
     if (!signer) co_return set_assertion_failure(ctx, assertion_errc::disabled);
     auto ttl = get_int(ctx, body, "ttl", 1, signer->settings().max_ttl.count());
@@ -103,6 +110,15 @@ asio::awaitable<void> assertion_api::redeem(http::request_context& ctx) {
     if (!assertion) co_return;
     auto audience = get_string(ctx, body, "audience", true);
     if (!audience) co_return;
+    // Before anything is read or marked used: a caller bound to other
+    // audiences can neither burn nor probe this one's assertions.
+    if (!who->may_redeem_for(*audience)) {
+        http::set_problem(ctx.res, sessiond::error::forbidden,
+                          "the caller may not redeem assertions for this audience (its assertions:redeem:<audience> "
+                          "scopes name others)",
+                          ctx.request_id);
+        co_return;
+    }
     if (assertion->size() > service::assertion_signer::max_size) {
         malformed(ctx, "assertion exceeds " + std::to_string(service::assertion_signer::max_size) + " bytes");
         co_return;

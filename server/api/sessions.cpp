@@ -53,32 +53,82 @@ void reply_session(http::request_context& ctx, const session_record& r) {
 }
 
 // A list page's cursor on the wire: base64url of the position's deadline
-// (milliseconds, 8 bytes big-endian) and the id's 16 random bytes. Opaque to
-// callers; a cursor that is not one of these is refused, one that was edited
-// only moves where the listing resumes within the same user's sessions.
-constexpr std::size_t cursor_bytes = 8 + 16;
+// (milliseconds, 8 bytes big-endian), the id's 16 random bytes and a tag of
+// 16 bytes, HMAC-SHA-256 under the user index key over both and the user id
+// (keyring::derive_secret). Opaque to callers: only a cursor this
+// deployment issued for this user is accepted, so a caller can neither
+// forge a position nor carry a cursor over to another user. The user index
+// key never changes for a deployment, so a cursor outlives token key
+// rotations and is good on every instance.
+constexpr std::size_t cursor_position_bytes = 8 + 16;
+constexpr std::size_t cursor_tag_bytes = 16;
+constexpr std::size_t cursor_bytes = cursor_position_bytes + cursor_tag_bytes;
+constexpr std::string_view cursor_context = "sessiond list cursor";
 
-std::string encode_cursor(const service::user_cursor& c) {
-    std::array<std::uint8_t, cursor_bytes> raw{};
+using cursor_array = std::array<std::uint8_t, cursor_bytes>;
+
+// The tag of the position in `raw` for `user_id`, written after it.
+void tag_cursor(cursor_array& raw, const session::keyring& keys, std::string_view user_id) {
+    auto mac = keys.derive_secret(cursor_context, session::bytes_view(raw.data(), cursor_position_bytes), user_id);
+    std::copy(mac.begin(), mac.begin() + cursor_tag_bytes, raw.begin() + cursor_position_bytes);
+}
+
+std::string encode_cursor(const service::user_cursor& c, const session::keyring& keys, std::string_view user_id) {
+    cursor_array raw{};
     auto ms = static_cast<std::uint64_t>(c.deadline.time_since_epoch().count());
     for (int i = 7; i >= 0; --i, ms >>= 8)
         raw[static_cast<std::size_t>(i)] = static_cast<std::uint8_t>(ms & 0xFF);
     std::copy(c.id.id.begin(), c.id.id.end(), raw.begin() + 8);
+    tag_cursor(raw, keys, user_id);
     return session::base64url_encode(raw);
 }
 
-std::optional<service::user_cursor> decode_cursor(std::string_view text) {
-    std::array<std::uint8_t, cursor_bytes> raw{};
+std::optional<service::user_cursor> decode_cursor(std::string_view text, const session::keyring& keys,
+                                                  std::string_view user_id) {
+    cursor_array raw{};
     if (text.size() != session::base64url_encoded_size(cursor_bytes)) return std::nullopt;
     auto n = session::base64url_decode(text, raw);
     if (!n || *n != cursor_bytes) return std::nullopt;
+    cursor_array expected = raw;
+    tag_cursor(expected, keys, user_id);
+    if (!session::equal_ct(session::bytes_view(expected).subspan(cursor_position_bytes),
+                           session::bytes_view(raw).subspan(cursor_position_bytes)))
+        return std::nullopt;
     std::uint64_t ms = 0;
     for (std::size_t i = 0; i < 8; ++i)
         ms = (ms << 8) | raw[i];
     if (ms > static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max())) return std::nullopt;
     service::user_cursor c{session::timestamp(std::chrono::milliseconds(static_cast<std::int64_t>(ms))), {}};
-    std::copy(raw.begin() + 8, raw.end(), c.id.id.begin());
+    std::copy(raw.begin() + 8, raw.begin() + cursor_position_bytes, c.id.id.begin());
     return c;
+}
+
+// The query of a route that takes the named parameters, each at most once:
+// an unknown or repeated one is refused (400 set, false returned), as on
+// /v1/auth, so a typo never drops a requirement and a parameter has one value.
+bool only_params(http::request_context& ctx, std::initializer_list<std::string_view> known) {
+    std::vector<std::string_view> seen;
+    std::string_view query = ctx.query;
+    while (!query.empty()) {
+        auto amp = query.find('&');
+        auto pair = query.substr(0, amp);
+        query.remove_prefix(amp == std::string_view::npos ? query.size() : amp + 1);
+        if (pair.empty()) continue;
+        auto name = pair.substr(0, pair.find('='));
+        if (std::find(known.begin(), known.end(), name) == known.end()) {
+            std::string list;
+            for (auto k : known)
+                list += (list.empty() ? "" : ", ") + std::string(k);
+            malformed(ctx, "unknown query parameter: this route takes " + list);
+            return false;
+        }
+        if (std::find(seen.begin(), seen.end(), name) != seen.end()) {
+            malformed(ctx, std::string(name) + " is given more than once");
+            return false;
+        }
+        seen.push_back(name);
+    }
+    return true;
 }
 
 // A query parameter: nullopt when it is absent; false when it is present but
@@ -236,6 +286,15 @@ std::shared_ptr<const caller> authorize(http::request_context& ctx, const key_se
             return nullptr;
         }
         return std::shared_ptr<const caller>(set, who);
+    }
+    // Two keys are ambiguous: which one a proxy or a server behind it would
+    // read differs, so neither is taken.
+    auto keys = ctx.req.equal_range(api_key_header);
+    if (keys.first != keys.second && std::next(keys.first) != keys.second) {
+        http::set_problem(ctx.res, sessiond::error::unauthenticated,
+                          "exactly one " + std::string(api_key_header) + " header is required; the request has several",
+                          ctx.request_id);
+        return nullptr;
     }
     const caller* who = set->authenticate(ctx.req[api_key_header]);
     if (!who) {
@@ -452,7 +511,10 @@ asio::awaitable<void> session_api::list_user(http::request_context& ctx) {
         co_return;
     }
     std::optional<std::string> limit_text, cursor_text;
-    if (!read_param(ctx, "limit", limit_text) || !read_param(ctx, "cursor", cursor_text)) co_return;
+    if (!only_params(ctx, {"limit", "cursor"}) || !read_param(ctx, "limit", limit_text) ||
+        !read_param(ctx, "cursor", cursor_text))
+        co_return;
+    const auto keys = sessions_.keys();
     std::size_t limit = service::default_page;
     if (limit_text) {
         auto [end, ec] = std::from_chars(limit_text->data(), limit_text->data() + limit_text->size(), limit);
@@ -464,7 +526,7 @@ asio::awaitable<void> session_api::list_user(http::request_context& ctx) {
     }
     std::optional<service::user_cursor> after;
     if (cursor_text) {
-        after = decode_cursor(*cursor_text);
+        after = decode_cursor(*cursor_text, *keys, user_id);
         if (!after) {
             malformed(ctx, "cursor must be a next_cursor from a previous page");
             co_return;
@@ -481,7 +543,8 @@ asio::awaitable<void> session_api::list_user(http::request_context& ctx) {
     }
     out += ']';
     if (listed->unreadable > 0) out.append(R"(,"unreadable":)").append(std::to_string(listed->unreadable));
-    if (listed->next) out.append(R"(,"next_cursor":")").append(encode_cursor(*listed->next)).append(1, '"');
+    if (listed->next)
+        out.append(R"(,"next_cursor":")").append(encode_cursor(*listed->next, *keys, user_id)).append(1, '"');
     out += '}';
     http::set_json(ctx.res, http::status::ok, std::move(out));
 }
@@ -495,7 +558,7 @@ asio::awaitable<void> session_api::delete_user(http::request_context& ctx) {
         co_return;
     }
     std::optional<std::string> except_text;
-    if (!read_param(ctx, "except", except_text)) co_return;
+    if (!only_params(ctx, {"except"}) || !read_param(ctx, "except", except_text)) co_return;
     std::optional<session::session_id> except;
     if (except_text) {
         except = session::session_id::parse(*except_text);
@@ -568,11 +631,6 @@ std::optional<auth_requirements> read_requirements(http::request_context& ctx) {
     return out;
 }
 
-bool accepts_html(const http::request& req) {
-    auto accept = req[http::field::accept];
-    return accept.size() <= 1024 && accept.find("text/html") != std::string_view::npos;
-}
-
 // A metadata value as header text: strings percent-encoded as the user id,
 // numbers and booleans as JSON; nullopt for null, arrays and objects.
 std::optional<std::string> header_value(const json::value& v) {
@@ -613,7 +671,13 @@ asio::awaitable<void> session_api::forward_auth(http::request_context& ctx) {
         if (!read) co_return;
         wanted = *read;
     }
-    auto original = original_of(ctx.req, below);
+    // Two Authorization headers are ambiguous: a proxy or the application
+    // may read the other one than sessiond would.
+    if (ctx.req.count(http::field::authorization) > 1) {
+        malformed(ctx, "a request carries one Authorization header at most");
+        co_return;
+    }
+    auto original = original_of(ctx.req, below, settings_.original_headers);
     auto shown = original.for_log();
     auto presented = find_token(ctx.req, settings_.cookie.name);
     auto token = presented.token.size() > max_token_field ? std::string_view() : presented.token;
@@ -639,7 +703,9 @@ asio::awaitable<void> session_api::forward_auth(http::request_context& ctx) {
         ctx.res.set(http::field::set_cookie, cookie_deletion());
     log::debug("forward auth refused", {{"original_request", shown}, {"request_id", ctx.request_id}});
 
-    if (settings_.login_url.empty() || wanted.redirect == redirect_mode::off || !accepts_html(ctx.req)) co_return;
+    if (settings_.login_url.empty() || wanted.redirect == redirect_mode::off ||
+        !accepts_html(ctx.req[http::field::accept]))
+        co_return;
     auto url = original.url();
     // Never an open redirect: only back to a host the operator named.
     if (url.empty() || !host_allowed(original.host, settings_.redirect_hosts)) co_return;

@@ -33,6 +33,8 @@ struct api_settings {
     std::string login_url;
     std::vector<std::string> redirect_hosts;
     std::string redirect_param = "rd";
+    // /v1/auth: where the original request is read from, most trusted first.
+    std::vector<header_family> original_headers = {header_family::x_original, header_family::x_forwarded};
 };
 
 // The caller of a request with the scope `needed`, kept alive with its key

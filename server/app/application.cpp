@@ -161,6 +161,15 @@ security load_security(const config& cfg) {
         throw config_error(
             "invalid value for 'tls-callers': callers by certificate need tls-client-auth = optional "
             "or require");
+    // With several audiences, a redeem caller bound to none can burn any
+    // audience's assertions; it keeps working as before, with a warning.
+    if (parse_list(cfg.assertion.audiences).size() > 1)
+        for (const auto& name : parsed.unbound_redeemers())
+            out.warnings.push_back({"caller '" + name +
+                                        "' may redeem assertions for every audience: bind it to its own with the "
+                                        "scope assertions:redeem:<audience>",
+                                    "api-keys",
+                                    {}});
     if (parsed.empty()) {
         if (!cfg.development)
             throw config_error(
@@ -515,6 +524,7 @@ int run(config& cfg, const config_source& reread) {
     settings.login_url = cfg.auth.login_url;
     settings.redirect_hosts = parse_host_list(cfg.auth.redirect_hosts);
     settings.redirect_param = cfg.auth.redirect_param;
+    settings.original_headers = parse_original_headers(cfg.auth.original_headers);
     const session::token_codec& codec = *prepared.codec;
 
     std::vector<std::unique_ptr<worker>> workers;

@@ -65,6 +65,71 @@ std::vector<std::pair<std::string, std::string>> parse_metadata_headers(std::str
     return out;
 }
 
+std::optional<std::string> reserved_header_reason(std::string_view name) {
+    std::string n(name);
+    std::transform(n.begin(), n.end(), n.begin(), [](unsigned char ch) { return std::tolower(ch); });
+    struct rule {
+        std::string_view name;
+        bool prefix;
+        std::string_view why;
+    };
+    static constexpr std::string_view browser_state = "it sets state in the browser";
+    static constexpr std::string_view redirects = "it redirects the client";
+    static constexpr std::string_view routing = "it routes the request";
+    static constexpr std::string_view caching = "it controls caching";
+    static constexpr std::string_view framing = "it frames or describes the message body";
+    static constexpr std::string_view hop = "it is a hop-by-hop header";
+    static constexpr std::string_view credentials = "it carries or asks for credentials";
+    static constexpr std::string_view own = "sessiond sets it itself";
+    static constexpr std::string_view original = "it describes the original request to proxies and sessiond";
+    static constexpr std::string_view proxy = "a proxy acts on it";
+    static constexpr rule rules[] = {
+        {"set-cookie", false, browser_state},
+        {"set-cookie2", false, browser_state},
+        {"clear-site-data", false, browser_state},
+        {"strict-transport-security", false, browser_state},
+        {"access-control-", true, browser_state},
+        {"location", false, redirects},
+        {"refresh", false, redirects},
+        {"host", false, routing},
+        {":", true, routing},
+        {"cache-control", false, caching},
+        {"pragma", false, caching},
+        {"expires", false, caching},
+        {"age", false, caching},
+        {"vary", false, caching},
+        {"etag", false, caching},
+        {"last-modified", false, caching},
+        {"content-", true, framing},
+        {"transfer-encoding", false, framing},
+        {"trailer", false, framing},
+        {"connection", false, hop},
+        {"keep-alive", false, hop},
+        {"te", false, hop},
+        {"upgrade", false, hop},
+        {"proxy-", true, hop},
+        {"http2-settings", false, hop},
+        {"authorization", false, credentials},
+        {"cookie", false, credentials},
+        {"www-authenticate", false, credentials},
+        {"x-request-id", false, own},
+        {"date", false, own},
+        {"server", false, own},
+        {"retry-after", false, own},
+        {"forwarded", false, original},
+        {"x-forwarded-", true, original},
+        {"x-original-", true, original},
+        {"x-real-ip", false, original},
+        {"x-accel-", true, proxy},
+        {"x-sendfile", false, proxy},
+        {"x-envoy-", true, proxy},
+    };
+    for (const auto& r : rules)
+        if (r.prefix ? n.starts_with(r.name) : n == r.name)
+            return std::string("cannot carry session data: ") + std::string(r.why);
+    return std::nullopt;
+}
+
 std::vector<std::string> parse_host_list(std::string_view text) {
     std::vector<std::string> out;
     for (auto item : list_items(text)) {
@@ -337,7 +402,9 @@ const std::vector<option_def>& options() {
             SESSIOND_FIELD(std::string, session.limit_policy)),
         opt("metadata-max-bytes", "largest session metadata, serialized (beyond: 400)",
             SESSIOND_FIELD(std::size_t, session.metadata_max_bytes)),
-        opt("api-keys", "callers: name=sha256hex:scope[,scope...] entries separated by ';' (see sessiond keygen)",
+        opt("api-keys",
+            "callers: name=sha256hex:scope[,scope...] entries separated by ';' (see sessiond keygen); "
+            "assertions:mint:<audience> and assertions:redeem:<audience> bind a caller to audiences",
             SESSIOND_FIELD(std::string, auth.api_keys), true),
         opt("api-keys-file", "file holding api-keys entries, one per line",
             SESSIOND_FIELD(std::string, auth.api_keys_file)),
@@ -364,6 +431,12 @@ const std::vector<option_def>& options() {
             SESSIOND_FIELD(std::string, auth.redirect_hosts)),
         opt("auth-redirect-param", "/v1/auth: the login URL's query parameter holding the original URL",
             SESSIOND_FIELD(std::string, auth.redirect_param)),
+        opt("auth-original-headers",
+            "/v1/auth: header families describing the original request, most trusted first: x-original "
+            "(X-Original-URL, X-Original-Method: nginx) and x-forwarded (X-Forwarded-Method, -Proto, -Host, -Uri: "
+            "Traefik, Caddy); the first one present is the only one read (empty = none; below /v1/auth the request "
+            "line always is)",
+            SESSIOND_FIELD(std::string, auth.original_headers)),
         opt("auth-assertion-audience",
             "/v1/auth: add a signed assertion for this audience to every 200 (empty = none; needs assertion-keys)",
             SESSIOND_FIELD(std::string, auth.assertion_audience)),
@@ -411,6 +484,24 @@ std::vector<std::string> parse_list(std::string_view text) {
             }))
             throw std::invalid_argument("an entry is longer than 256 bytes or holds a control character, '\"' or '\\'");
         out.emplace_back(entry);
+    }
+    return out;
+}
+
+std::vector<header_family> parse_original_headers(std::string_view text) {
+    std::vector<header_family> out;
+    for (const auto& entry : parse_list(text)) {
+        std::string name(entry);
+        std::transform(name.begin(), name.end(), name.begin(), [](unsigned char ch) { return std::tolower(ch); });
+        header_family f{};
+        if (name == "x-original")
+            f = header_family::x_original;
+        else if (name == "x-forwarded")
+            f = header_family::x_forwarded;
+        else
+            throw std::invalid_argument("expected x-original and/or x-forwarded, comma-separated");
+        if (std::find(out.begin(), out.end(), f) != out.end()) throw std::invalid_argument(name + " is named twice");
+        out.push_back(f);
     }
     return out;
 }
@@ -534,19 +625,42 @@ void validate(const config& c, const std::map<std::string, std::string>& sources
         }
         if (!c.auth.assertion_audience.empty() && keys.empty()) fail("auth-assertion-audience", "needs assertion-keys");
     }
+    // The headers of a /v1/auth 200, which proxies copy to the upstream
+    // request (and some to the client): none may be a header that frames,
+    // routes or redirects a message, sets browser state, carries
+    // credentials, or describes the original request.
+    auto same_name = [](const std::string& a, const std::string& b) {
+        return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](unsigned char x, unsigned char y) {
+                   return std::tolower(x) == std::tolower(y);
+               });
+    };
+    for (auto [option, header] : {std::pair<const char*, const std::string*>{"auth-user-header", &c.auth.user_header},
+                                  {"auth-id-header", &c.auth.id_header},
+                                  {"auth-assertion-header", &c.auth.assertion_header}})
+        if (auto why = reserved_header_reason(*header)) fail(option, "header " + *header + " " + *why);
+    if (same_name(c.auth.user_header, c.auth.id_header)) fail("auth-id-header", "must differ from auth-user-header");
+    std::vector<std::pair<std::string, std::string>> metadata_headers;
     try {
-        for (const auto& entry : parse_metadata_headers(c.auth.metadata_headers)) {
-            const std::string& header = entry.second;
-            auto same = [&](const std::string& other) {
-                return other.size() == header.size() &&
-                       std::equal(other.begin(), other.end(), header.begin(),
-                                  [](unsigned char a, unsigned char b) { return std::tolower(a) == std::tolower(b); });
-            };
-            if (same(c.auth.user_header) || same(c.auth.id_header) || same(c.auth.api_key_header))
-                fail("auth-metadata-headers", "header " + header + " is already the user, id or API key header");
-        }
+        metadata_headers = parse_metadata_headers(c.auth.metadata_headers);
     } catch (const std::invalid_argument& e) {
         fail("auth-metadata-headers", e.what());
+    }
+    for (const auto& entry : metadata_headers) {
+        const std::string& header = entry.second;
+        if (auto why = reserved_header_reason(header)) fail("auth-metadata-headers", "header " + header + " " + *why);
+        for (auto [option, other] :
+             {std::pair<const char*, const std::string*>{"auth-user-header", &c.auth.user_header},
+              {"auth-id-header", &c.auth.id_header},
+              {"auth-assertion-header", &c.auth.assertion_header},
+              {"api-key-header", &c.auth.api_key_header},
+              {"request-id-header", &c.http.request_id_header}})
+            if (same_name(*other, header))
+                fail("auth-metadata-headers", "header " + header + " is already the " + option + " header");
+    }
+    try {
+        parse_original_headers(c.auth.original_headers);
+    } catch (const std::invalid_argument& e) {
+        fail("auth-original-headers", e.what());
     }
     std::vector<std::string> redirect_hosts;
     try {

@@ -16,6 +16,11 @@ namespace sessiond {
 
 enum class log_format { json, text };
 
+// Where /v1/auth reads the original request from (auth-original-headers):
+// X-Original-URL and X-Original-Method (nginx sets them), or
+// X-Forwarded-Method, -Proto, -Host and -Uri (Traefik, Caddy).
+enum class header_family : std::uint8_t { x_original, x_forwarded };
+
 struct http_config {
     std::string address = "127.0.0.1";                // listen address
     std::uint16_t port = 8080;                        // 0 = pick a free port (logged at start)
@@ -135,6 +140,10 @@ struct auth_config {
     std::string login_url;
     std::string redirect_hosts;
     std::string redirect_param = "rd";
+    // /v1/auth: the header families that describe the original request, most
+    // trusted first; the first one a request carries is the only one read
+    // (empty = none: only the request line below /v1/auth, for Envoy).
+    std::string original_headers = "x-original,x-forwarded";
     // /v1/auth: an assertion for this audience in `assertion_header` of every
     // 200 (empty = none).
     std::string assertion_audience;
@@ -218,6 +227,16 @@ std::vector<std::pair<std::string, std::string>> parse_metadata_headers(std::str
 // auth-redirect-hosts: lower-cased host names and "*.domain" entries. Throws
 // std::invalid_argument naming what is wrong.
 std::vector<std::string> parse_host_list(std::string_view text);
+
+// auth-original-headers: "x-original", "x-forwarded", each at most once, in
+// the order given. Throws std::invalid_argument naming what is wrong.
+std::vector<header_family> parse_original_headers(std::string_view text);
+
+// Whether a header name may be configured to carry a metadata value on a
+// /v1/auth 200: nullopt if so, else why not. Names that frame or route a
+// message, set state in a browser, carry credentials, or describe the
+// original request to sessiond are refused (compared case-insensitively).
+std::optional<std::string> reserved_header_reason(std::string_view name);
 
 // assertion-keys: (kid, path) pairs. Throws std::invalid_argument naming
 // what is wrong.

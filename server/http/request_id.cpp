@@ -2,6 +2,7 @@
 
 #include <openssl/rand.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstdint>
 
@@ -9,12 +10,9 @@ namespace sessiond::http {
 
 bool valid_request_id(std::string_view id) noexcept {
     if (id.empty() || id.size() > max_request_id_length) return false;
-    for (unsigned char c : id) {
-        bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' || c == '_' ||
-                  c == ':' || c == '-';
-        if (!ok) return false;
-    }
-    return true;
+    // Printable ASCII, as the API documents; the parser has already dropped
+    // blanks around the value. Log lines and problem bodies escape it.
+    return std::all_of(id.begin(), id.end(), [](unsigned char c) { return c >= 0x20 && c < 0x7f; });
 }
 
 void make_request_id(std::string& out) {

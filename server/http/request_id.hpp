@@ -8,7 +8,8 @@ namespace sessiond::http {
 
 constexpr std::size_t max_request_id_length = 128;
 
-// 1..128 characters from [A-Za-z0-9._:-], so it is safe in logs and headers.
+// 1..128 printable ASCII characters (0x20..0x7E: no control character, so
+// it is safe in a header; logs escape it), as proto/openapi.yaml allows.
 bool valid_request_id(std::string_view id) noexcept;
 
 // A new id, unique within the process and unlikely to repeat across

@@ -122,6 +122,9 @@ public:
     boost::asio::awaitable<user_revocation> revoke_user(std::string_view user_id,
                                                         std::optional<session::session_id> except, const actor& who);
 
+    // The keys current now (hold the pointer while they are used): for what
+    // the API signs besides tokens, such as list cursors.
+    std::shared_ptr<const session::keyring> keys() const { return keys_.get(); }
     bool ready() const { return store_.ready(); }
     const session::clock& clock() const noexcept { return clock_; }
     const session::policy& policy() const noexcept { return policy_; }

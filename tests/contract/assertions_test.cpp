@@ -606,3 +606,60 @@ TEST_CASE("assertions: configuration mistakes stop start-up, naming the option",
     check({"--assertion-keys", "r1:" + dir.file("rsa.pem"), "--assertion-issuer", issuer, "--assertion-audiences", "x"},
           "neither Ed25519 nor EC P-256");
 }
+
+TEST_CASE("assertions: a caller bound to audiences mints and redeems for those alone", "[assertions]") {
+    key_files keys;
+    const std::string files_redeemer = "sk_test_files_redeemer_0123456789abcdef012345";
+    const std::string ws_minter = "sk_test_ws_minter_0123456789abcdef0123456789ab";
+    const std::string both_redeemer = "sk_test_both_redeemer_0123456789abcdef01234567";
+    const std::string callers = "all=" + sha256_hex(test_keys::all) +
+                                ":sessions:read,sessions:write,sessions:admin,auth,assertions:mint,assertions:redeem;" +
+                                "files-redeemer=" + sha256_hex(files_redeemer) + ":assertions:redeem:files;" +
+                                "ws-minter=" + sha256_hex(ws_minter) + ":assertions:mint:ws;" +
+                                "both=" + sha256_hex(both_redeemer) + ":assertions:redeem:files,assertions:redeem:ws";
+    contract_target t("memory", assertion_flags(keys, {"--api-keys", callers}));
+    const auto token = str(t.create("gina").json, "token");
+    auto minted_for = [&](const std::string& audience, const std::string& key) {
+        return t.call("POST", "/v1/assertions", key, R"({"token":")" + token + R"(","audience":")" + audience + "\"}");
+    };
+    const auto for_files = minted_for("files", test_keys::all);
+    const auto for_ws = minted_for("ws", test_keys::all);
+    REQUIRE(for_files.status == 201);
+    REQUIRE(for_ws.status == 201);
+
+    // Naming another audience: 403, and the assertion is not used up.
+    auto other = redeem(t, str(for_ws.json, "assertion"), "ws", files_redeemer);
+    CHECK(other.status == 403);
+    CHECK(other.code() == "forbidden");
+    CHECK(other.header("content-type") == "application/problem+json");
+    CHECK(redeem(t, str(for_ws.json, "assertion"), "ws", both_redeemer).status == 200);
+    // Its own audience: as before.
+    CHECK(redeem(t, str(for_files.json, "assertion"), "files", files_redeemer).status == 200);
+    // A bound caller cannot probe with a wrong audience either.
+    CHECK(redeem(t, str(for_files.json, "assertion"), "ws", files_redeemer).status == 403);
+
+    // Minting is bound the same way.
+    auto wrong_mint = minted_for("files", ws_minter);
+    CHECK(wrong_mint.status == 403);
+    CHECK(wrong_mint.code() == "forbidden");
+    CHECK(minted_for("ws", ws_minter).status == 201);
+    // An unbound caller keeps today's behaviour.
+    CHECK(redeem(t, str(minted_for("files", test_keys::all).json, "assertion"), "files", test_keys::all).status == 200);
+}
+
+TEST_CASE("assertions: audience bindings in the caller configuration", "[assertions]") {
+    key_files keys;
+    const std::string hash = sha256_hex("k");
+    // Bound and unbound at once is refused, naming the caller.
+    auto both = run_sessiond(
+        {"--check-config", "--development", "--api-keys", "r=" + hash + ":assertions:redeem,assertions:redeem:files"});
+    CHECK(both.status == 2);
+    CHECK_THAT(both.output, Catch::Contains("'api-keys'") && Catch::Contains("api key 'r'"));
+    auto empty = run_sessiond({"--check-config", "--development", "--api-keys", "r=" + hash + ":assertions:redeem:"});
+    CHECK(empty.status == 2);
+    CHECK(run_sessiond({"--check-config", "--development", "--api-keys", "r=" + hash + ":assertions:redeem:files"})
+              .status == 0);
+    // With several audiences an unbound redeemer still works, with a warning at start.
+    contract_target t("memory", assertion_flags(keys));
+    CHECK(t.daemon().proc().wait_for_log("caller 'redeemer' may redeem assertions for every audience", 5s));
+}

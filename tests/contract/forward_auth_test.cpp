@@ -139,6 +139,22 @@ void check_proxy(backend& b, unsigned short port, const std::string& proxy_log_n
         CHECK(r.header("set-cookie") == deletion_of("__Host-sid"));
         CHECK(b.app.requests().empty());
     }
+    SECTION("a client's own X-Forwarded-* and X-Original-* do not describe the original request") {
+        // Hosts on auth-redirect-hosts, so only which header is read decides.
+        auto r = send(port, "GET", "/orders?page=2",
+                      {{"Accept", "text/html"},
+                       {"X-Forwarded-Method", "POST"},
+                       {"X-Forwarded-Proto", "https"},
+                       {"X-Forwarded-Host", "phish.app.example.test"},
+                       {"X-Forwarded-Uri", "/steal"},
+                       {"X-Original-URL", "https://phish.app.example.test/steal"},
+                       {"X-Original-Method", "POST"}},
+                      host);
+        CHECK(r.status == 302);
+        CHECK(r.header("location") ==
+              login_url + "?rd=" + "http%3A%2F%2F127.0.0.1%3A" + std::to_string(port) + "%2Forders%3Fpage%3D2");
+        CHECK(b.app.requests().empty());
+    }
     SECTION("no open redirect: a host that is not on the list gets the plain 401") {
         auto r = send(port, "GET", "/orders", {{"Accept", "text/html"}}, "evil.example");
         CHECK(r.status == 401);
@@ -309,6 +325,34 @@ TEST_CASE("/v1/auth requirements and redirects, asked directly", "[forward-auth]
             401);
         CHECK(ask("/v1/auth", {{"Accept", "text/html"}, {"X-Original-URL", "//127.0.0.1/"}}).status == 401);
         CHECK(ask("/v1/auth", nginx_original).status == 302);
+    }
+    SECTION("an original URL that is not a valid URL, or HTML refused by quality: the plain 401") {
+        for (std::string url :
+             {"http://127.0.0.1:evil.example/next", "http://127.0.0.1:99999/next", "http://127.0.0.1:80:80/next",
+              "http://a..app.example.test/next", "http://x.app.example.test:0/next"}) {
+            INFO(url);
+            auto r = ask("/v1/auth", {{"Accept", "text/html"}, {"X-Original-URL", url}});
+            CHECK(r.status == 401);
+            CHECK_FALSE(r.has_header("location"));
+            CHECK(r.header("content-type") == "application/problem+json");
+        }
+        auto dots = ask("/v1/auth", {{"Accept", "text/html"},
+                                     {"X-Forwarded-Proto", "https"},
+                                     {"X-Forwarded-Host", "a..app.example.test"},
+                                     {"X-Forwarded-Uri", "/"}});
+        CHECK(dots.status == 401);
+        CHECK_FALSE(dots.has_header("location"));
+        for (std::string accept : {"text/html;q=0", "text/html;q=0, */*", "*/*;q=0", "text/*;q=0", "*/*"}) {
+            INFO(accept);
+            auto headers = nginx_original;
+            headers["Accept"] = accept;
+            auto r = ask("/v1/auth", headers);
+            CHECK(r.status == 401);
+            CHECK_FALSE(r.has_header("location"));
+        }
+        auto text_any = nginx_original;
+        text_any["Accept"] = "text/*;q=0.5, */*;q=0.1";
+        CHECK(ask("/v1/auth", text_any).status == 302);
     }
     SECTION("a wrong API key is about the proxy: no cookie deletion, no redirect") {
         auto headers = nginx_original;

@@ -1,6 +1,6 @@
-// Hostile request bodies: what boost::json accepts and a session service must
+// Hostile requests: bodies that boost::json accepts and a session service must
 // not (numbers without a JSON spelling, keys given twice), on every endpoint
-// that reads JSON.
+// that reads JSON; and credentials given twice.
 
 #include <catch2/catch.hpp>
 
@@ -56,4 +56,65 @@ TEST_CASE("a key given twice in one object is refused with 400") {
         t.call("POST", "/v1/sessions/revoke", test_keys::all, R"({"token":")" + token + R"(","token":"x"})");
     CHECK(revoke_twice.status == 400);
     CHECK(t.validate(token).status == 200);  // the refused revoke did nothing
+}
+
+namespace {
+// A request with header lines as given, repeated names included.
+http_response send_raw(unsigned short port, const std::string& method, const std::string& target,
+                       const std::vector<std::pair<std::string, std::string>>& headers, const std::string& body = "") {
+    std::string r = method + " " + target + " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n";
+    for (const auto& [k, v] : headers)
+        r += k + ": " + v + "\r\n";
+    if (!body.empty()) r += "Content-Type: application/json\r\nContent-Length: " + std::to_string(body.size()) + "\r\n";
+    r += "\r\n" + body;
+    http_connection conn(port);
+    REQUIRE(conn.send(r));
+    auto answer = conn.read_response();
+    REQUIRE(answer);
+    return *answer;
+}
+}  // namespace
+
+TEST_CASE("ambiguous credentials are refused: two API keys, two Authorization headers") {
+    contract_target t("memory");
+    auto created = t.create("alice");
+    REQUIRE(created.status == 201);
+    const auto token = str(created.json, "token");
+    const std::string body = R"({"token":")" + token + R"("})";
+
+    // Two keys, both valid, or a valid one first and another after it.
+    for (const auto& keys : std::vector<std::vector<std::string>>{{test_keys::all, test_keys::all},
+                                                                  {test_keys::all, "sk_wrong"},
+                                                                  {"sk_wrong", test_keys::all},
+                                                                  {test_keys::read, test_keys::write}}) {
+        INFO(keys[0] << " then " << keys[1]);
+        std::vector<std::pair<std::string, std::string>> headers;
+        for (const auto& k : keys)
+            headers.emplace_back("X-API-Key", k);
+        auto validated = send_raw(t.port(), "POST", "/v1/sessions/validate", headers, body);
+        CHECK(validated.status == 401);
+        CHECK(validated.header("content-type") == "application/problem+json");
+        CHECK_THAT(validated.body, Catch::Contains(R"("code":"unauthenticated")") && Catch::Contains("exactly one"));
+        CHECK_THAT(validated.body, !Catch::Contains("sk_"));
+        auto listed = send_raw(t.port(), "GET", "/v1/users/alice/sessions", headers);
+        CHECK(listed.status == 401);
+    }
+    // One key is fine, in either spelling of the name.
+    CHECK(send_raw(t.port(), "POST", "/v1/sessions/validate", {{"x-api-key", test_keys::all}}, body).status == 200);
+
+    // /v1/auth reads the token from Authorization: two of them are refused.
+    auto other = t.create("bob");
+    REQUIRE(other.status == 201);
+    auto two_bearers = send_raw(t.port(), "GET", "/v1/auth",
+                                {{"X-API-Key", test_keys::auth},
+                                 {"Authorization", "Bearer " + token},
+                                 {"Authorization", "Bearer " + str(other.json, "token")}});
+    CHECK(two_bearers.status == 400);
+    CHECK(two_bearers.header("content-type") == "application/problem+json");
+    CHECK_THAT(two_bearers.body, Catch::Contains("malformed_request"));
+    CHECK_FALSE(two_bearers.has_header("x-session-user"));
+    auto one_bearer =
+        send_raw(t.port(), "GET", "/v1/auth", {{"X-API-Key", test_keys::auth}, {"Authorization", "Bearer " + token}});
+    CHECK(one_bearer.status == 200);
+    CHECK(one_bearer.header("x-session-user") == "alice");
 }

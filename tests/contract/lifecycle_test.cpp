@@ -206,6 +206,70 @@ TEST_CASE("a user's sessions are listed a page at a time with a cursor") {
     CHECK(revoked.json.as_object().at("revoked").as_int64() == 130);
 }
 
+TEST_CASE("list cursors are authenticated and bound to the user; the list query is strict") {
+    contract_target t("memory");
+    for (int i = 0; i < 5; ++i)
+        REQUIRE(t.create("ursula").status == 201);
+    for (int i = 0; i < 3; ++i)
+        REQUIRE(t.create("victor").status == 201);
+    auto page = [&](const std::string& user, const std::string& query) {
+        return t.call("GET", "/v1/users/" + user + "/sessions?" + query, test_keys::admin);
+    };
+    auto first = page("ursula", "limit=2");
+    REQUIRE(first.status == 200);
+    REQUIRE(first.json.as_object().contains("next_cursor"));
+    const std::string cursor = str(first.json, "next_cursor");
+    auto other_first = page("victor", "limit=1");
+    REQUIRE(other_first.status == 200);
+    const std::string victors = str(other_first.json, "next_cursor");
+
+    auto refused = [&](const std::string& user, const std::string& query) {
+        INFO(user << "?" << query);
+        auto r = page(user, query);
+        CHECK(r.status == 400);
+        CHECK(r.code() == "malformed_request");
+    };
+    // One character changed, anywhere: the position or the tag.
+    for (std::size_t at : {std::size_t{0}, std::size_t{5}, cursor.size() / 2, cursor.size() - 2}) {
+        std::string edited = cursor;
+        edited[at] = edited[at] == 'A' ? 'B' : 'A';
+        refused("ursula", "limit=2&cursor=" + edited);
+    }
+    // Random values of the old and the new length, and a cursor cut short.
+    refused("ursula", "cursor=" + std::string("Zm9vYmFyYmF6cXV4MTIzNDU2Nzg5MGFi"));
+    refused("ursula", "cursor=" + std::string(cursor.size(), 'Q'));
+    refused("ursula", "cursor=" + cursor.substr(0, 32));
+    // Another user's cursor, both ways.
+    refused("victor", "limit=2&cursor=" + cursor);
+    refused("ursula", "cursor=" + victors);
+    // Repeated and unknown parameters.
+    refused("ursula", "limit=2&limit=3");
+    refused("ursula", "cursor=" + cursor + "&cursor=" + cursor);
+    refused("ursula", "limit=2&foo=1");
+    refused("ursula", "Limit=2");
+    refused("ursula", "except=x");
+
+    // The real cursor still pages through everything.
+    std::set<std::string> walked;
+    for (const auto& s : first.json.as_object().at("sessions").as_array())
+        walked.insert(std::string(s.as_object().at("id").as_string()));
+    std::string next = cursor;
+    for (int pages = 0; !next.empty() && pages < 10; ++pages) {
+        auto r = page("ursula", "limit=2&cursor=" + next);
+        REQUIRE(r.status == 200);
+        for (const auto& s : r.json.as_object().at("sessions").as_array())
+            walked.insert(std::string(s.as_object().at("id").as_string()));
+        next = r.json.as_object().contains("next_cursor") ? str(r.json, "next_cursor") : std::string();
+    }
+    CHECK(walked.size() == 5);
+
+    // Revoke-all refuses what it does not know rather than revoking everything.
+    auto typo = t.call("DELETE", "/v1/users/ursula/sessions?exept=x", test_keys::admin);
+    CHECK(typo.status == 400);
+    CHECK(typo.code() == "malformed_request");
+    CHECK(page("ursula", "limit=1000").json.as_object().at("sessions").as_array().size() == 5);
+}
+
 TEST_CASE("bad input gets the documented status and code") {
     auto store = GENERATE(from_range(contract_stores()));
     INFO("store: " << store);

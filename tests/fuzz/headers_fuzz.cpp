@@ -10,6 +10,7 @@
 
 #include <boost/asio/buffer.hpp>
 
+#include <algorithm>
 #include <cctype>
 #include <cstddef>
 #include <cstdint>
@@ -63,9 +64,9 @@ void check_header_safe(std::string_view in) {
 }
 
 void check_request_id(std::string_view id) {
+    // 1..128 printable ASCII characters, as proto/openapi.yaml allows.
     bool ok = !id.empty() && id.size() <= http::max_request_id_length &&
-              id.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._:-") ==
-                  std::string_view::npos;
+              std::all_of(id.begin(), id.end(), [](unsigned char c) { return c >= 0x20 && c < 0x7f; });
     if (http::valid_request_id(id) != ok) std::abort();
 }
 
@@ -117,6 +118,8 @@ void check_original_request(const std::vector<std::string_view>& in) {
         if (c <= 0x20 || c >= 0x7f) std::abort();
     if (!url.starts_with(o.scheme + "://" + o.host + "/")) std::abort();
     if (o.host.find_first_of("@/,?#") != std::string::npos || o.uri.starts_with("//")) std::abort();
+    // The host is one an RFC 3986 parser takes as it is: labels, IP literals, a port of 1..65535.
+    if (api::checked_host(o.host) != o.host) std::abort();
     if (api::host_allowed(o.host, {"x.example"}) && api::host_name(o.host) != "x.example") std::abort();
     for (char c : api::query_escape(url))
         if (!(std::isalnum(static_cast<unsigned char>(c)) ||

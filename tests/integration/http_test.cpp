@@ -23,9 +23,26 @@ TEST_CASE("health endpoints answer and echo or generate a request id") {
     CHECK(ready.status == 200);
     CHECK(ready.header("x-request-id").size() >= 8);  // generated
 
-    // An unusable id (spaces, too long) is replaced rather than echoed.
+    // An unusable id (too long, a control character) is replaced rather than echoed.
     auto bad = sd.request("GET", "/healthz", "", {{"X-Request-Id", std::string(200, 'a')}});
     CHECK(bad.header("x-request-id") != std::string(200, 'a'));
+    auto control = sd.request("GET", "/healthz", "", {{"X-Request-Id", "a\x01b"}});
+    CHECK(control.header("x-request-id") != "a\x01b");
+    CHECK_FALSE(control.header("x-request-id").empty());
+
+    // Any id the API allows (1..128 printable ASCII) is echoed as it came,
+    // and logged escaped.
+    for (std::string id : {std::string("order 42 / retry #2"), std::string(R"(a"b\c{d}<e>)"), std::string(128, '~'),
+                           std::string("x y")}) {
+        INFO(id);
+        auto echoed = sd.request("GET", "/healthz", "", {{"X-Request-Id", id}});
+        CHECK(echoed.header("x-request-id") == id);
+    }
+    auto problem = sd.request("GET", "/v1/no-such-route", "", {{"X-Request-Id", "trace 7"}});
+    CHECK(problem.status == 404);
+    CHECK(problem.header("x-request-id") == "trace 7");
+    CHECK_THAT(problem.body, Catch::Contains(R"("request_id":"trace 7")"));
+    CHECK(sd.proc().wait_for_log(R"("request_id":"order 42 / retry #2")", 5s));
 
     // The id reaches the access log with the route template.
     CHECK(sd.proc().wait_for_log(R"("route":"/healthz","status":200)", 5s));

@@ -55,6 +55,26 @@ TEST_CASE("without keys sessiond refuses to start outside development mode") {
     CHECK_THAT(public_dev.output, Catch::Contains("'development'") && Catch::Contains("loopback"));
 }
 
+TEST_CASE("sessiond refuses to start with a metadata header that is unsafe to copy") {
+    const std::string api_keys = "a=" + sha256_hex("k") + ":auth";
+    // One of each class: browser state, redirect, routing, caching, framing,
+    // hop-by-hop, credentials, sessiond's own, the original request, and the
+    // names sessiond already sends.
+    for (std::string header :
+         {"Set-Cookie", "location", "Host", "Cache-Control", "Content-Length", "Transfer-Encoding", "Connection",
+          "Proxy-Authenticate", "Upgrade", "Authorization", "Cookie", "WWW-Authenticate", "X-Request-Id",
+          "X-Forwarded-Host", "X-Original-URL", "X-Session-Assertion", "X-Session-User", "X-Session-Id"}) {
+        INFO(header);
+        auto r = run_sessiond({"--api-keys", api_keys, "--token-keys", token_keys, "--user-index-key", index_key,
+                               "--auth-metadata-headers", "tenant:" + header});
+        CHECK(r.status == 2);
+        CHECK_THAT(r.output, Catch::Contains("'auth-metadata-headers'") && Catch::Contains(header));
+    }
+    auto fine = run_sessiond({"--check-config", "--api-keys", api_keys, "--token-keys", token_keys, "--user-index-key",
+                              index_key, "--auth-metadata-headers", "tenant:X-Tenant"});
+    CHECK(fine.status == 0);
+}
+
 TEST_CASE("--check-config never prints a secret, and still names what is wrong") {
     const std::string key = "c2VjcmV0LWtleS1zZWNyZXQta2V5LXNlY3JldC1rZXktMTIzNDU2Nzg=";
     const std::string api_keys = "a=" + sha256_hex("k") + ":auth";

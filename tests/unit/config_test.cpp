@@ -172,6 +172,87 @@ TEST_CASE("describe redacts secrets and round-trips through a file") {
     CHECK(again.cfg.http.read_timeout == 1500ms);
 }
 
+TEST_CASE("auth-original-headers: known families, each once", "[config]") {
+    CHECK(load({}).cfg.auth.original_headers == "x-original,x-forwarded");
+    CHECK(parse_original_headers(load({}).cfg.auth.original_headers) ==
+          std::vector<header_family>{header_family::x_original, header_family::x_forwarded});
+    CHECK(load({"--auth-original-headers", "x-forwarded"}).cfg.auth.original_headers == "x-forwarded");
+    CHECK(load({"--auth-original-headers", ""}).cfg.auth.original_headers.empty());
+    for (std::string bad : {"x-forwarded-host", "x-original,x-original", "forwarded", "x-original,,x-forwarded"}) {
+        INFO(bad);
+        try {
+            load({"--auth-original-headers", bad});
+            FAIL("accepted");
+        } catch (const config_error& e) {
+            CHECK_THAT(e.what(), Catch::Contains("'auth-original-headers'"));
+        }
+    }
+}
+
+TEST_CASE("metadata headers: no name that is unsafe to copy to an upstream or a client", "[config]") {
+    auto message = [](std::vector<std::string> args) {
+        try {
+            load(std::move(args));
+        } catch (const config_error& e) {
+            return std::string(e.what());
+        }
+        return std::string("no error");
+    };
+    for (std::string header : {"Set-Cookie",
+                               "set-cookie",
+                               "Location",
+                               "LOCATION",
+                               "Host",
+                               "Cache-Control",
+                               "Content-Length",
+                               "Content-Type",
+                               "content-encoding",
+                               "Transfer-Encoding",
+                               "Connection",
+                               "Keep-Alive",
+                               "Proxy-Authorization",
+                               "Proxy-Connection",
+                               "TE",
+                               "Trailer",
+                               "Upgrade",
+                               "Authorization",
+                               "Cookie",
+                               "WWW-Authenticate",
+                               "X-Request-Id",
+                               "x-request-id",
+                               "X-Forwarded-Host",
+                               "X-Forwarded-For",
+                               "X-Original-URL",
+                               "Forwarded",
+                               "X-Real-IP",
+                               "X-Accel-Redirect",
+                               "X-Session-Assertion",
+                               "X-Session-User",
+                               "x-session-id",
+                               "X-API-Key"}) {
+        INFO(header);
+        auto text = message({"--auth-metadata-headers", "tenant:" + header});
+        CHECK_THAT(text, Catch::Contains("'auth-metadata-headers'") && Catch::Contains("header " + header));
+    }
+    // The configured names, whatever they are.
+    CHECK_THAT(message({"--auth-assertion-header", "X-Jwt", "--auth-metadata-headers", "t:x-jwt"}),
+               Catch::Contains("'auth-metadata-headers'") && Catch::Contains("auth-assertion-header"));
+    CHECK_THAT(message({"--request-id-header", "X-Trace", "--auth-metadata-headers", "t:X-TRACE"}),
+               Catch::Contains("'auth-metadata-headers'") && Catch::Contains("request-id-header"));
+    CHECK_THAT(message({"--auth-user-header", "X-User", "--auth-metadata-headers", "t:x-user"}),
+               Catch::Contains("'auth-metadata-headers'"));
+    // The identity headers themselves.
+    CHECK_THAT(message({"--auth-user-header", "Location"}), Catch::Contains("'auth-user-header'"));
+    CHECK_THAT(message({"--auth-id-header", "Set-Cookie"}), Catch::Contains("'auth-id-header'"));
+    CHECK_THAT(message({"--auth-assertion-header", "Authorization"}), Catch::Contains("'auth-assertion-header'"));
+    CHECK_THAT(message({"--auth-id-header", "x-session-user"}), Catch::Contains("'auth-id-header'"));
+    // Names that merely look alike are fine.
+    CHECK(message({"--auth-metadata-headers", "a:X-Tenant,b:X-Location-Id,c:X-Content,d:X-Hostname,e:Tenant-Host"}) ==
+          "no error");
+    CHECK(reserved_header_reason("X-Tenant") == std::nullopt);
+    CHECK(reserved_header_reason("Content-Security-Policy").has_value());
+}
+
 TEST_CASE("the sample config file holds every option") {
     auto sample = test::read_file(std::string(SESSIOND_SOURCE_DIR) + "/config/sessiond.conf");
     REQUIRE_FALSE(sample.empty());
