@@ -1,8 +1,9 @@
-// A Redis Cluster scaled out under load: a fourth, empty primary joins and
-// the slots of the sessions in use move to it one by one while two sessiond
-// instances (validation cache on) validate, rotate and revoke those sessions.
-// Every request is recorded with its send and answer times and the history
-// is checked afterwards (support/history.hpp): no validation sent after a
+// A Redis Cluster changing under load while two sessiond instances
+// (validation cache on) validate, rotate and revoke sessions of the slots
+// that change: scaled out (a fourth, empty primary joins and the slots move
+// to it one by one), its invalidation links killed again and again, its
+// primaries failed over. Every request is recorded with its send and answer
+// times and the history is checked afterwards (support/history.hpp): no validation sent after a
 // revocation was acknowledged answers 200 on either instance; no session the
 // client did not revoke is ever refused or lost; no reuse revocation
 // happens (the client only ever presents a session's current token). The
@@ -12,11 +13,13 @@
 
 #include <atomic>
 #include <cstdio>
+#include <functional>
 #include <set>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "redis/cluster_map.hpp"
 #include "support/contract_target.hpp"
 #include "support/history.hpp"
 #include "support/redis_topology.hpp"
@@ -164,42 +167,33 @@ private:
     std::vector<tracked_session> sessions_;
 };
 
-}  // namespace
-
-TEST_CASE(
-    "Cluster scale-out under load: slots move to a new primary while two cached instances validate, rotate and "
-    "revoke; the recorded history holds",
-    "[redis][cluster][migration][history]") {
-    cluster_setup c;
-    const std::vector<std::string> timeouts{"--redis-command-timeout", "1000ms", "--redis-connect-timeout", "1000ms"};
-    auto args = timeouts;
-    args.insert(args.begin(), {"--redis-url", c.url()});
-    contract_target a("cluster", args);
-    contract_target b(a, timeouts);
-    REQUIRE(eventually([&] { return metric(a, "sessiond_cache_tracking_threads") == 2; }, 20s));
-    REQUIRE(eventually([&] { return metric(b, "sessiond_cache_tracking_threads") == 2; }, 20s));
-
+// Runs the two client threads over `users` users' sessions (three each)
+// on instances `a` and `b` while `disrupt` changes the deployment, then
+// sweeps every live session on both instances and checks the history.
+// Returns the verdict; prints it under `scenario`.
+history::verdict run_history(const char* scenario, contract_target& a, contract_target& b, int users,
+                             const std::function<void(const std::set<int>& slots)>& disrupt) {
     history h;
     std::atomic<int> numbers{0};
     std::vector<std::unique_ptr<client_thread>> clients;
     for (int w = 0; w < 2; ++w)
         clients.push_back(std::make_unique<client_thread>(std::vector<contract_target*>{&a, &b}, h, numbers, w));
-    // Eight users, three sessions each; a user's sessions share a slot.
-    for (int u = 0; u < 8; ++u)
+    // A user's sessions share a slot (the hash tag of the user's bucket).
+    for (int u = 0; u < users; ++u)
         for (std::size_t k = 0; k < 3; ++k)
-            clients[static_cast<std::size_t>(u) % 2]->create("scale-out-user-" + std::to_string(u), k);
+            clients[static_cast<std::size_t>(u) % 2]->create(std::string(scenario) + "-user-" + std::to_string(u), k);
     std::set<int> slots;
     for (auto& client : clients)
         for (const auto& s : client->sessions()) {
             auto v = a.validate(s.token);
             REQUIRE(v.status == 200);
-            slots.insert(c.slot_of("{" + bucket_of(std::string(session_of(v).at("id").as_string())) + "}"));
+            slots.insert(static_cast<int>(
+                sessiond::redis::key_slot("{" + bucket_of(std::string(session_of(v).at("id").as_string())) + "}")));
         }
 
-    const auto fresh = c.add_primary();
     std::atomic<bool> stop{false};
     std::vector<std::thread> threads;
-    // Stops and joins the load however this test ends (a harness step that
+    // Stops and joins the load however this ends (a harness step that
     // throws included).
     struct joiner {
         std::atomic<bool>& stop;
@@ -214,44 +208,105 @@ TEST_CASE(
         threads.emplace_back([&, cl = client.get()] { cl->run(stop); });
     std::this_thread::sleep_for(300ms);
     const auto before = h.size();
-    std::size_t while_half_moved = 0;
-    for (int slot : slots)
-        c.migrate_slot(slot, fresh, [&] {
-            const auto at = h.size();
-            std::this_thread::sleep_for(150ms);
-            while_half_moved += h.size() - at;
-        });
+    disrupt(slots);
     std::this_thread::sleep_for(300ms);
     stop = true;
     for (auto& t : threads)
         t.join();
+    const auto during = h.size() - before;
     for (auto& client : clients)
         client->sweep();
 
-    for (int slot : slots)
-        CHECK(c.owner_of_slot(slot) == fresh);
-    const auto v = h.check();
+    auto v = h.check();
     std::string statuses;
     for (const auto& [status, count] : v.statuses)
         statuses += " " + std::to_string(status) + "x" + std::to_string(count);
-    const auto redirects = metric(a, "sessiond_redis_redirects_total{kind=\"ask\"}") +
-                           metric(b, "sessiond_redis_redirects_total{kind=\"ask\"}") +
-                           metric(a, "sessiond_redis_redirects_total{kind=\"moved\"}") +
-                           metric(b, "sessiond_redis_redirects_total{kind=\"moved\"}");
     std::printf(
-        "cluster scale-out: %zu slots moved to a new primary under load; %zu requests (%zu while a slot was "
-        "half-moved), statuses%s; %zu revocations acknowledged, %zu probed on the other instance, largest "
-        "revoke-to-refusal delay %.1f ms; %lld redirects followed\n",
-        slots.size(), h.size(), while_half_moved, statuses.c_str(), v.revocations, v.probes,
-        std::chrono::duration<double, std::milli>(v.max_revoke_to_refusal).count(), redirects);
+        "history, %s: %zu requests (%zu during the change), statuses%s; %zu revocations acknowledged, %zu probed on "
+        "the other instance, largest revoke-to-refusal delay %.1f ms, %zu violations\n",
+        scenario, h.size(), during, statuses.c_str(), v.revocations, v.probes,
+        std::chrono::duration<double, std::milli>(v.max_revoke_to_refusal).count(), v.violations.size());
     for (std::size_t i = 0; i < v.violations.size() && i < 20; ++i)
         UNSCOPED_INFO(v.violations[i]);
     CHECK(v.violations.empty());
-    CHECK(h.size() - before > 50);  // the load ran through the moves
-    CHECK(while_half_moved > 0);
+    CHECK(during > 50);  // the load ran through the change
     CHECK(v.probes > 0);
-    CHECK(redirects > 0);
     // The client never presented a superseded token: no reuse was detected.
     CHECK(metric(a, "sessiond_token_reuse_detected_total") == 0);
     CHECK(metric(b, "sessiond_token_reuse_detected_total") == 0);
+    return v;
+}
+
+std::vector<std::string> cluster_args(const cluster_setup& c, std::vector<std::string> more = {}) {
+    std::vector<std::string> args{
+        "--redis-url", c.url(), "--redis-command-timeout", "1000ms", "--redis-connect-timeout", "1000ms"};
+    args.insert(args.end(), more.begin(), more.end());
+    return args;
+}
+
+long long redirects(contract_target& t) {
+    return metric(t, "sessiond_redis_redirects_total{kind=\"ask\"}") +
+           metric(t, "sessiond_redis_redirects_total{kind=\"moved\"}");
+}
+
+}  // namespace
+
+TEST_CASE(
+    "Cluster scale-out under load: slots move to a new primary while two cached instances validate, rotate and "
+    "revoke; the recorded history holds",
+    "[redis][cluster][migration][history]") {
+    cluster_setup c;
+    contract_target a("cluster", cluster_args(c));
+    contract_target b(a, {"--redis-command-timeout", "1000ms", "--redis-connect-timeout", "1000ms"});
+    REQUIRE(eventually([&] { return metric(a, "sessiond_cache_tracking_threads") == 2; }, 20s));
+    REQUIRE(eventually([&] { return metric(b, "sessiond_cache_tracking_threads") == 2; }, 20s));
+    const auto fresh = c.add_primary();
+    std::size_t half_moved = 0;
+    std::set<int> moved;
+    run_history("cluster scale-out (8 users' slots to a new primary)", a, b, 8, [&](const std::set<int>& slots) {
+        for (int slot : slots) {
+            c.migrate_slot(slot, fresh, [&] { std::this_thread::sleep_for(150ms); });
+            ++half_moved;
+        }
+        moved = slots;
+    });
+    for (int slot : moved)
+        CHECK(c.owner_of_slot(slot) == fresh);
+    CHECK(half_moved == moved.size());
+    CHECK(redirects(a) + redirects(b) > 0);
+}
+
+TEST_CASE("Cluster under load: the invalidation links killed again and again; the recorded history holds",
+          "[redis][cluster][history]") {
+    cluster_setup c;
+    contract_target a("cluster", cluster_args(c));
+    contract_target b(a, {"--redis-command-timeout", "1000ms", "--redis-connect-timeout", "1000ms"});
+    REQUIRE(eventually([&] { return metric(b, "sessiond_cache_tracking_threads") == 2; }, 20s));
+    const auto flushes = metric(b, "sessiond_cache_flushes_total");
+    run_history("cluster, invalidation links killed 10 times", a, b, 6, [&](const std::set<int>&) {
+        for (int round = 0; round < 10; ++round) {
+            for (auto port : c.ports())
+                c.cli(port, {"CLIENT", "KILL", "TYPE", "pubsub"});
+            std::this_thread::sleep_for(150ms);
+        }
+    });
+    CHECK(metric(b, "sessiond_cache_flushes_total") > flushes);
+}
+
+TEST_CASE("Cluster under load: primaries failed over by hand; the recorded history holds",
+          "[redis][cluster][history]") {
+    cluster_setup c;
+    contract_target a("cluster", cluster_args(c));
+    contract_target b(a, {"--redis-command-timeout", "1000ms", "--redis-connect-timeout", "1000ms"});
+    REQUIRE(eventually([&] { return metric(b, "sessiond_cache_tracking_threads") == 2; }, 20s));
+    run_history("cluster, the sessions' primaries failed over (CLUSTER FAILOVER)", a, b, 6,
+                [&](const std::set<int>& slots) {
+                    std::set<unsigned short> owners;
+                    for (int slot : slots)
+                        owners.insert(c.owner_of_slot(slot));
+                    for (auto owner : owners)
+                        c.manual_failover(c.replica_of(owner));
+                    for (int slot : slots)
+                        CHECK(owners.count(c.owner_of_slot(slot)) == 0);
+                });
 }

@@ -141,7 +141,7 @@ TEST_CASE("a session of a newer record format is answered honestly: listed as un
     // A format this version does not know, with the header every format keeps.
     const auto key = session_key(redis, newer.id);
     auto value = redis.command({"GET", key}).str;
-    value[0] = 4;
+    value[0] = 5;
     redis.command({"SET", key, value, "KEEPTTL"});
 
     auto got = t.call("GET", "/v1/sessions/" + newer.id, test_keys::admin);
@@ -164,7 +164,7 @@ TEST_CASE("a session of a newer record format is answered honestly: listed as un
     auto third = create(t, "fred");
     const auto third_key = session_key(redis, third.id);
     value = redis.command({"GET", third_key}).str;
-    value[0] = 4;
+    value[0] = 5;
     redis.command({"SET", third_key, value, "KEEPTTL"});
     auto all = t.call("DELETE", "/v1/users/fred/sessions", test_keys::admin);
     CHECK(all.json.as_object().at("revoked").as_int64() == 2);
