@@ -103,18 +103,30 @@ std::optional<service::user_cursor> decode_cursor(std::string_view text, const s
     return c;
 }
 
+// The next non-empty `name=value` pair of `query` (its raw text; value
+// empty without '='), taken off its front; false at the end.
+bool next_param(std::string_view& query, std::string_view& name, std::string_view& value) {
+    while (!query.empty()) {
+        const auto amp = query.find('&');
+        const auto pair = query.substr(0, amp);
+        query.remove_prefix(amp == std::string_view::npos ? query.size() : amp + 1);
+        if (pair.empty()) continue;
+        const auto eq = pair.find('=');
+        name = pair.substr(0, eq);
+        value = eq == std::string_view::npos ? std::string_view() : pair.substr(eq + 1);
+        return true;
+    }
+    return false;
+}
+
 // The query of a route that takes the named parameters, each at most once:
 // an unknown or repeated one is refused (400 set, false returned), as on
 // /v1/auth, so a typo never drops a requirement and a parameter has one value.
 bool only_params(http::request_context& ctx, std::initializer_list<std::string_view> known) {
     std::vector<std::string_view> seen;
     std::string_view query = ctx.query;
-    while (!query.empty()) {
-        auto amp = query.find('&');
-        auto pair = query.substr(0, amp);
-        query.remove_prefix(amp == std::string_view::npos ? query.size() : amp + 1);
-        if (pair.empty()) continue;
-        auto name = pair.substr(0, pair.find('='));
+    std::string_view name, value;
+    while (next_param(query, name, value)) {
         if (std::find(known.begin(), known.end(), name) == known.end()) {
             std::string list;
             for (auto k : known)
@@ -596,14 +608,8 @@ struct auth_requirements {
 std::optional<auth_requirements> read_requirements(http::request_context& ctx) {
     auth_requirements out;
     std::string_view query = ctx.query;
-    while (!query.empty()) {
-        auto amp = query.find('&');
-        auto pair = query.substr(0, amp);
-        query.remove_prefix(amp == std::string_view::npos ? query.size() : amp + 1);
-        if (pair.empty()) continue;
-        auto eq = pair.find('=');
-        auto name = pair.substr(0, eq);
-        auto value = eq == std::string_view::npos ? std::string_view() : pair.substr(eq + 1);
+    std::string_view name, value;
+    while (next_param(query, name, value)) {
         if (name == "max_auth_age") {
             std::int32_t seconds = -1;
             auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), seconds);

@@ -44,10 +44,26 @@ inline void append_u_escape(std::string& out, char32_t cp) {
         out.push_back(hex[(cp >> static_cast<unsigned>(shift)) & 0xFU]);
 }
 
+// If s[i] starts a control (C0, DEL, or a code point terminal_control_at
+// names): its "\u009b"-style escape appended, `i` moved to its last byte,
+// true; otherwise nothing done, false.
+inline bool append_if_control(std::string& out, std::string_view s, std::size_t& i) {
+    const auto u = static_cast<unsigned char>(s[i]);
+    if (u < 0x20 || u == 0x7f) {
+        append_u_escape(out, u);
+        return true;
+    }
+    char32_t cp = 0;
+    const std::size_t n = u >= 0xc2 ? terminal_control_at(s, i, cp) : 0;
+    if (n == 0) return false;
+    append_u_escape(out, cp);
+    i += n - 1;
+    return true;
+}
+
 inline void append_json_escaped(std::string& out, std::string_view s) {
     for (std::size_t i = 0; i < s.size(); ++i) {
         const char c = s[i];
-        const auto u = static_cast<unsigned char>(c);
         switch (c) {
             case '"':
                 out += "\\\"";
@@ -70,17 +86,8 @@ inline void append_json_escaped(std::string& out, std::string_view s) {
             case '\f':
                 out += "\\f";
                 break;
-            default: {
-                char32_t cp = 0;
-                if (u < 0x20 || u == 0x7f) {
-                    append_u_escape(out, u);
-                } else if (const std::size_t n = u >= 0xc2 ? terminal_control_at(s, i, cp) : 0; n != 0) {
-                    append_u_escape(out, cp);
-                    i += n - 1;
-                } else {
-                    out.push_back(c);
-                }
-            }
+            default:
+                if (!append_if_control(out, s, i)) out.push_back(c);
         }
     }
 }
@@ -98,18 +105,8 @@ inline void append_json_string(std::string& out, std::string_view s) {
 inline std::string visible_text(std::string_view s) {
     std::string out;
     out.reserve(s.size());
-    for (std::size_t i = 0; i < s.size(); ++i) {
-        const auto u = static_cast<unsigned char>(s[i]);
-        char32_t cp = 0;
-        if (u < 0x20 || u == 0x7f) {
-            append_u_escape(out, u);
-        } else if (const std::size_t n = u >= 0xc2 ? terminal_control_at(s, i, cp) : 0; n != 0) {
-            append_u_escape(out, cp);
-            i += n - 1;
-        } else {
-            out.push_back(s[i]);
-        }
-    }
+    for (std::size_t i = 0; i < s.size(); ++i)
+        if (!append_if_control(out, s, i)) out.push_back(s[i]);
     return out;
 }
 

@@ -30,16 +30,6 @@ using clock_type = history::clock;
 
 namespace {
 
-// The bucket a public session id carries: its first 16 bits (base64url);
-// the hash tag of every key of its user.
-std::string bucket_of(const std::string& id) {
-    static const std::string alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-    unsigned bits = 0;
-    for (int i = 0; i < 3; ++i)
-        bits = bits << 6 | static_cast<unsigned>(alphabet.find(id.at(static_cast<std::size_t>(i))));
-    return std::to_string(bits >> 2);
-}
-
 struct tracked_session {
     int number = 0;
     std::string user;

@@ -513,19 +513,6 @@ TEST_CASE("cache: a Sentinel failover drops every entry; what changes after it i
     warm(b, after.token);
 }
 
-namespace {
-
-// The bucket a public session id carries: its first 16 bits (base64url).
-std::string bucket_of(const std::string& id) {
-    static const std::string alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-    unsigned bits = 0;
-    for (int i = 0; i < 3; ++i)
-        bits = bits << 6 | static_cast<unsigned>(alphabet.find(id.at(static_cast<std::size_t>(i))));
-    return std::to_string(bits >> 2);
-}
-
-}  // namespace
-
 TEST_CASE("cache: a Cluster slot moved or failed over drops every entry; what changes after it is seen",
           "[cache][cluster]") {
     cluster_setup c;

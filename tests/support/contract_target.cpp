@@ -21,6 +21,14 @@ std::string sha256_hex(const std::string& s) {
     return out;
 }
 
+std::string bucket_of(const std::string& public_id) {
+    static const std::string alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    unsigned bits = 0;
+    for (int i = 0; i < 3; ++i)
+        bits = bits << 6 | static_cast<unsigned>(alphabet.find(public_id.at(static_cast<std::size_t>(i))));
+    return std::to_string(bits >> 2);
+}
+
 long long metric(contract_target& t, const std::string& name) {
     auto body = t.call("GET", "/metrics", "").body;
     auto at = body.find("\n" + name + " ");

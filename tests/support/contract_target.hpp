@@ -84,6 +84,10 @@ private:
 
 std::string sha256_hex(const std::string& s);
 
+// The bucket a public session id carries (its first 16 bits, base64url),
+// in decimal: the hash tag of every key of its user.
+std::string bucket_of(const std::string& public_id);
+
 // One unlabelled counter or gauge of the target's /metrics, or -1.
 long long metric(contract_target& t, const std::string& name);
 
