@@ -1,5 +1,9 @@
 #include "api/headers.hpp"
 
+#include <boost/beast/core/string.hpp>
+
+#include <iterator>
+
 namespace sessiond::api {
 
 std::string header_safe(std::string_view s) {
@@ -16,6 +20,29 @@ std::string header_safe(std::string_view s) {
         }
     }
     return out;
+}
+
+namespace {
+
+template <class Name>
+std::optional<std::string_view> single_of(const http::request& req, Name name) {
+    // Fields are kept ordered by name: find gives the first of its name, and
+    // a second one would be next to it.
+    const auto it = req.find(name);
+    if (it == req.end()) return std::string_view();
+    const auto next = std::next(it);
+    if (next != req.end() && boost::beast::iequals(next->name_string(), it->name_string())) return std::nullopt;
+    return std::string_view(it->value());
+}
+
+}  // namespace
+
+std::optional<std::string_view> single_header(const http::request& req, std::string_view name) {
+    return single_of(req, name);
+}
+
+std::optional<std::string_view> single_header(const http::request& req, http::field name) {
+    return single_of(req, name);
 }
 
 std::string_view token_from_request(const http::request& req, std::string_view cookie_name) {

@@ -2,6 +2,7 @@
 // What the handlers read from and write to headers besides JSON: the session
 // token a request presents, and values made safe for a response header.
 
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -23,6 +24,12 @@ struct presented_token {
     bool from_cookie = false;  // the cookie was present (its value may be empty)
 };
 presented_token find_token(const http::request& req, std::string_view cookie_name);
+
+// A header a request may carry once: its value ("" when absent), or nullopt
+// when it carries it more than once (ambiguous: a proxy or a server behind
+// sessiond may read the other one). One lookup, as reading it would take.
+std::optional<std::string_view> single_header(const http::request& req, std::string_view name);
+std::optional<std::string_view> single_header(const http::request& req, http::field name);
 
 // Header values must be visible ASCII; anything else (and '%') is
 // percent-encoded so the value is unambiguous.

@@ -301,14 +301,14 @@ std::shared_ptr<const caller> authorize(http::request_context& ctx, const key_se
     }
     // Two keys are ambiguous: which one a proxy or a server behind it would
     // read differs, so neither is taken.
-    auto keys = ctx.req.equal_range(api_key_header);
-    if (keys.first != keys.second && std::next(keys.first) != keys.second) {
+    const auto key = single_header(ctx.req, api_key_header);
+    if (!key) {
         http::set_problem(ctx.res, sessiond::error::unauthenticated,
                           "exactly one " + std::string(api_key_header) + " header is required; the request has several",
                           ctx.request_id);
         return nullptr;
     }
-    const caller* who = set->authenticate(ctx.req[api_key_header]);
+    const caller* who = set->authenticate(*key);
     if (!who) {
         http::set_problem(ctx.res, sessiond::error::unauthenticated,
                           "a valid API key is required in " + std::string(api_key_header), ctx.request_id);
@@ -679,7 +679,7 @@ asio::awaitable<void> session_api::forward_auth(http::request_context& ctx) {
     }
     // Two Authorization headers are ambiguous: a proxy or the application
     // may read the other one than sessiond would.
-    if (ctx.req.count(http::field::authorization) > 1) {
+    if (!single_header(ctx.req, http::field::authorization)) {
         malformed(ctx, "a request carries one Authorization header at most");
         co_return;
     }
