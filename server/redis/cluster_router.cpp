@@ -292,9 +292,15 @@ void cluster_router::settle_unverified() {
             continue;
         }
         metrics::get().redis_redirects_refused.inc();
-        emit(settings_->cfg.log, log_level::warn,
-             "redis cluster redirect refused: the address is not a member of the cluster",
-             {{"node", to_string(u.to.where)}});
+        // Once a second at most: a node that keeps naming a foreign
+        // address must not flood the log (the metric counts every one).
+        const auto now = clock::now();
+        if (now - last_refusal_logged_ >= std::chrono::seconds(1)) {
+            last_refusal_logged_ = now;
+            emit(settings_->cfg.log, log_level::warn,
+                 "redis cluster redirect refused: the address is not a member of the cluster",
+                 {{"node", to_string(u.to.where)}});
+        }
         u.o.done.post(make_error_code(error::redirect_refused), ioc_.get_executor());
     }
 }

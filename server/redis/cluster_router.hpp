@@ -144,6 +144,7 @@ private:
     std::vector<unverified> unverified_;
     std::vector<import_target> importing_;
     bool members_logged_ = false;
+    clock::time_point last_refusal_logged_{};
     std::size_t next_ = 0;
     bool stopped_ = false;
     bool started_ = false;
