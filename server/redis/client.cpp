@@ -75,7 +75,7 @@ client::~client() {
 invalidation_tracker& client::enable_tracking(std::string prefix) {
     tracker_ = std::make_shared<invalidation_tracker>(ioc_, *settings_, std::move(prefix));
     router_->on_topology_change([weak = std::weak_ptr<invalidation_tracker>(tracker_), r = router_.get()] {
-        if (auto t = weak.lock()) t->track(r->primaries());
+        if (auto t = weak.lock()) t->track(r->tracked());
     });
     return *tracker_;
 }
@@ -86,7 +86,7 @@ void client::start() {
     if (tracker_)
         boost::asio::post(ioc_, [t = tracker_, r = router_] {
             t->start();
-            t->track(r->primaries());
+            t->track(r->tracked());
         });
 }
 

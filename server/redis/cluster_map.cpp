@@ -74,6 +74,20 @@ std::optional<redirect> parse_redirect(std::string_view message, std::string_vie
     return out;
 }
 
+namespace {
+
+// [ip, port, id, …] of a CLUSTER SLOTS range.
+std::optional<endpoint> slots_node(const reply& r, std::string_view asked_host) {
+    if (!r.is_array()) return std::nullopt;
+    const auto node = r.elements();
+    if (node.size() < 2 || !node[0].is_string() || !node[1].is_integer()) return std::nullopt;
+    const long long port = node[1].integer();
+    if (port <= 0 || port > 65535) return std::nullopt;
+    return endpoint{node_host(node[0].str(), asked_host), static_cast<std::uint16_t>(port)};
+}
+
+}  // namespace
+
 std::optional<std::vector<slot_range>> parse_cluster_slots(const reply& r, std::string_view asked_host) {
     if (!r.is_array()) return std::nullopt;
     std::vector<slot_range> out;
@@ -84,19 +98,22 @@ std::optional<std::vector<slot_range>> parse_cluster_slots(const reply& r, std::
         const long long first = e[0].integer();
         const long long last = e[1].integer();
         if (first < 0 || last < first || last >= static_cast<long long>(cluster_slots)) return std::nullopt;
-        const auto node = e[2].elements();
-        if (node.size() < 2 || !node[0].is_string() || !node[1].is_integer()) return std::nullopt;
-        const long long port = node[1].integer();
-        if (port <= 0 || port > 65535) return std::nullopt;
-        out.push_back({static_cast<std::uint16_t>(first), static_cast<std::uint16_t>(last),
-                       endpoint{node_host(node[0].str(), asked_host), static_cast<std::uint16_t>(port)}});
+        auto primary = slots_node(e[2], asked_host);
+        if (!primary) return std::nullopt;
+        slot_range parsed{static_cast<std::uint16_t>(first), static_cast<std::uint16_t>(last), *primary, {}};
+        for (std::size_t i = 3; i < e.size(); ++i) {
+            auto replica = slots_node(e[i], asked_host);
+            if (!replica) return std::nullopt;
+            parsed.replicas.push_back(std::move(*replica));
+        }
+        out.push_back(std::move(parsed));
     }
     return out;
 }
 
-std::optional<std::vector<endpoint>> parse_cluster_nodes(const reply& r, std::string_view asked_host) {
+std::optional<cluster_members> parse_cluster_nodes(const reply& r, std::string_view asked_host) {
     if (!r.is_string()) return std::nullopt;
-    std::vector<endpoint> out;
+    cluster_members out;
     std::string_view text = r.str();
     while (!text.empty()) {
         const auto eol = text.find('\n');
@@ -128,8 +145,12 @@ std::optional<std::vector<endpoint>> parse_cluster_nodes(const reply& r, std::st
         if (!port) continue;  // port 0: no address known yet
         std::string_view host = address.substr(0, colon);
         if (host.starts_with('[') && host.ends_with(']')) host = host.substr(1, host.size() - 2);
-        out.push_back(endpoint{node_host(host, asked_host), *port});
-        if (!hostname.empty()) out.push_back(endpoint{std::string(hostname), *port});
+        endpoint where{node_host(host, asked_host), *port};
+        // "fail", not "fail?": a node only this one cannot reach may still be up.
+        const bool failed = (',' + std::string(flags) + ',').find(",fail,") != std::string::npos;
+        if (!failed) out.live.push_back(where);
+        out.addresses.push_back(std::move(where));
+        if (!hostname.empty()) out.addresses.push_back(endpoint{std::string(hostname), *port});
     }
     return out;
 }

@@ -30,11 +30,13 @@ struct redirect {
 };
 std::optional<redirect> parse_redirect(std::string_view message, std::string_view asked_host);
 
-// One range of slots and the primary that serves it.
+// One range of slots, the primary that serves it and its replicas (those
+// not marked failed: Redis leaves them out).
 struct slot_range {
     std::uint16_t first = 0;
     std::uint16_t last = 0;
     endpoint primary;
+    std::vector<endpoint> replicas;
 };
 // The reply of CLUSTER SLOTS: [[first, last, [ip, port, id, …], replicas…], …].
 // An empty or "?" ip is the node that answered (`asked_host`). nullopt if the
@@ -46,8 +48,15 @@ std::optional<std::vector<slot_range>> parse_cluster_slots(const reply& r, std::
 // node's address, and its hostname with the same port when it announces one;
 // an empty ip is the node that answered (`asked_host`). Nodes still in the
 // handshake or without an address are left out. nullopt if the reply is not
-// text or a line is not shaped so. A redirect is followed only to a member
-// (cluster_router).
-std::optional<std::vector<endpoint>> parse_cluster_nodes(const reply& r, std::string_view asked_host);
+// text or a line is not shaped so.
+struct cluster_members {
+    // Every address of every member: a redirect is followed only to one.
+    std::vector<endpoint> addresses;
+    // One address (the ip) of each member not marked failed, primary or
+    // replica, with or without slots: where the validation cache's
+    // invalidation links connect, as any of them may take writes next.
+    std::vector<endpoint> live;
+};
+std::optional<cluster_members> parse_cluster_nodes(const reply& r, std::string_view asked_host);
 
 }  // namespace sessiond::redis

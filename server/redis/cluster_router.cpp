@@ -110,6 +110,13 @@ std::vector<endpoint> cluster_router::primaries() const {
     return out;
 }
 
+std::vector<endpoint> cluster_router::tracked() const {
+    auto out = primaries();
+    for (const auto& r : live_)
+        if (std::find(out.begin(), out.end(), r) == out.end()) out.push_back(r);
+    return out;
+}
+
 bool cluster_router::is_member(const endpoint& where) const {
     const auto& seeds = settings_->cfg.seeds;
     return std::find(members_.begin(), members_.end(), where) != members_.end() ||
@@ -387,18 +394,27 @@ void cluster_router::on_map(std::uint64_t gen, const endpoint& asked, const refr
                   {"error", nodes_ec ? nodes_ec.message() : std::string("malformed CLUSTER NODES reply")}});
         members.emplace();
     }
-    for (const auto& range : *ranges)
-        if (std::find(members->begin(), members->end(), range.primary) == members->end())
-            members->push_back(range.primary);
-    members_ = std::move(*members);
+    auto add = [](std::vector<endpoint>& to, const endpoint& e) {
+        if (std::find(to.begin(), to.end(), e) == to.end()) to.push_back(e);
+    };
+    // Without CLUSTER NODES, the replicas CLUSTER SLOTS names are the live
+    // members the cache follows besides the primaries.
+    for (const auto& range : *ranges) {
+        add(members->addresses, range.primary);
+        for (const auto& r : range.replicas)
+            add(members->live, r);
+    }
+    members_ = std::move(members->addresses);
+    std::sort(members->live.begin(), members->live.end());
 
     std::array<node*, cluster_slots> next{};
     for (const auto& range : *ranges) {
         node* n = &node_at(range.primary);
         std::fill(next.begin() + range.first, next.begin() + range.last + 1, n);
     }
-    const bool changed = next != slots_;
+    const bool changed = next != slots_ || members->live != live_;
     slots_ = next;
+    live_ = std::move(members->live);
     retire_unused();
     update_status();
     if (changed) topology_changed();

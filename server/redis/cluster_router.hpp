@@ -20,11 +20,14 @@
 // map is also refreshed every topology_refresh, and never more often than
 // min_refresh_interval.
 //
-// The nodes primaries() names, where the invalidation links of the
-// validation cache connect, are the slots' primaries and every node an ASK
-// sent a command to lately (the importing side of a slot migration, which
-// may own no slot yet): a reply from a node is never one whose
-// invalidations the cache does not hear (tracking.hpp).
+// The nodes tracked() names, where the invalidation links of the validation
+// cache connect, are the slots' primaries, every node an ASK sent a command
+// to lately (the importing side of a slot migration, which may own no slot
+// yet) and every other member not marked failed, replicas included (any of
+// them may be promoted by a failover this client hears of only later): a
+// reply from a node is never one whose invalidations the cache does not
+// hear, and a write to a newly promoted primary is heard on a link
+// established before it took writes (tracking.hpp).
 //
 // Each I/O thread keeps its own map: no lock on the request path; a change is
 // learnt by each thread from its own redirects and refreshes.
@@ -61,6 +64,7 @@ public:
     void submit(const command& cmd, std::string_view route, detail::completion&& done, bool durable) override;
     topology_status status() const override;
     std::vector<endpoint> primaries() const override;
+    std::vector<endpoint> tracked() const override;
     void broadcast(const command& cmd, detail::completion&& done) override;
 
     void on_ready(connection& c) override;
@@ -143,6 +147,7 @@ private:
     std::vector<endpoint> members_;  // CLUSTER NODES, the slot map's primaries and the seeds
     std::vector<unverified> unverified_;
     std::vector<import_target> importing_;
+    std::vector<endpoint> live_;  // members not marked failed, replicas included (cluster_members::live)
     bool members_logged_ = false;
     clock::time_point last_refusal_logged_{};
     std::size_t next_ = 0;

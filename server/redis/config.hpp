@@ -21,7 +21,7 @@ namespace sessiond::redis {
 struct endpoint {
     std::string host;
     std::uint16_t port = 0;
-    friend bool operator==(const endpoint&, const endpoint&) = default;
+    friend auto operator<=>(const endpoint&, const endpoint&) = default;
 };
 // "host:port", "[v6]:port" (logs, metrics, the node table).
 std::string to_string(const endpoint& e);

@@ -49,9 +49,17 @@ public:
     // Any thread.
     virtual topology_status status() const = 0;
 
-    // The primaries commands go to now (the owning thread): where the
-    // invalidation links of client-side caching connect (tracking.hpp).
+    // The primaries commands go to now (the owning thread).
     virtual std::vector<endpoint> primaries() const = 0;
+    // Where the invalidation links of client-side caching connect
+    // (tracking.hpp): every node that takes writes now or may take them
+    // without a word to this client. A Cluster replica is promoted by the
+    // cluster itself and its old primary lives on as a replica that still
+    // answers, so a Cluster tracks the replicas as well: the writes of a
+    // promoted replica are heard on a link that is already established. A
+    // Sentinel closes every client connection of the nodes it reconfigures,
+    // which ends the links (and so the cache's trust) by itself.
+    virtual std::vector<endpoint> tracked() const { return primaries(); }
     // `f` is called on the owning thread whenever the primaries or the slots
     // they serve change (a failover, a new slot map, a MOVED): whatever was
     // learnt from the old topology may no longer hold.

@@ -52,14 +52,14 @@ void invalidation_tracker::stop() {
     metrics::get().cache_tracking.set(0);
 }
 
-void invalidation_tracker::track(const std::vector<endpoint>& primaries) {
+void invalidation_tracker::track(const std::vector<endpoint>& nodes) {
     if (stopped_) return;
     std::erase_if(links_, [&](const std::unique_ptr<link>& l) {
-        const bool kept = std::find(primaries.begin(), primaries.end(), l->conn->where()) != primaries.end();
+        const bool kept = std::find(nodes.begin(), nodes.end(), l->conn->where()) != nodes.end();
         if (!kept) l->conn->stop();
         return !kept;
     });
-    for (const auto& where : primaries) {
+    for (const auto& where : nodes) {
         const bool known =
             std::any_of(links_.begin(), links_.end(), [&](const auto& l) { return l->conn->where() == where; });
         if (known) continue;

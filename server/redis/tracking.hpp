@@ -2,7 +2,8 @@
 // Client-side caching (CLIENT TRACKING, Redis 6 and later): the invalidation
 // links of one I/O thread, which tell a cache when what it holds changed.
 //
-// One link per primary, a connection of its own: it asks its client id,
+// One link per node that may take writes (router::tracked(): the primaries,
+// and in a Cluster their replicas too), a connection of its own: it asks its client id,
 // turns on tracking in broadcasting mode for the key prefix redirected to
 // itself (CLIENT TRACKING on REDIRECT <own id> BCAST PREFIX <prefix>: with
 // RESP2 a redirect is the only way to receive invalidations), and subscribes
@@ -73,8 +74,8 @@ public:
 
     void set_listener(tracking_listener* listener) noexcept { listener_ = listener; }
     // Links to exactly these nodes from now on; always a flush (called with
-    // the router's primaries at start and at every topology change).
-    void track(const std::vector<endpoint>& primaries);
+    // the router's tracked() nodes at start and at every topology change).
+    void track(const std::vector<endpoint>& nodes);
     void start();  // the heartbeat; links start as track() adds them
     void stop();
 

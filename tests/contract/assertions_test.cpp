@@ -470,21 +470,30 @@ TEST_CASE("assertions: forward auth adds one, reused until half its lifetime", "
     REQUIRE(first.status == 200);
     const auto jwt = first.header("x-session-assertion");
     REQUIRE(!jwt.empty());
+    const auto minted_before = std::chrono::steady_clock::now();
+    // The same one while less than half of its 4 s has passed (two I/O
+    // threads: each keeps its own, so ask until both have answered). The
+    // claims are read back, so a loaded machine that let half the lifetime
+    // pass meanwhile shows as such instead of as a wrong answer.
+    std::set<std::string> seen;
+    for (int i = 0; i < 8; ++i)
+        seen.insert(auth().header("x-session-assertion"));
+    const auto asked_within = std::chrono::steady_clock::now() - minted_before;
     const auto claims = part(jwt, 1);
     CHECK(text(claims.at("aud")) == "ws");
     CHECK(text(claims.at("sub")) == "hana");
     CHECK(text(claims.at("role")) == "viewer");
+    if (asked_within < 1800ms) {
+        CHECK(seen.size() <= 2);
+        CHECK(seen.count(jwt) == 1);
+    } else {
+        WARN("the machine took " << std::chrono::duration_cast<std::chrono::milliseconds>(asked_within).count()
+                                 << " ms for 8 requests: reuse not judged");
+    }
     for (const auto& [library, v] : verify_independently(t, jwt, "ws")) {
         INFO(library << ": " << v.out);
         CHECK(v.status == 0);
     }
-    // The same one while less than half of its 4 s has passed (two I/O
-    // threads: each keeps its own, so ask until both have answered).
-    std::set<std::string> seen;
-    for (int i = 0; i < 8; ++i)
-        seen.insert(auth().header("x-session-assertion"));
-    CHECK(seen.size() <= 2);
-    CHECK(seen.count(jwt) == 1);
     // A new one once half has passed.
     std::this_thread::sleep_for(2100ms);
     auto later = auth().header("x-session-assertion");

@@ -291,7 +291,7 @@ TEST_CASE("Cluster under load: the invalidation links killed again and again; th
 // to Redis, so no MOVED) serves its cached entry until its next map refresh.
 // Run it by name until the cache also checks the linked node's role.
 TEST_CASE("Cluster under load: primaries failed over by hand; the recorded history holds",
-          "[.][redis][cluster][history]") {
+          "[redis][cluster][history]") {
     cluster_setup c;
     contract_target a("cluster", cluster_args(c));
     contract_target b(a, {"--redis-command-timeout", "1000ms", "--redis-connect-timeout", "1000ms"});

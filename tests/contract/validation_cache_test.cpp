@@ -18,6 +18,7 @@
 #include <mutex>
 #include <cstdio>
 #include <future>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -556,6 +557,36 @@ TEST_CASE("cache: a Cluster slot moved or failed over drops every entry; what ch
     const auto took = refused_within(b, s.token, 5s, true);
     REQUIRE(took);
     std::printf("cluster change: B refuses a revocation through A after %.0f us\n", us(*took));
+}
+
+// A Cluster promotes a replica by itself, and the old primary lives on as a
+// replica that still answers the link's PINGs: an instance that followed
+// the primaries only would serve its cache until it next read the slot map
+// while writes went to the new primary. So every I/O thread links to every
+// live member, replicas included, before the cache serves anything.
+TEST_CASE("cache: on a Cluster every I/O thread has an invalidation link to every member, replicas included",
+          "[cache][cluster]") {
+    cluster_setup c;
+    contract_target a("cluster", {"--redis-url", c.url(), "--io-threads", "2"});
+    REQUIRE(eventually([&] { return metric(a, "sessiond_cache_tracking_threads") == 2; }, 20s));
+    // A tracking client of sessiond: CLIENT TRACKING (flag t) redirected to
+    // its own subscribed connection (redir=<id>).
+    auto links_on = [&](unsigned short port) {
+        int n = 0;
+        std::istringstream lines(c.cli(port, {"CLIENT", "LIST"}));
+        for (std::string line; std::getline(lines, line);) {
+            const auto flags = line.find(" flags=");
+            const auto redir = line.find(" redir=");
+            if (flags == std::string::npos || redir == std::string::npos) continue;
+            const auto f = line.substr(flags + 7, line.find(' ', flags + 7) - flags - 7);
+            if (f.find('t') != std::string::npos && line.compare(redir, 10, " redir=-1 ") != 0) ++n;
+        }
+        return n;
+    };
+    for (auto port : c.ports()) {
+        INFO("node 127.0.0.1:" << port << " (" << c.cli(port, {"ROLE"}).substr(0, 6) << ")");
+        CHECK(eventually([&] { return links_on(port) == 2; }, 10s));
+    }
 }
 
 TEST_CASE("cache: during a scale-out, a session answered through ASK by a new node is not served stale",

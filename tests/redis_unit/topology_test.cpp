@@ -80,13 +80,22 @@ TEST_CASE("CLUSTER SLOTS replies become slot ranges and their primaries", "[redi
     CHECK((*map)[0].primary == endpoint{"127.0.0.1", 7000});
     CHECK((*map)[1].primary == endpoint{"10.1.1.1", 7001});  // no ip: the node asked
     CHECK((*map)[2].primary == endpoint{"10.1.1.1", 7002});
+    // The replicas too: a Cluster may promote any of them.
+    CHECK((*map)[0].replicas == std::vector<endpoint>{{"127.0.0.1", 7003}});
+    CHECK((*map)[2].replicas == std::vector<endpoint>{{"127.0.0.1", 7005}});
     CHECK(parse_cluster_slots(reply::make_array({}), "h")->empty());
+    auto lone = reply::make_array({reply::make_integer(0), reply::make_integer(9), node("h", 1, "a")});
+    auto no_replica = parse_cluster_slots(reply::make_array({std::move(lone)}), "h");
+    REQUIRE(no_replica);
+    CHECK(no_replica->at(0).replicas.empty());
 
     CHECK_FALSE(parse_cluster_slots(reply::make_status("OK"), "h"));
     CHECK_FALSE(parse_cluster_slots(reply::make_array({range(0, 16384, node("h", 1, "a"), node("h", 2, "b"))}), "h"));
     CHECK_FALSE(parse_cluster_slots(reply::make_array({range(10, 5, node("h", 1, "a"), node("h", 2, "b"))}), "h"));
     CHECK_FALSE(parse_cluster_slots(reply::make_array({range(0, 5, node("h", 0, "a"), node("h", 2, "b"))}), "h"));
     CHECK_FALSE(parse_cluster_slots(reply::make_array({reply::make_integer(1)}), "h"));
+    CHECK_FALSE(parse_cluster_slots(reply::make_array({range(0, 5, node("h", 1, "a"), node("h", 70000, "b"))}), "h"));
+    CHECK_FALSE(parse_cluster_slots(reply::make_array({range(0, 5, node("h", 1, "a"), reply::make_integer(3))}), "h"));
 }
 
 TEST_CASE("CLUSTER NODES replies become the cluster's members", "[redis][cluster]") {
@@ -102,13 +111,16 @@ TEST_CASE("CLUSTER NODES replies become the cluster's members", "[redis][cluster
         "c8a1c7d4d3b3e0e9a4e3e1f2c3d4e5f6a7b8c9d0 :0@0 master,noaddr - 0 0 0 disconnected\n";
     auto members = parse_cluster_nodes(reply::make_string(text), "10.1.1.1");
     REQUIRE(members);
-    CHECK(*members == std::vector<endpoint>{{"127.0.0.1", 30004},
-                                            {"127.0.0.1", 30002},
-                                            {"10.1.1.1", 30001},  // no ip: the node asked
-                                            {"10.0.0.7", 30007},
-                                            {"node-7.internal", 30007},  // its hostname, same port
-                                            {"::1", 30008}});
-    CHECK(parse_cluster_nodes(reply::make_string(""), "h")->empty());
+    CHECK(members->addresses == std::vector<endpoint>{{"127.0.0.1", 30004},
+                                                      {"127.0.0.1", 30002},
+                                                      {"10.1.1.1", 30001},  // no ip: the node asked
+                                                      {"10.0.0.7", 30007},
+                                                      {"node-7.internal", 30007},  // its hostname, same port
+                                                      {"::1", 30008}});
+    // Replicas and slotless primaries alike, one address each; not the failed one.
+    CHECK(members->live ==
+          std::vector<endpoint>{{"127.0.0.1", 30004}, {"127.0.0.1", 30002}, {"10.1.1.1", 30001}, {"10.0.0.7", 30007}});
+    CHECK(parse_cluster_nodes(reply::make_string(""), "h")->addresses.empty());
     CHECK_FALSE(parse_cluster_nodes(reply::make_status("OK"), "h"));
     CHECK_FALSE(parse_cluster_nodes(reply::make_array({}), "h"));
     CHECK_FALSE(parse_cluster_nodes(reply::make_string("id-without-fields\n"), "h"));
