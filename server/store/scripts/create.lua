@@ -1,0 +1,31 @@
+
+local index = KEYS[2]
+prune(index)
+local limit = tonumber(ARGV[4])
+local out = {0}
+local excess = 0
+if limit > 0 then excess = math.min(redis.call('ZCARD', index) - limit + 1, tonumber(ARGV[9])) end
+if excess > 0 then
+  local victims = {}
+  for _, m in ipairs(redis.call('ZRANGE', index, 0, excess - 1)) do
+    local key = session_key(ARGV[6], ARGV[7], m)
+    local v = key and redis.call('GET', key)
+    if not v then
+      redis.call('ZREM', index, m)
+    elseif owned(v, ARGV[8]) then
+      victims[#victims + 1] = {m, key, v}
+    end
+  end
+  if #victims > 0 and ARGV[5] == '1' then return {1} end
+  for _, s in ipairs(victims) do
+    redis.call('DEL', s[2])
+    redis.call('ZREM', index, s[1])
+    out[#out + 1] = s[1]
+    out[#out + 1] = s[3]
+  end
+end
+redis.call('SET', KEYS[1], ARGV[1], 'PXAT', ARGV[2])
+redis.call('ZADD', index, ARGV[2], ARGV[3])
+local top = redis.call('ZRANGE', index, -1, -1, 'WITHSCORES')
+redis.call('PEXPIREAT', index, top[2])
+return out
