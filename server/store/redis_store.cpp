@@ -44,73 +44,20 @@ std::string bucket_arg(std::uint16_t bucket) {
 }
 
 // The scripts are the Lua files of store/scripts/, embedded at build time
-// (store/scripts.hpp).
-//
-// Index members are the 16 random bytes of each session id (not its
-// 24-character public id: two members then fit a 64-byte listpack). Scripts
-// that reach sessions through the index rebuild each session key from the
-// session key prefix "<prefix>{<bucket>}:s:" and the bucket's two bytes
-// (big-endian, as in the public id) with the prelude (prelude.lua).
-//
-// Two users of one bucket share an index if their index names (keyed hashes:
-// see keyring::user_index_name) collide, so these scripts also read the user
-// id from each record's header and act only on the sessions of the user they
-// were called for: another user's session in the index is neither returned,
-// counted, evicted nor deleted.
-//
-// Every script touches only keys of one hash slot: the declared keys', and
-// session keys built from the same "<prefix>{<bucket>}:" they start with.
+// (store/scripts.hpp); each file says its KEYS, ARGV and reply. Those that
+// reach sessions through a user's index start with prelude.lua.
 std::string with_prelude(std::string_view body) {
     std::string text(scripts::prelude);
     text.append(body);
     return text;
 }
 
-// KEYS[1] session key, KEYS[2] user index; ARGV: record, deadline, member,
-// limit, reject (1/0), session key prefix, bucket, user id, walk.
-// Returns {0, evicted member, evicted record, ...} or {1} when the limit
-// rejects.
-//
-// The index holds the user's sessions in the order of the eviction rule
-// (deadline, then id), so the victims are its first entries: the create
-// looks at no more of them than it must remove (at most `walk`, should the
-// limit have been lowered far below a user's count). An entry whose session
-// is gone is dropped and counts no more; one of another user sharing the
-// index is left alone and, as it stays in the count, the user's limit is
-// then met early rather than exceeded.
 const redis::script create_script{with_prelude(scripts::create)};
-
-// KEYS[1] session key, KEYS[2] user index; ARGV: expected version, new
-// record, deadline, member. 1 if written, 0 if the stored record has another
-// version (every write bumps it) or is gone.
 const redis::script replace_script{with_prelude(scripts::replace)};
-
-// KEYS[1] session key, KEYS[2] user index; ARGV: member. The record that
-// was stored (or nil); its entry leaves the index with it.
 const redis::script remove_script{std::string(scripts::remove)};
-
-// KEYS[1] user index; ARGV: session key prefix, bucket, user id, limit,
-// walk, cursor score ('' from the start), cursor member. {next score, next
-// member, member, record, ...}: up to `limit` of the user's live sessions
-// among the next `walk` index entries after the cursor. The next cursor is
-// the last entry examined, or '' '' at the end of the index. Entries whose
-// session is gone are dropped on the way.
 const redis::script list_script{with_prelude(scripts::list)};
-
-// KEYS[1] user index; ARGV: session key prefix, bucket, member to keep (or
-// ''), user id, walk, cursor score ('' from the start), cursor member.
-// {deleted} at the end of the index, else {deleted, next score, next
-// member}: the user's live sessions deleted among the next `walk` entries
-// after the cursor.
 const redis::script remove_user_script{with_prelude(scripts::remove_user)};
-
-// KEYS[1] the mark; ARGV: its lifetime (ms), counted by Redis' clock from
-// now. 1 if this call set it, 0 if it was set already. A script so that the
-// mark can be a durable write (WAIT), as a revocation is.
 const redis::script claim_script{std::string(scripts::claim)};
-
-// KEYS[1] the fingerprint key; ARGV: fingerprint, overwrite (1/0). The
-// fingerprint Redis holds now: ARGV[1] if there was none.
 const redis::script index_key_script{std::string(scripts::index_key)};
 
 // Opens at most once a second: an outage, or a flood of bad records, must

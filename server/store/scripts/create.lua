@@ -1,3 +1,16 @@
+-- create: a new session, under the per-user limit.
+-- KEYS[1] session key, KEYS[2] user index; ARGV: record, deadline, member,
+-- limit, reject (1/0), session key prefix, bucket, user id, walk.
+-- Returns {0, evicted member, evicted record, ...} or {1} when the limit
+-- rejects.
+--
+-- The index holds the user's sessions in the order of the eviction rule
+-- (deadline, then id), so the victims are its first entries: the create
+-- looks at no more of them than it must remove (at most `walk`, should the
+-- limit have been lowered far below a user's count). An entry whose session
+-- is gone is dropped and counts no more; one of another user sharing the
+-- index is left alone and, as it stays in the count, the user's limit is
+-- then met early rather than exceeded.
 
 local index = KEYS[2]
 prune(index)

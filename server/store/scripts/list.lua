@@ -1,3 +1,10 @@
+-- list: one page of a user's sessions.
+-- KEYS[1] user index; ARGV: session key prefix, bucket, user id, limit,
+-- walk, cursor score ('' from the start), cursor member. {next score, next
+-- member, member, record, ...}: up to `limit` of the user's live sessions
+-- among the next `walk` index entries after the cursor. The next cursor is
+-- the last entry examined, or '' '' at the end of the index. Entries whose
+-- session is gone are dropped on the way.
 
 local index = KEYS[1]
 prune(index)

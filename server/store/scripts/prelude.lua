@@ -1,3 +1,20 @@
+-- The prelude of the scripts that reach sessions through a user's index
+-- (create, replace, list, remove_user): redis_store.cpp puts it before each.
+--
+-- Index members are the 16 random bytes of each session id (not its
+-- 24-character public id: two members then fit a 64-byte listpack). Scripts
+-- that reach sessions through the index rebuild each session key from the
+-- session key prefix "<prefix>{<bucket>}:s:" and the bucket's two bytes
+-- (big-endian, as in the public id) with session_key below.
+--
+-- Two users of one bucket share an index if their index names (keyed hashes:
+-- see keyring::user_index_name) collide, so these scripts also read the user
+-- id from each record's header and act only on the sessions of the user they
+-- were called for: another user's session in the index is neither returned,
+-- counted, evicted nor deleted.
+--
+-- Every script touches only keys of one hash slot: the declared keys', and
+-- session keys built from the same "<prefix>{<bucket>}:" they start with.
 
 -- prefix .. base64url(bucket .. m): 18 bytes, exactly 24 characters, as
 -- session_id::to_string spells them. nil for a member that is no id.

@@ -1,3 +1,9 @@
+-- remove_user: one batch of a revoke-all.
+-- KEYS[1] user index; ARGV: session key prefix, bucket, member to keep (or
+-- ''), user id, walk, cursor score ('' from the start), cursor member.
+-- {deleted} at the end of the index, else {deleted, next score, next
+-- member}: the user's live sessions deleted among the next `walk` entries
+-- after the cursor.
 
 local index = KEYS[1]
 local walk = tonumber(ARGV[5])
