@@ -4,13 +4,17 @@
 -- Returns {0, evicted member, evicted record, ...} or {1} when the limit
 -- rejects.
 --
--- The index holds the user's sessions in the order of the eviction rule
--- (deadline, then id), so the victims are its first entries: the create
--- looks at no more of them than it must remove (at most `walk`, should the
--- limit have been lowered far below a user's count). An entry whose session
--- is gone is dropped and counts no more; one of another user sharing the
--- index is left alone and, as it stays in the count, the user's limit is
--- then met early rather than exceeded.
+-- The limit is the Redis copy of the eviction rule, session::admit_ordered
+-- (server/session/rules.hpp), which the memory store calls;
+-- tests/store/eviction_rule_test.cpp runs the same cases through both. The
+-- index holds the user's sessions in the rule's order (deadline, then id),
+-- so the victims are its first entries: the create looks at no more of them
+-- than it must remove (at most `walk`, should the limit have been lowered
+-- far below a user's count). An entry whose session is gone is dropped and
+-- counts no more; one of another user sharing the index is left alone and,
+-- as it stays in the count, the user's limit is then met early rather than
+-- exceeded (the memory store, whose index is the user's alone, has no such
+-- case).
 
 local index = KEYS[2]
 prune(index)
