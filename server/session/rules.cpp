@@ -208,37 +208,20 @@ rotate_result rotate(const session_record& r, const secret_digest& presented_has
     return out;
 }
 
-std::vector<session_id> choose_evictions(std::span<const eviction_candidate> sessions, std::size_t limit,
-                                         timestamp now) {
-    std::vector<eviction_candidate> live;
-    live.reserve(sessions.size());
-    for (const auto& s : sessions)
-        if (s.deadline > now) live.push_back(s);
-    const std::size_t excess = eviction_count(live.size(), limit);
-    if (excess == 0) return {};
-    auto earlier = [](const eviction_candidate& a, const eviction_candidate& b) {
-        return a.deadline != b.deadline ? a.deadline < b.deadline : a.id < b.id;
-    };
-    std::partial_sort(live.begin(), live.begin() + static_cast<std::ptrdiff_t>(excess), live.end(), earlier);
-    std::vector<session_id> out;
-    out.reserve(excess);
-    for (std::size_t i = 0; i < excess; ++i)
-        out.push_back(live[i].id);
-    return out;
-}
-
 std::size_t eviction_count(std::size_t live, std::size_t limit) noexcept {
     return limit == 0 || live < limit ? 0 : live + 1 - limit;
 }
 
 admission admit(std::span<const eviction_candidate> sessions, timestamp now, const policy& p) {
-    admission out;
-    out.evict = choose_evictions(sessions, p.max_sessions_per_user, now);
-    if (p.on_limit == limit_policy::reject && !out.evict.empty()) {
-        out.rejected = true;
-        out.evict.clear();
-    }
-    return out;
+    std::vector<eviction_candidate> live;
+    live.reserve(sessions.size());
+    for (const auto& s : sessions)
+        if (s.deadline > now) live.push_back(s);
+    std::sort(live.begin(), live.end(), [](const eviction_candidate& a, const eviction_candidate& b) {
+        return a.deadline != b.deadline ? a.deadline < b.deadline : a.id < b.id;
+    });
+    return admit_ordered(
+        live.size(), live.begin(), live.end(), [](const eviction_candidate& c) { return c.id; }, p);
 }
 
 }  // namespace sessiond::session

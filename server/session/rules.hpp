@@ -10,9 +10,11 @@
 
 #include <boost/system/result.hpp>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstddef>
+#include <limits>
 #include <optional>
 #include <span>
 #include <stdexcept>
@@ -179,28 +181,51 @@ struct eviction_candidate {
     timestamp deadline;  // store_deadline(): when the session is gone by itself
 };
 
-// Which of a user's sessions to evict so that, with one more, at most `limit`
-// remain (limit 0 = none). Sessions whose deadline <= now are already gone
-// and neither count nor get chosen. Victims are taken in order of earliest
-// deadline (ties by id): with a shared idle timeout and the touch threshold
-// that is least recently used. Both stores apply this rule without
-// scanning: each keeps a user's sessions in this order (the memory store in
-// a std::set, the Redis store in a sorted set scored by the deadline) and
-// evicts the first eviction_count() of them; tests/store compares both with
-// this function case by case.
-std::vector<session_id> choose_evictions(std::span<const eviction_candidate> sessions, std::size_t limit,
-                                         timestamp now);
-
-// How many of `live` sessions must go so that one more fits under `limit`
-// (0 = no limit): the first ones in the order above. A store that keeps a
-// user's live sessions in that order evicts its first entries.
-std::size_t eviction_count(std::size_t live, std::size_t limit) noexcept;
-
 struct admission {
     bool rejected = false;          // limit_policy::reject and the user is at the limit: 409
     std::vector<session_id> evict;  // limit_policy::evict_lru: revoke these first
 };
 
+// How many of `live` sessions must go so that one more fits under `limit`
+// (0 = no limit).
+std::size_t eviction_count(std::size_t live, std::size_t limit) noexcept;
+
+// The per-user limit: which of a user's sessions go so that, with one more,
+// at most p.max_sessions_per_user remain (0 = no limit); with
+// limit_policy::reject, none go and the new one is refused instead.
+// Sessions whose deadline <= now are already gone and neither count nor get
+// chosen. Victims are taken in order of earliest deadline (ties by id): with
+// a shared idle timeout and the touch threshold that is least recently used.
+// `sessions` in any order; admit puts the live ones in that order and
+// decides with admit_ordered.
 admission admit(std::span<const eviction_candidate> sessions, timestamp now, const policy& p);
+
+// admit for a store that keeps each user's live sessions in that order, so
+// that it need not scan them: [first, last) are the user's live sessions in
+// that order, `live` how many there are (which the store knows without
+// counting) and id_of(*it) the id of one. Reads the victims only; at most
+// `at_most` go in one call (bounded work should the limit have been lowered
+// far below a user's count: the rest go with the creates that follow). The
+// memory store calls it with its index (a std::set by deadline, then id);
+// the Redis create script (server/store/scripts/create.lua) is a Lua copy of
+// it over a sorted set scored by the deadline.
+// tests/store/eviction_rule_test.cpp checks both stores against admit case
+// by case.
+template <class It, class IdOf>
+admission admit_ordered(std::size_t live, It first, It last, IdOf id_of, const policy& p,
+                        std::size_t at_most = std::numeric_limits<std::size_t>::max()) {
+    admission out;
+    const std::size_t excess = eviction_count(live, p.max_sessions_per_user);
+    if (excess == 0) return out;
+    if (p.on_limit == limit_policy::reject) {
+        out.rejected = true;
+        return out;
+    }
+    const std::size_t n = std::min(excess, at_most);
+    out.evict.reserve(n);
+    for (; out.evict.size() < n && first != last; ++first)
+        out.evict.push_back(id_of(*first));
+    return out;
+}
 
 }  // namespace sessiond::session

@@ -9,6 +9,7 @@
 #include "common/metrics.hpp"
 #include "log/contained.hpp"
 #include "log/log.hpp"
+#include "session/rules.hpp"
 
 namespace sessiond::store {
 
@@ -119,17 +120,18 @@ asio::awaitable<result<created>> memory_store::create(const session_record& r, c
                 u = s.users.find(user.user_id);
                 if (u == s.users.end()) break;
             }
-            // The index is sorted as the rule takes victims (earliest deadline,
-            // then id) and holds the user's live sessions only: the victims
-            // are its first entries, found without looking at the rest.
+            // The index now holds the user's live sessions only, sorted as
+            // the rule takes victims (earliest deadline, then id): the rule
+            // reads its first entries, at most max_walk of them a call.
             if (u != s.users.end()) {
-                // (At most max_walk a call, should the limit have been lowered
-                // far below a user's count.)
-                const auto excess =
-                    std::min(session::eviction_count(u->second.size(), p.max_sessions_per_user), max_walk);
-                if (excess > 0 && p.on_limit == session::limit_policy::reject) co_return sessiond::error::session_limit;
-                for (std::size_t i = 0; i < excess; ++i) {
-                    auto it = s.sessions.find(u->second.begin()->second);
+                const auto& index = u->second;
+                const auto decision = session::admit_ordered(
+                    index.size(), index.begin(), index.end(), [](const deadline_key& k) { return k.second; }, p,
+                    max_walk);
+                if (decision.rejected) co_return sessiond::error::session_limit;
+                for (const auto& id : decision.evict) {
+                    auto it = s.sessions.find(id);
+                    if (it == s.sessions.end()) continue;  // cannot happen: the index lists stored sessions
                     out.evicted.push_back(it->second);
                     erase_locked(s, it);
                 }

@@ -17,6 +17,7 @@
 #include "log/log.hpp"
 #include "redis/error.hpp"
 #include "store/record_codec.hpp"
+#include "store/scripts.hpp"
 
 namespace sessiond::store {
 
@@ -42,250 +43,22 @@ std::string bucket_arg(std::uint16_t bucket) {
     return {static_cast<char>(bucket >> 8), static_cast<char>(bucket & 0xFF)};
 }
 
-// Index members are the 16 random bytes of each session id (not its
-// 24-character public id: two members then fit a 64-byte listpack). Scripts
-// that reach sessions through the index rebuild each session key from the
-// session key prefix "<prefix>{<bucket>}:s:" and the bucket's two bytes
-// (big-endian, as in the public id) with this prelude.
-//
-// Two users of one bucket share an index if their index names (keyed hashes:
-// see keyring::user_index_name) collide, so these scripts also read the user
-// id from each record's header and act only on the sessions of the user they
-// were called for: another user's session in the index is neither returned,
-// counted, evicted nor deleted.
-//
-// Every script touches only keys of one hash slot: the declared keys', and
-// session keys built from the same "<prefix>{<bucket>}:" they start with.
-constexpr std::string_view prelude_lua = R"lua(
--- prefix .. base64url(bucket .. m): 18 bytes, exactly 24 characters, as
--- session_id::to_string spells them. nil for a member that is no id.
-local B64 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_'
-local function session_key(prefix, bucket, m)
-  if #m ~= 16 or #bucket ~= 2 then return nil end
-  local s, c = bucket .. m, {}
-  for i = 1, 18, 3 do
-    local a, b, d = string.byte(s, i, i + 2)
-    local n = a * 65536 + b * 256 + d
-    c[#c + 1] = string.byte(B64, math.floor(n / 262144) + 1)
-    c[#c + 1] = string.byte(B64, math.floor(n / 4096) % 64 + 1)
-    c[#c + 1] = string.byte(B64, math.floor(n / 64) % 64 + 1)
-    c[#c + 1] = string.byte(B64, n % 64 + 1)
-  end
-  return prefix .. string.char(unpack(c))
-end
--- The header every record format from 2 on starts with (see
--- store/record_codec.hpp): format byte, flags byte, version (LEB128 varint),
--- user id length (varint, at most 256), user id. Returns the version and the
--- user id, or nil for a value that has no such header.
-local function header(v)
-  local f = string.byte(v, 1)
-  if not f or f < 2 then return nil end
-  local i, version, scale = 3, 0, 1
-  repeat
-    local b = string.byte(v, i)
-    if not b or i > 12 then return nil end
-    i = i + 1
-    version = version + (b % 128) * scale
-    scale = scale * 128
-  until b < 128
-  local n
-  n, scale = 0, 1
-  repeat
-    local b = string.byte(v, i)
-    if not b or scale > 128 then return nil end
-    i = i + 1
-    n = n + (b % 128) * scale
-    scale = scale * 128
-  until b < 128
-  if n > 256 or i + n - 1 > #v then return nil end
-  return version, string.sub(v, i, i + n - 1)
-end
--- Whether record v belongs to the user id uid (a record of any format).
-local function owned(v, uid)
-  local _, u = header(v)
-  return u == uid
-end
--- Drops index entries whose deadline has passed, at most 1024 a call (the
--- rest go on later calls, or with the index's own expiry). "Passed" by
--- Redis' clock, which also expires the session keys: an instance whose
--- clock runs ahead must not drop live sessions from their index.
-local function prune(index)
-  local t = redis.call('TIME')
-  local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-  local gone = redis.call('ZRANGE', index, '-inf', now, 'BYSCORE', 'LIMIT', 0, 1024)
-  if #gone > 0 then redis.call('ZREM', index, unpack(gone)) end
-end
--- Whether member a sorts after member b among equal scores: bytewise, as
--- Redis orders them (Lua's own string order follows the locale).
-local function sorts_after(a, b)
-  for i = 1, math.min(#a, #b) do
-    local x, y = string.byte(a, i), string.byte(b, i)
-    if x ~= y then return x > y end
-  end
-  return #a > #b
-end
--- The rank of the first index entry after the cursor (score, member),
--- whether or not the cursor's own entry is still there: O(log n) calls.
-local function rank_after(index, score, member)
-  local lo = redis.call('ZCOUNT', index, '-inf', '(' .. score)
-  local hi = redis.call('ZCOUNT', index, '-inf', score)
-  while lo < hi do
-    local mid = math.floor((lo + hi) / 2)
-    if sorts_after(redis.call('ZRANGE', index, mid, mid)[1], member) then hi = mid else lo = mid + 1 end
-  end
-  return lo
-end
--- Up to `walk` entries {member, score, ...} after the cursor (from the
--- start when its score is '').
-local function window(index, score, member, walk)
-  local first = 0
-  if score ~= '' then first = rank_after(index, score, member) end
-  return redis.call('ZRANGE', index, first, first + walk - 1, 'WITHSCORES')
-end
-)lua";
+// The scripts are the Lua files of store/scripts/, embedded at build time
+// (store/scripts.hpp); each file says its KEYS, ARGV and reply. Those that
+// reach sessions through a user's index start with prelude.lua.
+std::string with_prelude(std::string_view body) {
+    std::string text(scripts::prelude);
+    text.append(body);
+    return text;
+}
 
-// KEYS[1] session key, KEYS[2] user index; ARGV: record, deadline, member,
-// limit, reject (1/0), session key prefix, bucket, user id, walk.
-// Returns {0, evicted member, evicted record, ...} or {1} when the limit
-// rejects.
-//
-// The index holds the user's sessions in the order of the eviction rule
-// (deadline, then id), so the victims are its first entries: the create
-// looks at no more of them than it must remove (at most `walk`, should the
-// limit have been lowered far below a user's count). An entry whose session
-// is gone is dropped and counts no more; one of another user sharing the
-// index is left alone and, as it stays in the count, the user's limit is
-// then met early rather than exceeded.
-const redis::script create_script(std::string(prelude_lua) + R"lua(
-local index = KEYS[2]
-prune(index)
-local limit = tonumber(ARGV[4])
-local out = {0}
-local excess = 0
-if limit > 0 then excess = math.min(redis.call('ZCARD', index) - limit + 1, tonumber(ARGV[9])) end
-if excess > 0 then
-  local victims = {}
-  for _, m in ipairs(redis.call('ZRANGE', index, 0, excess - 1)) do
-    local key = session_key(ARGV[6], ARGV[7], m)
-    local v = key and redis.call('GET', key)
-    if not v then
-      redis.call('ZREM', index, m)
-    elseif owned(v, ARGV[8]) then
-      victims[#victims + 1] = {m, key, v}
-    end
-  end
-  if #victims > 0 and ARGV[5] == '1' then return {1} end
-  for _, s in ipairs(victims) do
-    redis.call('DEL', s[2])
-    redis.call('ZREM', index, s[1])
-    out[#out + 1] = s[1]
-    out[#out + 1] = s[3]
-  end
-end
-redis.call('SET', KEYS[1], ARGV[1], 'PXAT', ARGV[2])
-redis.call('ZADD', index, ARGV[2], ARGV[3])
-local top = redis.call('ZRANGE', index, -1, -1, 'WITHSCORES')
-redis.call('PEXPIREAT', index, top[2])
-return out
-)lua");
-
-// KEYS[1] session key, KEYS[2] user index; ARGV: expected version, new
-// record, deadline, member. 1 if written, 0 if the stored record has another
-// version (every write bumps it) or is gone.
-const redis::script replace_script(std::string(prelude_lua) + R"lua(
-local stored = redis.call('GET', KEYS[1])
-if not stored or header(stored) ~= tonumber(ARGV[1]) then return 0 end
-redis.call('SET', KEYS[1], ARGV[2], 'PXAT', ARGV[3])
-redis.call('ZADD', KEYS[2], ARGV[3], ARGV[4])
-local top = redis.call('ZRANGE', KEYS[2], -1, -1, 'WITHSCORES')
-redis.call('PEXPIREAT', KEYS[2], top[2])
-return 1
-)lua");
-
-// KEYS[1] session key, KEYS[2] user index; ARGV: member. The record that
-// was stored (or nil); its entry leaves the index with it.
-const redis::script remove_script(R"lua(
-local v = redis.call('GETDEL', KEYS[1])
-redis.call('ZREM', KEYS[2], ARGV[1])
-return v
-)lua");
-
-// KEYS[1] user index; ARGV: session key prefix, bucket, user id, limit,
-// walk, cursor score ('' from the start), cursor member. {next score, next
-// member, member, record, ...}: up to `limit` of the user's live sessions
-// among the next `walk` index entries after the cursor. The next cursor is
-// the last entry examined, or '' '' at the end of the index. Entries whose
-// session is gone are dropped on the way.
-const redis::script list_script(std::string(prelude_lua) + R"lua(
-local index = KEYS[1]
-prune(index)
-local walk, limit = tonumber(ARGV[5]), tonumber(ARGV[4])
-local entries = window(index, ARGV[6], ARGV[7], walk)
-local out, found, last = {'', ''}, 0, 0
-for i = 1, #entries, 2 do
-  if found == limit then break end
-  last = i
-  local m = entries[i]
-  local key = session_key(ARGV[1], ARGV[2], m)
-  local v = key and redis.call('GET', key)
-  if not v then
-    redis.call('ZREM', index, m)
-  elseif owned(v, ARGV[3]) then
-    found = found + 1
-    out[#out + 1] = m
-    out[#out + 1] = v
-  end
-end
-if last > 0 and (last + 1 < #entries or #entries == 2 * walk) then
-  out[1], out[2] = entries[last + 1], entries[last]
-end
-return out
-)lua");
-
-// KEYS[1] user index; ARGV: session key prefix, bucket, member to keep (or
-// ''), user id, walk, cursor score ('' from the start), cursor member.
-// {deleted} at the end of the index, else {deleted, next score, next
-// member}: the user's live sessions deleted among the next `walk` entries
-// after the cursor.
-const redis::script remove_user_script(std::string(prelude_lua) + R"lua(
-local index = KEYS[1]
-local walk = tonumber(ARGV[5])
-local entries = window(index, ARGV[6], ARGV[7], walk)
-local n = 0
-for i = 1, #entries, 2 do
-  local m = entries[i]
-  if m ~= ARGV[3] then
-    local key = session_key(ARGV[1], ARGV[2], m)
-    local v = key and redis.call('GET', key)
-    if not v then
-      redis.call('ZREM', index, m)
-    elseif owned(v, ARGV[4]) then
-      redis.call('DEL', key)
-      redis.call('ZREM', index, m)
-      n = n + 1
-    end
-  end
-end
-if #entries < 2 * walk then return {n} end
-return {n, entries[#entries], entries[#entries - 1]}
-)lua");
-
-// KEYS[1] the mark; ARGV: its lifetime (ms), counted by Redis' clock from
-// now. 1 if this call set it, 0 if it was set already. A script so that the
-// mark can be a durable write (WAIT), as a revocation is.
-const redis::script claim_script(R"lua(
-if redis.call('SET', KEYS[1], '1', 'NX', 'PX', ARGV[1]) then return 1 end
-return 0
-)lua");
-
-// KEYS[1] the fingerprint key; ARGV: fingerprint, overwrite (1/0). The
-// fingerprint Redis holds now: ARGV[1] if there was none.
-const redis::script index_key_script(R"lua(
-local held = redis.call('GET', KEYS[1])
-if held and ARGV[2] ~= '1' then return held end
-redis.call('SET', KEYS[1], ARGV[1])
-return ARGV[1]
-)lua");
+const redis::script create_script{with_prelude(scripts::create)};
+const redis::script replace_script{with_prelude(scripts::replace)};
+const redis::script remove_script{std::string(scripts::remove)};
+const redis::script list_script{with_prelude(scripts::list)};
+const redis::script remove_user_script{with_prelude(scripts::remove_user)};
+const redis::script claim_script{std::string(scripts::claim)};
+const redis::script index_key_script{std::string(scripts::index_key)};
 
 // Opens at most once a second: an outage, or a flood of bad records, must
 // not flood the log (the metrics count every one).

@@ -5,6 +5,7 @@
 #include "session/errc.hpp"
 #include "session/rules.hpp"
 
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -380,24 +381,71 @@ TEST_CASE("eviction takes the earliest idle expiry first, ignoring dead sessions
         {id_n(1), now + 20min}, {id_n(2), now + 5min}, {id_n(3), now - 1min},  // 3 already expired
         {id_n(4), now + 25min}, {id_n(5), now + 5min}, {id_n(6), now},         // 6 expires now
     };
+    const auto evict = [&](std::size_t limit) {
+        policy p;
+        p.max_sessions_per_user = limit;
+        const auto a = admit(sessions, now, p);
+        CHECK_FALSE(a.rejected);
+        return a.evict;
+    };
     // Four live; room for the new one within a limit of 3 means evicting two.
-    CHECK(choose_evictions(sessions, 3, now) == std::vector{id_n(2), id_n(5)});
-    CHECK(choose_evictions(sessions, 2, now) == std::vector{id_n(2), id_n(5), id_n(1)});
-    CHECK(choose_evictions(sessions, 1, now) == std::vector{id_n(2), id_n(5), id_n(1), id_n(4)});
-    CHECK(choose_evictions(sessions, 4, now) == std::vector{id_n(2)});
-    CHECK(choose_evictions(sessions, 5, now).empty());
-    CHECK(choose_evictions(sessions, 0, now).empty());  // no limit
-    CHECK(choose_evictions({}, 1, now).empty());
+    CHECK(evict(3) == std::vector{id_n(2), id_n(5)});
+    CHECK(evict(2) == std::vector{id_n(2), id_n(5), id_n(1)});
+    CHECK(evict(1) == std::vector{id_n(2), id_n(5), id_n(1), id_n(4)});
+    CHECK(evict(4) == std::vector{id_n(2)});
+    CHECK(evict(5).empty());
+    CHECK(evict(0).empty());  // no limit
+    policy one;
+    one.max_sessions_per_user = 1;
+    CHECK(admit({}, now, one).evict.empty());
 
     policy p;
     p.max_sessions_per_user = 4;
-    auto a = admit(sessions, now, p);
-    CHECK_FALSE(a.rejected);
-    CHECK(a.evict == std::vector{id_n(2)});
     p.on_limit = limit_policy::reject;
-    a = admit(sessions, now, p);
+    auto a = admit(sessions, now, p);
     CHECK(a.rejected);
     CHECK(a.evict.empty());
     p.max_sessions_per_user = 5;
     CHECK_FALSE(admit(sessions, now, p).rejected);
+    p.max_sessions_per_user = 0;
+    CHECK_FALSE(admit(sessions, now, p).rejected);
+}
+
+TEST_CASE("admit_ordered reads a store's ordered sessions only as far as the victims, at most at_most of them") {
+    // A user's live sessions as a store keeps them: earliest deadline first.
+    const std::vector<session_id> ordered = {id_n(1), id_n(2), id_n(3), id_n(4), id_n(5), id_n(6)};
+    std::size_t read = 0;
+    const auto id_of = [&read](const session_id& id) {
+        ++read;
+        return id;
+    };
+    const auto decide = [&](const policy& p, std::size_t at_most = std::numeric_limits<std::size_t>::max()) {
+        read = 0;
+        return admit_ordered(ordered.size(), ordered.begin(), ordered.end(), id_of, p, at_most);
+    };
+    policy p;
+    p.max_sessions_per_user = 5;  // six live: two go
+    auto a = decide(p);
+    CHECK_FALSE(a.rejected);
+    CHECK(a.evict == std::vector{id_n(1), id_n(2)});
+    CHECK(read == 2);
+
+    // A limit lowered far below the count: at most at_most go in one call.
+    p.max_sessions_per_user = 1;
+    a = decide(p, 3);
+    CHECK(a.evict == std::vector{id_n(1), id_n(2), id_n(3)});
+    CHECK(read == 3);
+
+    // Rejecting, or under the limit, reads none.
+    p.on_limit = limit_policy::reject;
+    a = decide(p, 3);
+    CHECK(a.rejected);
+    CHECK(a.evict.empty());
+    CHECK(read == 0);
+    p.max_sessions_per_user = 7;
+    p.on_limit = limit_policy::evict_lru;
+    a = decide(p);
+    CHECK_FALSE(a.rejected);
+    CHECK(a.evict.empty());
+    CHECK(read == 0);
 }

@@ -1,7 +1,16 @@
-// One eviction rule: session::admit decides which of a user's sessions make
-// room for a new one. The memory store calls it; the Redis create script
-// keeps its own copy in Lua. Random cases go through all three and must give
-// the same answer, victim for victim and in the same order.
+// One eviction rule, which decides which of a user's sessions make room for
+// a new one, and the two copies of it that run:
+//   - the C++ rule, session::admit_ordered (server/session/rules.hpp). The
+//     memory store (memory_store::create) calls it with its index of the
+//     user's live sessions; session::admit calls it with a plain list of
+//     sessions after dropping the expired ones and sorting the rest.
+//   - the Lua copy in the Redis create script
+//     (server/store/scripts/create.lua), run by redis_store::create.
+// Random cases go through session::admit (the expected answer), the memory
+// store and the Redis store, which must agree victim for victim and in the
+// same order: the memory store's answer checks that its index is the input
+// the rule expects (the order, the expired sessions left out), the Redis
+// store's that the Lua copy decides as the C++ rule does.
 
 #include <catch2/catch.hpp>
 
@@ -33,7 +42,7 @@ session_record with_deadline(const user_ref& user, const session_id& id, session
 
 }  // namespace
 
-TEST_CASE("the Redis create script and the memory store evict exactly as session::admit decides",
+TEST_CASE("the memory store (the C++ rule) and the Redis create script (its Lua copy) evict as session::admit decides",
           "[store][redis][eviction]") {
     // Redis expires keys and prunes indexes on its own clock, so the stores'
     // clock is the real one, held still: deadlines lie on a 15-minute grid
