@@ -34,8 +34,4 @@ private:
     std::string api_key_header_;
 };
 
-// The problem response for a failure of minting or redeeming: assertion
-// errors here, the session service's and the store's as set_failure maps them.
-void set_assertion_failure(http::request_context& ctx, const boost::system::error_code& ec);
-
 }  // namespace sessiond::api
