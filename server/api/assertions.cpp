@@ -16,11 +16,11 @@ namespace sessiond::api {
 namespace asio = boost::asio;
 using service::assertion_errc;
 
-assertion_api::assertion_api(service::assertion_service& assertions, const reloadable<api_keys>& callers,
+assertion_api::assertion_api(service::assertion_service& assertions, const reloadable<callers>& callers,
                              std::string api_key_header)
     : assertions_(assertions), callers_(callers), api_key_header_(std::move(api_key_header)) {}
 
-assertion_api::assertion_api(service::assertion_service& assertions, key_set callers, std::string api_key_header)
+assertion_api::assertion_api(service::assertion_service& assertions, shared_callers callers, std::string api_key_header)
     : assertions_(assertions), callers_(std::move(callers)), api_key_header_(std::move(api_key_header)) {}
 
 std::shared_ptr<const caller> assertion_api::authorize(http::request_context& ctx, scope needed) const {

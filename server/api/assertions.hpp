@@ -6,7 +6,7 @@
 
 #include <string>
 
-#include "api/api_keys.hpp"
+#include "api/callers.hpp"
 #include "common/reloadable.hpp"
 #include "http/router.hpp"
 #include "service/assertions.hpp"
@@ -15,9 +15,9 @@ namespace sessiond::api {
 
 class assertion_api {
 public:
-    assertion_api(service::assertion_service& assertions, const reloadable<api_keys>& callers,
+    assertion_api(service::assertion_service& assertions, const reloadable<callers>& callers,
                   std::string api_key_header);
-    assertion_api(service::assertion_service& assertions, key_set callers, std::string api_key_header);
+    assertion_api(service::assertion_service& assertions, shared_callers callers, std::string api_key_header);
 
     void add_routes(http::router& routes);
 
@@ -30,7 +30,7 @@ private:
     std::shared_ptr<const caller> authorize(http::request_context& ctx, scope needed) const;
 
     service::assertion_service& assertions_;
-    local_view<api_keys> callers_;
+    local_view<callers> callers_;
     std::string api_key_header_;
 };
 

@@ -7,12 +7,12 @@
 
 namespace sessiond::api {
 
-std::shared_ptr<const caller> authorize(http::request_context& ctx, const key_set& set, scope needed,
+std::shared_ptr<const caller> authorize(http::request_context& ctx, const shared_callers& callers, scope needed,
                                         std::string_view api_key_header) {
     // A verified client certificate names the caller (mTLS); one that names
     // no configured caller is refused, whatever API key comes with it.
     if (ctx.peer) {
-        const caller* who = set->identify(*ctx.peer);
+        const caller* who = callers->identify(*ctx.peer);
         if (!who) {
             http::set_problem(ctx.res, sessiond::error::forbidden,
                               "the client certificate names no configured caller (tls-callers)", ctx.request_id);
@@ -23,7 +23,7 @@ std::shared_ptr<const caller> authorize(http::request_context& ctx, const key_se
                               "the caller lacks the scope " + std::string(scope_name(needed)), ctx.request_id);
             return nullptr;
         }
-        return std::shared_ptr<const caller>(set, who);
+        return std::shared_ptr<const caller>(callers, who);
     }
     // Two keys are ambiguous: which one a proxy or a server behind it would
     // read differs, so neither is taken.
@@ -34,7 +34,7 @@ std::shared_ptr<const caller> authorize(http::request_context& ctx, const key_se
                           ctx.request_id);
         return nullptr;
     }
-    const caller* who = set->authenticate(*key);
+    const caller* who = callers->authenticate(*key);
     if (!who) {
         http::set_problem(ctx.res, sessiond::error::unauthenticated,
                           "a valid API key is required in " + std::string(api_key_header), ctx.request_id);
@@ -45,7 +45,7 @@ std::shared_ptr<const caller> authorize(http::request_context& ctx, const key_se
                           "the API key lacks the scope " + std::string(scope_name(needed)), ctx.request_id);
         return nullptr;
     }
-    return std::shared_ptr<const caller>(set, who);
+    return std::shared_ptr<const caller>(callers, who);
 }
 
 }  // namespace sessiond::api

@@ -8,7 +8,7 @@
 
 #include <string>
 
-#include "api/api_keys.hpp"
+#include "api/callers.hpp"
 #include "api/settings.hpp"
 #include "http/router.hpp"
 #include "service/assertions.hpp"

@@ -47,10 +47,10 @@ void reply_session(http::request_context& ctx, const session_record& r) {
 
 }  // namespace
 
-session_api::session_api(service::session_service& sessions, key_set callers, api_settings settings)
+session_api::session_api(service::session_service& sessions, shared_callers callers, api_settings settings)
     : sessions_(sessions), callers_(std::move(callers)), settings_(std::move(settings)) {}
 
-session_api::session_api(service::session_service& sessions, const reloadable<api_keys>& callers, api_settings settings)
+session_api::session_api(service::session_service& sessions, const reloadable<callers>& callers, api_settings settings)
     : sessions_(sessions), callers_(callers), settings_(std::move(settings)) {}
 
 void session_api::add_routes(http::router& routes) {

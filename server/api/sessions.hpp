@@ -9,7 +9,7 @@
 #include <optional>
 #include <string>
 
-#include "api/api_keys.hpp"
+#include "api/callers.hpp"
 #include "api/forward_auth.hpp"
 #include "api/settings.hpp"
 #include "common/reloadable.hpp"
@@ -23,8 +23,8 @@ class session_api {
 public:
     // `callers`: fixed, or reloadable (each request uses the set current when
     // it is authorized, to its end).
-    session_api(service::session_service& sessions, key_set callers, api_settings settings);
-    session_api(service::session_service& sessions, const reloadable<api_keys>& callers, api_settings settings);
+    session_api(service::session_service& sessions, shared_callers callers, api_settings settings);
+    session_api(service::session_service& sessions, const reloadable<callers>& callers, api_settings settings);
     session_api(const session_api&) = delete;
     session_api& operator=(const session_api&) = delete;
 
@@ -45,8 +45,8 @@ private:
     awaitable delete_user(http::request_context& ctx);
     awaitable auth(http::request_context& ctx);
 
-    // The caller, kept alive with its key set for as long as the request
-    // holds it; null after a 401/403 problem was set.
+    // The caller, kept alive with its callers for as long as the
+    // request holds it; null after a 401/403 problem was set.
     std::shared_ptr<const caller> authorize(http::request_context& ctx, scope needed) const;
     // The request's metadata as JSON text: nullopt after a 400, an empty
     // optional when the field is absent.
@@ -56,7 +56,7 @@ private:
     void reply_with_token(http::request_context& ctx, http::status status, const service::issued_session& s) const;
 
     service::session_service& sessions_;
-    local_view<api_keys> callers_;
+    local_view<callers> callers_;
     api_settings settings_;
     forward_auth forward_auth_{sessions_, settings_};
 };
