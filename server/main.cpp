@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "api/api_keys.hpp"
+#include "api/callers.hpp"
 #include "app/application.hpp"
 #include "cli/admin.hpp"
 #include "common/secure_memory.hpp"

@@ -2,9 +2,11 @@
 
 #include <boost/json/serialize.hpp>
 
+#include "api/authorization.hpp"
+#include "api/errors.hpp"
+#include "api/headers.hpp"
 #include "api/json_body.hpp"
 #include "api/session_json.hpp"
-#include "api/sessions.hpp"
 #include "common/json_text.hpp"
 #include "http/problem.hpp"
 #include "session/errc.hpp"
@@ -14,32 +16,11 @@ namespace sessiond::api {
 namespace asio = boost::asio;
 using service::assertion_errc;
 
-namespace {
-
-constexpr std::size_t max_token_field = 512;
-
-}  // namespace
-
-void set_assertion_failure(http::request_context& ctx, const boost::system::error_code& ec) {
-    if (ec.category() != service::assertion_category()) return set_failure(ctx, ec);
-    switch (static_cast<assertion_errc>(ec.value())) {
-        case assertion_errc::disabled:
-            return http::set_problem(ctx.res, sessiond::error::not_found, ec.message(), ctx.request_id);
-        case assertion_errc::audience_not_allowed:
-            return malformed(ctx, ec.message());
-        case assertion_errc::used:
-            return http::set_problem(ctx.res, sessiond::error::assertion_used, ec.message(), ctx.request_id);
-        default:
-            http::set_problem(ctx.res, sessiond::error::invalid_assertion, ec.message(), ctx.request_id);
-            ctx.res.set(http::field::www_authenticate, "Bearer error=\"invalid_token\"");
-    }
-}
-
-assertion_api::assertion_api(service::assertion_service& assertions, const reloadable<api_keys>& callers,
+assertion_api::assertion_api(service::assertion_service& assertions, const reloadable<callers>& callers,
                              std::string api_key_header)
     : assertions_(assertions), callers_(callers), api_key_header_(std::move(api_key_header)) {}
 
-assertion_api::assertion_api(service::assertion_service& assertions, key_set callers, std::string api_key_header)
+assertion_api::assertion_api(service::assertion_service& assertions, shared_callers callers, std::string api_key_header)
     : assertions_(assertions), callers_(std::move(callers)), api_key_header_(std::move(api_key_header)) {}
 
 std::shared_ptr<const caller> assertion_api::authorize(http::request_context& ctx, scope needed) const {
@@ -76,7 +57,7 @@ asio::awaitable<void> assertion_api::mint(http::request_context& ctx) {
         co_return;
     }
     const auto signer = assertions_.signer();
-    if (!signer) co_return set_assertion_failure(ctx, assertion_errc::disabled);
+    if (!signer) co_return set_failure(ctx, assertion_errc::disabled);
     auto ttl = get_int(ctx, body, "ttl", 1, signer->settings().max_ttl.count());
     if (!ttl) co_return;
     auto max_age = get_int(ctx, body, "max_auth_age", 0, INT32_MAX);
@@ -87,7 +68,7 @@ asio::awaitable<void> assertion_api::mint(http::request_context& ctx) {
     if (*ttl) request.ttl = std::chrono::seconds(**ttl);
     if (*max_age) request.check.max_auth_age = std::chrono::seconds(**max_age);
     auto minted = co_await assertions_.mint(request, {who->name, ctx.request_id});
-    if (!minted) co_return set_assertion_failure(ctx, minted.error());
+    if (!minted) co_return set_failure(ctx, minted.error());
     std::string out;
     out.reserve(minted->assertion.size() + 96);
     out += R"({"assertion":")";
@@ -124,14 +105,14 @@ asio::awaitable<void> assertion_api::redeem(http::request_context& ctx) {
         co_return;
     }
     auto claims = co_await assertions_.redeem(*assertion, *audience, {who->name, ctx.request_id});
-    if (!claims) co_return set_assertion_failure(ctx, claims.error());
+    if (!claims) co_return set_failure(ctx, claims.error());
     http::set_json(ctx.res, http::status::ok, R"({"claims":)" + boost::json::serialize(*claims) + "}");
     ctx.res.set(http::field::cache_control, "no-store");
 }
 
 asio::awaitable<void> assertion_api::jwks(http::request_context& ctx) {
     const auto signer = assertions_.signer();
-    if (!signer) co_return set_assertion_failure(ctx, assertion_errc::disabled);
+    if (!signer) co_return set_failure(ctx, assertion_errc::disabled);
     http::set_json(ctx.res, http::status::ok, signer->jwks());
     ctx.res.set(http::field::cache_control,
                 "public, max-age=" + std::to_string(signer->settings().jwks_max_age.count()));

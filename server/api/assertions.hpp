@@ -6,7 +6,7 @@
 
 #include <string>
 
-#include "api/api_keys.hpp"
+#include "api/callers.hpp"
 #include "common/reloadable.hpp"
 #include "http/router.hpp"
 #include "service/assertions.hpp"
@@ -15,9 +15,9 @@ namespace sessiond::api {
 
 class assertion_api {
 public:
-    assertion_api(service::assertion_service& assertions, const reloadable<api_keys>& callers,
+    assertion_api(service::assertion_service& assertions, const reloadable<callers>& callers,
                   std::string api_key_header);
-    assertion_api(service::assertion_service& assertions, key_set callers, std::string api_key_header);
+    assertion_api(service::assertion_service& assertions, shared_callers callers, std::string api_key_header);
 
     void add_routes(http::router& routes);
 
@@ -30,12 +30,8 @@ private:
     std::shared_ptr<const caller> authorize(http::request_context& ctx, scope needed) const;
 
     service::assertion_service& assertions_;
-    local_view<api_keys> callers_;
+    local_view<callers> callers_;
     std::string api_key_header_;
 };
-
-// The problem response for a failure of minting or redeeming: assertion
-// errors here, the session service's and the store's as set_failure maps them.
-void set_assertion_failure(http::request_context& ctx, const boost::system::error_code& ec);
 
 }  // namespace sessiond::api

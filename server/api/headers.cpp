@@ -79,4 +79,9 @@ presented_token find_token(const http::request& req, std::string_view cookie_nam
     return {};
 }
 
+void set_no_store(http::response& res) {
+    res.set(http::field::cache_control, "no-store");
+    res.set(http::field::pragma, "no-cache");
+}
+
 }  // namespace sessiond::api

@@ -2,6 +2,7 @@
 // What the handlers read from and write to headers besides JSON: the session
 // token a request presents, and values made safe for a response header.
 
+#include <cstddef>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -9,6 +10,10 @@
 #include "http/types.hpp"
 
 namespace sessiond::api {
+
+// The longest session token a body field or header may hold; anything
+// longer is refused without being decoded.
+inline constexpr std::size_t max_token_field = 512;
 
 // The session token from "Authorization: Bearer" (either case of "bearer",
 // spaces around the token dropped) or else from the first cookie named
@@ -34,5 +39,9 @@ std::optional<std::string_view> single_header(const http::request& req, http::fi
 // Header values must be visible ASCII; anything else (and '%') is
 // percent-encoded so the value is unambiguous.
 std::string header_safe(std::string_view s);
+
+// Cache-Control: no-store (and Pragma: no-cache) on a reply that carries a
+// token or answers for one.
+void set_no_store(http::response& res);
 
 }  // namespace sessiond::api

@@ -18,7 +18,7 @@
 #include <variant>
 #include <vector>
 
-#include "api/api_keys.hpp"
+#include "api/callers.hpp"
 #include "api/assertions.hpp"
 #include "api/health.hpp"
 #include "api/sessions.hpp"
@@ -66,7 +66,7 @@ struct startup_warning {
 // in development mode (which config validation limits to loopback).
 struct security {
     std::shared_ptr<const session::keyring> keys;
-    api::key_set callers;
+    api::shared_callers callers;
     std::vector<startup_warning> warnings;
 };
 
@@ -146,9 +146,9 @@ security load_security(const config& cfg) {
         callers += file;
         secure_wipe(file);
     }
-    api::api_keys parsed;
+    api::callers parsed;
     try {
-        parsed = api::api_keys::parse(callers);
+        parsed = api::callers::parse(callers);
     } catch (const std::invalid_argument& e) {
         throw config_error(std::string("invalid value for 'api-keys': ") + e.what());
     }
@@ -175,10 +175,10 @@ security load_security(const config& cfg) {
             throw config_error(
                 "invalid value for 'api-keys': at least one caller key is required outside "
                 "development mode (see: sessiond keygen)");
-        parsed = api::api_keys::allow_all();
+        parsed = api::callers::allow_all();
         out.warnings.push_back({"no API keys configured: every request is allowed every scope", {}, {}});
     }
-    out.callers = std::make_shared<const api::api_keys>(std::move(parsed));
+    out.callers = std::make_shared<const api::callers>(std::move(parsed));
     return out;
 }
 
@@ -548,7 +548,7 @@ int run(config& cfg, const config_source& reread) {
             {{"record_format", cfg.store.record_format}});
     // Token keys and callers: replaced whole by a reload, read per thread.
     reloadable<session::keyring> keys(sec.keys);
-    reloadable<api::api_keys> callers(sec.callers);
+    reloadable<api::callers> callers(sec.callers);
     reloadable<service::assertion_signer> assertion_signer(prepared.assertions);
     // The validation cache: each I/O thread keeps its share, and its own
     // invalidation links; the marks of this instance's writes are shared.

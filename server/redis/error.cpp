@@ -116,34 +116,36 @@ error error_from_reply(std::string_view message) noexcept {
     return error::server_error;
 }
 
-bool is_unavailable(const boost::system::error_code& ec) noexcept {
-    if (ec == boost::asio::error::operation_aborted) return true;
-    if (ec.category() != error_category()) return false;
+metrics::redis_failure classify(const boost::system::error_code& ec) noexcept {
+    using metrics::redis_failure;
+    if (ec.category() != error_category()) return redis_failure::not_connected;
     switch (static_cast<error>(ec.value())) {
         case error::timeout:
+            return redis_failure::timeout;
         case error::connection_lost:
+            return redis_failure::connection_lost;
         case error::not_connected:
         case error::not_master:
+            return redis_failure::not_connected;
+        case error::busy:
+            return redis_failure::busy;
         case error::not_acknowledged:
-        case error::redirect_refused:
-        case error::readonly:
-        case error::loading:
-        case error::script_busy:
-        case error::tryagain:
-        case error::clusterdown:
-        case error::masterdown:
-        case error::wrongpass:
-        case error::noauth:
-            return true;
+            return redis_failure::unacknowledged;
+        case error::protocol_error:
+            return redis_failure::protocol;
+        case error::oom:
+            return redis_failure::oom;
+        case error::noperm:
+            return redis_failure::noperm;
+        case error::server_error:
+        case error::noscript:
+        case error::moved:
+        case error::ask:
+        case error::wrongtype:
+            return redis_failure::rejected;
         default:
-            return false;
+            return redis_failure::error_reply;
     }
-}
-
-bool is_server_reply(const boost::system::error_code& ec) noexcept {
-    if (ec.category() != error_category()) return false;
-    const auto v = ec.value();
-    return v >= static_cast<int>(error::server_error) && v <= static_cast<int>(error::noperm);
 }
 
 }  // namespace sessiond::redis

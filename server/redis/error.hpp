@@ -6,6 +6,8 @@
 
 #include <boost/system/error_code.hpp>
 
+#include "common/metrics.hpp"
+
 namespace sessiond::redis {
 
 enum class error {
@@ -52,18 +54,16 @@ inline boost::system::error_code make_error_code(error e) noexcept {
 // Maps an error reply ("WRONGPASS invalid username-password pair…") to its code.
 error error_from_reply(std::string_view message) noexcept;
 
-// The store could not be reached in time, or not at all right now (session store:
-// HTTP 503 store_unavailable). True for timeout, connection_lost, not_connected,
-// LOADING, BUSY (script), READONLY, MASTERDOWN, TRYAGAIN, CLUSTERDOWN, not_master,
-// not_acknowledged, redirect_refused, the
-// authentication failures WRONGPASS and NOAUTH (the client cannot log in), and
-// asio::error::operation_aborted (the client was stopped). False for
-// error::busy (map it separately to store_busy), NOPERM, other error replies and
-// protocol errors.
-bool is_unavailable(const boost::system::error_code& ec) noexcept;
-
-// The error is an error reply from Redis (the reply carries its message).
-bool is_server_reply(const boost::system::error_code& ec) noexcept;
+// The one classification of a failed command: what it tells about the
+// store, for the store's answer (busy, unacknowledged, out of memory,
+// forbidden, rejected, or else unavailable) and for
+// sessiond_redis_errors_total. Transport and client failures are their own
+// kinds; the failover and login replies (READONLY, LOADING, BUSY, TRYAGAIN,
+// CLUSTERDOWN, MASTERDOWN, WRONGPASS, NOAUTH) and a refused redirect are
+// error_reply (the store is unavailable for now); OOM and NOPERM are their
+// own; every other error reply is rejected. An error of another category
+// (asio::error::operation_aborted: the client was stopped) is not_connected.
+metrics::redis_failure classify(const boost::system::error_code& ec) noexcept;
 
 }  // namespace sessiond::redis
 

@@ -76,22 +76,6 @@ private:
     std::atomic<std::int64_t> last_{0};
 };
 
-// The kind of a Redis failure, for sessiond_redis_errors_total.
-metrics::redis_failure failure_kind(const boost::system::error_code& ec) {
-    using metrics::redis_failure;
-    if (ec == redis::error::timeout) return redis_failure::timeout;
-    if (ec == redis::error::connection_lost) return redis_failure::connection_lost;
-    if (ec == redis::error::busy) return redis_failure::busy;
-    if (ec == redis::error::not_acknowledged) return redis_failure::unacknowledged;
-    if (ec == redis::error::protocol_error) return redis_failure::protocol;
-    if (ec == redis::error::not_connected || ec == redis::error::not_master || ec.category() != redis::error_category())
-        return redis_failure::not_connected;
-    if (ec == redis::error::oom) return redis_failure::oom;
-    if (ec == redis::error::noperm) return redis_failure::noperm;
-    if (redis::is_server_reply(ec) && !redis::is_unavailable(ec)) return redis_failure::rejected;
-    return redis_failure::error_reply;
-}
-
 // When a command was last refused for lack of a permission (steady clock,
 // nanoseconds; 0 = never), for every thread's readiness.
 std::atomic<std::int64_t> last_forbidden{0};
@@ -101,13 +85,14 @@ std::int64_t steady_ns() {
         .count();
 }
 
-// A store failure as the API's error: busy when the client's bound was hit;
+// A Redis failure as the store's error (which api/errors.cpp maps to what a
+// caller sees), by its one classification (redis::classify): busy when the client's bound was hit;
 // refused when Redis answered that it will not do it (out of memory, a
 // permission missing, an argument it rejects): retrying does not help until
 // an operator acts; otherwise the store is unavailable (timeouts, lost
 // connections, failover replies such as READONLY or LOADING alike).
 boost::system::error_code api_error(const boost::system::error_code& ec, std::string_view op) {
-    const auto kind = failure_kind(ec);
+    const auto kind = redis::classify(ec);
     metrics::count_redis_failure(kind);
     static log_gate gate;
     if (gate.pass()) log::warn("redis command failed", {{"operation", op}, {"error", ec.message()}});

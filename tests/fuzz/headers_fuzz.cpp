@@ -20,7 +20,7 @@
 #include <string_view>
 #include <vector>
 
-#include "api/api_keys.hpp"
+#include "api/callers.hpp"
 #include "api/forwarded.hpp"
 #include "api/headers.hpp"
 #include "http/exchange.hpp"
@@ -138,7 +138,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     check_token_from_request(in);
     check_original_request(in);
     try {
-        auto keys = api::api_keys::parse(input);
+        auto keys = api::callers::parse(input);
         for (auto line : in)
             (void)keys.authenticate(line);
     } catch (const std::invalid_argument&) {

@@ -66,7 +66,7 @@ struct daemon_stack {
     session::fake_clock clock;
     store::memory_store store{ioc, clock, 64};
     service::session_service sessions{store, keys(), session::token_codec(), clock, session::policy{}};
-    api::session_api api{sessions, std::make_shared<const api::api_keys>(api::api_keys::allow_all()),
+    api::session_api api{sessions, std::make_shared<const api::callers>(api::callers::allow_all()),
                          api::api_settings{}};
     http::router routes;
     http_config cfg;

@@ -4,6 +4,7 @@
 #include <catch2/catch.hpp>
 
 #include "helpers.hpp"
+#include "unavailable.hpp"
 
 using namespace sessiond;
 using namespace sessiond::test;
@@ -55,7 +56,7 @@ TEST_CASE("AUTH: right password works, wrong one gives WRONGPASS", "[redis][clie
         CHECK_FALSE(c.ready());
         auto r = exec(ioc, c, command("GET", "a"));
         CHECK(r.ec == error::wrongpass);
-        CHECK(redis::is_unavailable(r.ec));
+        CHECK(test::unavailable(r.ec));
     }
     SECTION("no password") {
         auto cfg = test_config(srv);
@@ -88,7 +89,7 @@ TEST_CASE("ACL user: allowed commands work, others give NOPERM", "[redis][client
         auto set = exec(ioc, c, command("SET", "x", "1"));
         CHECK(set.ec == error::noperm);
         CHECK(set.ec != error::wrongpass);
-        CHECK_FALSE(redis::is_unavailable(set.ec));
+        CHECK_FALSE(test::unavailable(set.ec));
         CHECK(set.value.str().starts_with("NOPERM"));
         CHECK(c.ready());  // a refused command does not affect the connection
     }

@@ -13,6 +13,7 @@
 #include <boost/asio/error.hpp>
 
 #include "helpers.hpp"
+#include "unavailable.hpp"
 
 using namespace sessiond;
 using namespace sessiond::test;
@@ -37,7 +38,7 @@ TEST_CASE("Redis restarted on the same port: fail fast during the outage, reconn
     for (int i = 0; i < 20; ++i) {
         auto r = exec(ioc, c, command("GET", "k" + std::to_string(i)));
         INFO(r.ec.message());
-        CHECK(redis::is_unavailable(r.ec));
+        CHECK(test::unavailable(r.ec));
         CHECK(r.ec == error::not_connected);
         CHECK(r.took < 1s);  // fails fast, does not wait for a timeout
     }
@@ -80,7 +81,7 @@ TEST_CASE("Redis frozen: commands time out, the client recovers after SIGCONT", 
     srv.freeze();
     auto stuck = exec(ioc, c, command("GET", "k"));
     CHECK(stuck.ec == error::timeout);
-    CHECK(redis::is_unavailable(stuck.ec));
+    CHECK(test::unavailable(stuck.ec));
     CHECK(stuck.took >= 150ms);  // not before its deadline (allowing for clock granularity)
     CHECK(stuck.took < 3s);
     CHECK_FALSE(c.ready());  // the connection was reset
@@ -88,7 +89,7 @@ TEST_CASE("Redis frozen: commands time out, the client recovers after SIGCONT", 
     // While frozen, reconnection attempts time out in their handshake; commands never hang.
     for (int i = 0; i < 5; ++i) {
         auto r = exec(ioc, c, command("GET", "k"));
-        CHECK(redis::is_unavailable(r.ec));
+        CHECK(test::unavailable(r.ec));
         CHECK(r.took < 3s);
         run_for(ioc, 100ms);
     }
@@ -153,7 +154,7 @@ TEST_CASE("in-flight bound: excess commands get busy at once", "[redis][client][
     for (std::size_t i = 4; i < 10; ++i) {
         REQUIRE(results[i].has_value());
         CHECK(*results[i] == error::busy);
-        CHECK_FALSE(redis::is_unavailable(*results[i]));
+        CHECK_FALSE(test::unavailable(*results[i]));
     }
 
     srv.thaw();

@@ -15,6 +15,7 @@
 #include <boost/asio/use_awaitable.hpp>
 
 #include "helpers.hpp"
+#include "unavailable.hpp"
 
 using namespace sessiond;
 using namespace sessiond::test;
@@ -62,7 +63,7 @@ TEST_CASE("client connects, runs commands and reports error replies", "[redis][c
 
     auto unknown = exec(ioc, c, command("NOSUCHCOMMAND"));
     CHECK(unknown.ec == error::server_error);
-    CHECK_FALSE(redis::is_unavailable(unknown.ec));
+    CHECK_FALSE(test::unavailable(unknown.ec));
 
     // The handshake named the connection.
     CHECK(srv.cli({"CLIENT", "LIST"}).find("name=sessiond") != std::string::npos);

@@ -34,19 +34,22 @@ TEST_CASE("error codes convert, compare and have messages", "[redis][error]") {
     CHECK(error_code(error::bad_url_port).message().find("port") != std::string::npos);
 }
 
-TEST_CASE("is_unavailable sorts store-unreachable errors", "[redis][error]") {
-    for (auto e :
-         {error::timeout, error::connection_lost, error::not_connected, error::loading, error::readonly,
-          error::script_busy, error::masterdown, error::tryagain, error::clusterdown, error::wrongpass, error::noauth})
-        CHECK(is_unavailable(e));
-    CHECK(is_unavailable(boost::asio::error::operation_aborted));
-    for (auto e : {error::busy, error::noperm, error::server_error, error::wrongtype, error::noscript,
-                   error::protocol_error, error::moved, error::bad_url})
-        CHECK_FALSE(is_unavailable(e));
-    CHECK_FALSE(is_unavailable(error_code{}));
-    CHECK_FALSE(is_unavailable(boost::asio::error::connection_refused));  // never given to callers
-    CHECK(is_server_reply(error::noperm));
-    CHECK(is_server_reply(error::server_error));
-    CHECK_FALSE(is_server_reply(error::timeout));
-    CHECK_FALSE(is_server_reply(error::bad_url));
+TEST_CASE("classify sorts failures into what they tell about the store", "[redis][error]") {
+    using sessiond::metrics::redis_failure;
+    CHECK(classify(error::timeout) == redis_failure::timeout);
+    CHECK(classify(error::connection_lost) == redis_failure::connection_lost);
+    for (auto e : {error::not_connected, error::not_master})
+        CHECK(classify(e) == redis_failure::not_connected);
+    CHECK(classify(boost::asio::error::operation_aborted) == redis_failure::not_connected);
+    CHECK(classify(error::busy) == redis_failure::busy);
+    CHECK(classify(error::not_acknowledged) == redis_failure::unacknowledged);
+    CHECK(classify(error::protocol_error) == redis_failure::protocol);
+    // Failover and login: unavailable for now.
+    for (auto e : {error::loading, error::readonly, error::script_busy, error::masterdown, error::tryagain,
+                   error::clusterdown, error::wrongpass, error::noauth, error::redirect_refused})
+        CHECK(classify(e) == redis_failure::error_reply);
+    CHECK(classify(error::oom) == redis_failure::oom);
+    CHECK(classify(error::noperm) == redis_failure::noperm);
+    for (auto e : {error::server_error, error::wrongtype, error::noscript, error::moved, error::ask})
+        CHECK(classify(e) == redis_failure::rejected);
 }

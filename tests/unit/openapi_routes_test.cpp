@@ -43,10 +43,10 @@ TEST_CASE("served routes equal the OpenAPI operations") {
     service::session_service service(memory,
                                      std::make_shared<const session::keyring>(session::keyring::make_ephemeral()),
                                      session::token_codec(), clock, session::policy{});
-    api::session_api sessions(service, std::make_shared<const api::api_keys>(api::api_keys::allow_all()),
+    api::session_api sessions(service, std::make_shared<const api::callers>(api::callers::allow_all()),
                               api::api_settings{});
     service::assertion_service assertions(service, memory, nullptr);
-    api::assertion_api assertion_routes(assertions, std::make_shared<const api::api_keys>(api::api_keys::allow_all()),
+    api::assertion_api assertion_routes(assertions, std::make_shared<const api::callers>(api::callers::allow_all()),
                                         "X-API-Key");
     http::router routes;
     api::add_ops_routes(routes, {[] { return true; }, [] { return std::uint64_t{0}; }, {}});

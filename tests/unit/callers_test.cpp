@@ -6,7 +6,7 @@
 #include <memory>
 #include <string>
 
-#include "api/api_keys.hpp"
+#include "api/callers.hpp"
 #include "common/text.hpp"
 #include "session/crypto.hpp"
 
@@ -29,59 +29,59 @@ std::string digest_bytes(const std::string& key) {
 }  // namespace
 
 TEST_CASE("the recent-keys cache holds a digest of the key, never the key") {
-    api::api_keys::clear_recent_keys();
-    const auto keys = api::api_keys::parse(entry("gateway", key_a, "auth"));
+    api::callers::clear_recent_keys();
+    const auto keys = api::callers::parse(entry("gateway", key_a, "auth"));
     REQUIRE(keys.authenticate(key_a) != nullptr);
     REQUIRE(keys.authenticate(key_a) != nullptr);  // the second from the cache
 
-    const std::string cache = api::api_keys::recent_keys_for_testing();
+    const std::string cache = api::callers::recent_keys_for_testing();
     // The entry is there (its digest), so the search below is not vacuous.
     CHECK(cache.find(digest_bytes(key_a)) != std::string::npos);
     CHECK(cache.find(key_a) == std::string::npos);
     CHECK(cache.find(key_a.substr(3, 16)) == std::string::npos);  // not even part of it
     // A key that did not match is not kept at all.
     CHECK(keys.authenticate(key_b) == nullptr);
-    CHECK(api::api_keys::recent_keys_for_testing().find(digest_bytes(key_b)) == std::string::npos);
+    CHECK(api::callers::recent_keys_for_testing().find(digest_bytes(key_b)) == std::string::npos);
 }
 
 TEST_CASE("a replaced key set never authenticates through a cached entry of the old one") {
-    api::api_keys::clear_recent_keys();
+    api::callers::clear_recent_keys();
     // One object, so the new set has the old one's address: only the
     // generation tells the cache's entries apart.
-    auto keys = api::api_keys::parse(entry("old", key_a, "auth"));
+    auto keys = api::callers::parse(entry("old", key_a, "auth"));
     const auto old_generation = keys.generation();
     const api::caller* who = keys.authenticate(key_a);
     REQUIRE(who != nullptr);
     CHECK(who->name == "old");
     REQUIRE(keys.authenticate(key_a) != nullptr);  // cached now
 
-    keys = api::api_keys::parse(entry("other", key_b, "auth"));
+    keys = api::callers::parse(entry("other", key_b, "auth"));
     CHECK(keys.generation() != old_generation);
     CHECK(keys.authenticate(key_a) == nullptr);
     REQUIRE(keys.authenticate(key_b) != nullptr);
 
     // The same key again, for another caller with other scopes: the new
     // entry answers, not the cached one.
-    keys = api::api_keys::parse(entry("renamed", key_a, "sessions:read"));
+    keys = api::callers::parse(entry("renamed", key_a, "sessions:read"));
     who = keys.authenticate(key_a);
     REQUIRE(who != nullptr);
     CHECK(who->name == "renamed");
     CHECK(who->scopes == api::scope_read);
 }
 
-TEST_CASE("a key set shared as key_set can be swapped; copies keep their generation, parses do not") {
-    api::api_keys::clear_recent_keys();
-    api::key_set current = std::make_shared<const api::api_keys>(api::api_keys::parse(entry("a", key_a, "auth")));
+TEST_CASE("callers shared as shared_callers can be swapped; copies keep their generation, parses do not") {
+    api::callers::clear_recent_keys();
+    api::shared_callers current = std::make_shared<const api::callers>(api::callers::parse(entry("a", key_a, "auth")));
     REQUIRE(current->authenticate(key_a) != nullptr);
-    const api::api_keys copy = *current;
+    const api::callers copy = *current;
     CHECK(copy.generation() == current->generation());
     CHECK(copy.authenticate(key_a) != nullptr);
 
-    const auto same_text = api::api_keys::parse(entry("a", key_a, "auth"));
+    const auto same_text = api::callers::parse(entry("a", key_a, "auth"));
     CHECK(same_text.generation() != current->generation());
-    CHECK(api::api_keys::allow_all().generation() != current->generation());
+    CHECK(api::callers::allow_all().generation() != current->generation());
 
-    current = std::make_shared<const api::api_keys>(api::api_keys::parse(entry("b", key_b, "auth")));
+    current = std::make_shared<const api::callers>(api::callers::parse(entry("b", key_b, "auth")));
     CHECK(current->authenticate(key_a) == nullptr);
     CHECK(current->authenticate(key_b) != nullptr);
 }

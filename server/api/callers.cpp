@@ -1,4 +1,4 @@
-#include "api/api_keys.hpp"
+#include "api/callers.hpp"
 
 #include <algorithm>
 #include <atomic>
@@ -85,7 +85,7 @@ void for_each_entry(std::string_view spec, Each each) {
 
 }  // namespace
 
-void api_keys::add_tls_callers(std::string_view spec) {
+void callers::add_tls_callers(std::string_view spec) {
     for_each_entry(spec, [this](std::string_view item, std::size_t index) {
         std::string where = "tls caller entry " + std::to_string(index);
         // name, kind:value, scopes: three fields separated by blanks.
@@ -120,7 +120,7 @@ void api_keys::add_tls_callers(std::string_view spec) {
     generation_ = next_generation();
 }
 
-const caller* api_keys::identify(const http::peer_certificate& peer) const {
+const caller* callers::identify(const http::peer_certificate& peer) const {
     auto find = [&](name_kind kind, std::string_view value) -> const caller* {
         for (const auto& e : tls_entries_)
             if (e.kind == kind && e.value == value) return &e.who;
@@ -146,8 +146,8 @@ std::string_view scope_name(scope s) {
     return "?";
 }
 
-api_keys api_keys::parse(std::string_view spec) {
-    api_keys out;
+callers callers::parse(std::string_view spec) {
+    callers out;
     out.generation_ = next_generation();
     for_each_entry(spec, [&out](std::string_view item, std::size_t index) {
         std::string where = "api key entry " + std::to_string(index);
@@ -176,7 +176,7 @@ api_keys api_keys::parse(std::string_view spec) {
     return out;
 }
 
-std::vector<std::string> api_keys::unbound_redeemers() const {
+std::vector<std::string> callers::unbound_redeemers() const {
     std::vector<std::string> out;
     auto check = [&out](const caller& who) {
         if ((who.scopes & scope_redeem) && who.redeem_audiences.empty()) out.push_back(who.name);
@@ -188,8 +188,8 @@ std::vector<std::string> api_keys::unbound_redeemers() const {
     return out;
 }
 
-api_keys api_keys::allow_all() {
-    api_keys out;
+callers callers::allow_all() {
+    callers out;
     out.allow_all_ = true;
     out.generation_ = next_generation();
     return out;
@@ -215,7 +215,7 @@ thread_local std::size_t recent_next = 0;
 
 }  // namespace
 
-const caller* api_keys::authenticate(std::string_view key) const {
+const caller* callers::authenticate(std::string_view key) const {
     if (allow_all_) return &development_;
     if (key.empty() || key.size() > 512) return nullptr;
     const session::sha256_digest digest = session::sha256(session::as_bytes(key));
@@ -238,13 +238,13 @@ const caller* api_keys::authenticate(std::string_view key) const {
     return found;
 }
 
-std::string api_keys::recent_keys_for_testing() {
+std::string callers::recent_keys_for_testing() {
     std::string bytes(sizeof recent_keys, '\0');
     std::memcpy(bytes.data(), recent_keys.data(), sizeof recent_keys);
     return bytes;
 }
 
-void api_keys::clear_recent_keys() {
+void callers::clear_recent_keys() {
     recent_keys = {};
     recent_next = 0;
 }

@@ -2,10 +2,10 @@
 // Callers and what they may do. Config holds only SHA-256 hashes of API keys;
 // a presented key is hashed and compared with every configured hash in
 // constant time, so neither the key nor which entry matched leaks by timing.
-// A key set is immutable once parsed and carries a generation, a number no
-// other parsed set has: share it as a key_set (std::shared_ptr<const
-// api_keys>), which a reload can swap whole, and no cached authentication
-// survives the swap.
+// A set of callers is immutable once parsed and carries a generation, a
+// number no other parsed set has: share it as shared_callers
+// (std::shared_ptr<const callers>), which a reload can swap whole, and no
+// cached authentication survives the swap.
 
 #include <algorithm>
 #include <array>
@@ -51,17 +51,17 @@ struct caller {
     }
 };
 
-class api_keys {
+class callers {
 public:
     // Entries "name=sha256hex:scope[,scope...]" separated by ';' or newlines;
     // '#' starts a comment. "assertions:mint:<audience>" and
     // "assertions:redeem:<audience>" grant the scope for that audience only
     // (several may be given; not together with the unbound scope). Throws
     // std::invalid_argument naming the entry.
-    static api_keys parse(std::string_view spec);
+    static callers parse(std::string_view spec);
 
     // Development mode without keys: every request is a caller with all scopes.
-    static api_keys allow_all();
+    static callers allow_all();
 
     // mTLS callers, added to the set: entries "name kind:value scope[,scope...]"
     // separated by ';' or newlines, where kind is uri (a URI subject
@@ -110,8 +110,8 @@ private:
     caller development_{"development", scope_all, {}, {}};
 };
 
-// The key set in use; replaced whole, never changed in place.
-using key_set = std::shared_ptr<const api_keys>;
+// The callers in use; replaced whole, never changed in place.
+using shared_callers = std::shared_ptr<const callers>;
 
 // A new random API key ("sk_" + 43 base64url chars) and its config entry.
 struct generated_key {
