@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "api/callers.hpp"
+#include "app/settings.hpp"
 #include "api/assertions.hpp"
 #include "api/health.hpp"
 #include "api/sessions.hpp"
@@ -45,246 +46,7 @@ namespace sessiond {
 
 namespace {
 
-// A secret file's content (the caller wipes it); an unreadable file (not a
-// regular file, larger than `max_bytes`) stops start-up, or fails a reload,
-// naming its option and path, never its content.
-std::string secret_file(const std::string& path, const char* option, std::size_t max_bytes = secret_file_max_bytes) {
-    auto content = read_secret_file(path, max_bytes);
-    if (!content) throw config_error(file_error_text(option, path, content.error(), max_bytes));
-    return std::move(*content);
-}
-
-// A warning to log once logging is set up; `option` and `file` name a
-// secret file (never its content) when it is about one.
-struct startup_warning {
-    std::string message;
-    std::string option;
-    std::string file;
-};
-
-// What the security settings resolve to; refuses to run insecurely unless
-// in development mode (which config validation limits to loopback).
-struct security {
-    std::shared_ptr<const session::keyring> keys;
-    api::shared_callers callers;
-    std::vector<startup_warning> warnings;
-};
-
-// The files that hold secrets, by option: each should be readable by
-// sessiond's user alone.
-std::vector<startup_warning> exposed_secret_files(const config& cfg) {
-    const std::pair<const char*, const std::string*> files[] = {
-        {"token-keys-file", &cfg.token.keys_file},
-        {"user-index-key-file", &cfg.token.user_index_key_file},
-        {"api-keys-file", &cfg.auth.api_keys_file},
-        {"redis-password-file", &cfg.store.redis_password_file},
-        {"redis-sentinel-password-file", &cfg.store.redis_sentinel_password_file},
-        {"redis-tls-key-file", &cfg.store.redis_tls_key_file},
-        {"tls-key-file", &cfg.http.tls_key_file},
-    };
-    std::vector<startup_warning> out;
-    auto check = [&out](const char* option, const std::string& path) {
-        if (!path.empty() && readable_by_others(path))
-            out.push_back(
-                {"a secret file is readable by group or others: make it readable by sessiond's user only "
-                 "(chmod 600, or defaultMode 0400 for a Kubernetes secret)",
-                 option, path});
-    };
-    for (const auto& [option, path] : files)
-        check(option, *path);
-    for (const auto& [kid, path] : parse_assertion_keys(cfg.assertion.keys))
-        check("assertion-keys", path);
-    return out;
-}
-
-// Wipes the strings it was given on every way out, thrown or returned.
-struct wipe_on_exit {
-    std::vector<std::string*> secrets;
-    ~wipe_on_exit() {
-        for (auto* s : secrets)
-            secure_wipe(*s);
-    }
-};
-
-security load_security(const config& cfg) {
-    security out;
-    std::string token_keys = cfg.token.keys, index_key = cfg.token.user_index_key;
-    std::string callers = cfg.auth.api_keys;
-    const wipe_on_exit wipe{{&token_keys, &index_key, &callers}};
-    if (!cfg.token.keys_file.empty()) {
-        secure_wipe(token_keys);
-        token_keys = secret_file(cfg.token.keys_file, "token-keys-file");
-    }
-    if (!cfg.token.user_index_key_file.empty()) {
-        secure_wipe(index_key);
-        index_key = secret_file(cfg.token.user_index_key_file, "user-index-key-file");
-    }
-    if (token_keys.empty() && index_key.empty()) {
-        if (!cfg.development)
-            throw config_error(
-                "invalid value for 'token-keys': required (with user-index-key) outside development mode");
-        out.keys = std::make_shared<const session::keyring>(session::keyring::make_ephemeral());
-        out.warnings.push_back(
-            {"no token keys configured: using an ephemeral key, every token dies with this process", {}, {}});
-    } else if (token_keys.empty() || index_key.empty()) {
-        throw config_error(std::string("invalid value for '") + (token_keys.empty() ? "token-keys" : "user-index-key") +
-                           "': token-keys and user-index-key are set together");
-    } else {
-        try {
-            std::optional<std::uint8_t> kid;
-            if (cfg.token.signing_kid) kid = static_cast<std::uint8_t>(cfg.token.signing_kid);
-            out.keys = std::make_shared<const session::keyring>(session::keyring::parse(token_keys, index_key, kid));
-        } catch (const session::keyring_error& e) {
-            throw config_error(std::string("invalid value for 'token-keys': ") + e.what());
-        }
-    }
-
-    if (!cfg.auth.api_keys_file.empty()) {
-        std::string file = secret_file(cfg.auth.api_keys_file, "api-keys-file", list_file_max_bytes);
-        callers.reserve(callers.size() + 1 + file.size());
-        callers += '\n';
-        callers += file;
-        secure_wipe(file);
-    }
-    api::callers parsed;
-    try {
-        parsed = api::callers::parse(callers);
-    } catch (const std::invalid_argument& e) {
-        throw config_error(std::string("invalid value for 'api-keys': ") + e.what());
-    }
-    try {
-        parsed.add_tls_callers(cfg.auth.tls_callers);
-    } catch (const std::invalid_argument& e) {
-        throw config_error(std::string("invalid value for 'tls-callers': ") + e.what());
-    }
-    if (parsed.tls_callers() > 0 && cfg.http.tls_client_auth == "none")
-        throw config_error(
-            "invalid value for 'tls-callers': callers by certificate need tls-client-auth = optional "
-            "or require");
-    // With several audiences, a redeem caller bound to none can burn any
-    // audience's assertions; it keeps working as before, with a warning.
-    if (parse_list(cfg.assertion.audiences).size() > 1)
-        for (const auto& name : parsed.unbound_redeemers())
-            out.warnings.push_back({"caller '" + name +
-                                        "' may redeem assertions for every audience: bind it to its own with the "
-                                        "scope assertions:redeem:<audience>",
-                                    "api-keys",
-                                    {}});
-    if (parsed.empty()) {
-        if (!cfg.development)
-            throw config_error(
-                "invalid value for 'api-keys': at least one caller key is required outside "
-                "development mode (see: sessiond keygen)");
-        parsed = api::callers::allow_all();
-        out.warnings.push_back({"no API keys configured: every request is allowed every scope", {}, {}});
-    }
-    out.callers = std::make_shared<const api::callers>(std::move(parsed));
-    return out;
-}
-
-// The signed assertions' keys and rules (null when assertion-keys is empty).
-// The private keys are read from their files and wiped once parsed.
-std::shared_ptr<const service::assertion_signer> load_assertions(const assertion_config& a) {
-    const auto files = parse_assertion_keys(a.keys);
-    if (files.empty()) return nullptr;
-    service::assertion_settings settings;
-    settings.issuer = a.issuer;
-    settings.audiences = parse_list(a.audiences);
-    settings.ttl = std::chrono::duration_cast<std::chrono::seconds>(a.ttl);
-    settings.max_ttl = std::chrono::duration_cast<std::chrono::seconds>(a.max_ttl);
-    settings.claims = parse_list(a.claims);
-    settings.jwks_max_age = std::chrono::duration_cast<std::chrono::seconds>(a.jwks_max_age);
-    std::vector<std::string> pems;
-    pems.reserve(files.size());  // no reallocation leaves an unwiped copy
-    wipe_on_exit wipe;
-    std::vector<service::assertion_key_source> sources;
-    for (const auto& [kid, path] : files) {
-        pems.push_back(secret_file(path, "assertion-keys"));
-        wipe.secrets.push_back(&pems.back());
-        sources.push_back({kid, pems.back()});
-    }
-    try {
-        return service::assertion_signer::make(std::move(settings), sources, a.signing_kid);
-    } catch (const service::assertion_config_error& e) {
-        throw config_error(std::string("invalid value for 'assertion-keys': ") + e.what());
-    }
-}
-
-// The Redis client's connection events, as lines of sessiond's structured log.
-redis::logger make_redis_logger() {
-    return [](redis::log_level level, std::string_view message, std::span<const redis::log_field> fields) {
-        auto severity = spdlog::level::debug;
-        switch (level) {
-            case redis::log_level::debug:
-                break;
-            case redis::log_level::info:
-                severity = spdlog::level::info;
-                break;
-            case redis::log_level::warn:
-                severity = spdlog::level::warn;
-                break;
-            case redis::log_level::error:
-                severity = spdlog::level::err;
-                break;
-        }
-        if (!log::enabled(severity)) return;
-        std::vector<log::field> out;
-        out.reserve(fields.size());
-        for (const auto& f : fields)
-            std::visit([&](auto v) { out.emplace_back(f.key, v); }, f.value);
-        log::write(severity, message, out);
-    };
-}
-
-redis::config make_redis_config(const store_config& s) {
-    auto parsed = redis::parse_url(s.redis_url);
-    if (!parsed) throw config_error("invalid value for 'redis-url': " + parsed.error().message());
-    redis::config c = *parsed;
-    if (!s.redis_password_file.empty()) {
-        // Read by each Redis client as it starts; read here as well so that
-        // a file that cannot be read stops --check-config and a reload.
-        std::string file = secret_file(s.redis_password_file, "redis-password-file");
-        secure_wipe(file);
-        c.password_file = s.redis_password_file;
-    }
-    c.tls_ca_file = s.redis_tls_ca_file;
-    c.tls_cert_file = s.redis_tls_cert_file;
-    c.tls_key_file = s.redis_tls_key_file;
-    if (!s.redis_tls_server_name.empty()) c.tls_server_name = s.redis_tls_server_name;
-    c.tls_verify = s.redis_tls_verify;
-    c.connections = s.redis_connections;
-    c.connect_timeout = s.redis_connect_timeout;
-    c.command_timeout = s.redis_command_timeout;
-    c.max_in_flight = s.redis_max_in_flight;
-    c.topology_refresh = s.redis_topology_refresh;
-    c.wait_replicas = s.redis_wait_replicas;
-    c.wait_timeout = s.redis_wait_timeout;
-    if (c.mode == redis::topology::sentinel) {
-        c.sentinel_user = s.redis_sentinel_user;
-        c.sentinel_password = s.redis_sentinel_password;
-        if (!s.redis_sentinel_password_file.empty()) {
-            std::string file = secret_file(s.redis_sentinel_password_file, "redis-sentinel-password-file");
-            c.sentinel_password = file;
-            secure_wipe(file);
-        }
-    }
-    c.log = make_redis_logger();
-    return c;
-}
-
-session::policy make_policy(const session_config& s) {
-    session::policy p;
-    p.idle_timeout = s.idle_timeout;
-    p.absolute_timeout = s.absolute_timeout;
-    p.max_idle_timeout = s.max_idle_timeout;
-    p.max_absolute_timeout = s.max_absolute_timeout;
-    p.touch_fraction = s.touch_fraction;
-    p.rotation_grace = s.rotation_grace;
-    p.max_sessions_per_user = s.max_per_user;
-    p.on_limit = s.limit_policy == "reject" ? session::limit_policy::reject : session::limit_policy::evict_lru;
-    return p;
-}
-
+using app::startup;
 // The Redis topology as the I/O threads see it, in the Prometheus text
 // format: the mode, and per thread (each keeps its own view) the primary in
 // use (Sentinel) or the slot map's coverage (Cluster).
@@ -335,18 +97,6 @@ std::string certificate_metrics(const http::tls_provider* tls) {
            std::to_string(seconds) + "\n";
 }
 
-http::tls_settings tls_settings_of(const http_config& h) {
-    http::tls_settings s;
-    s.cert_file = h.tls_cert_file;
-    s.key_file = h.tls_key_file;
-    s.min_version = h.tls_min_version;
-    s.client_ca_file = h.tls_client_ca_file;
-    s.client_auth_mode = h.tls_client_auth == "require"    ? http::client_auth::require
-                         : h.tls_client_auth == "optional" ? http::client_auth::optional
-                                                           : http::client_auth::none;
-    return s;
-}
-
 // One I/O thread's share of the daemon: its own io_context, HTTP server and,
 // with Redis, its own Redis connection(s), so that a request is served from
 // accept to reply on one thread without waking another.
@@ -362,26 +112,6 @@ struct worker {
     std::unique_ptr<http::server> server;
 };
 
-// Everything run() needs that config validation alone cannot tell.
-struct startup {
-    security sec;
-    session::policy policy;
-    std::optional<session::token_codec> codec;
-    std::optional<redis::config> redis_cfg;
-    std::shared_ptr<http::tls_provider> tls;                      // HTTPS: the certificate, loaded
-    std::shared_ptr<const service::assertion_signer> assertions;  // null: off
-};
-
-// The option that sets a field of session::policy.
-const char* policy_option(std::string_view field) {
-    if (field == "idle_timeout") return "session-idle-timeout";
-    if (field == "absolute_timeout") return "session-absolute-timeout";
-    if (field == "max_idle_timeout") return "session-max-idle-timeout";
-    if (field == "max_absolute_timeout") return "session-max-absolute-timeout";
-    if (field == "touch_fraction") return "touch-fraction";
-    return "rotation-grace";
-}
-
 // Runs an I/O thread's io_context until it is stopped. A handler that
 // throws ends run() with its exception, which would end the thread and, in
 // std::thread, the process (std::terminate, with no word in the log): it is
@@ -396,48 +126,6 @@ void run_contained(boost::asio::io_context& ioc) {
             log::contained_exception("I/O thread handler", std::current_exception());
         }
     }
-}
-
-// Fills `out`; throws config_error naming the first problem.
-void prepare_checked(const config& cfg, startup& out) {
-    {
-        if (!cfg.store.redis_url.empty()) out.redis_cfg = make_redis_config(cfg.store);
-        out.sec = load_security(cfg);
-        for (auto& w : exposed_secret_files(cfg))
-            out.sec.warnings.push_back(std::move(w));
-        out.policy = make_policy(cfg.session);
-        try {
-            session::validate(out.policy);
-        } catch (const session::policy_error& e) {
-            throw config_error(std::string("invalid value for '") + policy_option(e.field()) + "': " + e.why());
-        }
-        try {
-            out.codec.emplace(cfg.token.prefix);
-        } catch (const std::invalid_argument& e) {
-            throw config_error(std::string("invalid value for 'token-prefix': ") + e.what());
-        }
-        out.assertions = load_assertions(cfg.assertion);
-        // The certificate and key load now (and so with --check-config,
-        // which an operator runs before sending SIGHUP).
-        if (!cfg.http.tls_cert_file.empty()) {
-            try {
-                out.tls = std::make_shared<http::tls_provider>(tls_settings_of(cfg.http));
-            } catch (const std::exception& e) {
-                throw config_error(std::string("cannot load the TLS certificate: ") + e.what());
-            }
-        }
-    }
-}
-
-// Fills `out`; prints the first problem and returns false.
-bool prepare(const config& cfg, startup& out) {
-    try {
-        prepare_checked(cfg, out);
-    } catch (const config_error& e) {
-        std::fprintf(stderr, "sessiond: %s\n", e.what());
-        return false;
-    }
-    return true;
 }
 
 // The options that differ between two describe() texts, but for those a
@@ -476,7 +164,7 @@ std::string needs_restart(const std::string& before, const std::string& after) {
 
 int check_startup(const config& cfg) {
     startup s;
-    if (!prepare(cfg, s)) return 2;
+    if (!app::prepare(cfg, s)) return 2;
     for (const auto& w : s.sec.warnings)
         if (!w.file.empty())
             std::fprintf(stderr, "sessiond: warning: %s: '%s' (%s)\n", w.message.c_str(), w.option.c_str(),
@@ -486,15 +174,12 @@ int check_startup(const config& cfg) {
 
 int run(config& cfg, const config_source& reread) {
     startup prepared;
-    const bool prepared_ok = prepare(cfg, prepared);
+    const bool prepared_ok = app::prepare(cfg, prepared);
     // What a reload compares the new configuration with (secrets redacted).
     const std::string started_with = describe(cfg);
     // Parsed into the keyring and the Redis config (on key-material pages):
     // the configuration's text copies are no longer needed.
-    secure_wipe(cfg.token.keys);
-    secure_wipe(cfg.token.user_index_key);
-    secure_wipe(cfg.store.redis_url);
-    secure_wipe(cfg.store.redis_sentinel_password);
+    app::wipe_secrets(cfg);
     if (!prepared_ok) return 2;
     // A reader of stdout that goes away must not kill the daemon: writes
     // then fail with EPIPE, and the logger counts the lines it drops.
@@ -514,17 +199,7 @@ int run(config& cfg, const config_source& reread) {
             log::warn(w.message, {{"option", w.option}, {"file", w.file}});
 
     session::wall_clock clock;
-    api::api_settings settings;
-    settings.metadata_max_bytes = cfg.session.metadata_max_bytes;
-    settings.cookie = cfg.cookie;
-    settings.api_key_header = cfg.auth.api_key_header;
-    settings.user_header = cfg.auth.user_header;
-    settings.id_header = cfg.auth.id_header;
-    settings.metadata_headers = parse_metadata_headers(cfg.auth.metadata_headers);
-    settings.login_url = cfg.auth.login_url;
-    settings.redirect_hosts = parse_host_list(cfg.auth.redirect_hosts);
-    settings.redirect_param = cfg.auth.redirect_param;
-    settings.original_headers = parse_original_headers(cfg.auth.original_headers);
+    const api::api_settings settings = app::api_settings_of(cfg);
     const session::token_codec& codec = *prepared.codec;
 
     std::vector<std::unique_ptr<worker>> workers;
@@ -726,7 +401,7 @@ int run(config& cfg, const config_source& reread) {
         if (!reread) throw config_error("this process cannot read its configuration again");
         config next = reread();
         startup fresh;
-        prepare_checked(next, fresh);
+        app::prepare_checked(next, fresh);
         const auto now = keys.current();
         // Ephemeral keys (development mode without keys) stay: new ones
         // would end every session.
@@ -736,10 +411,7 @@ int run(config& cfg, const config_source& reread) {
                 "user-index-key differs from the one in use: it cannot change while running (every user's "
                 "index would be missed); restart with it, see docs/data-model.md");
         const std::string restart = needs_restart(started_with, describe(next));
-        secure_wipe(next.token.keys);
-        secure_wipe(next.token.user_index_key);
-        secure_wipe(next.store.redis_url);
-        secure_wipe(next.store.redis_sentinel_password);
+        app::wipe_secrets(next);
         std::optional<http::tls_provider::loaded> next_tls;
         if (tls) next_tls = tls->load();
         if (!cfg.auth.assertion_audience.empty() && !fresh.assertions)
@@ -754,15 +426,11 @@ int run(config& cfg, const config_source& reread) {
         std::string kids;
         for (auto kid : kept->kids())
             kids += (kids.empty() ? "" : ",") + std::to_string(kid);
-        std::string assertion_kids;
-        if (fresh.assertions)
-            for (const auto& kid : fresh.assertions->kids())
-                assertion_kids += (assertion_kids.empty() ? "" : ",") + kid;
         log::info("configuration reloaded",
                   {{"signing_kid", static_cast<std::int64_t>(kept->signing_kid())},
                    {"accepted_kids", kids},
                    {"assertion_signing_kid", fresh.assertions ? fresh.assertions->signing_kid() : std::string_view()},
-                   {"assertion_kids", assertion_kids},
+                   {"assertion_kids", app::assertion_kids(fresh.assertions.get())},
                    {"log_level", next.log.level}});
         if (certificate) {
             metrics::get().tls_reloads.inc();
@@ -847,11 +515,8 @@ int run(config& cfg, const config_source& reread) {
     // Logged once the signals are handled: whoever waits for this line may
     // signal sessiond at once (SIGHUP must not kill it then).
     if (prepared.assertions) {
-        std::string kids;
-        for (const auto& kid : prepared.assertions->kids())
-            kids += (kids.empty() ? "" : ",") + kid;
         log::info("signed assertions", {{"signing_kid", prepared.assertions->signing_kid()},
-                                        {"kids", kids},
+                                        {"kids", app::assertion_kids(prepared.assertions.get())},
                                         {"issuer", prepared.assertions->settings().issuer}});
     }
     if (ops) log::info("operations listener", {{"address", cfg.http.ops_address}, {"port", ops_port}});
