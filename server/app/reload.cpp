@@ -1,0 +1,130 @@
+#include "app/reload.hpp"
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <set>
+#include <sstream>
+#include <utility>
+
+#include "app/settings.hpp"
+#include "common/metrics.hpp"
+#include "log/log.hpp"
+
+namespace sessiond::app {
+
+namespace {
+
+// A configuration read again and checked in full, not yet applied.
+struct checked_reload {
+    config next;
+    startup fresh;
+    bool ephemeral = false;  // development mode without keys: the keys in use stay
+    std::string restart;     // the options only a restart applies that differ
+    std::optional<http::tls_provider::loaded> tls;
+};
+
+// Throws config_error (or what loading the certificate throws) for the
+// first problem; changes nothing.
+checked_reload check(const reload_target& t) {
+    if (!t.reread) throw config_error("this process cannot read its configuration again");
+    checked_reload c{t.reread(), {}, false, {}, {}};
+    prepare_checked(c.next, c.fresh);
+    const auto now = t.keys.current();
+    // Ephemeral keys (development mode without keys) stay: new ones
+    // would end every session.
+    c.ephemeral = c.next.token.keys.empty() && c.next.token.keys_file.empty();
+    if (!c.ephemeral && c.fresh.sec.keys->user_index_fingerprint() != now->user_index_fingerprint())
+        throw config_error(
+            "user-index-key differs from the one in use: it cannot change while running (every user's "
+            "index would be missed); restart with it, see docs/data-model.md");
+    c.restart = needs_restart(t.started_with, describe(c.next));
+    wipe_secrets(c.next);
+    if (t.tls) c.tls = t.tls->load();
+    if (t.assertion_audience && !c.fresh.assertions)
+        throw config_error("assertion-keys cannot be emptied while auth-assertion-audience is set");
+    return c;
+}
+
+void log_reloaded(const reload_target& t, const checked_reload& c,
+                  const std::optional<http::certificate_info>& certificate) {
+    const auto kept = t.keys.current();
+    std::string kids;
+    for (auto kid : kept->kids())
+        kids += (kids.empty() ? "" : ",") + std::to_string(kid);
+    log::info("configuration reloaded",
+              {{"signing_kid", static_cast<std::int64_t>(kept->signing_kid())},
+               {"accepted_kids", kids},
+               {"assertion_signing_kid", c.fresh.assertions ? c.fresh.assertions->signing_kid() : std::string_view()},
+               {"assertion_kids", assertion_kids(c.fresh.assertions.get())},
+               {"log_level", c.next.log.level}});
+    if (certificate) {
+        metrics::get().tls_reloads.inc();
+        log::info("TLS certificate reloaded",
+                  {{"subject", certificate->subject},
+                   {"not_after_unix", static_cast<std::int64_t>(std::chrono::duration_cast<std::chrono::seconds>(
+                                                                    certificate->not_after.time_since_epoch())
+                                                                    .count())}});
+    }
+    if (!c.restart.empty())
+        log::warn("options that only a restart applies differ from those in use; they were not changed",
+                  {{"options", c.restart}});
+}
+
+void reload(const reload_target& t) {
+    checked_reload c = check(t);
+    // Checked: from here on nothing throws before all of it is applied.
+    std::optional<http::certificate_info> certificate;
+    if (c.tls) certificate = t.tls->use(std::move(*c.tls));
+    if (!c.ephemeral) t.keys.publish(c.fresh.sec.keys);
+    t.callers.publish(c.fresh.sec.callers);
+    t.assertion_signer.publish(c.fresh.assertions);
+    log_reloaded(t, c, certificate);
+    log::set_level(c.next.log.level);  // last: the lines above are written at the level in use
+}
+
+}  // namespace
+
+void reload_on_signal(const reload_target& target) {
+    try {
+        reload(target);
+        metrics::get().config_reloads.inc();
+    } catch (const std::exception& e) {
+        metrics::get().config_reloads_failed.inc();
+        if (target.tls) metrics::get().tls_reloads_failed.inc();
+        log::error("SIGHUP received: reload failed, the configuration in use stays",
+                   {{"error", std::string_view(e.what())}});
+    }
+}
+
+std::string needs_restart(const std::string& before, const std::string& after) {
+    static const std::set<std::string, std::less<>> live = {"token-keys",        "token-keys-file",
+                                                            "token-signing-kid", "api-keys",
+                                                            "api-keys-file",     "tls-callers",
+                                                            "log-level",         "user-index-key",
+                                                            "redis-url",         "redis-sentinel-password",
+                                                            "assertion-keys",    "assertion-signing-kid",
+                                                            "assertion-issuer",  "assertion-audiences",
+                                                            "assertion-ttl",     "assertion-max-ttl",
+                                                            "assertion-claims",  "assertion-jwks-max-age"};
+    auto values = [](const std::string& text) {
+        std::map<std::string, std::string, std::less<>> out;
+        std::istringstream in(text);
+        for (std::string line; std::getline(in, line);) {
+            const auto eq = line.find(" = ");
+            if (!line.starts_with('#') && eq != std::string::npos) out[line.substr(0, eq)] = line.substr(eq + 3);
+        }
+        return out;
+    };
+    const auto a = values(before), b = values(after);
+    std::string out;
+    for (const auto& [name, value] : b) {
+        if (live.contains(name)) continue;
+        const auto it = a.find(name);
+        if (it == a.end() || it->second != value) out += (out.empty() ? "" : ", ") + name;
+    }
+    return out;
+}
+
+}  // namespace sessiond::app
