@@ -42,7 +42,8 @@ constexpr std::size_t read_chunk = 4096;  // bytes asked of one read
 // only on the server's thread, like the server's table of connections.
 struct server::connection {
     using clock = std::chrono::steady_clock;
-    connection(tcp::socket s, asio::ip::address from) : socket(std::move(s)), client(std::move(from)) {}
+    connection(tcp::socket s, asio::ip::address from, const exchange_limits& limits, bool in_reserve)
+        : socket(std::move(s)), client(std::move(from)), fsm(limits, in_reserve), reserved(in_reserve) {}
     // Three per request: the coarse clock, as the sweep is coarser still.
     void expires_after(clock::duration d) { deadline = coarse_steady_now() + d; }
 
@@ -51,6 +52,7 @@ struct server::connection {
     std::size_t client_slot = client_counts::uncounted;
     clock::time_point deadline = clock::time_point::max();
     std::unique_ptr<peer_certificate> peer;  // mTLS: the verified client certificate's names
+    exchange_fsm fsm;                        // what its exchanges do next
     bool idle = false;                       // waiting for a request
     bool reserved = false;                   // in the probe reserve: one probe, then close
     connection* idle_older = nullptr;        // the server's list of idle connections
@@ -169,9 +171,9 @@ void server::admit(tcp::socket socket) {
         return;
     }
     socket.set_option(tcp::no_delay(true), ignored);
-    auto c = std::make_shared<connection>(std::move(socket), std::move(client));
+    auto c = std::make_shared<connection>(std::move(socket), std::move(client), limits(reserved), reserved);
     c->client_slot = slot.value_or(client_counts::uncounted);
-    c->reserved = reserved;
+    if (stopping_) c->fsm.on_drain_begun();
     if (reserved) reserved_.push_back(c.get());
     c->expires_after(cfg_.idle_timeout);
     connections_.emplace(c.get(), c);
@@ -303,14 +305,6 @@ asio::awaitable<void> server::linger(tcp::socket socket) {
 
 namespace {
 
-// The route's verdict on a request's header alone; a refusal is set in `res`.
-bool header_accepted(const router::match_result& m, request& head, response& res, std::string_view rid,
-                     const peer_certificate* peer) {
-    if (!m.options->check) return true;
-    request_context ctx{head, res, rid, m.route, query_of(head.target()), m.params, peer};
-    return m.options->check(ctx);
-}
-
 // Moves what the socket has already received into `buffer`, without
 // waiting; true if anything of a next request is there.
 bool received_more(tcp::socket& socket, beast::flat_buffer& buffer) {
@@ -376,142 +370,116 @@ asio::awaitable<void> server::serve(std::shared_ptr<connection> c) {
     co_await serve_on(*c, stream);
 }
 
+namespace {
+
+// A read the sweep cancelled, past its deadline (a drain closes the socket
+// instead): the peer may still read a 408.
+bool timed_out(const beast::error_code& ec, const tcp::socket& socket) {
+    return ec == asio::error::operation_aborted && socket.is_open();
+}
+
+}  // namespace
+
 template <class Stream>
-asio::awaitable<void> server::serve_on(connection& conn, Stream& stream) {
-    auto* c = &conn;
+asio::awaitable<void> server::serve_on(connection& c, Stream& stream) {
+    using act = exchange_fsm::action;
+    exchange_fsm& fsm = c.fsm;
     beast::flat_buffer buffer;
     std::string wire;  // the serialized response, reused
     std::string rid;   // the request's id, its storage reused
-    bool close_politely = false;
-    const auto read_timeout = c->reserved ? std::min(cfg_.read_timeout, probe_timeout) : cfg_.read_timeout;
+    std::optional<request_parser> parser;
+    response res;
+    std::optional<router::match_result> match;  // the request's route (matched on the header for 100-continue)
+    auto started = std::chrono::steady_clock::now();
+    auto a = fsm.next_request(false);
     try {
-        for (;;) {
-            if (buffer.size() == 0) {
-                // Between requests: the idle deadline; draining, only
-                // drain_linger for a next request (the last response said
-                // keep-alive, so the client may be sending one).
-                set_idle(*c, true);
-                c->expires_after(c->reserved ? read_timeout : stopping_ ? linger() : cfg_.idle_timeout);
-                auto [ec, n] = co_await stream.async_read_some(buffer.prepare(read_chunk), use_tuple);
-                set_idle(*c, false);
-                if (ec) break;
-                buffer.commit(n);
-            }
-            auto started = std::chrono::steady_clock::now();
-            c->expires_after(read_timeout);
-            request_parser parser;
-            apply_limits(parser, cfg_);
-            parser.eager(false);  // the header first, to be checked before the body is read
-            // Parse what is buffered and read only while the parser needs more:
-            // a request that arrived whole, the usual case, takes no further
-            // asynchronous step (beast::http::async_read would post one).
-            beast::error_code ec;
-            bool lost = false;
-            bool timed_out = false;
-            bool header_checked = false;
-            std::string_view refusal;                   // the header's framing cannot be served
-            std::optional<router::match_result> early;  // matched on the header (100-continue)
-            bool refused_early = false;                 // ... and refused without its body
-            response res;
-            rid.clear();
-            for (;;) {
-                if (buffer.size() > 0 && !parser.is_done()) {
-                    buffer.consume(parser.put(buffer.data(), ec));
-                    if (ec == beast_http::error::need_more) ec = {};
-                    if (ec) break;
-                }
-                if (!header_checked && parser.is_header_done()) {
-                    header_checked = true;
-                    parser.eager(true);
-                    request& head = parser.get();
-                    if (refusal = framing_problem(head); !refusal.empty()) break;
-                    if (auto given = head[cfg_.request_id_header]; valid_request_id(given))
-                        rid.assign(given);
-                    else
-                        make_request_id(rid);
-                    if (!parser.is_done() && buffer.size() == 0 && expects_continue(head)) {
-                        // The client waits for a word before it sends the body:
-                        // the route's refusal, or 100 Continue.
-                        early = routes_.match(head.method(), path_of(head.target()));
-                        refused_early = !early->target || !header_accepted(*early, head, res, rid, c->peer.get());
-                        if (refused_early) break;
-                        static constexpr std::string_view go_on = "HTTP/1.1 100 Continue\r\n\r\n";
-                        auto [wec, written] = co_await asio::async_write(stream, asio::buffer(go_on), use_tuple);
-                        if (wec) {
-                            lost = true;
-                            break;
-                        }
+        while (a != act::close && a != act::close_gracefully) {
+            switch (a) {
+                case act::read: {
+                    // Between requests the idle deadline; within one, the
+                    // request's deadline goes on.
+                    if (fsm.current() == exchange_fsm::state::idle) {
+                        set_idle(c, true);
+                        c.expires_after(fsm.timeout());
                     }
-                    continue;
-                }
-                if (parser.is_done()) break;
-                auto [rec, n] = co_await stream.async_read_some(buffer.prepare(read_chunk), use_tuple);
-                if (rec) {
-                    // Part of a request came but not the rest within
-                    // read-timeout: the sweep cancelled the read (a drain
-                    // closes the socket instead). The peer may still read a 408.
-                    timed_out = rec == asio::error::operation_aborted && c->socket.is_open();
-                    lost = !timed_out;
+                    auto [ec, n] = co_await stream.async_read_some(buffer.prepare(read_chunk), use_tuple);
+                    set_idle(c, false);
+                    if (!ec) buffer.commit(n);
+                    a = !ec ? fsm.on_received() : timed_out(ec, c.socket) ? fsm.on_timeout() : fsm.on_lost();
                     break;
                 }
-                buffer.commit(n);
-            }
-            if (lost) break;  // nobody to answer: a closed or reset peer
-
-            if (ec || timed_out || !refusal.empty()) {
-                auto [e, detail] = parse_failure(ec, cfg_);
-                if (timed_out) {
-                    e = sessiond::error::request_timeout;
-                    detail = "the request was not received within " + std::to_string(read_timeout.count()) + " ms";
-                } else if (!refusal.empty()) {
-                    e = sessiond::error::malformed_request;
-                    detail = refusal;
+                case act::start:
+                    started = std::chrono::steady_clock::now();
+                    c.expires_after(fsm.timeout());
+                    res = response{};
+                    rid.clear();
+                    match.reset();
+                    // The header first, to be checked before the body is read.
+                    apply_limits(parser.emplace(), cfg_);
+                    parser->eager(false);
+                    [[fallthrough]];
+                case act::parse:
+                    // What arrived whole, the usual case, takes no further
+                    // asynchronous step (beast::http::async_read would post one).
+                    a = parse_buffered(fsm, *parser, buffer, rid, cfg_);
+                    break;
+                case act::check_header:
+                    a = fsm.on_header_verdict(header_verdict(routes_, parser->get(), res, rid, c.peer.get(), match));
+                    break;
+                case act::send_continue: {
+                    auto [ec, n] = co_await asio::async_write(stream, asio::buffer(continue_response), use_tuple);
+                    a = fsm.on_written(!ec);
+                    break;
                 }
-                if (rid.empty()) make_request_id(rid);
-                res = response{};
-                res.version(11);
-                set_final_problem(res, e, detail, rid, cfg_.request_id_header);
-                c->expires_after(cfg_.write_timeout);
-                serialize(res, wire);
-                co_await asio::async_write(stream, asio::buffer(wire), use_tuple);
-                account(access_log_, nullptr, res, "-", rid, started);
-                close_politely = true;
-                break;
-            }
-
-            request& req = parser.get();
-            res.version(req.version());
-            if (!early) early = routes_.match(req.method(), path_of(req.target()));
-            // Refused on its header, the body never asked for: the answer is
-            // set, and the connection cannot go on.
-            if (!refused_early || !early->target) co_await handle(req, res, rid, *early, *c);
-            res.set(cfg_.request_id_header, rid);
-            // Draining: answer what this connection already sent, and
-            // close after the last of it.
-            res.keep_alive(req.keep_alive() && !refused_early && !c->reserved &&
-                           !(stopping_ && !received_more(stream, buffer)));
-            res.prepare_payload();
-
-            c->expires_after(cfg_.write_timeout);
-            serialize(res, wire, req.method() != verb::head);
-            auto [wec, written] = co_await asio::async_write(stream, asio::buffer(wire), use_tuple);
-            account(access_log_, &req, res, early->route.empty() ? "-" : early->route, rid, started);
-            if (wec) break;
-            if (!res.keep_alive()) {
-                close_politely = true;
-                break;
+                case act::refuse: {
+                    set_refusal(res, fsm, rid, cfg_);
+                    c.expires_after(fsm.timeout());
+                    serialize(res, wire);
+                    auto [ec, n] = co_await asio::async_write(stream, asio::buffer(wire), use_tuple);
+                    account(access_log_, nullptr, res, "-", rid, started);
+                    a = fsm.on_written(!ec);
+                    break;
+                }
+                case act::dispatch: {
+                    request& req = parser->get();
+                    res.version(req.version());
+                    if (!match) match = routes_.match(req.method(), path_of(req.target()));
+                    co_await handle(req, res, rid, *match, c);
+                    a = fsm.on_handled(req.keep_alive());
+                    break;
+                }
+                case act::look_ahead:
+                    a = fsm.on_looked_ahead(received_more(stream, buffer));
+                    break;
+                case act::write: {
+                    request& req = parser->get();
+                    finish_response(res, rid, fsm.keep_alive(), cfg_);
+                    c.expires_after(fsm.timeout());
+                    serialize(res, wire, req.method() != verb::head);
+                    auto [ec, n] = co_await asio::async_write(stream, asio::buffer(wire), use_tuple);
+                    account(access_log_, &req, res, match->route.empty() ? "-" : match->route, rid, started);
+                    a = fsm.on_written(!ec);
+                    break;
+                }
+                case act::keep_alive:
+                    a = fsm.next_request(buffer.size() > 0);
+                    break;
+                case act::close_gracefully:
+                case act::close:
+                    break;
             }
         }
     } catch (const std::exception& e) {
         log::error("connection failed", {{"error", e.what()}});
+        a = act::close;
     }
-    if (close_politely) {
-        co_await close_gracefully(stream, c->socket, [&](auto d) { c->expires_after(d); });
+    if (a == act::close_gracefully) {
+        co_await close_gracefully(stream, c.socket, [&](auto d) { c.expires_after(d); });
     } else {
         beast::error_code ignored;
-        c->socket.close(ignored);
+        c.socket.close(ignored);
     }
-    on_connection_closed(c);
+    on_connection_closed(&c);
 }
 
 asio::awaitable<void> server::handle(request& req, response& res, std::string_view rid, router::match_result& m,
@@ -572,13 +540,19 @@ void server::begin_drain(std::function<void()> on_drained) {
     // Idle keep-alive connections close after drain_linger without a
     // request; busy ones after the requests they received.
     for (auto& [ptr, weak] : connections_)
-        if (auto c = weak.lock(); c && c->idle)
-            c->expires_after(std::min<connection::clock::duration>(c->deadline - coarse_steady_now(), linger()));
+        if (auto c = weak.lock()) {
+            c->fsm.on_drain_begun();
+            if (c->idle)
+                c->expires_after(
+                    std::min<connection::clock::duration>(c->deadline - coarse_steady_now(), c->fsm.timeout()));
+        }
     if (active_.load(std::memory_order_relaxed) == 0) finish_drain();
 }
 
-std::chrono::milliseconds server::linger() const noexcept {
-    return std::min(drain_linger, std::chrono::duration_cast<std::chrono::milliseconds>(cfg_.drain_timeout));
+exchange_limits server::limits(bool reserved) const noexcept {
+    return {reserved ? std::min(cfg_.read_timeout, probe_timeout) : cfg_.read_timeout, cfg_.idle_timeout,
+            cfg_.write_timeout,
+            std::min(drain_linger, std::chrono::duration_cast<std::chrono::milliseconds>(cfg_.drain_timeout))};
 }
 
 void server::finish_drain() {

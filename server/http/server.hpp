@@ -30,6 +30,7 @@
 
 #include "config/config.hpp"
 #include "http/client_counts.hpp"
+#include "http/exchange_fsm.hpp"
 #include "http/router.hpp"
 #include "http/tls.hpp"
 
@@ -119,7 +120,8 @@ private:
     void on_connection_closed(connection* c);
     void begin_drain(std::function<void()> on_drained);
     void finish_drain();
-    std::chrono::milliseconds linger() const noexcept;  // drain_linger within the drain deadline
+    // A connection's deadlines (drain_linger within the drain deadline).
+    exchange_limits limits(bool reserved) const noexcept;
 
     boost::asio::io_context& ioc_;
     const http_config& cfg_;
