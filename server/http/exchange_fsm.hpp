@@ -2,7 +2,7 @@
 // The decisions of one connection's exchanges, without I/O: what to do next
 // on each thing that happens (bytes received, a header parsed, a body
 // complete, a parse error, a timeout, the drain begun, a response written).
-// A connection's coroutine does the I/O and asks it; so
+// A connection's coroutine (connection.cpp) does the I/O and asks it; so
 // does http::handle_one, on bytes alone, so that the fuzzer drives the same
 // decisions. No allocation: a few flags and the limits.
 //

@@ -3,7 +3,9 @@
 // escapes it is logged and the loop restarts), one coroutine per
 // connection (keep-alive, pipelining, size limits, read, idle and write
 // deadlines), and a graceful shutdown that drains in-flight requests within
-// a deadline.
+// a deadline. Its parts: listener.cpp (accept loop, admission, limits),
+// connection.cpp (one connection's coroutine, which asks exchange_fsm what
+// to do next), drain.cpp (the graceful shutdown).
 //
 // sessiond runs one server per I/O thread, each on its own io_context with
 // its own listening socket on the same port (SO_REUSEPORT): the kernel
