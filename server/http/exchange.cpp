@@ -3,7 +3,6 @@
 #include <boost/asio/buffer.hpp>
 #include <boost/beast/http/error.hpp>
 
-#include "http/framing.hpp"
 #include "http/problem.hpp"
 #include "http/request_id.hpp"
 #include "log/log.hpp"
@@ -89,44 +88,132 @@ void serialize(const response& res, std::string& out, bool with_body) {
     if (with_body) out += res.body();
 }
 
-boost::asio::awaitable<std::string> handle_one(const router& routes, const http_config& cfg, std::string_view bytes) {
-    request_parser parser;
-    apply_limits(parser, cfg);
-    parser.eager(true);
-    boost::system::error_code ec;
-    while (!bytes.empty()) {
-        auto used = parser.put(boost::asio::buffer(bytes.data(), bytes.size()), ec);
-        bytes.remove_prefix(used);
-        if (ec == beast_http::error::need_more) {
-            ec = {};
-            if (used == 0) break;  // the parser needs more than there is
-        }
-        if (ec || parser.is_done()) break;
+exchange_fsm::action parse_buffered(exchange_fsm& fsm, request_parser& parser, boost::beast::flat_buffer& buffer,
+                                    std::string& rid, const http_config& cfg) {
+    if (buffer.size() > 0 && !parser.is_done()) {
+        boost::system::error_code ec;
+        buffer.consume(parser.put(buffer.data(), ec));
+        if (ec == beast_http::error::need_more) ec = {};
+        if (ec) return fsm.on_parse_error(ec);
     }
-    if (!ec && !parser.is_done()) parser.put_eof(ec);
+    if (fsm.current() == exchange_fsm::state::header && parser.is_header_done()) {
+        parser.eager(true);
+        request& head = parser.get();
+        auto a = fsm.on_header(head, !parser.is_done() && buffer.size() == 0);
+        if (a == exchange_fsm::action::refuse) return a;
+        if (auto given = head[cfg.request_id_header]; valid_request_id(given))
+            rid.assign(given);
+        else
+            make_request_id(rid);
+        return a;
+    }
+    return parser.is_done() ? fsm.on_body_complete() : fsm.on_need_more();
+}
 
-    response res;
-    std::string out;
-    std::string_view refusal = ec ? std::string_view() : framing_problem(parser.get());
-    if (ec || !refusal.empty()) {
-        auto [e, detail] = parse_failure(ec, cfg);
-        if (!refusal.empty()) detail = refusal;
-        res.version(11);
-        set_final_problem(res, e, detail, make_request_id(), cfg.request_id_header);
-        serialize(res, out);
-        co_return out;
+exchange_fsm::verdict header_verdict(const router& routes, request& head, response& res, std::string_view rid,
+                                     const peer_certificate* peer, std::optional<router::match_result>& m) {
+    m = routes.match(head.method(), path_of(head.target()));
+    auto v = exchange_fsm::verdict::accepted;
+    if (!m->target) {
+        v = exchange_fsm::verdict::no_route;
+    } else if (m->options->check) {
+        request_context ctx{head, res, rid, m->route, query_of(head.target()), m->params, peer};
+        if (!m->options->check(ctx)) v = exchange_fsm::verdict::refused;
     }
-    request& req = parser.get();
-    auto given = req[cfg.request_id_header];
-    std::string rid = valid_request_id(given) ? std::string(given) : make_request_id();
-    res.version(req.version());
-    auto m = routes.match(req.method(), path_of(req.target()));
-    co_await dispatch(m, req, res, rid);
+    res.version(head.version());
+    return v;
+}
+
+void set_refusal(response& res, const exchange_fsm& fsm, std::string& rid, const http_config& cfg) {
+    auto [e, detail] = fsm.refusal(cfg);
+    if (rid.empty()) make_request_id(rid);
+    res = response{};
+    res.version(11);
+    set_final_problem(res, e, detail, rid, cfg.request_id_header);
+}
+
+void finish_response(response& res, std::string_view rid, bool keep_alive, const http_config& cfg) {
     res.set(cfg.request_id_header, rid);
-    res.keep_alive(req.keep_alive());
+    res.keep_alive(keep_alive);
     res.prepare_payload();
-    serialize(res, out, req.method() != verb::head);
-    co_return out;
+}
+
+namespace {
+
+// One exchange's state, for handle_one.
+struct exchange {
+    explicit exchange(const http_config& cfg)
+        : fsm({cfg.read_timeout, cfg.idle_timeout, cfg.write_timeout, cfg.drain_timeout}, false) {}
+    exchange_fsm fsm;
+    request_parser parser;
+    boost::beast::flat_buffer buffer;
+    response res;
+    std::string rid;
+    std::string wire;
+    std::optional<router::match_result> match;
+};
+
+// What happens when the connection reads: here, the end of the input.
+exchange_fsm::action end_of_input(exchange& x, const http_config& cfg) {
+    boost::system::error_code ec;
+    x.parser.put_eof(ec);
+    return ec ? x.fsm.on_parse_error(ec) : parse_buffered(x.fsm, x.parser, x.buffer, x.rid, cfg);
+}
+
+}  // namespace
+
+boost::asio::awaitable<std::string> handle_one(const router& routes, const http_config& cfg, std::string_view bytes) {
+    using act = exchange_fsm::action;
+    exchange x(cfg);
+    apply_limits(x.parser, cfg);
+    x.parser.eager(false);  // the header first, as a connection reads it
+    x.buffer.commit(boost::asio::buffer_copy(x.buffer.prepare(bytes.size()), boost::asio::buffer(bytes)));
+    std::string out;
+    for (auto a = x.fsm.next_request(true);;) {
+        switch (a) {
+            case act::read:
+                a = end_of_input(x, cfg);
+                break;
+            case act::start:
+            case act::parse:
+                a = parse_buffered(x.fsm, x.parser, x.buffer, x.rid, cfg);
+                break;
+            case act::check_header:
+                a = x.fsm.on_header_verdict(header_verdict(routes, x.parser.get(), x.res, x.rid, nullptr, x.match));
+                break;
+            case act::send_continue:
+                out += continue_response;
+                a = x.fsm.on_written(true);
+                break;
+            case act::refuse:
+                set_refusal(x.res, x.fsm, x.rid, cfg);
+                serialize(x.res, x.wire);
+                out += x.wire;
+                a = x.fsm.on_written(true);
+                break;
+            case act::dispatch: {
+                request& req = x.parser.get();
+                x.res.version(req.version());
+                if (!x.match) x.match = routes.match(req.method(), path_of(req.target()));
+                co_await dispatch(*x.match, req, x.res, x.rid);
+                a = x.fsm.on_handled(req.keep_alive());
+                break;
+            }
+            case act::look_ahead:
+                a = x.fsm.on_looked_ahead(x.buffer.size() > 0);
+                break;
+            case act::write:
+                finish_response(x.res, x.rid, x.fsm.keep_alive(), cfg);
+                serialize(x.res, x.wire, x.parser.get().method() != verb::head);
+                out += x.wire;
+                a = x.fsm.on_written(true);
+                break;
+            case act::keep_alive:
+            case act::close_gracefully:
+            case act::close:
+                co_return out;
+        }
+    }
 }
 
 }  // namespace sessiond::http

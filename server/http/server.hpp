@@ -3,7 +3,9 @@
 // escapes it is logged and the loop restarts), one coroutine per
 // connection (keep-alive, pipelining, size limits, read, idle and write
 // deadlines), and a graceful shutdown that drains in-flight requests within
-// a deadline.
+// a deadline. Its parts: listener.cpp (accept loop, admission, limits),
+// connection.cpp (one connection's coroutine, which asks exchange_fsm what
+// to do next), drain.cpp (the graceful shutdown).
 //
 // sessiond runs one server per I/O thread, each on its own io_context with
 // its own listening socket on the same port (SO_REUSEPORT): the kernel
@@ -30,6 +32,7 @@
 
 #include "config/config.hpp"
 #include "http/client_counts.hpp"
+#include "http/exchange_fsm.hpp"
 #include "http/router.hpp"
 #include "http/tls.hpp"
 
@@ -119,7 +122,8 @@ private:
     void on_connection_closed(connection* c);
     void begin_drain(std::function<void()> on_drained);
     void finish_drain();
-    std::chrono::milliseconds linger() const noexcept;  // drain_linger within the drain deadline
+    // A connection's deadlines (drain_linger within the drain deadline).
+    exchange_limits limits(bool reserved) const noexcept;
 
     boost::asio::io_context& ioc_;
     const http_config& cfg_;
