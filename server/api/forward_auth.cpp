@@ -132,7 +132,8 @@ void forward_auth::add_assertions(service::assertion_service& assertions, std::s
     assertion_header_ = std::move(header);
 }
 
-asio::awaitable<void> forward_auth::answer(http::request_context& ctx, const caller& who) {
+asio::awaitable<void> forward_auth::answer(http::request_context& ctx, std::shared_ptr<const caller> who) {
+    if (!who) co_return;
     // Below /v1/auth the query is the original request's (Envoy), not ours.
     auto below = ctx.params.get("path");
     auth_requirements wanted;
@@ -151,7 +152,7 @@ asio::awaitable<void> forward_auth::answer(http::request_context& ctx, const cal
     auto shown = original.for_log();
     auto presented = find_token(ctx.req, settings_.cookie.name);
     auto token = presented.token.size() > max_token_field ? std::string_view() : presented.token;
-    service::actor as{who.name, ctx.request_id, shown};
+    service::actor as{who->name, ctx.request_id, shown};
     auto record = co_await sessions_.validate(token, session::check_options{true, wanted.max_auth_age}, as);
     set_no_store(ctx.res);
     if (!record) co_return refuse(ctx, settings_, record.error(), presented.from_cookie, original, wanted.redirect);

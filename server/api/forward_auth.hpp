@@ -6,6 +6,7 @@
 
 #include <boost/asio/awaitable.hpp>
 
+#include <memory>
 #include <string>
 
 #include "api/callers.hpp"
@@ -26,8 +27,9 @@ public:
     // Adds an assertion for `audience` in `header` to every 200.
     void add_assertions(service::assertion_service& assertions, std::string audience, std::string header);
 
-    // The answer to `who`, a caller with the scope auth.
-    boost::asio::awaitable<void> answer(http::request_context& ctx, const caller& who);
+    // The answer to `who`, a caller with the scope auth; none if the caller
+    // was refused (the refusal is already in ctx.res).
+    boost::asio::awaitable<void> answer(http::request_context& ctx, std::shared_ptr<const caller> who);
 
 private:
     // The identity headers of a success.
