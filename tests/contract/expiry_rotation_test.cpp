@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "support/contract_target.hpp"
+#include "support/timing.hpp"
 
 using namespace sessiond::test;
 using namespace std::chrono_literals;
@@ -27,13 +28,6 @@ using steady = std::chrono::steady_clock;
 
 std::vector<std::string> timing_stores() {
     return {"memory", "redis"};
-}
-
-// The time since `since`, for the checks of a live session.
-bool within(steady::time_point since, std::chrono::milliseconds limit) {
-    const bool kept = steady::now() - since < limit;
-    if (!kept) WARN("the machine stalled past " << limit.count() << " ms: this check of a live session is skipped");
-    return kept;
 }
 
 TEST_CASE("idle expiry slides with use and the absolute expiry caps it") {

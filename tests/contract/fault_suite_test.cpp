@@ -48,9 +48,10 @@ TEST_CASE("faults under a steady load: only 503s while they last, recovery after
     steady_load load(t);
     const pid_t pid = t.daemon().proc().pid();
 
-    // Warm up, then take the memory baseline.
+    // Warm up (a number of requests, however long they take), then take the
+    // memory baseline.
     load.start();
-    std::this_thread::sleep_for(500ms);
+    REQUIRE(load.served(300, 30s));
     load.stop();
     const auto rss_before = rss_kib(pid);
     load.clear();
@@ -73,9 +74,9 @@ TEST_CASE("faults under a steady load: only 503s while they last, recovery after
     for (const auto& f : faults) {
         INFO(f.name);
         load.start();
-        std::this_thread::sleep_for(200ms);
+        REQUIRE(load.served(20, 10s));  // served before the fault
         f.apply();
-        std::this_thread::sleep_for(800ms);
+        std::this_thread::sleep_for(800ms);  // the fault lasts a while (real time) under the load
         f.undo();
         const auto undone = std::chrono::steady_clock::now();
         // Recovered: a create and a validation of its token succeed.

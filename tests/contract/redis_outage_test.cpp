@@ -63,9 +63,8 @@ TEST_CASE("SIGTERM while a request waits on a frozen Redis: it is answered, then
     http_connection conn(t.port());
     REQUIRE(conn.send(format_request("POST", "/v1/sessions/validate", R"({"token":")" + token + "\"}",
                                      {{"X-API-Key", test_keys::all}})));
-    // Nothing outside sessiond tells that the request reached it (and waits
-    // on Redis): give it the time.
-    std::this_thread::sleep_for(200ms);
+    // The request reached sessiond and waits on Redis.
+    REQUIRE(eventually([&] { return metric(t, "sessiond_redis_operations_in_flight") >= 1; }, 10s));
     t.daemon().proc().signal(SIGTERM);
     auto r = conn.read_response(10s);
     t.redis()->thaw();

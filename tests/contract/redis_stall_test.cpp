@@ -19,7 +19,8 @@ TEST_CASE("rotations answered 503 during Redis stalls are safe to retry with the
     contract_target t("redis", {"--redis-command-timeout", "150ms"});
     REQUIRE(t.redis());
 
-    // Five stalls of 0.4 s, 0.1 s apart; the clients rotate until they end.
+    // Five stalls of 0.4 s, 0.1 s apart (real time: the fault's schedule);
+    // the clients rotate until they end.
     constexpr int clients = 4;
     std::atomic<bool> done{false};
     std::thread staller([&] {

@@ -38,7 +38,9 @@ struct tracked_session {
 };
 
 // One client thread: the sessions it owns, each used by it alone, so that
-// the token it presents is always the session's current one.
+// the token it presents is always the session's current one. Its 20 ms
+// sleeps are a caller's pause before retrying a 503: they pace the load and
+// wait on nothing.
 class client_thread {
 public:
     client_thread(std::vector<contract_target*> instances, history& h, std::atomic<int>& numbers, int which)
@@ -161,8 +163,11 @@ private:
 // on instances `a` and `b` while `disrupt` changes the deployment, then
 // sweeps every live session on both instances and checks the history.
 // Returns the verdict; prints it under `scenario`.
-history::verdict run_history(const char* scenario, contract_target& a, contract_target& b, int users,
-                             const std::function<void(const std::set<int>& slots)>& disrupt) {
+// `disrupt` may wait with `requests(n)` until the load has made n more
+// requests (a half-moved slot hit meanwhile, say).
+history::verdict run_history(
+    const char* scenario, contract_target& a, contract_target& b, int users,
+    const std::function<void(const std::set<int>& slots, const std::function<void(std::size_t)>& requests)>& disrupt) {
     history h;
     std::atomic<int> numbers{0};
     std::vector<std::unique_ptr<client_thread>> clients;
@@ -196,10 +201,14 @@ history::verdict run_history(const char* scenario, contract_target& a, contract_
     } join_all{stop, threads};
     for (auto& client : clients)
         threads.emplace_back([&, cl = client.get()] { cl->run(stop); });
-    std::this_thread::sleep_for(300ms);
+    REQUIRE(eventually([&] { return h.size() >= 50; }, 20s));  // under load before the change
     const auto before = h.size();
-    disrupt(slots);
-    std::this_thread::sleep_for(300ms);
+    disrupt(slots, [&h](std::size_t n) {
+        const auto from = h.size();
+        CHECK(eventually([&] { return h.size() >= from + n; }, 20s));
+    });
+    const auto after = h.size();
+    CHECK(eventually([&] { return h.size() >= after + 50; }, 20s));  // and after it
     stop = true;
     for (auto& t : threads)
         t.join();
@@ -253,13 +262,16 @@ TEST_CASE(
     const auto fresh = c.add_primary();
     std::size_t half_moved = 0;
     std::set<int> moved;
-    run_history("cluster scale-out (8 users' slots to a new primary)", a, b, 8, [&](const std::set<int>& slots) {
-        for (int slot : slots) {
-            c.migrate_slot(slot, fresh, [&] { std::this_thread::sleep_for(150ms); });
-            ++half_moved;
-        }
-        moved = slots;
-    });
+    run_history("cluster scale-out (8 users' slots to a new primary)", a, b, 8,
+                [&](const std::set<int>& slots, const std::function<void(std::size_t)>& requests) {
+                    for (int slot : slots) {
+                        // Half-moved while the load makes 100 requests (about
+                        // four on each session: the slot's are hit).
+                        c.migrate_slot(slot, fresh, [&] { requests(100); });
+                        ++half_moved;
+                    }
+                    moved = slots;
+                });
     for (int slot : moved)
         CHECK(c.owner_of_slot(slot) == fresh);
     CHECK(half_moved == moved.size());
@@ -273,13 +285,14 @@ TEST_CASE("Cluster under load: the invalidation links killed again and again; th
     contract_target b(a, {"--redis-command-timeout", "1000ms", "--redis-connect-timeout", "1000ms"});
     REQUIRE(eventually([&] { return metric(b, "sessiond_cache_tracking_threads") == 2; }, 20s));
     const auto flushes = metric(b, "sessiond_cache_flushes_total");
-    run_history("cluster, invalidation links killed 10 times", a, b, 6, [&](const std::set<int>&) {
-        for (int round = 0; round < 10; ++round) {
-            for (auto port : c.ports())
-                c.cli(port, {"CLIENT", "KILL", "TYPE", "pubsub"});
-            std::this_thread::sleep_for(150ms);
-        }
-    });
+    run_history("cluster, invalidation links killed 10 times", a, b, 6,
+                [&](const std::set<int>&, const std::function<void(std::size_t)>&) {
+                    for (int round = 0; round < 10; ++round) {
+                        for (auto port : c.ports())
+                            c.cli(port, {"CLIENT", "KILL", "TYPE", "pubsub"});
+                        std::this_thread::sleep_for(150ms);  // the fault's pace: real time between kills
+                    }
+                });
     CHECK(metric(b, "sessiond_cache_flushes_total") > flushes);
 }
 
@@ -297,7 +310,7 @@ TEST_CASE("Cluster under load: primaries failed over by hand; the recorded histo
     contract_target b(a, {"--redis-command-timeout", "1000ms", "--redis-connect-timeout", "1000ms"});
     REQUIRE(eventually([&] { return metric(b, "sessiond_cache_tracking_threads") == 2; }, 20s));
     run_history("cluster, the sessions' primaries failed over (CLUSTER FAILOVER)", a, b, 6,
-                [&](const std::set<int>& slots) {
+                [&](const std::set<int>& slots, const std::function<void(std::size_t)>&) {
                     std::set<unsigned short> owners;
                     for (int slot : slots)
                         owners.insert(c.owner_of_slot(slot));

@@ -148,7 +148,7 @@ TEST_CASE("every refused token gets the same detail: no oracle for key ids, live
     refused["revoked session"] = t.validate(revoked);
     // Within its grace the previous token validates but cannot rotate.
     refused["previous token rotating"] = t.rotate(rotated_away);
-    std::this_thread::sleep_for(1200ms);
+    std::this_thread::sleep_for(1200ms);  // the idle timeout and the grace pass, counted from their replies
     refused["expired"] = t.validate(expiring);
     refused["reuse after the grace"] = t.validate(rotated_away);
     refused["forward auth, unknown key id"] =

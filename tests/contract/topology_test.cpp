@@ -40,6 +40,21 @@ bool recovered(contract_target& t) {
         30s, 20ms);
 }
 
+// A number of INFO's "name:value" lines (-1 if absent).
+long long info_number(const std::string& info, const std::string& name) {
+    const auto at = info.find("\n" + name + ":");
+    return at == std::string::npos ? -1 : std::atoll(info.c_str() + at + name.size() + 2);
+}
+
+// Waits until the replica on `replica` has received everything its primary
+// had been sent when this was called: its replication offset caught up.
+template <class Setup>
+bool caught_up(const Setup& s, unsigned short primary, unsigned short replica) {
+    const auto sent = info_number(s.cli(primary, {"INFO", "replication"}), "master_repl_offset");
+    auto received = [&] { return info_number(s.cli(replica, {"INFO", "replication"}), "slave_repl_offset"); };
+    return sent >= 0 && eventually([&] { return received() >= sent; }, 10s, 20ms);
+}
+
 long long ms(std::chrono::steady_clock::duration d) {
     return std::chrono::duration_cast<std::chrono::milliseconds>(d).count();
 }
@@ -71,19 +86,22 @@ TEST_CASE("Sentinel: a forced failover and a killed primary under load: 503s onl
     sentinel_setup s;
     contract_target t("sentinel", on(s.url()));
     steady_load load(t);
-    std::this_thread::sleep_for(200ms);  // the load's sessions reach the replica
+    // The load's sessions reach the replica.
+    const auto master = s.master_port();
+    for (auto port : s.data_ports())
+        if (port != master) REQUIRE(caught_up(s, master, port));
 
     SECTION("SENTINEL FAILOVER") {
         const auto old = s.master_port();
         load.start();
-        std::this_thread::sleep_for(300ms);
+        REQUIRE(load.served(20, 10s));  // served before the fault
         const auto began = std::chrono::steady_clock::now();
         s.failover();
         const auto now_master = s.wait_for_new_master(old, 30s);
         CHECK(now_master != old);
         const bool back = recovered(t);
         const auto took = std::chrono::steady_clock::now() - began;
-        std::this_thread::sleep_for(300ms);
+        CHECK(load.served(20, 10s));  // and served again after it
         load.stop();
         CHECK(back);
         check_answers(load, "sentinel: SENTINEL FAILOVER", took);
@@ -91,7 +109,7 @@ TEST_CASE("Sentinel: a forced failover and a killed primary under load: 503s onl
     SECTION("the primary killed (SIGKILL)") {
         const auto old = s.master_port();
         load.start();
-        std::this_thread::sleep_for(300ms);
+        REQUIRE(load.served(20, 10s));  // served before the fault
         const auto began = std::chrono::steady_clock::now();
         s.kill_node(old);
         // Not ready while the primary is gone: /readyz follows the topology.
@@ -100,7 +118,7 @@ TEST_CASE("Sentinel: a forced failover and a killed primary under load: 503s onl
         const bool back = recovered(t);
         const auto took = std::chrono::steady_clock::now() - began;
         CHECK(eventually([&] { return t.daemon().request("GET", "/readyz").status == 200; }, 10s));
-        std::this_thread::sleep_for(300ms);
+        CHECK(load.served(20, 10s));  // and served again after it
         load.stop();
         CHECK(back);
         check_answers(load, "sentinel: primary killed", took);
@@ -117,18 +135,21 @@ TEST_CASE("Cluster: a manual failover and a killed primary under load: 503s only
     cluster_setup c;
     contract_target t("cluster", on(c.url()));
     steady_load load(t);
-    std::this_thread::sleep_for(200ms);
+    // The load's sessions reach the replicas.
+    for (auto port : c.ports())
+        if (info_number(c.cli(port, {"INFO", "replication"}), "connected_slaves") > 0)
+            REQUIRE(caught_up(c, port, c.replica_of(port)));
 
     SECTION("CLUSTER FAILOVER on a replica") {
         const auto primary = c.owner_of_slot(0);
         const auto replica = c.replica_of(primary);
         load.start();
-        std::this_thread::sleep_for(300ms);
+        REQUIRE(load.served(20, 10s));  // served before the fault
         const auto began = std::chrono::steady_clock::now();
         c.manual_failover(replica);
         const bool back = recovered(t);
         const auto took = std::chrono::steady_clock::now() - began;
-        std::this_thread::sleep_for(300ms);
+        CHECK(load.served(20, 10s));  // and served again after it
         load.stop();
         CHECK(back);
         CHECK(c.owner_of_slot(0) == replica);
@@ -137,7 +158,7 @@ TEST_CASE("Cluster: a manual failover and a killed primary under load: 503s only
     SECTION("a primary killed (SIGKILL)") {
         const auto primary = c.owner_of_slot(0);
         load.start();
-        std::this_thread::sleep_for(300ms);
+        REQUIRE(load.served(20, 10s));  // served before the fault
         const auto began = std::chrono::steady_clock::now();
         c.kill_node(primary);
         CHECK(eventually([&] { return t.daemon().request("GET", "/readyz").status == 503; }, 5s));
@@ -145,7 +166,7 @@ TEST_CASE("Cluster: a manual failover and a killed primary under load: 503s only
         const bool back = recovered(t);
         const auto took = std::chrono::steady_clock::now() - began;
         CHECK(eventually([&] { return t.daemon().request("GET", "/readyz").status == 200; }, 10s));
-        std::this_thread::sleep_for(300ms);
+        CHECK(load.served(20, 10s));  // and served again after it
         load.stop();
         CHECK(back);
         check_answers(load, "cluster: primary killed", took);
@@ -245,14 +266,15 @@ TEST_CASE(
             all += count;
         return all;
     };
-    std::this_thread::sleep_for(200ms);
+    REQUIRE(eventually([&] { return answered() >= 20; }, 10s));  // under load before the migration
     int during = 0;
     c.migrate_slot(slot, to, [&] {
         const int before = answered();
-        std::this_thread::sleep_for(300ms);
+        eventually([&] { return answered() >= before + 20; }, 10s);
         during = answered() - before;  // answers while the slot was half-moved
     });
-    std::this_thread::sleep_for(300ms);
+    const int after = answered();
+    CHECK(eventually([&] { return answered() >= after + 20; }, 10s));  // and after it
     stop = true;
     worker.join();
     CHECK(during > 0);

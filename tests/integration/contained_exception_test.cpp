@@ -99,17 +99,18 @@ TEST_CASE("an exception that escapes the accept loop is logged, and the loop res
             first_answered = first.request("GET", "/healthz").has_value();
         }
         // ... and once the loop is back, connections are served again.
-        for (int attempt = 0; attempt < 100 && !later; ++attempt) {
-            test::http_connection next(server.port());
-            later = next.request("GET", "/healthz");
-            if (!later) std::this_thread::sleep_for(20ms);
-        }
+        test::eventually(
+            [&] {
+                test::http_connection next(server.port());
+                later = next.request("GET", "/healthz");
+                return later.has_value();
+            },
+            10s, 20ms);
         restart_took = std::chrono::steady_clock::now() - started;
 
         std::atomic<bool> drained{false};
         server.shutdown([&] { drained = true; });
-        for (int i = 0; i < 200 && !drained; ++i)
-            std::this_thread::sleep_for(10ms);
+        test::eventually([&] { return drained.load(); }, 10s);
         ioc.stop();
         io.join();
         log::shutdown();

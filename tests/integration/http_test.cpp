@@ -5,12 +5,40 @@
 #include <signal.h>
 
 #include <cstdio>
+#include <fstream>
+#include <sstream>
+#include <string>
 #include <thread>
 
 #include "support/sessiond_process.hpp"
 
 using namespace sessiond::test;
 using namespace std::chrono_literals;
+
+namespace {
+
+// Whether sessiond has read all that was sent to it on `port`: it has
+// `connections` established sockets there, each with an empty receive queue
+// (the bytes the kernel holds until the process reads them: /proc/net/tcp).
+bool all_read(unsigned short port, int connections) {
+    int seen = 0;
+    for (const char* table : {"/proc/net/tcp", "/proc/net/tcp6"}) {
+        std::ifstream in(table);
+        std::string line;
+        std::getline(in, line);  // the column names
+        while (std::getline(in, line)) {
+            std::istringstream fields(line);
+            std::string slot, local, remote, state, queues;
+            fields >> slot >> local >> remote >> state >> queues;
+            if (state != "01" || std::stoul(local.substr(local.find(':') + 1), nullptr, 16) != port) continue;
+            ++seen;  // ESTABLISHED, on sessiond's side
+            if (std::stoul(queues.substr(queues.find(':') + 1), nullptr, 16) != 0) return false;
+        }
+    }
+    return seen == connections;
+}
+
+}  // namespace
 
 TEST_CASE("health endpoints answer and echo or generate a request id") {
     sessiond_process sd;
@@ -108,7 +136,7 @@ TEST_CASE("a request that arrives in pieces is parsed as a whole, wherever it is
         std::string piece = body.substr(at, 5);
         char size[8];
         std::snprintf(size, sizeof size, "%zx", piece.size());
-        std::this_thread::sleep_for(1ms);
+        std::this_thread::sleep_for(1ms);  // paces the chunks: most are read one by one
         REQUIRE(conn.send(std::string(size) + "\r\n" + piece + "\r\n"));
     }
     REQUIRE(conn.send("0\r\n\r\n"));
@@ -232,9 +260,9 @@ TEST_CASE("SIGTERM lets the request in flight finish, closes idle connections an
     std::string req = format_request("GET", "/healthz", "");
     req.insert(req.find("\r\n\r\n"), "\r\nContent-Length: 10");
     REQUIRE(busy.send(req + "01234"));
-    // Nothing outside sessiond tells that it has read these bytes (and so
-    // counts the connection busy, not idle): give it the time.
-    std::this_thread::sleep_for(200ms);
+    // sessiond has read these bytes (and so counts the connection busy, not
+    // idle).
+    REQUIRE(eventually([&] { return all_read(sd.port(), 2); }, 5s, 1ms));
 
     sd.proc().signal(SIGTERM);
     CHECK(idle.wait_closed(5s));                   // idle: closed at once
@@ -251,8 +279,8 @@ TEST_CASE("SIGTERM lets the request in flight finish, closes idle connections an
 TEST_CASE("the drain deadline bounds shutdown") {
     sessiond_process sd({"--development", "--drain-timeout", "300ms", "--read-timeout", "60s"});
     http_connection stuck(sd.port());
-    REQUIRE(stuck.send("GET /healthz HTTP/1.1\r\nHost: x\r\n"));  // never completes
-    std::this_thread::sleep_for(100ms);                           // to be read, so busy (as above)
+    REQUIRE(stuck.send("GET /healthz HTTP/1.1\r\nHost: x\r\n"));           // never completes
+    REQUIRE(eventually([&] { return all_read(sd.port(), 1); }, 5s, 1ms));  // read, so busy (as above)
     auto started = std::chrono::steady_clock::now();
     sd.proc().signal(SIGINT);
     CHECK(sd.proc().wait(10s) == std::optional<int>(0));

@@ -182,7 +182,7 @@ TEST_CASE("record_cache: a write through this instance, on any thread, hides ent
     SECTION("a write before the read began hides nothing") {
         const auto later = session::session_id::generate(6);
         f.marks->mark(later);
-        std::this_thread::sleep_for(1ms);
+        std::this_thread::sleep_for(1ms);  // real time: the read begins after the mark
         f.read(later);
         CHECK(f.cache.find(later, f.now) != nullptr);
     }

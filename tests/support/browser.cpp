@@ -157,15 +157,17 @@ void browser::wait_for_new_page(const std::string& landing) {
         "!window.__sessiond_old && document.readyState === 'complete' && location.href.startsWith(" +
         json::serialize(json::string(landing)) + ")";
     std::string last_error;
-    const auto deadline = steady::now() + page_deadline;
-    while (steady::now() < deadline) {
-        try {
-            if (evaluate(check).as_bool()) return;
-        } catch (const std::exception& e) {  // the context went away mid-navigation
-            last_error = e.what();
-        }
-        std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    }
+    const bool loaded = eventually(
+        [&] {
+            try {
+                return evaluate(check).as_bool();
+            } catch (const std::exception& e) {  // the context went away mid-navigation
+                last_error = e.what();
+                return false;
+            }
+        },
+        std::chrono::duration_cast<std::chrono::milliseconds>(page_deadline), std::chrono::milliseconds(20));
+    if (loaded) return;
     std::string at;
     try {
         at = url();

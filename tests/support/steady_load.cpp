@@ -55,6 +55,18 @@ std::map<int, int> steady_load::statuses() {
     return statuses_;
 }
 
+bool steady_load::served(int n, std::chrono::milliseconds timeout) {
+    auto successes = [this] {
+        std::lock_guard lock(mutex_);
+        long long all = 0;
+        for (const auto& [status, count] : statuses_)
+            if (status == 200 || status == 201) all += count;
+        return all;
+    };
+    const auto target = successes() + n;
+    return eventually([&] { return successes() >= target; }, timeout);
+}
+
 steady_load::clock::duration steady_load::failure_span() {
     std::lock_guard lock(mutex_);
     return last_failure_ - first_failure_;

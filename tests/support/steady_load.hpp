@@ -32,6 +32,9 @@ public:
     std::vector<std::string> tokens();
 
     std::map<int, int> statuses();
+    // Waits until `n` more requests than when called have succeeded (200 or
+    // 201): the load is running and being served. False on timeout.
+    bool served(int n, std::chrono::milliseconds timeout);
     // From the first to the last answer that was neither 200 nor 201 since
     // clear() (zero if there was none): the unavailability callers saw.
     clock::duration failure_span();
