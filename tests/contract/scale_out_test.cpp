@@ -296,13 +296,13 @@ TEST_CASE("Cluster under load: the invalidation links killed again and again; th
     CHECK(metric(b, "sessiond_cache_flushes_total") > flushes);
 }
 
-// Hidden ([.]): about one run in four finds a probe answered 200 after a
-// revocation acknowledged through the other instance. The likely gap: after
-// CLUSTER FAILOVER the old primary lives on as a replica, still answering
-// the invalidation link's PINGs, while writes go to the new primary; an
-// instance that has not yet learnt of the change (a cache hit sends nothing
-// to Redis, so no MOVED) serves its cached entry until its next map refresh.
-// Run it by name until the cache also checks the linked node's role.
+// After CLUSTER FAILOVER the old primary lives on as a replica, still
+// answering the invalidation links' PINGs, while writes go to the promoted
+// replica; an instance serving cache hits sends nothing to Redis, so no
+// MOVED tells it. It holds because every I/O thread links to every live
+// member, replicas included (router::tracked()); when the links followed
+// the primaries only, one run in two to four found a probe answered 200
+// after a revocation acknowledged through the other instance.
 TEST_CASE("Cluster under load: primaries failed over by hand; the recorded history holds",
           "[redis][cluster][history]") {
     cluster_setup c;
