@@ -64,7 +64,7 @@ asio::awaitable<void> assertion_api::mint(http::request_context& ctx) {
     if (!max_age) co_return;
     if (token->size() > max_token_field) co_return set_failure(ctx, session::errc::malformed_token);
 
-    service::mint_request request{*token, *audience, std::nullopt, session::check_options{true, std::nullopt}};
+    service::mint_request request{*token, *audience, std::nullopt, session::check_options{}};
     if (*ttl) request.ttl = std::chrono::seconds(**ttl);
     if (*max_age) request.check.max_auth_age = std::chrono::seconds(**max_age);
     auto minted = co_await assertions_.mint(request, {who->name, ctx.request_id});

@@ -136,6 +136,18 @@ void set_failure(http::request_context& ctx, const boost::system::error_code& ec
     if (f.header != http::field::unknown) ctx.res.set(f.header, f.header_value);
 }
 
+std::string requirement_detail(const boost::system::error_code& ec, const session::check_options& required) {
+    if (ec != service::errc::reauthentication_required) return {};
+    std::string out = "the user must sign in again: this requires";
+    if (required.max_auth_age)
+        out += " a sign-in within the last " +
+               std::to_string(std::chrono::duration_cast<std::chrono::seconds>(*required.max_auth_age).count()) +
+               " s (max_auth_age)";
+    if (required.max_auth_age && required.min_aal > 0) out += " and";
+    if (required.min_aal > 0) out += " assurance level " + std::to_string(required.min_aal) + " or above (aal)";
+    return out;
+}
+
 void set_failure(http::request_context& ctx, const boost::system::error_code& ec) {
     set_failure(ctx, ec, {});
 }

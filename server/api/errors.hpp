@@ -15,6 +15,7 @@
 #include "common/error.hpp"
 #include "common/metrics.hpp"
 #include "http/router.hpp"
+#include "session/rules.hpp"
 
 namespace sessiond::api {
 
@@ -43,5 +44,10 @@ failure failure_of(const boost::system::error_code& ec);
 // (at debug, with its reason). `detail`, when given, replaces the table's.
 void set_failure(http::request_context& ctx, const boost::system::error_code& ec);
 void set_failure(http::request_context& ctx, const boost::system::error_code& ec, std::string_view detail);
+
+// For 401 reauthentication_required, a detail naming what `required` asked
+// (max_auth_age, aal), so a caller can send the user to the right sign-in;
+// empty (the table's detail) for any other failure.
+std::string requirement_detail(const boost::system::error_code& ec, const session::check_options& required);
 
 }  // namespace sessiond::api

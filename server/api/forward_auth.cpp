@@ -7,6 +7,7 @@
 #include <charconv>
 #include <optional>
 
+#include "api/client_address.hpp"
 #include "api/cookies.hpp"
 #include "api/errors.hpp"
 #include "api/forwarded.hpp"
@@ -27,11 +28,12 @@ namespace {
 enum class redirect_mode { found, unauthorized, off };
 struct auth_requirements {
     std::optional<std::chrono::seconds> max_auth_age;
+    std::uint8_t aal = 0;
     redirect_mode redirect = redirect_mode::found;
 };
 
-// The query of /v1/auth itself: max_auth_age (seconds) and redirect (302,
-// 401 or off). Anything else is refused, so that a typo in a proxy's
+// The query of /v1/auth itself: max_auth_age (seconds), aal (1..3) and
+// redirect (302, 401 or off). Anything else is refused, so that a typo in a proxy's
 // configuration does not silently drop a requirement. nullopt after a 400.
 std::optional<auth_requirements> read_requirements(http::request_context& ctx) {
     auth_requirements out;
@@ -46,6 +48,12 @@ std::optional<auth_requirements> read_requirements(http::request_context& ctx) {
                 return std::nullopt;
             }
             out.max_auth_age = std::chrono::seconds(seconds);
+        } else if (name == "aal") {
+            if (value.size() != 1 || value[0] < '1' || value[0] > static_cast<char>('0' + session::max_aal)) {
+                malformed(ctx, "aal must be 1, 2 or 3");
+                return std::nullopt;
+            }
+            out.aal = static_cast<std::uint8_t>(value[0] - '0');
         } else if (name == "redirect") {
             if (value == "302")
                 out.redirect = redirect_mode::found;
@@ -58,7 +66,7 @@ std::optional<auth_requirements> read_requirements(http::request_context& ctx) {
                 return std::nullopt;
             }
         } else {
-            malformed(ctx, "unknown query parameter: /v1/auth takes max_auth_age and redirect");
+            malformed(ctx, "unknown query parameter: /v1/auth takes max_auth_age, aal and redirect");
             return std::nullopt;
         }
     }
@@ -73,13 +81,26 @@ std::optional<std::string> header_value(const json::value& v) {
     return std::nullopt;
 }
 
+// The WWW-Authenticate of a 401: for a session that only needs a new
+// sign-in, the step-up challenge of RFC 9470 naming what is required.
+std::string step_up_challenge(const boost::system::error_code& ec, const session::check_options& required) {
+    if (ec != service::errc::reauthentication_required) return "Bearer";
+    std::string out = R"(Bearer error="insufficient_user_authentication")";
+    if (required.min_aal > 0) out += R"(, acr_values="aal)" + std::to_string(required.min_aal) + '"';
+    if (required.max_auth_age)
+        out += ", max_age=" +
+               std::to_string(std::chrono::duration_cast<std::chrono::seconds>(*required.max_auth_age).count());
+    return out;
+}
+
 // A refusal: the problem for `ec` and, for a browser that may log in, the way
 // to the login page.
 void refuse(http::request_context& ctx, const api_settings& settings, const boost::system::error_code& ec,
-            bool from_cookie, const original_request& original, redirect_mode redirect) {
-    set_failure(ctx, ec);
+            bool from_cookie, const original_request& original, redirect_mode redirect,
+            const session::check_options& required) {
+    set_failure(ctx, ec, requirement_detail(ec, required));
     if (ctx.res.result() != http::status::unauthorized) return;
-    ctx.res.set(http::field::www_authenticate, "Bearer");
+    ctx.res.set(http::field::www_authenticate, step_up_challenge(ec, required));
     // Strict tokens: a cookie sessiond does not honour is deleted. One that
     // only needs a fresh login stays: it is still good elsewhere, and the
     // login rotates it (reauthenticated) rather than starting over.
@@ -153,9 +174,12 @@ asio::awaitable<void> forward_auth::answer(http::request_context& ctx, std::shar
     auto presented = find_token(ctx.req, settings_.cookie.name);
     auto token = presented.token.size() > max_token_field ? std::string_view() : presented.token;
     service::actor as{who->name, ctx.request_id, shown};
-    auto record = co_await sessions_.validate(token, session::check_options{true, wanted.max_auth_age}, as);
+    const std::string seen = seen_address(ctx, settings_.client_addresses);
+    const session::check_options required{true, wanted.max_auth_age, wanted.aal, seen};
+    auto record = co_await sessions_.validate(token, required, as);
     set_no_store(ctx.res);
-    if (!record) co_return refuse(ctx, settings_, record.error(), presented.from_cookie, original, wanted.redirect);
+    if (!record)
+        co_return refuse(ctx, settings_, record.error(), presented.from_cookie, original, wanted.redirect, required);
     ctx.res.result(http::status::ok);
     set_identity(ctx.res, *record);
     if (assertions_) {

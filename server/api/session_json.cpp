@@ -1,5 +1,6 @@
 #include "api/session_json.hpp"
 
+#include <boost/json/array.hpp>
 #include <boost/json/parse.hpp>
 
 #include <algorithm>
@@ -70,8 +71,70 @@ boost::json::object to_json(const session_record& r) {
     o.emplace("expires_at", ts(r.expires_at));
     o.emplace("rotated_at", r.rotated_at ? ts(*r.rotated_at) : boost::json::value(nullptr));
     o.emplace("authenticated_at", ts(r.authenticated_at));
+    if (!r.device.empty()) {
+        boost::json::object device;
+        for (auto [key, value] : {std::pair<std::string_view, std::string_view>{"user_agent", r.device.user_agent},
+                                  {"label", r.device.label},
+                                  {"created_address", r.device.created_address},
+                                  {"last_address", r.device.last_address}})
+            if (!value.empty()) device.emplace(key, value);
+        o.emplace("device", std::move(device));
+    }
+    if (r.auth.aal > 0) o.emplace("aal", r.auth.aal);
+    if (!r.auth.amr.empty()) o.emplace("amr", boost::json::array(r.auth.amr.begin(), r.auth.amr.end()));
+    if (!r.tenant.empty()) o.emplace("tenant", r.tenant);
+    if (!r.provider.empty()) o.emplace("provider", boost::json::object{{"name", r.provider.provider}, {"sid", r.provider.sid}});
     return o;
 }
+
+namespace {
+
+// The optional members (device, aal, amr, tenant, provider) of a record
+// with a context, each after a comma.
+void append_context_json(const session_record& r, std::string& out) {
+    auto put = [&out](std::string_view key, std::string_view value, bool& first) {
+        if (value.empty()) return;
+        out += first ? "{\"" : ",\"";
+        first = false;
+        out += key;
+        out += "\":";
+        sessiond::append_json_string(out, value);
+    };
+    if (!r.device.empty()) {
+        bool first = true;
+        out += R"(,"device":)";
+        put("user_agent", r.device.user_agent, first);
+        put("label", r.device.label, first);
+        put("created_address", r.device.created_address, first);
+        put("last_address", r.device.last_address, first);
+        out += '}';
+    }
+    if (r.auth.aal > 0) {
+        out += R"(,"aal":)";
+        out += static_cast<char>('0' + r.auth.aal);
+    }
+    if (!r.auth.amr.empty()) {
+        out += R"(,"amr":[)";
+        for (std::size_t i = 0; i < r.auth.amr.size(); ++i) {
+            if (i > 0) out += ',';
+            sessiond::append_json_string(out, r.auth.amr[i]);
+        }
+        out += ']';
+    }
+    if (!r.tenant.empty()) {
+        out += R"(,"tenant":)";
+        sessiond::append_json_string(out, r.tenant);
+    }
+    if (!r.provider.empty()) {
+        out += R"(,"provider":{"name":)";
+        sessiond::append_json_string(out, r.provider.provider);
+        out += R"(,"sid":)";
+        sessiond::append_json_string(out, r.provider.sid);
+        out += '}';
+    }
+}
+
+}  // namespace
 
 void append_json(const session_record& r, std::string& out) {
     auto put_ts = [&out](std::string_view key, timestamp t) {
@@ -99,6 +162,7 @@ void append_json(const session_record& r, std::string& out) {
     else
         out += R"(,"rotated_at":null)";
     put_ts(R"(,"authenticated_at":")", r.authenticated_at);
+    if (has_context(r)) append_context_json(r, out);
     out.push_back('}');
 }
 

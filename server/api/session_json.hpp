@@ -20,7 +20,9 @@ std::string format_rfc3339(session::timestamp t);
 
 // The session object: id, user_id, metadata (parsed), created_at,
 // last_seen_at, idle_expires_at, expires_at, rotated_at (or null),
-// authenticated_at. Throws std::invalid_argument if metadata is not a JSON
+// authenticated_at; and, where the session has them, device {user_agent,
+// label, created_address, last_address}, aal, amr, tenant and provider
+// {name, sid}. Throws std::invalid_argument if metadata is not a JSON
 // object (the API validates it before it is ever stored).
 boost::json::object to_json(const session::session_record& r);
 

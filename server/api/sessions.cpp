@@ -8,12 +8,14 @@
 #include <chrono>
 
 #include "api/authorization.hpp"
+#include "api/client_address.hpp"
 #include "api/cookies.hpp"
 #include "api/cursors.hpp"
 #include "api/errors.hpp"
 #include "api/headers.hpp"
 #include "api/json_body.hpp"
 #include "api/query_params.hpp"
+#include "api/session_context.hpp"
 #include "api/session_json.hpp"
 #include "common/json_text.hpp"
 #include "http/problem.hpp"
@@ -134,7 +136,10 @@ asio::awaitable<void> session_api::create(http::request_context& ctx) {
         malformed(ctx, "a token cannot be chosen by the caller; sessiond creates every token");
         co_return;
     }
-    if (!only_fields(ctx, *body, {"user_id", "metadata", "idle_timeout", "absolute_timeout"})) co_return;
+    if (!only_fields(ctx, *body,
+                     {"user_id", "metadata", "idle_timeout", "absolute_timeout", "device", "aal", "amr", "tenant",
+                      "provider"}))
+        co_return;
     auto user_id = get_string(ctx, *body, "user_id", true);
     if (!user_id) co_return;
     if (!session::valid_new_user_id(*user_id)) {
@@ -150,10 +155,19 @@ asio::awaitable<void> session_api::create(http::request_context& ctx) {
     auto absolute = get_int(ctx, *body, "absolute_timeout", 1,
                             std::chrono::duration_cast<std::chrono::seconds>(p.max_absolute_timeout).count());
     if (!absolute) co_return;
+    auto context = read_session_context(ctx, *body);
+    if (!context) co_return;
 
-    service::create_request request{std::string(*user_id), std::move(*metadata), std::nullopt, std::nullopt};
+    service::create_request request;
+    request.user_id = std::string(*user_id);
+    request.metadata = std::move(*metadata);
     if (*idle) request.idle_timeout = std::chrono::seconds(**idle);
     if (*absolute) request.absolute_timeout = std::chrono::seconds(**absolute);
+    request.device = std::move(context->device);
+    request.device.created_address = opening_address(ctx, settings_.client_addresses);
+    request.auth = std::move(context->auth);
+    request.tenant = std::move(context->tenant);
+    request.provider = std::move(context->provider);
     auto created = co_await sessions_.create(std::move(request), actor_of(*who, ctx));
     if (!created) co_return set_failure(ctx, created.error());
     reply_with_token(ctx, http::status::created, *created);
@@ -162,7 +176,7 @@ asio::awaitable<void> session_api::create(http::request_context& ctx) {
 asio::awaitable<void> session_api::validate(http::request_context& ctx) {
     const auto who = authorize(ctx, scope_read);
     if (!who) co_return;
-    flat_body body{"token", "touch", "max_auth_age"};
+    flat_body body{"token", "touch", "max_auth_age", "aal"};
     if (!read_flat(ctx, body)) co_return;
     auto token = get_string(ctx, body, "token", true);
     if (!token) co_return;
@@ -174,11 +188,14 @@ asio::awaitable<void> session_api::validate(http::request_context& ctx) {
     if (!touch) co_return;
     auto max_age = get_int(ctx, body, "max_auth_age", 0, INT32_MAX);
     if (!max_age) co_return;
-    session::check_options options{*touch, std::nullopt};
+    auto aal = get_int(ctx, body, "aal", 0, session::max_aal);
+    if (!aal) co_return;
+    const std::string seen = seen_address(ctx, settings_.client_addresses);
+    session::check_options options{*touch, std::nullopt, static_cast<std::uint8_t>(aal->value_or(0)), seen};
     if (*max_age) options.max_auth_age = std::chrono::seconds(**max_age);
 
     auto record = co_await sessions_.validate(*token, options, actor_of(*who, ctx));
-    if (!record) co_return set_failure(ctx, record.error());
+    if (!record) co_return set_failure(ctx, record.error(), requirement_detail(record.error(), options));
     reply_session(ctx, *record);
 }
 
@@ -188,18 +205,25 @@ asio::awaitable<void> session_api::rotate(http::request_context& ctx) {
     unsigned char buffer[4096];
     json::monotonic_resource mr(buffer, sizeof buffer);
     auto body = parse_object(ctx, &mr);
-    if (!body || !only_fields(ctx, *body, {"token", "metadata", "reauthenticated"})) co_return;
+    if (!body || !only_fields(ctx, *body, {"token", "metadata", "reauthenticated", "aal", "amr"})) co_return;
     auto token = get_string(ctx, *body, "token", true);
     if (!token) co_return;
     auto reauthenticated = get_bool(ctx, *body, "reauthenticated", false);
     if (!reauthenticated) co_return;
     auto metadata = read_metadata(ctx, *body);
     if (!metadata) co_return;
+    auto auth = read_assurance(ctx, *body);
+    if (!auth) co_return;
+    if (*auth && !*reauthenticated) {
+        malformed(ctx, "aal and amr describe a new sign-in: send them with reauthenticated: true");
+        co_return;
+    }
     if (token->size() > max_token_field) {
         http::set_problem(ctx.res, sessiond::error::invalid_session, "token is too long", ctx.request_id);
         co_return;
     }
-    service::rotate_request request{*reauthenticated, std::move(*metadata), std::nullopt};
+    service::rotate_request request{*reauthenticated, std::move(*metadata), std::nullopt, std::move(*auth),
+                                    seen_address(ctx, settings_.client_addresses)};
     if (auto key = ctx.req["Idempotency-Key"]; !key.empty()) {
         if (key.size() > 128 || !std::all_of(key.begin(), key.end(), [](char c) { return c > 0x20 && c < 0x7f; })) {
             malformed(ctx, "Idempotency-Key must be 1..128 visible ASCII characters");

@@ -8,6 +8,7 @@
 #include <utility>
 #include <vector>
 
+#include "api/client_address.hpp"
 #include "api/forwarded.hpp"
 #include "config/config.hpp"
 
@@ -27,6 +28,8 @@ struct api_settings {
     std::string redirect_param = "rd";
     // /v1/auth: where the original request is read from, most trusted first.
     std::vector<header_family> original_headers = {header_family::x_original, header_family::x_forwarded};
+    // Which client addresses sessions keep, and which proxies may name them.
+    client_address_policy client_addresses;
 };
 
 }  // namespace sessiond::api

@@ -574,7 +574,7 @@ void validate(const config& c, const std::map<std::string, std::string>& sources
     if (c.log.queue_size < 16) fail("log-queue-size", "must be at least 16");
     if (c.store.redis_max_in_flight == 0) fail("redis-max-in-flight", "must be at least 1");
     if (c.store.memory_max_sessions == 0) fail("memory-max-sessions", "must be at least 1");
-    if (c.store.record_format < 2 || c.store.record_format > 4) fail("record-format", "expected 2, 3 or 4");
+    if (c.store.record_format < 2 || c.store.record_format > 5) fail("record-format", "expected 2, 3, 4 or 5");
     if (c.store.record_format == 2 && !c.store.record_accept_unsigned)
         fail("record-format", "2 needs record-accept-unsigned, or this instance could not read its own records");
     if (c.token.signing_kid > 255) fail("token-signing-kid", "at most 255");

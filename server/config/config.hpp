@@ -83,7 +83,7 @@ struct store_config {
     // in Redis and keeps every previous secret within its grace (format 3
     // for a record without a chain); 3 while instances of a version that
     // reads only 2 and 3 still run; 2 while ones that read only 2 still run.
-    unsigned record_format = 4;
+    unsigned record_format = 5;
     bool record_accept_unsigned = false;          // read format-2 records too (during an upgrade)
     std::size_t memory_max_sessions = 1'000'000;  // embedded store bound
     // The validation cache (Redis store only): records kept in process while

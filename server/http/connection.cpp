@@ -171,7 +171,7 @@ asio::awaitable<void> server::serve_on(connection& c, Stream& stream) {
                     break;
                 case act::check_header:
                     a = fsm.on_header_verdict(
-                        header_verdict(routes_, x.parser->get(), x.res, x.rid, c.peer.get(), x.match));
+                        header_verdict(routes_, x.parser->get(), x.res, x.rid, c.peer.get(), x.match, &c.client));
                     break;
                 case act::send_continue: {
                     auto [ec, n] = co_await asio::async_write(stream, asio::buffer(continue_response), use_tuple);
@@ -249,7 +249,7 @@ asio::awaitable<void> server::handle(request& req, response& res, std::string_vi
         set_problem(res, sessiond::error::too_many_connections, "connection limit reached, retry later", rid);
         co_return;
     }
-    co_await dispatch(m, req, res, rid, c.peer.get());
+    co_await dispatch(m, req, res, rid, c.peer.get(), &c.client);
 }
 
 void server::on_connection_closed(connection* c) {

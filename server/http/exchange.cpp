@@ -34,7 +34,7 @@ std::string_view query_of(std::string_view target) {
 }
 
 boost::asio::awaitable<void> dispatch(router::match_result& m, request& req, response& res, std::string_view rid,
-                                      const peer_certificate* peer) {
+                                      const peer_certificate* peer, const boost::asio::ip::address* remote) {
     if (!m.target) {
         std::string detail;
         switch (m.failure) {
@@ -52,7 +52,7 @@ boost::asio::awaitable<void> dispatch(router::match_result& m, request& req, res
         set_problem(res, m.failure, detail, rid);
         co_return;
     }
-    request_context ctx{req, res, rid, m.route, query_of(req.target()), std::move(m.params), peer};
+    request_context ctx{req, res, rid, m.route, query_of(req.target()), std::move(m.params), peer, remote};
     try {
         co_await (*m.target)(ctx);
     } catch (const std::exception& e) {
@@ -111,13 +111,14 @@ exchange_fsm::action parse_buffered(exchange_fsm& fsm, request_parser& parser, b
 }
 
 exchange_fsm::verdict header_verdict(const router& routes, request& head, response& res, std::string_view rid,
-                                     const peer_certificate* peer, std::optional<router::match_result>& m) {
+                                     const peer_certificate* peer, std::optional<router::match_result>& m,
+                                     const boost::asio::ip::address* remote) {
     m = routes.match(head.method(), path_of(head.target()));
     auto v = exchange_fsm::verdict::accepted;
     if (!m->target) {
         v = exchange_fsm::verdict::no_route;
     } else if (m->options->check) {
-        request_context ctx{head, res, rid, m->route, query_of(head.target()), m->params, peer};
+        request_context ctx{head, res, rid, m->route, query_of(head.target()), m->params, peer, remote};
         if (!m->options->check(ctx)) v = exchange_fsm::verdict::refused;
     }
     res.version(head.version());

@@ -48,7 +48,8 @@ exchange_fsm::action parse_buffered(exchange_fsm& fsm, request_parser& parser, b
 // The route's verdict on a header alone (Expect: 100-continue): `m` gets the
 // match, and a refusal is set in `res`.
 exchange_fsm::verdict header_verdict(const router& routes, request& head, response& res, std::string_view rid,
-                                     const peer_certificate* peer, std::optional<router::match_result>& m);
+                                     const peer_certificate* peer, std::optional<router::match_result>& m,
+                                     const boost::asio::ip::address* remote = nullptr);
 
 // The problem that ends the connection, as `fsm` refused the request; `rid`
 // gets an id if the request had none yet.
@@ -65,7 +66,8 @@ std::string_view query_of(std::string_view target);
 // unknown path, a method not allowed and a handler that throws become
 // problems.
 boost::asio::awaitable<void> dispatch(router::match_result& m, request& req, response& res, std::string_view request_id,
-                                      const peer_certificate* peer = nullptr);
+                                      const peer_certificate* peer = nullptr,
+                                      const boost::asio::ip::address* remote = nullptr);
 
 // The problem+json answer that ends a connection (with the request id, and
 // Connection: close).

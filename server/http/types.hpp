@@ -2,6 +2,7 @@
 // The HTTP vocabulary shared by the transport, the router and the handlers.
 
 #include <boost/asio/awaitable.hpp>
+#include <boost/asio/ip/address.hpp>
 #include <boost/beast/http/message.hpp>
 #include <boost/beast/http/string_body.hpp>
 
@@ -64,6 +65,9 @@ struct request_context {
     // The connection's verified client certificate; null without one (or
     // over plain HTTP).
     const peer_certificate* peer = nullptr;
+    // The connection's TCP peer (a proxy's address behind one); null where
+    // there is no connection (a test calling a handler).
+    const boost::asio::ip::address* remote = nullptr;
 };
 
 using handler = std::function<boost::asio::awaitable<void>(request_context&)>;

@@ -130,8 +130,14 @@ asio::awaitable<result<issued_session>> session_service::create(create_request r
     auto u = user(request.user_id);
     auto issued = codec_.issue(*keys, u.bucket);
     session::secure_wipe(issued.secret);  // the token and the digest are what is needed
-    session::creation c{std::move(request.user_id), std::move(request.metadata).value_or("{}"), std::nullopt,
-                        std::nullopt};
+    session::creation c{std::move(request.user_id),
+                        std::move(request.metadata).value_or("{}"),
+                        std::nullopt,
+                        std::nullopt,
+                        std::move(request.device),
+                        std::move(request.auth),
+                        std::move(request.tenant),
+                        std::move(request.provider)};
     if (request.idle_timeout) c.idle_timeout = *request.idle_timeout;
     if (request.absolute_timeout) c.absolute_timeout = *request.absolute_timeout;
     auto record = session::new_record(issued.id, issued.secret_hash, std::move(c), clock_.now(), policy_);
@@ -231,7 +237,7 @@ asio::awaitable<result<issued_session>> session_service::rotate(std::string_view
         auto issued = derived ? codec_.reissue(*keys, decoded->id, *derived) : codec_.reissue(*keys, decoded->id);
         session::secure_wipe(issued.secret);
         auto rotated = session::rotate(stored, presented, issued.secret_hash, clock_.now(), policy_,
-                                       request.reauthenticated, request.metadata);
+                                       {request.reauthenticated, request.metadata, request.auth, request.client_address});
         if (rotated.outcome == check_outcome::reuse_detected) co_await revoke_reused(stored, who);
         if (rotated.outcome == check_outcome::invalid) {
             // The previous token within its grace. With the key of the
@@ -269,7 +275,9 @@ asio::awaitable<result<void>> session_service::revoke(std::string_view token, co
     auto found = co_await store_.get(decoded->id);
     if (!found) co_return store_failure(found.error());
     if (!*found) co_return result<void>();  // already gone: revoking is idempotent
-    auto checked = session::check(**found, presented, clock_.now(), policy_, {false, std::nullopt});
+    session::check_options without_touch;
+    without_touch.touch = false;
+    auto checked = session::check(**found, presented, clock_.now(), policy_, without_touch);
     if (checked.outcome == check_outcome::reuse_detected) {
         co_await revoke_reused(**found, who);
         co_return errc::reuse_detected;

@@ -70,6 +70,10 @@ struct create_request {
     std::optional<std::string> metadata;  // a JSON object's text, checked by the caller; absent = "{}"
     std::optional<std::chrono::seconds> idle_timeout;
     std::optional<std::chrono::seconds> absolute_timeout;
+    session::device_context device = {};  // checked by the caller against session/context.hpp
+    session::assurance auth = {};
+    std::string tenant = {};
+    session::provider_session provider = {};
 };
 
 struct rotate_request {
@@ -80,6 +84,8 @@ struct rotate_request {
     // written (though its answer was lost, or was a 503) presents what is now
     // the previous token with the same key and gets the same new token back.
     std::optional<std::string> idempotency_key;
+    std::optional<session::assurance> auth = {};  // with reauthenticated: how the user signed in again
+    std::string client_address = {};              // where the request came from, if known
 };
 
 class session_service {

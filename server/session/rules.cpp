@@ -1,5 +1,6 @@
 #include "session/rules.hpp"
 
+#include "session/context.hpp"
 #include "session/errc.hpp"
 
 #include <algorithm>
@@ -44,9 +45,10 @@ timestamp extended_idle_expiry(const session_record& r, timestamp now) noexcept 
     return std::min(now + r.idle_timeout, r.expires_at);
 }
 
-void extend(session_record& r, timestamp now) noexcept {
+void extend(session_record& r, timestamp now, std::string_view client_address) {
     r.last_seen_at = now;
     r.idle_expires_at = extended_idle_expiry(r, now);
+    if (!client_address.empty()) r.device.last_address = client_address;
 }
 
 // The last extension happened at idle_expires_at - idle_timeout (exactly,
@@ -56,28 +58,6 @@ bool touch_due(const session_record& r, timestamp now, const policy& p) noexcept
     const auto fraction =
         milliseconds(static_cast<std::int64_t>(static_cast<double>(r.idle_timeout.count()) * p.touch_fraction));
     return now >= r.idle_expires_at - r.idle_timeout + fraction;
-}
-
-// The byte string is valid UTF-8: no overlong form, no surrogate, nothing
-// above U+10FFFF.
-bool valid_utf8(std::string_view s) noexcept {
-    std::size_t i = 0;
-    while (i < s.size()) {
-        auto c = static_cast<unsigned char>(s[i]);
-        std::size_t n = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xe ? 3 : (c >> 3) == 0x1e ? 4 : 0;
-        if (n == 0 || i + n > s.size()) return false;
-        std::uint32_t cp = n == 1 ? c : c & (0x7f >> n);
-        for (std::size_t k = 1; k < n; ++k) {
-            auto cc = static_cast<unsigned char>(s[i + k]);
-            if ((cc & 0xc0) != 0x80) return false;
-            cp = (cp << 6) | (cc & 0x3f);
-        }
-        if ((n == 2 && cp < 0x80) || (n == 3 && cp < 0x800) || (n == 4 && (cp < 0x10000 || cp > 0x10ffff)) ||
-            (cp >= 0xd800 && cp <= 0xdfff))
-            return false;
-        i += n;
-    }
-    return true;
 }
 
 }  // namespace
@@ -138,6 +118,11 @@ boost::system::result<session_record> new_record(const session_id& id, const sec
     r.idle_timeout = idle;
     r.idle_expires_at = extended_idle_expiry(r, now);
     r.secret_hash = secret_hash;
+    r.device = std::move(request.device);
+    if (r.device.last_address.empty()) r.device.last_address = r.device.created_address;
+    r.auth = std::move(request.auth);
+    r.tenant = std::move(request.tenant);
+    r.provider = std::move(request.provider);
     r.version = 1;
     return r;
 }
@@ -165,13 +150,13 @@ check_result check(const session_record& r, const secret_digest& presented_hash,
         out.outcome = check_outcome::reuse_detected;
     if (out.outcome != check_outcome::valid && out.outcome != check_outcome::valid_previous) return out;
 
-    if (options.max_auth_age && now - r.authenticated_at > *options.max_auth_age) {
+    if ((options.max_auth_age && now - r.authenticated_at > *options.max_auth_age) || !meets(r.auth, options.min_aal)) {
         out.outcome = check_outcome::reauthentication_required;
         return out;
     }
     if (options.touch && touch_due(r, now, p)) {
         out.updated = r;
-        extend(*out.updated, now);
+        extend(*out.updated, now, options.client_address);
         drop_past_grace(*out.updated, now);
         ++out.updated->version;
     }
@@ -179,7 +164,7 @@ check_result check(const session_record& r, const secret_digest& presented_hash,
 }
 
 rotate_result rotate(const session_record& r, const secret_digest& presented_hash, const secret_digest& new_secret_hash,
-                     timestamp now, const policy& p, bool reauthenticated, std::optional<std::string> metadata) {
+                     timestamp now, const policy& p, rotation change) {
     rotate_result out;
     if (expired(r, now)) {
         out.outcome = check_outcome::expired;
@@ -200,9 +185,12 @@ rotate_result rotate(const session_record& r, const secret_digest& presented_has
     u.previous.insert(u.previous.begin(), previous_secret{r.secret_hash, now + p.rotation_grace});
     u.secret_hash = new_secret_hash;
     u.rotated_at = now;
-    if (reauthenticated) u.authenticated_at = now;
-    if (metadata) u.metadata = std::move(*metadata);
-    extend(u, now);
+    if (change.reauthenticated) {
+        u.authenticated_at = now;
+        if (change.auth) u.auth = std::move(*change.auth);
+    }
+    if (change.metadata) u.metadata = std::move(*change.metadata);
+    extend(u, now, change.client_address);
     ++u.version;
     out.outcome = check_outcome::valid;
     return out;

@@ -108,6 +108,10 @@ struct creation {
     std::string metadata = "{}";                                // JSON object text, validated by the caller
     std::optional<std::chrono::milliseconds> idle_timeout;      // default: policy
     std::optional<std::chrono::milliseconds> absolute_timeout;  // default: policy
+    device_context device = {};                                      // last_address starts as created_address
+    assurance auth = {};
+    std::string tenant = {};
+    provider_session provider = {};
 };
 
 // A fresh record (version 1): expires_at = now + absolute, idle_expires_at =
@@ -130,12 +134,14 @@ enum class check_outcome {
     invalid,                    // rotation only: a previous token within its grace may not rotate
     expired,                    // idle or absolute expiry reached
     reuse_detected,             // any other secret (the tag proved sessiond issued it): revoke the session
-    reauthentication_required,  // valid, but authenticated_at is older than max_auth_age
+    reauthentication_required,  // valid, but authenticated_at is older than max_auth_age, or below min_aal
 };
 
 struct check_options {
     bool touch = true;                                      // extend idle expiry (sliding)
     std::optional<std::chrono::milliseconds> max_auth_age;  // API: seconds
+    std::uint8_t min_aal = 0;                               // step-up: the assurance level required
+    std::string_view client_address = {};  // where the request came from, if known: written with a touch
 };
 
 struct check_result {
@@ -146,8 +152,10 @@ struct check_result {
 };
 
 // Order: expiry, then the current hash, then the previous ones (each valid
-// until its own valid_until); every hash is compared in constant time. A touch extends idle_expires_at to
-// min(now + idle_timeout, expires_at) and sets last_seen_at = now, but only
+// until its own valid_until); every hash is compared in constant time; then
+// the requirements (max_auth_age, min_aal). A touch extends idle_expires_at to
+// min(now + idle_timeout, expires_at) and sets last_seen_at = now (and the
+// device's last_address to client_address when that is known), but only
 // when it moves idle_expires_at and once now >= idle_expires_at -
 // idle_timeout + touch_fraction × idle_timeout (the write also drops previous
 // secrets past their grace); otherwise the record is returned unchanged and
@@ -164,15 +172,22 @@ struct rotate_result {
     std::optional<session_record> updated;  // set iff outcome == valid
 };
 
+// What a rotation changes besides the secret.
+struct rotation {
+    bool reauthenticated = false;              // the user signed in again: authenticated_at = now
+    std::optional<std::string> metadata = {};  // replaces the session's metadata when set
+    std::optional<assurance> auth = {};        // with reauthenticated: how (replaces aal and amr)
+    std::string_view client_address = {};      // where the request came from, if known
+};
+
 // Same id and expires_at; secret_hash = new_secret_hash; previous = {old
 // hash, now + rotation_grace} followed by the earlier previous secrets still
 // within their grace, newest first, at most max_previous_secrets in all (the
-// oldest dropped); rotated_at = now; authenticated_at = now if
-// `reauthenticated`; metadata replaced if given; idle extended as by a touch
-// (unconditionally); version + 1.
+// oldest dropped); rotated_at = now; authenticated_at = now and the
+// assurance replaced if given when `reauthenticated`; metadata replaced if
+// given; idle extended as by a touch (unconditionally); version + 1.
 rotate_result rotate(const session_record& r, const secret_digest& presented_hash, const secret_digest& new_secret_hash,
-                     timestamp now, const policy& p, bool reauthenticated = false,
-                     std::optional<std::string> metadata = std::nullopt);
+                     timestamp now, const policy& p, rotation change = {});
 
 // --- per-user limit -----------------------------------------------------
 

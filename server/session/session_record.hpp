@@ -4,6 +4,7 @@
 // of SHA-256). Its two outer faces live with their layers: the stored
 // encoding in store/record_codec.hpp, the API's JSON in api/session_json.hpp.
 
+#include "session/context.hpp"
 #include "session/crypto.hpp"
 #include "session/session_id.hpp"
 
@@ -60,10 +61,19 @@ struct session_record {
     // The secrets replaced by the last rotations whose grace had not passed
     // at the time, newest first (empty before the first rotation).
     previous_secrets previous;
+    device_context device;      // where it was opened and last used
+    assurance auth;             // how strongly the user authenticated (rotation may raise it)
+    std::string tenant;         // empty = none; a tenant's "not before" applies to its sessions
+    provider_session provider;  // the identity provider's session, for back-channel logout
     // Bumped on every write; stores compare-and-set on it. A new record has 1.
     std::uint64_t version = 1;
 
     friend bool operator==(const session_record&, const session_record&) = default;
 };
+
+// Whether the record carries any of device, assurance, tenant or provider.
+inline bool has_context(const session_record& r) noexcept {
+    return !r.device.empty() || !r.auth.empty() || !r.tenant.empty() || !r.provider.empty();
+}
 
 }  // namespace sessiond::session

@@ -25,7 +25,12 @@ namespace {
 constexpr std::uint8_t record_format = 2;  // unsealed
 constexpr std::uint8_t sealed_format = 3;  // sealed, one previous secret at most
 constexpr std::uint8_t chain_format = 4;   // sealed, two previous secrets or more
+constexpr std::uint8_t context_format = 5; // sealed, with a session context (device, assurance, tenant, provider)
+constexpr std::uint8_t newest_format = context_format;
 constexpr std::uint8_t flag_rotated = 1, flag_previous = 2, known_flags = flag_rotated | flag_previous;
+// Format 5's context parts, each present when its bit is set.
+constexpr std::uint8_t part_device = 1, part_auth = 2, part_tenant = 4, part_provider = 8,
+                       known_parts = part_device | part_auth | part_tenant | part_provider;
 constexpr std::int64_t max_ms = max_timestamp.time_since_epoch().count();
 
 constexpr std::uint64_t zigzag(std::int64_t v) noexcept {
@@ -160,13 +165,59 @@ const boost::system::error_category& record_category() noexcept {
 
 namespace {
 
+void put_string(std::string& out, std::string_view text) {
+    put_varint(out, text.size());
+    out += text;
+}
+
+// Throws std::invalid_argument for a part that breaks its bound (context.hpp).
+void check_context(const session_record& r) {
+    const auto& d = r.device;
+    if (d.user_agent.size() > session::max_user_agent_size || d.label.size() > session::max_label_size ||
+        d.created_address.size() > session::max_address_size || d.last_address.size() > session::max_address_size)
+        throw std::invalid_argument("encode_record: device context out of bounds");
+    if (r.auth.aal > session::max_aal || r.auth.amr.size() > session::max_amr_values ||
+        std::any_of(r.auth.amr.begin(), r.auth.amr.end(),
+                    [](const std::string& m) { return m.empty() || m.size() > session::max_amr_size; }))
+        throw std::invalid_argument("encode_record: assurance out of bounds");
+    if (r.tenant.size() > session::max_tenant_size) throw std::invalid_argument("encode_record: tenant too long");
+    if (r.provider.provider.size() > session::max_provider_size ||
+        r.provider.sid.size() > session::max_provider_sid_size || r.provider.empty() != r.provider.sid.empty())
+        throw std::invalid_argument("encode_record: provider session out of bounds");
+}
+
+void put_context(std::string& out, const session_record& r) {
+    check_context(r);
+    const std::uint8_t parts = (r.device.empty() ? 0 : part_device) | (r.auth.empty() ? 0 : part_auth) |
+                               (r.tenant.empty() ? 0 : part_tenant) | (r.provider.empty() ? 0 : part_provider);
+    out.push_back(static_cast<char>(parts));
+    if (parts & part_device) {
+        put_string(out, r.device.user_agent);
+        put_string(out, r.device.label);
+        put_string(out, r.device.created_address);
+        put_string(out, r.device.last_address);
+    }
+    if (parts & part_auth) {
+        out.push_back(static_cast<char>(r.auth.aal));
+        put_varint(out, r.auth.amr.size());
+        for (const auto& m : r.auth.amr) put_string(out, m);
+    }
+    if (parts & part_tenant) put_string(out, r.tenant);
+    if (parts & part_provider) {
+        put_string(out, r.provider.provider);
+        put_string(out, r.provider.sid);
+    }
+}
+
 // The fields of `format` (2, 3 or 4, before any seal). Formats 2 and 3 hold
 // the newest previous secret only; format 4 holds the whole chain, and is
 // written only for a chain of two or more (one spelling per record).
 std::string encode_fields(const session_record& r, std::uint8_t format) {
-    if (format < record_format || format > chain_format) throw std::invalid_argument("encode_record: no such format");
+    if (format < record_format || format > newest_format) throw std::invalid_argument("encode_record: no such format");
     if (format == chain_format && r.previous.size() < 2)
         throw std::invalid_argument("encode_record: format 4 holds two previous secrets or more");
+    if (format == context_format && !has_context(r))
+        throw std::invalid_argument("encode_record: format 5 holds a session context");
     if (r.user_id.empty() || r.user_id.size() > max_user_id_size)
         throw std::invalid_argument("encode_record: user_id size out of bounds");
     if (r.metadata.size() > max_metadata_size) throw std::invalid_argument("encode_record: metadata too large");
@@ -177,7 +228,8 @@ std::string encode_fields(const session_record& r, std::uint8_t format) {
         if (!in_range(t)) throw std::invalid_argument("encode_record: timestamp out of range");
     for (const auto& p : r.previous)
         if (!in_range(p.valid_until)) throw std::invalid_argument("encode_record: timestamp out of range");
-    const std::size_t kept = format == chain_format ? r.previous.size() : std::min<std::size_t>(r.previous.size(), 1);
+    const bool chained = format >= chain_format;
+    const std::size_t kept = chained ? r.previous.size() : std::min<std::size_t>(r.previous.size(), 1);
 
     std::string out;
     out.reserve(200 + r.user_id.size() + r.metadata.size());
@@ -196,12 +248,43 @@ std::string encode_fields(const session_record& r, std::uint8_t format) {
     put_delta(out, r.authenticated_at, r.created_at);
     if (r.rotated_at) put_delta(out, *r.rotated_at, r.created_at);
     put_bytes(out, r.secret_hash.view());
-    if (format == chain_format) put_varint(out, kept);
+    if (chained && kept > 0) put_varint(out, kept);
     for (std::size_t i = 0; i < kept; ++i) {
         put_bytes(out, r.previous[i].secret_hash.view());
         put_delta(out, r.previous[i].valid_until, r.created_at);
     }
+    if (format == context_format) put_context(out, r);
     return out;
+}
+
+// Format 5's context into `r`; false for a part this version does not know
+// (a newer writer's), which is no malformation.
+bool read_context(reader& in, session_record& r) {
+    const std::uint8_t parts = in.byte();
+    if (in.bad()) return true;
+    if ((parts & ~known_parts) != 0) return false;
+    if (parts == 0) in.fail();  // written as format 3 or 4 then
+    if (parts & part_device) {
+        r.device.user_agent = in.string(0, session::max_user_agent_size);
+        r.device.label = in.string(0, session::max_label_size);
+        r.device.created_address = in.string(0, session::max_address_size);
+        r.device.last_address = in.string(0, session::max_address_size);
+        if (r.device.empty()) in.fail();
+    }
+    if (parts & part_auth) {
+        r.auth.aal = in.byte();
+        if (r.auth.aal > session::max_aal) in.fail();
+        const std::uint64_t n = in.varint();
+        if (n > session::max_amr_values) in.fail();
+        for (std::uint64_t i = 0; i < n && !in.bad(); ++i) r.auth.amr.push_back(in.string(1, session::max_amr_size));
+        if (r.auth.empty()) in.fail();
+    }
+    if (parts & part_tenant) r.tenant = in.string(1, session::max_tenant_size);
+    if (parts & part_provider) {
+        r.provider.provider = in.string(1, session::max_provider_size);
+        r.provider.sid = in.string(1, session::max_provider_sid_size);
+    }
+    return true;
 }
 
 // The fields of format 2, and of formats 3 and 4 before their seal: the
@@ -242,6 +325,9 @@ boost::system::result<session_record> decode_fields(std::string_view data, const
         if (count == 0) in.fail();
         count = in.varint();
         if (count < 2 || count > session::max_previous_secrets) in.fail();
+    } else if (format == context_format && count != 0) {
+        count = in.varint();
+        if (count < 1 || count > session::max_previous_secrets) in.fail();
     }
     for (std::uint64_t i = 0; i < count && !in.bad(); ++i) {
         previous_secret prev;
@@ -249,8 +335,20 @@ boost::system::result<session_record> decode_fields(std::string_view data, const
         prev.valid_until = in.delta_from(r.created_at);
         r.previous.push_back(prev);
     }
+    if (format == context_format && !read_context(in, r)) return record_errc::unsupported_format;
     if (in.bad() || !in.at_end()) return record_errc::malformed;
     return r;
+}
+
+// The one spelling of `r` when `write_format` is configured: the oldest
+// format that holds all of it (format 3 for a record without a chain or a
+// context, which every version from format 3 on reads), and below the
+// configured one what that format holds (a chain cut to its newest secret,
+// no context).
+std::uint8_t written_format(const session_record& r, std::uint8_t write_format) noexcept {
+    if (write_format <= sealed_format) return write_format;
+    if (write_format == context_format && has_context(r)) return context_format;
+    return r.previous.size() >= 2 ? chain_format : sealed_format;
 }
 
 constexpr std::size_t tag_size = 16;
@@ -287,7 +385,7 @@ std::string encode_record_fields(const session_record& r, std::uint8_t format) {
 boost::system::result<session_record> decode_record_fields(std::string_view data, const session_id& id) {
     if (data.empty()) return record_errc::malformed;
     const auto format = static_cast<std::uint8_t>(data[0]);
-    if (format > chain_format) return record_errc::unsupported_format;
+    if (format > newest_format) return record_errc::unsupported_format;
     if (format < record_format) return record_errc::malformed;
     return decode_fields(data, id, format);
 }
@@ -304,22 +402,21 @@ std::optional<std::string_view> record_owner(std::string_view value) {
 
 record_sealer::record_sealer(std::shared_ptr<const session::keyring> keys, record_format_options options)
     : keys_(std::move(keys)), options_(options) {
-    if (options_.write_format < record_format || options_.write_format > chain_format)
-        throw std::invalid_argument("record format must be 2, 3 or 4");
+    if (options_.write_format < record_format || options_.write_format > newest_format)
+        throw std::invalid_argument("record format must be 2, 3, 4 or 5");
 }
 
 record_sealer::record_sealer(const reloadable<session::keyring>& keys, record_format_options options)
     : keys_(keys), options_(options) {
-    if (options_.write_format < record_format || options_.write_format > chain_format)
-        throw std::invalid_argument("record format must be 2, 3 or 4");
+    if (options_.write_format < record_format || options_.write_format > newest_format)
+        throw std::invalid_argument("record format must be 2, 3, 4 or 5");
 }
 
 std::string record_sealer::seal(const session_record& r, std::string_view key_name) const {
     // Format 4 only where format 3 cannot hold the record: while a record
     // has one previous secret at most, it is what every version from format
     // 3 on reads.
-    const std::uint8_t format =
-        options_.write_format == chain_format && r.previous.size() < 2 ? sealed_format : options_.write_format;
+    const std::uint8_t format = written_format(r, options_.write_format);
     std::string out = encode_fields(r, format);
     if (format == record_format) return out;
     const auto keys = keys_.get();
@@ -335,7 +432,7 @@ boost::system::result<session_record> record_sealer::open(std::string_view value
     if (value.empty()) return record_errc::malformed;
     const auto format = static_cast<std::uint8_t>(value[0]);
     const auto keys = keys_.get();
-    if (format == sealed_format || format == chain_format) {
+    if (format >= sealed_format && format <= newest_format) {
         if (value.size() <= seal_size) return record_errc::malformed;
         const auto sealed_part = value.substr(0, value.size() - tag_size);
         const auto kid = static_cast<std::uint8_t>(sealed_part.back());
@@ -355,7 +452,7 @@ boost::system::result<session_record> record_sealer::open(std::string_view value
         if (r && keys->user_bucket(r->user_id) != id.bucket) return record_errc::forged;
         return r;
     }
-    return format > chain_format ? record_errc::unsupported_format : record_errc::malformed;
+    return format > newest_format ? record_errc::unsupported_format : record_errc::malformed;
 }
 
 }  // namespace sessiond::store

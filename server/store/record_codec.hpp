@@ -64,11 +64,12 @@ std::string encode_record(const session::session_record& r);
 // `id` is the session's id, from the key the record was stored under.
 boost::system::result<session::session_record> decode_record(std::string_view data, const session::session_id& id);
 
-// The fields of format 2, 3 or 4 without a seal (what seal() signs, before
+// The fields of format 2, 3, 4 or 5 without a seal (what seal() signs, before
 // the kid and tag), as strictly as decode_record; for the tests and the fuzz
 // target, never for a stored value. encode_record_fields throws
-// std::invalid_argument as encode_record does, and for format 4 with fewer
-// than two previous secrets (such a record is written as format 3).
+// std::invalid_argument as encode_record does, for format 4 with fewer
+// than two previous secrets (such a record is written as format 3), and for
+// format 5 without a context.
 std::string encode_record_fields(const session::session_record& r, std::uint8_t format);
 boost::system::result<session::session_record> decode_record_fields(std::string_view data,
                                                                     const session::session_id& id);
@@ -92,12 +93,27 @@ boost::system::result<session::session_record> decode_record_fields(std::string_
 // as format 3, byte for byte, so that versions which read only formats 2 and
 // 3 read every session that has no chain; one that meets a chain answers
 // unsupported_format (format > 3), never a misreading.
+//
+// Format 5 is a record with a session context (session/context.hpp):
+//   ... | secret_hash (16) [| varint n (1..max_previous_secrets)
+//   | n × (previous secret_hash (16) | zz(valid_until - created_at))]
+//   | u8 parts (bit 0 device, 1 assurance, 2 tenant, 3 provider; not 0)
+//   [| len ‖ user_agent | len ‖ label | len ‖ created_address | len ‖ last_address]
+//   [| u8 aal | varint m | m × (len ‖ amr value)]
+//   [| len ‖ tenant] [| len ‖ provider | len ‖ sid]
+//   | u8 kid | tag (16)
+// with flag bit 1 set when n is there. Only a record with a context is
+// written as format 5; a version that reads up to format 4 answers
+// unsupported_format for it, and one that meets a part it does not know
+// does the same.
 struct record_format_options {
-    // The format written: 4 (sealed; format 3 unless the record holds a
-    // chain); 3 while instances of a version that reads formats 2 and 3 only
-    // still run (the chain is then cut to its newest secret); or 2 while
-    // instances of a version that reads only format 2 still run.
-    std::uint8_t write_format = 4;
+    // The format written: 5 (sealed; format 3 unless the record holds a
+    // chain or a context); 4 while instances of a version that reads up to
+    // format 4 still run (the context is then not kept); 3 while instances
+    // of a version that reads formats 2 and 3 only still run (the chain is
+    // then cut to its newest secret); or 2 while instances of a version that
+    // reads only format 2 still run.
+    std::uint8_t write_format = 5;
     // Whether format-2 records (no seal) are read: during an upgrade, until
     // every session has been written again in format 3 or has expired.
     bool accept_unsigned = false;
@@ -105,7 +121,7 @@ struct record_format_options {
 
 class record_sealer {
 public:
-    // Throws std::invalid_argument for a format other than 2, 3 or 4. With a
+    // Throws std::invalid_argument for a format other than 2, 3, 4 or 5. With a
     // reloadable, each call uses the keys current when it is made.
     record_sealer(std::shared_ptr<const session::keyring> keys, record_format_options options);
     record_sealer(const reloadable<session::keyring>& keys, record_format_options options);
@@ -116,7 +132,7 @@ public:
     // The record stored under `key_name` for session `id`: forged (or
     // malformed) for a value sessiond did not write there, unsigned_record
     // for format 2 unless accepted (then its user must hash to id's bucket),
-    // unsupported_format for a newer format (above 4).
+    // unsupported_format for a newer format (above 5).
     boost::system::result<session::session_record> open(std::string_view value, std::string_view key_name,
                                                         const session::session_id& id) const;
 

@@ -255,7 +255,7 @@ TEST_CASE("rotation keeps the id and expires_at and replaces the secret") {
     CHECK(u.metadata == R"({"a":1})");
     CHECK(u.version == f.rec.version + 1);
 
-    const auto re = rotate(f.rec, h1, h2, f.clock.now(), f.p, true, std::string(R"({"b":2})"));
+    const auto re = rotate(f.rec, h1, h2, f.clock.now(), f.p, {true, std::string(R"({"b":2})")});
     REQUIRE(re.updated);
     CHECK(re.updated->authenticated_at == t0 + 5min);
     CHECK(re.updated->metadata == R"({"b":2})");
@@ -360,7 +360,8 @@ TEST_CASE("the chain of previous secrets is bounded and drops what is past its g
 TEST_CASE("max_auth_age demands reauthentication; a reauthenticated rotation satisfies it") {
     fixture f({"alice", "{}", 2h, {}});
     f.clock.advance(1h);
-    const check_options strict{.touch = true, .max_auth_age = 30min};
+    check_options strict;
+    strict.max_auth_age = 30min;
     auto r = f.validate(h1, strict);
     CHECK(r.outcome == check_outcome::reauthentication_required);
     CHECK_FALSE(r.updated);  // a refused request does not extend the session
@@ -369,7 +370,7 @@ TEST_CASE("max_auth_age demands reauthentication; a reauthenticated rotation sat
 
     f.rec = *rotate(f.rec, h1, h2, f.clock.now(), f.p).updated;
     CHECK(f.validate(h2, strict).outcome == check_outcome::reauthentication_required);
-    f.rec = *rotate(f.rec, h2, h3, f.clock.now(), f.p, true).updated;
+    f.rec = *rotate(f.rec, h2, h3, f.clock.now(), f.p, {.reauthenticated = true}).updated;
     CHECK(f.rec.authenticated_at == f.clock.now());
     CHECK(f.validate(h3, strict).outcome == check_outcome::valid);
     CHECK(f.validate(h2, strict).outcome == check_outcome::valid_previous);

@@ -278,7 +278,7 @@ TEST_CASE("unsealed format-2 records are read only while accepted, and only in t
     CHECK(upgrading.open(encode_record(elsewhere), name, elsewhere.id).error() == record_errc::forged);
     // Told to write format 2, a sealer writes exactly what 0.1 wrote.
     CHECK(record_sealer(keys, {2, true}).seal(r, name) == legacy);
-    CHECK_THROWS_AS(record_sealer(keys, {5, true}), std::invalid_argument);
+    CHECK_THROWS_AS(record_sealer(keys, {6, true}), std::invalid_argument);
     CHECK_THROWS_AS(record_sealer(keys, {1, true}), std::invalid_argument);
 }
 
@@ -286,9 +286,10 @@ TEST_CASE("a newer format is unsupported, and its owner is still read from the c
     const auto keys = keys_of(key_a);
     const auto r = bucketed_record(*keys);
     std::string newer = record_sealer(keys, {}).seal(r, "k");
-    newer[0] = 5;
+    newer[0] = 6;
     CHECK(record_sealer(keys, {3, true}).open(newer, "k", r.id).error() == record_errc::unsupported_format);
     CHECK(record_sealer(keys, {4, true}).open(newer, "k", r.id).error() == record_errc::unsupported_format);
+    CHECK(record_sealer(keys, {5, true}).open(newer, "k", r.id).error() == record_errc::unsupported_format);
     CHECK(record_owner(newer) == std::optional<std::string_view>(r.user_id));
     CHECK(record_owner(encode_record(r)) == std::optional<std::string_view>(r.user_id));
     CHECK(record_owner("\x01") == std::nullopt);
@@ -300,7 +301,7 @@ TEST_CASE("a newer format is unsupported, and its owner is still read from the c
 TEST_CASE("a record with a chain of previous secrets is sealed as format 4 and opens whole") {
     const auto keys = keys_of(key_a);
     const record_sealer sealer(keys, {});
-    CHECK(sealer.options().write_format == 4);
+    CHECK(sealer.options().write_format == 5);
     auto r = chained_record();
     r.id.bucket = keys->user_bucket(r.user_id);
     const std::string name = "p:{1}:s:" + r.id.to_string();
@@ -385,7 +386,7 @@ TEST_CASE("format 4 fields: a count of 2 to 4 previous secrets, one spelling per
     CHECK(decode_record_fields(no_flag, r.id).error() == record_errc::malformed);
     CHECK(decode_record_fields(four + "x", r.id).error() == record_errc::malformed);
     std::string newer = four;
-    newer[0] = 5;
+    newer[0] = 6;
     CHECK(decode_record_fields(newer, r.id).error() == record_errc::unsupported_format);
 
     // Mutations: whatever decodes re-encodes to the same bytes in its own format.
@@ -394,6 +395,123 @@ TEST_CASE("format 4 fields: a count of 2 to 4 previous secrets, one spelling per
     std::size_t decoded = 0;
     for (int round = 0; round < 20000; ++round) {
         std::string s = four;
+        for (int f = 0, flips = 1 + round % 3; f < flips; ++f)
+            s[1 + rng() % (s.size() - 1)] = static_cast<char>(byte(rng));
+        if (const auto back = decode_record_fields(s, r.id)) {
+            ++decoded;
+            REQUIRE(encode_record_fields(*back, static_cast<std::uint8_t>(s[0])) == s);
+        }
+    }
+    CHECK(decoded > 1000);
+}
+
+// --- format 5: a session context ------------------------------------------
+
+namespace {
+
+session_record record_with_context() {
+    auto r = chained_record();
+    r.device = {"Mozilla/5.0 (X11; Linux x86_64) Firefox/133.0", "Firefox on Linux", "203.0.113.0/24",
+                "198.51.100.0/24"};
+    r.auth = {2, {"pwd", "otp"}};
+    r.tenant = "acme";
+    r.provider = {"corp-idp", "08a5019c-17e1-4977-8f42-65a12843ea02"};
+    return r;
+}
+
+}  // namespace
+
+TEST_CASE("a record with a context is sealed as format 5 and opens whole; without one it is format 3 or 4") {
+    const auto keys = keys_of(key_a);
+    const record_sealer sealer(keys, {});
+    const std::string name = "p:{1}:s:x";
+    auto r = record_with_context();
+    r.id.bucket = keys->user_bucket(r.user_id);
+    const std::string sealed = sealer.seal(r, name);
+    CHECK(static_cast<unsigned char>(sealed[0]) == 5);
+    REQUIRE(sealer.open(sealed, name, r.id).value() == r);
+    CHECK(record_owner(sealed) == std::optional<std::string_view>(r.user_id));
+    // Each part alone, and a context without a chain (no count is written then).
+    auto parts = std::vector<session_record>(5, typical_record());
+    parts[0].device.user_agent = "curl/8.5";
+    parts[1].auth.aal = 1;
+    parts[2].auth.amr = {"hwk"};
+    parts[3].tenant = "t";
+    parts[4].provider = {"p", "s"};
+    for (auto& p : parts) {
+        p.id.bucket = keys->user_bucket(p.user_id);
+        const auto s = sealer.seal(p, name);
+        CHECK(static_cast<unsigned char>(s[0]) == 5);
+        CHECK(sealer.open(s, name, p.id).value() == p);
+    }
+    // Without a context a record keeps the spelling every version from format 3 on reads.
+    auto plain = typical_record();
+    plain.id.bucket = keys->user_bucket(plain.user_id);
+    CHECK(static_cast<unsigned char>(sealer.seal(plain, name)[0]) == 3);
+    // The seal covers the context: every changed byte and every truncation is refused.
+    for (std::size_t i = 1; i < sealed.size(); ++i) {
+        std::string changed = sealed;
+        changed[i] = static_cast<char>(changed[i] ^ 0x20);
+        INFO("byte " << i);
+        CHECK(sealer.open(changed, name, r.id).error() == record_errc::forged);
+    }
+    for (std::size_t n = 0; n < sealed.size(); ++n) CHECK_FALSE(sealer.open(sealed.substr(0, n), name, r.id));
+}
+
+TEST_CASE("record-format 4 keeps no context, so instances of the version before read every record") {
+    const auto keys = keys_of(key_a);
+    const std::string name = "p:s:x";
+    auto r = record_with_context();
+    r.id.bucket = keys->user_bucket(r.user_id);
+    auto without = r;
+    without.device = {};
+    without.auth = {};
+    without.tenant.clear();
+    without.provider = {};
+    const record_sealer four(keys, {4, true}), five(keys, {5, true});
+    const auto as_four = four.seal(r, name);
+    CHECK(static_cast<unsigned char>(as_four[0]) == 4);
+    CHECK(as_four == four.seal(without, name));
+    CHECK(five.open(as_four, name, r.id).value() == without);
+}
+
+TEST_CASE("format 5 fields: each bound is kept, an unknown part is a newer format") {
+    const auto r = record_with_context();
+    const std::string five = encode_record_fields(r, 5);
+    CHECK(decode_record_fields(five, r.id).value() == r);
+    CHECK_THROWS_AS((void)encode_record_fields(typical_record(), 5), std::invalid_argument);
+    auto too_long = r;
+    too_long.device.user_agent.assign(max_user_agent_size + 1, 'a');
+    CHECK_THROWS_AS((void)encode_record_fields(too_long, 5), std::invalid_argument);
+    too_long = r;
+    too_long.auth.aal = max_aal + 1;
+    CHECK_THROWS_AS((void)encode_record_fields(too_long, 5), std::invalid_argument);
+    too_long = r;
+    too_long.auth.amr.assign(max_amr_values + 1, "x");
+    CHECK_THROWS_AS((void)encode_record_fields(too_long, 5), std::invalid_argument);
+    too_long = r;
+    too_long.provider.sid.clear();
+    CHECK_THROWS_AS((void)encode_record_fields(too_long, 5), std::invalid_argument);
+
+    // The parts byte: after the chain, before the device's user agent.
+    auto only_tenant = typical_record();
+    only_tenant.tenant = "acme";
+    const std::string t = encode_record_fields(only_tenant, 5);
+    const std::size_t parts_at = t.size() - 1 - 4 - 1;
+    REQUIRE(t[parts_at] == 4);
+    std::string unknown = t;
+    unknown[parts_at] = static_cast<char>(4 | 16);
+    CHECK(decode_record_fields(unknown, only_tenant.id).error() == record_errc::unsupported_format);
+    std::string none = t;
+    none[parts_at] = 0;
+    CHECK(decode_record_fields(none, only_tenant.id).error() == record_errc::malformed);
+
+    // Mutations: whatever decodes re-encodes to the same bytes in its own format.
+    std::mt19937_64 rng(5555);
+    std::uniform_int_distribution<int> byte(0, 255);
+    std::size_t decoded = 0;
+    for (int round = 0; round < 20000; ++round) {
+        std::string s = five;
         for (int f = 0, flips = 1 + round % 3; f < flips; ++f)
             s[1 + rng() % (s.size() - 1)] = static_cast<char>(byte(rng));
         if (const auto back = decode_record_fields(s, r.id)) {
