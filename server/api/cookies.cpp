@@ -13,7 +13,8 @@ std::string cookie(const cookie_config& c, std::string_view value, std::int64_t 
     out += "; Max-Age=" + std::to_string(max_age);
     if (c.secure) out += "; Secure";
     if (c.http_only) out += "; HttpOnly";
-    out += "; SameSite=" + c.same_site;
+    out += "; SameSite=";
+    out += to_string(c.same_site);
     return out;
 }
 

@@ -12,6 +12,7 @@
 #include "app/threads.hpp"
 #include "common/cpus.hpp"
 #include "common/secure_memory.hpp"
+#include "config/options.hpp"
 #include "log/log.hpp"
 
 namespace sessiond {
@@ -70,7 +71,7 @@ int run(config& cfg, const config_source& reread) {
     const bool prepared_ok = app::prepare(cfg, prepared);
     // What a reload compares the new configuration with (secrets redacted).
     const std::string started_with = describe(cfg);
-    app::wipe_secrets(cfg);
+    wipe_secret_values(cfg);
     if (!prepared_ok) return 2;
     // A reader of stdout that goes away must not kill the daemon: writes
     // then fail with EPIPE, and the logger counts the lines it drops.

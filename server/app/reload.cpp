@@ -1,15 +1,16 @@
 #include "app/reload.hpp"
 
+#include <array>
 #include <chrono>
 #include <cstdint>
 #include <map>
 #include <optional>
-#include <set>
 #include <sstream>
 #include <utility>
 
 #include "app/settings.hpp"
 #include "common/metrics.hpp"
+#include "config/options.hpp"
 #include "log/log.hpp"
 
 namespace sessiond::app {
@@ -40,7 +41,7 @@ checked_reload check(const reload_target& t) {
             "user-index-key differs from the one in use: it cannot change while running (every user's "
             "index would be missed); restart with it, see docs/data-model.md");
     c.restart = needs_restart(t.started_with, describe(c.next));
-    wipe_secrets(c.next);
+    wipe_secret_values(c.next);
     if (t.tls) c.tls = t.tls->load();
     if (t.assertion_audience && !c.fresh.assertions)
         throw config_error("assertion-keys cannot be emptied while auth-assertion-audience is set");
@@ -58,7 +59,7 @@ void log_reloaded(const reload_target& t, const checked_reload& c,
                {"accepted_kids", kids},
                {"assertion_signing_kid", c.fresh.assertions ? c.fresh.assertions->signing_kid() : std::string_view()},
                {"assertion_kids", assertion_kids(c.fresh.assertions.get())},
-               {"log_level", c.next.log.level}});
+               {"log_level", to_string(c.next.log.level)}});
     if (certificate) {
         metrics::get().tls_reloads.inc();
         log::info("TLS certificate reloaded",
@@ -72,16 +73,42 @@ void log_reloaded(const reload_target& t, const checked_reload& c,
                   {{"options", c.restart}});
 }
 
+// The parts a reload rebuilds, in the order applied: the log level last, so
+// that what the reload logs is written at the level in use.
+constexpr std::array<on_reload, 4> applied_parts = {on_reload::token_keys, on_reload::callers, on_reload::assertions,
+                                                    on_reload::log_level};
+
+// Replaces one part of the running server with the one built from the new
+// configuration: what an option whose row names `part` changes.
+void apply(on_reload part, const reload_target& t, const checked_reload& c) {
+    switch (part) {
+        case on_reload::restart:
+            return;
+        case on_reload::token_keys:
+            if (!c.ephemeral) t.keys.publish(c.fresh.sec.keys);
+            return;
+        case on_reload::callers:
+            t.callers.publish(c.fresh.sec.callers);
+            return;
+        case on_reload::assertions:
+            t.assertion_signer.publish(c.fresh.assertions);
+            return;
+        case on_reload::log_level:
+            log::set_level(to_string(c.next.log.level));
+            return;
+    }
+}
+
 void reload(const reload_target& t) {
     checked_reload c = check(t);
     // Checked: from here on nothing throws before all of it is applied.
     std::optional<http::certificate_info> certificate;
+    // The certificate's files are read again whatever their options say.
     if (c.tls) certificate = t.tls->use(std::move(*c.tls));
-    if (!c.ephemeral) t.keys.publish(c.fresh.sec.keys);
-    t.callers.publish(c.fresh.sec.callers);
-    t.assertion_signer.publish(c.fresh.assertions);
-    log_reloaded(t, c, certificate);
-    log::set_level(c.next.log.level);  // last: the lines above are written at the level in use
+    for (const auto part : applied_parts) {
+        if (part == on_reload::log_level) log_reloaded(t, c, certificate);
+        apply(part, t, c);
+    }
 }
 
 }  // namespace
@@ -98,16 +125,16 @@ void reload_on_signal(const reload_target& target) {
     }
 }
 
+std::span<const on_reload> parts_a_reload_applies() {
+    return applied_parts;
+}
+
 std::string needs_restart(const std::string& before, const std::string& after) {
-    static const std::set<std::string, std::less<>> live = {"token-keys",        "token-keys-file",
-                                                            "token-signing-kid", "api-keys",
-                                                            "api-keys-file",     "tls-callers",
-                                                            "log-level",         "user-index-key",
-                                                            "redis-url",         "redis-sentinel-password",
-                                                            "assertion-keys",    "assertion-signing-kid",
-                                                            "assertion-issuer",  "assertion-audiences",
-                                                            "assertion-ttl",     "assertion-max-ttl",
-                                                            "assertion-claims",  "assertion-jwks-max-age"};
+    // A secret's text is wiped once parsed: there is nothing to compare.
+    auto compared = [](std::string_view name) {
+        const option_def* o = find_option(name);
+        return o && o->reload == on_reload::restart && !o->secret;
+    };
     auto values = [](const std::string& text) {
         std::map<std::string, std::string, std::less<>> out;
         std::istringstream in(text);
@@ -120,7 +147,7 @@ std::string needs_restart(const std::string& before, const std::string& after) {
     const auto a = values(before), b = values(after);
     std::string out;
     for (const auto& [name, value] : b) {
-        if (live.contains(name)) continue;
+        if (!compared(name)) continue;
         const auto it = a.find(name);
         if (it == a.end() || it->second != value) out += (out.empty() ? "" : ", ") + name;
     }

@@ -8,11 +8,13 @@
 // they started with. The options a reload does not apply are named in a
 // warning (needs_restart).
 
+#include <span>
 #include <string>
 
 #include "api/callers.hpp"
 #include "app/application.hpp"
 #include "common/reloadable.hpp"
+#include "config/options.hpp"
 #include "http/tls.hpp"
 #include "service/assertions.hpp"
 #include "session/keyring.hpp"
@@ -35,8 +37,12 @@ struct reload_target {
 void reload_on_signal(const reload_target& target);
 
 // The options that differ between two describe() texts, but for those a
-// reload applies (keys, callers, the log level, the certificate's files,
-// which are read again) and the secret ones (whose text the daemon wiped).
+// reload applies (their row in the options table names the part it
+// rebuilds) and the secret ones (whose text the daemon wiped).
 std::string needs_restart(const std::string& before, const std::string& after);
+
+// The parts of the running server a reload rebuilds (on_reload), for the
+// test that holds them to the options table.
+std::span<const on_reload> parts_a_reload_applies();
 
 }  // namespace sessiond::app

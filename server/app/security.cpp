@@ -74,7 +74,7 @@ api::callers load_callers(const config& cfg) {
     } catch (const std::invalid_argument& e) {
         throw invalid_value("tls-callers", e.what());
     }
-    if (parsed.tls_callers() > 0 && cfg.http.tls_client_auth == "none")
+    if (parsed.tls_callers() > 0 && cfg.http.tls_client_auth == client_auth_mode::none)
         throw invalid_value("tls-callers", "callers by certificate need tls-client-auth = optional or require");
     return parsed;
 }
@@ -115,7 +115,7 @@ std::vector<startup_warning> exposed_secret_files(const config& cfg) {
     };
     for (const auto& [option, path] : files)
         check(option, *path);
-    for (const auto& [kid, path] : parse_assertion_keys(cfg.assertion.keys))
+    for (const auto& [kid, path] : cfg.assertion.keys.entries())
         check("assertion-keys", path);
     return out;
 }
@@ -126,7 +126,7 @@ security load_security(const config& cfg) {
     api::callers parsed = load_callers(cfg);
     // With several audiences, a redeem caller bound to none can burn any
     // audience's assertions; it keeps working as before, with a warning.
-    if (parse_list(cfg.assertion.audiences).size() > 1)
+    if (cfg.assertion.audiences.entries().size() > 1)
         for (const auto& name : parsed.unbound_redeemers())
             out.warnings.push_back({"caller '" + name +
                                         "' may redeem assertions for every audience: bind it to its own with the "
@@ -145,14 +145,14 @@ security load_security(const config& cfg) {
 }
 
 std::shared_ptr<const service::assertion_signer> load_assertions(const assertion_config& a) {
-    const auto files = parse_assertion_keys(a.keys);
+    const auto& files = a.keys.entries();
     if (files.empty()) return nullptr;
     service::assertion_settings settings;
     settings.issuer = a.issuer;
-    settings.audiences = parse_list(a.audiences);
+    settings.audiences = a.audiences.entries();
     settings.ttl = std::chrono::duration_cast<std::chrono::seconds>(a.ttl);
     settings.max_ttl = std::chrono::duration_cast<std::chrono::seconds>(a.max_ttl);
-    settings.claims = parse_list(a.claims);
+    settings.claims = a.claims.entries();
     settings.jwks_max_age = std::chrono::duration_cast<std::chrono::seconds>(a.jwks_max_age);
     std::vector<std::string> pems;
     pems.reserve(files.size());  // no reallocation leaves an unwiped copy

@@ -96,7 +96,8 @@ session::policy make_policy(const session_config& s) {
     p.touch_fraction = s.touch_fraction;
     p.rotation_grace = s.rotation_grace;
     p.max_sessions_per_user = s.max_per_user;
-    p.on_limit = s.limit_policy == "reject" ? session::limit_policy::reject : session::limit_policy::evict_lru;
+    p.on_limit = s.limit_policy == session_limit_policy::reject ? session::limit_policy::reject
+                                                                : session::limit_policy::evict_lru;
     try {
         session::validate(p);
     } catch (const session::policy_error& e) {
@@ -109,11 +110,19 @@ http::tls_settings tls_settings_of(const http_config& h) {
     http::tls_settings s;
     s.cert_file = h.tls_cert_file;
     s.key_file = h.tls_key_file;
-    s.min_version = h.tls_min_version;
+    s.min_version = std::string(to_string(h.tls_min_version));
     s.client_ca_file = h.tls_client_ca_file;
-    s.client_auth_mode = h.tls_client_auth == "require"    ? http::client_auth::require
-                         : h.tls_client_auth == "optional" ? http::client_auth::optional
-                                                           : http::client_auth::none;
+    switch (h.tls_client_auth) {
+        case client_auth_mode::none:
+            s.client_auth_mode = http::client_auth::none;
+            break;
+        case client_auth_mode::optional:
+            s.client_auth_mode = http::client_auth::optional;
+            break;
+        case client_auth_mode::require:
+            s.client_auth_mode = http::client_auth::require;
+            break;
+    }
     return s;
 }
 
@@ -125,12 +134,6 @@ config_error invalid_value(std::string_view option, std::string_view why) {
     text += "': ";
     text += why;
     return config_error(text);
-}
-
-void wipe_secrets(config& cfg) {
-    for (std::string* text :
-         {&cfg.token.keys, &cfg.token.user_index_key, &cfg.store.redis_url, &cfg.store.redis_sentinel_password})
-        secure_wipe(*text);
 }
 
 void prepare_checked(const config& cfg, startup& out) {
@@ -173,11 +176,11 @@ api::api_settings api_settings_of(const config& cfg) {
     settings.api_key_header = cfg.auth.api_key_header;
     settings.user_header = cfg.auth.user_header;
     settings.id_header = cfg.auth.id_header;
-    settings.metadata_headers = parse_metadata_headers(cfg.auth.metadata_headers);
+    settings.metadata_headers = cfg.auth.metadata_headers.entries();
     settings.login_url = cfg.auth.login_url;
-    settings.redirect_hosts = parse_host_list(cfg.auth.redirect_hosts);
+    settings.redirect_hosts = cfg.auth.redirect_hosts.entries();
     settings.redirect_param = cfg.auth.redirect_param;
-    settings.original_headers = parse_original_headers(cfg.auth.original_headers);
+    settings.original_headers = cfg.auth.original_headers.entries();
     return settings;
 }
 

@@ -39,10 +39,6 @@ bool prepare(const config& cfg, startup& out);
 // The session routes' and forward auth's settings.
 api::api_settings api_settings_of(const config& cfg);
 
-// Wipes the configuration's secret texts once they are parsed (into the
-// keyring and the Redis config, on key-material pages).
-void wipe_secrets(config& cfg);
-
 // The error for a value of `option` that its component refuses.
 config_error invalid_value(std::string_view option, std::string_view why);
 

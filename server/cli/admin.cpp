@@ -421,86 +421,129 @@ std::vector<json::object> sessions_of(const json::object& page) {
     return out;
 }
 
-int list_sessions(const admin_session& api, const command_line& c, const std::string& user) {
-    std::string query;
+// What `sessions list` asks for: the page size, where to start, every page
+// or one, JSON or a table.
+struct list_request {
+    std::string query;  // "limit=N" or empty
+    std::optional<std::string> cursor;
+    bool all = false;
+    bool json = false;
+};
+
+list_request list_request_of(const command_line& c) {
+    list_request req;
     if (auto limit = c.value("--limit")) {
         int n = 0;
         auto [end, ec] = std::from_chars(limit->data(), limit->data() + limit->size(), n);
         if (ec != std::errc() || end != limit->data() + limit->size() || n < 1 || n > 1000)
             throw usage_error("--limit must be a number from 1 to 1000");
-        query = "limit=" + std::to_string(n);
+        req.query = "limit=" + std::to_string(n);
     }
-    auto cursor = c.value("--cursor");
-    if (cursor && c.flag("--all")) throw usage_error("--cursor and --all exclude each other");
-    auto page_target = [&](const std::optional<std::string>& at) {
-        std::string q = query;
-        if (at) q += (q.empty() ? "" : "&") + std::string("cursor=") + encode(*at);
-        return "/v1/users/" + encode_segment(user) + "/sessions" + (q.empty() ? "" : "?" + q);
-    };
+    req.cursor = c.value("--cursor");
+    req.all = c.flag("--all");
+    req.json = c.flag("--json");
+    if (req.cursor && req.all) throw usage_error("--cursor and --all exclude each other");
+    return req;
+}
 
+std::string page_target(const std::string& user, const list_request& req, const std::optional<std::string>& at) {
+    std::string q = req.query;
+    if (at) q += (q.empty() ? "" : "&") + std::string("cursor=") + encode(*at);
+    return "/v1/users/" + encode_segment(user) + "/sessions" + (q.empty() ? "" : "?" + q);
+}
+
+json::object fetch_page(const admin_session& api, const std::string& target) {
+    auto r = api.call("GET", target);
+    if (r.status != 200) refuse(r);
+    return expect_object(r);
+}
+
+// The sessions of the pages read, what they could not show, and the cursor
+// of the page after the last one read (none: that was the last).
+struct listing {
     std::vector<json::object> sessions;
     std::int64_t unreadable = 0;
     std::optional<std::string> next;
+};
+
+// One page, or with --all every page to the last.
+listing collect_pages(const admin_session& api, const std::string& user, const list_request& req) {
+    listing out;
+    auto cursor = req.cursor;
     std::set<std::string> cursors_seen;
     for (;;) {
-        auto r = api.call("GET", page_target(cursor));
-        if (r.status != 200) refuse(r);
-        auto page = expect_object(r);
+        auto page = fetch_page(api, page_target(user, req, cursor));
         auto more = sessions_of(page);
-        if (!c.flag("--all") && c.flag("--json")) {
-            print_json(page);
-            return exit_ok;
-        }
-        sessions.insert(sessions.end(), more.begin(), more.end());
-        if (const auto* u = page.if_contains("unreadable"); u != nullptr && u->is_int64()) unreadable += u->as_int64();
-        next.reset();
-        if (auto n = field(page, "next_cursor"); !n.empty()) next = n;
-        if (!c.flag("--all") || !next) break;
+        out.sessions.insert(out.sessions.end(), more.begin(), more.end());
+        if (const auto* u = page.if_contains("unreadable"); u != nullptr && u->is_int64())
+            out.unreadable += u->as_int64();
+        out.next.reset();
+        if (auto n = field(page, "next_cursor"); !n.empty()) out.next = n;
+        if (!req.all || !out.next) return out;
         // A server that hands back a cursor twice would keep us here forever.
-        if (!cursors_seen.insert(*next).second) throw refused_error("the server repeated a page cursor");
-        cursor = next;
+        if (!cursors_seen.insert(*out.next).second) throw refused_error("the server repeated a page cursor");
+        cursor = out.next;
     }
+}
 
-    if (c.flag("--all")) {
-        // A session used during the walk may come twice: keep its later copy.
-        std::map<std::string, std::size_t> at;
-        std::vector<json::object> unique;
-        for (auto& s : sessions) {
-            auto id = field(s, "id");
-            if (auto it = at.find(id); it != at.end()) {
-                unique[it->second] = std::move(s);
-            } else {
-                at.emplace(id, unique.size());
-                unique.push_back(std::move(s));
-            }
+// A session used during a walk over every page may come twice: its later
+// copy is kept. Pages are newest first each; the whole list is made so too
+// (the times are fixed-width RFC 3339, so text order is time order).
+std::vector<json::object> newest_first_unique(std::vector<json::object> sessions) {
+    std::map<std::string, std::size_t> at;
+    std::vector<json::object> unique;
+    for (auto& s : sessions) {
+        auto id = field(s, "id");
+        if (auto it = at.find(id); it != at.end()) {
+            unique[it->second] = std::move(s);
+        } else {
+            at.emplace(id, unique.size());
+            unique.push_back(std::move(s));
         }
-        // Pages are newest first each; the whole list is made so too (the
-        // times are fixed-width RFC 3339, so text order is time order).
-        std::stable_sort(unique.begin(), unique.end(), [](const json::object& a, const json::object& b) {
-            return field(a, "created_at") > field(b, "created_at");
-        });
-        sessions = std::move(unique);
     }
+    std::stable_sort(unique.begin(), unique.end(), [](const json::object& a, const json::object& b) {
+        return field(a, "created_at") > field(b, "created_at");
+    });
+    return unique;
+}
 
-    if (c.flag("--json")) {
-        json::object out;
-        json::array list;
-        for (auto& s : sessions)
-            list.emplace_back(std::move(s));
-        out["sessions"] = std::move(list);
-        if (unreadable > 0) out["unreadable"] = unreadable;
-        print_json(out);
-        return exit_ok;
-    }
-    if (sessions.empty())
+void print_listing_json(listing& found) {
+    json::object out;
+    json::array list;
+    for (auto& s : found.sessions)
+        list.emplace_back(std::move(s));
+    out["sessions"] = std::move(list);
+    if (found.unreadable > 0) out["unreadable"] = found.unreadable;
+    print_json(out);
+}
+
+void print_listing(const std::string& user, const listing& found) {
+    if (found.sessions.empty())
         say("user '" + printable(user) + "' has no live sessions");
     else
-        print_table(sessions);
-    if (unreadable > 0)
-        say(std::to_string(unreadable) +
+        print_table(found.sessions);
+    if (found.unreadable > 0)
+        say(std::to_string(found.unreadable) +
             " more session(s) were stored by a newer sessiond and are not shown; list them through an upgraded "
             "instance");
-    if (next) say("more sessions follow: add --cursor " + printable(*next) + ", or --all for every page");
+    if (found.next) say("more sessions follow: add --cursor " + printable(*found.next) + ", or --all for every page");
+}
+
+int list_sessions(const admin_session& api, const command_line& c, const std::string& user) {
+    const list_request req = list_request_of(c);
+    if (req.json && !req.all) {
+        // One page, as the server sent it, once it is known to be a listing.
+        auto page = fetch_page(api, page_target(user, req, req.cursor));
+        sessions_of(page);
+        print_json(page);
+        return exit_ok;
+    }
+    listing found = collect_pages(api, user, req);
+    if (req.all) found.sessions = newest_first_unique(std::move(found.sessions));
+    if (req.json)
+        print_listing_json(found);
+    else
+        print_listing(user, found);
     return exit_ok;
 }
 

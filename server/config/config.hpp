@@ -16,10 +16,69 @@ namespace sessiond {
 
 enum class log_format { json, text };
 
+// The enumerated options; each has a value_codec (config/value_codec.hpp)
+// that parses its text once and writes it back for `describe`, and a
+// to_string below for the components that need the text itself.
+enum class log_level : std::uint8_t { trace, debug, info, warn, error, critical, off };
+enum class tls_version : std::uint8_t { v1_2, v1_3 };                    // tls-min-version: 1.2, 1.3
+enum class client_auth_mode : std::uint8_t { none, optional, require };  // tls-client-auth
+enum class session_limit_policy : std::uint8_t { evict_lru, reject };    // at max-sessions-per-user
+enum class same_site_policy : std::uint8_t { strict, lax, none };        // cookie SameSite: Strict, Lax, None
+
+std::string_view to_string(log_level v) noexcept;
+std::string_view to_string(tls_version v) noexcept;
+std::string_view to_string(client_auth_mode v) noexcept;
+std::string_view to_string(session_limit_policy v) noexcept;
+std::string_view to_string(same_site_policy v) noexcept;
+
 // Where /v1/auth reads the original request from (auth-original-headers):
 // X-Original-URL and X-Original-Method (nginx sets them), or
 // X-Forwarded-Method, -Proto, -Host and -Uri (Traefik, Caddy).
 enum class header_family : std::uint8_t { x_original, x_forwarded };
+
+// auth-metadata-headers: (metadata field, header name) pairs. Throws
+// std::invalid_argument naming what is wrong.
+std::vector<std::pair<std::string, std::string>> parse_metadata_headers(std::string_view text);
+
+// auth-redirect-hosts: lower-cased host names and "*.domain" entries. Throws
+// std::invalid_argument naming what is wrong.
+std::vector<std::string> parse_host_list(std::string_view text);
+
+// auth-original-headers: "x-original", "x-forwarded", each at most once, in
+// the order given. Throws std::invalid_argument naming what is wrong.
+std::vector<header_family> parse_original_headers(std::string_view text);
+
+// assertion-keys: (kid, path) pairs. Throws std::invalid_argument naming
+// what is wrong.
+std::vector<std::pair<std::string, std::string>> parse_assertion_keys(std::string_view text);
+
+// A comma-separated list (assertion-audiences, assertion-claims): the
+// entries, trimmed; empty entries are refused. Throws std::invalid_argument.
+std::vector<std::string> parse_list(std::string_view text);
+
+// A list option as written and as parsed: parsed once, when the option is
+// read (a malformed value is refused then, naming the option), so that the
+// components read the entries and `describe` shows the text as given.
+template <class Entries, Entries (*Parse)(std::string_view)>
+class parsed_list {
+public:
+    parsed_list() = default;
+    explicit parsed_list(std::string text) : entries_(Parse(text)), text_(std::move(text)) {}
+
+    const Entries& entries() const noexcept { return entries_; }
+    const std::string& text() const noexcept { return text_; }
+    bool empty() const noexcept { return entries_.empty(); }
+
+private:
+    Entries entries_;
+    std::string text_;
+};
+
+using metadata_header_list = parsed_list<std::vector<std::pair<std::string, std::string>>, &parse_metadata_headers>;
+using host_list = parsed_list<std::vector<std::string>, &parse_host_list>;
+using header_family_list = parsed_list<std::vector<header_family>, &parse_original_headers>;
+using assertion_key_list = parsed_list<std::vector<std::pair<std::string, std::string>>, &parse_assertion_keys>;
+using name_list = parsed_list<std::vector<std::string>, &parse_list>;
 
 struct http_config {
     std::string address = "127.0.0.1";                // listen address
@@ -37,10 +96,10 @@ struct http_config {
     // HTTPS: with a certificate, the listener speaks TLS only.
     std::string tls_cert_file;  // PEM, the certificate then its chain; reloaded on SIGHUP
     std::string tls_key_file;
-    std::string tls_min_version = "1.2";  // 1.2 or 1.3
+    tls_version tls_min_version = tls_version::v1_2;
     // mTLS callers: the CA of their certificates, and none | optional | require.
     std::string tls_client_ca_file;
-    std::string tls_client_auth = "none";
+    client_auth_mode tls_client_auth = client_auth_mode::none;
     // A second, plain-HTTP listener for /healthz, /readyz and /metrics; with
     // it, /metrics leaves the main listener. 0 = none.
     std::string ops_address = "127.0.0.1";
@@ -49,7 +108,7 @@ struct http_config {
 
 struct log_config {
     log_format format = log_format::json;
-    std::string level = "info";     // trace, debug, info, warn, error, off
+    log_level level = log_level::info;
     bool access_log = true;         // one line per request
     std::size_t queue_size = 8192;  // async log queue; when full the oldest line is dropped
 };
@@ -79,10 +138,12 @@ struct store_config {
     // revoke (WAIT) within redis_wait_timeout; 0 = off.
     unsigned redis_wait_replicas = 0;
     std::chrono::milliseconds redis_wait_timeout{200};
-    // Stored record format (docs/data-model.md): 4 is sealed against forgery
-    // in Redis and keeps every previous secret within its grace (format 3
-    // for a record without a chain); 3 while instances of a version that
-    // reads only 2 and 3 still run; 2 while ones that read only 2 still run.
+    // Stored record format (docs/data-model.md): 5 is sealed against forgery
+    // in Redis, keeps every previous secret within its grace and the
+    // session context (format 3 for a record with neither a chain nor a
+    // context, 4 for a chain alone); 4 while instances of a version that
+    // reads up to 4 still run; 3 while ones that read only 2 and 3 still
+    // run; 2 while ones that read only 2 still run.
     unsigned record_format = 5;
     bool record_accept_unsigned = false;          // read format-2 records too (during an upgrade)
     std::size_t memory_max_sessions = 1'000'000;  // embedded store bound
@@ -113,8 +174,8 @@ struct session_config {
     std::chrono::milliseconds max_absolute_timeout{std::chrono::days(30)};
     double touch_fraction = 0.5;  // 0 = write the idle extension on every validation
     std::chrono::milliseconds rotation_grace{std::chrono::seconds(10)};
-    std::size_t max_per_user = 0;            // 0 = no limit
-    std::string limit_policy = "evict_lru";  // evict_lru or reject (409)
+    std::size_t max_per_user = 0;                                         // 0 = no limit
+    session_limit_policy limit_policy = session_limit_policy::evict_lru;  // reject: 409
     std::size_t metadata_max_bytes = 4096;
 };
 
@@ -132,18 +193,18 @@ struct auth_config {
     std::string id_header = "X-Session-Id";      // /v1/auth reply
     // /v1/auth: top-level session metadata fields sent as headers,
     // "field:Header[,field:Header...]"; empty = none.
-    std::string metadata_headers;
+    metadata_header_list metadata_headers;
     // /v1/auth: where a browser (Accept: text/html) that would get 401 is
     // sent instead (302), with the original URL in `redirect_param`; empty =
     // no redirects. Only original URLs whose host is on `redirect_hosts`
     // ("host[,*.domain...]") are redirected, so it is never an open redirect.
     std::string login_url;
-    std::string redirect_hosts;
+    host_list redirect_hosts;
     std::string redirect_param = "rd";
     // /v1/auth: the header families that describe the original request, most
     // trusted first; the first one a request carries is the only one read
     // (empty = none: only the request line below /v1/auth, for Envoy).
-    std::string original_headers = "x-original,x-forwarded";
+    header_family_list original_headers{"x-original,x-forwarded"};
     // /v1/auth: an assertion for this audience in `assertion_header` of every
     // 200 (empty = none).
     std::string assertion_audience;
@@ -154,13 +215,13 @@ struct auth_config {
 struct assertion_config {
     // "kid:path[,kid:path...]": PEM private keys (Ed25519 or P-256), each
     // published in the JWKS; read again on SIGHUP.
-    std::string keys;
+    assertion_key_list keys;
     std::string signing_kid;  // empty = the only key (required with several)
     std::string issuer;       // iss
-    std::string audiences;    // aud values callers may ask for, comma-separated
+    name_list audiences;      // aud values callers may ask for, comma-separated
     std::chrono::milliseconds ttl{60'000};
     std::chrono::milliseconds max_ttl{300'000};
-    std::string claims;  // top-level metadata fields copied as claims, comma-separated
+    name_list claims;  // top-level metadata fields copied as claims, comma-separated
     std::chrono::milliseconds jwks_max_age{300'000};
 };
 
@@ -170,7 +231,7 @@ struct cookie_config {
     std::string domain;  // empty = host-only (required by __Host-)
     bool secure = true;
     bool http_only = true;
-    std::string same_site = "Lax";  // Strict, Lax or None
+    same_site_policy same_site = same_site_policy::lax;
 };
 
 struct config {
@@ -220,31 +281,11 @@ std::string describe(const config& cfg);
 // stop showing them once load_config has read them.
 void wipe_secret_arguments(int argc, char** argv, char** envp) noexcept;
 
-// auth-metadata-headers: (metadata field, header name) pairs. Throws
-// std::invalid_argument naming what is wrong.
-std::vector<std::pair<std::string, std::string>> parse_metadata_headers(std::string_view text);
-
-// auth-redirect-hosts: lower-cased host names and "*.domain" entries. Throws
-// std::invalid_argument naming what is wrong.
-std::vector<std::string> parse_host_list(std::string_view text);
-
-// auth-original-headers: "x-original", "x-forwarded", each at most once, in
-// the order given. Throws std::invalid_argument naming what is wrong.
-std::vector<header_family> parse_original_headers(std::string_view text);
-
 // Whether a header name may be configured to carry a metadata value on a
 // /v1/auth 200: nullopt if so, else why not. Names that frame or route a
 // message, set state in a browser, carry credentials, or describe the
 // original request to sessiond are refused (compared case-insensitively).
 std::optional<std::string> reserved_header_reason(std::string_view name);
-
-// assertion-keys: (kid, path) pairs. Throws std::invalid_argument naming
-// what is wrong.
-std::vector<std::pair<std::string, std::string>> parse_assertion_keys(std::string_view text);
-
-// A comma-separated list (assertion-audiences, assertion-claims): the
-// entries, trimmed; empty entries are refused. Throws std::invalid_argument.
-std::vector<std::string> parse_list(std::string_view text);
 
 // Parses "250ms", "10s", "5m", "1h", "2d". Throws std::invalid_argument.
 std::chrono::milliseconds parse_duration(std::string_view text);

@@ -127,7 +127,7 @@ void init(const log_config& cfg) {
     g.access = std::make_shared<spdlog::async_logger>("sessiond.access", sink, g.access_pool,
                                                       spdlog::async_overflow_policy::overrun_oldest);
     for (auto* l : {&g.events, &g.access}) {
-        (*l)->set_level(spdlog::level::from_str(cfg.level));
+        (*l)->set_level(spdlog::level::from_str(std::string(to_string(cfg.level))));
         (*l)->set_error_handler([](const std::string&) { g_write_failed.fetch_add(1, std::memory_order_relaxed); });
     }
     spdlog::set_default_logger(g.events);

@@ -173,10 +173,11 @@ TEST_CASE("describe redacts secrets and round-trips through a file") {
 }
 
 TEST_CASE("auth-original-headers: known families, each once", "[config]") {
-    CHECK(load({}).cfg.auth.original_headers == "x-original,x-forwarded");
-    CHECK(parse_original_headers(load({}).cfg.auth.original_headers) ==
+    CHECK(load({}).cfg.auth.original_headers.text() == "x-original,x-forwarded");
+    CHECK(load({}).cfg.auth.original_headers.entries() ==
           std::vector<header_family>{header_family::x_original, header_family::x_forwarded});
-    CHECK(load({"--auth-original-headers", "x-forwarded"}).cfg.auth.original_headers == "x-forwarded");
+    CHECK(load({"--auth-original-headers", "x-forwarded"}).cfg.auth.original_headers.entries() ==
+          std::vector<header_family>{header_family::x_forwarded});
     CHECK(load({"--auth-original-headers", ""}).cfg.auth.original_headers.empty());
     for (std::string bad : {"x-forwarded-host", "x-original,x-original", "forwarded", "x-original,,x-forwarded"}) {
         INFO(bad);
