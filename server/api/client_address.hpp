@@ -5,42 +5,23 @@
 // the operator's privacy setting.
 
 #include <boost/asio/ip/address.hpp>
-#include <boost/asio/ip/network_v4.hpp>
-#include <boost/asio/ip/network_v6.hpp>
 
-#include <cstdint>
 #include <optional>
 #include <string>
-#include <string_view>
-#include <variant>
 #include <vector>
 
+#include "common/ip_network.hpp"
+#include "config/config.hpp"
 #include "http/types.hpp"
 
 namespace sessiond::api {
-
-// How much of a client address a session keeps (device-address).
-enum class address_privacy : std::uint8_t {
-    full,       // the whole address
-    truncated,  // its network: IPv4 /24, IPv6 /48
-    none,       // nothing
-};
-
-using network = std::variant<boost::asio::ip::network_v4, boost::asio::ip::network_v6>;
 
 struct client_address_policy {
     address_privacy privacy = address_privacy::truncated;
     // The peers whose X-Forwarded-For is believed (trusted-proxies); empty =
     // none, and the header is never read.
-    std::vector<network> trusted_proxies;
+    std::vector<ip_network> trusted_proxies;
 };
-
-// "10.0.0.0/8", "2001:db8::/32" or a lone address (a /32 or /128). Throws
-// std::invalid_argument naming what is wrong.
-network parse_network(std::string_view text);
-
-// Whether `a` (an IPv4-mapped IPv6 address as its IPv4 one) lies in `n`.
-bool contains(const network& n, const boost::asio::ip::address& a) noexcept;
 
 // The client the trusted proxy at the other end of the connection names:
 // the last X-Forwarded-For entry (the one that proxy appended), if the peer

@@ -108,8 +108,8 @@ bool read_provider(http::request_context& ctx, const json::object& body, session
 
 std::optional<session_context> read_session_context(http::request_context& ctx, const json::object& body) {
     session_context out;
-    if (!read_device(ctx, body, out.device) || !read_auth(ctx, body, out.auth) ||
-        !read_tenant(ctx, body, out.tenant) || !read_provider(ctx, body, out.provider))
+    if (!read_device(ctx, body, out.device) || !read_auth(ctx, body, out.auth) || !read_tenant(ctx, body, out.tenant) ||
+        !read_provider(ctx, body, out.provider))
         return std::nullopt;
     return out;
 }

@@ -83,7 +83,8 @@ boost::json::object to_json(const session_record& r) {
     if (r.auth.aal > 0) o.emplace("aal", r.auth.aal);
     if (!r.auth.amr.empty()) o.emplace("amr", boost::json::array(r.auth.amr.begin(), r.auth.amr.end()));
     if (!r.tenant.empty()) o.emplace("tenant", r.tenant);
-    if (!r.provider.empty()) o.emplace("provider", boost::json::object{{"name", r.provider.provider}, {"sid", r.provider.sid}});
+    if (!r.provider.empty())
+        o.emplace("provider", boost::json::object{{"name", r.provider.provider}, {"sid", r.provider.sid}});
     return o;
 }
 

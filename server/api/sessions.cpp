@@ -136,9 +136,9 @@ asio::awaitable<void> session_api::create(http::request_context& ctx) {
         malformed(ctx, "a token cannot be chosen by the caller; sessiond creates every token");
         co_return;
     }
-    if (!only_fields(ctx, *body,
-                     {"user_id", "metadata", "idle_timeout", "absolute_timeout", "device", "aal", "amr", "tenant",
-                      "provider"}))
+    if (!only_fields(
+            ctx, *body,
+            {"user_id", "metadata", "idle_timeout", "absolute_timeout", "device", "aal", "amr", "tenant", "provider"}))
         co_return;
     auto user_id = get_string(ctx, *body, "user_id", true);
     if (!user_id) co_return;

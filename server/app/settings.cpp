@@ -181,6 +181,7 @@ api::api_settings api_settings_of(const config& cfg) {
     settings.redirect_hosts = cfg.auth.redirect_hosts.entries();
     settings.redirect_param = cfg.auth.redirect_param;
     settings.original_headers = cfg.auth.original_headers.entries();
+    settings.client_addresses = {cfg.session.device_address, cfg.http.trusted_proxies.entries()};
     return settings;
 }
 

@@ -12,6 +12,8 @@
 #include <string_view>
 #include <vector>
 
+#include "common/ip_network.hpp"
+
 namespace sessiond {
 
 enum class log_format { json, text };
@@ -24,12 +26,16 @@ enum class tls_version : std::uint8_t { v1_2, v1_3 };                    // tls-
 enum class client_auth_mode : std::uint8_t { none, optional, require };  // tls-client-auth
 enum class session_limit_policy : std::uint8_t { evict_lru, reject };    // at max-sessions-per-user
 enum class same_site_policy : std::uint8_t { strict, lax, none };        // cookie SameSite: Strict, Lax, None
+// device-address: how much of a client address a session keeps: all of it,
+// its network (IPv4 /24, IPv6 /48) or nothing.
+enum class address_privacy : std::uint8_t { full, truncated, none };
 
 std::string_view to_string(log_level v) noexcept;
 std::string_view to_string(tls_version v) noexcept;
 std::string_view to_string(client_auth_mode v) noexcept;
 std::string_view to_string(session_limit_policy v) noexcept;
 std::string_view to_string(same_site_policy v) noexcept;
+std::string_view to_string(address_privacy v) noexcept;
 
 // Where /v1/auth reads the original request from (auth-original-headers):
 // X-Original-URL and X-Original-Method (nginx sets them), or
@@ -79,6 +85,7 @@ using host_list = parsed_list<std::vector<std::string>, &parse_host_list>;
 using header_family_list = parsed_list<std::vector<header_family>, &parse_original_headers>;
 using assertion_key_list = parsed_list<std::vector<std::pair<std::string, std::string>>, &parse_assertion_keys>;
 using name_list = parsed_list<std::vector<std::string>, &parse_list>;
+using network_list = parsed_list<std::vector<ip_network>, &parse_networks>;
 
 struct http_config {
     std::string address = "127.0.0.1";                // listen address
@@ -104,6 +111,9 @@ struct http_config {
     // it, /metrics leaves the main listener. 0 = none.
     std::string ops_address = "127.0.0.1";
     std::uint16_t ops_port = 0;
+    // Peers (proxies, a login service) whose X-Forwarded-For names the
+    // client a session is opened or seen from; empty = none.
+    network_list trusted_proxies;
 };
 
 struct log_config {
@@ -177,6 +187,7 @@ struct session_config {
     std::size_t max_per_user = 0;                                         // 0 = no limit
     session_limit_policy limit_policy = session_limit_policy::evict_lru;  // reject: 409
     std::size_t metadata_max_bytes = 4096;
+    address_privacy device_address = address_privacy::truncated;
 };
 
 struct auth_config {

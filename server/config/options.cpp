@@ -188,6 +188,11 @@ const std::vector<option_def>& options() {
             SESSIOND_FIELD(std::string, http.ops_address)),
         opt("ops-port", "operations listener port (0 = none; with one, /metrics is served there only)",
             SESSIOND_FIELD(std::uint16_t, http.ops_port)),
+        opt("trusted-proxies",
+            "peers whose X-Forwarded-For names the client a session is opened or seen from (its last entry): "
+            "addresses or networks, comma-separated, such as 10.0.0.0/8,2001:db8::/32 (empty = none; the peer "
+            "itself is the client a session is opened from)",
+            SESSIOND_FIELD(network_list, http.trusted_proxies)),
         opt("io-threads", "I/O threads (0 = one per CPU the process may use: affinity mask, cgroup quota)",
             SESSIOND_FIELD(std::size_t, http.io_threads))
             .check(at_most<std::size_t>(256, "at most 256")),
@@ -328,6 +333,10 @@ const std::vector<option_def>& options() {
         opt("metadata-max-bytes", "largest session metadata, serialized (beyond: 400)",
             SESSIOND_FIELD(std::size_t, session.metadata_max_bytes))
             .check(within<std::size_t>(2, 1024 * 1024, "must be in 2..1048576")),
+        opt("device-address",
+            "what a session keeps of its client's address (shown in its device context): full, truncated (IPv4 "
+            "/24, IPv6 /48) or none",
+            SESSIOND_FIELD(address_privacy, session.device_address)),
         opt("api-keys",
             "callers: name=sha256hex:scope[,scope...] entries separated by ';' (see sessiond keygen); "
             "assertions:mint:<audience> and assertions:redeem:<audience> bind a caller to audiences",
@@ -460,6 +469,9 @@ std::string_view to_string(session_limit_policy v) noexcept {
 }
 std::string_view to_string(same_site_policy v) noexcept {
     return value_codec<same_site_policy>::name_of(v);
+}
+std::string_view to_string(address_privacy v) noexcept {
+    return value_codec<address_privacy>::name_of(v);
 }
 
 }  // namespace sessiond

@@ -128,6 +128,13 @@ struct enum_names<same_site_policy> {
     static constexpr std::string_view expected = "expected Strict, Lax or None";
 };
 
+template <>
+struct enum_names<address_privacy> {
+    static constexpr std::array<std::pair<address_privacy, std::string_view>, 3> values{
+        {{address_privacy::full, "full"}, {address_privacy::truncated, "truncated"}, {address_privacy::none, "none"}}};
+    static constexpr std::string_view expected = "expected full, truncated or none";
+};
+
 template <class E>
 requires std::is_enum_v<E> && requires {
     enum_names<E>::values;

@@ -108,8 +108,8 @@ struct assertion_signer::key {
 };
 
 bool reserved_claim(std::string_view name) noexcept {
-    static constexpr std::string_view reserved[] = {"iss", "sub", "aud",       "exp", "nbf", "iat",
-                                                    "jti", "sid", "auth_time", "cnf", "act", "scope"};
+    static constexpr std::string_view reserved[] = {"iss", "sub",       "aud", "exp", "nbf", "iat", "jti",
+                                                    "sid", "auth_time", "acr", "amr", "cnf", "act", "scope"};
     return std::find(std::begin(reserved), std::end(reserved), name) != std::end(reserved);
 }
 

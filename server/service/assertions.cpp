@@ -133,6 +133,17 @@ std::optional<minted_assertion> assertion_service::sign(const assertion_signer& 
     payload += R"(,"iat":)" + iat_text + R"(,"nbf":)" + iat_text + R"(,"exp":)" + std::to_string(exp);
     payload += R"(,"jti":")" + out.jti + '"';
     payload += R"(,"auth_time":)" + std::to_string(seconds_of(r.authenticated_at));
+    // How the user authenticated, as an ID token says it (OIDC Core 2):
+    // acr "aal1".."aal3" and the methods (RFC 8176).
+    if (r.auth.aal > 0) payload += R"(,"acr":"aal)" + std::to_string(r.auth.aal) + '"';
+    if (!r.auth.amr.empty()) {
+        payload += R"(,"amr":[)";
+        for (std::size_t i = 0; i < r.auth.amr.size(); ++i) {
+            if (i > 0) payload += ',';
+            append_quoted(payload, r.auth.amr[i]);
+        }
+        payload += ']';
+    }
     if (!settings.claims.empty()) {
         boost::system::error_code ec;
         auto metadata = json::parse(r.metadata, ec);

@@ -236,8 +236,9 @@ asio::awaitable<result<issued_session>> session_service::rotate(std::string_view
         const auto& stored = **found;
         auto issued = derived ? codec_.reissue(*keys, decoded->id, *derived) : codec_.reissue(*keys, decoded->id);
         session::secure_wipe(issued.secret);
-        auto rotated = session::rotate(stored, presented, issued.secret_hash, clock_.now(), policy_,
-                                       {request.reauthenticated, request.metadata, request.auth, request.client_address});
+        auto rotated =
+            session::rotate(stored, presented, issued.secret_hash, clock_.now(), policy_,
+                            {request.reauthenticated, request.metadata, request.auth, request.client_address});
         if (rotated.outcome == check_outcome::reuse_detected) co_await revoke_reused(stored, who);
         if (rotated.outcome == check_outcome::invalid) {
             // The previous token within its grace. With the key of the

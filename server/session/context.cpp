@@ -73,8 +73,8 @@ std::string clean_user_agent(std::string_view user_agent) {
 bool valid_name(std::string_view name, std::size_t max) noexcept {
     return !name.empty() && name.size() <= max && std::all_of(name.begin(), name.end(), [](char ch) {
         const auto c = static_cast<unsigned char>(ch);
-        return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
-               c == '_' || c == '.' || c == ':';
+        return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '_' ||
+               c == '.' || c == ':';
     });
 }
 

@@ -108,7 +108,7 @@ struct creation {
     std::string metadata = "{}";                                // JSON object text, validated by the caller
     std::optional<std::chrono::milliseconds> idle_timeout;      // default: policy
     std::optional<std::chrono::milliseconds> absolute_timeout;  // default: policy
-    device_context device = {};                                      // last_address starts as created_address
+    device_context device = {};                                 // last_address starts as created_address
     assurance auth = {};
     std::string tenant = {};
     provider_session provider = {};

@@ -22,10 +22,10 @@ using session::timestamp;
 
 namespace {
 
-constexpr std::uint8_t record_format = 2;  // unsealed
-constexpr std::uint8_t sealed_format = 3;  // sealed, one previous secret at most
-constexpr std::uint8_t chain_format = 4;   // sealed, two previous secrets or more
-constexpr std::uint8_t context_format = 5; // sealed, with a session context (device, assurance, tenant, provider)
+constexpr std::uint8_t record_format = 2;   // unsealed
+constexpr std::uint8_t sealed_format = 3;   // sealed, one previous secret at most
+constexpr std::uint8_t chain_format = 4;    // sealed, two previous secrets or more
+constexpr std::uint8_t context_format = 5;  // sealed, with a session context (device, assurance, tenant, provider)
 constexpr std::uint8_t newest_format = context_format;
 constexpr std::uint8_t flag_rotated = 1, flag_previous = 2, known_flags = flag_rotated | flag_previous;
 // Format 5's context parts, each present when its bit is set.
@@ -200,7 +200,8 @@ void put_context(std::string& out, const session_record& r) {
     if (parts & part_auth) {
         out.push_back(static_cast<char>(r.auth.aal));
         put_varint(out, r.auth.amr.size());
-        for (const auto& m : r.auth.amr) put_string(out, m);
+        for (const auto& m : r.auth.amr)
+            put_string(out, m);
     }
     if (parts & part_tenant) put_string(out, r.tenant);
     if (parts & part_provider) {
@@ -276,7 +277,8 @@ bool read_context(reader& in, session_record& r) {
         if (r.auth.aal > session::max_aal) in.fail();
         const std::uint64_t n = in.varint();
         if (n > session::max_amr_values) in.fail();
-        for (std::uint64_t i = 0; i < n && !in.bad(); ++i) r.auth.amr.push_back(in.string(1, session::max_amr_size));
+        for (std::uint64_t i = 0; i < n && !in.bad(); ++i)
+            r.auth.amr.push_back(in.string(1, session::max_amr_size));
         if (r.auth.empty()) in.fail();
     }
     if (parts & part_tenant) r.tenant = in.string(1, session::max_tenant_size);

@@ -162,7 +162,7 @@ TEST_CASE("assertions: minted, verified by PyJWT and jose, redeemed once", "[ass
     key_files keys;
     contract_target t(store, assertion_flags(keys));
 
-    auto created = t.create("alice", R"("metadata":{"role":"admin","tenant":"t1"})");
+    auto created = t.create("alice", R"("metadata":{"role":"admin","tenant":"t1"},"aal":2,"amr":["pwd","otp"])");
     REQUIRE(created.status == 201);
     const auto token = str(created.json, "token");
     const auto sid = std::string(session_of(created).at("id").as_string());
@@ -202,6 +202,8 @@ TEST_CASE("assertions: minted, verified by PyJWT and jose, redeemed once", "[ass
     CHECK(claims.at("jti").as_string().size() == 22);  // 128 random bits
     CHECK(text(claims.at("jti")) == text(m.json.at("jti")));
     CHECK(std::abs(claims.at("auth_time").as_int64() - claims.at("iat").as_int64()) <= 2);
+    CHECK(text(claims.at("acr")) == "aal2");
+    CHECK(claims.at("amr") == json::parse(R"(["pwd","otp"])"));
     CHECK(str(m.json, "expires_at").size() == 24);
 
     for (const auto& [library, v] : verify_independently(t, jwt, "files")) {

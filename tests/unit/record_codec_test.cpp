@@ -455,7 +455,8 @@ TEST_CASE("a record with a context is sealed as format 5 and opens whole; withou
         INFO("byte " << i);
         CHECK(sealer.open(changed, name, r.id).error() == record_errc::forged);
     }
-    for (std::size_t n = 0; n < sealed.size(); ++n) CHECK_FALSE(sealer.open(sealed.substr(0, n), name, r.id));
+    for (std::size_t n = 0; n < sealed.size(); ++n)
+        CHECK_FALSE(sealer.open(sealed.substr(0, n), name, r.id));
 }
 
 TEST_CASE("record-format 4 keeps no context, so instances of the version before read every record") {
