@@ -119,16 +119,6 @@ const metrics::callback_family build_info{"sessiond_build_info", "The running ve
                                               return std::vector<sample>{{"version=\"" SESSIOND_VERSION "\"", 1}};
                                           }};
 
-// The reload outcomes, counted by reload.cpp through metrics::get(), which
-// the constructor points at these.
-constexpr std::array<std::string_view, 2> outcomes = {"ok", "failed"};
-const metrics::counter_family config_reloads{
-    "sessiond_config_reloads_total",
-    "Configuration reloads (SIGHUP), by result: a failed one keeps the configuration in use.", type::counter, "result",
-    outcomes};
-const metrics::counter_family tls_reloads{
-    "sessiond_tls_reloads_total", "Certificate reloads (SIGHUP), by result: a failed one keeps the old certificate.",
-    type::counter, "result", outcomes};
 }  // namespace
 
 ops_metrics::ops_metrics(const io_threads& io)
@@ -163,12 +153,6 @@ ops_metrics::ops_metrics(const io_threads& io)
                        const auto not_after = io.tls->certificate().not_after;
                        return one(static_cast<double>(
                            std::chrono::duration_cast<std::chrono::seconds>(not_after.time_since_epoch()).count()));
-                   }} {
-    auto& reloads = metrics::get();
-    reloads.config_reloads.slot = config_reloads.slot(0);
-    reloads.config_reloads_failed.slot = config_reloads.slot(1);
-    reloads.tls_reloads.slot = tls_reloads.slot(0);
-    reloads.tls_reloads_failed.slot = tls_reloads.slot(1);
-}
+                   }} {}
 
 }  // namespace sessiond::app

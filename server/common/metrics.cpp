@@ -205,9 +205,4 @@ std::vector<std::string> registered() {
     return out;
 }
 
-reload_counts& get() noexcept {
-    static reload_counts counts;
-    return counts;
-}
-
 }  // namespace sessiond::metrics

@@ -164,16 +164,4 @@ std::string render();
 // The names of the families registered, in that order.
 std::vector<std::string> registered();
 
-// The reload outcomes app/reload.cpp counts as metrics::get().config_reloads
-// and so on. Their family is app's (app/ops_metrics.cpp), which points these
-// at its series when registered; until then they count in slot 0.
-struct series_ref {
-    std::size_t slot = 0;
-    void inc(std::uint64_t n = 1) const noexcept { this_thread_shard().slots[slot].inc(n); }
-};
-struct reload_counts {
-    series_ref config_reloads, config_reloads_failed, tls_reloads, tls_reloads_failed;
-};
-reload_counts& get() noexcept;
-
 }  // namespace sessiond::metrics
