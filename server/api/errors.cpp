@@ -129,7 +129,7 @@ void set_failure(http::request_context& ctx, const boost::system::error_code& ec
         // exist, whether the id behind a token is live, or whether an
         // outdated token's session is still there is no caller's business.
         // The metric and the debug line keep the reason.
-        metrics::count_refusal(*f.refusal);
+        metrics::tokens_refused.local(*f.refusal).inc();
         log::debug("session token refused", {{"reason", ec.message()}, {"request_id", ctx.request_id}});
     }
     http::set_problem(ctx.res, f.problem, detail.empty() ? std::string_view(f.detail) : detail, ctx.request_id);

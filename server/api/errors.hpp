@@ -13,7 +13,7 @@
 #include <string_view>
 
 #include "common/error.hpp"
-#include "common/metrics.hpp"
+#include "api/api_metrics.hpp"
 #include "http/router.hpp"
 #include "session/rules.hpp"
 

@@ -2,7 +2,6 @@
 
 #include "common/metrics.hpp"
 #include "http/problem.hpp"
-#include "log/log.hpp"
 
 namespace sessiond::api {
 
@@ -29,22 +28,10 @@ void add_ops_routes(http::router& routes, const ops_probes& probes) {
         },
         probe);
     if (!probes.metrics) return;
-    routes.add(http::verb::get, "/metrics", [probes](http::request_context& ctx) -> boost::asio::awaitable<void> {
+    routes.add(http::verb::get, "/metrics", [](http::request_context& ctx) -> boost::asio::awaitable<void> {
         ctx.res.result(http::status::ok);
         ctx.res.set(http::field::content_type, "text/plain; version=0.0.4; charset=utf-8");
-        auto text = metrics::render(probes.open_connections(), probes.store_ready(),
-                                    probes.extra_metrics ? probes.extra_metrics() : std::string());
-        const auto lost = log::dropped();
-        text +=
-            "# HELP sessiond_log_lines_dropped_total Log lines lost: pushed out of a full queue, or not written.\n"
-            "# TYPE sessiond_log_lines_dropped_total counter\n";
-        text += "sessiond_log_lines_dropped_total{queue=\"access\",reason=\"queue_full\"} " +
-                std::to_string(lost.access_queue) + "\n";
-        text += "sessiond_log_lines_dropped_total{queue=\"events\",reason=\"queue_full\"} " +
-                std::to_string(lost.events_queue) + "\n";
-        text += "sessiond_log_lines_dropped_total{queue=\"any\",reason=\"write_failed\"} " +
-                std::to_string(lost.write_failed) + "\n";
-        ctx.res.body() = std::move(text);
+        ctx.res.body() = metrics::render();
         co_return;
     });
 }

@@ -3,9 +3,7 @@
 // /readyz while the session store can be reached, /metrics in the
 // Prometheus text format.
 
-#include <cstdint>
 #include <functional>
-#include <string>
 
 #include "http/router.hpp"
 
@@ -13,9 +11,6 @@ namespace sessiond::api {
 
 struct ops_probes {
     std::function<bool()> store_ready;
-    std::function<std::uint64_t()> open_connections;
-    // More metric families (the Redis topology, the TLS certificate); may be empty.
-    std::function<std::string()> extra_metrics;
     // Serve /metrics here (false when an operations listener has it).
     bool metrics = true;
 };

@@ -6,6 +6,7 @@
 #include <string>
 
 #include "app/listeners.hpp"
+#include "app/ops_metrics.hpp"
 #include "app/reload.hpp"
 #include "app/settings.hpp"
 #include "app/signals.hpp"
@@ -89,6 +90,7 @@ int run(config& cfg, const config_source& reread) {
     }
     io.http_cfg = app::connection_limits(cfg, prepared.redis_cfg, threads);
     app::add_servers(io);
+    const app::ops_metrics scraped(io);
     const auto ports = app::listen(io);
     if (!ports) {
         log::shutdown();

@@ -4,7 +4,6 @@
 #include <exception>
 
 #include "api/health.hpp"
-#include "app/ops_metrics.hpp"
 #include "common/fd_limit.hpp"
 #include "log/log.hpp"
 
@@ -42,9 +41,7 @@ http_config connection_limits(const config& cfg, const std::optional<redis::conf
 void add_servers(io_threads& io) {
     const config& cfg = io.cfg;
     const bool ops_listener = cfg.http.ops_port != 0;
-    const api::ops_probes probes{[&io] { return io.store_ready(); },
-                                 [&io] { return static_cast<std::uint64_t>(io.open_connections.load()); },
-                                 [&io] { return ops_metrics(io.workers, io.tls.get()); }, !ops_listener};
+    const api::ops_probes probes{[&io] { return io.store_ready(); }, !ops_listener};
     const server_parts parts{io.http_cfg, cfg.log.access_log, io.open_connections, io.per_client, io.tls};
     for (auto& w : io.workers)
         add_server(*w, probes, parts);

@@ -17,6 +17,17 @@ namespace sessiond::app {
 
 namespace {
 
+// The reload outcomes, by result.
+constexpr std::array<std::string_view, 2> outcomes = {"ok", "failed"};
+constexpr std::size_t ok = 0, failed = 1;
+const metrics::counter_family config_reloads{
+    "sessiond_config_reloads_total",
+    "Configuration reloads (SIGHUP), by result: a failed one keeps the configuration in use.", metrics::type::counter,
+    "result", outcomes};
+const metrics::counter_family tls_reloads{
+    "sessiond_tls_reloads_total", "Certificate reloads (SIGHUP), by result: a failed one keeps the old certificate.",
+    metrics::type::counter, "result", outcomes};
+
 // A configuration read again and checked in full, not yet applied.
 struct checked_reload {
     config next;
@@ -61,7 +72,7 @@ void log_reloaded(const reload_target& t, const checked_reload& c,
                {"assertion_kids", assertion_kids(c.fresh.assertions.get())},
                {"log_level", to_string(c.next.log.level)}});
     if (certificate) {
-        metrics::get().tls_reloads.inc();
+        tls_reloads.local(ok).inc();
         log::info("TLS certificate reloaded",
                   {{"subject", certificate->subject},
                    {"not_after_unix", static_cast<std::int64_t>(std::chrono::duration_cast<std::chrono::seconds>(
@@ -116,10 +127,10 @@ void reload(const reload_target& t) {
 void reload_on_signal(const reload_target& target) {
     try {
         reload(target);
-        metrics::get().config_reloads.inc();
+        config_reloads.local(ok).inc();
     } catch (const std::exception& e) {
-        metrics::get().config_reloads_failed.inc();
-        if (target.tls) metrics::get().tls_reloads_failed.inc();
+        config_reloads.local(failed).inc();
+        if (target.tls) tls_reloads.local(failed).inc();
         log::error("SIGHUP received: reload failed, the configuration in use stays",
                    {{"error", std::string_view(e.what())}});
     }

@@ -4,9 +4,15 @@
 
 namespace sessiond {
 
+namespace {
+const metrics::counter_family exceptions_contained{
+    "sessiond_exceptions_contained_total",
+    "Exceptions that escaped a detached coroutine or handler: logged, the work restarted or ended."};
+}  // namespace
+
 std::string contain_exception(const std::exception_ptr& e) noexcept {
     if (!e) return {};
-    metrics::get().exceptions_contained.inc();
+    exceptions_contained.inc();
     try {
         try {
             std::rethrow_exception(e);

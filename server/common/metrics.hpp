@@ -1,15 +1,26 @@
 #pragma once
-// Process-wide counters in the Prometheus text format, kept per thread: each
-// thread that counts gets its own shard, on cache lines of its own, so an
-// increment on the request path is a plain load and store that never
-// contends with another I/O thread. render() sums the shards.
+// Metrics in the Prometheus text format. A family (name, help, type, a label
+// with its values, histogram bounds) is an object at namespace scope in the
+// layer that counts it (http/http_metrics.hpp, store/store_metrics.hpp, …);
+// constructing it registers it and reserves its slots in every thread's
+// shard. Each thread that counts gets a shard of its own, on cache lines of
+// its own, so an increment on the request path is a plain load and store on
+// the calling thread's shard: no shared atomic, no lock, no lookup by name.
+// render() walks the families and sums the shards; a value read when
+// scraped is a callback_family, rendered the same way.
 
 #include <array>
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <span>
 #include <string>
 #include <string_view>
+#include <type_traits>
+#include <vector>
 
 namespace sessiond::metrics {
 
@@ -25,162 +36,132 @@ struct counter {
     std::uint64_t get() const noexcept { return value.load(std::memory_order_relaxed); }
 };
 
-// Request latency buckets in microseconds (upper bounds), cumulative on output.
-inline constexpr std::array<std::uint64_t, 12> latency_bounds_us = {
-    100, 250, 500, 1000, 2500, 5000, 10'000, 25'000, 100'000, 250'000, 1'000'000, 5'000'000};
-
-// Redis operation latency buckets in microseconds (upper bounds).
-inline constexpr std::array<std::uint64_t, 11> redis_bounds_us = {50,    100,    250,    500,     1000,     2500,
-                                                                  5'000, 10'000, 50'000, 250'000, 1'000'000};
-
-// Request latency is kept per route template: routes are registered once
-// (register_route, by the router as routes are added), at most max_routes;
-// slot 0 is every request no registered route matched.
-inline constexpr std::size_t max_routes = 32;
-
-// What the Redis store asks of Redis, one label each.
-enum class redis_op : std::size_t { get, create, replace, remove, list, remove_user, check_index_key, claim, count_ };
-inline constexpr std::size_t redis_op_count = static_cast<std::size_t>(redis_op::count_);
-
-// Why a Redis operation failed.
-enum class redis_failure : std::size_t {
-    timeout,          // no reply within redis-command-timeout
-    connection_lost,  // the connection failed with the command on it
-    not_connected,    // no connection ready to take it
-    busy,             // redis-max-in-flight reached
-    unacknowledged,   // WAIT: not enough replicas in time
-    error_reply,      // Redis answered a failover's error (READONLY, LOADING, TRYAGAIN, …)
-    oom,              // Redis refused: out of memory (OOM)
-    noperm,           // Redis refused: the ACL user lacks a permission (NOPERM)
-    rejected,         // Redis refused the command otherwise (ERR, WRONGTYPE, …)
-    protocol,         // a reply sessiond cannot read
-    count_
-};
-inline constexpr std::size_t redis_failure_count = static_cast<std::size_t>(redis_failure::count_);
-
-// Invalidation delay buckets in microseconds (upper bounds): from a write sent
-// by this instance to Redis' invalidation of its key arriving.
-inline constexpr std::array<std::uint64_t, 10> invalidation_bounds_us = {100,   250,    500,    1000,    2500,
-                                                                         5'000, 10'000, 25'000, 100'000, 1'000'000};
-
-// Why a presented session token was refused (401 invalid_session). A caller
-// gets one neutral detail for all of them; operators tell them apart here.
-enum class token_refusal : std::size_t {
-    malformed,        // length, encoding, version or prefix
-    unknown_key,      // key id not accepted
-    bad_tag,          // forged or mangled
-    unknown_session,  // no live session under the id (unknown, expired, revoked)
-    wrong_secret,     // the id is live, the secret is neither current nor previous
-    expired,          // idle or absolute expiry reached
-    reuse,            // a rotated token after its grace: the session was revoked
-    not_current,      // a previous token presented to rotate
-    count_
-};
-inline constexpr std::size_t token_refusal_count = static_cast<std::size_t>(token_refusal::count_);
-
-// Why a signed assertion was refused at redemption (401 invalid_assertion,
-// or 409 assertion_used).
-enum class assertion_refusal : std::size_t {
-    malformed,      // not a compact JWS of JSON objects, or a claim missing or mistyped
-    algorithm,      // alg none, HS*, or not the alg of the key named
-    unknown_key,    // kid not in the key set
-    signature,      // the signature does not verify
-    issuer,         // iss is not this deployment's
-    audience,       // aud is not the redeemer's
-    expired,        // exp passed
-    not_yet_valid,  // nbf or iat in the future
-    session,        // the session is gone, expired, or another user's
-    used,           // redeemed before
-    count_
-};
-inline constexpr std::size_t assertion_refusal_count = static_cast<std::size_t>(assertion_refusal::count_);
-
 // A cache line on the x86-64 and AArch64 machines sessiond runs on (GCC warns
 // that std::hardware_destructive_interference_size may change between versions).
 inline constexpr std::size_t cache_line = 64;
 
-// One thread's counts.
+// The slots of a shard. The families together may not take more: the one
+// that would is refused when constructed (std::length_error, at start-up).
+inline constexpr std::size_t max_slots = 1024;
+
+// One thread's counts, a slot per series (a histogram series takes one per
+// bucket and one for its sum). Slot 0 belongs to no family.
 struct alignas(cache_line) shard {
-    std::array<counter, 6> responses_by_class;  // 1xx..5xx, index = status / 100
-    std::array<std::array<counter, latency_bounds_us.size() + 1>, max_routes> latency_buckets;  // [route slot]
-    std::array<counter, max_routes> latency_sum_us;
-    std::array<counter, token_refusal_count> tokens_refused;          // index = token_refusal
-    std::array<counter, assertion_refusal_count> assertions_refused;  // index = assertion_refusal
-    std::array<counter, invalidation_bounds_us.size() + 1> invalidation_delay_buckets;
-    std::array<std::array<counter, redis_bounds_us.size() + 1>, redis_op_count> redis_buckets;  // [redis_op]
-    std::array<counter, redis_op_count> redis_sum_us;
-    std::array<counter, redis_failure_count> redis_failures;  // index = redis_failure
-    counter connections_accepted;
-    counter connections_refused;
-    counter connections_reclaimed;  // idle keep-alive connections closed to make room
-    counter sessions_created;
-    counter sessions_rotated;
-    counter sessions_revoked;
-    counter sessions_evicted;
-    counter validations_ok;
-    counter validations_rejected;
-    counter reuse_detected;
-    counter reuse_revocations_failed;  // a reused token's session could not be removed
-    counter touches_skipped;           // a due touch lost every compare-and-set attempt
-    counter rotation_conflicts;        // a rotation's compare-and-set lost to another write (retried)
-    counter store_errors;
-    counter store_full;                   // creates refused by a full embedded store
-    counter exceptions_contained;         // escaped a detached coroutine or handler, logged, the work went on
-    counter rotations_replayed;           // retries of a written rotation answered with its token
-    counter records_forged;               // stored records refused: seal wrong, malformed, user outside the bucket
-    counter records_unsigned;             // format-2 (unsealed) records refused
-    counter records_unsigned_read;        // format-2 records read while accepted (a rolling upgrade)
-    counter records_unreadable;           // records of a newer format than this version reads
-    counter redis_failovers;              // the primary named by the sentinels changed
-    counter redis_moves;                  // MOVED redirects followed
-    counter redis_asks;                   // ASK redirects followed
-    counter redis_redirects_refused;      // MOVED/ASK to an address that is not a cluster member
-    counter redis_cluster_retries;        // TRYAGAIN, CLUSTERDOWN, LOADING retried after a pause
-    counter redis_topology_refreshes;     // slot maps or primaries asked for
-    counter redis_writes_unacknowledged;  // WAIT: a write not acknowledged by enough replicas in time
-    counter tls_handshakes_failed;        // HTTPS connections that ended in their handshake
-    counter tls_reloads;                  // certificate reloads that took effect
-    counter tls_reloads_failed;           // certificate reloads refused (the old one stays)
-    counter invalidation_delay_sum_us;
-    counter cache_hits;             // validations answered from the validation cache
-    counter cache_misses;           // validations that read Redis while the cache could be used
-    counter cache_blind;            // validations that read Redis because invalidation was not established or fresh
-    counter cache_invalidations;    // invalidations received for session keys
-    counter cache_flushes;          // every entry dropped (link lost, topology change, Redis flushed)
-    counter cache_entries;          // gauge: this thread's entries
-    counter cache_tracking;         // gauge: 1 while this thread's invalidation links are established
-    counter redis_reconnects;       // Redis connections made again after one failed
-    counter redis_in_flight;        // gauge: Redis operations of this thread awaiting their reply
-    counter config_reloads;         // SIGHUP reloads that took effect
-    counter config_reloads_failed;  // SIGHUP reloads refused (the configuration in use stays)
-    counter assertions_minted;      // signed assertions issued (mint and forward auth)
-    counter assertions_redeemed;    // assertions redeemed (first use)
-    // A new counter goes here, and into single_counters in metrics.cpp.
+    std::array<counter, max_slots> slots;
 };
 
 // The calling thread's shard (registered on its first use; it counts on
 // after the thread ends, and a later thread reuses it).
-shard& get();
+shard& this_thread_shard() noexcept;
 
-// The slot of a route template (any thread; at start-up): 0 when all are taken.
-std::size_t register_route(std::string_view route_template);
-// The slot a registered route has, else 0.
-std::size_t route_slot(std::string_view route_template) noexcept;
+enum class type { counter, gauge, histogram };
 
-void observe_request(unsigned status, std::uint64_t duration_us, std::string_view route = {}) noexcept;
-void observe_redis(redis_op op, std::uint64_t duration_us) noexcept;
-void count_redis_failure(redis_failure why) noexcept;
-void count_refusal(token_refusal why) noexcept;
-void count_refusal(assertion_refusal why) noexcept;
-void observe_invalidation_delay(std::uint64_t duration_us) noexcept;
+// What a family is. The strings are literals (or otherwise outlive it).
+struct descriptor {
+    std::string_view name;  // sessiond_…, with _total on counters and base units
+    std::string_view help;
+    metrics::type type = type::counter;
+    std::string_view label = {};  // the label's name; empty: a single series
+    // The label's values, one series each (a few fixed values: never a user
+    // id, a session id or a raw path).
+    std::span<const std::string_view> values = {};
+    // A histogram's bucket upper bounds in microseconds; it renders seconds.
+    std::span<const std::uint64_t> bounds_us = {};
+};
 
-// The process_* families Prometheus' client libraries export (resident and
-// virtual memory, open and maximum descriptors, CPU seconds, start time),
-// read from /proc; empty where /proc cannot be read.
-std::string process_metrics();
+// A registered family and its slots. Registration checks that the name is
+// new and the slots fit (std::invalid_argument, std::length_error).
+class family {
+public:
+    family(const family&) = delete;
+    family& operator=(const family&) = delete;
+    virtual ~family();
 
-// The exposition text, with gauges supplied by the caller; `extra` (whole
-// metric families in the text format) is appended.
-std::string render(std::uint64_t open_connections, bool store_ready, std::string_view extra = {});
+    const descriptor& describe() const noexcept { return d_; }
+    // A series' first slot (series = the label value's position).
+    std::size_t slot(std::size_t series = 0) const noexcept { return first_ + series * per_series_; }
+    std::size_t slots_per_series() const noexcept { return per_series_; }
+    // The series rendered: the values known so far.
+    std::size_t series() const noexcept { return count_.load(std::memory_order_acquire); }
+    const std::string& value(std::size_t series) const noexcept { return values_[series]; }
+
+    // A label value added after the fixed ones (any thread; at start-up):
+    // its series, the same for a value added again, 0 when all are taken.
+    std::size_t add_value(std::string_view value);
+    // The series of a value, else 0.
+    std::size_t find_value(std::string_view value) const noexcept;
+
+protected:
+    // `reserved`: the series kept for values added later (add_value),
+    // besides the fixed ones; slots_per_series: 0 reserves none.
+    family(descriptor d, std::size_t slots_per_series, std::size_t reserved = 0);
+
+private:
+    descriptor d_;
+    std::size_t per_series_;
+    std::size_t first_ = 0;
+    std::vector<std::string> values_;
+    std::atomic<std::size_t> count_;
+    std::mutex adding_;
+};
+
+// A counter, or a gauge kept per thread (its shards' values summed): one
+// series, or one per value of its label.
+class counter_family : public family {
+public:
+    counter_family(std::string_view name, std::string_view help, metrics::type t = type::counter,
+                   std::string_view label = {}, std::span<const std::string_view> values = {})
+        : family({name, help, t, label, values}, 1) {}
+
+    // The calling thread's count of a series.
+    counter& local(std::size_t series = 0) const noexcept { return this_thread_shard().slots[slot(series)]; }
+    // Of the series of an enum's value (the values in the enum's order).
+    template <class E>
+    requires std::is_enum_v<E> counter& local(E value) const noexcept {
+        const auto i = static_cast<std::size_t>(value);
+        return local(i < series() ? i : series() - 1);
+    }
+    void inc(std::uint64_t n = 1) const noexcept { local().inc(n); }
+    void set(std::uint64_t v) const noexcept { local().set(v); }
+    void dec() const noexcept { local().dec(); }
+};
+
+// A histogram of durations: observed in microseconds, rendered in seconds.
+// `reserved` series are kept for label values added later (add_value).
+class histogram_family : public family {
+public:
+    histogram_family(std::string_view name, std::string_view help, std::span<const std::uint64_t> bounds_us,
+                     std::string_view label = {}, std::span<const std::string_view> values = {},
+                     std::size_t reserved = 0)
+        : family({name, help, type::histogram, label, values, bounds_us}, bounds_us.size() + 2, reserved) {}
+
+    void observe(std::uint64_t duration_us, std::size_t series = 0) const noexcept;
+};
+
+// One sample of a callback family: its labels (`a="x",b="y"`, or empty) and value.
+struct sample {
+    std::string labels;
+    double value = 0;
+};
+
+// A family whose samples are read when scraped (the topology, the
+// certificate, the process): no slots; rendered only when it has samples.
+class callback_family : public family {
+public:
+    using collect = std::function<std::vector<sample>()>;
+    callback_family(std::string_view name, std::string_view help, metrics::type t, collect fn)
+        : family({name, help, t}, 0), collect_(std::move(fn)) {}
+
+    std::vector<sample> samples() const { return collect_(); }
+
+private:
+    collect collect_;
+};
+
+// The exposition text of every family, in the order of their names.
+std::string render();
+
+// The names of the families registered, in that order.
+std::vector<std::string> registered();
 
 }  // namespace sessiond::metrics

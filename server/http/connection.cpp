@@ -14,7 +14,7 @@
 #include <string>
 #include <utility>
 
-#include "common/metrics.hpp"
+#include "http/http_metrics.hpp"
 #include "http/connection.hpp"
 #include "http/exchange.hpp"
 #include "http/problem.hpp"
@@ -229,7 +229,7 @@ asio::awaitable<void> server::serve(std::shared_ptr<connection> c) {
     c->expires_after(c->reserved ? std::min(cfg_.read_timeout, probe_timeout) : cfg_.read_timeout);
     auto [ec] = co_await stream.async_handshake(asio::ssl::stream_base::server, use_tuple);
     if (ec) {
-        metrics::get().tls_handshakes_failed.inc();
+        metrics::tls_handshakes_failed.inc();
         log::debug("tls handshake failed", {{"error", ec.message()}});
         beast::error_code ignored;
         c->socket.close(ignored);
@@ -244,7 +244,7 @@ asio::awaitable<void> server::handle(request& req, response& res, std::string_vi
                                      const connection& c) {
     if (c.reserved && !(m.target && m.options->probe)) {
         // A connection beyond the limits is there for health probes only.
-        metrics::get().connections_refused.inc();
+        metrics::connections_refused.inc();
         res.set(field::retry_after, "1");
         set_problem(res, sessiond::error::too_many_connections, "connection limit reached, retry later", rid);
         co_return;

@@ -11,7 +11,7 @@
 #include <chrono>
 #include <utility>
 
-#include "common/metrics.hpp"
+#include "http/http_metrics.hpp"
 #include "http/connection.hpp"
 #include "http/exchange.hpp"
 #include "log/contained.hpp"
@@ -131,7 +131,7 @@ void server::admit(tcp::socket socket) {
     bool reserved = over && reserve_admits(client);
     if (over && !reserved) {
         if (slot) per_client_.remove(*slot);
-        metrics::get().connections_refused.inc();
+        metrics::connections_refused.inc();
         refuse(std::move(socket));
         return;
     }
@@ -144,7 +144,7 @@ void server::admit(tcp::socket socket) {
     connections_.emplace(c.get(), c);
     active_.store(active_.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
     open_connections_.fetch_add(1, std::memory_order_relaxed);
-    metrics::get().connections_accepted.inc();
+    metrics::connections_accepted.inc();
     auto* raw = c.get();
     asio::co_spawn(ioc_, serve(std::move(c)), [this, raw](const std::exception_ptr& e) {
         if (!e) return;
@@ -169,7 +169,7 @@ bool server::reclaim_idle() {
         if (c->reserved || c->socket.available(ec) > 0 || ec) continue;
         set_idle(*c, false);
         c->socket.close(ec);  // its read ends (aborted), its coroutine releases the slot
-        metrics::get().connections_reclaimed.inc();
+        metrics::connections_reclaimed.inc();
         return true;
     }
     return false;

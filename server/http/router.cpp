@@ -2,7 +2,7 @@
 
 #include <stdexcept>
 
-#include "common/metrics.hpp"
+#include "http/http_metrics.hpp"
 
 namespace sessiond::http {
 

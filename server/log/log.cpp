@@ -13,6 +13,9 @@
 #include <cerrno>
 #include <chrono>
 #include <mutex>
+#include <vector>
+
+#include "common/metrics.hpp"
 
 namespace sessiond::log {
 
@@ -153,6 +156,18 @@ drop_counts dropped() noexcept {
     out.write_failed = g_write_failed.load(std::memory_order_relaxed);
     return out;
 }
+
+namespace {
+const metrics::callback_family lines_dropped{
+    "sessiond_log_lines_dropped_total", "Log lines lost: pushed out of a full queue, or not written.",
+    metrics::type::counter, [] {
+        const auto lost = dropped();
+        return std::vector<metrics::sample>{
+            {R"(queue="access",reason="queue_full")", static_cast<double>(lost.access_queue)},
+            {R"(queue="events",reason="queue_full")", static_cast<double>(lost.events_queue)},
+            {R"(queue="any",reason="write_failed")", static_cast<double>(lost.write_failed)}};
+    }};
+}  // namespace
 
 bool enabled(spdlog::level::level_enum level) {
     auto* l = g.events ? g.events.get() : spdlog::default_logger_raw();

@@ -5,7 +5,7 @@
 
 #include <boost/asio/post.hpp>
 
-#include "common/metrics.hpp"
+#include "redis/redis_metrics.hpp"
 #include "redis/error.hpp"
 
 namespace sessiond::redis {
@@ -246,7 +246,7 @@ void cluster_router::on_reply(op&& o, const error_code& ec, reply&& r) {
             // Not a node the cluster's map lists: ask for the members again
             // before sending anything (AUTH, a client certificate) there.
             if (unverified_.size() >= max_unverified) {
-                metrics::get().redis_redirects_refused.inc();
+                metrics::redis_redirects_refused.inc();
                 return o.done.complete(make_error_code(error::redirect_refused), std::move(r), ioc_.get_executor());
             }
             want_refresh_ = true;
@@ -259,7 +259,7 @@ void cluster_router::on_reply(op&& o, const error_code& ec, reply&& r) {
         const auto delay = std::min(max_retry_delay, first_retry_delay * (1 << o.retries));
         if (clock::now() + delay < o.deadline) {
             ++o.retries;
-            metrics::get().redis_cluster_retries.inc();
+            metrics::redis_cluster_retries.inc();
             if (ec == error::clusterdown) want_refresh_ = true;
             auto timer = std::make_shared<asio::steady_timer>(ioc_, delay);
             timer->async_wait([timer, o = std::move(o)](const error_code&) mutable {
@@ -276,12 +276,12 @@ void cluster_router::on_reply(op&& o, const error_code& ec, reply&& r) {
 
 void cluster_router::follow(op&& o, const redirect& to) {
     if (to.ask) {
-        metrics::get().redis_asks.inc();
+        metrics::redis_redirects.local(metrics::redis_redirect::ask).inc();
         o.asking = true;
         o.ask_to = to.where;
         note_import_target(to.where);
     } else {
-        metrics::get().redis_moves.inc();
+        metrics::redis_redirects.local(metrics::redis_redirect::moved).inc();
         node* owner = &node_at(to.where);
         const bool moved = std::exchange(slots_[to.slot], owner) != owner;
         want_refresh_ = true;
@@ -298,7 +298,7 @@ void cluster_router::settle_unverified() {
             follow(std::move(u.o), u.to);
             continue;
         }
-        metrics::get().redis_redirects_refused.inc();
+        metrics::redis_redirects_refused.inc();
         // Once a second at most: a node that keeps naming a foreign
         // address must not flood the log (the metric counts every one).
         const auto now = clock::now();
@@ -341,7 +341,7 @@ void cluster_router::refresh() {
     want_refresh_ = false;
     refresh_in_flight_ = true;
     const auto gen = ++refresh_gen_;
-    metrics::get().redis_topology_refreshes.inc();
+    metrics::redis_topology_refreshes.inc();
     static const command slots_command = command::keyless("CLUSTER", "SLOTS");
     static const command nodes_command = command::keyless("CLUSTER", "NODES");
     auto answers = std::make_shared<refresh_answers>();

@@ -11,7 +11,7 @@
 
 #include "common/coarse_clock.hpp"
 #include "common/contained.hpp"
-#include "common/metrics.hpp"
+#include "redis/redis_metrics.hpp"
 #include "redis/error.hpp"
 
 namespace sessiond::redis {
@@ -227,7 +227,7 @@ void connection::become_ready() {
     last_error_.clear();
     ready_.store(true, std::memory_order_release);
     was_up_ = true;
-    if (std::exchange(ever_ready_, true)) metrics::get().redis_reconnects.inc();
+    if (std::exchange(ever_ready_, true)) metrics::redis_reconnects.inc();
     log(log_level::info, "redis connection ready",
         {{"connection", index_}, {"host", where_.host}, {"port", where_.port}});
     notify("redis observer", [this](connection_observer& o) { o.on_ready(*this); });

@@ -6,7 +6,7 @@
 
 #include <boost/system/error_code.hpp>
 
-#include "common/metrics.hpp"
+#include "redis/redis_metrics.hpp"
 
 namespace sessiond::redis {
 

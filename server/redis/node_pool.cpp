@@ -3,7 +3,7 @@
 #include <functional>
 
 #include "common/coarse_clock.hpp"
-#include "common/metrics.hpp"
+#include "redis/redis_metrics.hpp"
 #include "redis/error.hpp"
 
 namespace sessiond::redis {
@@ -95,7 +95,7 @@ boost::system::error_code node_pool::submit_durable(connection& c, const command
         // Not acknowledged in time, or not known to be (WAIT refused, the
         // connection lost): the write may be undone by a failover.
         if (ec || !acks.is_integer() || acks.integer() < replicas) {
-            metrics::get().redis_writes_unacknowledged.inc();
+            metrics::redis_writes_unacknowledged.inc();
             return done.complete(make_error_code(error::not_acknowledged), std::move(w->r), ex);
         }
         done.complete({}, std::move(w->r), ex);

@@ -4,7 +4,7 @@
 
 #include <boost/asio/post.hpp>
 
-#include "common/metrics.hpp"
+#include "redis/redis_metrics.hpp"
 #include "redis/error.hpp"
 
 namespace sessiond::redis {
@@ -110,7 +110,7 @@ void sentinel_router::lookup() {
     last_lookup_ = now;
     want_lookup_ = false;
     lookup_in_flight_ = true;
-    metrics::get().redis_topology_refreshes.inc();
+    metrics::redis_topology_refreshes.inc();
     const command ask = command::keyless("SENTINEL", "get-master-addr-by-name", data_->cfg.master_name);
     std::weak_ptr<sentinel_router> weak = shared_from_this();
     detail::completion done([weak, gen = sentinel_gen_](const error_code& ec, const reply& r) {
@@ -150,7 +150,7 @@ void sentinel_router::use_primary(const endpoint& where, std::string_view why) {
     if (primary_ && where == primary_at_) return;
     const std::string to = to_string(where);
     if (primary_) {
-        metrics::get().redis_failovers.inc();
+        metrics::redis_failovers.inc();
         const std::string from = to_string(primary_at_);
         emit(data_->cfg.log, log_level::warn, "redis primary changed", {{"from", from}, {"to", to}, {"by", why}});
         // Commands in flight there get their answers (a demoted node refuses

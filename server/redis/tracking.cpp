@@ -4,7 +4,7 @@
 #include <string>
 #include <utility>
 
-#include "common/metrics.hpp"
+#include "redis/redis_metrics.hpp"
 #include "redis/error.hpp"
 #include "redis/node_pool.hpp"
 
@@ -49,7 +49,7 @@ void invalidation_tracker::stop() {
     // No listener call: its owner may be going away too.
     ++epoch_;
     established_ = false;
-    metrics::get().cache_tracking.set(0);
+    metrics::cache_tracking.set(0);
 }
 
 void invalidation_tracker::track(const std::vector<endpoint>& nodes) {
@@ -180,7 +180,7 @@ void invalidation_tracker::flush(std::string_view) {
 void invalidation_tracker::update() {
     established_ = !stopped_ && !links_.empty() &&
                    std::all_of(links_.begin(), links_.end(), [](const auto& l) { return l->tracking; });
-    metrics::get().cache_tracking.set(established_ ? 1 : 0);
+    metrics::cache_tracking.set(established_ ? 1 : 0);
 }
 
 // Each tracking link PINGs every heartbeat (a subscribed connection may);

@@ -9,7 +9,7 @@
 
 #include "common/error.hpp"
 #include "common/json_text.hpp"
-#include "common/metrics.hpp"
+#include "service/service_metrics.hpp"
 #include "log/log.hpp"
 #include "session/crypto.hpp"
 
@@ -71,8 +71,10 @@ bool valid_jti(std::string_view jti) {
 
 // Counted by reason, and said once in the debug log.
 boost::system::error_code refused(assertion_errc why, const actor& who) {
-    metrics::count_refusal(
-        static_cast<metrics::assertion_refusal>(static_cast<int>(why) - static_cast<int>(assertion_errc::malformed)));
+    metrics::assertions_refused
+        .local(static_cast<metrics::assertion_refusal>(static_cast<int>(why) -
+                                                       static_cast<int>(assertion_errc::malformed)))
+        .inc();
     log::debug("assertion refused", {{"reason", make_error_code(why).message()}, {"request_id", who.request_id}});
     return why;
 }
@@ -160,7 +162,7 @@ std::optional<minted_assertion> assertion_service::sign(const assertion_signer& 
     }
     payload += '}';
     out.assertion = signer.sign(payload);
-    metrics::get().assertions_minted.inc();
+    metrics::assertions_minted.inc();
     return out;
 }
 
@@ -225,7 +227,7 @@ asio::awaitable<result<json::object>> assertion_service::redeem(std::string_view
     auto first = co_await store_.claim_once(*jti, single_use_mark(until, now, signer->settings().max_ttl));
     if (!first) co_return first.error();
     if (!*first) co_return refused(assertion_errc::used, who);
-    metrics::get().assertions_redeemed.inc();
+    metrics::assertions_redeemed.inc();
     audit("assertion.redeemed", **found, audience, *jti, who);
     co_return std::move(claims);
 }

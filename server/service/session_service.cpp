@@ -10,7 +10,7 @@
 #include <utility>
 
 #include "common/error.hpp"
-#include "common/metrics.hpp"
+#include "service/service_metrics.hpp"
 #include "log/log.hpp"
 
 namespace sessiond::service {
@@ -55,7 +55,7 @@ errc refusal(check_outcome outcome) {
 boost::system::error_code store_failure(const boost::system::error_code& ec) {
     // A session of a newer record format is no failure of the store (it is
     // counted as sessiond_store_records_unreadable_total).
-    if (ec != sessiond::error::session_unreadable) metrics::get().store_errors.inc();
+    if (ec != sessiond::error::session_unreadable) metrics::store_errors.inc();
     return ec;
 }
 
@@ -105,21 +105,21 @@ void session_service::audit(std::string_view event, const session_record& r, con
 asio::awaitable<void> session_service::revoke_reused(const session_record& stored, const actor& who) {
     // A rotated token after its grace period: treated as stolen, so the whole
     // session goes (OAuth 2.0 Security BCP, refresh token rotation).
-    metrics::get().reuse_detected.inc();
+    metrics::reuse_detected.inc();
     const auto& id = stored.id;
     const auto owner = user_of(stored);
     auto removed = co_await store_.remove(id, owner);
     if (!removed) {
         // The caller still gets 401 for the token; the session may live on.
         store_failure(removed.error());
-        metrics::get().reuse_revocations_failed.inc();
+        metrics::reuse_revocations_failed.inc();
         auto sid = id.to_string();
         log::error("reused token: the session could not be revoked",
                    {{"session_id", sid}, {"error", removed.error().message()}, {"request_id", who.request_id}});
         co_return;
     }
     if (*removed) {
-        metrics::get().sessions_revoked.inc();
+        metrics::sessions_revoked.inc();
         audit("session.reuse_detected", **removed, who);
     }
 }
@@ -146,10 +146,10 @@ asio::awaitable<result<issued_session>> session_service::create(create_request r
     if (!stored)
         co_return stored.error() == sessiond::error::session_limit ? stored.error() : store_failure(stored.error());
     for (const auto& evicted : stored->evicted) {
-        metrics::get().sessions_evicted.inc();
+        metrics::sessions_evicted.inc();
         audit("session.evicted", evicted, who);
     }
-    metrics::get().sessions_created.inc();
+    metrics::sessions_created.inc();
     audit("session.created", *record, who);
     co_return issued_session{std::move(issued.token), std::move(*record)};
 }
@@ -160,7 +160,7 @@ asio::awaitable<result<session_record>> session_service::validate(std::string_vi
     // The keys of this call, kept to its end whatever a reload publishes meanwhile.
     const auto keys = keys_.get();
     auto reject = [](boost::system::error_code ec) {
-        metrics::get().validations_rejected.inc();
+        metrics::validations_rejected.inc();
         return ec;
     };
     if (token.empty()) co_return reject(errc::no_token);
@@ -196,17 +196,17 @@ asio::awaitable<result<session_record>> session_service::validate(std::string_vi
         if (checked.updated && attempt == cas_attempts) {
             // Every write lost to a concurrent one: the session is valid, its
             // idle expiry is just not extended this time.
-            metrics::get().touches_skipped.inc();
+            metrics::touches_skipped.inc();
             checked.updated.reset();
         }
         if (!checked.updated) {
-            metrics::get().validations_ok.inc();
+            metrics::validations_ok.inc();
             co_return stored;
         }
         auto written = co_await store_.replace(stored, *checked.updated, user_of(stored));
         if (!written) co_return store_failure(written.error());
         if (*written) {
-            metrics::get().validations_ok.inc();
+            metrics::validations_ok.inc();
             co_return std::move(*checked.updated);
         }
         ++attempt;  // changed underneath: read again
@@ -245,7 +245,7 @@ asio::awaitable<result<issued_session>> session_service::rotate(std::string_view
             // rotation that replaced it, this is that rotation's retry: the
             // same new token, and nothing written.
             if (derived && session::equal_ct(issued.secret_hash.view(), stored.secret_hash.view())) {
-                metrics::get().rotations_replayed.inc();
+                metrics::rotations_replayed.inc();
                 co_return issued_session{std::move(issued.token), stored};
             }
             co_return errc::not_current;
@@ -254,10 +254,10 @@ asio::awaitable<result<issued_session>> session_service::rotate(std::string_view
         auto written = co_await store_.replace(stored, *rotated.updated, user_of(stored));
         if (!written) co_return store_failure(written.error());
         if (!*written) {
-            metrics::get().rotation_conflicts.inc();
+            metrics::rotation_conflicts.inc();
             continue;  // a concurrent write won; decide again on what it left
         }
-        metrics::get().sessions_rotated.inc();
+        metrics::sessions_rotated.inc();
         audit("session.rotated", *rotated.updated, who);
         co_return issued_session{std::move(issued.token), std::move(*rotated.updated)};
     }
@@ -287,7 +287,7 @@ asio::awaitable<result<void>> session_service::revoke(std::string_view token, co
     auto removed = co_await store_.remove(decoded->id, owner);
     if (!removed) co_return store_failure(removed.error());
     if (*removed) {
-        metrics::get().sessions_revoked.inc();
+        metrics::sessions_revoked.inc();
         audit("session.revoked", **removed, who);
     }
     co_return result<void>();
@@ -313,7 +313,7 @@ asio::awaitable<result<session_record>> session_service::revoke(const session_id
     auto removed = co_await store_.remove(id, owner);
     if (!removed) co_return store_failure(removed.error());
     if (!*removed) co_return errc::not_found;
-    metrics::get().sessions_revoked.inc();
+    metrics::sessions_revoked.inc();
     audit("session.revoked", **removed, who);
     co_return std::move(**removed);
 }
@@ -351,7 +351,7 @@ asio::awaitable<user_revocation> session_service::revoke_user(std::string_view u
         after = batch->next;
         co_await asio::post(co_await asio::this_coro::executor, asio::use_awaitable);
     }
-    metrics::get().sessions_revoked.inc(out.revoked);
+    metrics::sessions_revoked.inc(out.revoked);
     log::info("audit", {{"event", "user.sessions_revoked"},
                         {"user_id", user_id},
                         {"revoked", out.revoked},

@@ -6,7 +6,7 @@
 #include <iterator>
 
 #include "common/error.hpp"
-#include "common/metrics.hpp"
+#include "store/store_metrics.hpp"
 #include "log/contained.hpp"
 #include "log/log.hpp"
 #include "session/rules.hpp"
@@ -28,7 +28,7 @@ memory_store::memory_store(asio::io_context& ioc, const session::clock& clock, s
 memory_store::~memory_store() = default;
 
 boost::system::error_code memory_store::full() {
-    metrics::get().store_full.inc();
+    metrics::store_full.inc();
     // At most one warning every ten seconds: a full store must not flood the log.
     const auto now = std::chrono::steady_clock::now().time_since_epoch().count();
     auto last = last_full_warning_.load(std::memory_order_relaxed);

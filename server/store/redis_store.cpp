@@ -13,7 +13,7 @@
 #include <utility>
 
 #include "common/error.hpp"
-#include "common/metrics.hpp"
+#include "store/store_metrics.hpp"
 #include "log/log.hpp"
 #include "redis/error.hpp"
 #include "store/record_codec.hpp"
@@ -118,14 +118,14 @@ boost::system::error_code api_error(const boost::system::error_code& ec, std::st
 class timed_op {
 public:
     explicit timed_op(metrics::redis_op op) noexcept : op_(op), start_(std::chrono::steady_clock::now()) {
-        metrics::get().redis_in_flight.inc();
+        metrics::redis_in_flight.inc();
     }
     timed_op(const timed_op&) = delete;
     timed_op& operator=(const timed_op&) = delete;
     ~timed_op() { done(); }
     void done() noexcept {
         if (std::exchange(finished_, true)) return;
-        metrics::get().redis_in_flight.dec();
+        metrics::redis_in_flight.dec();
         const auto us =
             std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - start_).count();
         metrics::observe_redis(op_, static_cast<std::uint64_t>(us));
@@ -191,9 +191,9 @@ std::optional<session_id> redis_store::session_of(std::string_view key) const {
 void redis_store::on_invalidate(std::string_view key) {
     const auto id = session_of(key);
     if (!id || !cache_) return;
-    metrics::get().cache_invalidations.inc();
+    metrics::cache_invalidations.inc();
     cache_->invalidate(*id);
-    metrics::get().cache_entries.set(cache_->size());
+    metrics::cache_entries.set(cache_->size());
     if (auto it = awaiting_.find(*id); it != awaiting_.end()) {
         const auto delay = std::chrono::steady_clock::now() - it->second;
         metrics::observe_invalidation_delay(
@@ -204,10 +204,10 @@ void redis_store::on_invalidate(std::string_view key) {
 
 void redis_store::on_flush() {
     if (!cache_) return;
-    metrics::get().cache_flushes.inc();
+    metrics::cache_flushes.inc();
     cache_->clear();
     awaiting_.clear();
-    metrics::get().cache_entries.set(0);
+    metrics::cache_entries.set(0);
 }
 
 void redis_store::writing(const session_id& id) {
@@ -222,7 +222,7 @@ void redis_store::written(const session_id& id) {
     if (!cache_) return;
     cache_->invalidate(id);
     marks_->mark(id);
-    metrics::get().cache_entries.set(cache_->size());
+    metrics::cache_entries.set(cache_->size());
 }
 
 std::string redis_store::slot_prefix(std::uint16_t bucket) const {
@@ -247,21 +247,21 @@ redis_store::read_outcome redis_store::open_value(std::string_view value, std::s
                                                   const session_id& id) const {
     auto r = sealer_.open(value, key_name, id);
     if (r) {
-        if (static_cast<std::uint8_t>(value[0]) == 2) metrics::get().records_unsigned_read.inc();
+        if (static_cast<std::uint8_t>(value[0]) == 2) metrics::records_unsigned_read.inc();
         if (session::store_deadline(*r) <= clock_.now()) return {std::nullopt, {}};
         return {std::move(*r), {}};
     }
     if (r.error() == record_errc::unsupported_format) {
-        metrics::get().records_unreadable.inc();
+        metrics::records_unreadable.inc();
         record_refused("session record of a newer format: this version cannot read it", id, r.error());
     } else if (r.error() == record_errc::unsigned_record) {
-        metrics::get().records_unsigned.inc();
+        metrics::records_unsigned.inc();
         record_refused(
             "unsealed (format 2) session record refused: while instances that write format 2 still "
             "run, set record-accept-unsigned",
             id, r.error());
     } else {
-        metrics::get().records_forged.inc();
+        metrics::records_forged.inc();
         record_refused("session record refused as tampered: not written by sessiond under its key", id, r.error());
     }
     return {std::nullopt, r.error()};
@@ -390,11 +390,10 @@ asio::awaitable<result<std::optional<session_record>>> redis_store::get(const se
 asio::awaitable<result<std::optional<session_record>>> redis_store::get_cached(const session_id& id) {
     const auto* tracker = client_.tracker();
     if (!cache_ || !tracker) co_return co_await get(id);
-    auto& m = metrics::get();
     const bool established = tracker->established();
     const auto now = std::chrono::steady_clock::now();
     if (!established || !tracker->fresh(now)) {
-        m.cache_blind.inc();
+        metrics::cache_blind.inc();
         // Established but not heard from lately: the read may still fill
         // the cache (a late answer proves the link current, see tracking.hpp).
         if (!established) co_return co_await get(id);
@@ -402,19 +401,19 @@ asio::awaitable<result<std::optional<session_record>>> redis_store::get_cached(c
         // As Redis would: a session past its store deadline is gone, whether
         // or not its expiry has reached us yet.
         if (session::store_deadline(*hit) > clock_.now()) {
-            m.cache_hits.inc();
+            metrics::cache_hits.inc();
             co_return std::optional<session_record>(*hit);
         }
         cache_->invalidate(id);
-        m.cache_misses.inc();
+        metrics::cache_misses.inc();
     } else {
-        m.cache_misses.inc();
+        metrics::cache_misses.inc();
     }
     auto ticket = cache_->begin(id);
     auto read = co_await get(id);
     if (read && *read) {
         cache_->fill(ticket, **read, std::chrono::steady_clock::now());
-        metrics::get().cache_entries.set(cache_->size());
+        metrics::cache_entries.set(cache_->size());
     }
     co_return read;
 }

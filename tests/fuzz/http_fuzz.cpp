@@ -73,7 +73,7 @@ struct daemon_stack {
     http_config cfg;
 
     daemon_stack() {
-        api::add_ops_routes(routes, {[] { return true; }, [] { return std::uint64_t{1}; }, {}});
+        api::add_ops_routes(routes, {[] { return true; }});
         api.add_routes(routes);
     }
 };

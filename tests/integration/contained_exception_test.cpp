@@ -57,7 +57,7 @@ private:
 };
 
 std::uint64_t contained_count() {
-    const auto text = metrics::render(0, true);
+    const auto text = metrics::render();
     const std::string series = "\nsessiond_exceptions_contained_total ";
     const auto at = text.find(series);
     REQUIRE(at != std::string::npos);
@@ -80,7 +80,7 @@ TEST_CASE("an exception that escapes the accept loop is logged, and the loop res
         log::init(lc);
         boost::asio::io_context ioc{1};
         http::router routes;
-        api::add_ops_routes(routes, {[] { return true; }, [] { return std::uint64_t{0}; }, {}});
+        api::add_ops_routes(routes, {[] { return true; }});
         http_config cfg;
         cfg.port = 0;
         std::atomic<std::size_t> open_connections{0};

@@ -9,7 +9,7 @@
 
 #include <string>
 
-#include "common/metrics.hpp"
+#include "redis/redis_metrics.hpp"
 #include "helpers.hpp"
 #include "redis/cluster_map.hpp"
 #include "redis/error.hpp"
@@ -70,10 +70,10 @@ TEST_CASE("Cluster: MOVED to an address that is not a member is refused; nothing
     client.start();
     REQUIRE(wait_ready(ioc, client, 10s));
 
-    const auto refused_before = metrics::get().redis_redirects_refused.get();
+    const auto refused_before = metrics::redis_redirects_refused.local().get();
     auto r = exec(ioc, client, redis::command("GET", "k"));
     CHECK(r.ec == redis::error::redirect_refused);
-    CHECK(metrics::get().redis_redirects_refused.get() == refused_before + 1);
+    CHECK(metrics::redis_redirects_refused.local().get() == refused_before + 1);
     run_for(ioc, 200ms);
     CHECK(elsewhere.connections() == 0);
     client.stop();

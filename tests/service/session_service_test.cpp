@@ -15,7 +15,7 @@
 #include <optional>
 
 #include "common/error.hpp"
-#include "common/metrics.hpp"
+#include "service/service_metrics.hpp"
 #include "service/assertions.hpp"
 #include "service/session_service.hpp"
 #include "session/errc.hpp"
@@ -207,21 +207,21 @@ TEST_CASE("a due touch that loses every compare-and-set still validates, and is 
     fixture f;
     auto s = f.create();
     f.clock.advance(6min);
-    const auto skipped = metrics::get().touches_skipped.get();
+    const auto skipped = metrics::touches_skipped.local().get();
     f.store.lose_replaces = 10;
     auto v = f.validate(s.token);
     REQUIRE(v);
     CHECK(v->idle_expires_at == s.session.idle_expires_at);  // not extended
     CHECK(f.store.lose_replaces == 8);                       // two writes tried, the third attempt skipped it
-    CHECK(metrics::get().touches_skipped.get() == skipped + 1);
+    CHECK(metrics::touches_skipped.local().get() == skipped + 1);
 
     // A rotation tries harder (eight attempts, pausing between them); one
     // that loses every attempt is a retryable conflict, never a dead session.
-    const auto conflicts = metrics::get().rotation_conflicts.get();
+    const auto conflicts = metrics::rotation_conflicts.local().get();
     f.store.lose_replaces = 20;
     CHECK(f.run(f.sessions.rotate(s.token, {}, f.who)).error() == service::errc::concurrent_change);
     CHECK(f.store.lose_replaces == 12);
-    CHECK(metrics::get().rotation_conflicts.get() == conflicts + 8);
+    CHECK(metrics::rotation_conflicts.local().get() == conflicts + 8);
     f.store.lose_replaces = 7;
     CHECK(f.run(f.sessions.rotate(s.token, {}, f.who)));
 
@@ -238,23 +238,23 @@ TEST_CASE("a rotated token after its grace revokes the session; a failed revocat
     REQUIRE(r);
     f.clock.advance(11s);
 
-    const auto failed = metrics::get().reuse_revocations_failed.get();
+    const auto failed = metrics::reuse_revocations_failed.local().get();
     f.store.fail_removals = true;
     CHECK(f.validate(s.token).error() == service::errc::reuse_detected);
-    CHECK(metrics::get().reuse_revocations_failed.get() == failed + 1);
+    CHECK(metrics::reuse_revocations_failed.local().get() == failed + 1);
     CHECK(f.validate(r->token));  // the removal failed: the session lives on
 
     f.store.fail_removals = false;
-    const auto reused = metrics::get().reuse_detected.get();
+    const auto reused = metrics::reuse_detected.local().get();
     CHECK(f.run(f.sessions.rotate(s.token, {}, f.who)).error() == service::errc::reuse_detected);
-    CHECK(metrics::get().reuse_detected.get() == reused + 1);
+    CHECK(metrics::reuse_detected.local().get() == reused + 1);
     CHECK(f.validate(r->token).error() == service::errc::unknown_session);
 }
 
 TEST_CASE("a cached record that refuses is read again from the store, which alone decides") {
     fixture f;
     auto s = f.create();
-    const auto reused = metrics::get().reuse_detected.get();
+    const auto reused = metrics::reuse_detected.local().get();
 
     SECTION("a token rotated through another instance, its invalidation still on the way") {
         // The cache still holds the record of before the rotation: the new
@@ -269,7 +269,7 @@ TEST_CASE("a cached record that refuses is read again from the store, which alon
         CHECK(v->secret_hash == r->session.secret_hash);
         CHECK(f.store.cached_reads == 1);
         CHECK(f.store.store_reads == 1);
-        CHECK(metrics::get().reuse_detected.get() == reused);
+        CHECK(metrics::reuse_detected.local().get() == reused);
         f.store.stale.reset();
         CHECK(f.validate(r->token));  // the session was not revoked
         CHECK(f.validate(s.token));   // and the previous token is within its grace
@@ -304,7 +304,7 @@ TEST_CASE("a cached record that refuses is read again from the store, which alon
         f.store.store_reads = 0;
         CHECK(f.validate(s.token).error() == service::errc::reuse_detected);
         CHECK(f.store.store_reads == 1);
-        CHECK(metrics::get().reuse_detected.get() == reused + 1);
+        CHECK(metrics::reuse_detected.local().get() == reused + 1);
         f.store.stale.reset();
         CHECK(f.validate(r->token).error() == service::errc::unknown_session);
     }
@@ -347,13 +347,13 @@ TEST_CASE("revoke-all goes in bounded batches and, when the store fails midway, 
     for (std::size_t i = 0; i < count; ++i)
         f.create("alice");
     auto bob = f.create("bob");
-    const auto revoked_before = metrics::get().sessions_revoked.get();
+    const auto revoked_before = metrics::sessions_revoked.local().get();
 
     f.store.fail_user_batches_after = 1;
     auto partial = f.run(f.sessions.revoke_user("alice", std::nullopt, f.who));
     CHECK(partial.failure == sessiond::error::store_unavailable);
     CHECK(partial.revoked == store::max_removal);
-    CHECK(metrics::get().sessions_revoked.get() == revoked_before + store::max_removal);
+    CHECK(metrics::sessions_revoked.local().get() == revoked_before + store::max_removal);
 
     // Repeating the request revokes the rest.
     f.store.fail_user_batches_after.reset();
@@ -420,12 +420,12 @@ TEST_CASE("a rotation retried with its idempotency key gets the token of the rot
     // The answer was lost (or was a 503 after the write): the client retries
     // with its old token and the same key, within the grace.
     f.clock.advance(2s);
-    const auto replayed = metrics::get().rotations_replayed.get();
+    const auto replayed = metrics::rotations_replayed.local().get();
     auto again = f.run(f.sessions.rotate(s.token, request, f.who));
     REQUIRE(again);
     CHECK(again->token == first->token);
     CHECK(again->session.version == first->session.version);  // nothing written
-    CHECK(metrics::get().rotations_replayed.get() == replayed + 1);
+    CHECK(metrics::rotations_replayed.local().get() == replayed + 1);
 
     // Another key, or none, is not that rotation's retry.
     CHECK(f.run(f.sessions.rotate(s.token, {false, std::nullopt, std::string("other")}, f.who)).error() ==

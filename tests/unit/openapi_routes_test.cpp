@@ -49,7 +49,7 @@ TEST_CASE("served routes equal the OpenAPI operations") {
     api::assertion_api assertion_routes(assertions, std::make_shared<const api::callers>(api::callers::allow_all()),
                                         "X-API-Key");
     http::router routes;
-    api::add_ops_routes(routes, {[] { return true; }, [] { return std::uint64_t{0}; }, {}});
+    api::add_ops_routes(routes, {[] { return true; }});
     sessions.add_routes(routes);
     assertion_routes.add_routes(routes);
 
