@@ -18,6 +18,7 @@ enum class token_refusal : std::size_t {
     expired,          // idle or absolute expiry reached
     reuse,            // a rotated token after its grace: the session was revoked
     not_current,      // a previous token presented to rotate
+    signed_out,       // created before a "not before" instant
 };
 
 extern const counter_family tokens_refused;  // by token_refusal

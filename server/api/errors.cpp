@@ -47,6 +47,8 @@ const row rows[] = {
      token_refusal::reuse},
     {service::service_category, v(service::errc::not_current), error::invalid_session, invalid_token_detail,
      token_refusal::not_current},
+    {service::service_category, v(service::errc::signed_out), error::invalid_session, invalid_token_detail,
+     token_refusal::signed_out},
     {service::service_category, v(service::errc::reauthentication_required), error::reauthentication_required, {}},
     {service::service_category,
      v(service::errc::concurrent_change),

@@ -77,6 +77,8 @@ void session_api::add_routes(http::router& routes) {
                refuse_early(scope_admin, false));
     routes.add(http::verb::delete_, "/v1/users/{user_id}/sessions", bind(&session_api::delete_user),
                refuse_early(scope_admin, false));
+    routes.add(http::verb::get, "/v1/not-before", bind(&session_api::get_not_before), refuse_early(scope_admin, false));
+    routes.add(http::verb::post, "/v1/not-before", bind(&session_api::set_not_before), refuse_early(scope_admin, true));
     // Any method, any path below: proxies may send the original request's
     // (Envoy ext_authz with a path_prefix).
     routes.add_subtree("/v1/auth", bind(&session_api::auth), refuse_early(scope_auth, false));

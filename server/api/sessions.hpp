@@ -44,6 +44,9 @@ private:
     awaitable list_user(http::request_context& ctx);
     awaitable delete_user(http::request_context& ctx);
     awaitable auth(http::request_context& ctx);
+    // "Not before" instants (not_before.cpp).
+    awaitable get_not_before(http::request_context& ctx);
+    awaitable set_not_before(http::request_context& ctx);
 
     // The caller, kept alive with its callers for as long as the
     // request holds it; null after a 401/403 problem was set.

@@ -25,6 +25,8 @@ const char* describe(errc e) noexcept {
             return "the session changed concurrently, retry";
         case errc::not_found:
             return "no such session";
+        case errc::signed_out:
+            return "the session was ended by a \"not before\" instant";
     }
     return "unknown session service error";
 }

@@ -6,6 +6,7 @@
 #include <boost/asio/use_awaitable.hpp>
 
 #include <algorithm>
+#include <charconv>
 #include <random>
 #include <utility>
 
@@ -102,6 +103,13 @@ void session_service::audit(std::string_view event, const session_record& r, con
                         {"request_id", who.request_id}});
 }
 
+asio::awaitable<result<bool>> session_service::signed_out(const session_record& r) {
+    if (auto ready = store_.not_before_now()) co_return ready->ends(r);
+    auto read = co_await store_.not_before();
+    if (!read) co_return result<bool>(boost::system::in_place_error, store_failure(read.error()));
+    co_return (*read)->ends(r);
+}
+
 asio::awaitable<void> session_service::revoke_reused(const session_record& stored, const actor& who) {
     // A rotated token after its grace period: treated as stolen, so the whole
     // session goes (OAuth 2.0 Security BCP, refresh token rotation).
@@ -183,6 +191,9 @@ asio::awaitable<result<session_record>> session_service::validate(std::string_vi
         if (!found) co_return store_failure(found.error());
         if (!*found) co_return reject(errc::unknown_session);
         const auto& stored = **found;
+        auto ended = co_await signed_out(stored);
+        if (!ended) co_return ended.error();
+        if (*ended) co_return reject(errc::signed_out);
         auto checked = session::check(stored, presented, clock_.now(), policy_, options);
         if (checked.outcome != check_outcome::valid && checked.outcome != check_outcome::valid_previous) {
             // A cached record may be stale (its invalidation still on the
@@ -234,6 +245,9 @@ asio::awaitable<result<issued_session>> session_service::rotate(std::string_view
         if (!found) co_return store_failure(found.error());
         if (!*found) co_return errc::unknown_session;
         const auto& stored = **found;
+        auto ended = co_await signed_out(stored);
+        if (!ended) co_return ended.error();
+        if (*ended) co_return errc::signed_out;
         auto issued = derived ? codec_.reissue(*keys, decoded->id, *derived) : codec_.reissue(*keys, decoded->id);
         session::secure_wipe(issued.secret);
         auto rotated =
@@ -297,6 +311,9 @@ asio::awaitable<result<session_record>> session_service::get(const session_id& i
     auto found = co_await store_.get(id);
     if (!found) co_return store_failure(found.error());
     if (!*found) co_return errc::not_found;
+    auto ended = co_await signed_out(**found);
+    if (!ended) co_return ended.error();
+    if (*ended) co_return errc::not_found;
     co_return std::move(**found);
 }
 
@@ -318,6 +335,26 @@ asio::awaitable<result<session_record>> session_service::revoke(const session_id
     co_return std::move(**removed);
 }
 
+asio::awaitable<result<void>> session_service::set_not_before(std::string_view tenant, session::timestamp at,
+                                                              const actor& who) {
+    auto set = co_await store_.set_not_before(tenant, at);
+    if (!set) co_return set.error() == sessiond::error::session_limit ? set.error() : store_failure(set.error());
+    char at_text[32];
+    const auto end = std::to_chars(std::begin(at_text), std::end(at_text), at.time_since_epoch().count()).ptr;
+    log::info("audit", {{"event", "epoch.changed"},
+                        {"tenant", tenant.empty() ? std::string_view("*") : tenant},
+                        {"not_before_ms", std::string_view(at_text, static_cast<std::size_t>(end - at_text))},
+                        {"caller", who.caller},
+                        {"request_id", who.request_id}});
+    co_return result<void>();
+}
+
+asio::awaitable<result<std::shared_ptr<const session::not_before>>> session_service::not_before() {
+    auto read = co_await store_.not_before();
+    if (!read) co_return store_failure(read.error());
+    co_return std::move(*read);
+}
+
 asio::awaitable<result<user_sessions>> session_service::list_user(std::string_view user_id,
                                                                   std::optional<store::user_cursor> after,
                                                                   std::size_t limit) {
@@ -326,8 +363,11 @@ asio::awaitable<result<user_sessions>> session_service::list_user(std::string_vi
     auto listed = co_await store_.list_user(u, after, std::clamp<std::size_t>(limit, 1, max_page));
     if (!listed) co_return store_failure(listed.error());
     auto& sessions = listed->sessions;
+    auto instants = co_await store_.not_before();
+    if (!instants) co_return store_failure(instants.error());
     auto now = clock_.now();
-    std::erase_if(sessions, [&](const session_record& r) { return session::store_deadline(r) <= now; });
+    std::erase_if(sessions,
+                  [&](const session_record& r) { return session::store_deadline(r) <= now || (*instants)->ends(r); });
     sort_newest_first(sessions);
     co_return user_sessions{std::move(sessions), listed->next, listed->unreadable};
 }

@@ -128,6 +128,12 @@ public:
     boost::asio::awaitable<user_revocation> revoke_user(std::string_view user_id,
                                                         std::optional<session::session_id> except, const actor& who);
 
+    // Ends, in one write, every session (`tenant` empty) or every session of
+    // `tenant` created before `at`; audited as epoch.changed.
+    boost::asio::awaitable<result<void>> set_not_before(std::string_view tenant, session::timestamp at,
+                                                        const actor& who);
+    boost::asio::awaitable<result<std::shared_ptr<const session::not_before>>> not_before();
+
     // The keys current now (hold the pointer while they are used): for what
     // the API signs besides tokens, such as list cursors.
     std::shared_ptr<const session::keyring> keys() const { return keys_.get(); }
@@ -143,6 +149,9 @@ private:
     // The whole session goes when a rotated token comes back after its grace.
     boost::asio::awaitable<void> revoke_reused(const session::session_record& stored, const actor& who);
     void audit(std::string_view event, const session::session_record& r, const actor& who) const;
+    // Whether `r` was ended by a "not before" instant: read from the store
+    // only when it does not hold them ready.
+    boost::asio::awaitable<result<bool>> signed_out(const session::session_record& r);
 
     store::session_store& store_;
     local_view<session::keyring> keys_;

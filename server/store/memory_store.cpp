@@ -263,4 +263,22 @@ asio::awaitable<result<user_removal>> memory_store::remove_user(const user_ref& 
     co_return out;
 }
 
+asio::awaitable<result<std::shared_ptr<const session::not_before>>> memory_store::not_before() {
+    co_return not_before_.load(std::memory_order_acquire);
+}
+
+asio::awaitable<result<void>> memory_store::set_not_before(std::string_view tenant, session::timestamp at) {
+    const std::lock_guard lock(not_before_writes_);
+    auto next = std::make_shared<session::not_before>(*not_before_.load(std::memory_order_acquire));
+    if (tenant.empty()) {
+        next->all = at;
+    } else {
+        if (!next->tenants.contains(tenant) && next->tenants.size() >= session::max_tenant_instants)
+            co_return sessiond::error::session_limit;
+        next->tenants.insert_or_assign(std::string(tenant), at);
+    }
+    not_before_.store(std::move(next), std::memory_order_release);
+    co_return result<void>();
+}
+
 }  // namespace sessiond::store

@@ -47,6 +47,11 @@ public:
                                                              std::optional<session::session_id> except,
                                                              std::optional<user_cursor> after) override;
     boost::asio::awaitable<result<bool>> claim_once(std::string_view name, std::chrono::milliseconds ttl) override;
+    boost::asio::awaitable<result<std::shared_ptr<const session::not_before>>> not_before() override;
+    std::shared_ptr<const session::not_before> not_before_now() override {
+        return not_before_.load(std::memory_order_acquire);
+    }
+    boost::asio::awaitable<result<void>> set_not_before(std::string_view tenant, session::timestamp at) override;
     bool ready() const override { return true; }
 
     std::size_t size() const { return count_.load(std::memory_order_relaxed); }
@@ -81,6 +86,10 @@ private:
     std::mutex claims_mutex_;
     std::unordered_map<std::string, session::timestamp> claims_;
     std::size_t claims_purge_at_ = 1024;
+
+    // Replaced whole on a change; validations hold the one they read.
+    std::atomic<std::shared_ptr<const session::not_before>> not_before_{std::make_shared<const session::not_before>()};
+    std::mutex not_before_writes_;
 
     const session::clock& clock_;
     const std::size_t max_sessions_;

@@ -33,6 +33,14 @@ void write_marks::mark_all() noexcept {
     raise(all_, now());
 }
 
+void write_marks::mark_not_before() noexcept {
+    raise(not_before_, now());
+}
+
+bool write_marks::not_before_written_since(stamp since) const noexcept {
+    return not_before_.load(std::memory_order_acquire) >= since;
+}
+
 bool write_marks::written_since(const session::session_id& id, stamp since) const noexcept {
     return all_.load(std::memory_order_acquire) >= since ||
            marks_[std::hash<session::session_id>{}(id) % slots].load(std::memory_order_acquire) >= since;

@@ -62,11 +62,16 @@ public:
     void mark_all() noexcept;
     // A write of `id`, or of everything, was marked at or after `since`.
     bool written_since(const session::session_id& id, stamp since) const noexcept;
+    // After a write of the "not before" instants; whether one was marked at
+    // or after `since`.
+    void mark_not_before() noexcept;
+    bool not_before_written_since(stamp since) const noexcept;
 
 private:
     static constexpr std::size_t slots = 4096;
     std::array<std::atomic<stamp>, slots> marks_{};
     std::atomic<stamp> all_{0};
+    std::atomic<stamp> not_before_{0};
 };
 
 class record_cache {

@@ -58,6 +58,7 @@ const redis::script remove_script{std::string(scripts::remove)};
 const redis::script list_script{with_prelude(scripts::list)};
 const redis::script remove_user_script{with_prelude(scripts::remove_user)};
 const redis::script claim_script{std::string(scripts::claim)};
+const redis::script set_not_before_script{std::string(scripts::set_not_before)};
 const redis::script index_key_script{std::string(scripts::index_key)};
 
 // Opens at most once a second: an outage, or a flood of bad records, must
@@ -189,6 +190,11 @@ std::optional<session_id> redis_store::session_of(std::string_view key) const {
 }
 
 void redis_store::on_invalidate(std::string_view key) {
+    if (key.size() == prefix_.size() + 15 && key == not_before_key_name()) {
+        not_before_.reset();
+        ++not_before_changes_;
+        return;
+    }
     const auto id = session_of(key);
     if (!id || !cache_) return;
     metrics::cache_invalidations.inc();
@@ -203,6 +209,8 @@ void redis_store::on_invalidate(std::string_view key) {
 }
 
 void redis_store::on_flush() {
+    not_before_.reset();
+    ++not_before_changes_;
     if (!cache_) return;
     metrics::cache_flushes.inc();
     cache_->clear();
@@ -530,6 +538,86 @@ asio::awaitable<result<user_removal>> redis_store::remove_user(const user_ref& u
         if (!out.next) co_return api_error(redis::error::protocol_error, "remove_user");
     }
     co_return out;
+}
+
+namespace {
+
+// HGETALL of the instants' hash: "all" and "t:<tenant>" fields, each a
+// number of milliseconds in the timestamp range. nullopt for anything else.
+std::optional<session::not_before> parse_not_before(const redis::reply& reply) {
+    if (!reply.is_array() || reply.elements().size() % 2 != 0) return std::nullopt;
+    session::not_before out;
+    const auto& items = reply.elements();
+    for (std::size_t i = 0; i < items.size(); i += 2) {
+        if (!items[i].is_string() || !items[i + 1].is_string()) return std::nullopt;
+        const std::string_view field = items[i].str(), value = items[i + 1].str();
+        std::int64_t ms = -1;
+        const auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), ms);
+        const session::timestamp at{std::chrono::milliseconds(ms)};
+        if (ec != std::errc() || end != value.data() + value.size() || at < session::min_timestamp ||
+            at > session::max_timestamp)
+            return std::nullopt;
+        if (field == "all")
+            out.all = at;
+        else if (field.starts_with("t:") && session::valid_name(field.substr(2), session::max_tenant_size))
+            out.tenants.insert_or_assign(std::string(field.substr(2)), at);
+        else
+            return std::nullopt;
+    }
+    return out;
+}
+
+}  // namespace
+
+std::shared_ptr<const session::not_before> redis_store::not_before_now() {
+    const auto* tracker = client_.tracker();
+    if (!not_before_ || !cache_ || !tracker || !tracker->established() ||
+        !tracker->fresh(std::chrono::steady_clock::now()) || marks_->not_before_written_since(not_before_sent_))
+        return nullptr;
+    return not_before_;
+}
+
+asio::awaitable<result<std::shared_ptr<const session::not_before>>> redis_store::not_before() {
+    if (auto ready = not_before_now()) co_return ready;
+    const auto* tracker = client_.tracker();
+    const bool vouched =
+        cache_ && tracker && tracker->established() && tracker->fresh(std::chrono::steady_clock::now());
+    const auto changes = not_before_changes_;
+    const auto sent = write_marks::now();
+    timed_op timing(metrics::redis_op::not_before);
+    const auto key = not_before_key_name();
+    auto [ec, reply] = co_await client_.async_exec(redis::command("HGETALL", key), use_tuple);
+    timing.done();
+    if (ec) co_return api_error(ec, "not_before");
+    auto parsed = parse_not_before(reply);
+    if (!parsed) co_return api_error(redis::error::protocol_error, "not_before");
+    auto out = std::make_shared<const session::not_before>(std::move(*parsed));
+    // Kept only if no change was announced while the read was on its way
+    // (the links being up is checked again when it is used).
+    if (vouched && changes == not_before_changes_) {
+        not_before_ = out;
+        not_before_sent_ = sent;
+    }
+    co_return out;
+}
+
+asio::awaitable<result<void>> redis_store::set_not_before(std::string_view tenant, session::timestamp at) {
+    // (Named locals: GCC 12 mishandles temporaries across a co_await.)
+    const std::vector<std::string> keys{not_before_key_name()};
+    std::vector<std::string> args;
+    args.push_back(tenant.empty() ? std::string("all") : "t:" + std::string(tenant));
+    args.push_back(std::to_string(at.time_since_epoch().count()));
+    args.push_back(std::to_string(session::max_tenant_instants));
+    timed_op timing(metrics::redis_op::set_not_before);
+    auto [ec, reply] = co_await client_.async_eval_durable(set_not_before_script, keys, args, use_tuple);
+    timing.done();
+    not_before_.reset();
+    ++not_before_changes_;
+    if (marks_) marks_->mark_not_before();
+    if (ec) co_return api_error(ec, "set_not_before");
+    if (!reply.is_integer()) co_return api_error(redis::error::protocol_error, "set_not_before");
+    if (reply.integer() == 0) co_return sessiond::error::session_limit;
+    co_return result<void>();
 }
 
 }  // namespace sessiond::store

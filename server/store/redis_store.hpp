@@ -56,6 +56,13 @@ public:
     // with wait_replicas, store_unacknowledged when too few replicas have
     // it, the mark set all the same): the name's own slot.
     boost::asio::awaitable<result<bool>> claim_once(std::string_view name, std::chrono::milliseconds ttl) override;
+    // The instants live in one hash, "<prefix>meta:not-before" (fields
+    // "all" and "t:<tenant>", milliseconds since the epoch). With the cache,
+    // each thread keeps the hash while its invalidation links vouch for it
+    // (any change announces the key); without, every call reads it.
+    boost::asio::awaitable<result<std::shared_ptr<const session::not_before>>> not_before() override;
+    std::shared_ptr<const session::not_before> not_before_now() override;
+    boost::asio::awaitable<result<void>> set_not_before(std::string_view tenant, session::timestamp at) override;
     // Connected, and no command refused for lack of a permission (NOPERM)
     // within refused_hold: an instance whose Redis user may not run its
     // scripts is not ready, however reachable Redis is.
@@ -76,6 +83,7 @@ public:
     // miss every user's sessions in lists and revoke-all.
     boost::asio::awaitable<result<bool>> check_index_key(bool overwrite);
     std::string index_key_name() const { return prefix_ + "meta:index-key"; }
+    std::string not_before_key_name() const { return prefix_ + "meta:not-before"; }
 
     // Key names (public for tests and tools).
     std::string slot_prefix(std::uint16_t bucket) const;  // <prefix>{<bucket>}:
@@ -122,6 +130,12 @@ private:
     std::unique_ptr<record_cache> cache_;
     std::shared_ptr<write_marks> marks_;
     std::unordered_map<session::session_id, std::chrono::steady_clock::time_point> awaiting_;
+    // The "not before" instants this thread read while the cache could keep
+    // them (null: read them), when it sent that read, and a count of the
+    // invalidations of their key (a read that one overtook keeps nothing).
+    std::shared_ptr<const session::not_before> not_before_;
+    write_marks::stamp not_before_sent_ = 0;
+    std::uint64_t not_before_changes_ = 0;
 };
 
 }  // namespace sessiond::store

@@ -9,11 +9,13 @@
 #include <boost/system/result.hpp>
 
 #include <chrono>
+#include <memory>
 #include <optional>
 #include <string_view>
 #include <string>
 #include <vector>
 
+#include "session/not_before.hpp"
 #include "session/rules.hpp"
 #include "session/session_id.hpp"
 #include "session/session_record.hpp"
@@ -118,6 +120,19 @@ public:
     // expired. Every instance on one store sees the same marks.
     static constexpr std::size_t max_claim_name = 128;
     virtual boost::asio::awaitable<result<bool>> claim_once(std::string_view name, std::chrono::milliseconds ttl) = 0;
+
+    // The "not before" instants (session/not_before.hpp) in force, as
+    // current as the validation cache: a change through any instance is
+    // seen by the next validation of every other. Shared and immutable.
+    virtual boost::asio::awaitable<result<std::shared_ptr<const session::not_before>>> not_before() = 0;
+    // The same without waiting, when the store holds them ready (null: ask
+    // not_before()); a validation's usual case.
+    virtual std::shared_ptr<const session::not_before> not_before_now() { return nullptr; }
+
+    // Sets the instant for every session (`tenant` empty) or for the
+    // sessions of `tenant`; session_limit (409) when max_tenant_instants
+    // tenants have one already.
+    virtual boost::asio::awaitable<result<void>> set_not_before(std::string_view tenant, session::timestamp at) = 0;
 
     // Whether the store can serve requests now (readiness).
     virtual bool ready() const = 0;

@@ -257,6 +257,26 @@ TEST_CASE("cache: a revocation through one instance is refused by the next valid
     CHECK(metric(a, "sessiond_cache_invalidation_delay_seconds_count") >= 1);
 }
 
+TEST_CASE("cache: a \"not before\" set through one instance ends what another serves from its cache", "[cache]") {
+    auto store = GENERATE(as<std::string>{}, "redis", "cluster");
+    INFO("store: " << store);
+    contract_target a(store);
+    contract_target b(a, {});
+    REQUIRE(eventually([&] { return metric(b, "sessiond_cache_tracking_threads") == 2; }, 20s));
+    auto acme = a.create("dave", R"("tenant":"acme")");
+    auto other = a.create("erin", R"("tenant":"other")");
+    REQUIRE(acme.status == 201);
+    REQUIRE(other.status == 201);
+    const auto acme_token = str(acme.json, "token"), other_token = str(other.json, "token");
+    warm(b, acme_token);
+    warm(b, other_token);
+    REQUIRE(a.call("POST", "/v1/not-before", test_keys::admin, R"({"tenant":"acme"})").status == 200);
+    CHECK(refused_within(b, acme_token));
+    CHECK(b.validate(other_token).status == 200);
+    REQUIRE(a.call("POST", "/v1/not-before", test_keys::admin, "{}").status == 200);
+    CHECK(refused_within(b, other_token));
+}
+
 TEST_CASE(
     "cache: a rotation on one instance: the other accepts the new token and metadata, refuses the old one "
     "after the grace",

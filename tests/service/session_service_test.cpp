@@ -57,6 +57,12 @@ public:
         ++store_reads;
         co_return co_await inner_.get(id);
     }
+    asio::awaitable<store::result<std::shared_ptr<const session::not_before>>> not_before() override {
+        return inner_.not_before();
+    }
+    asio::awaitable<store::result<void>> set_not_before(std::string_view tenant, session::timestamp at) override {
+        return inner_.set_not_before(tenant, at);
+    }
     std::vector<std::chrono::milliseconds> claims;  // the mark lifetimes asked for
     asio::awaitable<store::result<bool>> claim_once(std::string_view name, std::chrono::milliseconds ttl) override {
         claims.push_back(ttl);
