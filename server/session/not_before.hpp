@@ -1,6 +1,6 @@
 #pragma once
 // "Not before" instants: signing everyone, or everyone of a tenant, out in
-// one write. A session created before the instant that applies to it is
+// one write. A session created up to the instant that applies to it is
 // ended: validation refuses it as it refuses a revoked one, whatever the
 // number of sessions, without touching any of them.
 
@@ -28,8 +28,13 @@ struct not_before {
         const auto it = tenants.find(std::string_view(r.tenant));
         return it == tenants.end() ? all : std::max(all, it->second);
     }
-    // Whether `r` was ended by an instant.
-    bool ends(const session_record& r) const noexcept { return r.created_at < of(r); }
+    // Whether `r` was ended by an instant: created before it or in its
+    // millisecond (the clock cannot tell those apart, and an instant set
+    // after an incident must not spare a session the incident opened).
+    bool ends(const session_record& r) const noexcept {
+        const timestamp at = of(r);
+        return at > min_timestamp && r.created_at <= at;
+    }
 
     friend bool operator==(const not_before&, const not_before&) = default;
 };

@@ -54,8 +54,8 @@ TEST_CASE("not before: one write ends a tenant's sessions, another everyone's, o
     CHECK(t.call("GET", "/v1/users/alice/sessions", test_keys::admin).json.at("sessions").as_array().empty());
     CHECK(t.validate(bob.token).status == 200);
     CHECK(t.validate(carol.token).status == 200);
-    // A session of the tenant opened afterwards lives (unless opened in the
-    // same millisecond as the instant: then it is not after it).
+    // A session of the tenant opened afterwards lives (one opened in the
+    // instant's millisecond is ended with the others).
     opened later;
     REQUIRE(eventually(
         [&] {
