@@ -49,6 +49,15 @@ public:
     boost::asio::awaitable<result<bool>> claim_once(std::string_view name, std::chrono::milliseconds ttl) override;
     bool ready() const override { return true; }
 
+    // --- OIDC back-channel logout: sessions by their provider's session ---
+    boost::asio::awaitable<result<void>> add_provider_session(const provider_ref& ref, const session::session_id& id,
+                                                              session::timestamp until) override;
+    boost::asio::awaitable<result<std::vector<session::session_id>>> provider_sessions(
+        const provider_ref& ref) override;
+    boost::asio::awaitable<result<void>> remove_provider_sessions(const provider_ref& ref,
+                                                                  const std::vector<session::session_id>& ids) override;
+    // --- end OIDC back-channel logout ---
+
     std::size_t size() const { return count_.load(std::memory_order_relaxed); }
     // Drops every expired session now (the sweep's work; also for tests).
     void sweep();
@@ -81,6 +90,15 @@ private:
     std::mutex claims_mutex_;
     std::unordered_map<std::string, session::timestamp> claims_;
     std::size_t claims_purge_at_ = 1024;
+
+    // --- OIDC back-channel logout: provider session -> session ids, each
+    // until its session's absolute expiry; at most max_sessions_ indexes,
+    // the expired ones purged whenever the map has doubled since the last
+    // purge.
+    std::mutex providers_mutex_;
+    std::unordered_map<std::string, std::map<session::session_id, session::timestamp>> providers_;
+    std::size_t providers_purge_at_ = 1024;
+    // --- end OIDC back-channel logout ---
 
     const session::clock& clock_;
     const std::size_t max_sessions_;

@@ -7,8 +7,8 @@ namespace sessiond::metrics {
 
 namespace {
 
-constexpr std::array<std::string_view, 8> redis_op_names = {"get",  "create",      "replace",         "remove",
-                                                            "list", "remove_user", "check_index_key", "claim"};
+constexpr std::array<std::string_view, 9> redis_op_names = {
+    "get", "create", "replace", "remove", "list", "remove_user", "check_index_key", "claim", "provider_index"};
 
 // Redis operation latency buckets in microseconds (upper bounds).
 constexpr std::array<std::uint64_t, 11> redis_bounds_us = {50,    100,    250,    500,     1000,     2500,

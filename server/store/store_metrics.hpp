@@ -12,7 +12,17 @@
 namespace sessiond::metrics {
 
 // What the Redis store asks of Redis, one label each.
-enum class redis_op : std::size_t { get, create, replace, remove, list, remove_user, check_index_key, claim };
+enum class redis_op : std::size_t {
+    get,
+    create,
+    replace,
+    remove,
+    list,
+    remove_user,
+    check_index_key,
+    claim,
+    provider_index,  // the OIDC back-channel logout's index of provider sessions
+};
 
 void observe_redis(redis_op op, std::uint64_t duration_us) noexcept;
 void count_redis_failure(redis_failure why) noexcept;
