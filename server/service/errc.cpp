@@ -25,6 +25,8 @@ const char* describe(errc e) noexcept {
             return "the session changed concurrently, retry";
         case errc::not_found:
             return "no such session";
+        case errc::unknown_provider:
+            return "provider.name names no configured OIDC provider (oidc-providers)";
     }
     return "unknown session service error";
 }

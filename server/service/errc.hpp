@@ -19,6 +19,7 @@ enum class errc {
     reauthentication_required,  // valid, but the login is older than max_auth_age
     concurrent_change,          // every compare-and-set attempt lost to another write: retryable
     not_found,                  // no session with this public id
+    unknown_provider,           // create: the session's provider is not on oidc-providers
 };
 
 // Why a signed assertion (JWT) could not be minted or was refused at
