@@ -58,6 +58,7 @@ const row rows[] = {
      http::field::retry_after,
      "0"},
     {service::service_category, v(service::errc::not_found), error::not_found, {}},
+    {service::service_category, v(service::errc::unknown_provider), error::malformed_request, {}},
     {service::service_category, 0, error::invalid_session, {}},
     // The domain: tokens that do not decode, and request values it refuses.
     {session::session_category, v(session::errc::malformed_token), error::invalid_session, invalid_token_detail,

@@ -45,6 +45,7 @@ void log_started(const app::io_threads& io, const app::startup& prepared, const 
         log::info("signed assertions", {{"signing_kid", prepared.assertions->signing_kid()},
                                         {"kids", app::assertion_kids(prepared.assertions.get())},
                                         {"issuer", prepared.assertions->settings().issuer}});
+    if (prepared.oidc) log::info("OIDC back-channel logout", {{"providers", app::oidc_kids(prepared.oidc.get())}});
     if (io.ops.server) log::info("operations listener", {{"address", cfg.http.ops_address}, {"port", ports.ops}});
     log::info("listening", {{"address", cfg.http.address},
                             {"port", ports.main},
@@ -97,7 +98,7 @@ int run(config& cfg, const config_source& reread) {
         return 1;
     }
     const app::signal_handlers signals(io, {reread, started_with, !cfg.auth.assertion_audience.empty(), io.keys,
-                                            io.callers, io.assertion_signer, io.tls.get()});
+                                            io.callers, io.assertion_signer, io.tls.get(), io.oidc});
     if (!io.memory) app::check_index_key(io);
     log_started(io, prepared, *ports);
 

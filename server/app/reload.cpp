@@ -28,6 +28,11 @@ const metrics::counter_family tls_reloads{
     "sessiond_tls_reloads_total", "Certificate reloads (SIGHUP), by result: a failed one keeps the old certificate.",
     metrics::type::counter, "result", outcomes};
 
+const metrics::counter_family jwks_reloads{
+    "sessiond_oidc_jwks_reloads_total",
+    "OIDC providers' JWKS files read again (SIGHUP), by result: a failed one keeps the keys in use.",
+    metrics::type::counter, "result", outcomes};
+
 // A configuration read again and checked in full, not yet applied.
 struct checked_reload {
     config next;
@@ -42,7 +47,12 @@ struct checked_reload {
 checked_reload check(const reload_target& t) {
     if (!t.reread) throw config_error("this process cannot read its configuration again");
     checked_reload c{t.reread(), {}, false, {}, {}};
-    prepare_checked(c.next, c.fresh);
+    try {
+        prepare_checked(c.next, c.fresh);
+    } catch (const jwks_load_error&) {
+        jwks_reloads.local(failed).inc();  // counted apart, like the certificate
+        throw;
+    }
     const auto now = t.keys.current();
     // Ephemeral keys (development mode without keys) stay: new ones
     // would end every session.
@@ -70,6 +80,7 @@ void log_reloaded(const reload_target& t, const checked_reload& c,
                {"accepted_kids", kids},
                {"assertion_signing_kid", c.fresh.assertions ? c.fresh.assertions->signing_kid() : std::string_view()},
                {"assertion_kids", assertion_kids(c.fresh.assertions.get())},
+               {"oidc_providers", oidc_kids(c.fresh.oidc.get())},
                {"log_level", to_string(c.next.log.level)}});
     if (certificate) {
         tls_reloads.local(ok).inc();
@@ -86,8 +97,8 @@ void log_reloaded(const reload_target& t, const checked_reload& c,
 
 // The parts a reload rebuilds, in the order applied: the log level last, so
 // that what the reload logs is written at the level in use.
-constexpr std::array<on_reload, 4> applied_parts = {on_reload::token_keys, on_reload::callers, on_reload::assertions,
-                                                    on_reload::log_level};
+constexpr std::array<on_reload, 5> applied_parts = {on_reload::token_keys, on_reload::callers, on_reload::assertions,
+                                                    on_reload::oidc, on_reload::log_level};
 
 // Replaces one part of the running server with the one built from the new
 // configuration: what an option whose row names `part` changes.
@@ -103,6 +114,10 @@ void apply(on_reload part, const reload_target& t, const checked_reload& c) {
             return;
         case on_reload::assertions:
             t.assertion_signer.publish(c.fresh.assertions);
+            return;
+        case on_reload::oidc:
+            if (c.fresh.oidc) jwks_reloads.local(ok).inc();
+            t.oidc.publish(c.fresh.oidc);
             return;
         case on_reload::log_level:
             log::set_level(to_string(c.next.log.level));

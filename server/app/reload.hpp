@@ -17,6 +17,7 @@
 #include "config/options.hpp"
 #include "http/tls.hpp"
 #include "service/assertions.hpp"
+#include "service/oidc_providers.hpp"
 #include "session/keyring.hpp"
 
 namespace sessiond::app {
@@ -30,6 +31,7 @@ struct reload_target {
     reloadable<api::callers>& callers;
     reloadable<service::assertion_signer>& assertion_signer;
     http::tls_provider* tls;  // null: plain HTTP
+    reloadable<service::oidc_providers>& oidc;
 };
 
 // Reloads, logs what changed, and counts the reload in the metrics; a

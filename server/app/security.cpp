@@ -1,5 +1,7 @@
 #include "app/security.hpp"
 
+#include <fstream>
+
 #include <cstdint>
 #include <optional>
 #include <stdexcept>
@@ -168,6 +170,50 @@ std::shared_ptr<const service::assertion_signer> load_assertions(const assertion
     } catch (const service::assertion_config_error& e) {
         throw invalid_value("assertion-keys", e.what());
     }
+}
+
+std::shared_ptr<const service::oidc_providers> load_oidc(const oidc_config& o) {
+    const auto& entries = o.providers.entries();
+    if (entries.empty()) return nullptr;
+    auto out = std::make_shared<service::oidc_providers>();
+    out->max_age = std::chrono::duration_cast<std::chrono::seconds>(o.logout_max_age);
+    for (const auto& e : entries) {
+        service::oidc_provider p{e.name, e.issuer, e.client_id, {}, nullptr};
+        for (const auto& alg : e.algs)
+            p.algs.push_back(*service::parse_jws_alg(alg));  // checked when the option was parsed
+        std::ifstream in(e.jwks_file, std::ios::binary);
+        if (!in)
+            throw jwks_load_error(
+                invalid_value("oidc-providers", "provider " + e.name + ": cannot read its JWKS file " + e.jwks_file)
+                    .what());
+        std::string text;
+        // One byte past the bound is enough for parse() to refuse the file.
+        text.resize(service::jwk_set::max_text + 1);
+        in.read(text.data(), static_cast<std::streamsize>(text.size()));
+        text.resize(static_cast<std::size_t>(in.gcount()));
+        try {
+            p.keys = service::jwk_set::parse(text);
+        } catch (const service::jwks_error& err) {
+            throw jwks_load_error(invalid_value("oidc-providers", "provider " + e.name + ": its JWKS file " +
+                                                                      e.jwks_file + ": " + err.what())
+                                      .what());
+        }
+        out->providers.push_back(std::move(p));
+    }
+    return out;
+}
+
+std::string oidc_kids(const service::oidc_providers* providers) {
+    std::string out;
+    if (providers)
+        for (const auto& p : providers->providers) {
+            out += (out.empty() ? "" : ";") + p.name + ":";
+            std::string kids;
+            for (const auto& kid : p.keys->kids())
+                kids += (kids.empty() ? "" : ",") + (kid.empty() ? std::string("-") : kid);
+            out += kids;
+        }
+    return out;
 }
 
 }  // namespace sessiond::app

@@ -11,6 +11,7 @@
 #include "common/secret_file.hpp"
 #include "config/config.hpp"
 #include "service/assertions.hpp"
+#include "service/oidc_providers.hpp"
 #include "session/keyring.hpp"
 
 namespace sessiond::app {
@@ -41,6 +42,18 @@ std::shared_ptr<const service::assertion_signer> load_assertions(const assertion
 
 // The assertion keys' ids, comma-separated ("" for none).
 std::string assertion_kids(const service::assertion_signer* signer);
+
+// A provider's JWKS file that cannot be read or used.
+struct jwks_load_error : config_error {
+    using config_error::config_error;
+};
+
+// The OIDC providers of back-channel logout, their JWKS files read (null:
+// none configured). Throws jwks_load_error naming the provider and its file.
+std::shared_ptr<const service::oidc_providers> load_oidc(const oidc_config& o);
+
+// "name:kid,kid;name:kid" for the start-up and reload log lines.
+std::string oidc_kids(const service::oidc_providers* providers);
 
 // The files that hold secrets, by option: each should be readable by
 // sessiond's user alone; a warning for each that is not.

@@ -148,6 +148,7 @@ void prepare_checked(const config& cfg, startup& out) {
         throw invalid_value("token-prefix", e.what());
     }
     out.assertions = load_assertions(cfg.assertion);
+    out.oidc = load_oidc(cfg.oidc);
     // The certificate and key load now (and so with --check-config,
     // which an operator runs before sending SIGHUP).
     if (!cfg.http.tls_cert_file.empty()) {

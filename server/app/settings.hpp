@@ -15,6 +15,7 @@
 #include "http/tls.hpp"
 #include "redis/config.hpp"
 #include "service/assertions.hpp"
+#include "service/oidc_providers.hpp"
 #include "session/rules.hpp"
 #include "session/token_codec.hpp"
 
@@ -28,6 +29,7 @@ struct startup {
     std::optional<redis::config> redis_cfg;
     std::shared_ptr<http::tls_provider> tls;                      // HTTPS: the certificate, loaded
     std::shared_ptr<const service::assertion_signer> assertions;  // null: off
+    std::shared_ptr<const service::oidc_providers> oidc;          // null: back-channel logout off
 };
 
 // Fills `out`; throws config_error naming the first problem.

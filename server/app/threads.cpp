@@ -22,6 +22,7 @@ io_threads::io_threads(const config& c, const startup& prepared, std::size_t cou
       keys(prepared.sec.keys),
       callers(prepared.sec.callers),
       assertion_signer(prepared.assertions),
+      oidc(prepared.oidc),
       tls(prepared.tls),
       index_key_checked(!prepared.redis_cfg) {
     for (std::size_t i = 0; i < count; ++i)
@@ -81,6 +82,7 @@ bool build_stacks(io_threads& io, const startup& prepared, const session::clock&
         io.keys,
         io.callers,
         io.assertion_signer,
+        io.oidc,
         io.memory.get(),
         redis_cfg,
         record_options,

@@ -50,6 +50,7 @@ struct io_threads {
     reloadable<session::keyring> keys;
     reloadable<api::callers> callers;
     reloadable<service::assertion_signer> assertion_signer;
+    reloadable<service::oidc_providers> oidc;
     // HTTPS: the certificate loaded by prepare(), and again on SIGHUP.
     std::shared_ptr<http::tls_provider> tls;
     std::vector<std::unique_ptr<worker>> workers;

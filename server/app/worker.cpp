@@ -30,6 +30,9 @@ bool build_stack(worker& w, const stack_parts& parts) {
     w.sessions = std::make_unique<api::session_api>(*w.service, parts.callers, parts.settings);
     w.assertions = std::make_unique<service::assertion_service>(*w.service, *sessions, parts.assertion_signer);
     w.assertion_routes = std::make_unique<api::assertion_api>(*w.assertions, parts.callers, cfg.auth.api_key_header);
+    w.service->use_providers(parts.oidc);
+    w.logouts = std::make_unique<service::logout_service>(*w.service, *sessions, parts.oidc);
+    w.logout_routes = std::make_unique<api::backchannel_logout_api>(*w.logouts);
     if (!cfg.auth.assertion_audience.empty())
         w.sessions->add_assertions(*w.assertions, cfg.auth.assertion_audience, cfg.auth.assertion_header);
     return true;
@@ -39,6 +42,7 @@ void add_server(worker& w, const api::ops_probes& probes, const server_parts& pa
     api::add_ops_routes(w.routes, probes);
     w.sessions->add_routes(w.routes);
     w.assertion_routes->add_routes(w.routes);
+    w.logout_routes->add_routes(w.routes);
     w.server = std::make_unique<http::server>(w.ioc, parts.http, w.routes, parts.access_log, parts.open_connections,
                                               parts.per_client);
     if (parts.tls) w.server->use_tls(parts.tls);

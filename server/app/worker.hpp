@@ -12,6 +12,7 @@
 #include <boost/asio/io_context.hpp>
 
 #include "api/assertions.hpp"
+#include "api/backchannel_logout.hpp"
 #include "api/callers.hpp"
 #include "api/health.hpp"
 #include "api/sessions.hpp"
@@ -25,6 +26,7 @@
 #include "redis/client.hpp"
 #include "redis/config.hpp"
 #include "service/assertions.hpp"
+#include "service/backchannel_logout.hpp"
 #include "service/session_service.hpp"
 #include "session/keyring.hpp"
 #include "session/rules.hpp"
@@ -42,6 +44,8 @@ struct worker {
     std::unique_ptr<api::session_api> sessions;
     std::unique_ptr<service::assertion_service> assertions;
     std::unique_ptr<api::assertion_api> assertion_routes;
+    std::unique_ptr<service::logout_service> logouts;
+    std::unique_ptr<api::backchannel_logout_api> logout_routes;
     http::router routes;
     std::unique_ptr<http::server> server;
 };
@@ -58,6 +62,7 @@ struct stack_parts {
     const reloadable<session::keyring>& keys;
     const reloadable<api::callers>& callers;
     const reloadable<service::assertion_signer>& assertion_signer;
+    const reloadable<service::oidc_providers>& oidc;
     store::memory_store* memory;                // null: Redis
     const std::optional<redis::config>& redis;  // none: the embedded store
     store::record_format_options record_options;

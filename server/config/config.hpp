@@ -58,6 +58,20 @@ std::vector<header_family> parse_original_headers(std::string_view text);
 // what is wrong.
 std::vector<std::pair<std::string, std::string>> parse_assertion_keys(std::string_view text);
 
+// oidc-providers: one identity provider whose back-channel logout tokens
+// are accepted.
+struct oidc_provider_entry {
+    std::string name;               // in the logout URL and in sessions' provider.name
+    std::string issuer;             // iss
+    std::string client_id;          // an aud value
+    std::string jwks_file;          // a JWK Set, read at start and on SIGHUP
+    std::vector<std::string> algs;  // allowed alg values (RS256, ES256, EdDSA)
+};
+
+// oidc-providers: "name=issuer|client_id|jwks-file[|alg,alg...]" entries
+// separated by ';'. Throws std::invalid_argument naming what is wrong.
+std::vector<oidc_provider_entry> parse_oidc_providers(std::string_view text);
+
 // A comma-separated list (assertion-audiences, assertion-claims): the
 // entries, trimmed; empty entries are refused. Throws std::invalid_argument.
 std::vector<std::string> parse_list(std::string_view text);
@@ -86,6 +100,7 @@ using header_family_list = parsed_list<std::vector<header_family>, &parse_origin
 using assertion_key_list = parsed_list<std::vector<std::pair<std::string, std::string>>, &parse_assertion_keys>;
 using name_list = parsed_list<std::vector<std::string>, &parse_list>;
 using network_list = parsed_list<std::vector<ip_network>, &parse_networks>;
+using oidc_provider_list = parsed_list<std::vector<oidc_provider_entry>, &parse_oidc_providers>;
 
 struct http_config {
     std::string address = "127.0.0.1";                // listen address
@@ -236,6 +251,12 @@ struct assertion_config {
     std::chrono::milliseconds jwks_max_age{300'000};
 };
 
+// OIDC back-channel logout: off while `providers` is empty.
+struct oidc_config {
+    oidc_provider_list providers;
+    std::chrono::milliseconds logout_max_age{300'000};  // the oldest iat a logout token may have
+};
+
 struct cookie_config {
     std::string name = "__Host-sid";
     std::string path = "/";
@@ -253,6 +274,7 @@ struct config {
     session_config session;
     auth_config auth;
     assertion_config assertion;
+    oidc_config oidc;
     cookie_config cookie;
     bool development = false;  // allows insecure settings on loopback only
     std::string config_file;   // where the file source came from, if any

@@ -421,6 +421,16 @@ const std::vector<option_def>& options() {
             SESSIOND_FIELD(ms, assertion.jwks_max_age))
             .check(whole_seconds)
             .reload(on_reload::assertions),
+        opt("oidc-providers",
+            "OIDC back-channel logout: name=issuer|client_id|jwks-file[|alg,alg...] entries separated by ';' "
+            "(algs: RS256, ES256, EdDSA; default all three); each JWKS file is read again on SIGHUP (empty = off)",
+            SESSIOND_FIELD(oidc_provider_list, oidc.providers))
+            .reload(on_reload::oidc),
+        opt("oidc-logout-max-age", "the oldest iat a back-channel logout token may carry",
+            SESSIOND_FIELD(ms, oidc.logout_max_age))
+            .check(whole_seconds_from_1s)
+            .check(at_most(std::chrono::milliseconds(std::chrono::hours(24)), "must not exceed 1d"))
+            .reload(on_reload::oidc),
         opt("cookie-name", "session cookie name (read by /v1/auth, built in create/rotate replies)",
             SESSIOND_FIELD(std::string, cookie.name))
             .check(cookie_name),

@@ -26,6 +26,7 @@ enum class on_reload : std::uint8_t {
     token_keys,  // the keyring (the user index key is only compared: it cannot change)
     callers,     // API keys and certificate callers
     assertions,  // the assertion signer: its keys and its rules
+    oidc,        // the OIDC providers of back-channel logout: their JWKS files and rules
     log_level,
 };
 

@@ -4,6 +4,7 @@
 #include "config/config.hpp"
 
 #include <algorithm>
+#include <cctype>
 #include <charconv>
 #include <cstdint>
 #include <limits>
@@ -205,6 +206,56 @@ std::vector<std::pair<std::string, std::string>> parse_assertion_keys(std::strin
         if (colon == std::string::npos || colon == 0 || colon + 1 == entry.size())
             throw std::invalid_argument("expected kid:path entries");
         out.emplace_back(entry.substr(0, colon), entry.substr(colon + 1));
+    }
+    return out;
+}
+
+std::vector<oidc_provider_entry> parse_oidc_providers(std::string_view text) {
+    static constexpr std::string_view shape =
+        "expected name=issuer|client_id|jwks-file[|alg,alg...] entries, ';'-separated";
+    std::vector<oidc_provider_entry> out;
+    auto trim = [](std::string_view v) {
+        while (!v.empty() && (v.front() == ' ' || v.front() == '\t' || v.front() == '\n'))
+            v.remove_prefix(1);
+        while (!v.empty() && (v.back() == ' ' || v.back() == '\t' || v.back() == '\n'))
+            v.remove_suffix(1);
+        return v;
+    };
+    while (!text.empty()) {
+        const auto semi = text.find(';');
+        const auto entry = trim(text.substr(0, semi));
+        text = semi == std::string_view::npos ? std::string_view() : text.substr(semi + 1);
+        if (entry.empty()) continue;
+        const auto eq = entry.find('=');
+        if (eq == std::string_view::npos) throw std::invalid_argument(std::string(shape));
+        oidc_provider_entry p;
+        p.name = std::string(trim(entry.substr(0, eq)));
+        std::vector<std::string> fields;
+        std::string_view rest = entry.substr(eq + 1);
+        for (;;) {
+            const auto bar = rest.find('|');
+            fields.emplace_back(trim(rest.substr(0, bar)));
+            if (bar == std::string_view::npos) break;
+            rest = rest.substr(bar + 1);
+        }
+        if (fields.size() < 3 || fields.size() > 4 || fields[0].empty() || fields[1].empty() || fields[2].empty())
+            throw std::invalid_argument(std::string(shape));
+        const bool name_ok =
+            !p.name.empty() && p.name.size() <= 64 && std::all_of(p.name.begin(), p.name.end(), [](char c) {
+                return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.' || c == ':';
+            });
+        if (!name_ok) throw std::invalid_argument("a provider name is 1..64 letters, digits, '-', '_', '.' or ':'");
+        for (const auto& other : out)
+            if (other.name == p.name) throw std::invalid_argument("provider " + p.name + " is listed twice");
+        p.issuer = fields[0];
+        p.client_id = fields[1];
+        p.jwks_file = fields[2];
+        p.algs = fields.size() == 4 ? parse_list(fields[3]) : std::vector<std::string>{"RS256", "ES256", "EdDSA"};
+        for (const auto& alg : p.algs)
+            if (alg != "RS256" && alg != "ES256" && alg != "EdDSA")
+                throw std::invalid_argument("provider " + p.name + ": alg " + alg +
+                                            " is not one of RS256, ES256, EdDSA");
+        out.push_back(std::move(p));
     }
     return out;
 }

@@ -13,6 +13,8 @@
 #include <array>
 #include <atomic>
 
+#include "service/jwks.hpp"
+#include "service/openssl_ptr.hpp"
 #include "session/crypto.hpp"
 
 namespace sessiond::service {
@@ -21,28 +23,13 @@ namespace json = boost::json;
 
 namespace {
 
-enum class jws_alg : std::uint8_t { eddsa, es256 };
-
-std::string_view alg_name(jws_alg a) {
-    return a == jws_alg::eddsa ? "EdDSA" : "ES256";
-}
-
-struct pkey_free {
-    void operator()(EVP_PKEY* p) const noexcept { EVP_PKEY_free(p); }
-};
-struct md_ctx_free {
-    void operator()(EVP_MD_CTX* p) const noexcept { EVP_MD_CTX_free(p); }
-};
+using ossl::bn_free;
+using ossl::md_ctx_free;
+using ossl::pkey_ptr;
+using ossl::sig_free;
 struct bio_free {
     void operator()(BIO* p) const noexcept { BIO_free(p); }
 };
-struct bn_free {
-    void operator()(BIGNUM* p) const noexcept { BN_free(p); }
-};
-struct sig_free {
-    void operator()(ECDSA_SIG* p) const noexcept { ECDSA_SIG_free(p); }
-};
-using pkey_ptr = std::unique_ptr<EVP_PKEY, pkey_free>;
 
 // P-256 coordinates and signature halves are 32 bytes; an Ed25519 public
 // key is 32 bytes and its signature 64.
@@ -73,23 +60,6 @@ bool der_to_raw(const unsigned char* der, std::size_t size, std::array<std::uint
     ECDSA_SIG_get0(sig.get(), &r, &s);
     return BN_bn2binpad(r, out.data(), p256_size) == static_cast<int>(p256_size) &&
            BN_bn2binpad(s, out.data() + p256_size, p256_size) == static_cast<int>(p256_size);
-}
-
-std::vector<unsigned char> raw_to_der(session::bytes_view raw) {
-    std::unique_ptr<ECDSA_SIG, sig_free> sig(ECDSA_SIG_new());
-    BIGNUM* r = BN_bin2bn(raw.data(), p256_size, nullptr);
-    BIGNUM* s = BN_bin2bn(raw.data() + p256_size, p256_size, nullptr);
-    if (!sig || !r || !s || ECDSA_SIG_set0(sig.get(), r, s) != 1) {
-        BN_free(r);
-        BN_free(s);
-        return {};
-    }
-    const int n = i2d_ECDSA_SIG(sig.get(), nullptr);
-    if (n <= 0) return {};
-    std::vector<unsigned char> der(static_cast<std::size_t>(n));
-    unsigned char* p = der.data();
-    i2d_ECDSA_SIG(sig.get(), &p);
-    return der;
 }
 
 std::uint64_t next_generation() {
@@ -177,8 +147,8 @@ std::shared_ptr<const assertion_signer> assertion_signer::make(assertion_setting
         } else {
             throw assertion_config_error("the key of kid " + source.kid + " is neither Ed25519 nor EC P-256");
         }
-        jwk += R"(,"kid":")" + k->kid + R"(","alg":")" + std::string(alg_name(k->alg)) + R"(","use":"sig"})";
-        k->header = b64(R"({"alg":")" + std::string(alg_name(k->alg)) + R"(","typ":"JWT","kid":")" + k->kid + "\"}");
+        jwk += R"(,"kid":")" + k->kid + R"(","alg":")" + std::string(to_string(k->alg)) + R"(","use":"sig"})";
+        k->header = b64(R"({"alg":")" + std::string(to_string(k->alg)) + R"(","typ":"JWT","kid":")" + k->kid + "\"}");
         if (!out->keys_.empty()) jwks += ',';
         jwks += jwk;
         k->jwk = std::move(jwk);
@@ -272,7 +242,7 @@ boost::system::result<json::object> assertion_signer::verify(std::string_view jw
     auto it = std::find_if(keys_.begin(), keys_.end(), [&](const auto& k) { return k->kid == kid->as_string(); });
     if (it == keys_.end()) return assertion_errc::unknown_key;
     const key& k = **it;
-    if (alg->as_string() != alg_name(k.alg)) return assertion_errc::algorithm;
+    if (alg->as_string() != to_string(k.alg)) return assertion_errc::algorithm;
 
     std::array<std::uint8_t, signature_size> sig{};
     auto n = session::base64url_decode(signature_b64, sig);
@@ -288,7 +258,7 @@ boost::system::result<json::object> assertion_signer::verify(std::string_view jw
         ok = EVP_DigestVerifyInit(ctx.get(), nullptr, nullptr, nullptr, k.pkey.get()) == 1 &&
              EVP_DigestVerify(ctx.get(), sig.data(), sig.size(), signed_part, signed_size) == 1;
     } else {
-        auto der = raw_to_der(session::bytes_view(sig.data(), sig.size()));
+        auto der = ecdsa_raw_to_der(sig);
         ok = !der.empty() && EVP_DigestVerifyInit(ctx.get(), nullptr, EVP_sha256(), nullptr, k.pkey.get()) == 1 &&
              EVP_DigestVerify(ctx.get(), der.data(), der.size(), signed_part, signed_size) == 1;
     }

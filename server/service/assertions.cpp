@@ -9,6 +9,7 @@
 
 #include "common/error.hpp"
 #include "common/json_text.hpp"
+#include "service/claims.hpp"
 #include "service/service_metrics.hpp"
 #include "log/log.hpp"
 #include "session/crypto.hpp"
@@ -20,6 +21,11 @@ namespace json = boost::json;
 using session::session_record;
 using session::timestamp;
 
+using claims::audience_matches;
+using claims::numeric_date;
+using claims::seconds_of;
+using claims::string_claim;
+
 namespace {
 
 constexpr std::size_t jti_bytes = 16;  // 128 random bits
@@ -28,37 +34,6 @@ void append_quoted(std::string& out, std::string_view s) {
     out += '"';
     append_json_escaped(out, s);
     out += '"';
-}
-
-std::int64_t seconds_of(timestamp t) {
-    return std::chrono::floor<std::chrono::seconds>(t).time_since_epoch().count();
-}
-
-// A NumericDate claim (RFC 7519 2): seconds, possibly fractional; nullopt
-// when absent or not a finite number.
-std::optional<double> numeric_date(const json::object& claims, std::string_view name) {
-    const auto* v = claims.if_contains(name);
-    if (!v) return std::nullopt;
-    if (v->is_int64()) return static_cast<double>(v->as_int64());
-    if (v->is_uint64()) return static_cast<double>(v->as_uint64());
-    if (v->is_double() && std::isfinite(v->as_double())) return v->as_double();
-    return std::nullopt;
-}
-
-// The string claim `name`, or nullopt when it is absent or not a string.
-std::optional<std::string_view> string_claim(const json::object& claims, std::string_view name) {
-    const auto* v = claims.if_contains(name);
-    if (!v || !v->is_string()) return std::nullopt;
-    return std::string_view(v->as_string());
-}
-
-bool audience_matches(const json::value* aud, std::string_view audience) {
-    if (!aud) return false;
-    if (aud->is_string()) return aud->as_string() == audience;
-    if (!aud->is_array()) return false;
-    const auto& list = aud->as_array();
-    return std::any_of(list.begin(), list.end(),
-                       [&](const json::value& v) { return v.is_string() && v.as_string() == audience; });
 }
 
 bool valid_jti(std::string_view jti) {

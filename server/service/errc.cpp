@@ -27,6 +27,8 @@ const char* describe(errc e) noexcept {
             return "no such session";
         case errc::signed_out:
             return "the session was ended by a \"not before\" instant";
+        case errc::unknown_provider:
+            return "provider.name names no configured OIDC provider (oidc-providers)";
     }
     return "unknown session service error";
 }

@@ -20,6 +20,7 @@ enum class errc {
     concurrent_change,          // every compare-and-set attempt lost to another write: retryable
     not_found,                  // no session with this public id
     signed_out,                 // created before a "not before" instant (everyone's, or its tenant's)
+    unknown_provider,           // create: the session's provider is not on oidc-providers
 };
 
 // Why a signed assertion (JWT) could not be minted or was refused at

@@ -9,6 +9,8 @@ namespace {
 constexpr std::array<std::string_view, 10> assertion_refusal_names = {
     "malformed", "algorithm", "unknown_key",   "signature", "issuer",
     "audience",  "expired",   "not_yet_valid", "session",   "used"};
+constexpr std::array<std::string_view, 5> logout_result_names = {"ok", "invalid", "replayed", "unknown_provider",
+                                                                 "failed"};
 }  // namespace
 
 const counter_family sessions_created{"sessiond_sessions_created_total", "Sessions created."};
@@ -37,5 +39,8 @@ const counter_family assertions_redeemed{"sessiond_assertions_redeemed_total",
 const counter_family assertions_refused{"sessiond_assertions_refused_total",
                                         "Signed assertions refused at redemption, by reason.", type::counter, "reason",
                                         assertion_refusal_names};
+const counter_family backchannel_logouts{"sessiond_backchannel_logouts_total",
+                                         "OIDC back-channel logout requests, by result.", type::counter, "result",
+                                         logout_result_names};
 
 }  // namespace sessiond::metrics

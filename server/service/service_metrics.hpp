@@ -24,6 +24,15 @@ enum class assertion_refusal : std::size_t {
     used,           // redeemed before
 };
 
+// How an OIDC back-channel logout ended.
+enum class logout_result : std::size_t {
+    ok,                // the token was valid: its sessions (if any) are revoked
+    invalid,           // the token was refused (400)
+    replayed,          // its jti was used before (400)
+    unknown_provider,  // no provider of that name (404)
+    failed,            // the store failed (503)
+};
+
 extern const counter_family sessions_created;
 extern const counter_family sessions_rotated;
 extern const counter_family sessions_revoked;
@@ -39,5 +48,6 @@ extern const counter_family store_errors;
 extern const counter_family assertions_minted;    // signed assertions issued (mint and forward auth)
 extern const counter_family assertions_redeemed;  // assertions redeemed (first use)
 extern const counter_family assertions_refused;   // by assertion_refusal
+extern const counter_family backchannel_logouts;  // by logout_result
 
 }  // namespace sessiond::metrics

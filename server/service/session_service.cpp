@@ -85,22 +85,25 @@ store::user_ref session_service::user_of(const session_record& r) const {
     return store::user_ref{r.user_id, r.id.bucket, keys_.get()->user_index_name(r.user_id)};
 }
 
+store::provider_ref session_service::provider_index(std::string_view provider, std::string_view sid) const {
+    // Keyed like a user's index, under a name no user id is compared with:
+    // the key names neither the provider nor its session.
+    std::string subject = "oidc-sid:";
+    subject.append(provider).append(1, '\0').append(sid);
+    const auto keys = keys_.get();
+    return store::provider_ref{keys->user_bucket(subject), keys->user_index_name(subject)};
+}
+
 void session_service::audit(std::string_view event, const session_record& r, const actor& who) const {
     auto id = r.id.to_string();
-    if (!who.original.empty()) {
-        log::info("audit", {{"event", event},
-                            {"session_id", id},
-                            {"user_id", r.user_id},
-                            {"caller", who.caller},
-                            {"request_id", who.request_id},
-                            {"original_request", who.original}});
-        return;
-    }
-    log::info("audit", {{"event", event},
-                        {"session_id", id},
-                        {"user_id", r.user_id},
-                        {"caller", who.caller},
-                        {"request_id", who.request_id}});
+    std::vector<log::field> fields{{"event", event},
+                                   {"session_id", id},
+                                   {"user_id", r.user_id},
+                                   {"caller", who.caller},
+                                   {"request_id", who.request_id}};
+    if (!who.original.empty()) fields.emplace_back("original_request", who.original);
+    if (!who.reason.empty()) fields.emplace_back("reason", who.reason);
+    log::write(spdlog::level::info, "audit", fields);
 }
 
 asio::awaitable<result<bool>> session_service::signed_out(const session_record& r) {
@@ -148,8 +151,21 @@ asio::awaitable<result<issued_session>> session_service::create(create_request r
                         std::move(request.provider)};
     if (request.idle_timeout) c.idle_timeout = *request.idle_timeout;
     if (request.absolute_timeout) c.absolute_timeout = *request.absolute_timeout;
+    const bool from_provider = !c.provider.empty();
+    if (from_provider) {
+        const auto providers = providers_ ? providers_->get() : nullptr;
+        if (!providers || !providers->find(c.provider.provider)) co_return errc::unknown_provider;
+    }
     auto record = session::new_record(issued.id, issued.secret_hash, std::move(c), clock_.now(), policy_);
     if (!record) co_return record.error();
+    if (from_provider) {
+        // Indexed first: a crash between the two leaves an index entry
+        // without a session (skipped by a logout), never a session that a
+        // logout by its provider's sid would miss.
+        const auto index = provider_index(record->provider.provider, record->provider.sid);
+        auto indexed = co_await store_.add_provider_session(index, record->id, record->expires_at);
+        if (!indexed) co_return store_failure(indexed.error());
+    }
     auto stored = co_await store_.create(*record, u, policy_);
     if (!stored)
         co_return stored.error() == sessiond::error::session_limit ? stored.error() : store_failure(stored.error());
@@ -392,12 +408,11 @@ asio::awaitable<user_revocation> session_service::revoke_user(std::string_view u
         co_await asio::post(co_await asio::this_coro::executor, asio::use_awaitable);
     }
     metrics::sessions_revoked.inc(out.revoked);
-    log::info("audit", {{"event", "user.sessions_revoked"},
-                        {"user_id", user_id},
-                        {"revoked", out.revoked},
-                        {"complete", !out.failure},
-                        {"caller", who.caller},
-                        {"request_id", who.request_id}});
+    std::vector<log::field> fields{
+        {"event", "user.sessions_revoked"}, {"user_id", user_id},   {"revoked", out.revoked},
+        {"complete", !out.failure},         {"caller", who.caller}, {"request_id", who.request_id}};
+    if (!who.reason.empty()) fields.emplace_back("reason", who.reason);
+    log::write(spdlog::level::info, "audit", fields);
     co_return out;
 }
 

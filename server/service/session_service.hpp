@@ -22,6 +22,7 @@
 
 #include "common/reloadable.hpp"
 #include "service/errc.hpp"
+#include "service/oidc_providers.hpp"
 #include "session/keyring.hpp"
 #include "session/rules.hpp"
 #include "session/token_codec.hpp"
@@ -39,6 +40,7 @@ struct actor {
     std::string_view caller;
     std::string_view request_id;
     std::string_view original = {};
+    std::string_view reason = {};  // why, when the event alone does not say (backchannel_logout)
 };
 
 // A new token and the session it opens (create, rotate). Hand the token to
@@ -133,6 +135,12 @@ public:
     boost::asio::awaitable<result<void>> set_not_before(std::string_view tenant, session::timestamp at,
                                                         const actor& who);
     boost::asio::awaitable<result<std::shared_ptr<const session::not_before>>> not_before();
+    // The OIDC providers a session may name (create refuses any other with
+    // errc::unknown_provider); without them, none may be named.
+    void use_providers(const reloadable<oidc_providers>& providers) { providers_.emplace(providers); }
+    // The index of the sessions opened under a provider's session (the
+    // store's provider_ref for it).
+    store::provider_ref provider_index(std::string_view provider, std::string_view sid) const;
 
     // The keys current now (hold the pointer while they are used): for what
     // the API signs besides tokens, such as list cursors.
@@ -158,6 +166,7 @@ private:
     session::token_codec codec_;
     const session::clock& clock_;
     session::policy policy_;
+    std::optional<local_view<oidc_providers>> providers_;
 };
 
 // Orders sessions as list_user returns them: newest first, ties by id descending.

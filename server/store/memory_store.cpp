@@ -281,4 +281,59 @@ asio::awaitable<result<void>> memory_store::set_not_before(std::string_view tena
     co_return result<void>();
 }
 
+// --- OIDC back-channel logout: sessions by their provider's session ---
+
+namespace {
+std::string provider_key(const provider_ref& ref) {
+    return std::to_string(ref.bucket) + ':' + ref.name;
+}
+}  // namespace
+
+asio::awaitable<result<void>> memory_store::add_provider_session(const provider_ref& ref, const session_id& id,
+                                                                 session::timestamp until) {
+    const auto now = clock_.now();
+    std::lock_guard lock(providers_mutex_);
+    if (providers_.size() >= providers_purge_at_) {
+        for (auto it = providers_.begin(); it != providers_.end();) {
+            std::erase_if(it->second, [now](const auto& entry) { return entry.second <= now; });
+            it = it->second.empty() ? providers_.erase(it) : std::next(it);
+        }
+        providers_purge_at_ = std::min(std::max<std::size_t>(1024, providers_.size() * 2), max_sessions_);
+    }
+    auto key = provider_key(ref);
+    if (!providers_.contains(key) && providers_.size() >= max_sessions_) co_return full();
+    auto& index = providers_[key];
+    auto& kept = index[id];
+    kept = std::max(kept, until);
+    co_return result<void>();
+}
+
+asio::awaitable<result<std::vector<session_id>>> memory_store::provider_sessions(const provider_ref& ref) {
+    const auto now = clock_.now();
+    std::vector<session_id> out;
+    std::lock_guard lock(providers_mutex_);
+    auto it = providers_.find(provider_key(ref));
+    if (it == providers_.end()) co_return out;
+    std::erase_if(it->second, [now](const auto& entry) { return entry.second <= now; });
+    for (const auto& [id, until] : it->second) {
+        if (out.size() == max_walk) break;
+        out.push_back(id);
+    }
+    if (it->second.empty()) providers_.erase(it);
+    co_return out;
+}
+
+asio::awaitable<result<void>> memory_store::remove_provider_sessions(const provider_ref& ref,
+                                                                     const std::vector<session_id>& ids) {
+    std::lock_guard lock(providers_mutex_);
+    auto it = providers_.find(provider_key(ref));
+    if (it == providers_.end()) co_return result<void>();
+    for (const auto& id : ids)
+        it->second.erase(id);
+    if (it->second.empty()) providers_.erase(it);
+    co_return result<void>();
+}
+
+// --- end OIDC back-channel logout ---
+
 }  // namespace sessiond::store

@@ -54,6 +54,15 @@ public:
     boost::asio::awaitable<result<void>> set_not_before(std::string_view tenant, session::timestamp at) override;
     bool ready() const override { return true; }
 
+    // --- OIDC back-channel logout: sessions by their provider's session ---
+    boost::asio::awaitable<result<void>> add_provider_session(const provider_ref& ref, const session::session_id& id,
+                                                              session::timestamp until) override;
+    boost::asio::awaitable<result<std::vector<session::session_id>>> provider_sessions(
+        const provider_ref& ref) override;
+    boost::asio::awaitable<result<void>> remove_provider_sessions(const provider_ref& ref,
+                                                                  const std::vector<session::session_id>& ids) override;
+    // --- end OIDC back-channel logout ---
+
     std::size_t size() const { return count_.load(std::memory_order_relaxed); }
     // Drops every expired session now (the sweep's work; also for tests).
     void sweep();
@@ -90,6 +99,14 @@ private:
     // Replaced whole on a change; validations hold the one they read.
     std::atomic<std::shared_ptr<const session::not_before>> not_before_{std::make_shared<const session::not_before>()};
     std::mutex not_before_writes_;
+    // --- OIDC back-channel logout: provider session -> session ids, each
+    // until its session's absolute expiry; at most max_sessions_ indexes,
+    // the expired ones purged whenever the map has doubled since the last
+    // purge.
+    std::mutex providers_mutex_;
+    std::unordered_map<std::string, std::map<session::session_id, session::timestamp>> providers_;
+    std::size_t providers_purge_at_ = 1024;
+    // --- end OIDC back-channel logout ---
 
     const session::clock& clock_;
     const std::size_t max_sessions_;

@@ -58,6 +58,9 @@ const redis::script remove_script{std::string(scripts::remove)};
 const redis::script list_script{with_prelude(scripts::list)};
 const redis::script remove_user_script{with_prelude(scripts::remove_user)};
 const redis::script claim_script{std::string(scripts::claim)};
+const redis::script provider_add_script{std::string(scripts::provider_add)};
+const redis::script provider_read_script{std::string(scripts::provider_read)};
+const redis::script provider_remove_script{std::string(scripts::provider_remove)};
 const redis::script set_not_before_script{std::string(scripts::set_not_before)};
 const redis::script index_key_script{std::string(scripts::index_key)};
 
@@ -619,5 +622,56 @@ asio::awaitable<result<void>> redis_store::set_not_before(std::string_view tenan
     if (reply.integer() == 0) co_return sessiond::error::session_limit;
     co_return result<void>();
 }
+
+// --- OIDC back-channel logout: sessions by their provider's session ---
+
+std::string redis_store::provider_key(const provider_ref& ref) const {
+    return slot_prefix(ref.bucket) + "o:" + ref.name;
+}
+
+asio::awaitable<result<void>> redis_store::add_provider_session(const provider_ref& ref, const session_id& id,
+                                                                session::timestamp until) {
+    std::vector<std::string> keys{provider_key(ref)};
+    std::vector<std::string> args{id.to_string(), std::to_string(ms(until))};
+    timed_op timing(metrics::redis_op::provider_index);
+    // Durable as the create that follows: a failover must not lose the
+    // entry of a session it keeps.
+    auto [ec, reply] = co_await client_.async_eval_durable(provider_add_script, keys, args, use_tuple);
+    timing.done();
+    if (ec) co_return api_error(ec, "provider_add");
+    co_return result<void>();
+}
+
+asio::awaitable<result<std::vector<session_id>>> redis_store::provider_sessions(const provider_ref& ref) {
+    std::vector<std::string> keys{provider_key(ref)};
+    std::vector<std::string> args{std::to_string(max_walk)};
+    timed_op timing(metrics::redis_op::provider_index);
+    auto [ec, reply] = co_await client_.async_eval(provider_read_script, keys, args, use_tuple);
+    timing.done();
+    if (ec) co_return api_error(ec, "provider_read");
+    if (!reply.is_array()) co_return api_error(redis::error::protocol_error, "provider_read");
+    std::vector<session_id> out;
+    for (const auto& item : reply.elements()) {
+        // Written by sessiond only; anything else in the set is skipped.
+        if (auto id = item.is_string() ? session_id::parse(item.str()) : std::nullopt) out.push_back(*id);
+    }
+    co_return out;
+}
+
+asio::awaitable<result<void>> redis_store::remove_provider_sessions(const provider_ref& ref,
+                                                                    const std::vector<session_id>& ids) {
+    std::vector<std::string> keys{provider_key(ref)};
+    std::vector<std::string> args;
+    args.reserve(ids.size());
+    for (const auto& id : ids)
+        args.push_back(id.to_string());
+    timed_op timing(metrics::redis_op::provider_index);
+    auto [ec, reply] = co_await client_.async_eval_durable(provider_remove_script, keys, args, use_tuple);
+    timing.done();
+    if (ec) co_return api_error(ec, "provider_remove");
+    co_return result<void>();
+}
+
+// --- end OIDC back-channel logout ---
 
 }  // namespace sessiond::store

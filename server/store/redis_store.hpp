@@ -63,6 +63,19 @@ public:
     boost::asio::awaitable<result<std::shared_ptr<const session::not_before>>> not_before() override;
     std::shared_ptr<const session::not_before> not_before_now() override;
     boost::asio::awaitable<result<void>> set_not_before(std::string_view tenant, session::timestamp at) override;
+    // --- OIDC back-channel logout: sessions by their provider's session ---
+    // <prefix>{<bucket>}:o:<name>: a sorted set of public ids scored by
+    // each session's absolute expiry (ms), TTL the latest; one script per
+    // call, on that key alone (provider_*.lua).
+    boost::asio::awaitable<result<void>> add_provider_session(const provider_ref& ref, const session::session_id& id,
+                                                              session::timestamp until) override;
+    boost::asio::awaitable<result<std::vector<session::session_id>>> provider_sessions(
+        const provider_ref& ref) override;
+    boost::asio::awaitable<result<void>> remove_provider_sessions(const provider_ref& ref,
+                                                                  const std::vector<session::session_id>& ids) override;
+    std::string provider_key(const provider_ref& ref) const;  // <prefix>{<bucket>}:o:<name>
+    // --- end OIDC back-channel logout ---
+
     // Connected, and no command refused for lack of a permission (NOPERM)
     // within refused_hold: an instance whose Redis user may not run its
     // scripts is not ready, however reachable Redis is.

@@ -70,6 +70,15 @@ struct user_removal {
     std::optional<user_cursor> next;  // where to go on; nullopt: the end was reached
 };
 
+// Names an identity provider's session's index: a bucket and a keyed hash
+// of the provider's name and sid (so that no key names either), computed by
+// the service like a user_ref. Two provider sessions may share an index,
+// very rarely: the service checks each session's own provider and sid.
+struct provider_ref {
+    std::uint16_t bucket = 0;
+    std::string name;  // base64url
+};
+
 class session_store {
 public:
     virtual ~session_store() = default;
@@ -136,6 +145,24 @@ public:
 
     // Whether the store can serve requests now (readiness).
     virtual bool ready() const = 0;
+
+    // --- OIDC back-channel logout: sessions by their provider's session ---
+    // An index from an identity provider's session (provider and sid) to
+    // the sessions opened under it. Written before the session, so that a
+    // session the index misses never exists (a crash leaves an id whose
+    // session is not there, which the logout skips); entries leave with
+    // the session's absolute expiry.
+
+    // Adds `id` to the index `ref` names, kept at least until `until`.
+    virtual boost::asio::awaitable<result<void>> add_provider_session(const provider_ref& ref,
+                                                                      const session::session_id& id,
+                                                                      session::timestamp until) = 0;
+    // Up to max_walk of the ids the index holds (expired entries dropped).
+    virtual boost::asio::awaitable<result<std::vector<session::session_id>>> provider_sessions(
+        const provider_ref& ref) = 0;
+    // Takes `ids` out of the index (it goes when empty).
+    virtual boost::asio::awaitable<result<void>> remove_provider_sessions(
+        const provider_ref& ref, const std::vector<session::session_id>& ids) = 0;
 };
 
 }  // namespace sessiond::store

@@ -22,7 +22,8 @@ enum class redis_op : std::size_t {
     check_index_key,
     claim,
     not_before,
-    set_not_before
+    set_not_before,
+    provider_index,  // the OIDC back-channel logout's index of provider sessions
 };
 
 void observe_redis(redis_op op, std::uint64_t duration_us) noexcept;

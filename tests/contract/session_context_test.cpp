@@ -7,6 +7,7 @@
 #include <string>
 
 #include "support/contract_target.hpp"
+#include "support/oidc_idp.hpp"
 
 using namespace sessiond::test;
 namespace json = boost::json;
@@ -22,7 +23,8 @@ const json::object& device_of(const json::object& session) {
 TEST_CASE("context: create keeps the device, assurance, tenant and provider; every read shows them") {
     auto store = GENERATE(from_range(contract_stores()));
     INFO("store: " << store);
-    contract_target t(store);
+    const oidc_idp idp("corp");
+    contract_target t(store, idp.flags());
 
     auto created =
         t.create("alice", R"("device":{"user_agent":"Mozilla/5.0 Firefox/133.0","label":"Firefox on Linux"},)"

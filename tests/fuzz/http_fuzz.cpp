@@ -24,6 +24,7 @@
 #include <string>
 #include <string_view>
 
+#include "api/backchannel_logout.hpp"
 #include "api/health.hpp"
 #include "api/sessions.hpp"
 #include "http/exchange.hpp"
@@ -69,12 +70,15 @@ struct daemon_stack {
     service::session_service sessions{store, keys(), session::token_codec(), clock, session::policy{}};
     api::session_api api{sessions, std::make_shared<const api::callers>(api::callers::allow_all()),
                          api::api_settings{}};
+    service::logout_service logouts{sessions, store, nullptr};
+    api::backchannel_logout_api logout_api{logouts};
     http::router routes;
     http_config cfg;
 
     daemon_stack() {
         api::add_ops_routes(routes, {[] { return true; }});
         api.add_routes(routes);
+        logout_api.add_routes(routes);
     }
 };
 

@@ -96,6 +96,19 @@ public:
         co_return co_await inner_.remove_user(u, except, after);
     }
     bool ready() const override { return true; }
+    asio::awaitable<store::result<void>> add_provider_session(const store::provider_ref& ref,
+                                                              const session::session_id& id,
+                                                              session::timestamp until) override {
+        return inner_.add_provider_session(ref, id, until);
+    }
+    asio::awaitable<store::result<std::vector<session::session_id>>> provider_sessions(
+        const store::provider_ref& ref) override {
+        return inner_.provider_sessions(ref);
+    }
+    asio::awaitable<store::result<void>> remove_provider_sessions(
+        const store::provider_ref& ref, const std::vector<session::session_id>& ids) override {
+        return inner_.remove_provider_sessions(ref, ids);
+    }
 
 private:
     store::memory_store inner_;

@@ -8,6 +8,7 @@
 #include <set>
 
 #include "api/assertions.hpp"
+#include "api/backchannel_logout.hpp"
 #include "api/health.hpp"
 #include "api/sessions.hpp"
 #include "store/memory_store.hpp"
@@ -48,10 +49,13 @@ TEST_CASE("served routes equal the OpenAPI operations") {
     service::assertion_service assertions(service, memory, nullptr);
     api::assertion_api assertion_routes(assertions, std::make_shared<const api::callers>(api::callers::allow_all()),
                                         "X-API-Key");
+    service::logout_service logouts(service, memory, nullptr);
+    api::backchannel_logout_api logout_routes(logouts);
     http::router routes;
     api::add_ops_routes(routes, {[] { return true; }});
     sessions.add_routes(routes);
     assertion_routes.add_routes(routes);
+    logout_routes.add_routes(routes);
 
     std::set<std::string> served;
     for (const auto& [method, path] : routes.routes())
@@ -62,4 +66,5 @@ TEST_CASE("served routes equal the OpenAPI operations") {
     CHECK(served == spec);
     CHECK(spec.count("DELETE /v1/users/{user_id}/sessions") == 1);
     CHECK(spec.count("POST /v1/assertions/redeem") == 1);
+    CHECK(spec.count("POST /v1/oidc/backchannel-logout/{provider}") == 1);
 }
