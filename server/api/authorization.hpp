@@ -8,6 +8,7 @@
 
 #include "api/callers.hpp"
 #include "http/router.hpp"
+#include "service/session_service.hpp"
 
 namespace sessiond::api {
 
@@ -17,5 +18,10 @@ namespace sessiond::api {
 // 403 problem was set.
 std::shared_ptr<const caller> authorize(http::request_context& ctx, const shared_callers& callers, scope needed,
                                         std::string_view api_key_header);
+
+// The caller of a request, for the service's audit events.
+inline service::actor actor_of(const caller& who, const http::request_context& ctx) {
+    return {who.name, ctx.request_id};
+}
 
 }  // namespace sessiond::api

@@ -27,7 +27,8 @@ enum scope : std::uint8_t {
     scope_auth = 1 << 3,    // auth
     scope_mint = 1 << 4,    // assertions:mint
     scope_redeem = 1 << 5,  // assertions:redeem
-    scope_all = scope_read | scope_write | scope_admin | scope_auth | scope_mint | scope_redeem,
+    scope_self = 1 << 6,    // sessions:self
+    scope_all = scope_read | scope_write | scope_admin | scope_auth | scope_mint | scope_redeem | scope_self,
 };
 
 // "sessions:read" -> scope_read; nullopt for an unknown name.

@@ -5,6 +5,8 @@
 #include <cstdint>
 #include <limits>
 
+#include "api/session_json.hpp"
+
 namespace sessiond::api {
 
 namespace {
@@ -32,6 +34,26 @@ std::string encode_cursor(const service::user_cursor& c, const session::keyring&
     std::copy(c.id.id.begin(), c.id.id.end(), raw.begin() + 8);
     tag_cursor(raw, keys, user_id);
     return session::base64url_encode(raw);
+}
+
+std::string page_json(const service::user_sessions& page, const session::keyring& keys, std::string_view user_id,
+                      const session::session_id* current) {
+    std::string out = R"({"sessions":[)";
+    bool first = true;
+    for (const auto& r : page.sessions) {
+        if (!first) out += ',';
+        first = false;
+        append_json(r, out);
+        if (current) {
+            out.pop_back();  // the object's '}'
+            out += r.id == *current ? R"(,"current":true})" : R"(,"current":false})";
+        }
+    }
+    out += ']';
+    if (page.unreadable > 0) out.append(R"(,"unreadable":)").append(std::to_string(page.unreadable));
+    if (page.next) out.append(R"(,"next_cursor":")").append(encode_cursor(*page.next, keys, user_id)).append(1, '"');
+    out += '}';
+    return out;
 }
 
 std::optional<service::user_cursor> decode_cursor(std::string_view text, const session::keyring& keys,

@@ -20,6 +20,12 @@ namespace sessiond::api {
 // The cursor of the page after `c`, for `user_id`'s list.
 std::string encode_cursor(const service::user_cursor& c, const session::keyring& keys, std::string_view user_id);
 
+// A list page's JSON: {"sessions":[...], "unreadable"?, "next_cursor"?},
+// the cursor bound to `user_id`. With `current`, each session also says
+// whether it is that one ("current": true or false).
+std::string page_json(const service::user_sessions& page, const session::keyring& keys, std::string_view user_id,
+                      const session::session_id* current = nullptr);
+
 // The position a cursor names: nullopt for anything this deployment did not
 // issue for `user_id`.
 std::optional<service::user_cursor> decode_cursor(std::string_view text, const session::keyring& keys,

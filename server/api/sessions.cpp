@@ -15,6 +15,7 @@
 #include "api/headers.hpp"
 #include "api/json_body.hpp"
 #include "api/query_params.hpp"
+#include "api/revocations.hpp"
 #include "api/session_context.hpp"
 #include "api/session_json.hpp"
 #include "common/json_text.hpp"
@@ -32,11 +33,6 @@ namespace {
 
 // The domain's rule, for the path parameter as for the create body.
 using session::valid_user_id;
-
-// The caller of a request, for the service's audit events.
-service::actor actor_of(const caller& who, const http::request_context& ctx) {
-    return {who.name, ctx.request_id};
-}
 
 void reply_session(http::request_context& ctx, const session_record& r) {
     std::string out;
@@ -79,6 +75,10 @@ void session_api::add_routes(http::router& routes) {
                refuse_early(scope_admin, false));
     routes.add(http::verb::get, "/v1/not-before", bind(&session_api::get_not_before), refuse_early(scope_admin, false));
     routes.add(http::verb::post, "/v1/not-before", bind(&session_api::set_not_before), refuse_early(scope_admin, true));
+    routes.add(http::verb::post, "/v1/users/revoke", bind(&session_api::revoke_users), refuse_early(scope_admin, true));
+    routes.add(http::verb::post, "/v1/self/sessions", bind(&session_api::list_self), refuse_early(scope_self, true));
+    routes.add(http::verb::post, "/v1/self/sessions/revoke", bind(&session_api::revoke_self),
+               refuse_early(scope_self, true));
     // Any method, any path below: proxies may send the original request's
     // (Envoy ext_authz with a path_prefix).
     routes.add_subtree("/v1/auth", bind(&session_api::auth), refuse_early(scope_auth, false));
@@ -303,19 +303,7 @@ asio::awaitable<void> session_api::list_user(http::request_context& ctx) {
     }
     auto listed = co_await sessions_.list_user(user_id, after, limit);
     if (!listed) co_return set_failure(ctx, listed.error());
-    std::string out = R"({"sessions":[)";
-    bool first = true;
-    for (const auto& r : listed->sessions) {
-        if (!first) out += ',';
-        first = false;
-        append_json(r, out);
-    }
-    out += ']';
-    if (listed->unreadable > 0) out.append(R"(,"unreadable":)").append(std::to_string(listed->unreadable));
-    if (listed->next)
-        out.append(R"(,"next_cursor":")").append(encode_cursor(*listed->next, *keys, user_id)).append(1, '"');
-    out += '}';
-    http::set_json(ctx.res, http::status::ok, std::move(out));
+    http::set_json(ctx.res, http::status::ok, page_json(*listed, *keys, user_id));
 }
 
 asio::awaitable<void> session_api::delete_user(http::request_context& ctx) {
@@ -336,22 +324,27 @@ asio::awaitable<void> session_api::delete_user(http::request_context& ctx) {
             co_return;
         }
     }
-    auto outcome = co_await sessions_.revoke_user(user_id, except, actor_of(*who, ctx));
-    if (outcome.failure && outcome.revoked == 0) co_return set_failure(ctx, outcome.failure);
-    if (outcome.failure) {
-        // Some went, others may remain: say so, and that repeating is safe.
-        co_return set_failure(ctx, outcome.failure,
-                              std::to_string(outcome.revoked) +
-                                  " of the user's sessions were revoked before the session store failed; others "
-                                  "may remain: repeat the request to revoke them");
-    }
-    http::set_json(ctx.res, http::status::ok, R"({"revoked":)" + std::to_string(outcome.revoked) + "}");
+    const auto outcome = co_await sessions_.revoke_user(user_id, except, actor_of(*who, ctx));
+    reply_revocation(ctx, outcome);
 }
 
 // Not a coroutine: the caller is authorized before forward auth's own frame
 // starts, so /v1/auth, the hottest route, allocates one frame, not two.
 asio::awaitable<void> session_api::auth(http::request_context& ctx) {
     return forward_auth_.answer(ctx, authorize(ctx, scope_auth));
+}
+
+// Not coroutines, as auth: the caller is authorized before the handler's frame starts.
+asio::awaitable<void> session_api::list_self(http::request_context& ctx) {
+    return self_.list(ctx, authorize(ctx, scope_self));
+}
+
+asio::awaitable<void> session_api::revoke_self(http::request_context& ctx) {
+    return self_.revoke(ctx, authorize(ctx, scope_self));
+}
+
+asio::awaitable<void> session_api::revoke_users(http::request_context& ctx) {
+    return api::revoke_users(ctx, sessions_, authorize(ctx, scope_admin));
 }
 
 }  // namespace sessiond::api

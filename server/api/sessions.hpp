@@ -11,6 +11,7 @@
 
 #include "api/callers.hpp"
 #include "api/forward_auth.hpp"
+#include "api/self_service.hpp"
 #include "api/settings.hpp"
 #include "common/reloadable.hpp"
 #include "http/router.hpp"
@@ -47,6 +48,9 @@ private:
     // "Not before" instants (not_before.cpp).
     awaitable get_not_before(http::request_context& ctx);
     awaitable set_not_before(http::request_context& ctx);
+    awaitable list_self(http::request_context& ctx);
+    awaitable revoke_self(http::request_context& ctx);
+    awaitable revoke_users(http::request_context& ctx);
 
     // The caller, kept alive with its callers for as long as the
     // request holds it; null after a 401/403 problem was set.
@@ -62,6 +66,7 @@ private:
     local_view<callers> callers_;
     api_settings settings_;
     forward_auth forward_auth_{sessions_, settings_};
+    self_service self_{sessions_, settings_};
 };
 
 }  // namespace sessiond::api

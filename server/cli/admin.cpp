@@ -41,6 +41,10 @@ Commands (each a call to a running sessiond's admin API, scope sessions:admin):
   sessions revoke ID          revoke one session by its public id
   users revoke USER [--except ID] [--json]
                               revoke all of the user's sessions, but ID
+  users revoke-many USER... [--json]
+                              revoke all the sessions of each user (offboarding),
+                              100 users per request; a user the store failed
+                              for is reported, and the exit status is then 1
   keygen --scopes S [--name N]
                               a new API key and its config entry (as `sessiond keygen`)
 
@@ -261,8 +265,8 @@ json::object expect_object(const api_response& r) {
 class admin_session {
 public:
     explicit admin_session(client_settings s) : settings_(std::move(s)) {}
-    api_response call(std::string_view method, const std::string& target) const {
-        return call_api(settings_, method, target);
+    api_response call(std::string_view method, const std::string& target, std::string_view json_body = {}) const {
+        return call_api(settings_, method, target, json_body);
     }
 
 private:
@@ -602,12 +606,58 @@ int revoke_user(const admin_session& api, const command_line& c, const std::stri
     return exit_ok;
 }
 
+// The users' sessions, a request of at most 100 users at a time; each
+// user's outcome is printed (or, with --json, all of them as one
+// {"results": [...]}). Exit status 1 when the store failed for any user.
+int revoke_many(const admin_session& api, const command_line& c, std::span<const std::string> given) {
+    constexpr std::size_t batch = 100;  // the server's bound
+    // Each user once (the server refuses a repeated id), in the order given.
+    std::vector<std::string> users;
+    std::set<std::string_view> seen;
+    for (const auto& u : given)
+        if (seen.insert(u).second) users.push_back(u);
+    json::array results;
+    for (std::size_t at = 0; at < users.size(); at += batch) {
+        json::array ids;
+        for (std::size_t i = at; i < std::min(users.size(), at + batch); ++i)
+            ids.emplace_back(users[i]);
+        auto r = api.call("POST", "/v1/users/revoke", json::serialize(json::object{{"user_ids", std::move(ids)}}));
+        if (r.status != 200) refuse(r);
+        auto reply = expect_object(r);
+        const auto* list = reply.if_contains("results");
+        if (list == nullptr || !list->is_array() || list->as_array().size() != std::min(batch, users.size() - at))
+            throw refused_error("the server's reply does not hold one result per user");
+        for (const auto& v : list->as_array()) {
+            if (!v.is_object() || !v.as_object().contains("revoked") || !v.as_object().at("revoked").is_int64())
+                throw refused_error("the server's reply holds a result without a count");
+            results.push_back(v);
+        }
+    }
+    bool failed = false;
+    for (const auto& v : results)
+        failed = failed || v.as_object().contains("error");
+    if (c.flag("--json")) {
+        print_json(json::object{{"results", results}});
+        return failed ? exit_refused : exit_ok;
+    }
+    for (const auto& v : results) {
+        const auto& o = v.as_object();
+        const auto error = field(o, "error");
+        std::printf("revoked %lld session(s) of user '%s'%s\n", static_cast<long long>(o.at("revoked").as_int64()),
+                    printable(field(o, "user_id")).c_str(),
+                    error.empty() ? "" : ("; the store failed (" + printable(error) + "): others may remain").c_str());
+    }
+    if (failed) say("the store failed for some users: repeat the command for them");
+    return failed ? exit_refused : exit_ok;
+}
+
 // The options each command takes besides the connection's.
 const std::map<std::string, std::set<std::string_view>, std::less<>> command_options = {
     {"sessions list", {"--json", "--limit", "--cursor", "--all"}},
     {"sessions show", {"--json"}},
     {"sessions revoke", {}},
     {"users revoke", {"--json", "--except"}},
+    {"users revoke-many", {"--json"}},
 };
 
 [[noreturn]] void not_taken(const std::string& command, std::string_view option) {
@@ -626,7 +676,9 @@ int run(std::span<char* const> args) {
     std::string command = c.words[0] + " " + c.words[1];
     auto allowed = command_options.find(command);
     if (allowed == command_options.end()) throw usage_error("unknown command '" + printable(command) + "'");
-    if (c.words.size() != 3)
+    if (command == "users revoke-many") {
+        if (c.words.size() < 3) throw usage_error("'" + command + "' takes one USER or more");
+    } else if (c.words.size() != 3)
         throw usage_error("'" + command + "' takes one " +
                           (c.words[0] == "users" || command == "sessions list" ? "USER" : "ID") +
                           (c.words.size() < 3 ? "" : ", not more"));
@@ -637,7 +689,8 @@ int run(std::span<char* const> args) {
 
     const std::string& arg = c.words[2];
     if (c.words[0] == "users" || command == "sessions list") {
-        if (arg.empty()) throw usage_error("the user id is empty");
+        for (std::size_t i = 2; i < c.words.size(); ++i)
+            if (c.words[i].empty()) throw usage_error("the user id is empty");
     } else if (!is_session_id(arg)) {
         throw usage_error("'" + printable(arg) + "' is not a session id (24 characters of A-Z a-z 0-9 - _)");
     }
@@ -645,6 +698,7 @@ int run(std::span<char* const> args) {
     if (command == "sessions list") return list_sessions(api, c, arg);
     if (command == "sessions show") return show_session(api, c, arg);
     if (command == "sessions revoke") return revoke_session(api, arg);
+    if (command == "users revoke-many") return revoke_many(api, c, std::span<const std::string>(c.words).subspan(2));
     return revoke_user(api, c, arg);
 }
 

@@ -86,14 +86,20 @@ ssl::context make_context(const client_settings& s) {
 
 template <class Stream>
 asio::awaitable<api_response> send_and_read(Stream& stream, const client_settings& s, http::verb verb,
-                                            std::string_view target, clock_type::time_point deadline) {
+                                            std::string_view target, std::string_view json_body,
+                                            clock_type::time_point deadline) {
     const auto& e = s.endpoint;
-    http::request<http::empty_body> req{verb, e.base_path + std::string(target), 11};
+    http::request<http::string_body> req{verb, e.base_path + std::string(target), 11};
     req.set(http::field::host, authority(e));
     req.set(http::field::user_agent, "sessiond-admin");
     req.set(http::field::accept, "application/json, application/problem+json");
     req.set(http::field::connection, "close");
     if (!s.api_key.empty()) req.set(s.api_key_header, s.api_key.view());
+    if (!json_body.empty()) {
+        req.set(http::field::content_type, "application/json");
+        req.body() = std::string(json_body);
+        req.prepare_payload();
+    }
 
     auto timed_out = [&](const boost::system::error_code& ec) {
         return ec == beast::error::timeout || clock_type::now() >= deadline;
@@ -125,8 +131,8 @@ asio::awaitable<api_response> send_and_read(Stream& stream, const client_setting
     co_return out;
 }
 
-asio::awaitable<api_response> exchange(const client_settings& s, http::verb verb, std::string target, ssl::context* ctx,
-                                       clock_type::time_point deadline) {
+asio::awaitable<api_response> exchange(const client_settings& s, http::verb verb, std::string target,
+                                       std::string json_body, ssl::context* ctx, clock_type::time_point deadline) {
     using namespace asio::experimental::awaitable_operators;
     const auto& e = s.endpoint;
     auto ex = co_await asio::this_coro::executor;
@@ -153,7 +159,7 @@ asio::awaitable<api_response> exchange(const client_settings& s, http::verb verb
     // From here on, one deadline for the whole exchange.
     tcp_stream.expires_at(deadline);
 
-    if (!ctx) co_return co_await send_and_read(tcp_stream, s, verb, target, deadline);
+    if (!ctx) co_return co_await send_and_read(tcp_stream, s, verb, target, json_body, deadline);
 
     beast::ssl_stream<beast::tcp_stream> tls(std::move(tcp_stream), *ctx);
     beast::get_lowest_layer(tls).expires_at(deadline);
@@ -173,7 +179,7 @@ asio::awaitable<api_response> exchange(const client_settings& s, http::verb verb
         if (long v = SSL_get_verify_result(handle); v != X509_V_OK) why = X509_verify_cert_error_string(v);
         throw unreachable_error("TLS handshake with " + authority(e) + " failed: " + why);
     }
-    co_return co_await send_and_read(tls, s, verb, target, deadline);
+    co_return co_await send_and_read(tls, s, verb, target, json_body, deadline);
 }
 
 }  // namespace
@@ -212,7 +218,8 @@ api_endpoint parse_endpoint(std::string_view url) {
     return e;
 }
 
-api_response call_api(const client_settings& settings, std::string_view method, std::string_view target) {
+api_response call_api(const client_settings& settings, std::string_view method, std::string_view target,
+                      std::string_view json_body) {
     auto verb = http::string_to_verb(method);
     if (verb == http::verb::unknown) throw std::invalid_argument("call_api: unknown method");
     auto deadline = clock_type::now() + settings.timeout;
@@ -222,11 +229,12 @@ api_response call_api(const client_settings& settings, std::string_view method, 
     asio::io_context ioc(1);
     std::optional<api_response> reply;
     std::exception_ptr failure;
-    asio::co_spawn(ioc, exchange(settings, verb, std::string(target), ctx ? &*ctx : nullptr, deadline),
-                   [&](std::exception_ptr e, api_response r) {
-                       failure = std::move(e);
-                       if (!failure) reply = std::move(r);
-                   });
+    asio::co_spawn(
+        ioc, exchange(settings, verb, std::string(target), std::string(json_body), ctx ? &*ctx : nullptr, deadline),
+        [&](std::exception_ptr e, api_response r) {
+            failure = std::move(e);
+            if (!failure) reply = std::move(r);
+        });
     ioc.run();
     if (failure) std::rethrow_exception(failure);
     if (!reply) throw unreachable_error("no reply from " + authority(settings.endpoint));

@@ -51,8 +51,10 @@ struct unreachable_error : std::runtime_error {
 };
 
 // Sends `method target` (target: path and query below the base path, already
-// percent-encoded) and returns the reply whatever its status; throws
+// percent-encoded), with `json_body` as an application/json body unless it
+// is empty, and returns the reply whatever its status; throws
 // unreachable_error when there is no reply.
-api_response call_api(const client_settings& settings, std::string_view method, std::string_view target);
+api_response call_api(const client_settings& settings, std::string_view method, std::string_view target,
+                      std::string_view json_body = {});
 
 }  // namespace sessiond::cli

@@ -9,6 +9,7 @@
 #include <charconv>
 #include <random>
 #include <utility>
+#include <vector>
 
 #include "common/error.hpp"
 #include "service/service_metrics.hpp"
@@ -94,16 +95,25 @@ store::provider_ref session_service::provider_index(std::string_view provider, s
     return store::provider_ref{keys->user_bucket(subject), keys->user_index_name(subject)};
 }
 
-void session_service::audit(std::string_view event, const session_record& r, const actor& who) const {
-    auto id = r.id.to_string();
-    std::vector<log::field> fields{{"event", event},
-                                   {"session_id", id},
-                                   {"user_id", r.user_id},
-                                   {"caller", who.caller},
-                                   {"request_id", who.request_id}};
+namespace {
+
+// One audit line: what happened (`what`), then who asked.
+void audit_line(std::initializer_list<log::field> what, const actor& who) {
+    std::vector<log::field> fields(what);
+    fields.emplace_back("caller", who.caller);
+    fields.emplace_back("request_id", who.request_id);
     if (!who.original.empty()) fields.emplace_back("original_request", who.original);
     if (!who.reason.empty()) fields.emplace_back("reason", who.reason);
+    if (!who.by_user.empty()) fields.emplace_back("by_user", who.by_user);
+    if (!who.by_session.empty()) fields.emplace_back("by_session", who.by_session);
     log::write(spdlog::level::info, "audit", fields);
+}
+
+}  // namespace
+
+void session_service::audit(std::string_view event, const session_record& r, const actor& who) const {
+    auto id = r.id.to_string();
+    audit_line({{"event", event}, {"session_id", id}, {"user_id", r.user_id}}, who);
 }
 
 asio::awaitable<result<bool>> session_service::signed_out(const session_record& r) {
@@ -343,6 +353,23 @@ asio::awaitable<result<session_record>> session_service::revoke(const session_id
     if (found && !*found) co_return errc::not_found;
     // (A named local: GCC 12 mishandles temporaries across a co_await.)
     const store::user_ref owner = unreadable ? store::user_ref{{}, id.bucket, {}} : user_of(**found);
+    co_return co_await remove_found(id, owner, who);
+}
+
+asio::awaitable<result<session_record>> session_service::revoke_own(const session_id& id, std::string_view user_id,
+                                                                    const actor& who) {
+    // Another bucket is another user's: no need to ask the store.
+    const auto u = user(user_id);
+    if (id.bucket != u.bucket) co_return errc::not_found;
+    auto found = co_await store_.get(id);
+    if (!found && found.error() == sessiond::error::session_unreadable) co_return errc::not_found;
+    if (!found) co_return store_failure(found.error());
+    if (!*found || (*found)->user_id != user_id) co_return errc::not_found;
+    co_return co_await remove_found(id, u, who);
+}
+
+asio::awaitable<result<session_record>> session_service::remove_found(const session_id& id, store::user_ref owner,
+                                                                      const actor& who) {
     auto removed = co_await store_.remove(id, owner);
     if (!removed) co_return store_failure(removed.error());
     if (!*removed) co_return errc::not_found;
@@ -408,11 +435,11 @@ asio::awaitable<user_revocation> session_service::revoke_user(std::string_view u
         co_await asio::post(co_await asio::this_coro::executor, asio::use_awaitable);
     }
     metrics::sessions_revoked.inc(out.revoked);
-    std::vector<log::field> fields{
-        {"event", "user.sessions_revoked"}, {"user_id", user_id},   {"revoked", out.revoked},
-        {"complete", !out.failure},         {"caller", who.caller}, {"request_id", who.request_id}};
-    if (!who.reason.empty()) fields.emplace_back("reason", who.reason);
-    log::write(spdlog::level::info, "audit", fields);
+    audit_line({{"event", "user.sessions_revoked"},
+                {"user_id", user_id},
+                {"revoked", out.revoked},
+                {"complete", !out.failure}},
+               who);
     co_return out;
 }
 

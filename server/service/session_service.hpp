@@ -35,12 +35,16 @@ using result = boost::system::result<T>;
 
 // Who asked, for audit events: a caller's name (never a key) and the request
 // id; for forward auth, the proxied request (method and URL without its
-// query, as api::original_request::for_log), or empty.
+// query, as api::original_request::for_log), or empty; for a user acting on
+// their own sessions (self-service), that user and the public id of the
+// session whose token they presented, or empty.
 struct actor {
     std::string_view caller;
     std::string_view request_id;
     std::string_view original = {};
     std::string_view reason = {};  // why, when the event alone does not say (backchannel_logout)
+    std::string_view by_user = {};
+    std::string_view by_session = {};
 };
 
 // A new token and the session it opens (create, rotate). Hand the token to
@@ -116,6 +120,11 @@ public:
     // By public id (administration): errc::not_found when there is none.
     boost::asio::awaitable<result<session::session_record>> get(const session::session_id& id);
     boost::asio::awaitable<result<session::session_record>> revoke(const session::session_id& id, const actor& who);
+    // The same for one of `user_id`'s own sessions: errc::not_found as well
+    // for another user's session (or one this version cannot read), so that
+    // the answer never tells whether another user's session exists.
+    boost::asio::awaitable<result<session::session_record>> revoke_own(const session::session_id& id,
+                                                                       std::string_view user_id, const actor& who);
 
     // A page of the user's live sessions: up to `limit` (clamped to
     // 1..max_page) after `after`, newest first within the page (ties by id,
@@ -160,6 +169,9 @@ private:
     // Whether `r` was ended by a "not before" instant: read from the store
     // only when it does not hold them ready.
     boost::asio::awaitable<result<bool>> signed_out(const session::session_record& r);
+    // Removes the session `found` read for `id` and audits it.
+    boost::asio::awaitable<result<session::session_record>> remove_found(const session::session_id& id,
+                                                                         store::user_ref owner, const actor& who);
 
     store::session_store& store_;
     local_view<session::keyring> keys_;

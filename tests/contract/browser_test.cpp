@@ -5,7 +5,9 @@
 // a logout that revokes it). A second site, evil.test, posts a form to the
 // application. Checks what only a browser decides: that scripts cannot read
 // the cookie (HttpOnly), that a cross-site POST goes without it (SameSite),
-// that logout and a refused cookie remove it from the jar.
+// that logout and a refused cookie remove it from the jar; and, from two
+// browsers, that a user sees both sessions on the application's devices
+// page (sessions:self) and that ending the other one refuses it at once.
 
 #include <catch2/catch.hpp>
 
@@ -55,10 +57,31 @@ struct application {
     unsigned short sessiond_port;
     std::atomic<unsigned short> site_port{0};  // nginx's, once it listens
 
-    std::string call_sessiond(const std::string& path, const std::string& body) {
+    std::string call_sessiond(const std::string& path, const std::string& body,
+                              const std::string& key = test_keys::write) {
         http_connection conn(sessiond_port);
-        auto r = conn.request("POST", path, body, {{"X-API-Key", test_keys::write}});
+        auto r = conn.request("POST", path, body, {{"X-API-Key", key}});
         return r ? std::to_string(r->status) + " " + r->body : "no answer";
+    }
+
+    // The devices page: the user's sessions, each other one with a form that ends it.
+    std::string devices(const std::string& token) {
+        auto listed = call_sessiond("/v1/self/sessions", R"({"token":")" + token + "\"}", test_keys::self);
+        if (listed.rfind("200 ", 0) != 0) return answer(502, "Bad Gateway", listed);
+        std::string page = "<ul>";
+        const auto reply = json::parse(listed.substr(4));
+        for (const auto& s : reply.at("sessions").as_array()) {
+            const std::string id(s.at("id").as_string());
+            const bool current = s.at("current").as_bool();
+            page.append("<li id=").append(id).append(" data-current=").append(current ? "true" : "false");
+            page.append(">").append(id);
+            if (!current)
+                page.append("<form method=post action=/devices/end><input name=session_id value=")
+                    .append(id)
+                    .append("><button>End</button></form>");
+            page += "</li>";
+        }
+        return answer(200, "OK", page + "</ul>");
     }
 
     std::string operator()(const recorded_request& req) {
@@ -93,6 +116,16 @@ struct application {
                               "<form id=transfer method=post action=/transfer><input name=amount value=10></form>"
                               "<form id=logout method=post action=/logout></form>");
         if (req.method == "POST" && req.target == "/transfer") return answer(200, "OK", "transferred for " + user);
+        if (req.method == "GET" && req.target == "/devices")
+            return devices(cookie_value(req.header("cookie"), session_cookie));
+        if (req.method == "POST" && req.target == "/devices/end") {
+            const auto token = cookie_value(req.header("cookie"), session_cookie);
+            const auto id = req.body.substr(req.body.find('=') + 1);
+            auto ended = call_sessiond("/v1/self/sessions/revoke",
+                                       R"({"token":")" + token + R"(","session_id":")" + id + "\"}", test_keys::self);
+            if (ended.rfind("200 ", 0) != 0) return answer(502, "Bad Gateway", ended);
+            return answer(303, "See Other", "", {"Location: /devices"});
+        }
         if (req.method == "GET" && req.target == "/evil-page")
             return answer(200, "OK",
                           "<form method=post action=https://app.test:" + std::to_string(site_port.load()) +
@@ -135,48 +168,73 @@ bool posted(const std::vector<recorded_request>& requests, const std::string& ta
     return false;
 }
 
+// Whether Chromium is here (a warning when not: the test is skipped); nginx must be.
+bool have_browser() {
+    if (!have_program(browser::binary)) {
+        WARN("skipped: Chromium is not installed (" << browser::binary << "; scripts/install-deps installs it)");
+        SUCCEED("skipped");
+        return false;
+    }
+    if (!have_program("/usr/sbin/nginx")) FAIL("nginx is not installed (scripts/install-deps)");
+    return true;
+}
+
+// The sites, sessiond, the application and nginx in front of them.
+struct site_fixture {
+    std::unique_ptr<test_pki> pki = make_test_pki();
+    issued_certificate sites = issue_certificate(
+        *pki, "sites", "app.test", "subjectAltName=DNS:app.test,DNS:evil.test\nextendedKeyUsage=serverAuth\n");
+    contract_target sessiond{"memory"};
+    application app_logic{sessiond.port()};
+    header_recorder app{[this](const recorded_request& r) { return app_logic(r); }};
+    std::unique_ptr<nginx_proxy> nginx;
+    std::string site;
+
+    site_fixture() {
+        // deploy/proxies/nginx.conf with TLS, the login and logout pages outside
+        // forward auth (as its README says they must be), and evil.test, a
+        // site of its own on the same port, serving the application's evil page.
+        const std::string protect = "    # Every location behind sessiond, any method.\n";
+        nginx = std::make_unique<nginx_proxy>(
+            std::map<std::string, std::string>{{"SESSIOND", "127.0.0.1:" + std::to_string(sessiond.port())},
+                                               {"UPSTREAM", "127.0.0.1:" + std::to_string(app.port())},
+                                               {"API_KEY", test_keys::auth}},
+            std::map<std::string, std::string>{{protect,
+                                                "    location = /login { proxy_pass http://app; }\n"
+                                                "    location = /logout { proxy_pass http://app; }\n\n" +
+                                                    protect}},
+            nginx_extras{sites.cert, sites.key,
+                         "server {\n"
+                         "    listen {{LISTEN}};\n"
+                         "    server_name evil.test;\n"
+                         "    location = / { proxy_pass http://app/evil-page; }\n"
+                         "}\n"});
+        app_logic.site_port = nginx->port();
+        site = "https://app.test:" + std::to_string(nginx->port());
+    }
+
+    // Both names are 127.0.0.1; only the test CA's certificate for them is accepted.
+    std::vector<std::string> browser_args() const {
+        return {"--host-resolver-rules=MAP app.test 127.0.0.1, MAP evil.test 127.0.0.1",
+                "--ignore-certificate-errors-spki-list=" + spki_sha256_base64(sites.cert)};
+    }
+};
+
 }  // namespace
 
 // One browser session, step by step (each step starts where the previous one left off).
 TEST_CASE("A browser keeps the session cookie from scripts and other sites, and drops it on logout and refusal",
           "[browser]") {
-    if (!have_program(browser::binary)) {
-        WARN("skipped: Chromium is not installed (" << browser::binary << "; scripts/install-deps installs it)");
-        SUCCEED("skipped");
-        return;
-    }
-    if (!have_program("/usr/sbin/nginx")) FAIL("nginx is not installed (scripts/install-deps)");
+    if (!have_browser()) return;
 
-    auto pki = make_test_pki();
-    auto sites = issue_certificate(*pki, "sites", "app.test",
-                                   "subjectAltName=DNS:app.test,DNS:evil.test\nextendedKeyUsage=serverAuth\n");
-    contract_target sessiond("memory");
-    application app_logic{sessiond.port()};
-    header_recorder app([&](const recorded_request& r) { return app_logic(r); });
-
-    // deploy/proxies/nginx.conf with TLS, the login and logout pages outside
-    // forward auth (as its README says they must be), and evil.test, a
-    // site of its own on the same port, serving the application's evil page.
-    const std::string protect = "    # Every location behind sessiond, any method.\n";
-    nginx_proxy nginx({{"SESSIOND", "127.0.0.1:" + std::to_string(sessiond.port())},
-                       {"UPSTREAM", "127.0.0.1:" + std::to_string(app.port())},
-                       {"API_KEY", test_keys::auth}},
-                      {{protect,
-                        "    location = /login { proxy_pass http://app; }\n"
-                        "    location = /logout { proxy_pass http://app; }\n\n" +
-                            protect}},
-                      {sites.cert, sites.key,
-                       "server {\n"
-                       "    listen {{LISTEN}};\n"
-                       "    server_name evil.test;\n"
-                       "    location = / { proxy_pass http://app/evil-page; }\n"
-                       "}\n"});
-    app_logic.site_port = nginx.port();
-    const std::string site = "https://app.test:" + std::to_string(nginx.port());
+    site_fixture f;
+    auto& sessiond = f.sessiond;
+    auto& app = f.app;
+    auto& nginx = *f.nginx;
+    const std::string& site = f.site;
 
     // Both names are 127.0.0.1; only the test CA's certificate for them is accepted.
-    browser chromium({"--host-resolver-rules=MAP app.test 127.0.0.1, MAP evil.test 127.0.0.1",
-                      "--ignore-certificate-errors-spki-list=" + spki_sha256_base64(sites.cert)});
+    browser chromium(f.browser_args());
 
     // What the browser says about the cookies of each request it sends.
     chromium.command("Network.enable");
@@ -272,4 +330,50 @@ TEST_CASE("A browser keeps the session cookie from scripts and other sites, and 
         CHECK_FALSE(find_cookie(jar, session_cookie));
         CHECK(find_cookie(jar, "theme"));
     }
+}
+
+// Two browsers, one user: the devices page (sessions:self) lists both
+// sessions, and ending the other one refuses that browser at once.
+TEST_CASE("A user signed in from two browsers sees both sessions and ends the other one", "[browser]") {
+    if (!have_browser()) return;
+    site_fixture f;
+    const std::string& site = f.site;
+    browser laptop(f.browser_args()), phone(f.browser_args());  // a profile, and a cookie jar, each
+
+    std::string tokens[2];
+    for (auto* b : {&laptop, &phone}) {
+        b->open(site + "/login", site + "/login");
+        b->act("document.forms[0].submit()", site + "/orders");
+        REQUIRE(b->status() == 200);
+        const auto jar = b->cookies();
+        const auto* sid = find_cookie(jar, session_cookie);
+        REQUIRE(sid);
+        tokens[b == &laptop ? 0 : 1] = std::string(sid->at("value").as_string());
+    }
+    const auto id_of = [&](const std::string& token) {
+        return std::string(session_of(f.sessiond.validate(token)).at("id").as_string());
+    };
+    const std::string laptop_id = id_of(tokens[0]), phone_id = id_of(tokens[1]);
+
+    // The laptop sees both sessions, itself marked current.
+    laptop.open(site + "/devices", site + "/devices");
+    REQUIRE(laptop.status() == 200);
+    CHECK(laptop.evaluate("document.querySelectorAll('li').length") == 2);
+    CHECK(laptop.evaluate("document.querySelector('li[data-current=true]').id") == json::value(laptop_id));
+    CHECK(laptop.evaluate("document.querySelector('li[data-current=false]').id") == json::value(phone_id));
+
+    // It ends the phone's session: the page shows one, the phone is refused at once.
+    laptop.act("document.querySelector('li[data-current=false] form').submit()", site + "/devices");
+    REQUIRE(laptop.status() == 200);
+    CHECK(laptop.evaluate("document.querySelectorAll('li').length") == 1);
+    CHECK(laptop.evaluate("document.querySelector('li').id") == json::value(laptop_id));
+    f.app.clear();
+    phone.open(site + "/orders", site + "/orders");
+    CHECK(phone.status() == 401);
+    CHECK(f.app.requests().empty());
+    CHECK_FALSE(find_cookie(phone.cookies(), session_cookie));  // the refused cookie is deleted
+    CHECK(f.sessiond.validate(tokens[1]).status == 401);
+    // The laptop goes on.
+    laptop.open(site + "/orders", site + "/orders");
+    CHECK(laptop.status() == 200);
 }

@@ -380,10 +380,17 @@ TEST_CASE("the scope matrix: each endpoint needs its scope, no key is 401") {
         {"DELETE", "/v1/sessions/AAAAAAAAAAAAAAAAAAAAAAAA", "", "admin"},
         {"GET", "/v1/users/frank/sessions", "", "admin"},
         {"DELETE", "/v1/users/nobody/sessions", "", "admin"},
+        {"POST", "/v1/users/revoke", R"({"user_ids":["nobody"]})", "admin"},
         {"GET", "/v1/auth", "", "auth"},
+        {"POST", "/v1/self/sessions", R"({"token":")" + token + "\"}", "self"},
+        {"POST", "/v1/self/sessions/revoke", R"({"token":")" + token + R"(","session_id":"AAAAAAAAAAAAAAAAAAAAAAAA"})",
+         "self"},
     };
-    std::map<std::string, std::string> keys = {
-        {"read", test_keys::read}, {"write", test_keys::write}, {"admin", test_keys::admin}, {"auth", test_keys::auth}};
+    std::map<std::string, std::string> keys = {{"read", test_keys::read},
+                                               {"write", test_keys::write},
+                                               {"admin", test_keys::admin},
+                                               {"auth", test_keys::auth},
+                                               {"self", test_keys::self}};
     for (const auto& e : endpoints) {
         for (const auto& [scope, key] : keys) {
             INFO(e.method << " " << e.path << " with scope " << scope);

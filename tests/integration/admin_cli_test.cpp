@@ -230,6 +230,34 @@ TEST_CASE("admin CLI: users revoke, with --except keeping one session", "[cli]")
     CHECK(f.run({"users", "revoke", "alice"}).out == "revoked 0 session(s) of user 'alice'\n");
 }
 
+TEST_CASE("admin CLI: users revoke-many, in requests of 100 users, each user once", "[cli]") {
+    cli_fixture f;
+    std::vector<std::string> tokens;
+    for (int i = 0; i < 2; ++i)
+        tokens.push_back(f.create("alice").first);
+    tokens.push_back(f.create("user-150").first);
+    auto [other_token, other_id] = f.create("bob");
+
+    auto r = f.run({"users", "revoke-many", "alice", "nobody", "alice"});
+    REQUIRE(r.status == 0);
+    CHECK(r.out == "revoked 2 session(s) of user 'alice'\nrevoked 0 session(s) of user 'nobody'\n");
+    // More users than one request takes: every one of them, in order.
+    std::vector<std::string> args = {"users", "revoke-many", "--json"};
+    for (int i = 0; i < 160; ++i)
+        args.push_back("user-" + std::to_string(i));
+    auto many = f.run(args);
+    REQUIRE(many.status == 0);
+    const auto results = parse_object(many.out).at("results").as_array();
+    REQUIRE(results.size() == 160);
+    CHECK(results[150].at("user_id") == "user-150");
+    CHECK(results[150].at("revoked") == 1);
+    for (const auto& t : tokens)
+        CHECK(f.target.validate(t).status == 401);
+    CHECK(f.target.validate(other_token).status == 200);
+    CHECK(f.run({"users", "revoke-many"}).status == 2);
+    CHECK(f.run({"users", "revoke-many", "alice", "--except", other_id}).status == 2);
+}
+
 TEST_CASE("admin CLI: a wrong key and a key without sessions:admin are refused with exit status 1", "[cli]") {
     cli_fixture f;
     f.create("carol");

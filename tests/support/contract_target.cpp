@@ -63,13 +63,14 @@ namespace {
 // What every target runs with: API keys of each scope, token keys and an
 // index key (environment), two I/O threads, JSON logs.
 std::map<std::string, std::string> target_env() {
-    std::string keys = "reader=" + sha256_hex(test_keys::read) + ":sessions:read;" +
-                       "writer=" + sha256_hex(test_keys::write) + ":sessions:write;" +
-                       "admin=" + sha256_hex(test_keys::admin) + ":sessions:admin;" +
-                       "proxy=" + sha256_hex(test_keys::auth) + ":auth;" + "minter=" + sha256_hex(test_keys::mint) +
-                       ":assertions:mint;" + "redeemer=" + sha256_hex(test_keys::redeem) + ":assertions:redeem;" +
-                       "all=" + sha256_hex(test_keys::all) +
-                       ":sessions:read,sessions:write,sessions:admin,auth,assertions:mint,assertions:redeem";
+    std::string keys =
+        "reader=" + sha256_hex(test_keys::read) + ":sessions:read;" + "writer=" + sha256_hex(test_keys::write) +
+        ":sessions:write;" + "admin=" + sha256_hex(test_keys::admin) + ":sessions:admin;" +
+        "proxy=" + sha256_hex(test_keys::auth) + ":auth;" + "minter=" + sha256_hex(test_keys::mint) +
+        ":assertions:mint;" + "redeemer=" + sha256_hex(test_keys::redeem) + ":assertions:redeem;" +
+        "accounts=" + sha256_hex(test_keys::self) + ":sessions:self;" + "all=" + sha256_hex(test_keys::all) +
+        ":sessions:read,sessions:write,sessions:admin,auth,assertions:mint,assertions:redeem,"
+        "sessions:self";
     return {
         {"SESSIOND_API_KEYS", keys},
         {"SESSIOND_TOKEN_KEYS",

@@ -23,6 +23,7 @@ struct test_keys {
     static constexpr const char* auth = "sk_test_auth_0123456789abcdef0123456789abcdef";
     static constexpr const char* mint = "sk_test_mint_0123456789abcdef0123456789abcdef";
     static constexpr const char* redeem = "sk_test_redeem_0123456789abcdef0123456789abcd";
+    static constexpr const char* self = "sk_test_self_0123456789abcdef0123456789abcdef";
     static constexpr const char* all = "sk_test_all_0123456789abcdef0123456789abcdef0";
 };
 
