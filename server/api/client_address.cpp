@@ -1,5 +1,7 @@
 #include "api/client_address.hpp"
 
+#include "common/text.hpp"
+
 #include <boost/range/iterator_range.hpp>
 
 #include <algorithm>
@@ -8,18 +10,6 @@
 namespace sessiond::api {
 
 namespace ip = boost::asio::ip;
-
-namespace {
-
-std::string_view trimmed(std::string_view s) {
-    while (!s.empty() && (s.front() == ' ' || s.front() == '\t'))
-        s.remove_prefix(1);
-    while (!s.empty() && (s.back() == ' ' || s.back() == '\t'))
-        s.remove_suffix(1);
-    return s;
-}
-
-}  // namespace
 
 std::optional<ip::address> forwarded_client(const http::request_context& ctx, const client_address_policy& policy) {
     if (ctx.remote == nullptr || policy.trusted_proxies.empty()) return std::nullopt;
@@ -33,7 +23,7 @@ std::optional<ip::address> forwarded_client(const http::request_context& ctx, co
     for (const auto& f : boost::make_iterator_range(ctx.req.equal_range("X-Forwarded-For")))
         last = f.value();
     if (last.empty() || last.size() > 4096) return std::nullopt;
-    auto entry = trimmed(last.substr(last.rfind(',') == std::string_view::npos ? 0 : last.rfind(',') + 1));
+    auto entry = trim(last.substr(last.rfind(',') == std::string_view::npos ? 0 : last.rfind(',') + 1));
     if (entry.size() > 2 && entry.front() == '[' && entry.back() == ']') entry = entry.substr(1, entry.size() - 2);
     boost::system::error_code ec;
     const auto a = ip::make_address(entry, ec);

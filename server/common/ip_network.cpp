@@ -1,5 +1,7 @@
 #include "common/ip_network.hpp"
 
+#include "common/text.hpp"
+
 #include <stdexcept>
 #include <string>
 
@@ -7,25 +9,13 @@ namespace sessiond {
 
 namespace ip = boost::asio::ip;
 
-namespace {
-
-std::string_view trimmed(std::string_view s) noexcept {
-    while (!s.empty() && (s.front() == ' ' || s.front() == '\t'))
-        s.remove_prefix(1);
-    while (!s.empty() && (s.back() == ' ' || s.back() == '\t'))
-        s.remove_suffix(1);
-    return s;
-}
-
-}  // namespace
-
 ip::address unmapped(const ip::address& a) noexcept {
     if (a.is_v6() && a.to_v6().is_v4_mapped()) return ip::make_address_v4(ip::v4_mapped, a.to_v6());
     return a;
 }
 
 ip_network parse_network(std::string_view text) {
-    text = trimmed(text);
+    text = trim(text);
     boost::system::error_code ec;
     if (text.find('/') == std::string_view::npos) {
         const auto a = ip::make_address(text, ec);
@@ -45,7 +35,7 @@ ip_network parse_network(std::string_view text) {
 
 std::vector<ip_network> parse_networks(std::string_view text) {
     std::vector<ip_network> out;
-    if (trimmed(text).empty()) return out;
+    if (trim(text).empty()) return out;
     for (;;) {
         const auto comma = text.find(',');
         out.push_back(parse_network(text.substr(0, comma)));
