@@ -110,12 +110,14 @@ pkey_ptr ec_key(const json::object& jwk, std::string_view kid) {
         throw jwks_error("key " + std::string(kid) + ": an EC key must be on P-256");
     const auto x = bytes_member(jwk, "x", kid);
     const auto y = bytes_member(jwk, "y", kid);
-    if (x.size() != p256_size || y.size() != p256_size)
+    // RFC 7518 asks for the full 32 bytes, but some issuers' libraries drop a
+    // coordinate's leading zero bytes; the value is the same, so pad it back.
+    if (x.size() > p256_size || y.size() > p256_size)
         throw jwks_error("key " + std::string(kid) + ": P-256 coordinates are 32 bytes");
     std::array<unsigned char, 1 + 2 * p256_size> point{};
     point[0] = 0x04;  // uncompressed
-    std::copy(x.begin(), x.end(), point.begin() + 1);
-    std::copy(y.begin(), y.end(), point.begin() + 1 + p256_size);
+    std::copy(x.begin(), x.end(), point.begin() + 1 + (p256_size - x.size()));
+    std::copy(y.begin(), y.end(), point.begin() + 1 + p256_size + (p256_size - y.size()));
     std::unique_ptr<OSSL_PARAM_BLD, bld_free> bld(OSSL_PARAM_BLD_new());
     if (!bld || OSSL_PARAM_BLD_push_utf8_string(bld.get(), OSSL_PKEY_PARAM_GROUP_NAME, "prime256v1", 0) != 1 ||
         OSSL_PARAM_BLD_push_octet_string(bld.get(), OSSL_PKEY_PARAM_PUB_KEY, point.data(), point.size()) != 1)

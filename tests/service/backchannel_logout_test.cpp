@@ -172,6 +172,31 @@ TEST_CASE("jwks: RSA, P-256 and Ed25519 signature keys are read; others skipped;
     }
 }
 
+TEST_CASE("jwks: a P-256 coordinate without its leading zero bytes is the same key") {
+    // Some issuers' libraries encode a coordinate as a minimal integer: about one
+    // key in 128 then has a 31-byte x or y. Find such a key and strip the zero.
+    for (int attempt = 0; attempt < 5000; ++attempt) {
+        const test_key ec("e1", jws_alg::es256);
+        auto jwk = ec.jwk();
+        for (const char* coord : {"x", "y"}) {
+            auto bytes = session::base64url_decode(jwk.at(coord).as_string());
+            REQUIRE(bytes);
+            if (bytes->front() != 0) continue;
+            auto full = service::jwk_set::parse(jwks_text({jwk}));
+            const auto minimal = std::vector<std::uint8_t>(bytes->begin() + 1, bytes->end());
+            jwk[coord] = b64(minimal);
+            auto set = service::jwk_set::parse(jwks_text({jwk}));
+            const std::array es{jws_alg::es256};
+            CHECK(set->verify(ec.sign(valid_claims()), es).has_value());
+            CHECK(full->verify(ec.sign(valid_claims()), es).has_value());
+            jwk[coord] = b64(std::vector<std::uint8_t>(33, 1));
+            CHECK_THROWS_AS(service::jwk_set::parse(jwks_text({jwk})), service::jwks_error);
+            return;
+        }
+    }
+    FAIL("no P-256 key with a leading zero byte in 5000 tries");
+}
+
 TEST_CASE("jwks: a token verifies under its kid's key with that key's alg only") {
     const test_key rsa("r1", jws_alg::rs256), ec("e1", jws_alg::es256), ed("d1", jws_alg::eddsa);
     const test_key stranger("r1", jws_alg::rs256);
