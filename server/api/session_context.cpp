@@ -121,4 +121,12 @@ std::optional<std::optional<session::assurance>> read_assurance(http::request_co
     return std::optional<session::assurance>(std::move(auth));
 }
 
+std::size_t given_size(const session_context& c) noexcept {
+    std::size_t n = c.device.user_agent.size() + c.device.label.size() + c.tenant.size() + c.provider.provider.size() +
+                    c.provider.sid.size();
+    for (const auto& m : c.auth.amr)
+        n += m.size();
+    return n;
+}
+
 }  // namespace sessiond::api

@@ -30,6 +30,11 @@ inline constexpr std::string_view context_fields[] = {"device", "aal", "amr", "t
 
 std::optional<session_context> read_session_context(http::request_context& ctx, const boost::json::object& body);
 
+// The bytes of what the caller gave (user agent, label, methods, tenant,
+// provider and sid), which the per-session size limit counts with the
+// metadata. Addresses are not the caller's to give and have their own bound.
+std::size_t given_size(const session_context& c) noexcept;
+
 // "aal" and "amr" of a rotate body: an empty optional when neither is there.
 std::optional<std::optional<session::assurance>> read_assurance(http::request_context& ctx,
                                                                 const boost::json::object& body);

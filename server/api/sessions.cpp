@@ -159,6 +159,11 @@ asio::awaitable<void> session_api::create(http::request_context& ctx) {
     if (!absolute) co_return;
     auto context = read_session_context(ctx, *body);
     if (!context) co_return;
+    if ((*metadata ? (*metadata)->size() : 0) + given_size(*context) > settings_.metadata_max_bytes) {
+        malformed(ctx, "metadata and session context together exceed " + std::to_string(settings_.metadata_max_bytes) +
+                           " bytes");
+        co_return;
+    }
 
     service::create_request request;
     request.user_id = std::string(*user_id);

@@ -48,6 +48,7 @@ private:
     // "Not before" instants (not_before.cpp).
     awaitable get_not_before(http::request_context& ctx);
     awaitable set_not_before(http::request_context& ctx);
+    awaitable set_user_not_before(http::request_context& ctx, std::string_view user_id, service::actor who);
     awaitable list_self(http::request_context& ctx);
     awaitable revoke_self(http::request_context& ctx);
     awaitable revoke_users(http::request_context& ctx);

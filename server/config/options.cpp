@@ -330,7 +330,9 @@ const std::vector<option_def>& options() {
             SESSIOND_FIELD(std::size_t, session.max_per_user)),
         opt("session-limit-policy", "at the per-user limit: evict_lru or reject (409)",
             SESSIOND_FIELD(session_limit_policy, session.limit_policy)),
-        opt("metadata-max-bytes", "largest session metadata, serialized (beyond: 400)",
+        opt("metadata-max-bytes",
+            "largest session metadata (serialized) and caller-given session context (user agent, label, amr, "
+            "tenant, provider and sid) together (beyond: 400)",
             SESSIOND_FIELD(std::size_t, session.metadata_max_bytes))
             .check(within<std::size_t>(2, 1024 * 1024, "must be in 2..1048576")),
         opt("device-address",

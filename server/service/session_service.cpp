@@ -382,14 +382,28 @@ asio::awaitable<result<void>> session_service::set_not_before(std::string_view t
                                                               const actor& who) {
     auto set = co_await store_.set_not_before(tenant, at);
     if (!set) co_return set.error() == sessiond::error::session_limit ? set.error() : store_failure(set.error());
-    char at_text[32];
-    const auto end = std::to_chars(std::begin(at_text), std::end(at_text), at.time_since_epoch().count()).ptr;
-    log::info("audit", {{"event", "epoch.changed"},
-                        {"tenant", tenant.empty() ? std::string_view("*") : tenant},
-                        {"not_before_ms", std::string_view(at_text, static_cast<std::size_t>(end - at_text))},
-                        {"caller", who.caller},
-                        {"request_id", who.request_id}});
+    audit_line({{"event", "epoch.changed"},
+                {"tenant", tenant.empty() ? std::string_view("*") : tenant},
+                {"not_before_ms", at.time_since_epoch().count()}},
+               who);
     co_return result<void>();
+}
+
+asio::awaitable<user_revocation> session_service::set_user_not_before(std::string_view user_id, session::timestamp at,
+                                                                      const actor& who) {
+    // Kept as long as a session created before `at` could live.
+    const auto until = at + std::max(policy_.max_absolute_timeout, policy_.absolute_timeout);
+    auto set = co_await store_.set_user_not_before(user(user_id), at, until);
+    if (!set) co_return user_revocation{0, store_failure(set.error())};
+    audit_line({{"event", "epoch.changed"}, {"user_id", user_id}, {"not_before_ms", at.time_since_epoch().count()}},
+               who);
+    co_return co_await revoke_user(user_id, std::nullopt, who);
+}
+
+asio::awaitable<result<std::optional<session::timestamp>>> session_service::user_not_before(std::string_view user_id) {
+    auto read = co_await store_.user_not_before(user(user_id));
+    if (!read) co_return store_failure(read.error());
+    co_return *read;
 }
 
 asio::awaitable<result<std::shared_ptr<const session::not_before>>> session_service::not_before() {

@@ -144,6 +144,13 @@ public:
     boost::asio::awaitable<result<void>> set_not_before(std::string_view tenant, session::timestamp at,
                                                         const actor& who);
     boost::asio::awaitable<result<std::shared_ptr<const session::not_before>>> not_before();
+    // The same for one user: records `at` as the user's instant, then
+    // revokes all of the user's sessions (revoke_user); audited as
+    // epoch.changed. A failure to record it revokes nothing.
+    boost::asio::awaitable<user_revocation> set_user_not_before(std::string_view user_id, session::timestamp at,
+                                                                const actor& who);
+    // The user's instant, while a session created before it could live.
+    boost::asio::awaitable<result<std::optional<session::timestamp>>> user_not_before(std::string_view user_id);
     // The OIDC providers a session may name (create refuses any other with
     // errc::unknown_provider); without them, none may be named.
     void use_providers(const reloadable<oidc_providers>& providers) { providers_.emplace(providers); }

@@ -281,6 +281,29 @@ asio::awaitable<result<void>> memory_store::set_not_before(std::string_view tena
     co_return result<void>();
 }
 
+asio::awaitable<result<void>> memory_store::set_user_not_before(const user_ref& user, session::timestamp at,
+                                                                session::timestamp until) {
+    const auto now = clock_.now();
+    std::lock_guard lock(claims_mutex_);
+    if (user_instants_.size() >= user_instants_purge_at_) {
+        std::erase_if(user_instants_, [now](const auto& entry) { return entry.second.second <= now; });
+        user_instants_purge_at_ = std::min(std::max<std::size_t>(1024, user_instants_.size() * 2), max_sessions_);
+    }
+    auto [it, fresh] = user_instants_.insert_or_assign(user.user_id, std::pair(at, until));
+    if (fresh && user_instants_.size() > max_sessions_) {
+        user_instants_.erase(it);
+        co_return full();
+    }
+    co_return result<void>();
+}
+
+asio::awaitable<result<std::optional<session::timestamp>>> memory_store::user_not_before(const user_ref& user) {
+    std::lock_guard lock(claims_mutex_);
+    const auto it = user_instants_.find(user.user_id);
+    if (it == user_instants_.end() || it->second.second <= clock_.now()) co_return std::nullopt;
+    co_return it->second.first;
+}
+
 // --- OIDC back-channel logout: sessions by their provider's session ---
 
 namespace {

@@ -52,6 +52,9 @@ public:
         return not_before_.load(std::memory_order_acquire);
     }
     boost::asio::awaitable<result<void>> set_not_before(std::string_view tenant, session::timestamp at) override;
+    boost::asio::awaitable<result<void>> set_user_not_before(const user_ref& user, session::timestamp at,
+                                                             session::timestamp until) override;
+    boost::asio::awaitable<result<std::optional<session::timestamp>>> user_not_before(const user_ref& user) override;
     bool ready() const override { return true; }
 
     // --- OIDC back-channel logout: sessions by their provider's session ---
@@ -99,6 +102,10 @@ private:
     // Replaced whole on a change; validations hold the one they read.
     std::atomic<std::shared_ptr<const session::not_before>> not_before_{std::make_shared<const session::not_before>()};
     std::mutex not_before_writes_;
+    // Users' instants (at, until), under claims_mutex_ and bounded as the
+    // claims are.
+    std::unordered_map<std::string, std::pair<session::timestamp, session::timestamp>> user_instants_;
+    std::size_t user_instants_purge_at_ = 1024;
     // --- OIDC back-channel logout: provider session -> session ids, each
     // until its session's absolute expiry; at most max_sessions_ indexes,
     // the expired ones purged whenever the map has doubled since the last

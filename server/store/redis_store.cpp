@@ -63,6 +63,7 @@ const redis::script provider_read_script{std::string(scripts::provider_read)};
 const redis::script provider_remove_script{std::string(scripts::provider_remove)};
 const redis::script set_not_before_script{std::string(scripts::set_not_before)};
 const redis::script index_key_script{std::string(scripts::index_key)};
+const redis::script set_user_not_before_script{std::string(scripts::set_user_not_before)};
 
 // Opens at most once a second: an outage, or a flood of bad records, must
 // not flood the log (the metrics count every one).
@@ -621,6 +622,41 @@ asio::awaitable<result<void>> redis_store::set_not_before(std::string_view tenan
     if (!reply.is_integer()) co_return api_error(redis::error::protocol_error, "set_not_before");
     if (reply.integer() == 0) co_return sessiond::error::session_limit;
     co_return result<void>();
+}
+
+std::string redis_store::user_instant_key(const user_ref& user) const {
+    return slot_prefix(user.bucket).append("n:").append(user.index_name);
+}
+
+asio::awaitable<result<void>> redis_store::set_user_not_before(const user_ref& user, session::timestamp at,
+                                                               session::timestamp until) {
+    const std::vector<std::string> keys{user_instant_key(user)};
+    const std::vector<std::string> args{std::to_string(ms(at)), user.user_id, std::to_string(ms(until))};
+    timed_op timing(metrics::redis_op::set_not_before);
+    auto [ec, reply] = co_await client_.async_eval_durable(set_user_not_before_script, keys, args, use_tuple);
+    timing.done();
+    if (ec) co_return api_error(ec, "set_user_not_before");
+    if (!reply.is_integer()) co_return api_error(redis::error::protocol_error, "set_user_not_before");
+    co_return result<void>();
+}
+
+asio::awaitable<result<std::optional<session::timestamp>>> redis_store::user_not_before(const user_ref& user) {
+    const auto key = user_instant_key(user);
+    timed_op timing(metrics::redis_op::not_before);
+    auto [ec, reply] = co_await client_.async_exec(redis::command("GET", key), use_tuple);
+    timing.done();
+    if (ec) co_return api_error(ec, "user_not_before");
+    if (reply.is_nil()) co_return std::nullopt;
+    if (!reply.is_string()) co_return api_error(redis::error::protocol_error, "user_not_before");
+    // "<ms> <user id>": another user's, sharing the index name, is none.
+    const std::string_view value = reply.str();
+    const auto space = value.find(' ');
+    std::int64_t at = 0;
+    if (space == std::string_view::npos ||
+        std::from_chars(value.data(), value.data() + space, at).ptr != value.data() + space)
+        co_return api_error(redis::error::protocol_error, "user_not_before");
+    if (value.substr(space + 1) != user.user_id) co_return std::nullopt;
+    co_return session::timestamp(std::chrono::milliseconds(at));
 }
 
 // --- OIDC back-channel logout: sessions by their provider's session ---

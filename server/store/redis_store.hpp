@@ -63,6 +63,9 @@ public:
     boost::asio::awaitable<result<std::shared_ptr<const session::not_before>>> not_before() override;
     std::shared_ptr<const session::not_before> not_before_now() override;
     boost::asio::awaitable<result<void>> set_not_before(std::string_view tenant, session::timestamp at) override;
+    boost::asio::awaitable<result<void>> set_user_not_before(const user_ref& user, session::timestamp at,
+                                                             session::timestamp until) override;
+    boost::asio::awaitable<result<std::optional<session::timestamp>>> user_not_before(const user_ref& user) override;
     // --- OIDC back-channel logout: sessions by their provider's session ---
     // <prefix>{<bucket>}:o:<name>: a sorted set of public ids scored by
     // each session's absolute expiry (ms), TTL the latest; one script per
@@ -97,6 +100,7 @@ public:
     boost::asio::awaitable<result<bool>> check_index_key(bool overwrite);
     std::string index_key_name() const { return prefix_ + "meta:index-key"; }
     std::string not_before_key_name() const { return prefix_ + "meta:not-before"; }
+    std::string user_instant_key(const user_ref& user) const;
 
     // Key names (public for tests and tools).
     std::string slot_prefix(std::uint16_t bucket) const;  // <prefix>{<bucket>}:

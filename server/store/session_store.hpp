@@ -143,6 +143,14 @@ public:
     // tenants have one already.
     virtual boost::asio::awaitable<result<void>> set_not_before(std::string_view tenant, session::timestamp at) = 0;
 
+    // A user's instant: when all of the user's sessions were last ended,
+    // kept until `until` (the longest a session created before could have
+    // lived). Recorded, not consulted by validation: the service ends the
+    // sessions themselves, a bounded number (see remove_user), right after.
+    virtual boost::asio::awaitable<result<void>> set_user_not_before(const user_ref& user, session::timestamp at,
+                                                                     session::timestamp until) = 0;
+    virtual boost::asio::awaitable<result<std::optional<session::timestamp>>> user_not_before(const user_ref& user) = 0;
+
     // Whether the store can serve requests now (readiness).
     virtual bool ready() const = 0;
 

@@ -296,6 +296,12 @@ TEST_CASE("bad input gets the documented status and code") {
         {"/v1/sessions", R"({"user_id":"u","metadata":[]})", 400, "malformed_request"},
         {"/v1/sessions", R"({"user_id":"u","metadata":{"k":")" + std::string(80, 'x') + "\"}}", 400,
          "malformed_request"},
+        {"/v1/sessions",
+         R"({"user_id":"u","metadata":{"k":")" + std::string(30, 'x') + R"("},"device":{"label":")" +
+             std::string(30, 'l') + "\"}}",
+         400, "malformed_request"},
+        {"/v1/sessions", R"({"user_id":"u","device":{"user_agent":")" + std::string(65, 'a') + "\"}}", 400,
+         "malformed_request"},
         {"/v1/sessions", R"({"user_id":"u","idle_timeout":0})", 400, "malformed_request"},
         {"/v1/sessions", R"({"user_id":"u","idle_timeout":86401})", 400, "malformed_request"},
         {"/v1/sessions", R"({"user_id":"u","absolute_timeout":"60"})", 400, "malformed_request"},

@@ -82,7 +82,9 @@ TEST_CASE("not before: strict input, admin scope") {
     auto store = GENERATE(as<std::string>{}, "memory", "redis");
     INFO("store: " << store);
     contract_target t(store);
-    for (const std::string body : {R"({"tenant":"a/b"})", R"({"tenant":7})", R"({"user_id":"alice"})", "[]"}) {
+    for (const std::string body : {R"({"tenant":"a/b"})", R"({"tenant":7})", R"({"user_id":"alice"})", "[]",
+                                   R"({"user":"alice","tenant":"acme"})", R"({"user":7})", R"({"user":"a\u0001"})",
+                                   R"({"tenant":""})", R"({"user":""})", R"({"tenant":null})"}) {
         INFO(body);
         auto r = t.call("POST", "/v1/not-before", test_keys::admin, body);
         CHECK(r.status == 400);
@@ -91,6 +93,41 @@ TEST_CASE("not before: strict input, admin scope") {
     CHECK(t.call("POST", "/v1/not-before", test_keys::write, "{}").status == 403);
     CHECK(t.call("GET", "/v1/not-before", test_keys::read).status == 403);
     CHECK(t.call("GET", "/v1/not-before", "").status == 401);
+    CHECK(t.call("GET", "/v1/not-before?user=a%01", test_keys::admin).status == 400);
+    CHECK(t.call("GET", "/v1/not-before?tenant=acme", test_keys::admin).status == 400);
     // Nothing was set by the refusals.
     CHECK(t.call("GET", "/v1/not-before", test_keys::admin).json.at("all").is_null());
+}
+
+TEST_CASE("not before: a user's instant ends the user's sessions and is shown") {
+    auto store = GENERATE(from_range(contract_stores()));
+    INFO("store: " << store);
+    contract_target t(store);
+    const auto first = open_session(t, "dave");
+    const auto second = open_session(t, "dave", "acme");
+    const auto other = open_session(t, "erin");
+
+    auto none = t.call("GET", "/v1/not-before?user=dave", test_keys::admin);
+    REQUIRE(none.status == 200);
+    CHECK(none.json == json::parse(R"({"all":null,"tenants":{},"user":{"id":"dave","not_before":null}})"));
+
+    auto set = t.call("POST", "/v1/not-before", test_keys::admin, R"({"user":"dave"})");
+    REQUIRE(set.status == 200);
+    CHECK(set.json.at("user") == "dave");
+    CHECK(set.json.at("revoked") == 2);
+    const auto at = std::string(set.json.at("not_before").as_string());
+    CHECK(at.size() == 24);
+    CHECK(t.validate(first.token).status == 401);
+    CHECK(t.validate(second.token).status == 401);
+    CHECK(t.call("GET", "/v1/sessions/" + first.id, test_keys::admin).status == 404);
+    CHECK(t.validate(other.token).status == 200);
+
+    auto shown = t.call("GET", "/v1/not-before?user=dave", test_keys::admin);
+    REQUIRE(shown.status == 200);
+    CHECK(shown.json.at("user").at("not_before") == at.c_str());
+    CHECK(shown.json.at("all").is_null());  // nobody else's instant moved
+    CHECK(t.call("GET", "/v1/not-before?user=erin", test_keys::admin).json.at("user").at("not_before").is_null());
+    // A session the user opens afterwards lives.
+    const auto later = open_session(t, "dave");
+    CHECK(t.validate(later.token).status == 200);
 }

@@ -10,6 +10,8 @@
 #include <vector>
 
 #include "support/contract_target.hpp"
+#include "support/process.hpp"
+#include "support/resp_client.hpp"
 
 using namespace sessiond::test;
 using namespace std::chrono_literals;
@@ -298,6 +300,58 @@ TEST_CASE("bulk revocation: each user's sessions, counted per user") {
         check_problem(t.call("POST", "/v1/users/revoke", test_keys::admin, body), 400, "malformed_request");
     }
     CHECK(t.validate(stays.token).status == 200);
+}
+
+TEST_CASE("self-service: an expired, revoked or rotated-away token lists and ends nothing") {
+    auto store = GENERATE(as<std::string>{}, "memory", "redis");
+    INFO("store: " << store);
+    contract_target t(store, {"--rotation-grace", "0s"});
+    const auto keep = sign_in(t, "abel");
+    auto brief = t.create("abel", R"("idle_timeout":1)");
+    REQUIRE(brief.status == 201);
+    const auto brief_token = str(brief.json, "token");
+    const auto revoked = sign_in(t, "abel");
+    REQUIRE(t.call("POST", "/v1/sessions/revoke", test_keys::all, with_token(revoked.token)).status == 204);
+    const auto rotated = sign_in(t, "abel");
+    REQUIRE(t.rotate(rotated.token).status == 200);
+    // The brief session's idle timeout passes.
+    REQUIRE(eventually([&] { return t.validate(brief_token, R"("touch":false)").status == 401; }, 10s));
+
+    for (const auto* token : {&brief_token, &revoked.token, &rotated.token}) {
+        INFO(token->substr(0, 12));
+        check_problem(self_list(t, with_token(*token)), 401, "invalid_session");
+        check_problem(self_revoke(t, with_token(*token, R"("others":true)")), 401, "invalid_session");
+        check_problem(self_revoke(t, with_token(*token, R"("session_id":")" + keep.id + "\"")), 401, "invalid_session");
+    }
+    CHECK(t.validate(keep.token).status == 200);
+}
+
+TEST_CASE("bulk revocation: a store failure for one user is reported for that user alone") {
+    contract_target t("redis");
+    // Yves' index is made unreadable (a string where Redis holds a sorted
+    // set): every store call on it fails, as one on a failed node would.
+    const auto yves = sign_in(t, "yves");
+    resp_client redis(t.redis()->port());
+    std::string index;
+    for (const auto& key : redis.keys())
+        if (key.find("}:u:") != std::string::npos) index = key;
+    REQUIRE_FALSE(index.empty());
+    REQUIRE(redis.command({"SET", index, "not a sorted set"}).kind == resp_value::status);
+    const auto victor = sign_in(t, "victor");
+    const auto wanda = sign_in(t, "wanda");
+
+    auto r = t.call("POST", "/v1/users/revoke", test_keys::admin, R"({"user_ids":["victor","yves","wanda"]})");
+    REQUIRE(r.status == 200);
+    const auto& results = r.json.at("results").as_array();
+    REQUIRE(results.size() == 3);
+    CHECK(results[0] == json::parse(R"({"user_id":"victor","revoked":1})"));
+    CHECK(results[1].at("user_id") == "yves");
+    CHECK(results[1].at("revoked") == 0);
+    CHECK(results[1].at("error").is_string());
+    CHECK(results[2] == json::parse(R"({"user_id":"wanda","revoked":1})"));
+    check_problem(t.validate(victor.token), 401, "invalid_session");
+    check_problem(t.validate(wanda.token), 401, "invalid_session");
+    CHECK(t.validate(yves.token).status == 200);  // not revoked, and said so
 }
 
 TEST_CASE("bulk revocation: a store that fails for every user is a 503") {

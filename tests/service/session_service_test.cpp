@@ -63,6 +63,14 @@ public:
     asio::awaitable<store::result<void>> set_not_before(std::string_view tenant, session::timestamp at) override {
         return inner_.set_not_before(tenant, at);
     }
+    asio::awaitable<store::result<void>> set_user_not_before(const store::user_ref& u, session::timestamp at,
+                                                             session::timestamp until) override {
+        return inner_.set_user_not_before(u, at, until);
+    }
+    asio::awaitable<store::result<std::optional<session::timestamp>>> user_not_before(
+        const store::user_ref& u) override {
+        return inner_.user_not_before(u);
+    }
     std::vector<std::chrono::milliseconds> claims;  // the mark lifetimes asked for
     asio::awaitable<store::result<bool>> claim_once(std::string_view name, std::chrono::milliseconds ttl) override {
         claims.push_back(ttl);
