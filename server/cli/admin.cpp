@@ -45,6 +45,13 @@ Commands (each a call to a running sessiond's admin API, scope sessions:admin):
                               revoke all the sessions of each user (offboarding),
                               100 users per request; a user the store failed
                               for is reported, and the exit status is then 1
+  not-before show [--tenant T] [--user U] [--json]
+                              the "not before" instants: for everyone, each
+                              tenant's (or only T's) and, with --user, U's
+  not-before set --tenant T | --user U | --yes [--json]
+                              end every session created before now: of the
+                              tenant T, of the user U, or with --yes alone of
+                              everyone (every user is signed out)
   keygen --scopes S [--name N]
                               a new API key and its config entry (as `sessiond keygen`)
 
@@ -70,10 +77,10 @@ Exit status: 0 done, 1 the server refused or failed (its problem is shown),
 )";
 
 // Options that take a value, and flags.
-const std::set<std::string_view> valued = {"--url",     "--api-key-file", "--api-key-header",
-                                           "--ca-file", "--timeout",      "--connect-timeout",
-                                           "--limit",   "--cursor",       "--except"};
-const std::set<std::string_view> flags = {"--json", "--all", "--help", "-h", "--allow-insecure-http"};
+const std::set<std::string_view> valued = {
+    "--url",   "--api-key-file", "--api-key-header", "--ca-file", "--timeout", "--connect-timeout",
+    "--limit", "--cursor",       "--except",         "--tenant",  "--user"};
+const std::set<std::string_view> flags = {"--json", "--all", "--yes", "--help", "-h", "--allow-insecure-http"};
 const std::set<std::string_view> connection_options = {"--url",     "--api-key-file",    "--api-key-header",
                                                        "--ca-file", "--connect-timeout", "--timeout"};
 const std::set<std::string_view> connection_flags = {"--allow-insecure-http"};
@@ -351,12 +358,57 @@ std::string metadata_summary(const json::object& session, std::size_t max) {
     return shorten(printable(json::serialize(*m)), max);
 }
 
+// A member of the session's device context made printable, or "-".
+std::string device_field(const json::object& session, std::string_view key) {
+    const auto* d = session.if_contains("device");
+    if (d == nullptr || !d->is_object()) return "-";
+    auto value = field(d->as_object(), key);
+    return value.empty() ? "-" : printable(value);
+}
+
+// A short name for the device in a table: the label the login service
+// gave, else its user agent, cut to `max` columns.
+std::string device_summary(const json::object& session, std::size_t max) {
+    auto name = device_field(session, "label");
+    if (name == "-") name = device_field(session, "user_agent");
+    return shorten(std::move(name), max);
+}
+
+// "2", or "-" when the sign-in's level was not stated.
+std::string assurance_level(const json::object& session) {
+    const auto* v = session.if_contains("aal");
+    if (v == nullptr || v->is_null()) return "-";
+    return v->is_int64() ? std::to_string(v->as_int64()) : "?";
+}
+
+// "pwd, otp", or "-".
+std::string methods(const json::object& session) {
+    const auto* v = session.if_contains("amr");
+    if (v == nullptr || !v->is_array() || v->as_array().empty()) return "-";
+    std::string out;
+    for (const auto& m : v->as_array()) {
+        if (!out.empty()) out += ", ";
+        out += m.is_string() ? printable(m.as_string()) : "?";
+    }
+    return out;
+}
+
+// "corp (sid 4f1c...)": the identity provider's session it was opened
+// under, or "-". The sid names that session; it lets no one in.
+std::string provider_summary(const json::object& session) {
+    const auto* v = session.if_contains("provider");
+    if (v == nullptr || !v->is_object()) return "-";
+    const auto name = field(v->as_object(), "name"), sid = field(v->as_object(), "sid");
+    return printable(name) + (sid.empty() ? "" : " (sid " + printable(sid) + ")");
+}
+
 void print_table(const std::vector<json::object>& sessions) {
     std::vector<std::vector<std::string>> rows;
-    rows.push_back({"ID", "CREATED", "LAST SEEN", "IDLE EXPIRES", "EXPIRES", "METADATA"});
+    rows.push_back({"ID", "CREATED", "LAST SEEN", "IDLE EXPIRES", "EXPIRES", "DEVICE", "LAST ADDRESS", "METADATA"});
     for (const auto& s : sessions)
         rows.push_back({printable(field(s, "id")), when(s, "created_at"), when(s, "last_seen_at"),
-                        when(s, "idle_expires_at"), when(s, "expires_at"), metadata_summary(s, 60)});
+                        when(s, "idle_expires_at"), when(s, "expires_at"), device_summary(s, 32),
+                        shorten(device_field(s, "last_address"), 45), metadata_summary(s, 60)});
     std::vector<std::size_t> width(rows.front().size(), 0);
     for (const auto& row : rows)
         for (std::size_t i = 0; i < row.size(); ++i)
@@ -571,6 +623,14 @@ int show_session(const admin_session& api, const command_line& c, const std::str
         {"expires", when(o, "expires_at")},
         {"rotated", o.contains("rotated_at") && o.at("rotated_at").is_null() ? "never" : when(o, "rotated_at")},
         {"authenticated", when(o, "authenticated_at")},
+        {"user agent", device_field(o, "user_agent")},
+        {"label", device_field(o, "label")},
+        {"created from", device_field(o, "created_address")},
+        {"last seen from", device_field(o, "last_address")},
+        {"tenant", field(o, "tenant").empty() ? "-" : printable(field(o, "tenant"))},
+        {"aal", assurance_level(o)},
+        {"amr", methods(o)},
+        {"provider", provider_summary(o)},
         {"metadata", metadata_summary(o, 4096)},
     };
     for (const auto& [name, value] : lines)
@@ -651,14 +711,154 @@ int revoke_many(const admin_session& api, const command_line& c, std::span<const
     return failed ? exit_refused : exit_ok;
 }
 
-// The options each command takes besides the connection's.
-const std::map<std::string, std::set<std::string_view>, std::less<>> command_options = {
-    {"sessions list", {"--json", "--limit", "--cursor", "--all"}},
-    {"sessions show", {"--json"}},
-    {"sessions revoke", {}},
-    {"users revoke", {"--json", "--except"}},
-    {"users revoke-many", {"--json"}},
+// An instant of /v1/not-before as text: its RFC 3339 time, milliseconds
+// kept (a session opened in that millisecond is ended too), or "never".
+std::string instant(const json::value* v) {
+    if (v == nullptr || v->is_null()) return "never";
+    if (!v->is_string() || v->as_string().empty())
+        throw refused_error("the server's reply holds an instant that is not a time");
+    return printable(v->as_string());
+}
+
+// The not-before options, checked before the key is read or anything is
+// sent. An empty --tenant or --user is refused: the API takes an empty
+// tenant as none, and `set` would then sign everyone out.
+void check_not_before(const std::string& command, const command_line& c) {
+    for (const char* option : {"--tenant", "--user"})
+        if (auto v = c.value(option); v && v->empty()) throw usage_error(std::string(option) + " is empty");
+    if (command != "not-before set") return;
+    const bool tenant = c.value("--tenant").has_value(), user = c.value("--user").has_value();
+    if (tenant && user) throw usage_error("--tenant and --user exclude each other");
+    if (!tenant && !user && !c.flag("--yes"))
+        throw usage_error(
+            "'not-before set' without --tenant or --user signs everyone out: every session created before now "
+            "is ended, for every user; give --yes to do so");
+}
+
+int show_not_before(const admin_session& api, const command_line& c) {
+    const auto tenant = c.value("--tenant");
+    const auto user = c.value("--user");
+    auto r = api.call("GET", "/v1/not-before" + (user ? "?user=" + encode(*user) : std::string()));
+    if (r.status != 200) refuse(r);
+    auto reply = expect_object(r);
+    const auto* tenants = reply.if_contains("tenants");
+    if (!reply.contains("all") || tenants == nullptr || !tenants->is_object())
+        throw refused_error("the server's reply has no instants: not a sessiond reply");
+    std::vector<std::pair<std::string, std::string>> rows = {{"everyone", instant(reply.if_contains("all"))}};
+    if (tenant) {
+        // Only T's instant, in the JSON too.
+        const auto* at = tenants->as_object().if_contains(*tenant);
+        rows.emplace_back("tenant " + printable(*tenant), instant(at));
+        json::object only;
+        if (at != nullptr) only[*tenant] = *at;
+        reply["tenants"] = std::move(only);
+    } else {
+        for (const auto& [name, at] : tenants->as_object())
+            rows.emplace_back("tenant " + printable(name), instant(&at));
+    }
+    if (user) {
+        const auto* u = reply.if_contains("user");
+        if (u == nullptr || !u->is_object() || field(u->as_object(), "id") != *user ||
+            !u->as_object().contains("not_before"))
+            throw refused_error("the server's reply has no instant for user '" + printable(*user) +
+                                "': is it older than --user?");
+        rows.emplace_back("user " + printable(*user), instant(u->as_object().if_contains("not_before")));
+    }
+    if (c.flag("--json")) {
+        print_json(reply);
+        return exit_ok;
+    }
+    std::size_t width = 0;
+    for (const auto& row : rows)
+        width = std::max(width, columns(row.first));
+    for (const auto& [who, at] : rows)
+        std::printf("%s%s%s\n", who.c_str(), std::string(width - columns(who) + 2, ' ').c_str(), at.c_str());
+    return exit_ok;
+}
+
+// After check_not_before().
+int set_not_before(const admin_session& api, const command_line& c) {
+    const auto tenant = c.value("--tenant");
+    const auto user = c.value("--user");
+    json::object body;
+    if (tenant) body["tenant"] = *tenant;
+    if (user) body["user"] = *user;
+    auto r = api.call("POST", "/v1/not-before", json::serialize(body));
+    if (r.status != 200) refuse(r);
+    auto reply = expect_object(r);
+    const auto at = instant(reply.if_contains("not_before"));
+    if (at == "never") throw refused_error("the server's reply has no instant");
+    // The reply names what was signed out: it must be what was asked.
+    std::int64_t revoked = 0;
+    if (user) {
+        const auto* n = reply.if_contains("revoked");
+        if (field(reply, "user") != *user || n == nullptr || !n->is_int64())
+            throw refused_error("the server's reply is not for user '" + printable(*user) + "'");
+        revoked = n->as_int64();
+    } else if (const auto* t = reply.if_contains("tenant");
+               t == nullptr || (tenant ? field(reply, "tenant") != *tenant : !t->is_null())) {
+        throw refused_error("the server's reply is not for " +
+                            (tenant ? "tenant '" + printable(*tenant) + "'" : std::string("everyone")));
+    }
+    if (c.flag("--json")) {
+        print_json(reply);
+        return exit_ok;
+    }
+    if (user)
+        std::printf("signed user '%s' out: sessions created before %s are ended (%lld revoked)\n",
+                    printable(*user).c_str(), at.c_str(), static_cast<long long>(revoked));
+    else if (tenant)
+        std::printf("signed tenant '%s' out: its sessions created before %s are ended\n", printable(*tenant).c_str(),
+                    at.c_str());
+    else
+        std::printf("signed everyone out: every session created before %s is ended\n", at.c_str());
+    return exit_ok;
+}
+
+// What each command takes after its two words, and its options besides
+// the connection's.
+enum class operand { none, user, users, id };
+struct command_spec {
+    operand takes = operand::none;
+    std::set<std::string_view> options = {};
 };
+const std::map<std::string, command_spec, std::less<>> commands = {
+    {"sessions list", {operand::user, {"--json", "--limit", "--cursor", "--all"}}},
+    {"sessions show", {operand::id, {"--json"}}},
+    {"sessions revoke", {operand::id, {}}},
+    {"users revoke", {operand::user, {"--json", "--except"}}},
+    {"users revoke-many", {operand::users, {"--json"}}},
+    {"not-before show", {operand::none, {"--json", "--tenant", "--user"}}},
+    {"not-before set", {operand::none, {"--json", "--tenant", "--user", "--yes"}}},
+};
+
+// The operands of `command` as its spec says, or a usage error.
+void check_operands(const std::string& command, operand takes, const command_line& c) {
+    const auto given = c.words.size() - 2;
+    switch (takes) {
+        case operand::none:
+            if (given != 0)
+                throw usage_error("'" + command +
+                                  "' takes no argument (a tenant is given with --tenant, a user with --user)");
+            return;
+        case operand::users:
+            if (given == 0) throw usage_error("'" + command + "' takes one USER or more");
+            break;
+        case operand::user:
+        case operand::id:
+            if (given != 1)
+                throw usage_error("'" + command + "' takes one " + (takes == operand::user ? "USER" : "ID") +
+                                  (given == 0 ? "" : ", not more"));
+            break;
+    }
+    if (takes == operand::id) {
+        if (!is_session_id(c.words[2]))
+            throw usage_error("'" + printable(c.words[2]) + "' is not a session id (24 characters of A-Z a-z 0-9 - _)");
+        return;
+    }
+    for (std::size_t i = 2; i < c.words.size(); ++i)
+        if (c.words[i].empty()) throw usage_error("the user id is empty");
+}
 
 [[noreturn]] void not_taken(const std::string& command, std::string_view option) {
     std::string message = "'" + command + "' does not take ";
@@ -674,27 +874,20 @@ int run(std::span<char* const> args) {
     }
     if (c.words.size() < 2) throw usage_error(c.words.empty() ? "no command given" : "incomplete command");
     std::string command = c.words[0] + " " + c.words[1];
-    auto allowed = command_options.find(command);
-    if (allowed == command_options.end()) throw usage_error("unknown command '" + printable(command) + "'");
-    if (command == "users revoke-many") {
-        if (c.words.size() < 3) throw usage_error("'" + command + "' takes one USER or more");
-    } else if (c.words.size() != 3)
-        throw usage_error("'" + command + "' takes one " +
-                          (c.words[0] == "users" || command == "sessions list" ? "USER" : "ID") +
-                          (c.words.size() < 3 ? "" : ", not more"));
+    auto spec = commands.find(command);
+    if (spec == commands.end()) throw usage_error("unknown command '" + printable(command) + "'");
+    const auto& allowed = spec->second.options;
+    check_operands(command, spec->second.takes, c);
     for (const auto& [name, value] : c.values)
-        if (connection_options.count(name) == 0 && allowed->second.count(name) == 0) not_taken(command, name);
+        if (connection_options.count(name) == 0 && allowed.count(name) == 0) not_taken(command, name);
     for (const auto& name : c.set_flags)
-        if (connection_flags.count(name) == 0 && allowed->second.count(name) == 0) not_taken(command, name);
+        if (connection_flags.count(name) == 0 && allowed.count(name) == 0) not_taken(command, name);
 
-    const std::string& arg = c.words[2];
-    if (c.words[0] == "users" || command == "sessions list") {
-        for (std::size_t i = 2; i < c.words.size(); ++i)
-            if (c.words[i].empty()) throw usage_error("the user id is empty");
-    } else if (!is_session_id(arg)) {
-        throw usage_error("'" + printable(arg) + "' is not a session id (24 characters of A-Z a-z 0-9 - _)");
-    }
+    if (c.words[0] == "not-before") check_not_before(command, c);
     admin_session api(connection(c));
+    if (command == "not-before show") return show_not_before(api, c);
+    if (command == "not-before set") return set_not_before(api, c);
+    const std::string& arg = c.words[2];
     if (command == "sessions list") return list_sessions(api, c, arg);
     if (command == "sessions show") return show_session(api, c, arg);
     if (command == "sessions revoke") return revoke_session(api, arg);

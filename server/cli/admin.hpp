@@ -1,8 +1,9 @@
 #pragma once
 // `sessiond admin ...`: the operator's commands (list, show and revoke
-// sessions), each one or a few calls to a running sessiond's admin API. Never
-// touches the store: what an operator does goes through the same checks,
-// audit events and metrics as any other caller.
+// sessions; show and set the "not before" instants that sign everyone, a
+// tenant or a user out), each one or a few calls to a running sessiond's
+// admin API. Never touches the store: what an operator does goes through the
+// same checks, audit events and metrics as any other caller.
 
 #include <span>
 

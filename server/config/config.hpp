@@ -208,7 +208,7 @@ struct session_config {
 struct auth_config {
     // Callers: "name=sha256hex:scope[,scope...]" entries separated by ';'.
     // Scopes: sessions:read, sessions:write, sessions:admin, auth,
-    // assertions:mint, assertions:redeem.
+    // assertions:mint, assertions:redeem, sessions:self.
     std::string api_keys;
     std::string api_keys_file;
     // mTLS callers: "name kind:value scope[,scope...]" entries (kind: uri,

@@ -340,7 +340,8 @@ const std::vector<option_def>& options() {
             "/24, IPv6 /48) or none",
             SESSIOND_FIELD(address_privacy, session.device_address)),
         opt("api-keys",
-            "callers: name=sha256hex:scope[,scope...] entries separated by ';' (see sessiond keygen); "
+            "callers: name=sha256hex:scope[,scope...] entries separated by ';' (see sessiond keygen); scopes: "
+            "sessions:read, sessions:write, sessions:admin, auth, assertions:mint, assertions:redeem, sessions:self; "
             "assertions:mint:<audience> and assertions:redeem:<audience> bind a caller to audiences",
             SESSIOND_FIELD(std::string, auth.api_keys))
             .secret()

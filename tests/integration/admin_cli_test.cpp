@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "support/contract_target.hpp"
+#include "support/oidc_idp.hpp"
 #include "support/process.hpp"
 #include "support/redis_tls.hpp"
 #include "support/sessiond_process.hpp"
@@ -88,6 +89,10 @@ struct cli_runner {
 // A sessiond on the embedded store with API keys of each scope, and the CLI.
 struct cli_fixture : cli_runner {
     contract_target target{"memory"};
+
+    cli_fixture() = default;
+    // With more sessiond flags.
+    explicit cli_fixture(std::vector<std::string> extra) : target("memory", std::move(extra)) {}
 
     std::string url() const { return "http://127.0.0.1:" + std::to_string(target.port()); }
 
@@ -394,7 +399,8 @@ TEST_CASE("admin CLI: usage errors are exit status 2 and say what is wrong", "[c
 
     auto help = f.admin({"--help"});
     CHECK(help.status == 0);
-    CHECK_THAT(help.out, Catch::Contains("sessions list USER") && Catch::Contains("users revoke USER"));
+    CHECK_THAT(help.out, Catch::Contains("sessions list USER") && Catch::Contains("users revoke USER") &&
+                             Catch::Contains("not-before show") && Catch::Contains("not-before set"));
     CHECK(help.err.empty());
 }
 
@@ -582,4 +588,180 @@ TEST_CASE("admin CLI: http:// to a host that is not loopback is refused before c
         {"sessions", "list", "u", "--url", "http://127.1:" + port, "--api-key-file", key, "--allow-insecure-http"});
     CHECK(allowed.status == 0);
     CHECK_THAT(allowed.err, Catch::Contains("has no live sessions"));
+}
+
+namespace {
+
+// The text of `line` from the column where `header` names `column`.
+std::string at_column(const std::string& header, const std::string& line, const std::string& column) {
+    const auto at = header.find(column);
+    REQUIRE(at != std::string::npos);
+    REQUIRE(line.size() > at);
+    CHECK(line[at - 1] == ' ');
+    return line.substr(at);
+}
+
+// The line of `text` that holds `needle`.
+std::string line_with(const std::string& text, const std::string& needle) {
+    const auto at = text.find(needle);
+    REQUIRE(at != std::string::npos);
+    const auto start = text.rfind('\n', at);
+    const auto from = start == std::string::npos ? 0 : start + 1;
+    return text.substr(from, text.find('\n', at) - from);
+}
+
+}  // namespace
+
+TEST_CASE("admin CLI: show and list a session's device, addresses, tenant, assurance and provider", "[cli]") {
+    const oidc_idp idp("corp");
+    auto flags = idp.flags();
+    // The test's own requests come "through a proxy" on loopback, which
+    // names the client; addresses kept whole.
+    flags.insert(flags.end(), {"--trusted-proxies", "127.0.0.1", "--device-address", "full", "--touch-fraction", "0"});
+    cli_fixture f(flags);
+    const std::string agent = "Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0";
+    auto created = f.target.call("POST", "/v1/sessions", test_keys::all,
+                                 R"({"user_id":"grace","device":{"user_agent":")" + agent +
+                                     R"(","label":"Firefox on Linux"},"aal":2,"amr":["pwd","otp"],"tenant":"acme",)"
+                                     R"("provider":{"name":"corp","sid":"idp-session-1"}})",
+                                 {{"X-Forwarded-For", "203.0.113.7"}});
+    REQUIRE(created.status == 201);
+    const auto token = str(created.json, "token");
+    const auto id = str(session_of(created), "id");
+    // Forward auth sees it from elsewhere (a touch records the address).
+    REQUIRE(eventually(
+        [&] {
+            f.target.call("GET", "/v1/auth", test_keys::auth, "",
+                          {{"Authorization", "Bearer " + token}, {"X-Forwarded-For", "198.51.100.9"}});
+            auto now = f.target.call("GET", "/v1/sessions/" + id, test_keys::admin);
+            return session_of(now).at("device").at("last_address") == "198.51.100.9";
+        },
+        std::chrono::seconds(5)));
+    // A second one with a user agent alone, longer than the table shows.
+    const std::string long_agent = "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 Chrome/131.0 Mobile";
+    auto phone = f.target.call("POST", "/v1/sessions", test_keys::all,
+                               R"({"user_id":"grace","device":{"user_agent":")" + long_agent + R"("}})",
+                               {{"X-Forwarded-For", "192.0.2.44"}});
+    REQUIRE(phone.status == 201);
+    const auto phone_id = str(session_of(phone), "id");
+
+    auto shown = f.run({"sessions", "show", id});
+    REQUIRE(shown.status == 0);
+    CHECK(shown.err.empty());
+    const std::vector<std::string> expected = {"user agent     " + agent,    "label          Firefox on Linux",
+                                               "created from   203.0.113.7", "last seen from 198.51.100.9",
+                                               "tenant         acme",        "aal            2",
+                                               "amr            pwd, otp",    "provider       corp (sid idp-session-1)"};
+    for (const auto& line : expected)
+        CHECK_THAT(shown.out, Catch::Contains("\n" + line + "\n"));
+    // What a session does not have is a dash, on a line of its own all the same.
+    auto bare = f.run({"sessions", "show", phone_id});
+    REQUIRE(bare.status == 0);
+    for (const char* line : {"label          -\n", "created from   192.0.2.44\n", "last seen from 192.0.2.44\n",
+                             "tenant         -\n", "aal            -\n", "amr            -\n", "provider       -\n"})
+        CHECK_THAT(bare.out, Catch::Contains(line));
+    CHECK_THAT(bare.out, Catch::Contains("user agent     " + long_agent + "\n"));
+
+    // The table: the label, else the user agent cut with "..."; the last
+    // address; each in its column.
+    auto table = f.run({"sessions", "list", "grace"});
+    REQUIRE(table.status == 0);
+    REQUIRE(lines_of(table.out) == 3);
+    const auto header = table.out.substr(0, table.out.find('\n'));
+    CHECK_THAT(header, Catch::Contains("DEVICE") && Catch::Contains("LAST ADDRESS"));
+    const auto laptop_row = line_with(table.out, id), phone_row = line_with(table.out, phone_id);
+    CHECK(at_column(header, laptop_row, "DEVICE").rfind("Firefox on Linux  ", 0) == 0);
+    CHECK(at_column(header, laptop_row, "LAST ADDRESS").rfind("198.51.100.9  ", 0) == 0);
+    CHECK(at_column(header, phone_row, "DEVICE").rfind(long_agent.substr(0, 29) + "...  ", 0) == 0);
+    CHECK(at_column(header, phone_row, "LAST ADDRESS").rfind("192.0.2.44  ", 0) == 0);
+    CHECK(at_column(header, phone_row, "METADATA") == "-");
+    CHECK_THAT(table.out, !Catch::Contains(long_agent));
+    // The tokens are nowhere (admin() checks the API keys).
+    for (const auto& t : {token, str(phone.json, "token")}) {
+        CHECK_THAT(shown.out + bare.out + table.out, !Catch::Contains(t));
+        CHECK_THAT(shown.err + bare.err + table.err, !Catch::Contains(t));
+    }
+}
+
+TEST_CASE("admin CLI: not-before set --tenant signs a tenant out; everyone only with --yes", "[cli]") {
+    cli_fixture f;
+    const auto alice = f.create("alice").first;
+    auto acme = f.target.create("alice", R"("tenant":"acme")");
+    auto other = f.target.create("bob", R"("tenant":"other")");
+    REQUIRE(acme.status == 201);
+    REQUIRE(other.status == 201);
+    const auto acme_token = str(acme.json, "token"), other_token = str(other.json, "token");
+
+    auto none = f.run({"not-before", "show"});
+    REQUIRE(none.status == 0);
+    CHECK(none.out == "everyone  never\n");
+    CHECK(parse_object(f.run({"not-before", "show", "--json"}).out) ==
+          boost::json::parse(R"({"all":null,"tenants":{}})"));
+
+    // Without --tenant, --user or --yes nothing is sent, and every session lives.
+    auto unconfirmed = f.run({"not-before", "set"});
+    CHECK(unconfirmed.status == 2);
+    CHECK(unconfirmed.out.empty());
+    CHECK_THAT(unconfirmed.err, Catch::Contains("signs everyone out") && Catch::Contains("give --yes"));
+    for (const auto& t : {alice, acme_token, other_token})
+        CHECK(f.target.validate(t).status == 200);
+    CHECK(parse_object(f.run({"not-before", "show", "--json"}).out).at("all").is_null());
+
+    auto set = f.run({"not-before", "set", "--tenant", "acme"});
+    REQUIRE(set.status == 0);
+    CHECK(set.err.empty());
+    const auto shown_json = parse_object(f.run({"not-before", "show", "--json"}).out);
+    CHECK(shown_json.at("all").is_null());
+    const auto acme_at = str(shown_json.at("tenants"), "acme");
+    CHECK(acme_at.size() == 24);
+    CHECK(set.out == "signed tenant 'acme' out: its sessions created before " + acme_at + " are ended\n");
+    auto shown = f.run({"not-before", "show"});
+    REQUIRE(shown.status == 0);
+    CHECK(shown.out == "everyone     never\ntenant acme  " + acme_at + "\n");
+    // The session of acme opened before is refused; the others live.
+    CHECK(f.target.validate(acme_token).status == 401);
+    CHECK(f.target.validate(other_token).status == 200);
+    CHECK(f.target.validate(alice).status == 200);
+
+    // One tenant's instant only, as text and as JSON.
+    CHECK(f.run({"not-before", "show", "--tenant", "other"}).out == "everyone      never\ntenant other  never\n");
+    CHECK(parse_object(f.run({"not-before", "show", "--tenant", "acme", "--json"}).out) ==
+          boost::json::parse(R"({"all":null,"tenants":{"acme":")" + acme_at + R"("}})"));
+
+    auto other_json = f.run({"not-before", "set", "--tenant", "other", "--json"});
+    REQUIRE(other_json.status == 0);
+    const auto other_reply = parse_object(other_json.out);
+    CHECK(other_reply.at("tenant") == "other");
+    CHECK(str(other_reply, "not_before").size() == 24);
+    CHECK(f.target.validate(other_token).status == 401);
+    CHECK(f.target.validate(alice).status == 200);
+
+    auto everyone = f.run({"not-before", "set", "--yes"});
+    REQUIRE(everyone.status == 0);
+    const auto all_at = str(parse_object(f.run({"not-before", "show", "--json"}).out), "all");
+    CHECK(everyone.out == "signed everyone out: every session created before " + all_at + " is ended\n");
+    CHECK(f.target.validate(alice).status == 401);
+    CHECK(f.run({"not-before", "show"}).out.rfind("everyone      " + all_at + "\n", 0) == 0);
+
+    // Refused before anything is sent (2), or by the server (1).
+    auto expect_usage = [&](std::vector<std::string> args, const std::string& message) {
+        INFO(message);
+        auto r = f.run(std::move(args));
+        CHECK(r.status == 2);
+        CHECK(r.out.empty());
+        CHECK_THAT(r.err, Catch::Contains(message));
+    };
+    expect_usage({"not-before", "set", "--tenant", ""}, "--tenant is empty");
+    expect_usage({"not-before", "set", "--user=", "--yes"}, "--user is empty");
+    expect_usage({"not-before", "set", "--tenant", "acme", "--user", "alice"},
+                 "--tenant and --user exclude each other");
+    expect_usage({"not-before", "set", "acme"}, "'not-before set' takes no argument");
+    expect_usage({"not-before", "show", "--yes"}, "'not-before show' does not take --yes");
+    auto bad_tenant = f.run({"not-before", "set", "--tenant", "a/b"});
+    CHECK(bad_tenant.status == 1);
+    CHECK_THAT(bad_tenant.err, Catch::Contains("400") && Catch::Contains("malformed_request"));
+    auto reader = f.admin({"not-before", "set", "--tenant", "acme"},
+                          {{"SESSIOND_ADMIN_URL", f.url()}, {"SESSIOND_ADMIN_API_KEY", test_keys::read}});
+    CHECK(reader.status == 1);
+    CHECK_THAT(reader.err, Catch::Contains("403"));
 }

@@ -4,10 +4,12 @@
 #include <catch2/catch.hpp>
 
 #include <algorithm>
+#include <map>
 #include <regex>
 #include <set>
 #include <sstream>
 
+#include "api/callers.hpp"
 #include "app/reload.hpp"
 #include "config/config.hpp"
 #include "config/options.hpp"
@@ -71,6 +73,27 @@ TEST_CASE("docs/configuration.md places every option under a topic, and names no
     const auto doc = test::read_file(std::string(SESSIOND_SOURCE_DIR) + "/docs/configuration.md");
     REQUIRE_FALSE(doc.empty());
     CHECK(documented_names(doc) == table_names());
+}
+
+TEST_CASE("the api-keys help, the sample config and the docs name every scope") {
+    const std::string root = SESSIOND_SOURCE_DIR;
+    const auto* api_keys = find_option("api-keys");
+    REQUIRE(api_keys != nullptr);
+    const std::map<std::string, std::string> places = {
+        {"--help of api-keys", api_keys->help},
+        {"config/sessiond.conf", test::read_file(root + "/config/sessiond.conf")},
+        {"server/config/config.hpp", test::read_file(root + "/server/config/config.hpp")},
+        {"docs/configuration.md", test::read_file(root + "/docs/configuration.md")},
+        {"docs/security.md", test::read_file(root + "/docs/security.md")},
+    };
+    for (unsigned bit = 1; bit <= api::scope_all; bit <<= 1) {
+        const std::string name(api::scope_name(static_cast<api::scope>(bit)));
+        REQUIRE(name != "?");
+        for (const auto& [place, text] : places) {
+            INFO(place << " names " << name);
+            CHECK(std::regex_search(text, std::regex("(^|[^a-z:])" + name + "([^a-z:]|$)")));
+        }
+    }
 }
 
 TEST_CASE("describe redacts every secret option, and wiping empties each") {
