@@ -765,3 +765,25 @@ TEST_CASE("admin CLI: not-before set --tenant signs a tenant out; everyone only 
     CHECK(reader.status == 1);
     CHECK_THAT(reader.err, Catch::Contains("403"));
 }
+
+TEST_CASE("admin CLI: not-before set --user ends a user's sessions and show --user shows when", "[cli]") {
+    cli_fixture f;
+    const auto first = f.create("carol").first;
+    const auto second = f.create("carol").first;
+    const auto other = f.create("dan").first;
+
+    auto none = f.run({"not-before", "show", "--user", "carol"});
+    REQUIRE(none.status == 0);
+    CHECK(none.out == "everyone    never\nuser carol  never\n");
+
+    auto set = f.run({"not-before", "set", "--user", "carol"});
+    REQUIRE(set.status == 0);
+    const auto shown = parse_object(f.run({"not-before", "show", "--user", "carol", "--json"}).out);
+    const auto at = str(shown.at("user"), "not_before");
+    CHECK(at.size() == 24);
+    CHECK(set.out == "signed user 'carol' out: sessions created before " + at + " are ended (2 revoked)\n");
+    CHECK(f.run({"not-before", "show", "--user", "carol"}).out == "everyone    never\nuser carol  " + at + "\n");
+    CHECK(f.target.validate(first).status == 401);
+    CHECK(f.target.validate(second).status == 401);
+    CHECK(f.target.validate(other).status == 200);
+}
