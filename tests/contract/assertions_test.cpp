@@ -473,24 +473,30 @@ TEST_CASE("assertions: forward auth adds one, reused until half its lifetime", "
     const auto jwt = first.header("x-session-assertion");
     REQUIRE(!jwt.empty());
     const auto minted_before = std::chrono::steady_clock::now();
-    // The same one while less than half of its 4 s has passed (two I/O
-    // threads: each keeps its own, so ask until both have answered). The
-    // claims are read back, so a loaded machine that let half the lifetime
+    // The same one while less than half of its lifetime has passed (two I/O
+    // threads: each keeps its own, so ask until both have answered: the
+    // kernel spreads connections over the threads' listeners by a hash, so
+    // a fixed number of requests may all go to the same one). Its exp is in
+    // whole seconds, 3 to 4 s after it was minted, so it is reused for 1.5 s
+    // at least. The claims are read back, so a loaded machine that let that
     // pass meanwhile shows as such instead of as a wrong answer.
     std::set<std::string> seen;
-    for (int i = 0; i < 8; ++i)
+    int asked = 0;
+    while (asked < 8 || (asked < 64 && !(seen.count(jwt) == 1 && seen.size() >= 2))) {
         seen.insert(auth().header("x-session-assertion"));
+        ++asked;
+    }
     const auto asked_within = std::chrono::steady_clock::now() - minted_before;
     const auto claims = part(jwt, 1);
     CHECK(text(claims.at("aud")) == "ws");
     CHECK(text(claims.at("sub")) == "hana");
     CHECK(text(claims.at("role")) == "viewer");
-    if (asked_within < 1800ms) {
+    if (asked_within < 1500ms) {
         CHECK(seen.size() <= 2);
         CHECK(seen.count(jwt) == 1);
     } else {
         WARN("the machine took " << std::chrono::duration_cast<std::chrono::milliseconds>(asked_within).count()
-                                 << " ms for 8 requests: reuse not judged");
+                                 << " ms for " << asked << " requests: reuse not judged");
     }
     for (const auto& [library, v] : verify_independently(t, jwt, "ws")) {
         INFO(library << ": " << v.out);

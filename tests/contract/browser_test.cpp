@@ -12,6 +12,7 @@
 #include <catch2/catch.hpp>
 
 #include <atomic>
+#include <chrono>
 #include <string>
 
 #include "support/browser.hpp"
@@ -145,7 +146,7 @@ const json::object* find_cookie(const json::array& jar, const std::string& name)
 // POST to `url`, as it reports it (Network.requestWillBeSentExtraInfo's
 // associatedCookies): the cookie's blockedReasons, empty when it was sent;
 // null when the browser reported no such request or cookie.
-json::value session_cookie_fate(const browser& chromium, const std::string& url) {
+json::value reported_cookie_fate(const browser& chromium, const std::string& url) {
     const auto is = [](const json::value& v, std::string_view text) { return v.is_string() && v.as_string() == text; };
     std::string request_id;
     for (const auto& e : chromium.events("Network.requestWillBeSent")) {
@@ -160,6 +161,21 @@ json::value session_cookie_fate(const browser& chromium, const std::string& url)
             if (is(c.at("cookie").at("name"), session_cookie)) return c.at("blockedReasons");
     }
     return nullptr;
+}
+
+// The same, waiting for the report: the network service sends it apart from
+// the page, and it may come after the page that request loaded.
+json::value session_cookie_fate(browser& chromium, const std::string& url) {
+    json::value fate;
+    eventually(
+        [&] {
+            fate = reported_cookie_fate(chromium, url);
+            if (!fate.is_null()) return true;
+            chromium.read_pending_events();
+            return false;
+        },
+        std::chrono::seconds(10), std::chrono::milliseconds(20));
+    return fate;
 }
 
 bool posted(const std::vector<recorded_request>& requests, const std::string& target) {
@@ -233,11 +249,10 @@ TEST_CASE("A browser keeps the session cookie from scripts and other sites, and 
     auto& nginx = *f.nginx;
     const std::string& site = f.site;
 
-    // Both names are 127.0.0.1; only the test CA's certificate for them is accepted.
+    // Both names are 127.0.0.1; only the test CA's certificate for them is
+    // accepted. The browser reports the cookies of each request it sends
+    // (its Network domain is enabled from the start).
     browser chromium(f.browser_args());
-
-    // What the browser says about the cookies of each request it sends.
-    chromium.command("Network.enable");
 
     // Log in: the login page's form creates the session and lands on the protected page.
     chromium.open(site + "/login", site + "/login");

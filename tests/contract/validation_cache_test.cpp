@@ -424,10 +424,16 @@ TEST_CASE("cache: a due touch is written to Redis; validations within the touch 
     const auto misses = metric(t, "sessiond_cache_misses_total");
     for (int i = 0; i < 10; ++i)
         REQUIRE(t.validate(s.token).status == 200);
-    // Each I/O thread reads it once at most; the rest are hits, and no write.
-    CHECK(metric(t, "sessiond_cache_hits_total") - hits >= 8);
-    CHECK(metric(t, "sessiond_cache_misses_total") - misses <= 2);
-    CHECK(redis.command({"PTTL", key}).num <= ttl_before);
+    // Each I/O thread reads it once at most; the rest are hits, and no write
+    // (judged if all that came before half the idle window, when a touch is due).
+    const auto hit = metric(t, "sessiond_cache_hits_total") - hits;
+    const auto missed = metric(t, "sessiond_cache_misses_total") - misses;
+    const auto ttl_kept = redis.command({"PTTL", key}).num;
+    if (within(creating, 1900ms)) {
+        CHECK(hit >= 8);
+        CHECK(missed <= 2);
+        CHECK(ttl_kept <= ttl_before);
+    }
     // Past half the idle window the next validation extends it in Redis
     // (judged only if it came before the idle deadline, and the PTTL soon
     // after it).
@@ -451,6 +457,14 @@ TEST_CASE("cache: the invalidation link killed, Redis restarted, Redis frozen: n
         contract_target a("redis");
         contract_target b(a, {});
         resp_client redis(a.redis()->port());
+        // Every link is up, so that CLIENT KILL below meets them whatever
+        // the timing of the two starts.
+        REQUIRE(eventually(
+            [&] {
+                return metric(a, "sessiond_cache_tracking_threads") == 2 &&
+                       metric(b, "sessiond_cache_tracking_threads") == 2;
+            },
+            20s));
         const auto s = create(a, "killed-link");
         warm(b, s.token);
         const auto flushes = metric(b, "sessiond_cache_flushes_total");

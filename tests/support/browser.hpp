@@ -51,9 +51,13 @@ public:
     boost::json::array cookies();
     void set_cookie(boost::json::object cookie);
 
-    // The events received so far (after e.g. Network.enable) with this
-    // method, oldest first; the browser keeps the last 10000 of all.
+    // The events received so far with this method, oldest first; the
+    // browser keeps the last 10000 of all. The Network domain is enabled
+    // from the start (favicon requests are blocked: see the constructor).
     std::vector<boost::json::object> events(const std::string& method) const;
+    // Reads the events Chromium has sent until now (a round trip with it):
+    // for one that may come after the page it is about has loaded.
+    void read_pending_events();
     void clear_events() { events_.clear(); }
 
     std::string log() const { return proc_ ? proc_->log() : std::string(); }

@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <cstdio>
 #include <stdexcept>
 
 namespace sessiond::test {
@@ -22,15 +23,19 @@ std::string apply_edits(std::string text, const std::map<std::string, std::strin
 }
 
 // Starts the proxy on a free port until it is not taken by someone else
-// meanwhile: `start` writes the config for the port and returns the process.
-template <class Start>
-std::unique_ptr<process> start_on_free_port(unsigned short& port, Start start, const std::string& what) {
+// meanwhile: `start` writes the config for the port and returns the process;
+// `bound` says whether that process holds its port. A connection alone does
+// not: another process may have taken the port, and nginx keeps running for
+// a few seconds while it retries the bind.
+template <class Start, class Bound>
+std::unique_ptr<process> start_on_free_port(unsigned short& port, Start start, Bound bound, const std::string& what) {
     for (int attempt = 0;; ++attempt) {
         port = free_port();
         auto proc = start(port);
         bool up = eventually(
             [&] {
                 if (!proc->running()) return true;
+                if (!bound(*proc)) return false;
                 int fd = connect_loopback(port);
                 if (fd < 0) return false;
                 ::close(fd);
@@ -112,9 +117,11 @@ nginx_proxy::nginx_proxy(std::map<std::string, std::string> values, const std::m
                          "-g",
                          "daemon off; master_process off;"};
             opts.log_path = dir_.file("stdout-" + std::to_string(port) + ".log");
+            std::remove(dir_.file("nginx.pid").c_str());
             return std::make_unique<process>(opts);
         },
-        "nginx");
+        // nginx writes its pid file once its listening sockets are open.
+        [&](const process&) { return ::access(dir_.file("nginx.pid").c_str(), F_OK) == 0; }, "nginx");
 }
 
 caddy_proxy::caddy_proxy(std::map<std::string, std::string> values, const std::map<std::string, std::string>& edits) {
@@ -133,7 +140,8 @@ caddy_proxy::caddy_proxy(std::map<std::string, std::string> values, const std::m
             opts.log_path = dir_.file("caddy-" + std::to_string(port) + ".log");
             return std::make_unique<process>(opts);
         },
-        "caddy");
+        // Said once its configuration, listeners included, is running.
+        [](const process& p) { return p.log().find("serving initial configuration") != std::string::npos; }, "caddy");
 }
 
 }  // namespace sessiond::test
