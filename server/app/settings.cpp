@@ -1,5 +1,8 @@
 #include "app/settings.hpp"
 
+#include <unistd.h>
+
+#include <array>
 #include <cstdio>
 #include <span>
 #include <stdexcept>
@@ -184,6 +187,19 @@ api::api_settings api_settings_of(const config& cfg) {
     settings.original_headers = cfg.auth.original_headers.entries();
     settings.client_addresses = {cfg.session.device_address, cfg.http.trusted_proxies.entries()};
     return settings;
+}
+
+store::event_settings event_settings_of(const config& cfg) {
+    store::event_settings out;
+    out.enabled = cfg.store.events;
+    out.max_per_stream = cfg.store.events_max_per_bucket;
+    out.retention = cfg.store.events_retention;
+    out.instance = cfg.store.instance_name;
+    if (out.instance.empty()) {
+        std::array<char, 256> host{};
+        if (::gethostname(host.data(), host.size() - 1) == 0) out.instance = host.data();
+    }
+    return out;
 }
 
 }  // namespace sessiond::app

@@ -18,6 +18,7 @@
 #include "service/oidc_providers.hpp"
 #include "session/rules.hpp"
 #include "session/token_codec.hpp"
+#include "store/session_store.hpp"
 
 namespace sessiond::app {
 
@@ -31,6 +32,10 @@ struct startup {
     std::shared_ptr<const service::assertion_signer> assertions;  // null: off
     std::shared_ptr<const service::oidc_providers> oidc;          // null: back-channel logout off
 };
+
+// The stores' session events as configured; the instance is named by
+// instance-name, else by the host's name.
+store::event_settings event_settings_of(const config& cfg);
 
 // Fills `out`; throws config_error naming the first problem.
 void prepare_checked(const config& cfg, startup& out);

@@ -1,5 +1,7 @@
 #include "app/threads.hpp"
 
+#include "app/settings.hpp"
+
 #include <algorithm>
 #include <chrono>
 #include <thread>
@@ -60,6 +62,7 @@ bool build_stacks(io_threads& io, const startup& prepared, const session::clock&
     const auto& redis_cfg = prepared.redis_cfg;
     if (!redis_cfg) {
         io.memory = std::make_unique<store::memory_store>(io.workers[0]->ioc, clock, cfg.store.memory_max_sessions);
+        io.memory->enable_events(event_settings_of(cfg));
         io.memory->start();
         log::info("embedded store: sessions live in this process only, not shared, lost on restart");
     }

@@ -2,6 +2,7 @@
 
 #include <exception>
 
+#include "app/settings.hpp"
 #include "log/contained.hpp"
 #include "log/log.hpp"
 
@@ -22,6 +23,7 @@ bool build_stack(worker& w, const stack_parts& parts) {
             std::make_unique<store::redis_store>(*w.redis_client, parts.clock, cfg.store.redis_key_prefix,
                                                  store::record_sealer(parts.keys, parts.record_options));
         if (parts.write_marks) w.redis_sessions->enable_cache(parts.cache_limits, parts.write_marks);
+        w.redis_sessions->enable_events(event_settings_of(cfg));
         w.redis_client->start();
         sessions = w.redis_sessions.get();
     }

@@ -297,6 +297,18 @@ const std::vector<option_def>& options() {
             SESSIOND_FIELD(std::size_t, store.cache_max_entries)),
         opt("cache-max-age", "validation cache: how long a record is kept at most before it is read again",
             SESSIOND_FIELD(ms, store.cache_max_age)),
+        opt("events",
+            "append an event to a bounded stream in the store for every change to a session, in the same atomic "
+            "step as the change (docs/events.md)",
+            SESSIOND_FIELD(bool, store.events)),
+        opt("events-max-per-bucket",
+            "events kept per bucket's stream at most (Redis keeps up to 100 more: it trims whole nodes)",
+            SESSIOND_FIELD(std::size_t, store.events_max_per_bucket))
+            .check(within<std::size_t>(1, 1'000'000, "must be in 1..1000000")),
+        opt("events-retention", "how long events are kept at most", SESSIOND_FIELD(ms, store.events_retention))
+            .check(at_least<ms>(ms(1000))),
+        opt("instance-name", "this instance's name in the events it writes (empty = the host's name)",
+            SESSIOND_FIELD(std::string, store.instance_name)),
         opt("token-keys", "token keys kid:base64key[,kid:base64key...] (>= 32 bytes each); all accepted",
             SESSIOND_FIELD(std::string, token.keys))
             .secret()

@@ -97,6 +97,17 @@ store::provider_ref session_service::provider_index(std::string_view provider, s
 
 namespace {
 
+// What a revocation tells its events: who asked and why, the actor's
+// reason first (a back-channel logout), else self-service or `otherwise`.
+store::event_note revocation(const actor& who, std::string_view otherwise) {
+    std::string_view reason = otherwise;
+    if (!who.reason.empty())
+        reason = who.reason;
+    else if (!who.by_user.empty())
+        reason = session::revoke_reason::self_service;
+    return store::event_note{who.caller, reason};
+}
+
 // One audit line: what happened (`what`), then who asked.
 void audit_line(std::initializer_list<log::field> what, const actor& who) {
     std::vector<log::field> fields(what);
@@ -129,7 +140,8 @@ asio::awaitable<void> session_service::revoke_reused(const session_record& store
     metrics::reuse_detected.inc();
     const auto& id = stored.id;
     const auto owner = user_of(stored);
-    auto removed = co_await store_.remove(id, owner);
+    const store::event_note note{who.caller, session::revoke_reason::reuse_detected};
+    auto removed = co_await store_.remove(id, owner, note);
     if (!removed) {
         // The caller still gets 401 for the token; the session may live on.
         store_failure(removed.error());
@@ -176,7 +188,8 @@ asio::awaitable<result<issued_session>> session_service::create(create_request r
         auto indexed = co_await store_.add_provider_session(index, record->id, record->expires_at);
         if (!indexed) co_return store_failure(indexed.error());
     }
-    auto stored = co_await store_.create(*record, u, policy_);
+    const store::event_note note{who.caller};
+    auto stored = co_await store_.create(*record, u, policy_, note);
     if (!stored)
         co_return stored.error() == sessiond::error::session_limit ? stored.error() : store_failure(stored.error());
     for (const auto& evicted : stored->evicted) {
@@ -291,7 +304,8 @@ asio::awaitable<result<issued_session>> session_service::rotate(std::string_view
             co_return errc::not_current;
         }
         if (rotated.outcome != check_outcome::valid) co_return refusal(rotated.outcome);
-        auto written = co_await store_.replace(stored, *rotated.updated, user_of(stored));
+        const store::event_note note{who.caller, {}, true};
+        auto written = co_await store_.replace(stored, *rotated.updated, user_of(stored), note);
         if (!written) co_return store_failure(written.error());
         if (!*written) {
             metrics::rotation_conflicts.inc();
@@ -324,7 +338,8 @@ asio::awaitable<result<void>> session_service::revoke(std::string_view token, co
         co_return errc::reuse_detected;
     }
     const auto owner = user_of(**found);
-    auto removed = co_await store_.remove(decoded->id, owner);
+    const auto note = revocation(who, session::revoke_reason::caller);
+    auto removed = co_await store_.remove(decoded->id, owner, note);
     if (!removed) co_return store_failure(removed.error());
     if (*removed) {
         metrics::sessions_revoked.inc();
@@ -370,7 +385,8 @@ asio::awaitable<result<session_record>> session_service::revoke_own(const sessio
 
 asio::awaitable<result<session_record>> session_service::remove_found(const session_id& id, store::user_ref owner,
                                                                       const actor& who) {
-    auto removed = co_await store_.remove(id, owner);
+    const auto note = revocation(who, session::revoke_reason::caller);
+    auto removed = co_await store_.remove(id, owner, note);
     if (!removed) co_return store_failure(removed.error());
     if (!*removed) co_return errc::not_found;
     metrics::sessions_revoked.inc();
@@ -380,7 +396,8 @@ asio::awaitable<result<session_record>> session_service::remove_found(const sess
 
 asio::awaitable<result<void>> session_service::set_not_before(std::string_view tenant, session::timestamp at,
                                                               const actor& who) {
-    auto set = co_await store_.set_not_before(tenant, at);
+    const store::event_note note{who.caller};
+    auto set = co_await store_.set_not_before(tenant, at, note);
     if (!set) co_return set.error() == sessiond::error::session_limit ? set.error() : store_failure(set.error());
     audit_line({{"event", "epoch.changed"},
                 {"tenant", tenant.empty() ? std::string_view("*") : tenant},
@@ -393,11 +410,13 @@ asio::awaitable<user_revocation> session_service::set_user_not_before(std::strin
                                                                       const actor& who) {
     // Kept as long as a session created before `at` could live.
     const auto until = at + std::max(policy_.max_absolute_timeout, policy_.absolute_timeout);
-    auto set = co_await store_.set_user_not_before(user(user_id), at, until);
+    const auto u = user(user_id);
+    const store::event_note note{who.caller};
+    auto set = co_await store_.set_user_not_before(u, at, until, note);
     if (!set) co_return user_revocation{0, store_failure(set.error())};
     audit_line({{"event", "epoch.changed"}, {"user_id", user_id}, {"not_before_ms", at.time_since_epoch().count()}},
                who);
-    co_return co_await revoke_user(user_id, std::nullopt, who);
+    co_return co_await revoke_user(user_id, std::nullopt, who, session::revoke_reason::epoch);
 }
 
 asio::awaitable<result<std::optional<session::timestamp>>> session_service::user_not_before(std::string_view user_id) {
@@ -431,14 +450,22 @@ asio::awaitable<result<user_sessions>> session_service::list_user(std::string_vi
 
 asio::awaitable<user_revocation> session_service::revoke_user(std::string_view user_id,
                                                               std::optional<session_id> except, const actor& who) {
+    co_return co_await revoke_user(user_id, except, who, session::revoke_reason::user_revoke_all);
+}
+
+asio::awaitable<user_revocation> session_service::revoke_user(std::string_view user_id,
+                                                              std::optional<session_id> except, const actor& who,
+                                                              std::string_view reason) {
     // Batch after batch, each one store call of bounded work, so that a user
     // with many sessions holds up nobody else; between batches this I/O
     // thread serves its other requests.
     const auto u = user(user_id);
     user_revocation out;
     std::optional<store::user_cursor> after;
+    auto note = revocation(who, reason);
     for (;;) {
-        auto batch = co_await store_.remove_user(u, except, after);
+        note.revoked_before = static_cast<std::int64_t>(out.revoked);
+        auto batch = co_await store_.remove_user(u, except, after, note);
         if (!batch) {
             out.failure = store_failure(batch.error());
             break;

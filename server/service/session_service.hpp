@@ -170,6 +170,10 @@ private:
     store::user_ref user(std::string_view user_id) const;
     // The same for a stored session's user: its id already carries the bucket.
     store::user_ref user_of(const session::session_record& r) const;
+    // revoke_user with the reason its events give (session::revoke_reason).
+    boost::asio::awaitable<user_revocation> revoke_user(std::string_view user_id,
+                                                        std::optional<session::session_id> except, const actor& who,
+                                                        std::string_view reason);
     // The whole session goes when a rotated token comes back after its grace.
     boost::asio::awaitable<void> revoke_reused(const session::session_record& stored, const actor& who);
     void audit(std::string_view event, const session::session_record& r, const actor& who) const;

@@ -78,8 +78,49 @@ void memory_store::sweep_shard(shard& s, session::timestamp now) {
             s.deadlines.erase(s.deadlines.begin());  // cannot happen; keeps the loop finite
             continue;
         }
-        erase_locked(s, it);
+        expire_locked(s, it);
     }
+    if (!events_.enabled) return;
+    // Logs no write has trimmed lately lose their old events here.
+    const auto oldest = now - events_.retention;
+    for (auto it = s.events.begin(); it != s.events.end();) {
+        auto& entries = it->second.entries;
+        while (!entries.empty() && entries.front().at < oldest)
+            entries.pop_front();
+        it = entries.empty() ? s.events.erase(it) : std::next(it);
+    }
+}
+
+void memory_store::expire_locked(shard& s, std::unordered_map<session_id, session_record>::iterator it) {
+    if (events_.enabled)
+        append_locked(s.events[it->first.bucket], event_of(session::event_type::session_expired, it->second, {}));
+    erase_locked(s, it);
+}
+
+session::event memory_store::event_of(session::event_type type, const session_record& r, const event_note& note,
+                                      std::string_view reason) const {
+    session::event e;
+    e.stream = r.id.bucket;
+    e.type = type;
+    e.session_id = r.id.to_string();
+    e.user_id = r.user_id;
+    if (type != session::event_type::session_expired) e.caller = std::string(note.caller);
+    e.reason = std::string(reason);
+    return e;
+}
+
+void memory_store::append_locked(event_log& log, session::event e) {
+    const auto now = clock_.now();
+    const auto now_ms = static_cast<std::uint64_t>(std::max<std::int64_t>(now.time_since_epoch().count(), 0));
+    log.last = now_ms > log.last.ms ? session::event_position{now_ms, 0}
+                                    : session::event_position{log.last.ms, log.last.seq + 1};
+    e.id = log.last.to_string();
+    e.at = session::timestamp(std::chrono::milliseconds(static_cast<std::int64_t>(log.last.ms)));
+    e.instance = events_.instance;
+    log.entries.push_back(std::move(e));
+    const auto oldest = now - events_.retention;
+    while (!log.entries.empty() && (log.entries.size() > events_.max_per_stream || log.entries.front().at < oldest))
+        log.entries.pop_front();
 }
 
 void memory_store::insert_locked(shard& s, const session_record& r) {
@@ -102,7 +143,7 @@ void memory_store::erase_locked(shard& s, std::unordered_map<session_id, session
 }
 
 asio::awaitable<result<created>> memory_store::create(const session_record& r, const user_ref& user,
-                                                      const session::policy& p) {
+                                                      const session::policy& p, event_note note) {
     auto& s = shard_for(r.id.bucket);
     auto now = clock_.now();
     created out;
@@ -116,7 +157,7 @@ asio::awaitable<result<created>> memory_store::create(const session_record& r, c
                     u->second.erase(u->second.begin());
                     continue;
                 }
-                erase_locked(s, it);
+                expire_locked(s, it);
                 u = s.users.find(user.user_id);
                 if (u == s.users.end()) break;
             }
@@ -133,6 +174,9 @@ asio::awaitable<result<created>> memory_store::create(const session_record& r, c
                     auto it = s.sessions.find(id);
                     if (it == s.sessions.end()) continue;  // cannot happen: the index lists stored sessions
                     out.evicted.push_back(it->second);
+                    if (events_.enabled)
+                        append_locked(s.events[r.id.bucket], event_of(session::event_type::session_revoked, it->second,
+                                                                      note, session::revoke_reason::evicted));
                     erase_locked(s, it);
                 }
             }
@@ -140,13 +184,15 @@ asio::awaitable<result<created>> memory_store::create(const session_record& r, c
         if (count_.load(std::memory_order_relaxed) >= max_sessions_) {
             // Full: make room from this shard's expired sessions first.
             while (!s.deadlines.empty() && s.deadlines.begin()->first <= now)
-                erase_locked(s, s.sessions.find(s.deadlines.begin()->second));
+                expire_locked(s, s.sessions.find(s.deadlines.begin()->second));
         }
         if (count_.fetch_add(1, std::memory_order_relaxed) >= max_sessions_) {
             count_.fetch_sub(1, std::memory_order_relaxed);
             co_return full();
         }
         insert_locked(s, r);
+        if (events_.enabled)
+            append_locked(s.events[r.id.bucket], event_of(session::event_type::session_created, r, note));
     }
     co_return out;
 }
@@ -158,7 +204,7 @@ asio::awaitable<result<std::optional<session_record>>> memory_store::get(const s
     auto it = s.sessions.find(id);
     if (it == s.sessions.end()) co_return std::nullopt;
     if (session::store_deadline(it->second) <= now) {
-        erase_locked(s, it);
+        expire_locked(s, it);
         co_return std::nullopt;
     }
     co_return it->second;
@@ -185,7 +231,7 @@ asio::awaitable<result<bool>> memory_store::claim_once(std::string_view name, st
 }
 
 asio::awaitable<result<bool>> memory_store::replace(const session_record& expected, const session_record& next,
-                                                    const user_ref&) {
+                                                    const user_ref&, event_note note) {
     auto& s = shard_for(expected.id.bucket);
     std::lock_guard lock(s.mutex);
     auto it = s.sessions.find(expected.id);
@@ -200,17 +246,29 @@ asio::awaitable<result<bool>> memory_store::replace(const session_record& expect
         index.insert(new_key);
     }
     it->second = next;
+    if (events_.enabled && note.rotation)
+        append_locked(s.events[next.id.bucket], event_of(session::event_type::session_rotated, next, note));
     co_return true;
 }
 
-asio::awaitable<result<std::optional<session_record>>> memory_store::remove(const session_id& id, const user_ref&) {
+asio::awaitable<result<std::optional<session_record>>> memory_store::remove(const session_id& id, const user_ref&,
+                                                                            event_note note) {
     auto& s = shard_for(id.bucket);
     std::lock_guard lock(s.mutex);
     auto it = s.sessions.find(id);
     if (it == s.sessions.end()) co_return std::nullopt;
+    if (session::store_deadline(it->second) <= clock_.now()) {  // had already expired
+        expire_locked(s, it);
+        co_return std::nullopt;
+    }
     std::optional<session_record> out = it->second;
     erase_locked(s, it);
-    if (session::store_deadline(*out) <= clock_.now()) co_return std::nullopt;  // had already expired
+    if (events_.enabled) {
+        auto& log = s.events[id.bucket];
+        if (note.reason == session::revoke_reason::reuse_detected)
+            append_locked(log, event_of(session::event_type::session_reuse_detected, *out, note));
+        append_locked(log, event_of(session::event_type::session_revoked, *out, note, note.reason));
+    }
     co_return out;
 }
 
@@ -240,13 +298,16 @@ asio::awaitable<result<user_page>> memory_store::list_user(const user_ref& user,
 }
 
 asio::awaitable<result<user_removal>> memory_store::remove_user(const user_ref& user, std::optional<session_id> except,
-                                                                std::optional<user_cursor> after) {
+                                                                std::optional<user_cursor> after, event_note note) {
     auto& s = shard_for(user.bucket);
     auto now = clock_.now();
     user_removal out;
     std::lock_guard lock(s.mutex);
     auto u = s.users.find(user.user_id);
-    if (u == s.users.end()) co_return out;
+    if (u == s.users.end()) {
+        if (events_.enabled && note.revoked_before > 0) user_revoked_locked(s, user, note, note.revoked_before);
+        co_return out;
+    }
     std::vector<deadline_key> batch;
     for (auto it = walk_from(u->second, after); it != u->second.end() && batch.size() < max_removal; ++it)
         batch.push_back(*it);
@@ -257,9 +318,18 @@ asio::awaitable<result<user_removal>> memory_store::remove_user(const user_ref& 
         if (except && id == *except) continue;
         auto it = s.sessions.find(id);
         if (it == s.sessions.end()) continue;
-        if (deadline > now) ++out.removed;
-        erase_locked(s, it);
+        if (deadline > now) {
+            ++out.removed;
+            if (events_.enabled)
+                append_locked(s.events[user.bucket],
+                              event_of(session::event_type::session_revoked, it->second, note, note.reason));
+            erase_locked(s, it);
+        } else {
+            expire_locked(s, it);
+        }
     }
+    const auto total = note.revoked_before + static_cast<std::int64_t>(out.removed);
+    if (events_.enabled && !out.next && total > 0) user_revoked_locked(s, user, note, total);
     co_return out;
 }
 
@@ -267,7 +337,8 @@ asio::awaitable<result<std::shared_ptr<const session::not_before>>> memory_store
     co_return not_before_.load(std::memory_order_acquire);
 }
 
-asio::awaitable<result<void>> memory_store::set_not_before(std::string_view tenant, session::timestamp at) {
+asio::awaitable<result<void>> memory_store::set_not_before(std::string_view tenant, session::timestamp at,
+                                                           event_note note) {
     const std::lock_guard lock(not_before_writes_);
     auto next = std::make_shared<session::not_before>(*not_before_.load(std::memory_order_acquire));
     if (tenant.empty()) {
@@ -278,11 +349,20 @@ asio::awaitable<result<void>> memory_store::set_not_before(std::string_view tena
         next->tenants.insert_or_assign(std::string(tenant), at);
     }
     not_before_.store(std::move(next), std::memory_order_release);
+    if (events_.enabled) {
+        session::event e;
+        e.stream = session::events_meta_stream;
+        e.type = session::event_type::epoch_changed;
+        e.caller = std::string(note.caller);
+        e.tenant = tenant.empty() ? std::string("*") : std::string(tenant);
+        e.instant_ms = at.time_since_epoch().count();
+        append_locked(meta_events_, std::move(e));
+    }
     co_return result<void>();
 }
 
 asio::awaitable<result<void>> memory_store::set_user_not_before(const user_ref& user, session::timestamp at,
-                                                                session::timestamp until) {
+                                                                session::timestamp until, event_note note) {
     const auto now = clock_.now();
     std::lock_guard lock(claims_mutex_);
     if (user_instants_.size() >= user_instants_purge_at_) {
@@ -293,6 +373,17 @@ asio::awaitable<result<void>> memory_store::set_user_not_before(const user_ref& 
     if (fresh && user_instants_.size() > max_sessions_) {
         user_instants_.erase(it);
         co_return full();
+    }
+    if (events_.enabled) {
+        session::event e;
+        e.stream = user.bucket;
+        e.type = session::event_type::epoch_changed;
+        e.user_id = user.user_id;
+        e.caller = std::string(note.caller);
+        e.instant_ms = at.time_since_epoch().count();
+        auto& s = shard_for(user.bucket);
+        const std::lock_guard shard_lock(s.mutex);
+        append_locked(s.events[user.bucket], std::move(e));
     }
     co_return result<void>();
 }
@@ -358,5 +449,75 @@ asio::awaitable<result<void>> memory_store::remove_provider_sessions(const provi
 }
 
 // --- end OIDC back-channel logout ---
+
+}  // namespace sessiond::store
+
+// --- Session events ---
+
+namespace sessiond::store {
+
+void memory_store::user_revoked_locked(shard& s, const user_ref& user, const event_note& note, std::int64_t count) {
+    session::event e;
+    e.stream = user.bucket;
+    e.type = session::event_type::user_sessions_revoked;
+    e.user_id = user.user_id;
+    e.caller = std::string(note.caller);
+    e.count = count;
+    append_locked(s.events[user.bucket], std::move(e));
+}
+
+void memory_store::read_log(const event_log& log, session::event_position after, std::size_t limit,
+                            std::vector<session::event>& out) {
+    // Ids increase along the log: the first one after `after` by bisection.
+    const auto first = std::partition_point(log.entries.begin(), log.entries.end(), [&](const session::event& e) {
+        return *session::event_position::parse(e.id) <= after;
+    });
+    for (auto it = first; it != log.entries.end() && limit > 0; ++it, --limit)
+        out.push_back(*it);
+}
+
+asio::awaitable<result<std::vector<session::event>>> memory_store::read_events(std::uint32_t stream,
+                                                                               session::event_position after,
+                                                                               std::size_t limit) {
+    std::vector<session::event> out;
+    limit = std::clamp<std::size_t>(limit, 1, max_event_read);
+    if (stream == session::events_meta_stream) {
+        const std::lock_guard lock(not_before_writes_);
+        read_log(meta_events_, after, limit, out);
+    } else if (stream < session::events_meta_stream) {
+        auto& s = shard_for(static_cast<std::uint16_t>(stream));
+        const std::lock_guard lock(s.mutex);
+        if (auto it = s.events.find(stream); it != s.events.end()) read_log(it->second, after, limit, out);
+    }
+    co_return out;
+}
+
+asio::awaitable<result<std::vector<session::event>>> memory_store::read_all_events(event_cursor& cursor,
+                                                                                   std::size_t limit) {
+    limit = std::clamp<std::size_t>(limit, 1, max_event_read);
+    constexpr std::uint32_t n = session::events_stream_count;
+    if (cursor.at.size() != n) cursor.at.resize(n);
+    std::vector<session::event> out;
+    std::uint32_t visited = 0;
+    for (; visited < n && out.size() < limit; ++visited) {
+        const std::uint32_t stream = (cursor.next_stream + visited) % n;
+        if (stream == session::events_meta_stream) {
+            const std::lock_guard lock(not_before_writes_);
+            read_log(meta_events_, cursor.at[stream], limit - out.size(), out);
+            continue;
+        }
+        auto& s = shard_for(static_cast<std::uint16_t>(stream));
+        const std::lock_guard lock(s.mutex);
+        if (auto it = s.events.find(stream); it != s.events.end())
+            read_log(it->second, cursor.at[stream], limit - out.size(), out);
+    }
+    cursor.next_stream = (cursor.next_stream + visited) % n;
+    co_return out;
+}
+
+void event_cursor::advance(const session::event& e) {
+    if (e.stream >= at.size()) at.resize(session::events_stream_count);
+    if (auto p = session::event_position::parse(e.id); p && *p > at[e.stream]) at[e.stream] = *p;
+}
 
 }  // namespace sessiond::store

@@ -15,6 +15,7 @@
 
 #include <array>
 #include <atomic>
+#include <deque>
 #include <limits>
 #include <map>
 #include <mutex>
@@ -35,25 +36,39 @@ public:
     void stop();
 
     boost::asio::awaitable<result<created>> create(const session::session_record& r, const user_ref& user,
-                                                   const session::policy& p) override;
+                                                   const session::policy& p, event_note note = {}) override;
     boost::asio::awaitable<result<std::optional<session::session_record>>> get(const session::session_id& id) override;
     boost::asio::awaitable<result<bool>> replace(const session::session_record& expected,
-                                                 const session::session_record& next, const user_ref& user) override;
+                                                 const session::session_record& next, const user_ref& user,
+                                                 event_note note = {}) override;
     boost::asio::awaitable<result<std::optional<session::session_record>>> remove(const session::session_id& id,
-                                                                                  const user_ref& user) override;
+                                                                                  const user_ref& user,
+                                                                                  event_note note = {}) override;
     boost::asio::awaitable<result<user_page>> list_user(const user_ref& user, std::optional<user_cursor> after,
                                                         std::size_t limit) override;
     boost::asio::awaitable<result<user_removal>> remove_user(const user_ref& user,
                                                              std::optional<session::session_id> except,
-                                                             std::optional<user_cursor> after) override;
+                                                             std::optional<user_cursor> after,
+                                                             event_note note = {}) override;
     boost::asio::awaitable<result<bool>> claim_once(std::string_view name, std::chrono::milliseconds ttl) override;
     boost::asio::awaitable<result<std::shared_ptr<const session::not_before>>> not_before() override;
     std::shared_ptr<const session::not_before> not_before_now() override {
         return not_before_.load(std::memory_order_acquire);
     }
-    boost::asio::awaitable<result<void>> set_not_before(std::string_view tenant, session::timestamp at) override;
+    boost::asio::awaitable<result<void>> set_not_before(std::string_view tenant, session::timestamp at,
+                                                        event_note note = {}) override;
     boost::asio::awaitable<result<void>> set_user_not_before(const user_ref& user, session::timestamp at,
-                                                             session::timestamp until) override;
+                                                             session::timestamp until, event_note note = {}) override;
+    // --- Session events: a log per bucket in the bucket's shard (appended
+    // under the lock that makes the change), one for the epochs of everyone
+    // or a tenant; each bounded by event_settings' count and age. Unlike
+    // Redis, every expiry the store drops is reported. ---
+    void enable_events(event_settings settings) override { events_ = std::move(settings); }
+    boost::asio::awaitable<result<std::vector<session::event>>> read_events(std::uint32_t stream,
+                                                                            session::event_position after,
+                                                                            std::size_t limit) override;
+    boost::asio::awaitable<result<std::vector<session::event>>> read_all_events(event_cursor& cursor,
+                                                                                std::size_t limit) override;
     boost::asio::awaitable<result<std::optional<session::timestamp>>> user_not_before(const user_ref& user) override;
     bool ready() const override { return true; }
 
@@ -72,6 +87,12 @@ public:
 
 private:
     using deadline_key = std::pair<session::timestamp, session::session_id>;
+    // One stream's events, oldest first, and the last id given out (ids
+    // only increase, whatever the clock does).
+    struct event_log {
+        std::deque<session::event> entries;
+        session::event_position last;
+    };
     // A user's sessions live in the shard of their bucket, so that one lock
     // covers a session, its user's index and the per-user limit.
     struct shard {
@@ -79,12 +100,25 @@ private:
         std::unordered_map<session::session_id, session::session_record> sessions;
         std::unordered_map<std::string, std::set<deadline_key>> users;  // user_id -> by store deadline
         std::set<deadline_key> deadlines;
+        std::unordered_map<std::uint32_t, event_log> events;  // by bucket
     };
     static constexpr std::size_t shard_count = 64;
 
     shard& shard_for(std::uint16_t bucket) { return shards_[bucket % shard_count]; }
     void insert_locked(shard& s, const session::session_record& r);
     void erase_locked(shard& s, std::unordered_map<session::session_id, session::session_record>::iterator it);
+    // erase_locked of a session past its deadline, reported (session.expired).
+    void expire_locked(shard& s, std::unordered_map<session::session_id, session::session_record>::iterator it);
+    // Appends `e` to the log of its stream (under that log's lock), with
+    // this instance's name and the next id, then trims the log.
+    void append_locked(event_log& log, session::event e);
+    // An event of `type` about `r` for `note`.
+    session::event event_of(session::event_type type, const session::session_record& r, const event_note& note,
+                            std::string_view reason = {}) const;
+    // user.sessions_revoked: the end of a revoke-all that revoked `count`.
+    void user_revoked_locked(shard& s, const user_ref& user, const event_note& note, std::int64_t count);
+    static void read_log(const event_log& log, session::event_position after, std::size_t limit,
+                         std::vector<session::event>& out);
     // The first entry of a user's index after `after` (the first one without).
     static std::set<deadline_key>::const_iterator walk_from(const std::set<deadline_key>& index,
                                                             const std::optional<user_cursor>& after);
@@ -102,6 +136,8 @@ private:
     // Replaced whole on a change; validations hold the one they read.
     std::atomic<std::shared_ptr<const session::not_before>> not_before_{std::make_shared<const session::not_before>()};
     std::mutex not_before_writes_;
+    event_log meta_events_;  // under not_before_writes_
+    event_settings events_;
     // Users' instants (at, until), under claims_mutex_ and bounded as the
     // claims are.
     std::unordered_map<std::string, std::pair<session::timestamp, session::timestamp>> user_instants_;

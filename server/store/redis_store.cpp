@@ -46,24 +46,30 @@ std::string bucket_arg(std::uint16_t bucket) {
 // The scripts are the Lua files of store/scripts/, embedded at build time
 // (store/scripts.hpp); each file says its KEYS, ARGV and reply. Those that
 // reach sessions through a user's index start with prelude.lua.
+// Those that append session events then have events.lua.
 std::string with_prelude(std::string_view body) {
     std::string text(scripts::prelude);
+    text.append(scripts::events).append(body);
+    return text;
+}
+std::string with_events(std::string_view body) {
+    std::string text(scripts::events);
     text.append(body);
     return text;
 }
 
 const redis::script create_script{with_prelude(scripts::create)};
 const redis::script replace_script{with_prelude(scripts::replace)};
-const redis::script remove_script{std::string(scripts::remove)};
+const redis::script remove_script{with_prelude(scripts::remove)};
 const redis::script list_script{with_prelude(scripts::list)};
 const redis::script remove_user_script{with_prelude(scripts::remove_user)};
 const redis::script claim_script{std::string(scripts::claim)};
 const redis::script provider_add_script{std::string(scripts::provider_add)};
 const redis::script provider_read_script{std::string(scripts::provider_read)};
 const redis::script provider_remove_script{std::string(scripts::provider_remove)};
-const redis::script set_not_before_script{std::string(scripts::set_not_before)};
+const redis::script set_not_before_script{with_events(scripts::set_not_before)};
 const redis::script index_key_script{std::string(scripts::index_key)};
-const redis::script set_user_not_before_script{std::string(scripts::set_user_not_before)};
+const redis::script set_user_not_before_script{with_events(scripts::set_user_not_before)};
 
 // Opens at most once a second: an outage, or a flood of bad records, must
 // not flood the log (the metrics count every one).
@@ -194,7 +200,7 @@ std::optional<session_id> redis_store::session_of(std::string_view key) const {
 }
 
 void redis_store::on_invalidate(std::string_view key) {
-    if (key.size() == prefix_.size() + 15 && key == not_before_key_name()) {
+    if (key.size() == prefix_.size() + not_before_suffix.size() && key == not_before_key_name()) {
         not_before_.reset();
         ++not_before_changes_;
         return;
@@ -320,7 +326,7 @@ result<std::vector<session_record>> redis_store::decode_pairs(std::span<const re
 }
 
 asio::awaitable<result<created>> redis_store::create(const session_record& r, const user_ref& user,
-                                                     const session::policy& p) {
+                                                     const session::policy& p, event_note note) {
     // Arguments are built before the co_await: GCC 12 rejects braced lists
     // of temporaries that live across a suspension point.
     std::string value = sealer_.seal(r, session_key(r.id));
@@ -337,6 +343,7 @@ asio::awaitable<result<created>> redis_store::create(const session_record& r, co
     args.push_back(bucket_arg(r.id.bucket));
     args.push_back(user.user_id);
     args.push_back(std::to_string(max_walk));
+    add_events(keys, args, r.id.bucket, note.caller);
     timed_op timing(metrics::redis_op::create);
     auto [ec, reply] = co_await client_.async_eval_durable(create_script, keys, args, use_tuple);
     timing.done();
@@ -431,14 +438,18 @@ asio::awaitable<result<std::optional<session_record>>> redis_store::get_cached(c
 }
 
 asio::awaitable<result<bool>> redis_store::replace(const session_record& expected, const session_record& next,
-                                                   const user_ref& user) {
+                                                   const user_ref& user, event_note note) {
     std::vector<std::string> keys{session_key(next.id), user_key(user)};
     std::vector<std::string> args;
-    args.reserve(4);
+    args.reserve(10);
     args.push_back(std::to_string(expected.version));
     args.push_back(sealer_.seal(next, keys[0]));
     args.push_back(std::to_string(ms(session::store_deadline(next))));
     args.push_back(member_of(next.id));
+    // A touch is no event: its call carries no stream.
+    args.push_back(note.rotation && events_.enabled ? std::string("session.rotated") : std::string());
+    args.push_back(next.user_id);
+    if (note.rotation) add_events(keys, args, next.id.bucket, note.caller);
     // A rotation must survive a failover (durable writes); a touch, which
     // only moves the idle expiry, need not: losing one shortens the window.
     const bool touch_only = next.secret_hash == expected.secret_hash && next.metadata == expected.metadata;
@@ -458,9 +469,11 @@ asio::awaitable<result<bool>> redis_store::replace(const session_record& expecte
     co_return reply.integer() == 1;
 }
 
-asio::awaitable<result<std::optional<session_record>>> redis_store::remove(const session_id& id, const user_ref& user) {
+asio::awaitable<result<std::optional<session_record>>> redis_store::remove(const session_id& id, const user_ref& user,
+                                                                           event_note note) {
     std::vector<std::string> keys{session_key(id), user_key(user)};
-    std::vector<std::string> args{member_of(id)};
+    std::vector<std::string> args{member_of(id), std::string(note.reason)};
+    add_events(keys, args, id.bucket, note.caller);
     writing(id);
     timed_op timing(metrics::redis_op::remove);
     auto [ec, reply] = co_await client_.async_eval_durable(remove_script, keys, args, use_tuple);
@@ -502,6 +515,7 @@ asio::awaitable<result<user_page>> redis_store::list_user(const user_ref& user, 
                                   std::to_string(std::clamp<std::size_t>(limit, 1, max_walk)),
                                   std::to_string(max_walk)};
     append_cursor(args, after);
+    add_events(keys, args, user.bucket, {});
     timed_op timing(metrics::redis_op::list);
     auto [ec, reply] = co_await client_.async_eval(list_script, keys, args, use_tuple);
     timing.done();
@@ -520,12 +534,15 @@ asio::awaitable<result<user_page>> redis_store::list_user(const user_ref& user, 
 }
 
 asio::awaitable<result<user_removal>> redis_store::remove_user(const user_ref& user, std::optional<session_id> except,
-                                                               std::optional<user_cursor> after) {
+                                                               std::optional<user_cursor> after, event_note note) {
     std::vector<std::string> keys{user_key(user)};
     std::vector<std::string> args{slot_prefix(user.bucket) + "s:", bucket_arg(user.bucket),
                                   except ? member_of(*except) : std::string(), user.user_id,
                                   std::to_string(max_removal)};
     append_cursor(args, after);
+    args.emplace_back(note.reason);
+    args.push_back(std::to_string(note.revoked_before));
+    add_events(keys, args, user.bucket, note.caller);
     timed_op timing(metrics::redis_op::remove_user);
     auto [ec, reply] = co_await client_.async_eval_durable(remove_user_script, keys, args, use_tuple);
     timing.done();
@@ -605,13 +622,15 @@ asio::awaitable<result<std::shared_ptr<const session::not_before>>> redis_store:
     co_return out;
 }
 
-asio::awaitable<result<void>> redis_store::set_not_before(std::string_view tenant, session::timestamp at) {
+asio::awaitable<result<void>> redis_store::set_not_before(std::string_view tenant, session::timestamp at,
+                                                          event_note note) {
     // (Named locals: GCC 12 mishandles temporaries across a co_await.)
-    const std::vector<std::string> keys{not_before_key_name()};
+    std::vector<std::string> keys{not_before_key_name()};
     std::vector<std::string> args;
     args.push_back(tenant.empty() ? std::string("all") : "t:" + std::string(tenant));
     args.push_back(std::to_string(at.time_since_epoch().count()));
     args.push_back(std::to_string(session::max_tenant_instants));
+    add_events(keys, args, session::events_meta_stream, note.caller);
     timed_op timing(metrics::redis_op::set_not_before);
     auto [ec, reply] = co_await client_.async_eval_durable(set_not_before_script, keys, args, use_tuple);
     timing.done();
@@ -629,9 +648,10 @@ std::string redis_store::user_instant_key(const user_ref& user) const {
 }
 
 asio::awaitable<result<void>> redis_store::set_user_not_before(const user_ref& user, session::timestamp at,
-                                                               session::timestamp until) {
-    const std::vector<std::string> keys{user_instant_key(user)};
-    const std::vector<std::string> args{std::to_string(ms(at)), user.user_id, std::to_string(ms(until))};
+                                                               session::timestamp until, event_note note) {
+    std::vector<std::string> keys{user_instant_key(user)};
+    std::vector<std::string> args{std::to_string(ms(at)), user.user_id, std::to_string(ms(until))};
+    add_events(keys, args, user.bucket, note.caller);
     timed_op timing(metrics::redis_op::set_not_before);
     auto [ec, reply] = co_await client_.async_eval_durable(set_user_not_before_script, keys, args, use_tuple);
     timing.done();
@@ -709,5 +729,176 @@ asio::awaitable<result<void>> redis_store::remove_provider_sessions(const provid
 }
 
 // --- end OIDC back-channel logout ---
+
+}  // namespace sessiond::store
+
+// --- Session events ---
+
+namespace sessiond::store {
+
+std::string redis_store::events_key(std::uint32_t stream) const {
+    if (stream == session::events_meta_stream) return prefix_ + "{meta}:ev";
+    return slot_prefix(static_cast<std::uint16_t>(stream)).append("ev");
+}
+
+void redis_store::add_events(std::vector<std::string>& keys, std::vector<std::string>& args, std::uint32_t stream,
+                             std::string_view caller) const {
+    if (!events_.enabled) return;
+    keys.push_back(events_key(stream));
+    args.push_back(events_.instance);
+    args.emplace_back(caller);
+    args.push_back(std::to_string(events_.max_per_stream));
+    args.push_back(std::to_string(events_.retention.count()));
+}
+
+namespace {
+
+// One stream entry ([id, [field, value, ...]]) as an event; nullopt for
+// an entry sessiond did not write.
+std::optional<session::event> parse_event(const redis::reply& entry, std::uint32_t stream) {
+    if (!entry.is_array() || entry.elements().size() != 2) return std::nullopt;
+    const auto& id = entry.elements()[0];
+    const auto& fields = entry.elements()[1];
+    if (!id.is_string() || !fields.is_array() || fields.elements().size() % 2 != 0) return std::nullopt;
+    const auto position = session::event_position::parse(id.str());
+    if (!position) return std::nullopt;
+    session::event e;
+    e.id = std::string(id.str());
+    e.stream = stream;
+    e.at = session::timestamp(std::chrono::milliseconds(static_cast<std::int64_t>(position->ms)));
+    bool typed = false;
+    const auto items = fields.elements();
+    for (std::size_t i = 0; i < items.size(); i += 2) {
+        if (!items[i].is_string() || !items[i + 1].is_string()) return std::nullopt;
+        const std::string_view name = items[i].str(), value = items[i + 1].str();
+        if (name.size() != 1) continue;  // a field a later version added
+        switch (name[0]) {
+            case 't': {
+                const auto type = session::parse_event_type(value);
+                if (!type) return std::nullopt;  // a type a later version added
+                e.type = *type;
+                typed = true;
+                break;
+            }
+            case 's':
+                e.session_id = std::string(value);
+                break;
+            case 'u':
+                e.user_id = std::string(value);
+                break;
+            case 'i':
+                e.instance = std::string(value);
+                break;
+            case 'c':
+                e.caller = std::string(value);
+                break;
+            case 'r':
+                e.reason = std::string(value);
+                break;
+            case 'e':
+                e.tenant = std::string(value);
+                break;
+            case 'n':
+                std::from_chars(value.data(), value.data() + value.size(), e.instant_ms);
+                break;
+            case 'k':
+                std::from_chars(value.data(), value.data() + value.size(), e.count);
+                break;
+            default:
+                break;
+        }
+    }
+    if (!typed) return std::nullopt;
+    return e;
+}
+
+void parse_entries(const redis::reply& entries, std::uint32_t stream, std::vector<session::event>& out) {
+    if (!entries.is_array()) return;
+    for (const auto& entry : entries.elements())
+        if (auto e = parse_event(entry, stream)) out.push_back(std::move(*e));
+}
+
+// The exclusive start of a read after `p`: Redis reads "(<id>" as after it.
+std::string after_arg(const session::event_position& p) {
+    return "(" + p.to_string();
+}
+
+}  // namespace
+
+asio::awaitable<result<std::vector<session::event>>> redis_store::read_events(std::uint32_t stream,
+                                                                              session::event_position after,
+                                                                              std::size_t limit) {
+    if (stream >= session::events_stream_count) co_return std::vector<session::event>();
+    const auto key = events_key(stream);
+    const auto start = after_arg(after);
+    const auto count = std::to_string(std::clamp<std::size_t>(limit, 1, max_event_read));
+    timed_op timing(metrics::redis_op::events);
+    auto [ec, reply] =
+        co_await client_.async_exec(redis::command("XRANGE", key, start, "+", "COUNT", count), use_tuple);
+    timing.done();
+    if (ec) co_return api_error(ec, "read_events");
+    if (!reply.is_array()) co_return api_error(redis::error::protocol_error, "read_events");
+    std::vector<session::event> out;
+    parse_entries(reply, stream, out);
+    co_return out;
+}
+
+asio::awaitable<result<std::vector<session::event>>> redis_store::read_all_events(event_cursor& cursor,
+                                                                                  std::size_t limit) {
+    limit = std::clamp<std::size_t>(limit, 1, max_event_read);
+    std::vector<session::event> out;
+    constexpr std::uint32_t n = session::events_stream_count;
+    if (cursor.at.size() != n) cursor.at.resize(n);
+    const bool cluster = client_.status().mode == redis::topology::cluster;
+    // One pass over every stream at most, from where the last call ended.
+    std::uint32_t visited = 0;
+    while (visited < n && out.size() < limit) {
+        const std::uint32_t first = (cursor.next_stream + visited) % n;
+        if (cluster) {
+            auto read = co_await read_events(first, cursor.at[first], limit - out.size());
+            if (!read) co_return read.error();
+            for (auto& e : *read)
+                out.push_back(std::move(e));
+            ++visited;
+            continue;
+        }
+        // XREAD COUNT c STREAMS k1..km id1..idm: the streams of one batch
+        // (without a wrap past the last one), all on the one primary.
+        constexpr std::uint32_t batch = 512;
+        const std::uint32_t m = std::min({batch, n - visited, n - first});
+        std::vector<std::string> argv{"XREAD", "COUNT", std::to_string(limit - out.size()), "STREAMS"};
+        argv.reserve(4 + 2 * m);
+        for (std::uint32_t i = 0; i < m; ++i)
+            argv.push_back(events_key(first + i));
+        for (std::uint32_t i = 0; i < m; ++i)
+            argv.push_back(cursor.at[first + i].to_string());
+        const auto cmd = redis::command::from_args(std::span<const std::string>(argv), 5);
+        timed_op timing(metrics::redis_op::events);
+        auto [ec, reply] = co_await client_.async_exec(cmd, use_tuple);
+        timing.done();
+        if (ec) co_return api_error(ec, "read_all_events");
+        if (reply.is_array()) {
+            const std::string head = slot_prefix(0).substr(0, prefix_.size() + 1);  // "<prefix>{"
+            for (const auto& item : reply.elements()) {
+                if (!item.is_array() || item.elements().size() != 2 || !item.elements()[0].is_string())
+                    co_return api_error(redis::error::protocol_error, "read_all_events");
+                std::string_view key = item.elements()[0].str();
+                std::uint32_t stream = session::events_meta_stream;
+                if (!key.starts_with(prefix_ + "{meta}")) {
+                    key.remove_prefix(std::min(key.size(), head.size()));
+                    std::from_chars(key.data(), key.data() + key.size(), stream);
+                }
+                parse_entries(item.elements()[1], stream, out);
+            }
+        } else if (!reply.is_nil()) {
+            co_return api_error(redis::error::protocol_error, "read_all_events");
+        }
+        visited += m;
+    }
+    // XREAD's COUNT is per stream: keep `limit` in all, each stream's first.
+    if (out.size() > limit) out.resize(limit);
+    cursor.next_stream = (cursor.next_stream + visited) % n;
+    co_return out;
+}
 
 }  // namespace sessiond::store

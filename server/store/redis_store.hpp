@@ -10,6 +10,8 @@
 //                                      each session id (raw, not base64url),
 //                                      scored by the session's store deadline;
 //                                      TTL = the latest one
+//   <prefix>{<bucket>}:ev              stream: the bucket's session events
+//                                      (session/events.hpp), with events on
 //
 // The index name is a keyed hash of the user id (8 bytes, 11 characters),
 // so no key names a user. Two users of one bucket may share an index; the
@@ -39,32 +41,49 @@ public:
     void enable_cache(cache_limits limits, std::shared_ptr<write_marks> marks);
 
     boost::asio::awaitable<result<created>> create(const session::session_record& r, const user_ref& user,
-                                                   const session::policy& p) override;
+                                                   const session::policy& p, event_note note = {}) override;
     boost::asio::awaitable<result<std::optional<session::session_record>>> get(const session::session_id& id) override;
     boost::asio::awaitable<result<std::optional<session::session_record>>> get_cached(
         const session::session_id& id) override;
     boost::asio::awaitable<result<bool>> replace(const session::session_record& expected,
-                                                 const session::session_record& next, const user_ref& user) override;
+                                                 const session::session_record& next, const user_ref& user,
+                                                 event_note note = {}) override;
     boost::asio::awaitable<result<std::optional<session::session_record>>> remove(const session::session_id& id,
-                                                                                  const user_ref& user) override;
+                                                                                  const user_ref& user,
+                                                                                  event_note note = {}) override;
     boost::asio::awaitable<result<user_page>> list_user(const user_ref& user, std::optional<user_cursor> after,
                                                         std::size_t limit) override;
     boost::asio::awaitable<result<user_removal>> remove_user(const user_ref& user,
                                                              std::optional<session::session_id> except,
-                                                             std::optional<user_cursor> after) override;
+                                                             std::optional<user_cursor> after,
+                                                             event_note note = {}) override;
     // SET <prefix>jti:{<name>} 1 NX PX <ttl> (in a script, a durable write:
     // with wait_replicas, store_unacknowledged when too few replicas have
     // it, the mark set all the same): the name's own slot.
     boost::asio::awaitable<result<bool>> claim_once(std::string_view name, std::chrono::milliseconds ttl) override;
-    // The instants live in one hash, "<prefix>meta:not-before" (fields
+    // The instants live in one hash, "<prefix>{meta}:not-before" (fields
     // "all" and "t:<tenant>", milliseconds since the epoch). With the cache,
     // each thread keeps the hash while its invalidation links vouch for it
     // (any change announces the key); without, every call reads it.
     boost::asio::awaitable<result<std::shared_ptr<const session::not_before>>> not_before() override;
     std::shared_ptr<const session::not_before> not_before_now() override;
-    boost::asio::awaitable<result<void>> set_not_before(std::string_view tenant, session::timestamp at) override;
+    boost::asio::awaitable<result<void>> set_not_before(std::string_view tenant, session::timestamp at,
+                                                        event_note note = {}) override;
     boost::asio::awaitable<result<void>> set_user_not_before(const user_ref& user, session::timestamp at,
-                                                             session::timestamp until) override;
+                                                             session::timestamp until, event_note note = {}) override;
+    // --- Session events: a stream per bucket, "<prefix>{<bucket>}:ev", and
+    // one for the epochs of everyone or a tenant, "<prefix>{meta}:ev" (the
+    // not-before hash's slot); appended by the scripts (events.lua) ---
+    void enable_events(event_settings settings) override { events_ = std::move(settings); }
+    // XRANGE <stream> (<after> + COUNT <limit>
+    boost::asio::awaitable<result<std::vector<session::event>>> read_events(std::uint32_t stream,
+                                                                            session::event_position after,
+                                                                            std::size_t limit) override;
+    // Standalone and Sentinel: XREAD of 512 streams a command; Cluster:
+    // XRANGE of each stream (its own slot).
+    boost::asio::awaitable<result<std::vector<session::event>>> read_all_events(event_cursor& cursor,
+                                                                                std::size_t limit) override;
+    std::string events_key(std::uint32_t stream) const;
     boost::asio::awaitable<result<std::optional<session::timestamp>>> user_not_before(const user_ref& user) override;
     // --- OIDC back-channel logout: sessions by their provider's session ---
     // <prefix>{<bucket>}:o:<name>: a sorted set of public ids scored by
@@ -99,7 +118,9 @@ public:
     // miss every user's sessions in lists and revoke-all.
     boost::asio::awaitable<result<bool>> check_index_key(bool overwrite);
     std::string index_key_name() const { return prefix_ + "meta:index-key"; }
-    std::string not_before_key_name() const { return prefix_ + "meta:not-before"; }
+    // In the slot of "{meta}", with its events' stream.
+    static constexpr std::string_view not_before_suffix = "{meta}:not-before";
+    std::string not_before_key_name() const { return prefix_ + std::string(not_before_suffix); }
     std::string user_instant_key(const user_ref& user) const;
 
     // Key names (public for tests and tools).
@@ -130,6 +151,10 @@ private:
     static std::optional<user_cursor> decode_cursor(const redis::reply& score, const redis::reply& member,
                                                     const user_ref& user);
     static void append_cursor(std::vector<std::string>& args, const std::optional<user_cursor>& after);
+    // With events on: the stream of `stream` after a script's keys, and
+    // the events' arguments after its own (events.lua).
+    void add_events(std::vector<std::string>& keys, std::vector<std::string>& args, std::uint32_t stream,
+                    std::string_view caller) const;
 
     // A write of `id` is about to be sent / has been answered (or failed:
     // it may still happen): the cache entry goes, every thread's cache
@@ -139,6 +164,7 @@ private:
 
     redis::client& client_;
     const session::clock& clock_;
+    event_settings events_;
     std::string prefix_;
     record_sealer sealer_;
 

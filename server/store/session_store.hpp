@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "session/events.hpp"
 #include "session/not_before.hpp"
 #include "session/rules.hpp"
 #include "session/session_id.hpp"
@@ -79,6 +80,36 @@ struct provider_ref {
     std::string name;  // base64url
 };
 
+// What a write tells the events it appends (session/events.hpp): who asked
+// and why. Views into the caller's data, which outlive the call.
+struct event_note {
+    std::string_view caller = {};
+    std::string_view reason = {};     // a revocation's session::revoke_reason
+    bool rotation = false;            // replace: a rotation (session.rotated); else a touch, no event
+    std::int64_t revoked_before = 0;  // remove_user: sessions the previous batches revoked
+};
+
+// The events a store appends, and how long it keeps them. Off: no event is
+// written and writes cost what they did before.
+struct event_settings {
+    bool enabled = false;
+    std::size_t max_per_stream = 1000;                             // per bucket; Redis keeps up to 100 more (a node)
+    std::chrono::milliseconds retention = std::chrono::hours(24);  // older events go
+    std::string instance = {};                                     // this instance's name, in every event
+};
+
+// Where a reader of every stream is: a position per stream, and the stream
+// the next call starts from (so that busy streams cannot starve the rest).
+struct event_cursor {
+    std::vector<session::event_position> at = std::vector<session::event_position>(session::events_stream_count);
+    std::uint32_t next_stream = 0;
+    // Moves the stream of `e` past it.
+    void advance(const session::event& e);
+};
+
+// A read returns at most this many events.
+inline constexpr std::size_t max_event_read = 1000;
+
 class session_store {
 public:
     virtual ~session_store() = default;
@@ -86,7 +117,7 @@ public:
     // Stores a new session, enforcing the per-user limit of `p` atomically:
     // session_limit when the policy rejects, otherwise the evicted sessions.
     virtual boost::asio::awaitable<result<created>> create(const session::session_record& r, const user_ref& user,
-                                                           const session::policy& p) = 0;
+                                                           const session::policy& p, event_note note = {}) = 0;
 
     // The live session with this id, or nullopt.
     virtual boost::asio::awaitable<result<std::optional<session::session_record>>> get(
@@ -101,13 +132,16 @@ public:
 
     // Compare-and-set: writes `next` only if the stored session is still the
     // one read as `expected` (same version). false if it changed or is gone.
+    // With note.rotation, a session.rotated event; a touch writes none.
     virtual boost::asio::awaitable<result<bool>> replace(const session::session_record& expected,
-                                                         const session::session_record& next, const user_ref& user) = 0;
+                                                         const session::session_record& next, const user_ref& user,
+                                                         event_note note = {}) = 0;
 
     // Deletes the session and its entry in `user`'s index; returns what was
     // stored, or nullopt if nothing was.
     virtual boost::asio::awaitable<result<std::optional<session::session_record>>> remove(const session::session_id& id,
-                                                                                          const user_ref& user) = 0;
+                                                                                          const user_ref& user,
+                                                                                          event_note note = {}) = 0;
 
     // Up to `limit` (clamped to 1..max_walk) of the user's live sessions after
     // `after` (from the start without one). A page may hold fewer than
@@ -121,7 +155,8 @@ public:
     // nullopt.
     virtual boost::asio::awaitable<result<user_removal>> remove_user(const user_ref& user,
                                                                      std::optional<session::session_id> except,
-                                                                     std::optional<user_cursor> after) = 0;
+                                                                     std::optional<user_cursor> after,
+                                                                     event_note note = {}) = 0;
 
     // Marks `name` (a signed assertion's jti: up to 128 characters of
     // base64url) used for `ttl` from now, atomically: true when this call
@@ -141,15 +176,34 @@ public:
     // Sets the instant for every session (`tenant` empty) or for the
     // sessions of `tenant`; session_limit (409) when max_tenant_instants
     // tenants have one already.
-    virtual boost::asio::awaitable<result<void>> set_not_before(std::string_view tenant, session::timestamp at) = 0;
+    virtual boost::asio::awaitable<result<void>> set_not_before(std::string_view tenant, session::timestamp at,
+                                                                event_note note = {}) = 0;
 
     // A user's instant: when all of the user's sessions were last ended,
     // kept until `until` (the longest a session created before could have
     // lived). Recorded, not consulted by validation: the service ends the
     // sessions themselves, a bounded number (see remove_user), right after.
     virtual boost::asio::awaitable<result<void>> set_user_not_before(const user_ref& user, session::timestamp at,
-                                                                     session::timestamp until) = 0;
+                                                                     session::timestamp until,
+                                                                     event_note note = {}) = 0;
     virtual boost::asio::awaitable<result<std::optional<session::timestamp>>> user_not_before(const user_ref& user) = 0;
+
+    // --- Session events (session/events.hpp) ---
+    // Every write appends its events in the same atomic step, once
+    // enable_events() has turned them on (before the store serves).
+    virtual void enable_events(event_settings settings) = 0;
+    // Up to `limit` (clamped to 1..max_event_read) events of one stream (a
+    // bucket, or session::events_meta_stream) after `after`, oldest first.
+    virtual boost::asio::awaitable<result<std::vector<session::event>>> read_events(std::uint32_t stream,
+                                                                                    session::event_position after,
+                                                                                    std::size_t limit) = 0;
+    // Up to `limit` events of every stream after the cursor's positions,
+    // each stream's in order (there is no order between streams), starting
+    // at cursor.next_stream; the caller advances the cursor by what it
+    // handled. On a Redis Cluster this reads each stream on its own
+    // (docs/events.md says how a consumer should read them there).
+    virtual boost::asio::awaitable<result<std::vector<session::event>>> read_all_events(event_cursor& cursor,
+                                                                                        std::size_t limit) = 0;
 
     // Whether the store can serve requests now (readiness).
     virtual bool ready() const = 0;

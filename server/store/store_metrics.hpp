@@ -24,6 +24,7 @@ enum class redis_op : std::size_t {
     not_before,
     set_not_before,
     provider_index,  // the OIDC back-channel logout's index of provider sessions
+    events,          // reads of the session events' streams
 };
 
 void observe_redis(redis_op op, std::uint64_t duration_us) noexcept;

@@ -44,8 +44,9 @@ public:
     int cached_reads = 0, store_reads = 0;
 
     asio::awaitable<store::result<store::created>> create(const session_record& r, const store::user_ref& u,
-                                                          const session::policy& p) override {
-        return inner_.create(r, u, p);
+                                                          const session::policy& p,
+                                                          store::event_note note = {}) override {
+        return inner_.create(r, u, p, note);
     }
     asio::awaitable<store::result<std::optional<session_record>>> get(const session::session_id& id) override {
         ++store_reads;
@@ -60,12 +61,24 @@ public:
     asio::awaitable<store::result<std::shared_ptr<const session::not_before>>> not_before() override {
         return inner_.not_before();
     }
-    asio::awaitable<store::result<void>> set_not_before(std::string_view tenant, session::timestamp at) override {
-        return inner_.set_not_before(tenant, at);
+    asio::awaitable<store::result<void>> set_not_before(std::string_view tenant, session::timestamp at,
+                                                        store::event_note note = {}) override {
+        return inner_.set_not_before(tenant, at, note);
     }
     asio::awaitable<store::result<void>> set_user_not_before(const store::user_ref& u, session::timestamp at,
-                                                             session::timestamp until) override {
-        return inner_.set_user_not_before(u, at, until);
+                                                             session::timestamp until,
+                                                             store::event_note note = {}) override {
+        return inner_.set_user_not_before(u, at, until, note);
+    }
+    void enable_events(store::event_settings settings) override { inner_.enable_events(std::move(settings)); }
+    asio::awaitable<store::result<std::vector<session::event>>> read_events(std::uint32_t stream,
+                                                                            session::event_position after,
+                                                                            std::size_t limit) override {
+        return inner_.read_events(stream, after, limit);
+    }
+    asio::awaitable<store::result<std::vector<session::event>>> read_all_events(store::event_cursor& cursor,
+                                                                                std::size_t limit) override {
+        return inner_.read_all_events(cursor, limit);
     }
     asio::awaitable<store::result<std::optional<session::timestamp>>> user_not_before(
         const store::user_ref& u) override {
@@ -77,17 +90,18 @@ public:
         return inner_.claim_once(name, ttl);
     }
     asio::awaitable<store::result<bool>> replace(const session_record& expected, const session_record& next,
-                                                 const store::user_ref& u) override {
+                                                 const store::user_ref& u, store::event_note note = {}) override {
         if (lose_replaces > 0) {
             --lose_replaces;
             co_return false;
         }
-        co_return co_await inner_.replace(expected, next, u);
+        co_return co_await inner_.replace(expected, next, u, note);
     }
     asio::awaitable<store::result<std::optional<session_record>>> remove(const session::session_id& id,
-                                                                         const store::user_ref& u) override {
+                                                                         const store::user_ref& u,
+                                                                         store::event_note note = {}) override {
         if (fail_removals) co_return sessiond::error::store_unavailable;
-        co_return co_await inner_.remove(id, u);
+        co_return co_await inner_.remove(id, u, note);
     }
     asio::awaitable<store::result<store::user_page>> list_user(const store::user_ref& u,
                                                                std::optional<store::user_cursor> after,
@@ -99,9 +113,10 @@ public:
     std::optional<int> fail_user_batches_after;
     asio::awaitable<store::result<store::user_removal>> remove_user(const store::user_ref& u,
                                                                     std::optional<session::session_id> except,
-                                                                    std::optional<store::user_cursor> after) override {
+                                                                    std::optional<store::user_cursor> after,
+                                                                    store::event_note note = {}) override {
         if (fail_user_batches_after && (*fail_user_batches_after)-- <= 0) co_return sessiond::error::store_unavailable;
-        co_return co_await inner_.remove_user(u, except, after);
+        co_return co_await inner_.remove_user(u, except, after, note);
     }
     bool ready() const override { return true; }
     asio::awaitable<store::result<void>> add_provider_session(const store::provider_ref& ref,

@@ -1,13 +1,17 @@
 -- list: one page of a user's sessions.
--- KEYS[1] user index; ARGV: session key prefix, bucket, user id, limit,
--- walk, cursor score ('' from the start), cursor member. {next score, next
--- member, member, record, ...}: up to `limit` of the user's live sessions
--- among the next `walk` index entries after the cursor. The next cursor is
--- the last entry examined, or '' '' at the end of the index. Entries whose
--- session is gone are dropped on the way.
+-- KEYS[1] user index, KEYS[2] the events stream (with events on); ARGV:
+-- session key prefix, bucket, user id, limit, walk, cursor score ('' from
+-- the start), cursor member, then the events' (events.lua). {next score,
+-- next member, member, record, ...}: up to `limit` of the user's live
+-- sessions among the next `walk` index entries after the cursor. The next
+-- cursor is the last entry examined, or '' '' at the end of the index.
+-- Entries whose session is gone are dropped on the way; those pruned as
+-- expired are reported (session.expired).
 
+events_from(2, 8)
 local index = KEYS[1]
-prune(index)
+prune(index, EV and function(m) emit('session.expired', 's', public_id(ARGV[2], m), 'u', ARGV[3]) end)
+events_trim()
 local walk, limit = tonumber(ARGV[5]), tonumber(ARGV[4])
 local entries = window(index, ARGV[6], ARGV[7], walk)
 local out, found, last = {'', ''}, 0, 0

@@ -1,5 +1,6 @@
 -- The prelude of the scripts that reach sessions through a user's index
--- (create, replace, list, remove_user): redis_store.cpp puts it before each.
+-- (create, replace, list, remove_user) and of remove: redis_store.cpp puts
+-- it before each.
 --
 -- Index members are the 16 random bytes of each session id (not its
 -- 24-character public id: two members then fit a 64-byte listpack). Scripts
@@ -19,7 +20,7 @@
 -- prefix .. base64url(bucket .. m): 18 bytes, exactly 24 characters, as
 -- session_id::to_string spells them. nil for a member that is no id.
 local B64 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_'
-local function session_key(prefix, bucket, m)
+local function public_id(bucket, m)
   if #m ~= 16 or #bucket ~= 2 then return nil end
   local s, c = bucket .. m, {}
   for i = 1, 18, 3 do
@@ -30,7 +31,11 @@ local function session_key(prefix, bucket, m)
     c[#c + 1] = string.byte(B64, math.floor(n / 64) % 64 + 1)
     c[#c + 1] = string.byte(B64, n % 64 + 1)
   end
-  return prefix .. string.char(unpack(c))
+  return string.char(unpack(c))
+end
+local function session_key(prefix, bucket, m)
+  local id = public_id(bucket, m)
+  return id and prefix .. id
 end
 -- The header every record format from 2 on starts with (see
 -- store/record_codec.hpp): format byte, flags byte, version (LEB128 varint),
@@ -67,12 +72,16 @@ end
 -- Drops index entries whose deadline has passed, at most 1024 a call (the
 -- rest go on later calls, or with the index's own expiry). "Passed" by
 -- Redis' clock, which also expires the session keys: an instance whose
--- clock runs ahead must not drop live sessions from their index.
-local function prune(index)
+-- clock runs ahead must not drop live sessions from their index. With
+-- `expired` (a function of the member), each one dropped is reported.
+local function prune(index, expired)
   local t = redis.call('TIME')
   local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
   local gone = redis.call('ZRANGE', index, '-inf', now, 'BYSCORE', 'LIMIT', 0, 1024)
   if #gone > 0 then redis.call('ZREM', index, unpack(gone)) end
+  if expired then
+    for _, m in ipairs(gone) do expired(m) end
+  end
 end
 -- Whether member a sorts after member b among equal scores: bytewise, as
 -- Redis orders them (Lua's own string order follows the locale).
