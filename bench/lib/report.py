@@ -18,10 +18,11 @@ import tempfile
 from collections import OrderedDict
 
 SCENARIOS = ["validate", "auth", "mix", "rotate", "create"]
-TARGETS = ["sessiond-redis", "sessiond-epoch", "sessiond-nocache", "sessiond-memory", "sessiond-cluster", "sessiond-tls", "peer", "nginx"]
+TARGETS = ["sessiond-redis", "sessiond-events", "sessiond-epoch", "sessiond-nocache", "sessiond-memory", "sessiond-cluster", "sessiond-tls", "peer", "nginx"]
 NAMES = {"sessiond-redis": "sessiond (Redis)", "sessiond-memory": "sessiond (embedded)",
          "sessiond-nocache": "sessiond (Redis, cache off)", "sessiond-cluster": "sessiond (Redis Cluster)",
          "sessiond-tls": "sessiond (HTTPS)", "sessiond-epoch": "sessiond (Redis, instants set)",
+         "sessiond-events": "sessiond (Redis, events on)",
          "peer": "peer (fastify)", "nginx": "nginx return 200", "redis-get": "redis-benchmark GET"}
 SCEN_TEXT = {
     "validate": "POST /v1/sessions/validate, pool of live tokens (touch skipped: fresh sessions)",

@@ -178,8 +178,9 @@ struct store_config {
     std::size_t cache_max_entries = 100'000;  // in all, shared out among the I/O threads
     std::chrono::milliseconds cache_max_age{60'000};
     // Session events (docs/events.md): appended by every write in the same
-    // atomic step, a stream per bucket, each bounded by count and age.
-    bool events = true;
+    // atomic step, a stream per bucket, each bounded by count and age. Off
+    // by default: they cost Redis memory and CPU that only a consumer repays.
+    bool events = false;
     std::size_t events_max_per_bucket = 1000;
     std::chrono::milliseconds events_retention{24 * 3'600'000};
     std::string instance_name;  // named in every event; empty = the host's name
