@@ -76,11 +76,17 @@ TEST_CASE("rotations answered 503 during Redis stalls are safe to retry with the
     CHECK(refused == 0);
     CHECK(unavailable > 0);  // the stalls did hit rotations
     CHECK(replays_ok > 0);
-    // Some rotations were written although their answer was a 503: their
-    // retries were answered with the token already written.
+    // Usually some rotations were written although their answer was a 503,
+    // and their retries were answered with the token already written. Whether
+    // a stall catches a rotation between its read and its write is timing
+    // (under ThreadSanitizer, 20 retries once caught none), so the count is
+    // reported, not required; the replay itself is asserted exactly in
+    // tests/service/session_service_test.cpp. What must hold either way is
+    // above and below: no refusal, and every session lives with its last token.
     const auto metrics = t.call("GET", "/metrics", "").body;
     CHECK_THAT(metrics, Catch::Contains("sessiond_session_rotations_replayed_total"));
-    CHECK_FALSE(Catch::Contains("sessiond_session_rotations_replayed_total 0\n").match(metrics));
+    if (Catch::Contains("sessiond_session_rotations_replayed_total 0\n").match(metrics))
+        WARN("no rotation of this run was written after its 503 answer");
     for (const auto& token : finals) {
         REQUIRE_FALSE(token.empty());
         CHECK(t.validate(token).status == 200);  // the session lives, with the last token handed out
