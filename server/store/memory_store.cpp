@@ -18,6 +18,18 @@ using session::session_id;
 using session::session_record;
 
 namespace {
+
+// The rule that bounds the side maps (claims, users' instants; the provider
+// indexes follow it by hand, as they prune inside each entry): expired
+// entries are dropped once a map has doubled since the last purge (at least
+// 1024, at most `cap`), so each insert does bounded work on average.
+template <class Map, class Expired>
+void purge_when_doubled(Map& map, std::size_t& purge_at, std::size_t cap, Expired expired) {
+    if (map.size() < purge_at) return;
+    std::erase_if(map, expired);
+    purge_at = std::min(std::max<std::size_t>(1024, map.size() * 2), cap);
+}
+
 // One shard per tick: a full pass over every shard takes shard_count ticks.
 constexpr auto sweep_interval = std::chrono::milliseconds(50);
 }  // namespace
@@ -213,10 +225,8 @@ asio::awaitable<result<std::optional<session_record>>> memory_store::get(const s
 asio::awaitable<result<bool>> memory_store::claim_once(std::string_view name, std::chrono::milliseconds ttl) {
     const auto now = clock_.now();
     std::lock_guard lock(claims_mutex_);
-    if (claims_.size() >= claims_purge_at_) {
-        std::erase_if(claims_, [now](const auto& entry) { return entry.second <= now; });
-        claims_purge_at_ = std::min(std::max<std::size_t>(1024, claims_.size() * 2), max_sessions_);
-    }
+    purge_when_doubled(claims_, claims_purge_at_, max_sessions_,
+                       [now](const auto& entry) { return entry.second <= now; });
     auto [it, fresh] = claims_.try_emplace(std::string(name), now + ttl);
     if (!fresh) {
         if (it->second > now) co_return false;
@@ -365,10 +375,8 @@ asio::awaitable<result<void>> memory_store::set_user_not_before(const user_ref& 
                                                                 session::timestamp until, event_note note) {
     const auto now = clock_.now();
     std::lock_guard lock(claims_mutex_);
-    if (user_instants_.size() >= user_instants_purge_at_) {
-        std::erase_if(user_instants_, [now](const auto& entry) { return entry.second.second <= now; });
-        user_instants_purge_at_ = std::min(std::max<std::size_t>(1024, user_instants_.size() * 2), max_sessions_);
-    }
+    purge_when_doubled(user_instants_, user_instants_purge_at_, max_sessions_,
+                       [now](const auto& entry) { return entry.second.second <= now; });
     auto [it, fresh] = user_instants_.insert_or_assign(user.user_id, std::pair(at, until));
     if (fresh && user_instants_.size() > max_sessions_) {
         user_instants_.erase(it);
