@@ -8,15 +8,13 @@
 #include <span>
 #include <string>
 
+#include "session/rfc3339.hpp"
 #include "session/session_record.hpp"
 
 namespace sessiond::api {
 
-// "2026-11-26T06:16:03.123Z": always 24 characters, UTC, milliseconds.
-// Timestamps outside [min_timestamp, max_timestamp] are clamped into it.
-inline constexpr std::size_t rfc3339_size = 24;
-void format_rfc3339(session::timestamp t, std::span<char, rfc3339_size> out) noexcept;
-std::string format_rfc3339(session::timestamp t);
+using session::format_rfc3339;
+using session::rfc3339_size;
 
 // The session object: id, user_id, metadata (parsed), created_at,
 // last_seen_at, idle_expires_at, expires_at, rotated_at (or null),
