@@ -741,14 +741,28 @@ std::string redis_store::events_key(std::uint32_t stream) const {
     return slot_prefix(static_cast<std::uint16_t>(stream)).append("ev");
 }
 
+void redis_store::enable_events(event_settings settings) {
+    events_ = std::move(settings);
+    age_trimmed_.assign(events_.enabled ? session::events_stream_count : 0, session::timestamp{});
+}
+
 void redis_store::add_events(std::vector<std::string>& keys, std::vector<std::string>& args, std::uint32_t stream,
-                             std::string_view caller) const {
+                             std::string_view caller) {
     if (!events_.enabled) return;
     keys.push_back(events_key(stream));
     args.push_back(events_.instance);
     args.emplace_back(caller);
     args.push_back(std::to_string(events_.max_per_stream));
-    args.push_back(std::to_string(events_.retention.count()));
+    const auto now = clock_.now();
+    const auto period = std::min<std::chrono::milliseconds>(events_.retention / 8, std::chrono::minutes(1));
+    if (stream < age_trimmed_.size() && now - age_trimmed_[stream] >= period) {
+        age_trimmed_[stream] = now;
+        // Redis' clock stamps the ids; sessiond's may differ from it by
+        // the hosts' skew, small against any retention.
+        args.push_back(std::to_string((now - events_.retention).time_since_epoch().count()) + "-0");
+    } else {
+        args.emplace_back();
+    }
 }
 
 namespace {

@@ -74,7 +74,7 @@ public:
     // --- Session events: a stream per bucket, "<prefix>{<bucket>}:ev", and
     // one for the epochs of everyone or a tenant, "<prefix>{meta}:ev" (the
     // not-before hash's slot); appended by the scripts (events.lua) ---
-    void enable_events(event_settings settings) override { events_ = std::move(settings); }
+    void enable_events(event_settings settings) override;
     // XRANGE <stream> (<after> + COUNT <limit>
     boost::asio::awaitable<result<std::vector<session::event>>> read_events(std::uint32_t stream,
                                                                             session::event_position after,
@@ -153,8 +153,11 @@ private:
     static void append_cursor(std::vector<std::string>& args, const std::optional<user_cursor>& after);
     // With events on: the stream of `stream` after a script's keys, and
     // the events' arguments after its own (events.lua).
+    // The oldest id to keep is passed on a stream's first write in each
+    // eighth of the retention (at most a minute) by this store, '' on the
+    // others: an age trim costs Redis about as much as the event itself.
     void add_events(std::vector<std::string>& keys, std::vector<std::string>& args, std::uint32_t stream,
-                    std::string_view caller) const;
+                    std::string_view caller);
 
     // A write of `id` is about to be sent / has been answered (or failed:
     // it may still happen): the cache entry goes, every thread's cache
@@ -165,6 +168,7 @@ private:
     redis::client& client_;
     const session::clock& clock_;
     event_settings events_;
+    std::vector<session::timestamp> age_trimmed_;  // per stream: this store's last age trim
     std::string prefix_;
     record_sealer sealer_;
 

@@ -21,7 +21,7 @@
 
 events_from(3, 10)
 local index, bucket, uid = KEYS[2], ARGV[7], ARGV[8]
-prune(index, EV and function(m) emit('session.expired', 's', public_id(bucket, m), 'u', uid) end)
+emit_expired(prune(index), bucket, uid)
 local limit = tonumber(ARGV[4])
 local out = {0}
 local excess = 0
@@ -46,13 +46,13 @@ if excess > 0 then
     redis.call('ZREM', index, s[1])
     out[#out + 1] = s[1]
     out[#out + 1] = s[3]
-    emit('session.revoked', 's', public_id(bucket, s[1]), 'u', uid, 'r', 'evicted')
+    emit_session('session.revoked', string.sub(s[2], -24), uid, 'evicted')
   end
 end
 redis.call('SET', KEYS[1], ARGV[1], 'PXAT', ARGV[2])
 redis.call('ZADD', index, ARGV[2], ARGV[3])
 local top = redis.call('ZRANGE', index, -1, -1, 'WITHSCORES')
 redis.call('PEXPIREAT', index, top[2])
-emit('session.created', 's', public_id(bucket, ARGV[3]), 'u', uid)
+emit_session('session.created', string.sub(KEYS[1], -24), uid)
 events_trim()
 return out

@@ -6,7 +6,8 @@
 -- With events on, a script is given its stream as the KEYS entry after its
 -- own ("<prefix>{<bucket>}:ev", the slot of its other keys) and, after its
 -- own ARGV: this instance's name, the caller's, the stream's length bound
--- and its retention (ms). Without them (events off) emit does nothing.
+-- and the oldest id to keep ('' to leave the age alone this time). Without
+-- them (events off) emit does nothing.
 --
 -- An entry's fields have one-letter names: t type, s the session's public
 -- id, u user id, i instance, c caller, r reason (session.revoked), e tenant
@@ -14,21 +15,34 @@
 -- (user.sessions_revoked). Its time is its id's milliseconds (Redis' clock).
 -- Never a token, a secret or a digest.
 
-local EV = nil
+-- The stream's key, this instance's name, the caller's, the length bound
+-- and the oldest id to keep; nil key: events off. Locals, not a table:
+-- this runs with every write.
+local ev_key, ev_i, ev_c, ev_max, ev_minid, ev_wrote
 local function events_from(k, a)
   if KEYS[k] and ARGV[a + 3] then
-    EV = {key = KEYS[k], i = ARGV[a], c = ARGV[a + 1], max = ARGV[a + 2], keep = tonumber(ARGV[a + 3])}
+    ev_key, ev_i, ev_c, ev_max, ev_minid = KEYS[k], ARGV[a], ARGV[a + 1], ARGV[a + 2], ARGV[a + 3]
   end
 end
--- Appends an event of type t with the field pairs given (those whose value
--- is '' or nil left out). The caller's name goes with every event but
--- session.expired, which nobody asked for.
+-- Appends an event of a session (session.*): always the same six fields,
+-- empty where the event has no value, so that Redis keeps the field names
+-- once per node of the stream instead of in each entry, and no table is
+-- built. The caller's name goes with every event but session.expired,
+-- which nobody asked for.
+local function emit_session(t, s, u, r)
+  if not ev_key then return end
+  redis.call('XADD', ev_key, 'MAXLEN', '~', ev_max, '*', 't', t, 's', s, 'u', u, 'i', ev_i,
+             'c', t == 'session.expired' and '' or ev_c, 'r', r or '')
+  ev_wrote = true
+end
+-- Appends another event (user.*, epoch.*) with the field pairs given
+-- (those whose value is '' or nil left out).
 local function emit(t, ...)
-  if not EV then return end
-  local f = {'t', t, 'i', EV.i}
-  if EV.c ~= '' and t ~= 'session.expired' then
+  if not ev_key then return end
+  local f = {'t', t, 'i', ev_i}
+  if ev_c ~= '' then
     f[#f + 1] = 'c'
-    f[#f + 1] = EV.c
+    f[#f + 1] = ev_c
   end
   local extra = {...}
   for j = 1, #extra, 2 do
@@ -38,13 +52,19 @@ local function emit(t, ...)
       f[#f + 1] = v
     end
   end
-  EV.last = redis.call('XADD', EV.key, 'MAXLEN', '~', EV.max, '*', unpack(f))
+  redis.call('XADD', ev_key, 'MAXLEN', '~', ev_max, '*', unpack(f))
+  ev_wrote = true
+end
+-- The session.expired events of the index entries prune() dropped.
+local function emit_expired(gone, bucket, uid)
+  if not ev_key then return end
+  for _, m in ipairs(gone) do emit_session('session.expired', public_id(bucket, m), uid) end
 end
 -- After a script's events: drops the stream's entries older than the
--- retention, by whole nodes (MINID ~), which costs next to nothing when the
--- first node is younger than that.
+-- retention, by whole nodes (MINID ~). sessiond asks for it (a minimum id
+-- in the last argument, else '') on a stream's first write in each part of
+-- the retention (redis_store.cpp), not on every write: an XTRIM costs
+-- about as much as the rest of an event.
 local function events_trim()
-  if not EV or not EV.last then return end
-  local ms = tonumber(string.match(EV.last, '^(%d+)'))
-  redis.call('XTRIM', EV.key, 'MINID', '~', ms - EV.keep)
+  if ev_wrote and ev_minid ~= '' then redis.call('XTRIM', ev_key, 'MINID', '~', ev_minid) end
 end

@@ -10,7 +10,7 @@
 
 events_from(2, 8)
 local index = KEYS[1]
-prune(index, EV and function(m) emit('session.expired', 's', public_id(ARGV[2], m), 'u', ARGV[3]) end)
+emit_expired(prune(KEYS[1]), ARGV[2], ARGV[3])
 events_trim()
 local walk, limit = tonumber(ARGV[5]), tonumber(ARGV[4])
 local entries = window(index, ARGV[6], ARGV[7], walk)

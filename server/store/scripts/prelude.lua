@@ -72,16 +72,14 @@ end
 -- Drops index entries whose deadline has passed, at most 1024 a call (the
 -- rest go on later calls, or with the index's own expiry). "Passed" by
 -- Redis' clock, which also expires the session keys: an instance whose
--- clock runs ahead must not drop live sessions from their index. With
--- `expired` (a function of the member), each one dropped is reported.
-local function prune(index, expired)
+-- clock runs ahead must not drop live sessions from their index. Returns
+-- the members dropped.
+local function prune(index)
   local t = redis.call('TIME')
   local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
   local gone = redis.call('ZRANGE', index, '-inf', now, 'BYSCORE', 'LIMIT', 0, 1024)
   if #gone > 0 then redis.call('ZREM', index, unpack(gone)) end
-  if expired then
-    for _, m in ipairs(gone) do expired(m) end
-  end
+  return gone
 end
 -- Whether member a sorts after member b among equal scores: bytewise, as
 -- Redis orders them (Lua's own string order follows the locale).

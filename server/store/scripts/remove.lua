@@ -8,12 +8,12 @@
 
 local v = redis.call('GETDEL', KEYS[1])
 redis.call('ZREM', KEYS[2], ARGV[1])
-if v then
-  events_from(3, 3)
+events_from(3, 3)
+if v and ev_key then
   local _, uid = header(v)
   local id = string.sub(KEYS[1], -24)
-  if ARGV[2] == 'reuse_detected' then emit('session.reuse_detected', 's', id, 'u', uid) end
-  emit('session.revoked', 's', id, 'u', uid, 'r', ARGV[2])
+  if ARGV[2] == 'reuse_detected' then emit_session('session.reuse_detected', id, uid) end
+  emit_session('session.revoked', id, uid, ARGV[2])
   events_trim()
 end
 return v

@@ -25,7 +25,7 @@ for i = 1, #entries, 2 do
       redis.call('DEL', key)
       redis.call('ZREM', index, m)
       n = n + 1
-      emit('session.revoked', 's', public_id(bucket, m), 'u', uid, 'r', ARGV[8])
+      emit_session('session.revoked', string.sub(key, -24), uid, ARGV[8])
     end
   end
 end

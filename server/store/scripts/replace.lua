@@ -14,7 +14,7 @@ local top = redis.call('ZRANGE', KEYS[2], -1, -1, 'WITHSCORES')
 redis.call('PEXPIREAT', KEYS[2], top[2])
 if ARGV[5] ~= '' then
   events_from(3, 7)
-  emit(ARGV[5], 's', string.sub(KEYS[1], -24), 'u', ARGV[6])
+  emit_session(ARGV[5], string.sub(KEYS[1], -24), ARGV[6])
   events_trim()
 end
 return 1
