@@ -1,11 +1,14 @@
 #!/usr/bin/python3
 """Verifies a sessiond assertion with PyJWT, independently of sessiond's code.
 
-usage: pyjwt_check.py JWKS_FILE JWT AUDIENCE ISSUER
+usage: pyjwt_check.py JWKS_FILE JWT AUDIENCE ISSUER [LEEWAY_SECONDS]
 
 Picks the key of the JWKS by the token header's kid, verifies the signature
 with only that key's own algorithm (EdDSA or ES256) allowed, requires exp,
 iat, nbf, iss, aud, sub and jti, and checks the audience and the issuer.
+LEEWAY_SECONDS (default 0) is the clock tolerance for exp and nbf: a test
+of a short-lived assertion on a loaded machine checks its signature and
+claims, not how fast the machine got to it.
   exit 0: the verified claims, one line of JSON, on stdout
   exit 1: "refused: <ExceptionClass>: <message>" on stdout
   exit 2: usage error, or a JWKS file that cannot be read as a JWKS
@@ -46,7 +49,7 @@ def load_jwks(path):
     return keys
 
 
-def verify(keys, token, audience, issuer):
+def verify(keys, token, audience, issuer, leeway):
     header = jwt.get_unverified_header(token)
     kid = header.get("kid")
     if not isinstance(kid, str):
@@ -72,17 +75,19 @@ def verify(keys, token, audience, issuer):
         audience=audience,
         issuer=issuer,
         options={"require": REQUIRED},
+        leeway=leeway,
     )
 
 
 def main(argv):
-    if len(argv) != 5:
-        print("usage: pyjwt_check.py JWKS_FILE JWT AUDIENCE ISSUER", file=sys.stderr)
+    if len(argv) not in (5, 6) or (len(argv) == 6 and not argv[5].isdigit()):
+        print("usage: pyjwt_check.py JWKS_FILE JWT AUDIENCE ISSUER [LEEWAY_SECONDS]", file=sys.stderr)
         return 2
-    _, jwks_path, token, audience, issuer = argv
+    _, jwks_path, token, audience, issuer = argv[:5]
+    leeway = int(argv[5]) if len(argv) == 6 else 0
     keys = load_jwks(jwks_path)
     try:
-        claims = verify(keys, token, audience, issuer)
+        claims = verify(keys, token, audience, issuer, leeway)
     except Exception as e:  # every failure is a refusal, whatever raised it
         message = " ".join(str(e).split())  # one line, whatever the message holds
         print(f"refused: {type(e).__name__}: {message}")

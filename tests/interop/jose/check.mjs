@@ -1,7 +1,7 @@
 // Verifies a sessiond assertion with jose (panva/jose), independently of
 // sessiond's code. Same contract as ../pyjwt_check.py.
 //
-// usage: node check.mjs JWKS_FILE JWT AUDIENCE ISSUER
+// usage: node check.mjs JWKS_FILE JWT AUDIENCE ISSUER [LEEWAY_SECONDS]
 //   exit 0: the verified claims, one line of JSON, on stdout
 //   exit 1: "refused: <ErrorClass>: <message>" on stdout
 //   exit 2: usage error, or a JWKS file that cannot be read as a JWKS
@@ -14,11 +14,12 @@ import { readFileSync } from 'node:fs';
 import { createLocalJWKSet, errors, jwtVerify } from 'jose';
 
 const args = process.argv.slice(2);
-if (args.length !== 4) {
-  process.stderr.write('usage: node check.mjs JWKS_FILE JWT AUDIENCE ISSUER\n');
+if ((args.length !== 4 && args.length !== 5) || (args.length === 5 && !/^[0-9]+$/.test(args[4]))) {
+  process.stderr.write('usage: node check.mjs JWKS_FILE JWT AUDIENCE ISSUER [LEEWAY_SECONDS]\n');
   process.exit(2);
 }
 const [jwksPath, token, audience, issuer] = args;
+const clockTolerance = args.length === 5 ? Number(args[4]) : 0;
 
 let localKeys;
 try {
@@ -41,6 +42,7 @@ try {
     audience,
     algorithms: ['EdDSA', 'ES256'],
     requiredClaims: ['exp', 'iat', 'nbf', 'sub', 'jti'],
+    clockTolerance,
   });
   process.stdout.write(`${JSON.stringify(payload)}\n`);
   process.exitCode = 0;
