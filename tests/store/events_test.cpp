@@ -129,6 +129,7 @@ struct expect {
     event_type type;
     std::string session_id = {};
     std::string reason = {};
+    std::int64_t count = 0;  // user.sessions_revoked
 };
 
 // The whole story of one user through the service, checked event by event.
@@ -223,7 +224,7 @@ void story(target& t) {
                            (session::store_deadline(s6) == session::store_deadline(s7) && s6.id.id < s7.id.id);
     expected.push_back({event_type::session_revoked, id_of(six_first ? s6 : s7), "user_revoke_all"});
     expected.push_back({event_type::session_revoked, id_of(six_first ? s7 : s6), "user_revoke_all"});
-    expected.push_back({event_type::user_sessions_revoked});
+    expected.push_back({event_type::user_sessions_revoked, {}, {}, 2});
     // Nothing left: a second revoke-all is no event.
     CHECK(t.run(svc.revoke_user(user, std::nullopt, who)).revoked == 0);
 
@@ -233,10 +234,19 @@ void story(target& t) {
     CHECK(t.run(svc.set_user_not_before(user, user_instant, who)).revoked == 1);
     expected.push_back({event_type::epoch_changed});
     expected.push_back({event_type::session_revoked, id_of(s8), "epoch"});
-    expected.push_back({event_type::user_sessions_revoked});
+    expected.push_back({event_type::user_sessions_revoked, {}, {}, 1});
+
+    // An OIDC back-channel logout revokes with its own reason.
+    const auto s9 = create();
+    expected.push_back({event_type::session_created, id_of(s9)});
+    const service::actor provider{"events-caller", "req-2", {}, "backchannel_logout"};
+    REQUIRE(t.run(svc.revoke(s9.id, provider)));
+    expected.push_back({event_type::session_revoked, id_of(s9), "backchannel_logout"});
 
     const auto everyone = t.clock.now();
     REQUIRE(t.run(svc.set_not_before("", everyone, who)));
+    const auto tenant_instant = t.clock.now();
+    REQUIRE(t.run(svc.set_not_before("acme", tenant_instant, who)));
 
     // The user's bucket: exactly the expected events, in order.
     auto read = t.run(t.store().read_events(bucket, {}, store::max_event_read));
@@ -260,7 +270,7 @@ void story(target& t) {
         last = position;
         CHECK(e.at.time_since_epoch().count() == static_cast<std::int64_t>(position->ms));
         CHECK(std::chrono::abs(e.at - t.clock.now()) < 1min);
-        if (e.type == event_type::user_sessions_revoked) CHECK(e.count == (i + 1 == events.size() ? 1 : 2));
+        CHECK(e.count == expected[i].count);
         if (e.type == event_type::epoch_changed) CHECK(e.instant_ms == user_instant.time_since_epoch().count());
     }
 
@@ -270,15 +280,21 @@ void story(target& t) {
     REQUIRE(tail->size() == events.size() - 10);
     CHECK(tail->front() == events[10]);
 
-    // The epoch of everyone, in the meta stream.
+    // The epochs of everyone and of a tenant, in the meta stream.
     auto meta = t.run(t.store().read_events(session::events_meta_stream, {}, 10));
     REQUIRE(meta);
-    REQUIRE(meta->size() == 1);
-    CHECK(meta->front().type == event_type::epoch_changed);
+    REQUIRE(meta->size() == 2);
+    for (const auto& e : *meta) {
+        CHECK(e.type == event_type::epoch_changed);
+        CHECK(e.user_id.empty());
+        CHECK(e.session_id.empty());
+        CHECK(e.caller == "events-caller");
+        CHECK(e.instance == instance);
+    }
     CHECK(meta->front().tenant == "*");
     CHECK(meta->front().instant_ms == everyone.time_since_epoch().count());
-    CHECK(meta->front().user_id.empty());
-    CHECK(meta->front().caller == "events-caller");
+    CHECK(meta->back().tenant == "acme");
+    CHECK(meta->back().instant_ms == tenant_instant.time_since_epoch().count());
 
     // A reader of every stream gets the same, each stream in order.
     store::event_cursor cursor;
@@ -291,7 +307,7 @@ void story(target& t) {
             everything.push_back(e);
         }
     }
-    REQUIRE(everything.size() == events.size() + 1);
+    REQUIRE(everything.size() == events.size() + 2);
     std::vector<event> of_bucket;
     std::copy_if(everything.begin(), everything.end(), std::back_inserter(of_bucket),
                  [&](const event& e) { return e.stream == bucket; });
