@@ -1,6 +1,8 @@
 #include "store/redis_store.hpp"
 
 #include <boost/asio/as_tuple.hpp>
+#include <boost/asio/deferred.hpp>
+#include <boost/asio/experimental/parallel_group.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
 #include <algorithm>
@@ -869,11 +871,31 @@ asio::awaitable<result<std::vector<session::event>>> redis_store::read_all_event
     while (visited < n && out.size() < limit) {
         const std::uint32_t first = (cursor.next_stream + visited) % n;
         if (cluster) {
-            auto read = co_await read_events(first, cursor.at[first], limit - out.size());
-            if (!read) co_return read.error();
-            for (auto& e : *read)
-                out.push_back(std::move(e));
-            ++visited;
+            // One XRANGE per stream (a multi-key read must stay in one
+            // slot), a window of them at once: the client pipelines them on
+            // each node's connection, so a pass costs a round trip per
+            // window rather than one per stream.
+            constexpr std::uint32_t window = 64;
+            const std::uint32_t m = std::min({window, n - visited, n - first});
+            const auto count = std::to_string(limit - out.size());
+            using read_op = decltype(client_.async_exec(std::declval<redis::command>(), asio::deferred));
+            std::vector<read_op> reads;
+            reads.reserve(m);
+            for (std::uint32_t i = 0; i < m; ++i)
+                reads.push_back(client_.async_exec(redis::command("XRANGE", events_key(first + i),
+                                                                  after_arg(cursor.at[first + i]), "+", "COUNT", count),
+                                                   asio::deferred));
+            auto group = asio::experimental::make_parallel_group(std::move(reads));
+            timed_op timing(metrics::redis_op::events);
+            auto [order, errors, replies] =
+                co_await group.async_wait(asio::experimental::wait_for_all(), asio::use_awaitable);
+            timing.done();
+            for (std::uint32_t i = 0; i < m; ++i) {
+                if (errors[i]) co_return api_error(errors[i], "read_all_events");
+                if (!replies[i].is_array()) co_return api_error(redis::error::protocol_error, "read_all_events");
+                parse_entries(replies[i], first + i, out);
+            }
+            visited += m;
             continue;
         }
         // XREAD COUNT c STREAMS k1..km id1..idm: the streams of one batch
