@@ -100,6 +100,7 @@ int run(config& cfg, const config_source& reread) {
     const app::signal_handlers signals(io, {reread, started_with, !cfg.auth.assertion_audience.empty(), io.keys,
                                             io.callers, io.assertion_signer, io.tls.get(), io.oidc});
     if (!io.memory) app::check_index_key(io);
+    app::start_webhooks(io, prepared, clock);
     log_started(io, prepared, *ports);
 
     io.join();

@@ -152,6 +152,7 @@ void prepare_checked(const config& cfg, startup& out) {
     }
     out.assertions = load_assertions(cfg.assertion);
     out.oidc = load_oidc(cfg.oidc);
+    out.webhooks = load_webhooks(cfg);
     // The certificate and key load now (and so with --check-config,
     // which an operator runs before sending SIGHUP).
     if (!cfg.http.tls_cert_file.empty()) {

@@ -11,6 +11,7 @@
 
 #include "api/settings.hpp"
 #include "app/security.hpp"
+#include "app/webhooks.hpp"
 #include "config/config.hpp"
 #include "http/tls.hpp"
 #include "redis/config.hpp"
@@ -31,6 +32,7 @@ struct startup {
     std::shared_ptr<http::tls_provider> tls;                      // HTTPS: the certificate, loaded
     std::shared_ptr<const service::assertion_signer> assertions;  // null: off
     std::shared_ptr<const service::oidc_providers> oidc;          // null: back-channel logout off
+    std::shared_ptr<webhook_setup> webhooks;                      // null: no webhooks
 };
 
 // The stores' session events as configured; the instance is named by

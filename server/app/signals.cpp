@@ -33,10 +33,15 @@ void signal_handlers::on_stop(const boost::system::error_code& ec, int sig) {
                                 {"connections", io_.open_connections.load()},
                                 {"drain_timeout_ms", static_cast<std::int64_t>(io_.cfg.http.drain_timeout.count())}});
     if (io_.ops.server) io_.ops.server->shutdown([] {});
+    // Stopped once every server has drained and every webhook deliverer has
+    // released its lease (so that another instance takes over at once).
+    const std::size_t parts = io_.workers.size() + (io_.hooks ? 1 : 0);
+    auto finished = [this, parts] {
+        if (drained_.fetch_add(1) + 1 == parts) io_.stop();
+    };
+    if (io_.hooks) io_.hooks->stop(finished);
     for (auto& w : io_.workers)
-        w->server->shutdown([this] {
-            if (drained_.fetch_add(1) + 1 == io_.workers.size()) io_.stop();
-        });
+        w->server->shutdown(finished);
     stop_.async_wait([this](const boost::system::error_code& e, int s) { on_stop(e, s); });
 }
 

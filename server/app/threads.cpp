@@ -96,6 +96,20 @@ bool build_stacks(io_threads& io, const startup& prepared, const session::clock&
     return true;
 }
 
+void start_webhooks(io_threads& io, startup& prepared, const session::clock& clock) {
+    if (!prepared.webhooks) return;
+    auto& w = *io.workers[0];
+    store::session_store* store = io.memory ? static_cast<store::session_store*>(io.memory.get())
+                                            : static_cast<store::session_store*>(w.redis_sessions.get());
+    io.hooks = std::make_unique<webhooks>(w.ioc, *store, clock, *prepared.webhooks, io.cfg.webhooks,
+                                          event_settings_of(io.cfg).instance);
+    io.hooks->start();
+    std::string names;
+    for (const auto& e : io.cfg.webhooks.endpoints.entries())
+        names += (names.empty() ? "" : ",") + e.name;
+    log::info("webhooks", {{"endpoints", names}});
+}
+
 void check_index_key(io_threads& io) {
     boost::asio::co_spawn(
         io.workers[0]->ioc,

@@ -12,6 +12,7 @@
 #include "api/callers.hpp"
 #include "api/settings.hpp"
 #include "app/settings.hpp"
+#include "app/webhooks.hpp"
 #include "app/worker.hpp"
 #include "common/reloadable.hpp"
 #include "config/config.hpp"
@@ -62,6 +63,8 @@ struct io_threads {
     // deployment's (check_index_key).
     std::atomic<bool> index_key_checked;
     ops_listener ops;
+    // The webhook deliverers, on thread 0 (null: none); destroyed before the threads' stacks.
+    std::unique_ptr<app::webhooks> hooks;
     int exit_code = 0;
 
     // Connected (with Redis: every thread's store, not refused for lack of
@@ -78,6 +81,9 @@ struct io_threads {
 // Redis client cannot be set up.
 bool build_stacks(io_threads& io, const startup& prepared, const session::clock& clock,
                   const api::api_settings& settings);
+
+// Starts the webhook deliverers on thread 0, over its store (none without webhooks).
+void start_webhooks(io_threads& io, startup& prepared, const session::clock& clock);
 
 // The user index key must be the one this Redis's sessions are indexed
 // with: with another, every list and revoke-all would silently miss the

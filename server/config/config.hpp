@@ -102,6 +102,23 @@ using name_list = parsed_list<std::vector<std::string>, &parse_list>;
 using network_list = parsed_list<std::vector<ip_network>, &parse_networks>;
 using oidc_provider_list = parsed_list<std::vector<oidc_provider_entry>, &parse_oidc_providers>;
 
+// webhooks: one endpoint that session events are delivered to (docs/webhooks.md).
+struct webhook_entry {
+    std::string name;                // 1..64 of [A-Za-z0-9_.-]: in metrics, logs and its Redis keys
+    std::string url;                 // https://…; http:// only to a loopback address in development mode
+    std::string secret_file;         // one or two Standard Webhooks secrets (whsec_<base64>), one a line
+    std::vector<std::string> types;  // the event types it wants; empty = all
+};
+
+// webhooks: "name=url|secret-file[|type,type...]" entries separated by ';'.
+// Throws std::invalid_argument naming what is wrong.
+std::vector<webhook_entry> parse_webhooks(std::string_view text);
+using webhook_list = parsed_list<std::vector<webhook_entry>, &parse_webhooks>;
+
+// The host of an http:// or https:// URL (without brackets for IPv6), or
+// empty when `url` is not one.
+std::string url_host(std::string_view url);
+
 struct http_config {
     std::string address = "127.0.0.1";                // listen address
     std::uint16_t port = 8080;                        // 0 = pick a free port (logged at start)
@@ -264,6 +281,19 @@ struct oidc_config {
     std::chrono::milliseconds logout_max_age{300'000};  // the oldest iat a logout token may have
 };
 
+// Webhooks: off while `endpoints` is empty. Need events = true.
+struct webhook_config {
+    webhook_list endpoints;
+    std::string ca_file;                                 // PEM CAs for https:// endpoints; empty = the system's
+    std::chrono::milliseconds timeout{10'000};           // one delivery: connect, TLS, write and read together
+    std::size_t batch_size = 100;                        // events per request at most
+    std::chrono::milliseconds retry_for{3'600'000};      // a batch not accepted within this is dead
+    std::chrono::milliseconds retry_delay{1'000};        // the first retry's ceiling; doubles each time
+    std::chrono::milliseconds retry_max_delay{300'000};  // the ceiling's cap
+    std::chrono::milliseconds lease_ttl{15'000};         // an endpoint's deliverer lease, renewed at a third
+    std::chrono::milliseconds poll_interval{1'000};      // how often the streams are read when idle
+};
+
 struct cookie_config {
     std::string name = "__Host-sid";
     std::string path = "/";
@@ -282,6 +312,7 @@ struct config {
     auth_config auth;
     assertion_config assertion;
     oidc_config oidc;
+    webhook_config webhooks;
     cookie_config cookie;
     bool development = false;  // allows insecure settings on loopback only
     std::string config_file;   // where the file source came from, if any

@@ -446,6 +446,38 @@ const std::vector<option_def>& options() {
             .check(whole_seconds_from_1s)
             .check(at_most(std::chrono::milliseconds(std::chrono::hours(24)), "must not exceed 1d"))
             .reload(on_reload::oidc),
+        opt("webhooks",
+            "webhook endpoints for the session events: name=url|secret-file[|type,type...] entries separated by ';' "
+            "(the file holds one or two whsec_ secrets, one a line; types: the event types it wants, default all); "
+            "needs events = true (empty = off; docs/webhooks.md)",
+            SESSIOND_FIELD(webhook_list, webhooks.endpoints)),
+        opt("webhook-ca-file",
+            "PEM CA certificates that https:// webhook endpoints are verified with (empty = the "
+            "system's)",
+            SESSIOND_FIELD(std::string, webhooks.ca_file)),
+        opt("webhook-timeout", "one webhook delivery's deadline: connect, TLS, request and response together",
+            SESSIOND_FIELD(ms, webhooks.timeout))
+            .check(within<ms>(ms(100), ms(60'000), "must be in 100ms..60s")),
+        opt("webhook-batch-size", "events per webhook request at most",
+            SESSIOND_FIELD(std::size_t, webhooks.batch_size))
+            .check(within<std::size_t>(1, 1000, "must be in 1..1000")),
+        opt("webhook-retry-for",
+            "how long a webhook batch is retried before its events are counted dead and delivery moves on",
+            SESSIOND_FIELD(ms, webhooks.retry_for))
+            .check(within<ms>(ms(1000), ms(3 * 24 * 3'600'000), "must be in 1s..3d")),
+        opt("webhook-retry-delay", "the first webhook retry's delay ceiling (full jitter; doubles each retry)",
+            SESSIOND_FIELD(ms, webhooks.retry_delay))
+            .check(within<ms>(ms(10), ms(3'600'000), "must be in 10ms..1h")),
+        opt("webhook-retry-max-delay", "the cap of the webhook retry delay's ceiling",
+            SESSIOND_FIELD(ms, webhooks.retry_max_delay))
+            .check(within<ms>(ms(10), ms(3'600'000), "must be in 10ms..1h")),
+        opt("webhook-lease-ttl",
+            "how long an instance holds an endpoint's delivery lease without renewing it (renewed every third)",
+            SESSIOND_FIELD(ms, webhooks.lease_ttl))
+            .check(within<ms>(ms(1000), ms(300'000), "must be in 1s..5min")),
+        opt("webhook-poll-interval", "how often a webhook's deliverer reads the event streams when it is idle",
+            SESSIOND_FIELD(ms, webhooks.poll_interval))
+            .check(within<ms>(ms(50), ms(60'000), "must be in 50ms..60s")),
         opt("cookie-name", "session cookie name (read by /v1/auth, built in create/rotate replies)",
             SESSIOND_FIELD(std::string, cookie.name))
             .check(cookie_name),

@@ -117,6 +117,30 @@ void check_development(const config& c, const option_sources& s) {
     }
 }
 
+// Webhooks carry the session events to a URL: they need the events, and
+// they go over TLS with a verified certificate, but to a loopback address
+// on a developer's machine.
+void check_webhooks(const config& c, const option_sources& s) {
+    const auto& w = c.webhooks;
+    if (w.endpoints.empty()) return;
+    if (!c.store.events)
+        refuse(s, "webhooks", "needs events = true: webhooks deliver the session events, which are off");
+    if (w.retry_max_delay < w.retry_delay)
+        refuse(s, "webhook-retry-max-delay", "must not be less than webhook-retry-delay");
+    for (const auto& e : w.endpoints.entries()) {
+        if (e.url.starts_with("https://")) continue;
+        const auto host = url_host(e.url);
+        boost::system::error_code ec;
+        const auto a = boost::asio::ip::make_address(host, ec);
+        const bool loopback = host == "localhost" || (!ec && a.is_loopback());
+        if (!loopback)
+            refuse(s, "webhooks",
+                   "webhook " + e.name + ": http:// is allowed to a loopback address only (use https://)");
+        if (!c.development)
+            refuse(s, "webhooks", "webhook " + e.name + ": http:// is allowed in development mode only (use https://)");
+    }
+}
+
 }  // namespace
 
 void refuse(const option_sources& sources, std::string_view option, std::string_view why) {
@@ -140,6 +164,7 @@ void validate(const config& c, const option_sources& sources) {
     check_headers(c, sources);
     check_cookie(c.cookie, sources);
     check_development(c, sources);
+    check_webhooks(c, sources);
 }
 
 }  // namespace sessiond

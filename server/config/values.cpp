@@ -260,4 +260,67 @@ std::vector<oidc_provider_entry> parse_oidc_providers(std::string_view text) {
     return out;
 }
 
+std::string url_host(std::string_view url) {
+    std::string_view rest;
+    if (url.starts_with("https://"))
+        rest = url.substr(8);
+    else if (url.starts_with("http://"))
+        rest = url.substr(7);
+    else
+        return {};
+    rest = rest.substr(0, rest.find_first_of("/?#"));
+    if (rest.find('@') != std::string_view::npos) return {};  // no credentials in a URL
+    if (rest.starts_with('[')) {
+        const auto close = rest.find(']');
+        return close == std::string_view::npos ? std::string() : std::string(rest.substr(1, close - 1));
+    }
+    return std::string(rest.substr(0, rest.find(':')));
+}
+
+std::vector<webhook_entry> parse_webhooks(std::string_view text) {
+    static constexpr std::string_view shape = "expected name=url|secret-file[|type,type...] entries, ';'-separated";
+    std::vector<webhook_entry> out;
+    auto trim = [](std::string_view v) {
+        while (!v.empty() && (v.front() == ' ' || v.front() == '\t' || v.front() == '\n'))
+            v.remove_prefix(1);
+        while (!v.empty() && (v.back() == ' ' || v.back() == '\t' || v.back() == '\n'))
+            v.remove_suffix(1);
+        return v;
+    };
+    while (!text.empty()) {
+        const auto semi = text.find(';');
+        const auto entry = trim(text.substr(0, semi));
+        text = semi == std::string_view::npos ? std::string_view() : text.substr(semi + 1);
+        if (entry.empty()) continue;
+        const auto eq = entry.find('=');
+        if (eq == std::string_view::npos) throw std::invalid_argument(std::string(shape));
+        webhook_entry w;
+        w.name = std::string(trim(entry.substr(0, eq)));
+        std::vector<std::string> fields;
+        std::string_view rest = entry.substr(eq + 1);
+        for (;;) {
+            const auto bar = rest.find('|');
+            fields.emplace_back(trim(rest.substr(0, bar)));
+            if (bar == std::string_view::npos) break;
+            rest = rest.substr(bar + 1);
+        }
+        if (fields.size() < 2 || fields.size() > 3 || fields[0].empty() || fields[1].empty())
+            throw std::invalid_argument(std::string(shape));
+        const bool name_ok =
+            !w.name.empty() && w.name.size() <= 64 && std::all_of(w.name.begin(), w.name.end(), [](char c) {
+                return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.';
+            });
+        if (!name_ok) throw std::invalid_argument("a webhook name is 1..64 letters, digits, '-', '_' or '.'");
+        for (const auto& other : out)
+            if (other.name == w.name) throw std::invalid_argument("webhook " + w.name + " is listed twice");
+        w.url = fields[0];
+        if (url_host(w.url).empty())
+            throw std::invalid_argument("webhook " + w.name + ": the URL must be https://host[:port][/path]");
+        w.secret_file = fields[1];
+        if (fields.size() == 3) w.types = parse_list(fields[2]);
+        out.push_back(std::move(w));
+    }
+    return out;
+}
+
 }  // namespace sessiond

@@ -529,3 +529,60 @@ void event_cursor::advance(const session::event& e) {
 }
 
 }  // namespace sessiond::store
+
+// --- Webhooks ---
+
+namespace sessiond::store {
+
+asio::awaitable<result<bool>> memory_store::acquire_webhook_lease(std::string_view endpoint, std::string_view token,
+                                                                  std::chrono::milliseconds ttl) {
+    const auto now = clock_.now();
+    std::lock_guard lock(webhooks_mutex_);
+    auto& w = webhooks_[std::string(endpoint)];
+    if (w.holder != token && !w.holder.empty() && w.lease_until > now) co_return false;
+    w.holder = std::string(token);
+    w.lease_until = now + ttl;
+    co_return true;
+}
+
+asio::awaitable<result<bool>> memory_store::renew_webhook_lease(std::string_view endpoint, std::string_view token,
+                                                                std::chrono::milliseconds ttl) {
+    const auto now = clock_.now();
+    std::lock_guard lock(webhooks_mutex_);
+    auto it = webhooks_.find(endpoint);
+    if (it == webhooks_.end() || it->second.holder != token || it->second.lease_until <= now) co_return false;
+    it->second.lease_until = now + ttl;
+    co_return true;
+}
+
+asio::awaitable<result<void>> memory_store::release_webhook_lease(std::string_view endpoint, std::string_view token) {
+    std::lock_guard lock(webhooks_mutex_);
+    auto it = webhooks_.find(endpoint);
+    if (it != webhooks_.end() && it->second.holder == token) it->second.holder.clear();
+    co_return result<void>();
+}
+
+asio::awaitable<result<webhook_progress>> memory_store::load_webhook_progress(std::string_view endpoint) {
+    const auto now = clock_.now();
+    std::lock_guard lock(webhooks_mutex_);
+    auto& w = webhooks_[std::string(endpoint)];
+    if (w.start_ms < 0) w.start_ms = now.time_since_epoch().count();
+    webhook_progress out;
+    out.start_ms = w.start_ms;
+    out.at.assign(w.at.begin(), w.at.end());
+    co_return out;
+}
+
+asio::awaitable<result<bool>> memory_store::save_webhook_progress(
+    std::string_view endpoint, std::string_view token,
+    const std::vector<std::pair<std::uint32_t, session::event_position>>& changed) {
+    const auto now = clock_.now();
+    std::lock_guard lock(webhooks_mutex_);
+    auto it = webhooks_.find(endpoint);
+    if (it == webhooks_.end() || it->second.holder != token || it->second.lease_until <= now) co_return false;
+    for (const auto& [stream, at] : changed)
+        it->second.at[stream] = at;
+    co_return true;
+}
+
+}  // namespace sessiond::store

@@ -81,6 +81,18 @@ public:
                                                                   const std::vector<session::session_id>& ids) override;
     // --- end OIDC back-channel logout ---
 
+    // --- Webhooks: leases and progress in this process (one instance) ---
+    boost::asio::awaitable<result<bool>> acquire_webhook_lease(std::string_view endpoint, std::string_view token,
+                                                               std::chrono::milliseconds ttl) override;
+    boost::asio::awaitable<result<bool>> renew_webhook_lease(std::string_view endpoint, std::string_view token,
+                                                             std::chrono::milliseconds ttl) override;
+    boost::asio::awaitable<result<void>> release_webhook_lease(std::string_view endpoint,
+                                                               std::string_view token) override;
+    boost::asio::awaitable<result<webhook_progress>> load_webhook_progress(std::string_view endpoint) override;
+    boost::asio::awaitable<result<bool>> save_webhook_progress(
+        std::string_view endpoint, std::string_view token,
+        const std::vector<std::pair<std::uint32_t, session::event_position>>& changed) override;
+
     std::size_t size() const { return count_.load(std::memory_order_relaxed); }
     // Drops every expired session now (the sweep's work; also for tests).
     void sweep();
@@ -126,6 +138,17 @@ private:
     void schedule_sweep();
     // Counts and (rate-limited) logs a create refused for want of room.
     boost::system::error_code full();
+
+    // Webhook endpoints (as many as configured): lease holder and its
+    // deadline, start and positions.
+    struct webhook_state {
+        std::string holder;
+        session::timestamp lease_until{};
+        std::int64_t start_ms = -1;
+        std::map<std::uint32_t, session::event_position> at;
+    };
+    std::mutex webhooks_mutex_;
+    std::map<std::string, webhook_state, std::less<>> webhooks_;
 
     // Assertion ids redeemed, until their expiry: at most max_sessions_,
     // expired ones purged whenever the map has doubled since the last purge.

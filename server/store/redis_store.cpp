@@ -72,6 +72,10 @@ const redis::script provider_remove_script{std::string(scripts::provider_remove)
 const redis::script set_not_before_script{with_events(scripts::set_not_before)};
 const redis::script index_key_script{std::string(scripts::index_key)};
 const redis::script set_user_not_before_script{with_events(scripts::set_user_not_before)};
+const redis::script webhook_lease_renew_script{std::string(scripts::webhook_lease_renew)};
+const redis::script webhook_lease_release_script{std::string(scripts::webhook_lease_release)};
+const redis::script webhook_progress_load_script{std::string(scripts::webhook_progress_load)};
+const redis::script webhook_progress_save_script{std::string(scripts::webhook_progress_save)};
 
 // Opens at most once a second: an outage, or a flood of bad records, must
 // not flood the log (the metrics count every one).
@@ -935,6 +939,113 @@ asio::awaitable<result<std::vector<session::event>>> redis_store::read_all_event
     if (out.size() > limit) out.resize(limit);
     cursor.next_stream = (cursor.next_stream + visited) % n;
     co_return out;
+}
+
+}  // namespace sessiond::store
+
+// --- Webhooks ---
+
+namespace sessiond::store {
+
+std::string redis_store::webhook_key(std::string_view endpoint, std::string_view what) const {
+    std::string key = prefix_;
+    key.append("{meta}:wh:").append(endpoint).append(1, ':').append(what);
+    return key;
+}
+
+namespace {
+
+// A lease script's reply, 0 or 1.
+result<bool> lease_reply(const boost::system::error_code& ec, const redis::reply& reply, std::string_view op) {
+    if (ec) return result<bool>(boost::system::in_place_error, api_error(ec, op));
+    if (!reply.is_integer() || (reply.integer() != 0 && reply.integer() != 1))
+        return result<bool>(boost::system::in_place_error, api_error(redis::error::protocol_error, op));
+    return reply.integer() == 1;
+}
+
+}  // namespace
+
+asio::awaitable<result<bool>> redis_store::acquire_webhook_lease(std::string_view endpoint, std::string_view token,
+                                                                 std::chrono::milliseconds ttl) {
+    std::vector<std::string> keys{webhook_key(endpoint, "lease")};
+    std::vector<std::string> args{std::string(token), std::to_string(std::max<std::int64_t>(ttl.count(), 1)), "1"};
+    timed_op timing(metrics::redis_op::webhooks);
+    auto [ec, reply] = co_await client_.async_eval(webhook_lease_renew_script, keys, args, use_tuple);
+    timing.done();
+    co_return lease_reply(ec, reply, "webhook_lease");
+}
+
+asio::awaitable<result<bool>> redis_store::renew_webhook_lease(std::string_view endpoint, std::string_view token,
+                                                               std::chrono::milliseconds ttl) {
+    std::vector<std::string> keys{webhook_key(endpoint, "lease")};
+    std::vector<std::string> args{std::string(token), std::to_string(std::max<std::int64_t>(ttl.count(), 1)), "0"};
+    timed_op timing(metrics::redis_op::webhooks);
+    auto [ec, reply] = co_await client_.async_eval(webhook_lease_renew_script, keys, args, use_tuple);
+    timing.done();
+    co_return lease_reply(ec, reply, "webhook_lease");
+}
+
+asio::awaitable<result<void>> redis_store::release_webhook_lease(std::string_view endpoint, std::string_view token) {
+    std::vector<std::string> keys{webhook_key(endpoint, "lease")};
+    std::vector<std::string> args{std::string(token)};
+    timed_op timing(metrics::redis_op::webhooks);
+    auto [ec, reply] = co_await client_.async_eval(webhook_lease_release_script, keys, args, use_tuple);
+    timing.done();
+    if (ec) co_return api_error(ec, "webhook_lease");
+    co_return result<void>();
+}
+
+asio::awaitable<result<webhook_progress>> redis_store::load_webhook_progress(std::string_view endpoint) {
+    std::vector<std::string> keys{webhook_key(endpoint, "pos")};
+    std::vector<std::string> args;
+    timed_op timing(metrics::redis_op::webhooks);
+    auto [ec, reply] = co_await client_.async_eval(webhook_progress_load_script, keys, args, use_tuple);
+    timing.done();
+    if (ec) co_return api_error(ec, "webhook_progress");
+    if (!reply.is_array() || reply.elements().size() % 2 != 0)
+        co_return api_error(redis::error::protocol_error, "webhook_progress");
+    webhook_progress out;
+    bool started = false;
+    const auto& items = reply.elements();
+    for (std::size_t i = 0; i + 1 < items.size(); i += 2) {
+        if (!items[i].is_string() || !items[i + 1].is_string())
+            co_return api_error(redis::error::protocol_error, "webhook_progress");
+        const std::string_view field = items[i].str();
+        const std::string_view value = items[i + 1].str();
+        if (field == "start") {
+            started = std::from_chars(value.data(), value.data() + value.size(), out.start_ms).ptr ==
+                      value.data() + value.size();
+            continue;
+        }
+        std::uint32_t stream = 0;
+        const auto pos = session::event_position::parse(value);
+        // A field sessiond did not write is skipped, as an unknown stream entry is.
+        if (std::from_chars(field.data(), field.data() + field.size(), stream).ptr != field.data() + field.size() ||
+            stream >= session::events_stream_count || !pos)
+            continue;
+        out.at.emplace_back(stream, *pos);
+    }
+    if (!started) co_return api_error(redis::error::protocol_error, "webhook_progress");
+    co_return out;
+}
+
+asio::awaitable<result<bool>> redis_store::save_webhook_progress(
+    std::string_view endpoint, std::string_view token,
+    const std::vector<std::pair<std::uint32_t, session::event_position>>& changed) {
+    std::vector<std::string> keys{webhook_key(endpoint, "lease"), webhook_key(endpoint, "pos")};
+    std::vector<std::string> args;
+    args.reserve(1 + 2 * changed.size());
+    args.emplace_back(token);
+    for (const auto& [stream, at] : changed) {
+        args.push_back(std::to_string(stream));
+        args.push_back(at.to_string());
+    }
+    timed_op timing(metrics::redis_op::webhooks);
+    // Durable: a failover that lost it would have the next deliverer send
+    // a batch again, which receivers tolerate (at least once), but not often.
+    auto [ec, reply] = co_await client_.async_eval_durable(webhook_progress_save_script, keys, args, use_tuple);
+    timing.done();
+    co_return lease_reply(ec, reply, "webhook_progress");
 }
 
 }  // namespace sessiond::store

@@ -98,6 +98,21 @@ public:
     std::string provider_key(const provider_ref& ref) const;  // <prefix>{<bucket>}:o:<name>
     // --- end OIDC back-channel logout ---
 
+    // --- Webhooks (docs/webhooks.md): in {meta}'s slot,
+    // <prefix>{meta}:wh:<endpoint>:lease (string: the holder's token, PX)
+    // and <prefix>{meta}:wh:<endpoint>:pos (hash: "start", "<stream>")
+    boost::asio::awaitable<result<bool>> acquire_webhook_lease(std::string_view endpoint, std::string_view token,
+                                                               std::chrono::milliseconds ttl) override;
+    boost::asio::awaitable<result<bool>> renew_webhook_lease(std::string_view endpoint, std::string_view token,
+                                                             std::chrono::milliseconds ttl) override;
+    boost::asio::awaitable<result<void>> release_webhook_lease(std::string_view endpoint,
+                                                               std::string_view token) override;
+    boost::asio::awaitable<result<webhook_progress>> load_webhook_progress(std::string_view endpoint) override;
+    boost::asio::awaitable<result<bool>> save_webhook_progress(
+        std::string_view endpoint, std::string_view token,
+        const std::vector<std::pair<std::uint32_t, session::event_position>>& changed) override;
+    std::string webhook_key(std::string_view endpoint, std::string_view what) const;
+
     // Connected, and no command refused for lack of a permission (NOPERM)
     // within refused_hold: an instance whose Redis user may not run its
     // scripts is not ready, however reachable Redis is.

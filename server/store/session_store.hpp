@@ -110,6 +110,15 @@ struct event_cursor {
 // A read returns at most this many events.
 inline constexpr std::size_t max_event_read = 1000;
 
+// Where a webhook endpoint's delivery stands (docs/webhooks.md): the
+// instant it was first configured (its deliverer starts there: no event
+// before it is its), and per stream the last event delivered (or counted
+// dead). Streams it has delivered nothing of are absent.
+struct webhook_progress {
+    std::int64_t start_ms = 0;
+    std::vector<std::pair<std::uint32_t, session::event_position>> at;
+};
+
 class session_store {
 public:
     virtual ~session_store() = default;
@@ -204,6 +213,26 @@ public:
     // (docs/events.md says how a consumer should read them there).
     virtual boost::asio::awaitable<result<std::vector<session::event>>> read_all_events(event_cursor& cursor,
                                                                                         std::size_t limit) = 0;
+
+    // --- Webhooks: one deliverer per endpoint among the instances, and its progress ---
+    // Takes the endpoint's lease for `token` (an instance's own) for `ttl`:
+    // true when this call took it or `token` holds it already (renewed).
+    virtual boost::asio::awaitable<result<bool>> acquire_webhook_lease(std::string_view endpoint,
+                                                                       std::string_view token,
+                                                                       std::chrono::milliseconds ttl) = 0;
+    // Extends the lease while `token` holds it: false when it does not (expired, taken).
+    virtual boost::asio::awaitable<result<bool>> renew_webhook_lease(std::string_view endpoint, std::string_view token,
+                                                                     std::chrono::milliseconds ttl) = 0;
+    // Lets the lease go if `token` holds it.
+    virtual boost::asio::awaitable<result<void>> release_webhook_lease(std::string_view endpoint,
+                                                                       std::string_view token) = 0;
+    // The endpoint's progress; a new endpoint's start is recorded now (the store's clock).
+    virtual boost::asio::awaitable<result<webhook_progress>> load_webhook_progress(std::string_view endpoint) = 0;
+    // Writes the positions of `changed` streams if `token` holds the lease:
+    // false, nothing written, when it does not.
+    virtual boost::asio::awaitable<result<bool>> save_webhook_progress(
+        std::string_view endpoint, std::string_view token,
+        const std::vector<std::pair<std::uint32_t, session::event_position>>& changed) = 0;
 
     // Whether the store can serve requests now (readiness).
     virtual bool ready() const = 0;

@@ -7,9 +7,9 @@ namespace sessiond::metrics {
 
 namespace {
 
-constexpr std::array<std::string_view, 12> redis_op_names = {
-    "get",   "create",     "replace",        "remove",         "list",  "remove_user", "check_index_key",
-    "claim", "not_before", "set_not_before", "provider_index", "events"};
+constexpr std::array<std::string_view, 13> redis_op_names = {
+    "get",   "create",     "replace",        "remove",         "list",   "remove_user", "check_index_key",
+    "claim", "not_before", "set_not_before", "provider_index", "events", "webhooks"};
 
 // Redis operation latency buckets in microseconds (upper bounds).
 constexpr std::array<std::uint64_t, 11> redis_bounds_us = {50,    100,    250,    500,     1000,     2500,

@@ -25,6 +25,7 @@ enum class redis_op : std::size_t {
     set_not_before,
     provider_index,  // the OIDC back-channel logout's index of provider sessions
     events,          // reads of the session events' streams
+    webhooks,        // the webhook deliverers' leases and progress
 };
 
 void observe_redis(redis_op op, std::uint64_t duration_us) noexcept;

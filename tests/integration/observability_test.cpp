@@ -75,12 +75,17 @@ TEST_CASE("every metric the Grafana dashboard and the Prometheus rules use is ex
     used.insert(in_rules.begin(), in_rules.end());
 
     // A deployment with every optional part whose metrics the files use:
-    // Redis, HTTPS (the certificate's end), an operations listener.
+    // Redis, HTTPS (the certificate's end), an operations listener, a
+    // webhook (to a port nobody listens on: its metrics are there all the same).
     redis_server redis;
     const auto pki = make_test_pki();
     const auto ops_port = free_port();
+    temp_dir dir;
+    write_file(dir.file("hook.whsec"), "whsec_0zdLOtMsECXEvMM9Cdf9ETPD1smAmRQhRh5H449zARw=\n");
+    const auto webhook = "probe=http://127.0.0.1:" + std::to_string(free_port()) + "/|" + dir.file("hook.whsec");
     sessiond_process sd({"--development", "--redis-url", redis.url(), "--tls-cert-file", pki->server_cert,
-                         "--tls-key-file", pki->server_key, "--ops-port", std::to_string(ops_port)});
+                         "--tls-key-file", pki->server_key, "--ops-port", std::to_string(ops_port), "--events",
+                         "--webhooks", webhook});
     REQUIRE(eventually([&] { return http_connection(ops_port).request("GET", "/readyz")->status == 200; }, 20s));
     auto scraped = http_connection(ops_port).request("GET", "/metrics");
     REQUIRE(scraped);

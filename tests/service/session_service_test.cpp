@@ -80,6 +80,25 @@ public:
                                                                                 std::size_t limit) override {
         return inner_.read_all_events(cursor, limit);
     }
+    asio::awaitable<store::result<bool>> acquire_webhook_lease(std::string_view e, std::string_view t,
+                                                               std::chrono::milliseconds ttl) override {
+        return inner_.acquire_webhook_lease(e, t, ttl);
+    }
+    asio::awaitable<store::result<bool>> renew_webhook_lease(std::string_view e, std::string_view t,
+                                                             std::chrono::milliseconds ttl) override {
+        return inner_.renew_webhook_lease(e, t, ttl);
+    }
+    asio::awaitable<store::result<void>> release_webhook_lease(std::string_view e, std::string_view t) override {
+        return inner_.release_webhook_lease(e, t);
+    }
+    asio::awaitable<store::result<store::webhook_progress>> load_webhook_progress(std::string_view e) override {
+        return inner_.load_webhook_progress(e);
+    }
+    asio::awaitable<store::result<bool>> save_webhook_progress(
+        std::string_view e, std::string_view t,
+        const std::vector<std::pair<std::uint32_t, session::event_position>>& changed) override {
+        return inner_.save_webhook_progress(e, t, changed);
+    }
     asio::awaitable<store::result<std::optional<session::timestamp>>> user_not_before(
         const store::user_ref& u) override {
         return inner_.user_not_before(u);
