@@ -35,7 +35,8 @@ int keygen(int argc, char** argv, int first) {
             std::fprintf(
                 stderr,
                 "usage: sessiond keygen --scopes "
-                "sessions:read,sessions:write,sessions:admin,auth,assertions:mint,assertions:redeem,sessions:self "
+                "sessions:read,sessions:write,sessions:admin,auth,assertions:mint,assertions:redeem,sessions:self,"
+                "events:read "
                 "[--name NAME]\n");
             return 2;
         }

@@ -23,4 +23,17 @@ enum class token_refusal : std::size_t {
 
 extern const counter_family tokens_refused;  // by token_refusal
 
+// How an event stream (GET /v1/events) ended, or why one was not opened.
+enum class stream_end : std::size_t {
+    client_gone,  // a write failed: the client closed, or did not read within write-timeout
+    overflow,     // the client fell events-stream-queue events behind: cut
+    drain,        // the server shut down
+    refused,      // not opened: events-max-streams were open
+    store_error,  // a resume's catch-up could not read the store
+};
+
+extern const counter_family event_streams_open;   // a gauge
+extern const counter_family events_sent;          // events written to streams
+extern const counter_family event_streams_ended;  // by stream_end
+
 }  // namespace sessiond::metrics

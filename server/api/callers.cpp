@@ -16,7 +16,7 @@ namespace {
 constexpr std::pair<std::string_view, scope> scope_names[] = {
     {"sessions:read", scope_read}, {"sessions:write", scope_write}, {"sessions:admin", scope_admin},
     {"auth", scope_auth},          {"assertions:mint", scope_mint}, {"assertions:redeem", scope_redeem},
-    {"sessions:self", scope_self},
+    {"sessions:self", scope_self}, {"events:read", scope_events},
 };
 
 // The scopes of `list` into `who`: names, and "assertions:mint:<audience>" or

@@ -28,7 +28,9 @@ enum scope : std::uint8_t {
     scope_mint = 1 << 4,    // assertions:mint
     scope_redeem = 1 << 5,  // assertions:redeem
     scope_self = 1 << 6,    // sessions:self
-    scope_all = scope_read | scope_write | scope_admin | scope_auth | scope_mint | scope_redeem | scope_self,
+    scope_events = 1 << 7,  // events:read
+    scope_all =
+        scope_read | scope_write | scope_admin | scope_auth | scope_mint | scope_redeem | scope_self | scope_events,
 };
 
 // "sessions:read" -> scope_read; nullopt for an unknown name.

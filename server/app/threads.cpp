@@ -90,7 +90,8 @@ bool build_stacks(io_threads& io, const startup& prepared, const session::clock&
         redis_cfg,
         record_options,
         {std::max<std::size_t>(1, cfg.store.cache_max_entries / io.workers.size()), cfg.store.cache_max_age},
-        cache ? std::make_shared<store::write_marks>() : nullptr};
+        cache ? std::make_shared<store::write_marks>() : nullptr,
+        std::make_shared<std::atomic<std::size_t>>(0)};
     for (auto& w : io.workers)
         if (!build_stack(*w, parts)) return false;
     return true;

@@ -35,6 +35,15 @@ bool build_stack(worker& w, const stack_parts& parts) {
     w.service->use_providers(parts.oidc);
     w.logouts = std::make_unique<service::logout_service>(*w.service, *sessions, parts.oidc);
     w.logout_routes = std::make_unique<api::backchannel_logout_api>(*w.logouts);
+    if (cfg.store.events) {
+        const service::event_feed_settings feed{cfg.store.events_poll_interval, cfg.store.events_stream_queue,
+                                                cfg.store.events_stream_queue * 1024, cfg.store.events_resume_margin,
+                                                cfg.store.events_max_streams};
+        w.event_feed = std::make_shared<service::event_feed>(w.ioc.get_executor(), *sessions, parts.clock, feed,
+                                                             parts.open_event_streams);
+    }
+    w.event_routes = std::make_unique<api::events_api>(w.event_feed, parts.callers, cfg.auth.api_key_header,
+                                                       cfg.store.events_heartbeat);
     if (!cfg.auth.assertion_audience.empty())
         w.sessions->add_assertions(*w.assertions, cfg.auth.assertion_audience, cfg.auth.assertion_header);
     return true;
@@ -45,6 +54,7 @@ void add_server(worker& w, const api::ops_probes& probes, const server_parts& pa
     w.sessions->add_routes(w.routes);
     w.assertion_routes->add_routes(w.routes);
     w.logout_routes->add_routes(w.routes);
+    w.event_routes->add_routes(w.routes);
     w.server = std::make_unique<http::server>(w.ioc, parts.http, w.routes, parts.access_log, parts.open_connections,
                                               parts.per_client);
     if (parts.tls) w.server->use_tls(parts.tls);

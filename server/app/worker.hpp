@@ -13,6 +13,7 @@
 
 #include "api/assertions.hpp"
 #include "api/backchannel_logout.hpp"
+#include "api/events.hpp"
 #include "api/callers.hpp"
 #include "api/health.hpp"
 #include "api/sessions.hpp"
@@ -27,6 +28,7 @@
 #include "redis/config.hpp"
 #include "service/assertions.hpp"
 #include "service/backchannel_logout.hpp"
+#include "service/event_feed.hpp"
 #include "service/session_service.hpp"
 #include "session/keyring.hpp"
 #include "session/rules.hpp"
@@ -46,6 +48,8 @@ struct worker {
     std::unique_ptr<api::assertion_api> assertion_routes;
     std::unique_ptr<service::logout_service> logouts;
     std::unique_ptr<api::backchannel_logout_api> logout_routes;
+    std::shared_ptr<service::event_feed> event_feed;  // null: events are off
+    std::unique_ptr<api::events_api> event_routes;
     http::router routes;
     std::unique_ptr<http::server> server;
 };
@@ -70,6 +74,8 @@ struct stack_parts {
     // of this instance's writes, shared (null: no cache).
     store::cache_limits cache_limits;
     std::shared_ptr<store::write_marks> write_marks;
+    // The event streams open on every thread (events-max-streams is for the process).
+    std::shared_ptr<std::atomic<std::size_t>> open_event_streams = std::make_shared<std::atomic<std::size_t>>(0);
 };
 
 // Builds a thread's store, service and APIs (with Redis, the client is

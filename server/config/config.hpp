@@ -201,6 +201,16 @@ struct store_config {
     std::size_t events_max_per_bucket = 1000;
     std::chrono::milliseconds events_retention{24 * 3'600'000};
     std::string instance_name;  // named in every event; empty = the host's name
+    // GET /v1/events (Server-Sent Events): each I/O thread reads every
+    // stream this often while it has subscribers; at most this many streams
+    // per instance, each with a queue of this many events; a comment line
+    // this often on an idle stream; a resume starts this long before the
+    // event it names.
+    std::chrono::milliseconds events_poll_interval{250};
+    std::size_t events_max_streams = 64;
+    std::size_t events_stream_queue = 1000;
+    std::chrono::milliseconds events_heartbeat{15'000};
+    std::chrono::milliseconds events_resume_margin{5'000};
 };
 
 struct token_config {
@@ -232,7 +242,7 @@ struct session_config {
 struct auth_config {
     // Callers: "name=sha256hex:scope[,scope...]" entries separated by ';'.
     // Scopes: sessions:read, sessions:write, sessions:admin, auth,
-    // assertions:mint, assertions:redeem, sessions:self.
+    // assertions:mint, assertions:redeem, sessions:self, events:read.
     std::string api_keys;
     std::string api_keys_file;
     // mTLS callers: "name kind:value scope[,scope...]" entries (kind: uri,

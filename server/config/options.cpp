@@ -309,6 +309,25 @@ const std::vector<option_def>& options() {
             .check(at_least<ms>(ms(1000))),
         opt("instance-name", "this instance's name in the events it writes (empty = the host's name)",
             SESSIOND_FIELD(std::string, store.instance_name)),
+        opt("events-poll-interval",
+            "GET /v1/events: how often each I/O thread reads the events of every stream while it has subscribers "
+            "(on a Redis Cluster a read is one command per stream: raise it there)",
+            SESSIOND_FIELD(ms, store.events_poll_interval))
+            .check(within<ms>(ms(10), ms(600'000), "must be in 10ms..10m")),
+        opt("events-max-streams", "GET /v1/events: open event streams per instance at most (beyond: 503)",
+            SESSIOND_FIELD(std::size_t, store.events_max_streams))
+            .check(within<std::size_t>(1, 100'000, "must be in 1..100000")),
+        opt("events-stream-queue",
+            "GET /v1/events: events queued for one stream at most; a client that falls further behind is cut",
+            SESSIOND_FIELD(std::size_t, store.events_stream_queue))
+            .check(within<std::size_t>(1, 100'000, "must be in 1..100000")),
+        opt("events-heartbeat", "GET /v1/events: a comment line this often on a stream with nothing to send",
+            SESSIOND_FIELD(ms, store.events_heartbeat))
+            .check(within<ms>(ms(100), ms(3'600'000), "must be in 100ms..1h")),
+        opt("events-resume-margin",
+            "GET /v1/events: a resume (Last-Event-ID) reads every stream from this long before the event it names",
+            SESSIOND_FIELD(ms, store.events_resume_margin))
+            .check(within<ms>(ms(0), ms(3'600'000), "must be in 0..1h")),
         opt("token-keys", "token keys kid:base64key[,kid:base64key...] (>= 32 bytes each); all accepted",
             SESSIOND_FIELD(std::string, token.keys))
             .secret()
@@ -353,7 +372,8 @@ const std::vector<option_def>& options() {
             SESSIOND_FIELD(address_privacy, session.device_address)),
         opt("api-keys",
             "callers: name=sha256hex:scope[,scope...] entries separated by ';' (see sessiond keygen); scopes: "
-            "sessions:read, sessions:write, sessions:admin, auth, assertions:mint, assertions:redeem, sessions:self; "
+            "sessions:read, sessions:write, sessions:admin, auth, assertions:mint, assertions:redeem, sessions:self, "
+            "events:read; "
             "assertions:mint:<audience> and assertions:redeem:<audience> bind a caller to audiences",
             SESSIOND_FIELD(std::string, auth.api_keys))
             .secret()

@@ -105,6 +105,7 @@ struct exchange {
     std::optional<request_parser> parser;
     response res;
     std::optional<router::match_result> match;  // its route (matched on the header for 100-continue)
+    stream_producer producer;                   // set by a route that streams its body
     std::chrono::steady_clock::time_point started;
 
     // A request begins: its header first, to be checked before the body is read.
@@ -122,6 +123,11 @@ struct exchange {
         if (fsm.current() == exchange_fsm::state::refusing) {
             set_refusal(res, fsm, rid, cfg);
             serialize(res, wire);
+            return;
+        }
+        if (fsm.streamed()) {
+            finish_streamed_head(res, rid, cfg);
+            serialize(res, wire, false);
             return;
         }
         finish_response(res, rid, fsm.keep_alive(), cfg);
@@ -182,8 +188,10 @@ asio::awaitable<void> server::serve_on(connection& c, Stream& stream) {
                     request& req = x.parser->get();
                     x.res.version(req.version());
                     if (!x.match) x.match = routes_.match(req.method(), path_of(req.target()));
-                    co_await handle(req, x.res, x.rid, *x.match, c);
-                    a = fsm.on_handled(req.keep_alive());
+                    co_await handle(req, x.res, x.rid, *x.match, c, x.producer);
+                    // HEAD gets the head alone.
+                    if (x.producer && req.method() == verb::head) x.producer = nullptr;
+                    a = fsm.on_handled(req.keep_alive(), static_cast<bool>(x.producer));
                     break;
                 }
                 case act::look_ahead:
@@ -198,6 +206,11 @@ asio::awaitable<void> server::serve_on(connection& c, Stream& stream) {
                     a = fsm.on_written(!ec);
                     break;
                 }
+                case act::stream:
+                    co_await stream_body(c, stream, x.producer, x.res.version() >= 11);
+                    x.producer = nullptr;
+                    a = fsm.on_streamed();
+                    break;
                 case act::keep_alive:
                     a = fsm.next_request(x.buffer.size() > 0);
                     break;
@@ -240,8 +253,78 @@ asio::awaitable<void> server::serve(std::shared_ptr<connection> c) {
     co_await serve_on(*c, stream);
 }
 
+namespace {
+
+// The writer a streamed body is written through: each write a chunk (or,
+// for HTTP/1.0, the bytes as they are), within the write timeout that
+// `set_deadline` arms; between writes the connection has no deadline (the
+// producer writes at least its heartbeats).
+template <class Stream, class SetDeadline>
+class chunk_writer final : public stream_writer {
+public:
+    chunk_writer(Stream& stream, SetDeadline set_deadline, std::chrono::milliseconds timeout, bool chunked)
+        : stream_(stream), set_deadline_(std::move(set_deadline)), timeout_(timeout), chunked_(chunked) {}
+
+    asio::awaitable<bool> write(std::string_view bytes) override {
+        if (failed_) co_return false;
+        wire_.clear();
+        if (chunked_)
+            append_chunk(wire_, bytes);
+        else
+            wire_.assign(bytes);
+        if (wire_.empty()) co_return true;
+        co_return co_await send();
+    }
+    // The chunk that ends the body, unless the stream failed.
+    asio::awaitable<void> finish() {
+        if (failed_ || !chunked_) co_return;
+        wire_.assign(last_chunk);
+        co_await send();
+    }
+
+private:
+    asio::awaitable<bool> send() {
+        set_deadline_(timeout_);
+        auto [ec, n] = co_await asio::async_write(stream_, asio::buffer(wire_), use_tuple);
+        set_deadline_(std::chrono::milliseconds::max());
+        failed_ = static_cast<bool>(ec);
+        co_return !failed_;
+    }
+
+    Stream& stream_;
+    SetDeadline set_deadline_;
+    std::chrono::milliseconds timeout_;
+    bool chunked_;
+    bool failed_ = false;
+    std::string wire_;
+};
+
+}  // namespace
+
+template <class Stream>
+asio::awaitable<void> server::stream_body(connection& c, Stream& stream, stream_producer& producer, bool chunked) {
+    auto set_deadline = [&c](std::chrono::milliseconds d) {
+        if (d == std::chrono::milliseconds::max())
+            c.deadline = connection::clock::time_point::max();
+        else
+            c.expires_after(d);
+    };
+    chunk_writer<Stream, decltype(set_deadline)> writer(stream, set_deadline, cfg_.write_timeout, chunked);
+    set_deadline(std::chrono::milliseconds::max());
+    c.streaming = &writer;
+    if (c.fsm.draining()) writer.stop();
+    try {
+        co_await producer(writer);
+    } catch (...) {
+        c.streaming = nullptr;
+        throw;
+    }
+    c.streaming = nullptr;
+    co_await writer.finish();
+}
+
 asio::awaitable<void> server::handle(request& req, response& res, std::string_view rid, router::match_result& m,
-                                     const connection& c) {
+                                     const connection& c, stream_producer& producer) {
     if (c.reserved && !(m.target && m.options->probe)) {
         // A connection beyond the limits is there for health probes only.
         metrics::connections_refused.inc();
@@ -249,7 +332,7 @@ asio::awaitable<void> server::handle(request& req, response& res, std::string_vi
         set_problem(res, sessiond::error::too_many_connections, "connection limit reached, retry later", rid);
         co_return;
     }
-    co_await dispatch(m, req, res, rid, c.peer.get(), &c.client);
+    co_await dispatch(m, req, res, rid, c.peer.get(), &c.client, &producer);
 }
 
 void server::on_connection_closed(connection* c) {

@@ -38,6 +38,7 @@ struct server::connection {
     exchange_fsm fsm;                        // what its exchanges do next
     bool idle = false;                       // waiting for a request
     bool reserved = false;                   // in the probe reserve: one probe, then close
+    stream_writer* streaming = nullptr;      // its streamed response's writer, while it runs (the drain stops it)
     connection* idle_older = nullptr;        // the server's list of idle connections
     connection* idle_newer = nullptr;
 };

@@ -54,6 +54,9 @@ void server::begin_drain(std::function<void()> on_drained) {
     for (auto& [ptr, weak] : connections_)
         if (auto c = weak.lock()) {
             c->fsm.on_drain_begun();
+            // A streamed response ends now: its producer writes its last
+            // words, and the connection closes.
+            if (c->streaming) c->streaming->stop();
             if (c->idle)
                 c->expires_after(
                     std::min<connection::clock::duration>(c->deadline - coarse_steady_now(), c->fsm.timeout()));

@@ -3,6 +3,8 @@
 #include <boost/asio/buffer.hpp>
 #include <boost/beast/http/error.hpp>
 
+#include <cstdio>
+
 #include "http/problem.hpp"
 #include "http/request_id.hpp"
 #include "log/log.hpp"
@@ -34,7 +36,8 @@ std::string_view query_of(std::string_view target) {
 }
 
 boost::asio::awaitable<void> dispatch(router::match_result& m, request& req, response& res, std::string_view rid,
-                                      const peer_certificate* peer, const boost::asio::ip::address* remote) {
+                                      const peer_certificate* peer, const boost::asio::ip::address* remote,
+                                      stream_producer* stream) {
     if (!m.target) {
         std::string detail;
         switch (m.failure) {
@@ -52,11 +55,12 @@ boost::asio::awaitable<void> dispatch(router::match_result& m, request& req, res
         set_problem(res, m.failure, detail, rid);
         co_return;
     }
-    request_context ctx{req, res, rid, m.route, query_of(req.target()), std::move(m.params), peer, remote};
+    request_context ctx{req, res, rid, m.route, query_of(req.target()), std::move(m.params), peer, remote, stream};
     try {
         co_await (*m.target)(ctx);
     } catch (const std::exception& e) {
         log::error("handler failed", {{"route", m.route}, {"error", e.what()}, {"request_id", rid}});
+        if (stream) *stream = nullptr;
         res = response{};
         res.version(req.version());
         set_problem(res, sessiond::error::internal_error, "internal error", rid);
@@ -139,6 +143,24 @@ void finish_response(response& res, std::string_view rid, bool keep_alive, const
     res.prepare_payload();
 }
 
+void finish_streamed_head(response& res, std::string_view rid, const http_config& cfg) {
+    res.set(cfg.request_id_header, rid);
+    res.keep_alive(false);
+    res.erase(field::content_length);
+    res.body().clear();
+    // HTTP/1.0 has no chunks: the body ends with the connection.
+    if (res.version() >= 11) res.set(field::transfer_encoding, "chunked");
+}
+
+void append_chunk(std::string& out, std::string_view bytes) {
+    if (bytes.empty()) return;  // an empty chunk would end the body
+    char size[20];
+    const auto n = std::snprintf(size, sizeof size, "%zx\r\n", bytes.size());
+    out.append(size, static_cast<std::size_t>(n));
+    out += bytes;
+    out += "\r\n";
+}
+
 namespace {
 
 // One exchange's state, for handle_one.
@@ -152,6 +174,7 @@ struct exchange {
     std::string rid;
     std::string wire;
     std::optional<router::match_result> match;
+    stream_producer producer;  // not run here: only the head of a streamed answer is written
 };
 
 // What happens when the connection reads: here, the end of the input.
@@ -196,18 +219,28 @@ boost::asio::awaitable<std::string> handle_one(const router& routes, const http_
                 request& req = x.parser.get();
                 x.res.version(req.version());
                 if (!x.match) x.match = routes.match(req.method(), path_of(req.target()));
-                co_await dispatch(*x.match, req, x.res, x.rid);
-                a = x.fsm.on_handled(req.keep_alive());
+                co_await dispatch(*x.match, req, x.res, x.rid, nullptr, nullptr, &x.producer);
+                a = x.fsm.on_handled(req.keep_alive(), x.producer && req.method() != verb::head);
                 break;
             }
             case act::look_ahead:
                 a = x.fsm.on_looked_ahead(x.buffer.size() > 0);
                 break;
             case act::write:
-                finish_response(x.res, x.rid, x.fsm.keep_alive(), cfg);
-                serialize(x.res, x.wire, x.parser.get().method() != verb::head);
+                if (x.fsm.streamed()) {
+                    finish_streamed_head(x.res, x.rid, cfg);
+                    serialize(x.res, x.wire, false);
+                } else {
+                    finish_response(x.res, x.rid, x.fsm.keep_alive(), cfg);
+                    serialize(x.res, x.wire, x.parser.get().method() != verb::head);
+                }
                 out += x.wire;
                 a = x.fsm.on_written(true);
+                break;
+            case act::stream:
+                // The body is not produced here: the stream ends at once.
+                if (x.res.version() >= 11) out += last_chunk;
+                a = x.fsm.on_streamed();
                 break;
             case act::keep_alive:
             case act::close_gracefully:

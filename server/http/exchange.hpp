@@ -58,16 +58,26 @@ void set_refusal(response& res, const exchange_fsm& fsm, std::string& rid, const
 // The handled response's last fields: its id, Connection, Content-Length.
 void finish_response(response& res, std::string_view rid, bool keep_alive, const http_config& cfg);
 
+// The head of a streamed response (the route set a stream_producer): its
+// id, Connection: close, chunked (HTTP/1.1; HTTP/1.0: ended by the close).
+void finish_streamed_head(response& res, std::string_view rid, const http_config& cfg);
+// `bytes` as one chunk appended to `out` (nothing for no bytes), and the
+// chunk that ends a chunked body.
+void append_chunk(std::string& out, std::string_view bytes);
+inline constexpr std::string_view last_chunk = "0\r\n\r\n";
+
 // The path and the query of a request target.
 std::string_view path_of(std::string_view target);
 std::string_view query_of(std::string_view target);
 
 // Runs the handler of the route `m` matched for `req`, which fills `res`; an
 // unknown path, a method not allowed and a handler that throws become
-// problems.
+// problems. `stream`: where the handler may set a producer to stream the
+// body (request_context::stream).
 boost::asio::awaitable<void> dispatch(router::match_result& m, request& req, response& res, std::string_view request_id,
                                       const peer_certificate* peer = nullptr,
-                                      const boost::asio::ip::address* remote = nullptr);
+                                      const boost::asio::ip::address* remote = nullptr,
+                                      stream_producer* stream = nullptr);
 
 // The problem+json answer that ends a connection (with the request id, and
 // Connection: close).

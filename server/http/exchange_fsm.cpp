@@ -9,6 +9,7 @@ exchange_fsm::action exchange_fsm::next_request(bool received) noexcept {
     cause_ = cause::none;
     refused_early_ = false;
     keep_alive_ = false;
+    streamed_ = false;
     return received ? to(state::header, action::start) : to(state::idle, action::read);
 }
 
@@ -66,8 +67,10 @@ exchange_fsm::action exchange_fsm::on_lost() noexcept {
     return to(state::closed, action::close);
 }
 
-exchange_fsm::action exchange_fsm::on_handled(bool wants_keep_alive) noexcept {
-    keep_alive_ = wants_keep_alive && !refused_early_ && !reserved_;
+exchange_fsm::action exchange_fsm::on_handled(bool wants_keep_alive, bool streamed) noexcept {
+    // A stream ends with the connection: nothing follows it.
+    streamed_ = streamed && !refused_early_;
+    keep_alive_ = wants_keep_alive && !refused_early_ && !reserved_ && !streamed_;
     // Draining: answer what this connection already sent, and close after
     // the last of it.
     if (keep_alive_ && draining_) return to(state::responding, action::look_ahead);
@@ -87,11 +90,17 @@ exchange_fsm::action exchange_fsm::on_written(bool ok) noexcept {
             return to(state::closed, action::close_gracefully);
         case state::responding:
             if (!ok) return to(state::closed, action::close);
+            if (streamed_) return to(state::streaming, action::stream);
             if (keep_alive_) return to(state::idle, action::keep_alive);
             return to(state::closed, action::close_gracefully);
         default:
             return to(state::closed, action::close);
     }
+}
+
+exchange_fsm::action exchange_fsm::on_streamed() noexcept {
+    if (state_ != state::streaming) return to(state::closed, action::close);
+    return to(state::closed, action::close_gracefully);
 }
 
 std::chrono::milliseconds exchange_fsm::timeout() const noexcept {
@@ -101,6 +110,7 @@ std::chrono::milliseconds exchange_fsm::timeout() const noexcept {
             // said keep-alive, so the client may be sending one.
             return reserved_ ? limits_.read_timeout : draining_ ? limits_.drain_linger : limits_.idle_timeout;
         case state::responding:
+        case state::streaming:  // each chunk
         case state::refusing:
             return limits_.write_timeout;
         default:

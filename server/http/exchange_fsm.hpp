@@ -12,6 +12,8 @@
 //     |        parse error, framing, timeout --> refusing --written--> close gracefully
 //     |                                         handling --handled--> responding
 //     +------------------- keep alive <--written-- responding --written--> close (gracefully)
+//                                                    |
+//                     streamed: the head --written--> streaming --streamed--> close gracefully
 
 #include <boost/system/error_code.hpp>
 
@@ -43,7 +45,8 @@ public:
         body,        // the header is accepted: reading the body
         continuing,  // writing 100 Continue
         handling,    // the request is whole (or refused on its header): routing it
-        responding,  // writing the response
+        responding,  // writing the response (a streamed one's head)
+        streaming,   // a streamed response's body: the route's producer writes it
         refusing,    // writing the problem that ends the connection
         closed,      // nothing more on this connection
     };
@@ -57,7 +60,8 @@ public:
         refuse,            // write refusal() with Connection: close, then on_written
         dispatch,          // route the request to its handler, then on_handled
         look_ahead,        // draining: take what the peer already sent, then on_looked_ahead
-        write,             // write the response, Connection as keep_alive(), then on_written
+        write,             // write the response, Connection as keep_alive() (streamed(): the head), then on_written
+        stream,            // run the route's producer, each chunk within timeout(), then the last chunk: on_streamed
         keep_alive,        // the next request on this connection: next_request
         close_gracefully,  // stop sending, then discard what the peer still sends, briefly
         close,             // close at once: nobody to answer
@@ -84,9 +88,11 @@ public:
     action on_parse_error(const boost::system::error_code& ec) noexcept;
     action on_timeout() noexcept;  // a read past its deadline
     action on_lost() noexcept;     // the peer closed or reset
-    action on_handled(bool wants_keep_alive) noexcept;
+    // `streamed`: the route set a producer for the body (never kept alive).
+    action on_handled(bool wants_keep_alive, bool streamed = false) noexcept;
     action on_looked_ahead(bool next_received) noexcept;
     action on_written(bool ok) noexcept;
+    action on_streamed() noexcept;  // the producer returned (the last chunk is written, or the peer is gone)
     // From now on, answer what was received and close; an idle connection
     // waits timeout() (the drain linger) for a request.
     void on_drain_begun() noexcept { draining_ = true; }
@@ -94,6 +100,7 @@ public:
     // Queries.
     state current() const noexcept { return state_; }
     bool keep_alive() const noexcept { return keep_alive_; }  // the response's Connection
+    bool streamed() const noexcept { return streamed_; }      // the response's body is streamed
     bool draining() const noexcept { return draining_; }
     bool reserved() const noexcept { return reserved_; }
     // The deadline of the current state (from its start).
@@ -116,6 +123,7 @@ private:
     bool draining_ = false;
     bool refused_early_ = false;  // refused on its header: the body was never asked for
     bool keep_alive_ = false;
+    bool streamed_ = false;
     boost::system::error_code parse_error_;
     std::string_view framing_;  // static text (framing_problem)
 };

@@ -115,7 +115,10 @@ private:
     void refuse(boost::asio::ip::tcp::socket socket);
     boost::asio::awaitable<void> linger(boost::asio::ip::tcp::socket socket);
     boost::asio::awaitable<void> handle(request& req, response& res, std::string_view request_id,
-                                        router::match_result& m, const connection& c);
+                                        router::match_result& m, const connection& c, stream_producer& producer);
+    // Runs a streamed response's producer, then writes the last chunk.
+    template <class Stream>
+    boost::asio::awaitable<void> stream_body(connection& c, Stream& stream, stream_producer& producer, bool chunked);
     bool reclaim_idle();
     void set_idle(connection& c, bool idle);
     bool reserve_admits(const boost::asio::ip::address& client) const;

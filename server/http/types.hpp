@@ -54,6 +54,39 @@ struct peer_certificate {
     std::string common_name;        // the subject's CN, if any
 };
 
+// The writer of a streamed response's body (connection.cpp): each write is
+// one chunk, sent within the write timeout. Used on the connection's thread.
+class stream_writer {
+public:
+    // Sends `bytes` as one chunk: false when it could not (the peer is gone
+    // or too slow to read it within the write timeout), which ends the stream.
+    virtual boost::asio::awaitable<bool> write(std::string_view bytes) = 0;
+    // The server drains: the producer writes its last words and returns.
+    bool stopping() const noexcept { return stopping_; }
+    // `wake` is called once the drain begins (on the connection's thread),
+    // so that a producer waiting for something to send can end at once.
+    void on_stop(std::function<void()> wake) { wake_ = std::move(wake); }
+    void stop() {
+        if (stopping_) return;
+        stopping_ = true;
+        if (wake_) wake_();
+    }
+    stream_writer(const stream_writer&) = delete;
+    stream_writer& operator=(const stream_writer&) = delete;
+
+protected:
+    stream_writer() = default;
+    ~stream_writer() = default;
+
+private:
+    bool stopping_ = false;
+    std::function<void()> wake_;
+};
+
+// What writes a streamed response's body: run by the connection after the
+// head, until it returns (then the last chunk, and the connection closes).
+using stream_producer = std::function<boost::asio::awaitable<void>(stream_writer&)>;
+
 // Everything a handler gets for one request; it fills `res`.
 struct request_context {
     request& req;
@@ -68,6 +101,10 @@ struct request_context {
     // The connection's TCP peer (a proxy's address behind one); null where
     // there is no connection (a test calling a handler).
     const boost::asio::ip::address* remote = nullptr;
+    // Where a handler may set a producer to stream the body (the head is
+    // `res` without its body, sent chunked, and the connection closes after
+    // the stream); null where streaming is not possible.
+    stream_producer* stream = nullptr;
 };
 
 using handler = std::function<boost::asio::awaitable<void>(request_context&)>;

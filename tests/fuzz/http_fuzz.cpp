@@ -25,6 +25,7 @@
 #include <string_view>
 
 #include "api/backchannel_logout.hpp"
+#include "api/events.hpp"
 #include "api/health.hpp"
 #include "api/sessions.hpp"
 #include "http/exchange.hpp"
@@ -72,6 +73,11 @@ struct daemon_stack {
                          api::api_settings{}};
     service::logout_service logouts{sessions, store, nullptr};
     api::backchannel_logout_api logout_api{logouts};
+    std::shared_ptr<service::event_feed> feed =
+        std::make_shared<service::event_feed>(ioc.get_executor(), store, clock, service::event_feed_settings{},
+                                              std::make_shared<std::atomic<std::size_t>>(0));
+    api::events_api events_api{feed, std::make_shared<const api::callers>(api::callers::allow_all()), "X-API-Key",
+                               std::chrono::seconds(15)};
     http::router routes;
     http_config cfg;
 
@@ -79,6 +85,7 @@ struct daemon_stack {
         api::add_ops_routes(routes, {[] { return true; }});
         api.add_routes(routes);
         logout_api.add_routes(routes);
+        events_api.add_routes(routes);
     }
 };
 

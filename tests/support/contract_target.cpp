@@ -70,7 +70,9 @@ std::map<std::string, std::string> target_env() {
         ":assertions:mint;" + "redeemer=" + sha256_hex(test_keys::redeem) + ":assertions:redeem;" +
         "accounts=" + sha256_hex(test_keys::self) + ":sessions:self;" + "all=" + sha256_hex(test_keys::all) +
         ":sessions:read,sessions:write,sessions:admin,auth,assertions:mint,assertions:redeem,"
-        "sessions:self";
+        "sessions:self;" +
+        "watcher=" + sha256_hex("sk_test_events_0123456789abcdef0123456789abcd") +
+        ":events:read";  // events_sse_test.cpp's key
     return {
         {"SESSIOND_API_KEYS", keys},
         {"SESSIOND_TOKEN_KEYS",

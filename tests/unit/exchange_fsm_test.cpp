@@ -202,3 +202,55 @@ TEST_CASE("exchange: a probe-reserve connection serves one request within the re
     CHECK_FALSE(f.keep_alive());
     CHECK(f.on_written(true) == act::close_gracefully);
 }
+
+TEST_CASE("exchange: a streamed response: the head, the producer, then the close; never kept alive") {
+    fsm f(limits, false);
+    REQUIRE(f.next_request(false) == act::read);
+    REQUIRE(f.on_received() == act::start);
+    REQUIRE(f.on_header(head({}), false) == act::parse);
+    REQUIRE(f.on_body_complete() == act::dispatch);
+    CHECK(f.on_handled(true, true) == act::write);
+    CHECK(f.streamed());
+    CHECK_FALSE(f.keep_alive());
+    CHECK(f.current() == st::responding);
+    CHECK(f.on_written(true) == act::stream);
+    CHECK(f.current() == st::streaming);
+    CHECK(f.timeout() == 5'000ms);  // each chunk's write
+    CHECK(f.on_streamed() == act::close_gracefully);
+    CHECK(f.current() == st::closed);
+
+    // The head could not be written: nothing to stream to.
+    fsm lost(limits, false);
+    REQUIRE(lost.next_request(true) == act::start);
+    REQUIRE(lost.on_header(head({}), false) == act::parse);
+    REQUIRE(lost.on_body_complete() == act::dispatch);
+    CHECK(lost.on_handled(true, true) == act::write);
+    CHECK(lost.on_written(false) == act::close);
+
+    // The next request starts with no stream.
+    fsm again(limits, false);
+    CHECK(handled(again) == act::write);
+    CHECK_FALSE(again.streamed());
+    CHECK(again.on_written(true) == act::keep_alive);
+    CHECK_FALSE(again.streamed());
+}
+
+TEST_CASE("exchange: draining, a streamed response still gets its head and stream (the producer ends it)") {
+    fsm f(limits, false);
+    REQUIRE(f.next_request(false) == act::read);
+    REQUIRE(f.on_received() == act::start);
+    REQUIRE(f.on_header(head({}), false) == act::parse);
+    REQUIRE(f.on_body_complete() == act::dispatch);
+    f.on_drain_begun();
+    // No look-ahead for a next request: the stream ends the connection.
+    CHECK(f.on_handled(true, true) == act::write);
+    CHECK(f.on_written(true) == act::stream);
+    CHECK(f.draining());
+    CHECK(f.on_streamed() == act::close_gracefully);
+}
+
+TEST_CASE("exchange: on_streamed outside a stream closes") {
+    fsm f(limits, false);
+    CHECK(handled(f) == act::write);
+    CHECK(f.on_streamed() == act::close);
+}

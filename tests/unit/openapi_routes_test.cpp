@@ -9,6 +9,7 @@
 
 #include "api/assertions.hpp"
 #include "api/backchannel_logout.hpp"
+#include "api/events.hpp"
 #include "api/health.hpp"
 #include "api/sessions.hpp"
 #include "store/memory_store.hpp"
@@ -51,11 +52,14 @@ TEST_CASE("served routes equal the OpenAPI operations") {
                                         "X-API-Key");
     service::logout_service logouts(service, memory, nullptr);
     api::backchannel_logout_api logout_routes(logouts);
+    api::events_api event_routes(nullptr, std::make_shared<const api::callers>(api::callers::allow_all()), "X-API-Key",
+                                 std::chrono::seconds(15));
     http::router routes;
     api::add_ops_routes(routes, {[] { return true; }});
     sessions.add_routes(routes);
     assertion_routes.add_routes(routes);
     logout_routes.add_routes(routes);
+    event_routes.add_routes(routes);
 
     std::set<std::string> served;
     for (const auto& [method, path] : routes.routes())
