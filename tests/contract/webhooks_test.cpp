@@ -245,11 +245,11 @@ TEST_CASE("webhooks: a refused batch is retried with backoff under its ceiling, 
     }
     CHECK(requests[3].at("status").as_int64() == 204);
     // Full jitter: the n-th retry waits at most 200ms * 2^n (plus the time
-    // to send, with room for a loaded machine).
+    // to send, with room for a stalled, loaded machine).
     for (std::size_t i = 1; i < 4; ++i) {
         const double gap = requests[i].at("t").as_double() - requests[i - 1].at("t").as_double();
         CHECK(gap >= 0);
-        CHECK(gap <= 0.2 * static_cast<double>(1U << (i - 1)) + 1.0);
+        CHECK(gap <= 0.2 * static_cast<double>(1U << (i - 1)) + 3.0);
     }
     CHECK(eventually(
         [&] {
@@ -268,7 +268,7 @@ TEST_CASE("webhooks: a batch refused for the retry window is counted dead, and d
     REQUIRE(t.create("frank").status == 201);
     REQUIRE(eventually([&] { return sample(t, "sessiond_webhook_dead_events_total" + ep("down")) == 1; }, 15s));
     CHECK(sample(t, R"(sessiond_webhook_deliveries_total{endpoint="down",outcome="dead"})") == 1);
-    CHECK(t.daemon().proc().log().find("webhook batch given up") != std::string::npos);
+    CHECK(t.daemon().proc().wait_for_log("webhook batch given up", 5s));  // the log thread writes it after
 
     // The next event is tried: another batch, another id.
     REQUIRE(t.create("grace").status == 201);
@@ -290,7 +290,7 @@ TEST_CASE("webhooks: another instance takes over from the saved progress when th
     receiver rx({});
     const auto entry = rx.entry("shared", {secret_a});
     // A short lease, yet long enough that a loaded machine renews it in time.
-    const std::vector<std::string> more{"--webhook-lease-ttl", "2s", "--webhook-batch-size", "5"};
+    const std::vector<std::string> more{"--webhook-lease-ttl", "4s", "--webhook-batch-size", "5"};
     auto first = std::make_unique<contract_target>("redis", hook_flags(entry, more));
     contract_target second(*first, hook_flags(entry, more));
     REQUIRE(eventually([&] { return lease_held(*first, "shared") || lease_held(second, "shared"); }, 10s));
@@ -322,8 +322,8 @@ TEST_CASE("webhooks: another instance takes over from the saved progress when th
         REQUIRE(r.status == 201);
         created.insert(std::string(session_of(r).at("id").as_string()));
     }
-    // The lease expires (2s), the survivor takes it and goes on.
-    REQUIRE(eventually([&] { return lease_held(other, "shared"); }, 10s));
+    // The lease expires (4s), the survivor takes it and goes on.
+    REQUIRE(eventually([&] { return lease_held(other, "shared"); }, 20s));
     REQUIRE(eventually(
         [&] {
             const auto got = delivered_sessions();
