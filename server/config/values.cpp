@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <limits>
 #include <stdexcept>
+#include <utility>
 
 namespace sessiond {
 
@@ -210,34 +211,51 @@ std::vector<std::pair<std::string, std::string>> parse_assertion_keys(std::strin
     return out;
 }
 
-std::vector<oidc_provider_entry> parse_oidc_providers(std::string_view text) {
-    static constexpr std::string_view shape =
-        "expected name=issuer|client_id|jwks-file[|alg,alg...] entries, ';'-separated";
-    std::vector<oidc_provider_entry> out;
-    auto trim = [](std::string_view v) {
-        while (!v.empty() && (v.front() == ' ' || v.front() == '\t' || v.front() == '\n'))
-            v.remove_prefix(1);
-        while (!v.empty() && (v.back() == ' ' || v.back() == '\t' || v.back() == '\n'))
-            v.remove_suffix(1);
-        return v;
-    };
+namespace {
+
+// Spaces, tabs and newlines off both ends (a list may span lines in a file).
+std::string_view trim_entry(std::string_view v) {
+    while (!v.empty() && (v.front() == ' ' || v.front() == '\t' || v.front() == '\n'))
+        v.remove_prefix(1);
+    while (!v.empty() && (v.back() == ' ' || v.back() == '\t' || v.back() == '\n'))
+        v.remove_suffix(1);
+    return v;
+}
+
+// The entries of a ';'-separated list of "name=field|field|..." (empty
+// entries skipped), each part trimmed; an entry without '=' throws `shape`.
+std::vector<std::pair<std::string, std::vector<std::string>>> named_entries(std::string_view text,
+                                                                            std::string_view shape) {
+    std::vector<std::pair<std::string, std::vector<std::string>>> out;
     while (!text.empty()) {
         const auto semi = text.find(';');
-        const auto entry = trim(text.substr(0, semi));
+        const auto entry = trim_entry(text.substr(0, semi));
         text = semi == std::string_view::npos ? std::string_view() : text.substr(semi + 1);
         if (entry.empty()) continue;
         const auto eq = entry.find('=');
         if (eq == std::string_view::npos) throw std::invalid_argument(std::string(shape));
-        oidc_provider_entry p;
-        p.name = std::string(trim(entry.substr(0, eq)));
-        std::vector<std::string> fields;
+        auto& [name, fields] =
+            out.emplace_back(std::string(trim_entry(entry.substr(0, eq))), std::vector<std::string>{});
         std::string_view rest = entry.substr(eq + 1);
         for (;;) {
             const auto bar = rest.find('|');
-            fields.emplace_back(trim(rest.substr(0, bar)));
+            fields.emplace_back(trim_entry(rest.substr(0, bar)));
             if (bar == std::string_view::npos) break;
             rest = rest.substr(bar + 1);
         }
+    }
+    return out;
+}
+
+}  // namespace
+
+std::vector<oidc_provider_entry> parse_oidc_providers(std::string_view text) {
+    static constexpr std::string_view shape =
+        "expected name=issuer|client_id|jwks-file[|alg,alg...] entries, ';'-separated";
+    std::vector<oidc_provider_entry> out;
+    for (auto& [name, fields] : named_entries(text, shape)) {
+        oidc_provider_entry p;
+        p.name = std::move(name);
         if (fields.size() < 3 || fields.size() > 4 || fields[0].empty() || fields[1].empty() || fields[2].empty())
             throw std::invalid_argument(std::string(shape));
         const bool name_ok =
@@ -280,30 +298,9 @@ std::string url_host(std::string_view url) {
 std::vector<webhook_entry> parse_webhooks(std::string_view text) {
     static constexpr std::string_view shape = "expected name=url|secret-file[|type,type...] entries, ';'-separated";
     std::vector<webhook_entry> out;
-    auto trim = [](std::string_view v) {
-        while (!v.empty() && (v.front() == ' ' || v.front() == '\t' || v.front() == '\n'))
-            v.remove_prefix(1);
-        while (!v.empty() && (v.back() == ' ' || v.back() == '\t' || v.back() == '\n'))
-            v.remove_suffix(1);
-        return v;
-    };
-    while (!text.empty()) {
-        const auto semi = text.find(';');
-        const auto entry = trim(text.substr(0, semi));
-        text = semi == std::string_view::npos ? std::string_view() : text.substr(semi + 1);
-        if (entry.empty()) continue;
-        const auto eq = entry.find('=');
-        if (eq == std::string_view::npos) throw std::invalid_argument(std::string(shape));
+    for (auto& [name, fields] : named_entries(text, shape)) {
         webhook_entry w;
-        w.name = std::string(trim(entry.substr(0, eq)));
-        std::vector<std::string> fields;
-        std::string_view rest = entry.substr(eq + 1);
-        for (;;) {
-            const auto bar = rest.find('|');
-            fields.emplace_back(trim(rest.substr(0, bar)));
-            if (bar == std::string_view::npos) break;
-            rest = rest.substr(bar + 1);
-        }
+        w.name = std::move(name);
         if (fields.size() < 2 || fields.size() > 3 || fields[0].empty() || fields[1].empty())
             throw std::invalid_argument(std::string(shape));
         const bool name_ok =
