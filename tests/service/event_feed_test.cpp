@@ -192,9 +192,10 @@ TEST_CASE("event feed: live events reach each subscriber its filter takes, in or
     const auto a = f.create("alice");
     const auto b = f.create("bob");
     REQUIRE(f.run_until([&] { return all.got.size() >= 2 && !only_bob.got.empty(); }));
-    CHECK(all.got.size() == 2);
-    CHECK(all.got[0].session_id == a);
-    CHECK(all.got[1].session_id == b);
+    // Two users, two streams: no order between them (only within one).
+    REQUIRE(all.got.size() == 2);
+    CHECK(((all.got[0].session_id == a && all.got[1].session_id == b) ||
+           (all.got[0].session_id == b && all.got[1].session_id == a)));
     REQUIRE(only_bob.got.size() == 1);
     CHECK(only_bob.got[0].session_id == b);
     CHECK(only_bob.got[0].type == event_type::session_created);
