@@ -208,7 +208,13 @@ TEST_CASE("webhooks: events arrive signed, in order per user, as their JSON") {
     for (const auto& e : events)
         if (str_or(e, "user_id") == "alice" && str_or(e, "type") == "session.created")
             CHECK(str_or(e, "session_id") == std::string(session.at("id").as_string()));
-    CHECK(sample(t, "sessiond_webhook_delivered_events_total" + ep("audit")) == static_cast<double>(events.size()));
+    // Counted once the receiver's 2xx is read, which is after it has the events.
+    CHECK(eventually(
+        [&] {
+            return sample(t, "sessiond_webhook_delivered_events_total" + ep("audit")) ==
+                   static_cast<double>(events.size());
+        },
+        5s));
     CHECK(sample(t, "sessiond_webhook_lag_seconds" + ep("audit")) >= 0);
 }
 
@@ -267,7 +273,8 @@ TEST_CASE("webhooks: a batch refused for the retry window is counted dead, and d
     REQUIRE(eventually([&] { return lease_held(t, "down"); }, 10s));
     REQUIRE(t.create("frank").status == 201);
     REQUIRE(eventually([&] { return sample(t, "sessiond_webhook_dead_events_total" + ep("down")) == 1; }, 15s));
-    CHECK(sample(t, R"(sessiond_webhook_deliveries_total{endpoint="down",outcome="dead"})") == 1);
+    CHECK(eventually(
+        [&] { return sample(t, R"(sessiond_webhook_deliveries_total{endpoint="down",outcome="dead"})") == 1; }, 5s));
     CHECK(t.daemon().proc().wait_for_log("webhook batch given up", 5s));  // the log thread writes it after
 
     // The next event is tried: another batch, another id.
